@@ -1,0 +1,45 @@
+package dev.panda.cli;
+
+import dev.panda.dataplane.testpmd.TestpmdMain;
+import dev.panda.perf.PerfMain;
+
+import java.util.Arrays;
+
+/** The {@code panda} command: one subcommand per way users run panda. */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
+            usage();
+            System.exit(args.length == 0 ? 2 : 0);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "testpmd" -> TestpmdMain.main(rest);
+            case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
+            case "version", "--version" -> System.out.println("panda " + version());
+            default -> {
+                System.err.println("panda: unknown command '" + args[0] + "'; commands: testpmd, perf, version, help");
+                System.exit(2);
+            }
+        }
+    }
+
+    private static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v != null ? v : "0.1.0-SNAPSHOT";
+    }
+
+    private static void usage() {
+        System.out.println("usage: panda COMMAND [options]");
+        System.out.println();
+        System.out.println("  testpmd   DPDK-testpmd-style forwarding: panda testpmd --vdev net_ring0 --vdev net_ring1 -i");
+        System.out.println("  perf      benchmarks: panda perf jmh [JMH options] | panda perf ring-io [options]");
+        System.out.println("  version   print the version");
+        System.out.println();
+        System.out.println("Run 'panda testpmd --help' for testpmd's options.");
+    }
+}

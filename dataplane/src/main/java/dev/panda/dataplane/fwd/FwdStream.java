@@ -1,0 +1,124 @@
+package dev.panda.dataplane.fwd;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.Port;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One forwarding stream: rx port/queue to tx port/queue, driven by one lcore. It owns the burst
+ * array and the stream counters, and has the shared helpers engines use so each engine is a few
+ * lines: {@link #receive()}, {@link #transmit(int)} (which frees and counts what the port refused).
+ */
+public final class FwdStream {
+
+    private static final VarHandle RX;
+    private static final VarHandle TX;
+    private static final VarHandle DROPPED;
+    private static final VarHandle BAD;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            RX = l.findVarHandle(FwdStream.class, "rxPackets", long.class);
+            TX = l.findVarHandle(FwdStream.class, "txPackets", long.class);
+            DROPPED = l.findVarHandle(FwdStream.class, "fwdDropped", long.class);
+            BAD = l.findVarHandle(FwdStream.class, "badPayload", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    public final int id;
+    public final Port rxPort;
+    public final int rxPortId;
+    public final int rxQueue;
+    public final Port txPort;
+    public final int txPortId;
+    public final int txQueue;
+    public final PacketPool pool;
+    public final PacketBurst burst;
+    public final FwdConfig config;
+
+    private long rxPackets;
+    private long txPackets;
+    private long fwdDropped;
+    private long badPayload;
+
+    public FwdStream(int id, Port rxPort, int rxPortId, int rxQueue, Port txPort, int txPortId, int txQueue,
+                     PacketPool pool, FwdConfig config) {
+        this.id = id;
+        this.rxPort = rxPort;
+        this.rxPortId = rxPortId;
+        this.rxQueue = rxQueue;
+        this.txPort = txPort;
+        this.txPortId = txPortId;
+        this.txQueue = txQueue;
+        this.pool = pool;
+        this.config = config;
+        this.burst = new PacketBurst(config.burst());
+    }
+
+    /** Receives a burst into {@link #burst} and counts it; returns how many arrived. */
+    public int receive() {
+        int n = rxPort.rxBurst(rxQueue, burst);
+        if (n > 0) {
+            RX.setOpaque(this, rxPackets + n);
+        }
+        return n;
+    }
+
+    /** Sends {@code burst.handles[0..n)}; what the tx port refuses is freed and counted as dropped. */
+    public int transmit(int n) {
+        if (n == 0) {
+            return 0;
+        }
+        int sent = txPort.txBurst(txQueue, burst, n);
+        TX.setOpaque(this, txPackets + sent);
+        if (sent < n) {
+            pool.freeBulk(burst.handles, sent, n - sent);
+            DROPPED.setOpaque(this, fwdDropped + (n - sent));
+        }
+        return sent;
+    }
+
+    /** Frees {@code burst.handles[0..n)} without counting a drop (rxonly's normal end). */
+    public void consume(int n) {
+        pool.freeBulk(burst.handles, 0, n);
+    }
+
+    /** Counts packets an engine dropped on purpose (not answered, malformed). */
+    public void countDropped(int n) {
+        DROPPED.setOpaque(this, fwdDropped + n);
+    }
+
+    public void countBadPayload(int n) {
+        BAD.setOpaque(this, badPayload + n);
+    }
+
+    public long rxPackets() {
+        return (long) RX.getOpaque(this);
+    }
+
+    public long txPackets() {
+        return (long) TX.getOpaque(this);
+    }
+
+    public long fwdDropped() {
+        return (long) DROPPED.getOpaque(this);
+    }
+
+    public long badPayload() {
+        return (long) BAD.getOpaque(this);
+    }
+
+    /** Zeroes the counters; only while no lcore runs the stream. */
+    public void resetCounters() {
+        RX.setOpaque(this, 0L);
+        TX.setOpaque(this, 0L);
+        DROPPED.setOpaque(this, 0L);
+        BAD.setOpaque(this, 0L);
+    }
+}

@@ -1,0 +1,148 @@
+package dev.panda.dataplane.ports.ring;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.LinkStatus;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.port.QueueCounters;
+
+/**
+ * An in-process port backed by rings, like DPDK's net_ring.
+ *
+ * <p>Alone, a ring port loops back: what is sent on queue q is received on queue q. Connected to
+ * a peer ({@code peer=net_ringN}), the two form a wire: what one sends, the other receives.
+ * Each queue's ring is single-producer single-consumer, so one thread transmits and one thread
+ * receives on a given queue, as testpmd's stream layout guarantees.
+ */
+final class RingPort implements Port {
+
+    private final String name;
+    private final PacketPool pool;
+    private final long mac;
+    private final SpscIntRing[] rxRings;
+    private volatile SpscIntRing[] txRings;
+    private final QueueCounters[] rxCounters;
+    private final QueueCounters[] txCounters;
+    private volatile boolean closed;
+    private final Runnable onClose;
+
+    RingPort(String name, PacketPool pool, int portId, int queues, int size, Runnable onClose) {
+        this.name = name;
+        this.pool = pool;
+        this.mac = 0x02_70_6e_00_00_00L | (portId & 0xffff);
+        this.rxRings = new SpscIntRing[queues];
+        for (int q = 0; q < queues; q++) {
+            rxRings[q] = new SpscIntRing(name + ":q" + q, size);
+        }
+        this.txRings = rxRings;
+        this.rxCounters = QueueCounters.array(queues);
+        this.txCounters = QueueCounters.array(queues);
+        this.onClose = onClose;
+    }
+
+    /** Cross-connects two ports: each one's tx feeds the other's rx. Set-up time only. */
+    static void connect(RingPort a, RingPort b) {
+        if (a.rxRings.length != b.rxRings.length) {
+            throw new IllegalArgumentException("ring peers need the same queue count: " + a.name + " has "
+                    + a.rxRings.length + ", " + b.name + " has " + b.rxRings.length);
+        }
+        a.txRings = b.rxRings;
+        b.txRings = a.rxRings;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String driverName() {
+        return RingPortDriver.NAME;
+    }
+
+    @Override
+    public int rxQueueCount() {
+        return rxRings.length;
+    }
+
+    @Override
+    public int txQueueCount() {
+        return rxRings.length;
+    }
+
+    @Override
+    public int rxBurst(int queue, PacketBurst burst) {
+        int n = rxRings[queue].poll(burst.handles, 0, burst.maxBurst());
+        burst.size = n;
+        if (n > 0) {
+            rxCounters[queue].add(n, bytes(burst.handles, n));
+        }
+        return n;
+    }
+
+    @Override
+    public int txBurst(int queue, PacketBurst burst, int n) {
+        if (closed) {
+            txCounters[queue].addErrors(n);
+            return 0;
+        }
+        int k = txRings[queue].offer(burst.handles, 0, n);
+        if (k > 0) {
+            txCounters[queue].add(k, bytes(burst.handles, k));
+        }
+        if (k < n) {
+            txCounters[queue].addErrors(n - k);
+        }
+        return k;
+    }
+
+    private long bytes(int[] handles, int n) {
+        long b = 0;
+        for (int i = 0; i < n; i++) {
+            b += pool.length(handles[i]);
+        }
+        return b;
+    }
+
+    @Override
+    public PortStats stats() {
+        return QueueCounters.snapshot(rxCounters, txCounters, 0);
+    }
+
+    @Override
+    public long mac() {
+        return mac;
+    }
+
+    @Override
+    public LinkStatus link() {
+        return closed ? LinkStatus.DOWN : LinkStatus.VIRTUAL_UP;
+    }
+
+    /** Packets waiting in this port's receive rings. */
+    int queued() {
+        int n = 0;
+        for (SpscIntRing r : rxRings) {
+            n += r.size();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (SpscIntRing r : rxRings) {
+            r.drain(pool::free);
+        }
+        onClose.run();
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + rxRings.length + " queue(s), " + queued() + " queued]";
+    }
+}

@@ -1,0 +1,68 @@
+package dev.panda.dataplane.testpmd;
+
+import dev.panda.dataplane.fwd.ForwardEngine;
+import dev.panda.dataplane.fwd.FwdStream;
+import dev.panda.dataplane.fwd.engines.TxOnlyEngine;
+
+import java.util.function.IntSupplier;
+
+/**
+ * What one forwarding lcore runs: its streams, one engine instance per stream. The first pass
+ * calls each engine's begin and, for {@code start tx_first}, sends the requested number of
+ * txonly bursts on every stream before forwarding.
+ */
+final class ForwardingLoop implements IntSupplier {
+
+    private final FwdStream[] streams;
+    private final ForwardEngine[] engines;
+    private int txFirstBursts;
+    private boolean begun;
+
+    ForwardingLoop(FwdStream[] streams, ForwardEngine[] engines, int txFirstBursts) {
+        this.streams = streams;
+        this.engines = engines;
+        this.txFirstBursts = txFirstBursts;
+    }
+
+    @Override
+    public int getAsInt() {
+        if (!begun) {
+            begin();
+        }
+        int work = 0;
+        for (int i = 0; i < streams.length; i++) {
+            work += engines[i].forward(streams[i]);
+        }
+        return work;
+    }
+
+    private void begin() {
+        begun = true;
+        if (txFirstBursts > 0) {
+            for (FwdStream s : streams) {
+                TxOnlyEngine tx = new TxOnlyEngine();
+                tx.begin(s);
+                for (int b = 0; b < txFirstBursts; b++) {
+                    tx.forward(s);
+                }
+            }
+            txFirstBursts = 0;
+        }
+        for (int i = 0; i < streams.length; i++) {
+            engines[i].begin(streams[i]);
+        }
+    }
+
+    /** Runs the engines' end hooks on the lcore thread. */
+    void end() {
+        if (begun) {
+            for (int i = 0; i < streams.length; i++) {
+                engines[i].end(streams[i]);
+            }
+        }
+    }
+
+    FwdStream[] streams() {
+        return streams;
+    }
+}

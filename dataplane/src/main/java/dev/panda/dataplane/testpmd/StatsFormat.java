@@ -1,0 +1,71 @@
+package dev.panda.dataplane.testpmd;
+
+import dev.panda.dataplane.fwd.FwdStream;
+import dev.panda.dataplane.port.PortStats;
+
+import java.io.PrintStream;
+
+/**
+ * testpmd's report layouts, character for character, so scripts that grep DPDK's output keep
+ * working: NIC statistics, forward statistics per stream, per port and accumulated.
+ */
+final class StatsFormat {
+
+    private static final String NIC_BORDER = "########################";
+    private static final String FWD_BORDER = "----------------------";
+    private static final String ACC_BORDER = "+++++++++++++++";
+
+    private StatsFormat() {
+    }
+
+    /** {@code show port stats N}; rates are over {@code seconds} since the previous show. */
+    static void nicStats(PrintStream out, int port, PortStats s, PortStats prev, double seconds) {
+        out.printf("%n  %s NIC statistics for port %-2d %s%n", NIC_BORDER, port, NIC_BORDER);
+        out.printf("  RX-packets: %-10d RX-missed: %-10d RX-bytes:  %d%n", s.ipackets(), s.imissed(), s.ibytes());
+        out.printf("  RX-errors: %d%n", s.ierrors());
+        out.printf("  RX-nombuf:  %-10d%n", s.rxNombuf());
+        out.printf("  TX-packets: %-10d TX-errors: %-10d TX-bytes:  %d%n", s.opackets(), s.oerrors(), s.obytes());
+        long rxPps = rate(s.ipackets() - prev.ipackets(), seconds);
+        long txPps = rate(s.opackets() - prev.opackets(), seconds);
+        long rxBps = rate(s.ibytes() - prev.ibytes(), seconds) * 8;
+        long txBps = rate(s.obytes() - prev.obytes(), seconds) * 8;
+        out.printf("%n  Throughput (since last show)%n");
+        out.printf("  Rx-pps: %12d          Rx-bps: %12d%n  Tx-pps: %12d          Tx-bps: %12d%n",
+                rxPps, rxBps, txPps, txBps);
+        out.printf("  %s############################%s%n", NIC_BORDER, NIC_BORDER);
+    }
+
+    private static long rate(long delta, double seconds) {
+        return seconds <= 0 ? 0 : Math.max(0, Math.round(delta / seconds));
+    }
+
+    static void streamStats(PrintStream out, FwdStream fs, long rx, long tx, long dropped, long bad) {
+        if (rx == 0 && tx == 0 && dropped == 0) {
+            return;
+        }
+        out.printf("%n  ------- Forward Stats for RX Port=%2d/Queue=%2d -> TX Port=%2d/Queue=%2d -------%n",
+                fs.rxPortId, fs.rxQueue, fs.txPortId, fs.txQueue);
+        out.printf("  RX-packets: %-14d TX-packets: %-14d TX-dropped: %-14d", rx, tx, dropped);
+        if (bad > 0) {
+            out.printf("%n  RX-bad-payload: %-14d", bad);
+        }
+        out.printf("%n");
+    }
+
+    static void portFwdStats(PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped) {
+        out.printf("%n  %s Forward statistics for port %-2d %s%n", FWD_BORDER, port, FWD_BORDER);
+        rxTxLines(out, rx, rxDropped, tx, txDropped);
+        out.printf("  %s--------------------------------%s%n", FWD_BORDER, FWD_BORDER);
+    }
+
+    static void accumulated(PrintStream out, long rx, long rxDropped, long tx, long txDropped) {
+        out.printf("%n  %s Accumulated forward statistics for all ports%s%n", ACC_BORDER, ACC_BORDER);
+        rxTxLines(out, rx, rxDropped, tx, txDropped);
+        out.printf("  %s%s%n", ACC_BORDER.repeat(4), "++++++++++++++++");
+    }
+
+    private static void rxTxLines(PrintStream out, long rx, long rxDropped, long tx, long txDropped) {
+        out.printf("  RX-packets: %-14d RX-dropped: %-14dRX-total: %d%n", rx, rxDropped, rx + rxDropped);
+        out.printf("  TX-packets: %-14d TX-dropped: %-14dTX-total: %d%n", tx, txDropped, tx + txDropped);
+    }
+}

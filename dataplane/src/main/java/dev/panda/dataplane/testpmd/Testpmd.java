@@ -1,0 +1,409 @@
+package dev.panda.dataplane.testpmd;
+
+import dev.panda.dataplane.fwd.ForwardEngine;
+import dev.panda.dataplane.fwd.ForwardEngines;
+import dev.panda.dataplane.fwd.FwdConfig;
+import dev.panda.dataplane.fwd.FwdStream;
+import dev.panda.dataplane.fwd.Packets;
+import dev.panda.dataplane.lcore.Lcore;
+import dev.panda.dataplane.lcore.LcoreList;
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.DeviceException;
+import dev.panda.dataplane.port.LinkStatus;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortContext;
+import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.port.Ports;
+import dev.panda.jextract.Posix;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The testpmd application: a pool, the ports, a forwarding mode, and the lcores that run the
+ * streams. The control thread (CLI) calls these methods; pollers only ever see immutable stream
+ * sets built at {@link #start}.
+ */
+public final class Testpmd implements AutoCloseable {
+
+    private final PrintStream out;
+    private final TestpmdOptions options;
+    private final PacketPool pool;
+    private final List<Port> ports;
+    private final LcoreList lcores;
+    private final int[] fwdLcoreIds;
+    private ForwardEngines.Mode mode;
+    private FwdConfig fwd;
+    private int nbCores;
+
+    private final List<Lcore> running = new ArrayList<>();
+    private final List<ForwardingLoop> loops = new ArrayList<>();
+    private PortStats[] atStart;
+    private final PortStats[] cleared;
+    private final PortStats[] lastShown;
+    private final long[] lastShownNanos;
+
+    private Testpmd(PrintStream out, TestpmdOptions o, PacketPool pool, List<Port> ports, LcoreList lcores) {
+        this.out = out;
+        this.options = o;
+        this.pool = pool;
+        this.ports = ports;
+        this.lcores = lcores;
+        int[] ids = lcores.ids();
+        this.fwdLcoreIds = Arrays.copyOfRange(ids, 1, ids.length);
+        this.mode = ForwardEngines.byName(o.forwardMode);
+        this.fwd = o.fwd;
+        this.nbCores = o.nbCores;
+        int n = ports.size();
+        this.cleared = filled(n);
+        this.lastShown = filled(n);
+        this.lastShownNanos = new long[n];
+        Arrays.fill(lastShownNanos, System.nanoTime());
+    }
+
+    private static PortStats[] filled(int n) {
+        PortStats[] a = new PortStats[n];
+        Arrays.fill(a, PortStats.ZERO);
+        return a;
+    }
+
+    /**
+     * Creates the pool and opens every port; a bad device string closes what was opened and
+     * throws {@link UsageException}.
+     */
+    public static Testpmd open(TestpmdOptions o, PrintStream out) {
+        LcoreList lcores = o.lcores != null ? o.lcores : defaultLcores();
+        if (lcores.size() < 2) {
+            throw new UsageException("lcore list " + lcores + " has no forwarding lcore: give at least two, e.g. -l 0,1");
+        }
+        if (o.nbCores > lcores.size() - 1) {
+            throw new UsageException("--nb-cores " + o.nbCores + " is more than the " + (lcores.size() - 1)
+                    + " forwarding lcore(s) of the lcore list " + lcores);
+        }
+        if (o.vdevs.size() > FwdConfig.MAX_PORTS) {
+            throw new UsageException("at most " + FwdConfig.MAX_PORTS + " ports, got " + o.vdevs.size());
+        }
+        Ports drivers = Ports.discover();
+        PacketPool pool;
+        try {
+            pool = PacketPool.create(o.pool);
+        } catch (RuntimeException e) {
+            throw new UsageException("cannot create the packet pool: " + e.getMessage());
+        }
+        List<Port> opened = new ArrayList<>();
+        try {
+            out.printf("Set %s packet forwarding mode%n", o.forwardMode);
+            out.printf("panda: packet pool %s%n", pool);
+            int limit = o.nbPorts > 0 ? Math.min(o.nbPorts, o.vdevs.size()) : o.vdevs.size();
+            for (int i = 0; i < limit; i++) {
+                out.printf("Configuring Port %d (socket 0)%n", i);
+                PortContext ctx = new PortContext(pool, i, o.rxq, o.txq, o.rxd, o.txd);
+                Port p = drivers.open(o.vdevs.get(i), ctx);
+                opened.add(p);
+                if (p.rxQueueCount() < o.rxq || p.txQueueCount() < o.txq) {
+                    throw new DeviceException("device '" + p.name() + "' has " + p.rxQueueCount() + " rx / "
+                            + p.txQueueCount() + " tx queues, fewer than --rxq " + o.rxq + " / --txq " + o.txq);
+                }
+                out.printf("Port %d: %s%n", i, Packets.macToString(p.mac()));
+            }
+            out.println("Checking link statuses...");
+            for (int i = 0; i < opened.size(); i++) {
+                LinkStatus l = opened.get(i).link();
+                out.printf("Port %d Link %s%n", i, l.up() ? "up at " + speed(l) + " FDX Fixed" : "down");
+            }
+            out.println("Done");
+            return new Testpmd(out, o, pool, opened, lcores);
+        } catch (RuntimeException e) {
+            for (Port p : opened) {
+                p.close();
+            }
+            pool.close();
+            if (e instanceof DeviceException || e instanceof IllegalArgumentException) {
+                throw new UsageException("invalid --vdev: " + e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private static LcoreList defaultLcores() {
+        int cpus = Math.max(1, Posix.onlineCpus());
+        // Like EAL without -l: every CPU is an lcore, the first is the main one. On one CPU the
+        // forwarding lcore shares CPU 0.
+        return cpus >= 2 ? LcoreList.parseCoreList("0-" + (cpus - 1)) : LcoreList.parseLcores("0@0,1@0");
+    }
+
+    private static String speed(LinkStatus l) {
+        return l.speedMbps() >= 1000 ? (l.speedMbps() / 1000) + " Gbps" : l.speedMbps() + " Mbps";
+    }
+
+    // ---- forwarding ----------------------------------------------------------------------
+
+    public boolean forwarding() {
+        return !running.isEmpty();
+    }
+
+    /** {@code start} / {@code start tx_first [n]}. */
+    public void start(int txFirstBursts) {
+        if (forwarding()) {
+            out.println("Packet forwarding already started");
+            return;
+        }
+        List<FwdStream> streams = buildStreams();
+        int cores = Math.min(nbCores, streams.size());
+        List<List<FwdStream>> perCore = new ArrayList<>();
+        for (int c = 0; c < cores; c++) {
+            perCore.add(new ArrayList<>());
+        }
+        for (int i = 0; i < streams.size(); i++) {
+            perCore.get(i * cores / streams.size()).add(streams.get(i));
+        }
+        printFwdConfig(perCore);
+        atStart = snapshot();
+        for (int c = 0; c < cores; c++) {
+            FwdStream[] s = perCore.get(c).toArray(FwdStream[]::new);
+            ForwardEngine[] engines = new ForwardEngine[s.length];
+            for (int i = 0; i < s.length; i++) {
+                engines[i] = mode.factory().get();
+            }
+            ForwardingLoop loop = new ForwardingLoop(s, engines, txFirstBursts);
+            int id = fwdLcoreIds[c];
+            Lcore l = new Lcore(id, options.pin ? lcores.cpus(id) : new int[0], options.idle.create(), loop, loop::end);
+            loops.add(loop);
+            running.add(l);
+        }
+        for (Lcore l : running) {
+            l.start();
+        }
+    }
+
+    private List<FwdStream> buildStreams() {
+        List<FwdStream> streams = new ArrayList<>();
+        int n = ports.size();
+        for (int p = 0; p < n; p++) {
+            int peer = peerPort(p, n);
+            for (int q = 0; q < options.rxq; q++) {
+                streams.add(new FwdStream(streams.size(), ports.get(p), p, q, ports.get(peer), peer,
+                        q % options.txq, pool, fwd));
+            }
+        }
+        return streams;
+    }
+
+    private int peerPort(int p, int n) {
+        return switch (options.portTopology) {
+            case "chained" -> (p + 1) % n;
+            case "loop" -> p;
+            default -> (p ^ 1) < n ? p ^ 1 : p;
+        };
+    }
+
+    private void printFwdConfig(List<List<FwdStream>> perCore) {
+        int streams = perCore.stream().mapToInt(List::size).sum();
+        out.printf("%s packet forwarding - ports=%d - cores=%d - streams=%d - NUMA support disabled, "
+                + "MP allocation mode: native%n", mode.name(), ports.size(), perCore.size(), streams);
+        for (int c = 0; c < perCore.size(); c++) {
+            List<FwdStream> s = perCore.get(c);
+            out.printf("Logical Core %d (socket 0) forwards packets on %d streams:%n", fwdLcoreIds[c], s.size());
+            for (FwdStream fs : s) {
+                out.printf("  RX P=%d/Q=%d (socket 0) -> TX P=%d/Q=%d (socket 0) peer=%s%n", fs.rxPortId,
+                        fs.rxQueue, fs.txPortId, fs.txQueue, Packets.macToString(fwd.peerMac(fs.txPortId)));
+            }
+        }
+        out.println();
+    }
+
+    /** {@code stop}: ends the lcores and prints forward statistics. */
+    public void stop() {
+        if (!forwarding()) {
+            out.println("Packet forwarding not started");
+            return;
+        }
+        out.println("Telling cores to stop...");
+        out.println("Waiting for lcores to finish...");
+        Throwable failure = null;
+        for (Lcore l : running) {
+            l.join();
+            if (l.failure() != null) {
+                failure = l.failure();
+            }
+        }
+        PortStats[] now = snapshot();
+        long[] txDropped = new long[ports.size()];
+        for (ForwardingLoop loop : loops) {
+            for (FwdStream fs : loop.streams()) {
+                StatsFormat.streamStats(out, fs, fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), fs.badPayload());
+                txDropped[fs.txPortId] += fs.fwdDropped();
+            }
+        }
+        long rx = 0, rxd = 0, tx = 0, txd = 0;
+        for (int p = 0; p < ports.size(); p++) {
+            PortStats d = now[p].minus(atStart[p]);
+            long rxDropped = d.imissed() + d.rxNombuf();
+            StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p]);
+            rx += d.ipackets();
+            rxd += rxDropped;
+            tx += d.opackets();
+            txd += txDropped[p];
+        }
+        StatsFormat.accumulated(out, rx, rxd, tx, txd);
+        out.println();
+        running.clear();
+        lastLoops = List.copyOf(loops);
+        loops.clear();
+        if (failure != null) {
+            out.println("panda: a forwarding lcore failed: " + failure);
+        }
+        out.println("Done.");
+    }
+
+    private List<ForwardingLoop> lastLoops = List.of();
+
+    /** Streams of the current or, when stopped, the last forwarding run. */
+    public List<FwdStream> streams() {
+        List<FwdStream> all = new ArrayList<>();
+        for (ForwardingLoop l : running.isEmpty() ? lastLoops : loops) {
+            all.addAll(List.of(l.streams()));
+        }
+        return all;
+    }
+
+    // ---- show / set ----------------------------------------------------------------------
+
+    private PortStats[] snapshot() {
+        PortStats[] s = new PortStats[ports.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = ports.get(i).stats();
+        }
+        return s;
+    }
+
+    /** Port stats since the last {@code clear port stats}. */
+    public PortStats portStats(int port) {
+        return ports.get(port).stats().minus(cleared[port]);
+    }
+
+    public void showPortStats(int port) {
+        PortStats s = portStats(port);
+        long now = System.nanoTime();
+        double secs = (now - lastShownNanos[port]) / 1e9;
+        PortStats prev = lastShown[port];
+        // after a clear, rates restart from zero rather than going negative
+        if (prev.ipackets() > s.ipackets() || prev.opackets() > s.opackets()) {
+            prev = PortStats.ZERO;
+        }
+        StatsFormat.nicStats(out, port, s, prev, secs);
+        lastShown[port] = s;
+        lastShownNanos[port] = now;
+    }
+
+    public void clearPortStats(int port) {
+        cleared[port] = ports.get(port).stats();
+        lastShown[port] = PortStats.ZERO;
+        lastShownNanos[port] = System.nanoTime();
+        out.printf("%n  NIC statistics for port %d cleared%n", port);
+    }
+
+    public void showPortInfo(int port) {
+        Port p = ports.get(port);
+        LinkStatus l = p.link();
+        out.printf("%n********************* Infos for port %-2d *********************%n", port);
+        out.printf("MAC address: %s%n", Packets.macToString(p.mac()));
+        out.printf("Device name: %s%n", p.name());
+        out.printf("Driver name: %s%n", p.driverName());
+        out.printf("Devargs: %s%n", devargs(options.vdevs.get(port)));
+        out.printf("Connect to socket: 0%n");
+        out.printf("Link status: %s%n", l.up() ? "up" : "down");
+        out.printf("Link speed: %s%n", speed(l));
+        out.printf("Link duplex: %s%n", l.fullDuplex() ? "full-duplex" : "half-duplex");
+        out.printf("Current number of RX queues: %d%n", p.rxQueueCount());
+        out.printf("Current number of TX queues: %d%n", p.txQueueCount());
+        out.printf("Packet pool: %d buffers of %d bytes (%d free)%n", pool.capacity(), pool.dataRoom(), pool.available());
+    }
+
+    private static String devargs(String vdev) {
+        int comma = vdev.indexOf(',');
+        return comma < 0 ? "" : vdev.substring(comma + 1);
+    }
+
+    public void showConfigFwd() {
+        List<FwdStream> streams = buildStreams();
+        int cores = Math.min(nbCores, streams.size());
+        List<List<FwdStream>> perCore = new ArrayList<>();
+        for (int c = 0; c < cores; c++) {
+            perCore.add(new ArrayList<>());
+        }
+        for (int i = 0; i < streams.size(); i++) {
+            perCore.get(i * cores / streams.size()).add(streams.get(i));
+        }
+        printFwdConfig(perCore);
+    }
+
+    /** {@code set fwd MODE}; takes effect at the next start. */
+    public void setForwardMode(String name) {
+        mode = ForwardEngines.byName(name);
+        out.printf("Set %s packet forwarding mode%n", name);
+    }
+
+    public void setBurst(int burst) {
+        fwd = fwd.withBurst(burst);
+        out.printf("Number of packets per burst set to %d%n", burst);
+    }
+
+    public void setTxPackets(int len) {
+        if (len > pool.dataRoom()) {
+            throw new IllegalArgumentException("txpkts " + len + " does not fit a buffer of " + pool.dataRoom() + " bytes");
+        }
+        fwd = fwd.withTxPacketLen(len);
+    }
+
+    public void setNbCores(int n) {
+        if (n < 1 || n > fwdLcoreIds.length) {
+            throw new IllegalArgumentException("nb-cores must be 1.." + fwdLcoreIds.length);
+        }
+        nbCores = n;
+        out.printf("Number of forwarding cores set to %d%n", n);
+    }
+
+    public String forwardMode() {
+        return mode.name();
+    }
+
+    public int portCount() {
+        return ports.size();
+    }
+
+    public Port port(int i) {
+        return ports.get(i);
+    }
+
+    public PacketPool pool() {
+        return pool;
+    }
+
+    public List<Lcore> lcores() {
+        return List.copyOf(running);
+    }
+
+    /** Stops forwarding if needed, closes the ports and frees the pool. */
+    @Override
+    public void close() {
+        if (forwarding()) {
+            stop();
+        }
+        for (int i = 0; i < ports.size(); i++) {
+            out.printf("%nStopping port %d...%nStopping ports...%nDone%n", i);
+        }
+        for (int i = 0; i < ports.size(); i++) {
+            out.printf("%nShutting down port %d...%nClosing ports...%n", i);
+            ports.get(i).close();
+            out.printf("Port %d is closed%nDone%n", i);
+        }
+        if (pool.doubleFrees() > 0) {
+            out.printf("panda: %d buffers were freed twice (a port bug)%n", pool.doubleFrees());
+        }
+        pool.close();
+        out.printf("%nBye...%n");
+    }
+}

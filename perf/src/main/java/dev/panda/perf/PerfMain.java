@@ -1,0 +1,43 @@
+package dev.panda.perf;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/** {@code panda perf}: benchmarks that print figures, and ratios against a peer run alongside. */
+public final class PerfMain {
+
+    private PerfMain() {
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            out.println("usage: panda perf jmh [JMH options, e.g. -f 1 -wi 2 -i 3 RingBurst]");
+            out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
+            out.println();
+            out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
+            out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
+            out.println("           in interleaved pairs (A B A B), printing Mpps and the median ratio");
+            return args.length == 0 ? 2 : 0;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "jmh" -> {
+                    org.openjdk.jmh.Main.main(rest);
+                    yield 0;
+                }
+                case "ring-io" -> RingIoComparison.run(rest, out);
+                default -> {
+                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io");
+                    yield 2;
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            err.println("panda perf: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("panda perf: " + e);
+            return 1;
+        }
+    }
+}
