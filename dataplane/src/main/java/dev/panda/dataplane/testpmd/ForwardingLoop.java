@@ -4,6 +4,8 @@ import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.engines.TxOnlyEngine;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 /**
@@ -17,6 +19,7 @@ final class ForwardingLoop implements IntSupplier {
     private final ForwardEngine[] engines;
     private int txFirstBursts;
     private boolean begun;
+    private final CountDownLatch started = new CountDownLatch(1);
 
     ForwardingLoop(FwdStream[] streams, ForwardEngine[] engines, int txFirstBursts) {
         this.streams = streams;
@@ -51,6 +54,12 @@ final class ForwardingLoop implements IntSupplier {
         for (int i = 0; i < streams.length; i++) {
             engines[i].begin(streams[i]);
         }
+        started.countDown();
+    }
+
+    /** Waits until the lcore has sent its tx_first bursts and begun every engine. */
+    boolean awaitStarted(long timeout, TimeUnit unit) throws InterruptedException {
+        return started.await(timeout, unit);
     }
 
     /** Runs the engines' end hooks on the lcore thread. */

@@ -20,6 +20,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The testpmd application: a pool, the ports, a forwarding mode, and the lcores that run the
@@ -175,6 +176,28 @@ public final class Testpmd implements AutoCloseable {
         }
         for (Lcore l : running) {
             l.start();
+        }
+        awaitLcores();
+    }
+
+    /**
+     * Returns once every lcore is forwarding (tx_first bursts sent, engines begun), so a command
+     * that follows {@code start} sees traffic. An lcore that fails or hangs is reported, not waited on.
+     */
+    private void awaitLcores() {
+        for (int i = 0; i < loops.size(); i++) {
+            try {
+                if (!loops.get(i).awaitStarted(10, TimeUnit.SECONDS)) {
+                    out.printf("panda: lcore %d has not started forwarding after 10 s%n", running.get(i).id());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            Throwable t = running.get(i).failure();
+            if (t != null) {
+                out.printf("panda: lcore %d failed while starting: %s%n", running.get(i).id(), t);
+            }
         }
     }
 
