@@ -151,15 +151,8 @@ public final class Testpmd implements AutoCloseable {
             out.println("Packet forwarding already started");
             return;
         }
-        List<FwdStream> streams = buildStreams();
-        int cores = Math.min(nbCores, streams.size());
-        List<List<FwdStream>> perCore = new ArrayList<>();
-        for (int c = 0; c < cores; c++) {
-            perCore.add(new ArrayList<>());
-        }
-        for (int i = 0; i < streams.size(); i++) {
-            perCore.get(i * cores / streams.size()).add(streams.get(i));
-        }
+        List<List<FwdStream>> perCore = streamsPerCore();
+        int cores = perCore.size();
         printFwdConfig(perCore);
         atStart = snapshot();
         for (int c = 0; c < cores; c++) {
@@ -199,6 +192,20 @@ public final class Testpmd implements AutoCloseable {
                 out.printf("panda: lcore %d failed while starting: %s%n", running.get(i).id(), t);
             }
         }
+    }
+
+    /** The streams of the current configuration, in contiguous blocks per forwarding lcore. */
+    private List<List<FwdStream>> streamsPerCore() {
+        List<FwdStream> streams = buildStreams();
+        int cores = Math.min(nbCores, streams.size());
+        List<List<FwdStream>> perCore = new ArrayList<>();
+        for (int c = 0; c < cores; c++) {
+            perCore.add(new ArrayList<>());
+        }
+        for (int i = 0; i < streams.size(); i++) {
+            perCore.get(i * cores / streams.size()).add(streams.get(i));
+        }
+        return perCore;
     }
 
     private List<FwdStream> buildStreams() {
@@ -351,16 +358,7 @@ public final class Testpmd implements AutoCloseable {
     }
 
     public void showConfigFwd() {
-        List<FwdStream> streams = buildStreams();
-        int cores = Math.min(nbCores, streams.size());
-        List<List<FwdStream>> perCore = new ArrayList<>();
-        for (int c = 0; c < cores; c++) {
-            perCore.add(new ArrayList<>());
-        }
-        for (int i = 0; i < streams.size(); i++) {
-            perCore.get(i * cores / streams.size()).add(streams.get(i));
-        }
-        printFwdConfig(perCore);
+        printFwdConfig(streamsPerCore());
     }
 
     /** {@code set fwd MODE}; takes effect at the next start. */

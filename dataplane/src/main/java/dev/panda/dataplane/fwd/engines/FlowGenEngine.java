@@ -1,11 +1,10 @@
 package dev.panda.dataplane.fwd.engines;
 
 import dev.panda.dataplane.fwd.ForwardEngine;
+import dev.panda.dataplane.fwd.FrameTemplate;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
-import dev.panda.dataplane.fwd.PayloadStamp;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -15,25 +14,15 @@ import java.lang.foreign.MemorySegment;
  */
 public final class FlowGenEngine implements ForwardEngine {
 
-    private MemorySegment template;
-    private int len;
-    private int restDigest;
+    private FrameTemplate template;
     private int flows;
     private int flow;
     private int seq;
 
     @Override
     public void begin(FwdStream s) {
-        len = s.config.txPacketLen();
+        template = new FrameTemplate(s);
         flows = s.config.flows();
-        template = Arena.ofAuto().allocate(len, 64);
-        Packets.writeUdpFrame(template, 0, s.config.peerMac(s.txPortId), s.txPort.mac(), s.config.ipSrc(),
-                s.config.ipDst(), s.config.udpSrc(), s.config.udpDst(), len);
-        int rest = Packets.PAYLOAD + PayloadStamp.SIZE;
-        for (int i = rest; i < len; i++) {
-            Packets.u8(template, i, i);
-        }
-        restDigest = PayloadStamp.digest(template, rest, len - rest);
     }
 
     @Override
@@ -46,13 +35,11 @@ public final class FlowGenEngine implements ForwardEngine {
         int sport = s.config.udpSrc();
         for (int i = 0; i < n; i++) {
             int h = s.burst.handles[i];
+            template.writeTo(s, h, s.id, seq++);
             long f = s.pool.dataOffset(h);
-            MemorySegment.copy(template, 0, mem, f, len);
             Packets.u32(mem, f + Packets.IP + 16, dst + flow);
             Packets.ipv4Checksum(mem, f + Packets.IP);
             Packets.u16(mem, f + Packets.UDP, (sport + flow) & 0xffff);
-            PayloadStamp.write(mem, f + Packets.PAYLOAD, s.id, seq++, restDigest);
-            s.pool.setLength(h, len);
             s.pool.setHash(h, flow);
             if (++flow == flows) {
                 flow = 0;

@@ -58,7 +58,7 @@ public final class IcmpEchoEngine implements ForwardEngine {
             return false;
         }
         int l3 = Packets.l3Offset(m, f, len);
-        if (l3 + 2 > len + 2 || l3 > len) {
+        if (l3 > len) { // the ethertype (or a VLAN tag) runs past the frame
             return false;
         }
         int type = Packets.u16(m, f + l3 - 2);
