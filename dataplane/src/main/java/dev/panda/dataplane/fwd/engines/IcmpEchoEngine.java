@@ -3,12 +3,13 @@ package dev.panda.dataplane.fwd.engines;
 import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
+import dev.panda.dataplane.port.PacketBurst;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * icmpecho: answer ARP requests (with the tx port's MAC, for any target address) and ICMP echo
- * requests to IPv4 (swapping addresses, type 8 to 0 with the checksum adjusted per RFC 1624);
+ * requests to IPv4 (swapping addresses, type 8 to 0 with the ICMP checksum adjusted per RFC 1624);
  * everything else is dropped and counted. Up to two VLAN tags are kept. Replies leave on the
  * stream's tx port, as in testpmd (use --port-topology=loop to answer on the receiving port).
  */
@@ -20,6 +21,7 @@ public final class IcmpEchoEngine implements ForwardEngine {
     private static final int ICMP_ECHO_REPLY = 0;
 
     private long mac;
+    private final int[] drop = new int[PacketBurst.MAX_BURST];
 
     @Override
     public void begin(FwdStream s) {
@@ -41,11 +43,11 @@ public final class IcmpEchoEngine implements ForwardEngine {
             if (answer(mem, s.pool.dataOffset(p), s.pool.length(p))) {
                 h[keep++] = p;
             } else {
-                s.pool.free(p);
-                dropped++;
+                drop[dropped++] = p;
             }
         }
         if (dropped > 0) {
+            s.pool.freeBulk(drop, 0, dropped);
             s.countDropped(dropped);
         }
         s.transmit(keep);
@@ -111,8 +113,7 @@ public final class IcmpEchoEngine implements ForwardEngine {
         int src = Packets.u32(m, ip + 12);
         Packets.u32(m, ip + 12, Packets.u32(m, ip + 16));
         Packets.u32(m, ip + 16, src);
-        Packets.u8(m, ip + 8, 64);
-        Packets.ipv4Checksum(m, ip);
+        // swapping the addresses leaves the IPv4 header sum as it was: no checksum work
         Packets.u8(m, icmp, ICMP_ECHO_REPLY);
         int csum = Packets.u16(m, icmp + 2);
         Packets.u16(m, icmp + 2, Packets.checksumAdjust(csum, ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
