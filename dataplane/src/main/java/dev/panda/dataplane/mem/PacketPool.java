@@ -4,23 +4,20 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
 
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
-
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * A pool of fixed-size packet buffers carved from one memfd region mapped MAP_SHARED.
  *
- * <p>A packet is an {@code int} handle (the buffer index). Each buffer has a small metadata record
- * (data offset, length, port, hash, state) in a table at the front of the same region, so no Java
- * object exists per packet and the whole region (fd + size) can later be offered to a peer.
+ * <p>A packet is an {@code int} handle (the buffer index). Each buffer has a metadata record (data
+ * offset, length, port, hash, state) of four ints in one preallocated {@code int[]}, so no Java
+ * object exists per packet, the forwarding path reads metadata with plain array loads, and the
+ * region holds packet bytes only: it (fd + size) can be offered whole to a peer. Metadata written
+ * by one thread is seen by the next owner through the release/acquire of the ring or lock that
+ * handed the buffer over.
  *
- * <p>Region layout: {@code [meta table: count * 32 B, padded to a page][buffer 0][buffer 1]...};
- * each buffer is {@code headroom + dataRoom} bytes rounded up to a 64-byte cache line.
+ * <p>Region layout: {@code [buffer 0][buffer 1]...}; each buffer is {@code headroom + dataRoom}
+ * bytes rounded up to a 64-byte cache line.
  *
  * <p>Allocation and release are thread safe (one lock taken per burst, never per packet by the
  * bulk calls). A buffer freed twice is not returned to the free list again: it is counted in
@@ -29,22 +26,12 @@ import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
  */
 public final class PacketPool implements AutoCloseable {
 
-    /** Metadata record of one buffer. */
-    public static final StructLayout META = MemoryLayout.structLayout(
-            ValueLayout.JAVA_INT.withName("data_off"),
-            ValueLayout.JAVA_INT.withName("data_len"),
-            ValueLayout.JAVA_SHORT.withName("port"),
-            ValueLayout.JAVA_SHORT.withName("flags"),
-            ValueLayout.JAVA_INT.withName("hash"),
-            ValueLayout.JAVA_INT.withName("state"),
-            MemoryLayout.paddingLayout(12)).withName("panda_pkt_meta");
-
-    private static final long META_SIZE = META.byteSize();
-    private static final VarHandle DATA_OFF = fieldHandle("data_off");
-    private static final VarHandle DATA_LEN = fieldHandle("data_len");
-    private static final VarHandle PORT = fieldHandle("port");
-    private static final VarHandle HASH = fieldHandle("hash");
-    private static final VarHandle STATE = fieldHandle("state");
+    /** Ints per metadata record: data offset, data length, port and flags, hash. */
+    private static final int META_INTS = 4;
+    private static final int OFF = 0;
+    private static final int LEN = 1;
+    private static final int PORT_STATE = 2;
+    private static final int HASH = 3;
 
     private static final int STATE_FREE = 0;
     private static final int STATE_IN_USE = 1;
@@ -55,12 +42,12 @@ public final class PacketPool implements AutoCloseable {
     private final Fd fd;
     private final MemorySegment region;
     private final boolean hugepages;
-    private final long bufStart;
     private final long stride;
     private final int count;
     private final int headroom;
     private final int dataRoom;
 
+    private final int[] meta;
     private final Object lock = new Object();
     private final int[] freeStack;
     private int freeTop;
@@ -76,7 +63,7 @@ public final class PacketPool implements AutoCloseable {
         this.headroom = config.headroom();
         this.dataRoom = config.dataRoom();
         this.stride = config.stride();
-        this.bufStart = config.metaBytes();
+        this.meta = new int[count * META_INTS];
         this.freeStack = new int[count];
         // Lowest index on top, so a fresh pool hands out buffers in address order.
         for (int i = 0; i < count; i++) {
@@ -118,10 +105,6 @@ public final class PacketPool implements AutoCloseable {
         return (v + to - 1) / to * to;
     }
 
-    private static VarHandle fieldHandle(String name) {
-        return META.varHandle(groupElement(name));
-    }
-
     // ---- handles -------------------------------------------------------------------------
 
     /** The whole mapped region: metadata table and buffers. */
@@ -131,60 +114,58 @@ public final class PacketPool implements AutoCloseable {
 
     /** Offset of the first byte of the packet's data in {@link #segment()}. */
     public long dataOffset(int h) {
-        return bufferOffset(h) + (int) DATA_OFF.get(region, metaOffset(h));
+        return bufferOffset(h) + meta[h * META_INTS + OFF];
     }
 
     /** Offset of the buffer (start of headroom) in {@link #segment()}. */
     public long bufferOffset(int h) {
-        return bufStart + h * stride;
+        return h * stride;
     }
 
     public int length(int h) {
-        return (int) DATA_LEN.get(region, metaOffset(h));
+        return meta[h * META_INTS + LEN];
     }
 
     public void setLength(int h, int len) {
-        if (len < 0 || len > dataRoom + headroom - (int) DATA_OFF.get(region, metaOffset(h))) {
+        int m = h * META_INTS;
+        if (len < 0 || len > dataRoom + headroom - meta[m + OFF]) {
             throw new IllegalArgumentException("length " + len + " does not fit buffer " + h);
         }
-        DATA_LEN.set(region, metaOffset(h), len);
+        meta[m + LEN] = len;
     }
 
     /** Moves the data start by {@code delta} bytes (negative prepends into the headroom). */
     public void adjust(int h, int delta) {
-        long m = metaOffset(h);
-        int off = (int) DATA_OFF.get(region, m) + delta;
-        int len = (int) DATA_LEN.get(region, m) - delta;
+        int m = h * META_INTS;
+        int off = meta[m + OFF] + delta;
+        int len = meta[m + LEN] - delta;
         if (off < 0 || len < 0 || off + len > headroom + dataRoom) {
             throw new IllegalArgumentException("adjust by " + delta + " leaves buffer " + h);
         }
-        DATA_OFF.set(region, m, off);
-        DATA_LEN.set(region, m, len);
+        meta[m + OFF] = off;
+        meta[m + LEN] = len;
     }
 
     public int port(int h) {
-        return Short.toUnsignedInt((short) PORT.get(region, metaOffset(h)));
+        return meta[h * META_INTS + PORT_STATE] >>> 16;
     }
 
     public void setPort(int h, int port) {
-        PORT.set(region, metaOffset(h), (short) port);
+        int m = h * META_INTS + PORT_STATE;
+        meta[m] = (port & 0xffff) << 16 | (meta[m] & 0xffff);
     }
 
     public int hash(int h) {
-        return (int) HASH.get(region, metaOffset(h));
+        return meta[h * META_INTS + HASH];
     }
 
     public void setHash(int h, int hash) {
-        HASH.set(region, metaOffset(h), hash);
+        meta[h * META_INTS + HASH] = hash;
     }
 
     /** True while the buffer is allocated (not on the free list). */
     public boolean inUse(int h) {
-        return (int) STATE.get(region, metaOffset(h)) == STATE_IN_USE;
-    }
-
-    private long metaOffset(int h) {
-        return h * META_SIZE;
+        return (meta[h * META_INTS + PORT_STATE] & 0xffff) == STATE_IN_USE;
     }
 
     // ---- allocation ----------------------------------------------------------------------
@@ -223,12 +204,11 @@ public final class PacketPool implements AutoCloseable {
     }
 
     private void reset(int h) {
-        long m = metaOffset(h);
-        DATA_OFF.set(region, m, headroom);
-        DATA_LEN.set(region, m, 0);
-        PORT.set(region, m, (short) 0);
-        HASH.set(region, m, 0);
-        STATE.set(region, m, STATE_IN_USE);
+        int m = h * META_INTS;
+        meta[m + OFF] = headroom;
+        meta[m + LEN] = 0;
+        meta[m + PORT_STATE] = STATE_IN_USE;
+        meta[m + HASH] = 0;
     }
 
     public void free(int h) {
@@ -253,12 +233,12 @@ public final class PacketPool implements AutoCloseable {
     }
 
     private void release(int h) {
-        long m = metaOffset(h);
-        if ((int) STATE.get(region, m) != STATE_IN_USE) {
+        int m = h * META_INTS + PORT_STATE;
+        if ((meta[m] & 0xffff) != STATE_IN_USE) {
             doubleFrees++;
             return;
         }
-        STATE.set(region, m, STATE_FREE);
+        meta[m] = STATE_FREE;
         freeStack[freeTop++] = h;
     }
 

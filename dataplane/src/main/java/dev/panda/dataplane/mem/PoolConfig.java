@@ -51,13 +51,8 @@ public record PoolConfig(int count, int headroom, int dataRoom, Hugepages hugepa
         return ((long) headroom + dataRoom + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
     }
 
-    /** Bytes of the metadata table, padded to a 4 KiB page so buffers start page aligned. */
-    public long metaBytes() {
-        return (count * PacketPool.META.byteSize() + 4095) / 4096 * 4096;
-    }
-
     /** Bytes of the whole region before rounding to the page size. */
     public long regionBytes() {
-        return metaBytes() + count * stride();
+        return count * stride();
     }
 }

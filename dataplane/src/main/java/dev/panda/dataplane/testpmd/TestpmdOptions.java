@@ -5,7 +5,6 @@ import dev.panda.dataplane.fwd.ForwardEngines;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.lcore.IdleStrategy;
 import dev.panda.dataplane.lcore.LcoreList;
-import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 
@@ -277,7 +276,7 @@ public final class TestpmdOptions {
                     + pool.dataRoom() + " bytes (raise --mbuf-size)");
         }
         if (memoryMb > 0 && !poolCountGiven) {
-            long fit = (memoryMb << 20) / (pool.stride() + PacketPool.META.byteSize());
+            long fit = (memoryMb << 20) / pool.stride();
             if (fit < pool.count()) {
                 if (fit < 1024) {
                     throw new UsageException("-m/--socket-mem " + memoryMb + " MB holds only " + fit

@@ -38,7 +38,7 @@ class TestpmdCommandLineTest {
             "--vdev net_ring0 --bogus                     | unknown option '--bogus'",
             "--vdev net_ring0 --forward-mode=bogus        | invalid forwarding mode 'bogus': accepted io, mac, macswap",
             "--vdev net_bogus0                            | no driver for device 'net_bogus0': known drivers are",
-            "--vdev net_ring0,sise=4                      | unknown key 'sise' for net_ring device 'net_ring0': net_ring accepts peer, queues, size",
+            "--vdev net_ring0,sise=4                      | unknown key 'sise' for net_ring device 'net_ring0': net_ring accepts count_bytes, peer, queues, size",
             "--vdev net_ring0,size=1000                   | ring size must be a power of two",
             "--vdev net_ring0,size                        | invalid argument 'size' in device 'net_ring0': expected key=value",
             "--burst=0 --vdev net_ring0                   | invalid --burst '0': expected an integer 1..512",

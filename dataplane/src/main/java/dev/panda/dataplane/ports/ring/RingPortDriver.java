@@ -11,7 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * {@code net_ringN[,size=1024][,queues=1][,peer=net_ringM]}: in-process ring ports.
+ * {@code net_ringN[,size=1024][,queues=1][,peer=net_ringM][,count_bytes=1]}: in-process ring ports.
  *
  * <p>Without {@code peer} a ring port loops back (DPDK's behaviour); with it, the port and an
  * already open ring port are cross-connected into a pair.
@@ -33,7 +33,7 @@ public final class RingPortDriver implements PortDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("size", "queues", "peer");
+        return Set.of("size", "queues", "peer", "count_bytes");
     }
 
     @Override
@@ -53,7 +53,8 @@ public final class RingPortDriver implements PortDriver {
                         + spec.name() + "' is not an open net_ring port: open it first");
             }
         }
-        RingPort port = new RingPort(spec.name(), ctx.pool(), ctx.portId(), queues, size,
+        boolean countBytes = spec.getBool("count_bytes", true);
+        RingPort port = new RingPort(spec.name(), ctx.pool(), ctx.portId(), queues, size, countBytes,
                 () -> OPEN.remove(spec.name()));
         if (OPEN.putIfAbsent(spec.name(), port) != null) {
             throw new DeviceException("device '" + spec.name() + "' is already open");

@@ -48,10 +48,11 @@ public final class SpscIntRing {
             idx[HEAD_CACHE] = head;
         }
         int k = Math.min(n, capacity - (int) (tail - head));
-        for (int i = 0; i < k; i++) {
-            buffer[(int) (tail + i) & mask] = src[off + i];
-        }
         if (k > 0) {
+            int at = (int) tail & mask;
+            int first = Math.min(k, capacity - at);
+            System.arraycopy(src, off, buffer, at, first);
+            System.arraycopy(src, off + first, buffer, 0, k - first);
             IDX.setRelease(idx, TAIL, tail + k);
         }
         return k;
@@ -66,10 +67,11 @@ public final class SpscIntRing {
             idx[TAIL_CACHE] = tail;
         }
         int k = Math.min(n, (int) (tail - head));
-        for (int i = 0; i < k; i++) {
-            dst[off + i] = buffer[(int) (head + i) & mask];
-        }
         if (k > 0) {
+            int at = (int) head & mask;
+            int first = Math.min(k, mask + 1 - at);
+            System.arraycopy(buffer, at, dst, off, first);
+            System.arraycopy(buffer, 0, dst, off + first, k - first);
             IDX.setRelease(idx, HEAD, head + k);
         }
         return k;
