@@ -41,6 +41,7 @@ public final class Testpmd implements AutoCloseable {
 
     private final List<Lcore> running = new ArrayList<>();
     private final List<ForwardingLoop> loops = new ArrayList<>();
+    private List<ForwardingLoop> lastLoops = List.of();
     private PortStats[] atStart;
     private final PortStats[] cleared;
     private final PortStats[] lastShown;
@@ -287,8 +288,6 @@ public final class Testpmd implements AutoCloseable {
         }
         out.println("Done.");
     }
-
-    private List<ForwardingLoop> lastLoops = List.of();
 
     /** Streams of the current or, when stopped, the last forwarding run. */
     public List<FwdStream> streams() {
