@@ -46,6 +46,10 @@ final class RingIoComparison {
                 case "--seconds" -> seconds = positive(args, ++i);
                 case "--burst" -> burst = positive(args, ++i);
                 case "--no-dpdk" -> dpdk = false;
+                case "-h", "--help" -> {
+                    out.println("usage: panda perf ring-io [--pairs N (3)] [--seconds S (5)] [--burst N (32)] [--no-dpdk]");
+                    return 0;
+                }
                 default -> throw new IllegalArgumentException("unknown ring-io option '" + args[i]
                         + "'; accepted --pairs N, --seconds S, --burst N, --no-dpdk");
             }

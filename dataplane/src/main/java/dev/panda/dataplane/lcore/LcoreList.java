@@ -132,6 +132,18 @@ public final class LcoreList {
         return c == null ? new int[0] : c.clone();
     }
 
+    /** The first CPU some lcore is mapped to that is not in {@code allowed}, or -1. */
+    public int firstCpuNotIn(int[] allowed) {
+        for (int[] cpus : lcores.values()) {
+            for (int c : cpus) {
+                if (Arrays.stream(allowed).noneMatch(a -> a == c)) {
+                    return c;
+                }
+            }
+        }
+        return -1;
+    }
+
     public int size() {
         return lcores.size();
     }
@@ -139,8 +151,13 @@ public final class LcoreList {
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder();
-        lcores.forEach((id, cpus) -> b.append(b.isEmpty() ? "" : ",").append(id).append('@')
-                .append(Arrays.toString(cpus)));
+        lcores.forEach((id, cpus) -> {
+            b.append(b.isEmpty() ? "" : ",").append(id);
+            if (cpus.length != 1 || cpus[0] != id) {
+                b.append('@').append(cpus.length == 1 ? Integer.toString(cpus[0])
+                        : Arrays.toString(cpus).replace(" ", "").replace('[', '(').replace(']', ')'));
+            }
+        });
         return b.toString();
     }
 }

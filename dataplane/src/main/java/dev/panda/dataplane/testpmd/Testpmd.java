@@ -80,6 +80,14 @@ public final class Testpmd implements AutoCloseable {
         if (lcores.size() < 2) {
             throw new UsageException("lcore list " + lcores + " has no forwarding lcore: give at least two, e.g. -l 0,1");
         }
+        if (o.pin) {
+            int[] allowed = Posix.getAffinity();
+            int bad = lcores.firstCpuNotIn(allowed);
+            if (bad >= 0) {
+                throw new UsageException("lcore list " + lcores + " uses CPU " + bad + ", which this process may not"
+                        + " run on (allowed: " + cpuList(allowed) + "); use --no-pin to run unpinned");
+            }
+        }
         if (o.nbCores > lcores.size() - 1) {
             throw new UsageException("--nb-cores " + o.nbCores + " is more than the " + (lcores.size() - 1)
                     + " forwarding lcore(s) of the lcore list " + lcores);
@@ -127,6 +135,19 @@ public final class Testpmd implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private static String cpuList(int[] cpus) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < cpus.length; i++) {
+            int j = i;
+            while (j + 1 < cpus.length && cpus[j + 1] == cpus[j] + 1) {
+                j++;
+            }
+            b.append(b.isEmpty() ? "" : ",").append(cpus[i]).append(j > i ? "-" + cpus[j] : "");
+            i = j;
+        }
+        return b.toString();
     }
 
     private static LcoreList defaultLcores() {
@@ -188,9 +209,12 @@ public final class Testpmd implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             }
-            Throwable t = running.get(i).failure();
-            if (t != null) {
-                out.printf("panda: lcore %d failed while starting: %s%n", running.get(i).id(), t);
+            Lcore l = running.get(i);
+            if (l.pinError() != null) {
+                out.println("panda: " + l.pinError() + "; it runs unpinned");
+            }
+            if (l.failure() != null) {
+                out.printf("panda: lcore %d failed while starting: %s%n", l.id(), l.failure());
             }
         }
     }
@@ -260,25 +284,7 @@ public final class Testpmd implements AutoCloseable {
                 failure = l.failure();
             }
         }
-        PortStats[] now = snapshot();
-        long[] txDropped = new long[ports.size()];
-        for (ForwardingLoop loop : loops) {
-            for (FwdStream fs : loop.streams()) {
-                StatsFormat.streamStats(out, fs, fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), fs.badPayload());
-                txDropped[fs.txPortId] += fs.fwdDropped();
-            }
-        }
-        long rx = 0, rxd = 0, tx = 0, txd = 0;
-        for (int p = 0; p < ports.size(); p++) {
-            PortStats d = now[p].minus(atStart[p]);
-            long rxDropped = d.imissed() + d.rxNombuf();
-            StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p]);
-            rx += d.ipackets();
-            rxd += rxDropped;
-            tx += d.opackets();
-            txd += txDropped[p];
-        }
-        StatsFormat.accumulated(out, rx, rxd, tx, txd);
+        printForwardStats(loops);
         out.println();
         running.clear();
         lastLoops = List.copyOf(loops);
@@ -287,6 +293,38 @@ public final class Testpmd implements AutoCloseable {
             out.println("panda: a forwarding lcore failed: " + failure);
         }
         out.println("Done.");
+    }
+
+    /** Per-stream, per-port and accumulated forward statistics since {@code start}. */
+    private void printForwardStats(List<ForwardingLoop> of) {
+        PortStats[] now = snapshot();
+        long[] txDropped = new long[ports.size()];
+        for (ForwardingLoop loop : of) {
+            for (FwdStream fs : loop.streams()) {
+                StatsFormat.streamStats(out, fs, fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), fs.badPayload());
+                txDropped[fs.txPortId] += fs.fwdDropped();
+            }
+            }
+            long rx = 0, rxd = 0, tx = 0, txd = 0;
+            for (int p = 0; p < ports.size(); p++) {
+                PortStats d = now[p].minus(atStart[p]);
+                long rxDropped = d.imissed() + d.rxNombuf();
+                StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p]);
+                rx += d.ipackets();
+                rxd += rxDropped;
+                tx += d.opackets();
+                txd += txDropped[p];
+            }
+            StatsFormat.accumulated(out, rx, rxd, tx, txd);
+    }
+
+    /** {@code show fwd stats all}: forward statistics of the current (or last) run, without stopping. */
+    public void showForwardStats() {
+        if (atStart == null) {
+            out.println("Packet forwarding not started");
+            return;
+        }
+        printForwardStats(running.isEmpty() ? lastLoops : loops);
     }
 
     /** Streams of the current or, when stopped, the last forwarding run. */
@@ -362,16 +400,19 @@ public final class Testpmd implements AutoCloseable {
 
     /** {@code set fwd MODE}; takes effect at the next start. */
     public void setForwardMode(String name) {
+        requireStopped();
         mode = ForwardEngines.byName(name);
         out.printf("Set %s packet forwarding mode%n", name);
     }
 
     public void setBurst(int burst) {
+        requireStopped();
         fwd = fwd.withBurst(burst);
         out.printf("Number of packets per burst set to %d%n", burst);
     }
 
     public void setTxPackets(int len) {
+        requireStopped();
         if (len > pool.dataRoom()) {
             throw new IllegalArgumentException("txpkts " + len + " does not fit a buffer of " + pool.dataRoom() + " bytes");
         }
@@ -379,11 +420,19 @@ public final class Testpmd implements AutoCloseable {
     }
 
     public void setNbCores(int n) {
+        requireStopped();
         if (n < 1 || n > fwdLcoreIds.length) {
             throw new IllegalArgumentException("nb-cores must be 1.." + fwdLcoreIds.length);
         }
         nbCores = n;
         out.printf("Number of forwarding cores set to %d%n", n);
+    }
+
+    /** Configuration changes apply at the next start, so they are refused while forwarding (as in testpmd). */
+    private void requireStopped() {
+        if (forwarding()) {
+            throw new IllegalArgumentException("Please stop forwarding first");
+        }
     }
 
     public String forwardMode() {

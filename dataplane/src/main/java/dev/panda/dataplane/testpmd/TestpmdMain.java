@@ -7,6 +7,10 @@ import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
+import org.jline.reader.Completer;
+import org.jline.reader.impl.completer.AggregateCompleter;
+import org.jline.reader.impl.completer.ArgumentCompleter;
+import org.jline.reader.impl.completer.NullCompleter;
 import org.jline.reader.impl.completer.StringsCompleter;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
@@ -87,8 +91,8 @@ public final class TestpmdMain {
         if (terminal) {
             try (Terminal t = TerminalBuilder.builder().system(true).build()) {
                 LineReader reader = LineReaderBuilder.builder().terminal(t).appName("panda-testpmd")
-                        .completer(new StringsCompleter(completions()))
-                        .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".panda_testpmd_history"))
+                        .completer(completer(app.portCount()))
+                        .variable(LineReader.HISTORY_FILE, Path.of(home(), ".panda_testpmd_history"))
                         .build();
                 while (true) {
                     String line;
@@ -128,12 +132,31 @@ public final class TestpmdMain {
         }
     }
 
-    private static List<String> completions() {
-        List<String> c = new ArrayList<>(TestpmdShell.COMMANDS);
-        for (String m : ForwardEngines.names()) {
-            c.add("set fwd " + m);
+    /** Word-by-word completion of every command, with port numbers and mode names where they go. */
+    private static Completer completer(int ports) {
+        List<String> portChoices = new ArrayList<>(List.of("all"));
+        for (int p = 0; p < ports; p++) {
+            portChoices.add(Integer.toString(p));
         }
-        return c;
+        List<Completer> commands = new ArrayList<>();
+        for (String command : TestpmdShell.COMMANDS) {
+            List<Completer> words = new ArrayList<>();
+            for (String w : command.split(" ")) {
+                words.add(switch (w) {
+                    case "<port>" -> new StringsCompleter(portChoices);
+                    case "<mode>" -> new StringsCompleter(ForwardEngines.names());
+                    default -> new StringsCompleter(w);
+                });
+            }
+            words.add(NullCompleter.INSTANCE);
+            commands.add(new ArgumentCompleter(words));
+        }
+        return new AggregateCompleter(commands);
+    }
+
+    private static String home() {
+        String h = System.getenv("HOME");
+        return h != null && !h.isEmpty() ? h : System.getProperty("user.home");
     }
 
     private static void runUntilStopped(Testpmd app, TestpmdOptions o, InputStream in, PrintStream out) {
@@ -208,9 +231,12 @@ public final class TestpmdMain {
         out.println("  --no-pci --file-prefix --single-file-segments --in-memory --log-level ...  accepted, no effect");
         out.println();
         out.println("Application options:");
-        for (String a : TestpmdOptions.APP_OPTIONS) {
-            out.println("  " + a);
+        for (String[] a : TestpmdOptions.APP_OPTIONS) {
+            out.printf("  %-25s %s%n", a[0], a[1]);
         }
+        out.println();
+        out.println("Interactive commands: start, start tx_first [N], stop, set fwd MODE, set burst|txpkts|nbcore N,");
+        out.println("  show port stats|info all|N, clear port stats all|N, show config fwd, show fwd stats all, help, quit");
         out.println();
         out.println("Forwarding modes:");
         for (ForwardEngines.Mode m : ForwardEngines.modes()) {

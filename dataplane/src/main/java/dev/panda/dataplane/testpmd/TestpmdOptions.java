@@ -85,19 +85,46 @@ public final class TestpmdOptions {
                             EAL_IGNORED_FLAGS) + ", " + String.join(", ", EAL_IGNORED_WITH_VALUE));
                 }
             } else if (!(split < 0 && o.eal(a, c, true)) && !o.app(a, c, split < 0)) {
-                throw new UsageException("unknown option '" + a + "'; application options: "
-                        + String.join(", ", APP_OPTIONS) + " (see --help)");
+                throw new UsageException("unknown option '" + a + "'; application options: " + appOptionNames()
+                        + " (details: --help)");
             }
         }
         o.validate();
         return o;
     }
 
-    static final List<String> APP_OPTIONS = List.of("-i/--interactive", "-a/--auto-start", "--tx-first",
-            "--forward-mode=MODE", "--burst=N", "--txpkts=N", "--nb-cores=N", "--nb-ports=N",
-            "--stats-period=S", "--rxq=N", "--txq=N", "--rxd=N", "--txd=N", "--port-topology=paired|chained|loop",
-            "--eth-peer=N,MAC", "--total-num-mbufs=N", "--mbuf-size=N", "--flowgen-flows=N",
-            "--idle=spin|yield|park", "--no-pin", "--run-time=S", "--verify-payload", "-h/--help");
+    /** Application options with one line of help each, for --help and error messages. */
+    static final List<String[]> APP_OPTIONS = List.of(
+            new String[] {"-i, --interactive", "read commands at a testpmd> prompt (terminal or pipe)"},
+            new String[] {"-a, --auto-start", "with -i: start forwarding at once"},
+            new String[] {"--tx-first", "send one burst on every stream before forwarding"},
+            new String[] {"--forward-mode=MODE", "forwarding mode (default io)"},
+            new String[] {"--burst=N", "packets per rx/tx call, 1..512 (default 32)"},
+            new String[] {"--txpkts=N[,N]", "frame length txonly and flowgen send (default 64)"},
+            new String[] {"--nb-cores=N", "forwarding lcores to use (default 1)"},
+            new String[] {"--nb-ports=N", "use only the first N ports"},
+            new String[] {"--stats-period=S", "without -i: print port statistics every S seconds"},
+            new String[] {"--rxq=N, --txq=N", "queues per port (default 1)"},
+            new String[] {"--rxd=N, --txd=N", "ring size per queue, a power of two (default 1024)"},
+            new String[] {"--port-topology=T", "paired (default), chained or loop"},
+            new String[] {"--eth-peer=N,MAC", "destination MAC for port N in mac mode and generators"},
+            new String[] {"--total-num-mbufs=N", "packet buffers in the pool (default 16384)"},
+            new String[] {"--mbuf-size=N", "bytes per buffer including 128 of headroom (default 2176)"},
+            new String[] {"--flowgen-flows=N", "flows flowgen cycles through (default 1024)"},
+            new String[] {"--idle=spin|yield|park", "panda: what an idle poller does (default spin, as testpmd)"},
+            new String[] {"--no-pin", "panda: do not pin lcore threads to their CPUs"},
+            new String[] {"--run-time=S", "panda: without -i, stop after S seconds"},
+            new String[] {"--verify-payload", "panda: rxonly checks the payload stamp of generated packets"},
+            new String[] {"-h, --help", "this help"});
+
+    static String appOptionNames() {
+        StringBuilder b = new StringBuilder();
+        for (String[] o : APP_OPTIONS) {
+            b.append(b.isEmpty() ? "" : " ").append(o[0].replaceAll("[=,].*|, .*", ""));
+        }
+        return b.toString();
+    }
+
 
     private boolean eal(String a, Cursor c, boolean mixed) {
         String name = Cursor.name(a);

@@ -1,6 +1,7 @@
 package dev.panda.dataplane.testpmd;
 
 import dev.panda.dataplane.fwd.ForwardEngines;
+import dev.panda.dataplane.fwd.FwdConfig;
 import dev.panda.dataplane.port.PacketBurst;
 
 import java.io.PrintStream;
@@ -13,11 +14,11 @@ import java.util.List;
  */
 public final class TestpmdShell {
 
-    /** Command words for completion: each entry is one command line pattern. */
+    /** Every command as its words; a word {@code <port>} stands for "all" or a port number. */
     static final List<String> COMMANDS = List.of(
             "start", "start tx_first", "stop", "quit", "exit", "help",
-            "show port stats all", "show port info all", "show config fwd", "show fwd stats all",
-            "clear port stats all", "set burst", "set txpkts", "set nbcore");
+            "show port stats <port>", "show port info <port>", "show config fwd", "show fwd stats all",
+            "clear port stats <port>", "set fwd <mode>", "set burst", "set txpkts", "set nbcore");
 
     private final Testpmd app;
     private final PrintStream out;
@@ -48,6 +49,9 @@ public final class TestpmdShell {
             }
         } catch (BadArguments e) {
             out.println("Bad arguments");
+            if (e.hint != null) {
+                out.println("  usage: " + e.hint);
+            }
         } catch (IllegalArgumentException e) {
             out.println(e.getMessage());
         }
@@ -58,9 +62,9 @@ public final class TestpmdShell {
         if (w.length == 1) {
             app.start(0);
         } else if (w[1].equals("tx_first") && w.length <= 3) {
-            app.start(w.length == 3 ? number(w[2], 1, 1_000_000) : 1);
+            app.start(w.length == 3 ? number(w[2], 1, 1_000_000, "start tx_first [1..1000000]") : 1);
         } else {
-            throw new BadArguments();
+            throw new BadArguments("start [tx_first [N]]");
         }
     }
 
@@ -72,9 +76,9 @@ public final class TestpmdShell {
         } else if (w.length == 3 && w[1].equals("config") && w[2].equals("fwd")) {
             app.showConfigFwd();
         } else if (w.length == 4 && w[1].equals("fwd") && w[2].equals("stats") && w[3].equals("all")) {
-            forPorts("all", app::showPortStats);
+            app.showForwardStats();
         } else {
-            throw new BadArguments();
+            throw new BadArguments("show port stats|info all|N, show config fwd, show fwd stats all");
         }
     }
 
@@ -82,25 +86,28 @@ public final class TestpmdShell {
         if (w.length == 4 && w[1].equals("port") && w[2].equals("stats")) {
             forPorts(w[3], app::clearPortStats);
         } else {
-            throw new BadArguments();
+            throw new BadArguments("clear port stats all|N");
         }
     }
 
     private void set(String[] w) {
+        String usage = "set fwd " + String.join("|", ForwardEngines.names()) + ", set burst 1.." + PacketBurst.MAX_BURST
+                + ", set txpkts " + FwdConfig.MIN_TXPKTS + "..9000, set nbcore N";
         if (w.length != 3) {
-            throw new BadArguments();
+            throw new BadArguments(usage);
         }
         switch (w[1]) {
             case "fwd" -> {
                 if (!ForwardEngines.names().contains(w[2])) {
-                    throw new BadArguments();
+                    throw new BadArguments("set fwd " + String.join("|", ForwardEngines.names()));
                 }
                 app.setForwardMode(w[2]);
             }
-            case "burst" -> app.setBurst(number(w[2], 1, PacketBurst.MAX_BURST));
-            case "txpkts" -> app.setTxPackets(number(w[2], dev.panda.dataplane.fwd.FwdConfig.MIN_TXPKTS, 9000));
-            case "nbcore" -> app.setNbCores(number(w[2], 1, 1024));
-            default -> throw new BadArguments();
+            case "burst" -> app.setBurst(number(w[2], 1, PacketBurst.MAX_BURST, "set burst 1.." + PacketBurst.MAX_BURST));
+            case "txpkts" -> app.setTxPackets(number(w[2], FwdConfig.MIN_TXPKTS, 9000,
+                    "set txpkts " + FwdConfig.MIN_TXPKTS + "..9000"));
+            case "nbcore" -> app.setNbCores(number(w[2], 1, 1024, "set nbcore N"));
+            default -> throw new BadArguments(usage);
         }
     }
 
@@ -119,7 +126,7 @@ public final class TestpmdShell {
         try {
             p = Integer.parseInt(which);
         } catch (NumberFormatException e) {
-            throw new BadArguments();
+            throw new BadArguments("all or a port number 0.." + (app.portCount() - 1));
         }
         if (p < 0 || p >= app.portCount()) {
             out.printf("Invalid port %d%nValid port range is [0, %d]%n", p, app.portCount() - 1);
@@ -128,7 +135,7 @@ public final class TestpmdShell {
         action.run(p);
     }
 
-    private static int number(String s, int min, int max) {
+    private static int number(String s, int min, int max, String usage) {
         try {
             int n = Integer.parseInt(s);
             if (n >= min && n <= max) {
@@ -137,7 +144,7 @@ public final class TestpmdShell {
         } catch (NumberFormatException e) {
             // falls through to the testpmd answer
         }
-        throw new BadArguments();
+        throw new BadArguments(usage);
     }
 
     private void help() {
@@ -151,15 +158,20 @@ public final class TestpmdShell {
         out.println("  clear port stats all|N");
         out.println("  show port info all|N");
         out.println("  show config fwd            streams and lcores of the forwarding configuration");
-        out.println("  quit");
+        out.println("  show fwd stats all         forward statistics since start, without stopping");
+        out.println("  quit | exit");
         for (ForwardEngines.Mode m : ForwardEngines.modes()) {
             out.printf("  fwd %-9s %s%n", m.name(), m.help());
         }
     }
 
+    /** testpmd's "Bad arguments", with the usage of the command that was meant. */
     private static final class BadArguments extends RuntimeException {
-        BadArguments() {
-            super(null, null, false, false);
+        final String hint;
+
+        BadArguments(String hint) {
+            super(hint, null, false, false);
+            this.hint = hint;
         }
     }
 }

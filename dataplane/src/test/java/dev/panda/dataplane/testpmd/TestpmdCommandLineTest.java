@@ -45,6 +45,7 @@ class TestpmdCommandLineTest {
             "--vdev net_ring0 --txpkts=20                 | total length must be 58..9000 bytes",
             "-l x --vdev net_ring0                        | invalid -l 'x'",
             "-l 0 --vdev net_ring0                        | has no forwarding lcore",
+            "-l 0,1000 --vdev net_ring0                   | uses CPU 1000, which this process may not run on",
             "--nb-cores=5 -l 0,1 --vdev net_ring0         | --nb-cores 5 is more than the 1 forwarding lcore(s)",
             "--forward-mode                               | option --forward-mode needs a value",
             "-a 0000:00:05.0 --vdev net_ring0             | this build has no PCI driver",
