@@ -1,0 +1,160 @@
+package dev.panda.pmd.virtio.ring;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One descriptor chain as the device found it, already validated and translated: up to Queue
+ * Size segments, each a (region, offset, length) inside {@link GuestMemory}, device-readable ones
+ * first (§2.7.4.2), then device-writable ones. Preallocated by {@link DeviceQueue#newChain()} and
+ * refilled by every {@link DeviceQueue#pop(Chain)}; nothing here allocates.
+ *
+ * <p>The bytes behind the segments stay shared with the driver, which may still change them: copy
+ * what you read once, and never trust a value read twice to be the same.
+ */
+public final class Chain {
+
+    private final GuestMemory memory;
+    private final int[] region;
+    private final long[] offset;
+    private final long[] length;
+    private int head = -1;
+    private int count;
+    private int readable;
+    private long readableBytes;
+    private long writableBytes;
+
+    Chain(GuestMemory memory, int capacity) {
+        this.memory = memory;
+        this.region = new int[capacity];
+        this.offset = new long[capacity];
+        this.length = new long[capacity];
+    }
+
+    void reset(int newHead) {
+        head = newHead;
+        count = 0;
+        readable = 0;
+        readableBytes = 0;
+        writableBytes = 0;
+    }
+
+    boolean full() {
+        return count == region.length;
+    }
+
+    /** Appends a segment; the walker has checked bounds and the readable-then-writable order. */
+    void add(int r, long off, long len, boolean writable) {
+        region[count] = r;
+        offset[count] = off;
+        length[count] = len;
+        count++;
+        if (writable) {
+            writableBytes += len;
+        } else {
+            readable++;
+            readableBytes += len;
+        }
+    }
+
+    /** The head descriptor index, the {@code id} to return in the used ring. */
+    public int head() {
+        return head;
+    }
+
+    /** Segments in the chain (zero-length buffers are not segments). */
+    public int count() {
+        return count;
+    }
+
+    /** Segments {@code 0 .. readableCount() - 1} are device-readable. */
+    public int readableCount() {
+        return readable;
+    }
+
+    /** Segments {@code readableCount() .. count() - 1} are device-writable. */
+    public int writableCount() {
+        return count - readable;
+    }
+
+    public boolean writable(int i) {
+        return i >= readable;
+    }
+
+    public int region(int i) {
+        return region[i];
+    }
+
+    /** Offset of segment {@code i} inside {@link #segment(int)}. */
+    public long offset(int i) {
+        return offset[i];
+    }
+
+    public long length(int i) {
+        return length[i];
+    }
+
+    /** The mapping segment {@code i} lies in (the whole region; use {@link #offset(int)}). */
+    public MemorySegment segment(int i) {
+        return memory.segment(region[i]);
+    }
+
+    public long readableBytes() {
+        return readableBytes;
+    }
+
+    public long writableBytes() {
+        return writableBytes;
+    }
+
+    /**
+     * Gathers up to {@code max} device-readable bytes, after skipping {@code skip} of them (a
+     * virtio-net header, say), into {@code dst} at {@code dstOffset}. Returns the bytes copied.
+     */
+    public long copyFromReadable(long skip, MemorySegment dst, long dstOffset, long max) {
+        long copied = 0;
+        for (int i = 0; i < readable && copied < max; i++) {
+            long len = length[i];
+            if (skip >= len) {
+                skip -= len;
+                continue;
+            }
+            long n = Math.min(len - skip, max - copied);
+            MemorySegment.copy(memory.segment(region[i]), offset[i] + skip, dst, dstOffset + copied, n);
+            copied += n;
+            skip = 0;
+        }
+        return copied;
+    }
+
+    /**
+     * Scatters up to {@code len} bytes of {@code src} from {@code srcOffset} into the
+     * device-writable segments, starting {@code skip} bytes into them. Returns the bytes copied
+     * (less than {@code len} if the writable segments are too short).
+     */
+    public long copyToWritable(long skip, MemorySegment src, long srcOffset, long len) {
+        long copied = 0;
+        for (int i = readable; i < count && copied < len; i++) {
+            long segLen = length[i];
+            if (skip >= segLen) {
+                skip -= segLen;
+                continue;
+            }
+            long n = Math.min(segLen - skip, len - copied);
+            MemorySegment.copy(src, srcOffset + copied, memory.segment(region[i]), offset[i] + skip, n);
+            copied += n;
+            skip = 0;
+        }
+        return copied;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Chain[head=").append(head).append(", ")
+                .append(readable).append(" readable/").append(count - readable).append(" writable:");
+        for (int i = 0; i < count; i++) {
+            sb.append(' ').append(i < readable ? 'r' : 'w').append(region[i]).append('@')
+                    .append(offset[i]).append('+').append(length[i]);
+        }
+        return sb.append(']').toString();
+    }
+}

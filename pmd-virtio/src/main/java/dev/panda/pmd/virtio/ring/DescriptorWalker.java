@@ -1,0 +1,140 @@
+package dev.panda.pmd.virtio.ring;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_ADDR;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_FLAGS;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_INDIRECT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_LEN;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
+
+/**
+ * Walks one descriptor chain the driver offered, trusting nothing in it (DESIGN.md, untrusted
+ * input). Each descriptor is read once into locals, then checked; the walk visits at most as many
+ * descriptors as the table it is in holds (Queue Size for the descriptor table, {@code len / 16}
+ * for an indirect one), so it ends even on a loop; every buffer is translated through
+ * {@link GuestMemory} and bounds-checked against the region's segment before it becomes a segment
+ * of the {@link Chain}.
+ */
+final class DescriptorWalker {
+
+    private static final long MAX_CHAIN_BYTES = 1L << 32;
+
+    private final GuestMemory memory;
+    private final MemorySegment descTable;
+    private final int size;
+    private final RingErrors errors;
+
+    DescriptorWalker(GuestMemory memory, MemorySegment descTable, int size, RingErrors errors) {
+        this.memory = memory;
+        this.descTable = descTable;
+        this.size = size;
+        this.errors = errors;
+    }
+
+    /**
+     * Describes the chain starting at descriptor {@code head} ({@code < size}) into {@code chain}.
+     * Returns false, with the problem counted, if the chain is malformed; the chain's content is
+     * then meaningless.
+     */
+    boolean walk(int head, Chain chain) {
+        chain.reset(head);
+        MemorySegment table = descTable;
+        long tableBase = 0;
+        int entries = size;
+        boolean inIndirect = false;
+        boolean sawWritable = false;
+        long bytes = 0;
+        int i = head;
+        int visited = 0;
+        while (true) {
+            // §2.7.5.2: loops are forbidden; more visits than entries means one (pigeonhole).
+            if (++visited > entries) {
+                return fail(RingErrors.Kind.LOOP, head);
+            }
+            long at = tableBase + i * DESC_BYTES;
+            long addr = (long) DESC_ADDR.get(table, at);
+            long len = Integer.toUnsignedLong((int) DESC_LEN.get(table, at));
+            int flags = (short) DESC_FLAGS.get(table, at) & 0xFFFF;
+            int next = (short) DESC_NEXT.get(table, at) & 0xFFFF;
+
+            if ((flags & DESC_F_INDIRECT) != 0) {
+                // §2.7.5.3.1: one table per descriptor, never nested, never with NEXT.
+                if (inIndirect) {
+                    return fail(RingErrors.Kind.NESTED_INDIRECT, addr);
+                }
+                if ((flags & DESC_F_NEXT) != 0) {
+                    return fail(RingErrors.Kind.INDIRECT_WITH_NEXT, head);
+                }
+                // §2.7.5.3: desc[len / 16]; we also bound it by Queue Size entries.
+                if (len == 0 || len % DESC_BYTES != 0 || len > size * DESC_BYTES) {
+                    return fail(RingErrors.Kind.BAD_INDIRECT_LENGTH, len);
+                }
+                int r = memory.find(addr, len);
+                if (r < 0) {
+                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
+                }
+                MemorySegment seg = memory.segment(r);
+                long off = memory.offset(r, addr);
+                if (!inside(seg, off, len)) {
+                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
+                }
+                // §2.7.5.3.2: the WRITE flag of this descriptor is ignored; the table starts at 0.
+                table = seg;
+                tableBase = off;
+                entries = (int) (len / DESC_BYTES);
+                inIndirect = true;
+                visited = 0;
+                i = 0;
+                continue;
+            }
+
+            if (len == 0) {
+                errors.count(RingErrors.Kind.ZERO_LENGTH, head);
+            } else {
+                boolean writable = (flags & DESC_F_WRITE) != 0;
+                if (!writable && sawWritable) {
+                    return fail(RingErrors.Kind.READ_AFTER_WRITE, head);
+                }
+                int r = memory.find(addr, len);
+                if (r < 0) {
+                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
+                }
+                long off = memory.offset(r, addr);
+                if (!inside(memory.segment(r), off, len)) {
+                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
+                }
+                if (chain.full()) {
+                    return fail(RingErrors.Kind.TOO_LONG, head);
+                }
+                bytes += len;
+                if (bytes > MAX_CHAIN_BYTES) {
+                    return fail(RingErrors.Kind.TOO_MANY_BYTES, head);
+                }
+                chain.add(r, off, len, writable);
+                sawWritable |= writable;
+            }
+
+            if ((flags & DESC_F_NEXT) == 0) {
+                return true;
+            }
+            if (next >= entries) {
+                return fail(RingErrors.Kind.BAD_NEXT, next);
+            }
+            i = next;
+        }
+    }
+
+    /** {@code [off, off + len)} inside {@code seg}, whatever {@link GuestMemory} claimed. */
+    private static boolean inside(MemorySegment seg, long off, long len) {
+        return off >= 0 && off <= seg.byteSize() && len <= seg.byteSize() - off;
+    }
+
+    private boolean fail(RingErrors.Kind kind, long detail) {
+        errors.count(kind, detail);
+        return false;
+    }
+}
