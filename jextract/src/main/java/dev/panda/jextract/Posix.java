@@ -3,12 +3,9 @@ package dev.panda.jextract;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 import dev.panda.jextract.libc.Libc;
@@ -42,12 +39,6 @@ public final class Posix {
     private static final int EAGAIN = Libc.EAGAIN();
     private static final long MAP_FAILED = Libc.MAP_FAILED().address();
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
-    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-
     // The generated Libc.x$handle()s do not capture errno: relink each symbol with captureCallState.
     private static final MethodHandle MEMFD_CREATE =
             errnoHandle(Libc.memfd_create$address(), Libc.memfd_create$descriptor());
@@ -67,12 +58,12 @@ public final class Posix {
     private static final MethodHandle SYSCONF = errnoHandle(Libc.sysconf$address(), Libc.sysconf$descriptor());
     private static final MethodHandle EVENTFD = errnoHandle(Libc.eventfd$address(), Libc.eventfd$descriptor());
     // ioctl(int, unsigned long, ...): the third argument is variadic
-    private static final MethodHandle IOCTL_POINTER = LINKER.downcallHandle(Libc.ioctl.address(),
+    private static final MethodHandle IOCTL_POINTER = ErrnoCalls.link(Libc.ioctl.address(),
             FunctionDescriptor.of(Libc.C_INT, Libc.C_INT, Libc.C_LONG, Libc.C_POINTER),
-            Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
-    private static final MethodHandle IOCTL_LONG = LINKER.downcallHandle(Libc.ioctl.address(),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_LONG = ErrnoCalls.link(Libc.ioctl.address(),
             FunctionDescriptor.of(Libc.C_INT, Libc.C_INT, Libc.C_LONG, Libc.C_LONG),
-            Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+            Linker.Option.firstVariadicArg(2));
     private static final MethodHandle GETTID = Libc.gettid$handle();
     private static final MethodHandle STRERROR = Libc.strerror$handle();
 
@@ -83,7 +74,7 @@ public final class Posix {
     private record Scratch(MemorySegment state, MemorySegment word, MemorySegment mask) {
         static Scratch allocate() {
             MemorySegment all = Arena.ofAuto().allocate(64 + CPU_SET_BYTES, 64);
-            return new Scratch(all.asSlice(0, CAPTURE_LAYOUT.byteSize()), all.asSlice(64, 8),
+            return new Scratch(all.asSlice(0, ErrnoCalls.stateBytes()), all.asSlice(64, 8),
                     all.asSlice(64, CPU_SET_BYTES));
         }
     }
@@ -406,20 +397,14 @@ public final class Posix {
     }
 
     private static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return ErrnoCalls.errno(state);
     }
 
     private static MethodHandle errnoHandle(MemorySegment symbol, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
+        return ErrnoCalls.link(symbol, descriptor);
     }
 
     private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new AssertionError("native call threw " + t, t);
+        return ErrnoCalls.rethrow(t);
     }
 }

@@ -1,5 +1,6 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libc.Libc;
@@ -10,12 +11,9 @@ import dev.panda.jextract.libc.sockaddr_un;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,11 +49,6 @@ public final class UnixSocket implements AutoCloseable {
     private static final int ECONNABORTED = Libc.ECONNABORTED();
     private static final int EISCONN = Libc.EISCONN();
     private static final long SUN_PATH_BYTES = sockaddr_un.sun_path$layout().byteSize();
-
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
-    private static final MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     // The generated Libc handles do not capture errno: relink each (see jextract/README.md).
     private static final MethodHandle SOCKET = relink(Libc.socket$address(), Libc.socket$descriptor());
@@ -98,7 +91,7 @@ public final class UnixSocket implements AutoCloseable {
         Fd fd = socket();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = sockaddr(arena, path);
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             int rc = (int) BIND.invokeExact(state, fd.value(), addr, (int) addr.byteSize());
             check(rc, state, "bind(" + path + ")");
             rc = (int) LISTEN.invokeExact(state, fd.value(), backlog);
@@ -119,7 +112,7 @@ public final class UnixSocket implements AutoCloseable {
         Fd fd = socket();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = sockaddr(arena, path);
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             boolean retried = false;
             while (true) {
                 int rc = (int) CONNECT.invokeExact(state, fd.value(), addr, (int) addr.byteSize());
@@ -145,7 +138,7 @@ public final class UnixSocket implements AutoCloseable {
     public static UnixSocket[] pair() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             int rc = (int) SOCKETPAIR.invokeExact(state, AF_UNIX, SOCK_STREAM_CLOEXEC, 0, fds);
             check(rc, state, "socketpair");
             return new UnixSocket[] {
@@ -165,7 +158,7 @@ public final class UnixSocket implements AutoCloseable {
     public UnixSocket accept() {
         requireOpen("accept");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             while (true) {
                 int rc = (int) ACCEPT.invokeExact(state, fd.value(), MemorySegment.NULL, MemorySegment.NULL);
                 if (rc >= 0) {
@@ -212,7 +205,7 @@ public final class UnixSocket implements AutoCloseable {
                 msghdr.msg_control(msg, control);
                 msghdr.msg_controllen(msg, control.byteSize());
             }
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             long sent = 0;
             while (sent < data.byteSize()) {
                 iovec.iov_base(iov, buf.asSlice(sent));
@@ -258,7 +251,7 @@ public final class UnixSocket implements AutoCloseable {
             // room for one SCM_RIGHTS message of maxFds ints; any more and the kernel sets MSG_CTRUNC
             long controlBytes = Cmsg.space((long) Math.max(maxFds, 1) * Integer.BYTES);
             MemorySegment control = arena.allocate(controlBytes, Cmsg.ALIGNMENT);
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             long rc;
             while (true) {
                 msghdr.msg_control(msg, control);
@@ -306,7 +299,7 @@ public final class UnixSocket implements AutoCloseable {
             return;
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             int rc = (int) SHUTDOWN.invokeExact(state, fd.value(), SHUT_RDWR);
             if (rc < 0 && errno(state) != ENOTCONN) {
                 throw new NativeException("shutdown(" + this + ")", errno(state));
@@ -347,7 +340,7 @@ public final class UnixSocket implements AutoCloseable {
 
     private static Fd socket() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            MemorySegment state = ErrnoCalls.state(arena);
             int rc = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM_CLOEXEC, 0);
             check(rc, state, "socket(AF_UNIX, SOCK_STREAM)");
             return new Fd(rc);
@@ -376,11 +369,11 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     private static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return ErrnoCalls.errno(state);
     }
 
     private static MethodHandle relink(MemorySegment symbol, FunctionDescriptor descriptor) {
-        return Linker.nativeLinker().downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
+        return ErrnoCalls.link(symbol, descriptor);
     }
 
     static void closeQuietly(Fd fd) {
@@ -400,12 +393,6 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new AssertionError("native call threw " + t, t);
+        return ErrnoCalls.rethrow(t);
     }
 }
