@@ -77,17 +77,9 @@ public final class DeviceSpec {
         return true;
     }
 
-    /** Replaces control characters so an error line stays one line. */
+    /** At most 80 characters of {@code s} for an error line. */
     static String printable(String s) {
-        StringBuilder b = new StringBuilder(Math.min(s.length(), 80));
-        for (int i = 0; i < s.length() && i < 80; i++) {
-            char c = s.charAt(i);
-            b.append(c < 0x20 || c == 0x7f ? '?' : c);
-        }
-        if (s.length() > 80) {
-            b.append("...");
-        }
-        return b.toString();
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 
     public String text() {
