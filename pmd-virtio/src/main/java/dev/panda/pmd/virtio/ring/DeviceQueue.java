@@ -89,7 +89,13 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
                 : new Flags(name, memory, size, desc, avail, used, lastAvailIdx);
     }
 
-    /** Same, with the three parts given as guest addresses translated through {@code memory}. */
+    /**
+     * Same, with the three parts given as addresses translated through {@code memory}, the view
+     * descriptors are read in. Only for devices where ring and descriptor addresses live in one
+     * address space: vhost-user gives ring addresses in the front-end's user addresses
+     * (SET_VRING_ADDR) but descriptors in guest-physical ones, so it maps the rings through
+     * {@code MemoryTable.userAddresses()} and calls {@link #create} (as {@code VhostBackend} does).
+     */
     public static DeviceQueue at(String name, GuestMemory memory, int size, long descAddr, long availAddr,
                                  long usedAddr, long features, int lastAvailIdx) {
         SplitRing.checkSize(size);

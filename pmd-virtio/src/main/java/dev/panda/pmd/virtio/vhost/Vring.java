@@ -1,0 +1,66 @@
+package dev.panda.pmd.virtio.vhost;
+
+import dev.panda.jextract.Fd;
+import dev.panda.pmd.virtio.ring.DeviceQueue;
+
+/**
+ * What the front-end told the control thread about one vring (SET_VRING_NUM, _ADDR, _BASE,
+ * _KICK, _CALL, _ENABLE), and the {@link DeviceQueue} built from it once complete. Control thread
+ * only; the poller sees a vring only through its {@link VringSlot}.
+ */
+final class Vring {
+
+    final int index;
+    int num;
+    boolean addrSet;
+    long descAddr;
+    long availAddr;
+    long usedAddr;
+    /** Next avail index to consume when the queue is (re)built (SET_VRING_BASE, or where the last queue stopped). */
+    int base;
+    /** SET_VRING_KICK seen and no GET_VRING_BASE since: the ring is started. */
+    boolean started;
+    Fd kick;
+    Fd call;
+    /** SET_VRING_ENABLE; matters only once VHOST_USER_F_PROTOCOL_FEATURES is negotiated. */
+    boolean enabled;
+    /** Built from the fields above when they are complete; null after any of them changed. */
+    DeviceQueue queue;
+    /** Ring errors of {@link #queue} the poller has already counted (kept across re-publishing). */
+    long errorsSeen;
+
+    Vring(int index) {
+        this.index = index;
+    }
+
+    /** Forgets the built queue, keeping where it stopped in the available ring. */
+    void dropQueue() {
+        if (queue != null) {
+            base = queue.lastAvailIdx();
+            queue = null;
+        }
+    }
+
+    /** Back to the state of a fresh connection: descriptors closed, nothing configured. */
+    void reset() {
+        queue = null;
+        num = 0;
+        addrSet = false;
+        base = 0;
+        started = false;
+        enabled = false;
+        kick = close(kick);
+        call = close(call);
+    }
+
+    static Fd close(Fd fd) {
+        if (fd != null && fd.isOpen()) {
+            try {
+                fd.close();
+            } catch (RuntimeException ignored) {
+                // released either way
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.panda.pmd.virtio.vhost;
+
+import dev.panda.jextract.Fd;
+import dev.panda.pmd.virtio.ring.Chain;
+import dev.panda.pmd.virtio.ring.DeviceQueue;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where one vring passes from the control thread to its poller (DESIGN.md, "Control path vs
+ * data path"). The control thread publishes an immutable {@link Live} (a volatile store) and
+ * takes it back with {@link #quiesce}: it clears the reference, then waits until the poller is
+ * no longer inside a burst that may still hold the old one. The poller brackets every burst with
+ * {@link #enter()} / {@link #exit()}, which bump a sequence number: odd while inside.
+ *
+ * <p>Why that suffices: {@code enter} is a volatile store of the odd sequence followed by a
+ * volatile load of {@code live}; {@code quiesce} is a volatile store of {@code null} followed by
+ * a volatile load of the sequence. Volatile accesses are totally ordered (JLS 17.4.4), so either
+ * the poller's load sees {@code null}, or the control thread's load sees the odd sequence and
+ * waits for it to change.
+ */
+final class VringSlot {
+
+    private static final VarHandle SEQ;
+
+    static {
+        try {
+            SEQ = MethodHandles.lookup().findVarHandle(VringSlot.class, "seq", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * What the poller uses: the queue, its preallocated chain and the call eventfd (null:
+     * the front-end polls). {@code errorsSeen} is the poller's own (ring errors already counted).
+     */
+    static final class Live {
+        final DeviceQueue queue;
+        final Chain chain;
+        final Fd call;
+        long errorsSeen;
+
+        Live(DeviceQueue queue, Fd call) {
+            this.queue = queue;
+            this.chain = queue.newChain();
+            this.call = call;
+        }
+    }
+
+    private volatile Live live;
+    /** Written by the poller only: odd while it is inside a burst. */
+    @SuppressWarnings("unused")
+    private volatile long seq;
+
+    /** Poller: starts a burst; returns the queue to use, or null (not ready). */
+    Live enter() {
+        SEQ.setVolatile(this, (long) SEQ.getOpaque(this) + 1);
+        return live;
+    }
+
+    /** Poller: ends the burst begun by {@link #enter()}. */
+    void exit() {
+        SEQ.setRelease(this, (long) SEQ.getOpaque(this) + 1);
+    }
+
+    /** Control: what is published now. */
+    Live current() {
+        return live;
+    }
+
+    /** Control: hands a new state to the poller. */
+    void publish(Live l) {
+        live = l;
+    }
+
+    /**
+     * Control: takes the state back and waits until the poller has left any burst that may have
+     * seen it. Returns false if the poller stayed inside one for {@code timeoutMillis} (a stuck
+     * poller): the caller must then not unmap what the old state points into.
+     */
+    boolean quiesce(long timeoutMillis) {
+        live = null;
+        long s = (long) SEQ.getVolatile(this);
+        if ((s & 1) == 0) {
+            return true;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while ((long) SEQ.getVolatile(this) == s) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+        return true;
+    }
+}

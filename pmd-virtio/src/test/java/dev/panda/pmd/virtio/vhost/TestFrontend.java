@@ -1,0 +1,207 @@
+package dev.panda.pmd.virtio.vhost;
+
+import dev.panda.jextract.Fd;
+import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.VirtioNetHeader;
+import dev.panda.pmd.virtio.vhostuser.DecodeResult;
+import dev.panda.pmd.virtio.vhostuser.UnixSocket;
+import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.Bare;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
+import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+
+/**
+ * A minimal vhost-user front-end for tests, playing the part of DPDK's virtio-user: a memfd is the
+ * "guest memory", seen by panda at guest-physical {@link #GPA} for descriptors and at its real
+ * mapping address for the ring addresses of SET_VRING_ADDR (the two views differ on purpose).
+ * One queue pair: vring 0 is the guest's receive queue, vring 1 its transmit queue, each a
+ * {@link DriverQueue} with {@code size} buffers of {@link #BUF} bytes.
+ */
+final class TestFrontend implements AutoCloseable {
+
+    static final long GPA = 0x4000_0000L;
+    static final int BUF = 2048;
+    static final long HDR = VirtioNetHeader.BYTES;
+
+    final int size;
+    final Fd memfd;
+    final MemorySegment mem;
+    final VhostUserChannel channel;
+    final DriverQueue rxq;   // vring 0
+    final DriverQueue txq;   // vring 1
+    final Fd[] calls = new Fd[2];
+    final Fd[] kicks = new Fd[2];
+    final long[] ringOffset = new long[2];
+    final long rxBuffers;
+    final long txBuffers;
+    private final int[] tokens;
+    private final int[] lens;
+    long negotiated;
+    long protocol;
+    final int pair;
+
+    TestFrontend(Path path, int size) {
+        this(path, size, 0);
+    }
+
+    /** A front-end that sets up queue pair {@code pair} only (vrings 2 * pair and 2 * pair + 1). */
+    TestFrontend(Path path, int size, int pair) {
+        this.size = size;
+        this.pair = pair;
+        long ringBytes = (DriverQueue.bytes(size, 0) + 4095) & -4096L;
+        ringOffset[0] = 0;
+        ringOffset[1] = ringBytes;
+        rxBuffers = 2 * ringBytes;
+        txBuffers = rxBuffers + (long) size * BUF;
+        long total = txBuffers + (long) size * BUF;
+        memfd = Posix.memfdCreate("panda-test-guest", Posix.MFD_CLOEXEC);
+        Posix.ftruncate(memfd, total);
+        mem = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, memfd, 0);
+        rxq = DriverQueue.create("guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, 0, 0);
+        txq = DriverQueue.create("guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, 0, 0);
+        tokens = new int[size];
+        lens = new int[size];
+        channel = new VhostUserChannel(UnixSocket.connect(path));
+    }
+
+    /** The message flow DPDK's virtio-user sends on start, each change acknowledged (REPLY_ACK). */
+    TestFrontend start() {
+        long features = query(VhostUserRequest.GET_FEATURES);
+        send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
+        protocol = query(VhostUserRequest.GET_PROTOCOL_FEATURES);
+        if ((protocol & VhostBackend.P_REPLY_ACK) == 0) {
+            throw new AssertionError("REPLY_ACK not offered: 0x" + Long.toHexString(protocol));
+        }
+        send(new U64(VhostUserRequest.SET_PROTOCOL_FEATURES, requestFlags(false),
+                protocol & (VhostBackend.P_REPLY_ACK | VhostBackend.P_MQ)));
+        negotiated = features & (VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES);
+        ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), negotiated));
+        ack(new MemTable(requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)),
+                List.of(memfd)));
+        for (int v = 0; v < 2; v++) {
+            DriverQueue q = v == 0 ? rxq : txq;
+            int index = 2 * pair + v;
+            calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+            kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+            ack(new VringFd(VhostUserRequest.SET_VRING_CALL, requestFlags(true), index, calls[v]));
+            ack(new VringState(VhostUserRequest.SET_VRING_NUM, requestFlags(true), index, size));
+            ack(new VringState(VhostUserRequest.SET_VRING_BASE, requestFlags(true), index, 0));
+            ack(new VringAddr(requestFlags(true), index, 0, uva(q.descAddr()), uva(q.usedAddr()), uva(q.availAddr()), 0));
+            ack(new VringFd(VhostUserRequest.SET_VRING_KICK, requestFlags(true), index, kicks[v]));
+        }
+        for (int v = 0; v < 2; v++) {
+            ack(new VringState(VhostUserRequest.SET_VRING_ENABLE, requestFlags(true), 2 * pair + v, 1));
+        }
+        return this;
+    }
+
+    /** A guest-physical address of the memfd as the front-end's user address. */
+    long uva(long gpa) {
+        return gpa - GPA + mem.address();
+    }
+
+    long query(VhostUserRequest r) {
+        send(new Bare(r, requestFlags(false)));
+        return ((U64) reply(r)).value();
+    }
+
+    void send(VhostUserMessage m) {
+        channel.send(m);
+    }
+
+    VhostUserMessage reply(VhostUserRequest r) {
+        DecodeResult d = channel.readReply(r);
+        if (!(d instanceof DecodeResult.Ok ok)) {
+            throw new AssertionError("no reply to " + r + ": " + d);
+        }
+        return ok.message();
+    }
+
+    /** Sends a request with NEED_REPLY and returns the REPLY_ACK status (0 = success). */
+    long ackStatus(VhostUserMessage m) {
+        send(m);
+        return ((U64) reply(m.request())).value();
+    }
+
+    void ack(VhostUserMessage m) {
+        long status = ackStatus(m);
+        if (status != 0) {
+            throw new AssertionError(m.request() + " refused: " + status);
+        }
+    }
+
+    /** GET_VRING_BASE: stops vring {@code v}, returns where the back-end stopped. */
+    int getVringBase(int v) {
+        send(new VringState(VhostUserRequest.GET_VRING_BASE, requestFlags(false), 2 * pair + v, 0));
+        return ((VringState) reply(VhostUserRequest.GET_VRING_BASE)).num();
+    }
+
+    /** Guest transmits: frame {@code i} of {@code len} bytes, pattern from {@code seed}. False if no descriptor is free. */
+    boolean send(int token, int len, int seed) {
+        long off = txBuffers + (long) token * BUF;
+        mem.asSlice(off, HDR).fill((byte) 0);
+        for (int b = 0; b < len; b++) {
+            mem.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + HDR + b, (byte) (seed + b));
+        }
+        return txq.addOut(GPA + off, (int) (HDR + len), token);
+    }
+
+    /** Returns the tx buffers panda has consumed; how many. */
+    int reclaimTx() {
+        int total = 0;
+        int n;
+        while ((n = txq.harvest(tokens, lens, size)) > 0) {
+            total += n;
+        }
+        return total;
+    }
+
+    /** Offers receive buffers {@code first .. first + n - 1}. */
+    void postRx(int first, int n) {
+        for (int i = 0; i < n; i++) {
+            if (!rxq.addIn(GPA + rxBuffers + (long) (first + i) * BUF, BUF, first + i)) {
+                throw new AssertionError("no free rx descriptor");
+            }
+        }
+        rxq.publish();
+    }
+
+    /** Harvests received buffers: tokens and written lengths into the arrays; how many. */
+    int harvestRx(int[] tokensOut, int[] lensOut) {
+        return rxq.harvest(tokensOut, lensOut, tokensOut.length);
+    }
+
+    MemorySegment rxBuffer(int token) {
+        return mem.asSlice(rxBuffers + (long) token * BUF, BUF);
+    }
+
+    @Override
+    public void close() {
+        channel.close();
+        for (Fd fd : calls) {
+            if (fd != null) {
+                fd.close();
+            }
+        }
+        for (Fd fd : kicks) {
+            if (fd != null) {
+                fd.close();
+            }
+        }
+        Posix.munmap(mem);
+        memfd.close();
+    }
+}
