@@ -135,8 +135,9 @@ final class RingIoComparison {
 
     /** Median per-second forwarded packet rate of dpdk-testpmd, from its own --stats-period output. */
     static double dpdk(String lcores, int burst, int seconds) throws IOException, InterruptedException {
+        String prefix = "panda-perf-" + ProcessHandle.current().pid();
         List<String> cmd = List.of("stdbuf", "-oL", DPDK, "--lcores", lcores, "--no-huge", "-m", "512", "--no-pci",
-                "--file-prefix", "panda-perf-" + ProcessHandle.current().pid(), "--vdev", "net_ring0", "--vdev",
+                "--file-prefix", prefix, "--vdev", "net_ring0", "--vdev",
                 "net_ring1", "--", "--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst,
                 "--total-num-mbufs=8192");
         Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -170,11 +171,24 @@ final class RingIoComparison {
                 proc.destroyForcibly();
                 proc.waitFor();
             }
+            removeRunDirectory(prefix);
         }
         if (rates.isEmpty()) {
             throw new IOException("dpdk-testpmd printed no statistics; its output was:\n" + log);
         }
         return median(rates);
+    }
+
+    /** DPDK leaves /var/run/dpdk/PREFIX (its config and sockets) behind; nothing else uses it. */
+    private static void removeRunDirectory(String prefix) throws IOException {
+        Path dir = Path.of("/var/run/dpdk", prefix);
+        if (Files.isDirectory(dir)) {
+            try (var files = Files.walk(dir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     static double median(double[] v) {
