@@ -13,10 +13,12 @@ public final class PerfMain {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
             out.println("usage: panda perf jmh [JMH options, e.g. -f 1 -wi 2 -i 3 RingBurst]");
             out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
+            out.println("       panda perf vhost-rx [--pairs N] [--seconds S]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
             out.println("           in interleaved pairs (A B A B), printing Mpps and the median ratio");
+            out.println("  vhost-rx dpdk-testpmd virtio-user txonly into panda's net_vhost vs into DPDK's net_vhost, rxonly");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -27,8 +29,9 @@ public final class PerfMain {
                     yield 0;
                 }
                 case "ring-io" -> RingIoComparison.run(rest, out);
+                case "vhost-rx" -> VhostRxComparison.run(rest, out);
                 default -> {
-                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io");
+                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io, vhost-rx");
                     yield 2;
                 }
             };

@@ -4,20 +4,12 @@ import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * io forwarding between two net_ring ports on one forwarding lcore (pinned to the last CPU,
@@ -29,8 +21,6 @@ import java.util.regex.Pattern;
  */
 final class RingIoComparison {
 
-    private static final Pattern RX_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
-    private static final String DPDK = "/usr/bin/dpdk-testpmd";
 
     private RingIoComparison() {
     }
@@ -54,8 +44,8 @@ final class RingIoComparison {
                         + "'; accepted --pairs N, --seconds S, --burst N, --no-dpdk");
             }
         }
-        if (dpdk && !Files.isExecutable(Path.of(DPDK))) {
-            out.println("note: " + DPDK + " not found (scripts/setup installs it); measuring panda alone");
+        if (dpdk && !DpdkProcess.available()) {
+            out.println("note: " + DpdkProcess.TESTPMD + " not found (scripts/setup installs it); measuring panda alone");
             dpdk = false;
         }
         int cpus = Runtime.getRuntime().availableProcessors();
@@ -135,59 +125,26 @@ final class RingIoComparison {
 
     /** Median per-second forwarded packet rate of dpdk-testpmd, from its own --stats-period output. */
     static double dpdk(String lcores, int burst, int seconds) throws IOException, InterruptedException {
-        String prefix = "panda-perf-" + ProcessHandle.current().pid();
-        List<String> cmd = List.of("stdbuf", "-oL", DPDK, "--lcores", lcores, "--no-huge", "-m", "512", "--no-pci",
-                "--file-prefix", prefix, "--vdev", "net_ring0", "--vdev",
-                "net_ring1", "--", "--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst,
+        List<String> eal = List.of("--lcores", lcores, "--no-huge", "-m", "512", "--no-pci",
+                "--vdev", "net_ring0", "--vdev", "net_ring1");
+        List<String> app = List.of("--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst,
                 "--total-num-mbufs=8192");
-        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        List<Double> rates = new ArrayList<>();
-        StringBuilder log = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
-            long current = 0;
-            int portsInBlock = 0;
-            int blocks = 0;
-            String line;
-            while (rates.size() < seconds && (line = r.readLine()) != null) {
-                if (log.length() < 20_000) {
-                    log.append(line).append('\n');
+        try (DpdkProcess proc = new DpdkProcess("panda-perf-" + ProcessHandle.current().pid(), eal, app)) {
+            // two Rx-pps lines (ports 0 and 1) per period; the first two periods are start-up and warm-up
+            int periods = seconds + 2;
+            long deadline = System.nanoTime() + (periods + 20) * 1_000_000_000L;
+            while (proc.rxPps().size() < 2 * periods) {
+                if (!proc.alive() || System.nanoTime() > deadline) {
+                    throw new IOException("dpdk-testpmd printed no statistics; its output was:\n" + proc.log());
                 }
-                Matcher m = RX_PPS.matcher(line);
-                if (m.find()) {
-                    current += Long.parseLong(m.group(1));
-                    if (++portsInBlock == 2) {
-                        // the first two blocks cover start-up and the warm-up second
-                        if (++blocks > 2) {
-                            rates.add((double) current);
-                        }
-                        current = 0;
-                        portsInBlock = 0;
-                    }
-                }
+                Thread.sleep(100);
             }
-        } finally {
-            proc.destroy(); // SIGTERM: testpmd stops forwarding and exits
-            if (!proc.waitFor(10, TimeUnit.SECONDS)) {
-                proc.destroyForcibly();
-                proc.waitFor();
+            List<Long> pps = proc.rxPps();
+            List<Double> rates = new ArrayList<>();
+            for (int p = 2; p < periods; p++) {
+                rates.add((double) (pps.get(2 * p) + pps.get(2 * p + 1)));
             }
-            removeRunDirectory(prefix);
-        }
-        if (rates.isEmpty()) {
-            throw new IOException("dpdk-testpmd printed no statistics; its output was:\n" + log);
-        }
-        return median(rates);
-    }
-
-    /** DPDK leaves /var/run/dpdk/PREFIX (its config and sockets) behind; nothing else uses it. */
-    private static void removeRunDirectory(String prefix) throws IOException {
-        Path dir = Path.of("/var/run/dpdk", prefix);
-        if (Files.isDirectory(dir)) {
-            try (var files = Files.walk(dir)) {
-                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            return median(rates);
         }
     }
 

@@ -1,0 +1,157 @@
+package dev.panda.perf;
+
+import dev.panda.dataplane.testpmd.Testpmd;
+import dev.panda.dataplane.testpmd.TestpmdOptions;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * vhost-user receive: dpdk-testpmd's virtio-user in txonly (64-byte frames) sends into a
+ * vhost-user back-end in rxonly that is either panda's net_vhost or DPDK's own net_vhost, in
+ * interleaved pairs. The generator runs on CPU 0 and the receiver on CPU 1 in both cases; the
+ * figure for a run is the median of the receiver's per-second rates after a warm-up second.
+ */
+final class VhostRxComparison {
+
+    private static final List<String> GENERATOR_LCORES = List.of("--lcores", "0@0,1@0");
+    private static final String RECEIVER_LCORES = "0@1,1@1";
+
+    private VhostRxComparison() {
+    }
+
+    static int run(String[] args, PrintStream out) throws Exception {
+        int pairs = 3;
+        int seconds = 4;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--pairs" -> pairs = Integer.parseInt(value(args, ++i));
+                case "--seconds" -> seconds = Integer.parseInt(value(args, ++i));
+                case "-h", "--help" -> {
+                    out.println("usage: panda perf vhost-rx [--pairs N (3)] [--seconds S (4)]");
+                    return 0;
+                }
+                default -> throw new IllegalArgumentException("unknown vhost-rx option '" + args[i]
+                        + "'; accepted --pairs N, --seconds S");
+            }
+        }
+        if (!DpdkProcess.available()) {
+            throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
+        }
+        if (pairs < 1 || seconds < 1) {
+            throw new IllegalArgumentException("--pairs and --seconds must be positive");
+        }
+        out.printf("vhost-rx: %d pair(s), %d s each; dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1%n",
+                pairs, seconds);
+        List<Double> ratios = new ArrayList<>();
+        List<Double> a = new ArrayList<>();
+        List<Double> b = new ArrayList<>();
+        Path dir = Files.createTempDirectory("panda-vhost-rx");
+        try {
+            for (int p = 0; p < pairs; p++) {
+                double panda = panda(dir.resolve("panda" + p + ".sock"), seconds);
+                double dpdk = dpdk(dir.resolve("dpdk" + p + ".sock"), seconds);
+                a.add(panda);
+                b.add(dpdk);
+                ratios.add(panda / dpdk);
+                out.printf("  pair %d  panda net_vhost %7.3f Mpps   dpdk net_vhost %7.3f Mpps   ratio %.2f%n", p + 1,
+                        panda / 1e6, dpdk / 1e6, panda / dpdk);
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+        out.printf("panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
+                RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
+        return 0;
+    }
+
+    private static String value(String[] args, int i) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static DpdkProcess generator(Path sock) throws IOException {
+        List<String> eal = new ArrayList<>(GENERATOR_LCORES);
+        eal.addAll(List.of("-m", "512", "--no-pci", "--single-file-segments",
+                "--vdev", "net_virtio_user0,path=" + sock));
+        return new DpdkProcess("panda-vhgen-" + ProcessHandle.current().pid(), eal,
+                List.of("--forward-mode=txonly", "--txpkts=64", "--burst=32", "--stats-period", "1"));
+    }
+
+    /** Median per-second rx rate of panda's net_vhost in rxonly, fed by DPDK's virtio-user. */
+    static double panda(Path sock, int seconds) throws Exception {
+        TestpmdOptions o = TestpmdOptions.parse("--lcores", RECEIVER_LCORES, "--vdev", "net_vhost0,iface=" + sock,
+                "--forward-mode=rxonly", "--burst=32");
+        try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {
+            app.start(0);
+            try (DpdkProcess gen = generator(sock)) {
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (app.port(0).stats().ipackets() == 0) {
+                    if (System.nanoTime() > deadline || !gen.alive()) {
+                        throw new IOException("no packets from dpdk-testpmd virtio-user; its output:\n" + gen.log());
+                    }
+                    Thread.sleep(20);
+                }
+                Thread.sleep(1000);
+                double[] rates = new double[seconds];
+                long prev = app.port(0).stats().ipackets();
+                long t0 = System.nanoTime();
+                for (int s = 0; s < seconds; s++) {
+                    Thread.sleep(1000);
+                    long now = app.port(0).stats().ipackets();
+                    long t1 = System.nanoTime();
+                    rates[s] = (now - prev) / ((t1 - t0) / 1e9);
+                    prev = now;
+                    t0 = t1;
+                }
+                return RingIoComparison.median(rates);
+            } finally {
+                app.stop();
+            }
+        }
+    }
+
+    /** Median per-second rx rate of DPDK's net_vhost in rxonly, from its own --stats-period output. */
+    static double dpdk(Path sock, int seconds) throws Exception {
+        List<String> eal = List.of("--lcores", RECEIVER_LCORES, "-m", "512", "--no-pci", "--single-file-segments",
+                "--vdev", "net_vhost0,iface=" + sock);
+        try (DpdkProcess rx = new DpdkProcess("panda-vhrx-" + ProcessHandle.current().pid(), eal,
+                List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!Files.exists(sock)) {
+                if (System.nanoTime() > deadline || !rx.alive()) {
+                    throw new IOException("dpdk-testpmd net_vhost did not create " + sock + "; its output:\n" + rx.log());
+                }
+                Thread.sleep(20);
+            }
+            try (DpdkProcess gen = generator(sock)) {
+                // rx-pps lines start once forwarding runs; skip two periods (start-up and warm-up)
+                while (nonZero(rx.rxPps()) < seconds + 2) {
+                    if (System.nanoTime() > deadline + seconds * 2_000_000_000L || !rx.alive() || !gen.alive()) {
+                        throw new IOException("dpdk net_vhost received nothing; its output:\n" + rx.log()
+                                + "\ngenerator:\n" + gen.log());
+                    }
+                    Thread.sleep(100);
+                }
+                List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
+                return RingIoComparison.median(pps.subList(2, 2 + seconds).stream().map(Long::doubleValue).toList());
+            }
+        }
+    }
+
+    private static int nonZero(List<Long> v) {
+        return (int) v.stream().filter(x -> x > 0).count();
+    }
+}
