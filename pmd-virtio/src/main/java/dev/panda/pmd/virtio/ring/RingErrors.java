@@ -57,10 +57,20 @@ public final class RingErrors {
 
     private static final System.Logger LOG = System.getLogger(RingErrors.class.getName());
     private static final VarHandle COUNTS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SEVERE;
+
+    static {
+        try {
+            SEVERE = MethodHandles.lookup().findVarHandle(RingErrors.class, "severe", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private static final Kind[] KINDS = Kind.values();
 
     private final String queue;
     private final long[] counts = new long[KINDS.length];
+    private long severe;
     private final boolean[] logged = new boolean[KINDS.length];
 
     public RingErrors(String queue) {
@@ -71,6 +81,9 @@ public final class RingErrors {
     void count(Kind kind, long detail) {
         int k = kind.ordinal();
         COUNTS.setOpaque(counts, k, counts[k] + 1);
+        if (kind != Kind.ZERO_LENGTH) {
+            SEVERE.setOpaque(this, severe + 1);
+        }
         if (!logged[k]) {
             logged[k] = true;
             LOG.log(System.Logger.Level.WARNING, "{0}: {1} (0x{2}); further ones are only counted",
@@ -81,6 +94,11 @@ public final class RingErrors {
     /** Problems of {@code kind} so far. */
     public long count(Kind kind) {
         return (long) COUNTS.getOpaque(counts, kind.ordinal());
+    }
+
+    /** Problems so far that cost a chain ({@link Kind#ZERO_LENGTH} is tolerated): one read, for per-burst use. */
+    public long severe() {
+        return (long) SEVERE.getOpaque(this);
     }
 
     /** All problems so far, tolerated ones ({@link Kind#ZERO_LENGTH}) included. */

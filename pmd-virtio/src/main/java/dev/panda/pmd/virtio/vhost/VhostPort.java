@@ -8,7 +8,6 @@ import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
-import dev.panda.pmd.virtio.ring.RingErrors;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 
 import java.lang.foreign.Arena;
@@ -199,8 +198,7 @@ final class VhostPort implements Port {
             // a call fd the front-end broke only costs it the interrupt; the ring still works
             CallSignal.signal(live.call);
         }
-        RingErrors e = q.errors();
-        long seen = e.total() - e.count(RingErrors.Kind.ZERO_LENGTH);
+        long seen = q.errors().severe();
         if (seen != live.errorsSeen) {
             counters.addErrors(seen - live.errorsSeen);
             live.errorsSeen = seen;
