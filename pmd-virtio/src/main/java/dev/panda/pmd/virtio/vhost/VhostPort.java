@@ -1,5 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
+import dev.panda.jextract.Posix;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
@@ -196,7 +198,7 @@ final class VhostPort implements Port {
         DeviceQueue q = live.queue;
         if (q.publishUsed() && live.call != null) {
             // a call fd the front-end broke only costs it the interrupt; the ring still works
-            CallSignal.signal(live.call);
+            Posix.eventfdSignal(live.call);
         }
         long seen = q.errors().severe();
         if (seen != live.errorsSeen) {

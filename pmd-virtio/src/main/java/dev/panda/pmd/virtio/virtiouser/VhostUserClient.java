@@ -1,0 +1,198 @@
+package dev.panda.pmd.virtio.virtiouser;
+
+import dev.panda.jextract.Fd;
+import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.vhostuser.DecodeResult;
+import dev.panda.pmd.virtio.vhostuser.UnixSocket;
+import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.Bare;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
+import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+
+/**
+ * The front-end half of the vhost-user control socket (QEMU docs/interop/vhost-user.rst), as
+ * DPDK's virtio-user speaks it in client mode: connect, SET_OWNER, feature and protocol feature
+ * negotiation, SET_MEM_TABLE, then per vring SET_VRING_CALL/NUM/BASE/ADDR/KICK and
+ * SET_VRING_ENABLE. Control path only, one thread at a time.
+ *
+ * <p>The back-end is untrusted: a reply that does not decode, or one that does not come within
+ * {@link #REPLY_TIMEOUT_MILLIS}, fails the call with a {@link VhostUserClientException} (a
+ * watchdog shuts the socket down to wake the blocked read), never hangs the caller.
+ */
+final class VhostUserClient implements AutoCloseable {
+
+    /** virtio 1.2 §6: VIRTIO_F_VERSION_1, required (12-byte headers, little-endian rings). */
+    static final long F_VERSION_1 = 1L << 32;
+    /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30). */
+    static final long F_PROTOCOL_FEATURES = 1L << 30;
+    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ. */
+    static final long F_NET_MQ = 1L << 22;
+    /** VHOST_USER_PROTOCOL_F_MQ, VHOST_USER_PROTOCOL_F_REPLY_ACK. */
+    static final long P_MQ = 1L << 0;
+    static final long P_REPLY_ACK = 1L << 3;
+    static final long REPLY_TIMEOUT_MILLIS = 10_000;
+
+    /** Thrown when the back-end refuses, misbehaves or goes away during set-up. */
+    static final class VhostUserClientException extends RuntimeException {
+        VhostUserClientException(String message) {
+            super(message);
+        }
+    }
+
+    private final String name;
+    private final VhostUserChannel channel;
+    private long features;
+    private long protocol;
+
+    private VhostUserClient(String name, VhostUserChannel channel) {
+        this.name = name;
+        this.channel = channel;
+    }
+
+    /** Connects to the back-end listening at {@code path}. */
+    static VhostUserClient connect(String name, Path path) {
+        return new VhostUserClient(name, new VhostUserChannel(UnixSocket.connect(path)));
+    }
+
+    /**
+     * SET_OWNER, GET_FEATURES, GET/SET_PROTOCOL_FEATURES (if offered), GET_QUEUE_NUM (for more
+     * than one queue pair) and SET_FEATURES with what panda implements: VERSION_1, and
+     * PROTOCOL_FEATURES and NET_MQ when offered. Returns the negotiated features.
+     */
+    long negotiate(int queuePairs) {
+        send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
+        long offered = query(VhostUserRequest.GET_FEATURES);
+        if ((offered & F_VERSION_1) == 0) {
+            throw new VhostUserClientException(name + ": the back-end does not offer VIRTIO_F_VERSION_1 "
+                    + "(features 0x" + Long.toHexString(offered) + "); legacy devices are not supported");
+        }
+        long want = F_VERSION_1;
+        if ((offered & F_PROTOCOL_FEATURES) != 0) {
+            want |= F_PROTOCOL_FEATURES;
+            long p = query(VhostUserRequest.GET_PROTOCOL_FEATURES);
+            protocol = p & (P_REPLY_ACK | (queuePairs > 1 ? P_MQ : 0));
+            send(new U64(VhostUserRequest.SET_PROTOCOL_FEATURES, requestFlags(false), protocol));
+        }
+        if (queuePairs > 1) {
+            if ((protocol & P_MQ) == 0) {
+                throw new VhostUserClientException(name + ": " + queuePairs
+                        + " queue pairs asked for, but the back-end does not offer VHOST_USER_PROTOCOL_F_MQ");
+            }
+            long max = query(VhostUserRequest.GET_QUEUE_NUM);
+            if (max < queuePairs) {
+                throw new VhostUserClientException(name + ": " + queuePairs + " queue pairs asked for, the back-end has "
+                        + max);
+            }
+            want |= offered & F_NET_MQ;
+        }
+        features = want;
+        request(new U64(VhostUserRequest.SET_FEATURES, flags(), want));
+        return want;
+    }
+
+    /** SET_MEM_TABLE: the regions and their fds, in order (the fds stay the caller's). */
+    void setMemTable(List<MemoryRegion> regions, List<Fd> fds) {
+        request(new MemTable(flags(), regions, fds));
+    }
+
+    /** The vring messages for ring {@code index}, driven by {@code q}; it starts at avail index 0. */
+    void setVring(int index, DriverQueue q, Fd kick, Fd call) {
+        request(new VringFd(VhostUserRequest.SET_VRING_CALL, flags(), index, call));
+        request(new VringState(VhostUserRequest.SET_VRING_NUM, flags(), index, q.size()));
+        request(new VringState(VhostUserRequest.SET_VRING_BASE, flags(), index, 0));
+        // gpa == uva: the rings' addresses are the mapping's native addresses
+        request(new VringAddr(flags(), index, 0, q.descAddr(), q.usedAddr(), q.availAddr(), 0));
+        request(new VringFd(VhostUserRequest.SET_VRING_KICK, flags(), index, kick));
+    }
+
+    /** SET_VRING_ENABLE, meaningful only when PROTOCOL_FEATURES was negotiated (rings start disabled). */
+    void enable(int index, boolean on) {
+        if ((features & F_PROTOCOL_FEATURES) != 0) {
+            request(new VringState(VhostUserRequest.SET_VRING_ENABLE, flags(), index, on ? 1 : 0));
+        }
+    }
+
+    /** GET_VRING_BASE: stops ring {@code index}; returns the back-end's next avail index. */
+    int getVringBase(int index) {
+        send(new VringState(VhostUserRequest.GET_VRING_BASE, requestFlags(false), index, 0));
+        return ((VringState) reply(VhostUserRequest.GET_VRING_BASE)).num();
+    }
+
+    long features() {
+        return features;
+    }
+
+    private int flags() {
+        return requestFlags((protocol & P_REPLY_ACK) != 0);
+    }
+
+    private long query(VhostUserRequest r) {
+        send(new Bare(r, requestFlags(false)));
+        return ((U64) reply(r)).value();
+    }
+
+    /** Sends a request that has no reply of its own; with REPLY_ACK waits for the status. */
+    private void request(VhostUserMessage m) {
+        send(m);
+        if (m.needReply()) {
+            long status = ((U64) reply(m.request())).value();
+            if (status != 0) {
+                throw new VhostUserClientException(name + ": the back-end refused " + m.request() + " (status "
+                        + status + ")");
+            }
+        }
+    }
+
+    private void send(VhostUserMessage m) {
+        channel.send(m);
+    }
+
+    private VhostUserMessage reply(VhostUserRequest r) {
+        // a watchdog: a back-end that never answers must not hang the caller
+        Thread watchdog = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(REPLY_TIMEOUT_MILLIS);
+                channel.socket().shutdown();
+            } catch (InterruptedException ignored) {
+                // answered in time
+            } catch (RuntimeException ignored) {
+                // closed meanwhile
+            }
+        });
+        DecodeResult d;
+        try {
+            d = channel.readReply(r);
+        } finally {
+            watchdog.interrupt();
+            try {
+                watchdog.join(TimeUnit.SECONDS.toMillis(1));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return switch (d) {
+            case DecodeResult.Ok ok -> ok.message();
+            case DecodeResult.Closed _ -> throw new VhostUserClientException(name + ": the back-end closed the "
+                    + "connection (or did not answer within " + REPLY_TIMEOUT_MILLIS + " ms) instead of replying to " + r);
+            case DecodeResult.Invalid bad -> throw new VhostUserClientException(name + ": bad reply to " + r + ": " + bad);
+        };
+    }
+
+    /** Closes the socket: the back-end tears the device down. */
+    @Override
+    public void close() {
+        channel.close();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.panda.pmd.virtio.virtiouser;
+
+import dev.panda.dataplane.port.DeviceException;
+import dev.panda.dataplane.port.DeviceSpec;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortContext;
+import dev.panda.dataplane.port.PortDriver;
+import dev.panda.jextract.NativeException;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * {@code net_virtio_userN,path=PATH[,queues=1][,queue_size=256][,server=0]}: the virtio driver of
+ * a vhost-user back-end listening on PATH (panda connects as the client), as DPDK's virtio-user.
+ * The back-end may be DPDK's {@code net_vhost}, panda's own, or any vhost-user net device.
+ */
+public final class VirtioUserDriver implements PortDriver {
+
+    static final String NAME = "net_virtio_user";
+    static final int MAX_QUEUES = 8;
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String description() {
+        return "virtio-user front-end (vhost-user client) on path=PATH, zero copy from the packet pool";
+    }
+
+    @Override
+    public Set<String> keys() {
+        return Set.of("path", "queues", "queue_size", "server");
+    }
+
+    @Override
+    public Port open(DeviceSpec spec, PortContext ctx) {
+        String path = spec.get("path");
+        if (path == null || path.isEmpty()) {
+            throw new DeviceException("device '" + spec.name() + "' needs path=PATH (the vhost-user socket to connect to)");
+        }
+        if (spec.getBool("server", false)) {
+            throw new DeviceException("device '" + spec.name() + "': server mode not implemented yet "
+                    + "(net_virtio_user connects to a listening back-end; drop server=1)");
+        }
+        int queues = spec.getInt("queues", Math.max(1, Math.max(ctx.rxQueues(), ctx.txQueues())), 1, MAX_QUEUES);
+        int size = spec.getInt("queue_size", 256, 2, 32768);
+        if (Integer.bitCount(size) != 1) {
+            throw new DeviceException("device '" + spec.name() + "': queue_size " + size
+                    + " is not a power of two (2..32768, virtio 1.2 §2.7)");
+        }
+        try {
+            return new VirtioUserPort(spec.name(), ctx.pool(), ctx.portId(), queues, size, Path.of(path));
+        } catch (NativeException | IllegalArgumentException | VhostUserClient.VhostUserClientException e) {
+            throw new DeviceException("device '" + spec.name() + "': cannot start virtio-user on " + path + ": "
+                    + e.getMessage(), e);
+        }
+    }
+}

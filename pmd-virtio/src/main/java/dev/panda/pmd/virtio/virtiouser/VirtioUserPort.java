@@ -1,0 +1,458 @@
+package dev.panda.pmd.virtio.virtiouser;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.LinkStatus;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.port.QueueCounters;
+import dev.panda.jextract.Fd;
+import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.RingErrors;
+import dev.panda.pmd.virtio.ring.VirtioNetHeader;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code net_virtio_user}: panda as the virtio-net driver of a vhost-user back-end. Queue pair q
+ * is vrings 2q (receiveq: panda posts empty pool buffers) and 2q + 1 (transmitq: panda posts
+ * packets), virtio 1.2 §5.1.2. Zero copy: the back-end maps the pool's memfd and reads or writes
+ * the pool buffers themselves; the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6) sits in each
+ * buffer's headroom, just in front of the frame (a buffer without 12 bytes of headroom is sent
+ * as a two-descriptor chain with a shared zero header).
+ *
+ * <p>A buffer handed to the back-end belongs to the port until it comes back in the used ring;
+ * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. No
+ * VIRTIO_NET_F_MRG_RXBUF (one buffer per packet, so the largest frame is the pool's data room),
+ * no EVENT_IDX, no indirect descriptors: the flags-based notification suppression, with used
+ * buffer notifications turned off (panda polls) and a kick only when the back-end asks.
+ */
+final class VirtioUserPort implements Port {
+
+    private static final System.Logger LOG = System.getLogger(VirtioUserPort.class.getName());
+    private static final int HDR = (int) VirtioNetHeader.BYTES;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final long PAGE = 4096;
+    private static final long QUIESCE_NANOS = 2_000_000_000L;
+
+    private final String name;
+    private final PacketPool pool;
+    private final MemorySegment mem;
+    private final long base;
+    private final int portId;
+    private final int queues;
+    private final int qsize;
+    private final long mac;
+    /** Bytes in front of the data where a received header lands: 12, or 0 (then the data moves). */
+    private final int rxLead;
+    private final int rxLen;
+    private final Fd ringFd;
+    private final MemorySegment ringMem;
+    private final long sharedHeader;
+    private final DriverQueue[] rxq;
+    private final DriverQueue[] txq;
+    private final Fd[] kicks;
+    private final Fd[] calls;
+    /** Per buffer: 1 while the back-end holds it (written only by the queue's poller). */
+    private final byte[] held;
+    private final int[][] rxLens;
+    private final int[][] refill;
+    private final int[][] txDone;
+    private final int[][] txLens;
+    private final long[][] chainAddrs;
+    private final int[][] chainLens;
+    private final long[] rxErrorsSeen;
+    private final long[] txErrorsSeen;
+    private final QueueCounters[] rx;
+    private final QueueCounters[] tx;
+    private final QueueCounters[] nombuf;
+    /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
+    private final int[] busy;
+    private static final VarHandle BUSY = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
+    private final VhostUserClient client;
+    private volatile boolean closed;
+
+    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, Path path) {
+        this.name = name;
+        this.pool = pool;
+        this.mem = pool.segment();
+        this.base = mem.address();
+        this.portId = portId;
+        this.queues = queues;
+        this.qsize = qsize;
+        this.mac = 0x02_70_6e_00_75_00L | (portId & 0xff);
+        this.rxLead = pool.headroom() >= HDR ? HDR : 0;
+        this.rxLen = rxLead + pool.dataRoom();
+        this.held = new byte[pool.capacity()];
+        this.rxq = new DriverQueue[queues];
+        this.txq = new DriverQueue[queues];
+        this.kicks = new Fd[2 * queues];
+        this.calls = new Fd[2 * queues];
+        this.rxLens = new int[queues][];
+        this.refill = new int[queues][];
+        this.txDone = new int[queues][];
+        this.txLens = new int[queues][];
+        this.chainAddrs = new long[queues][];
+        this.chainLens = new int[queues][];
+        this.rxErrorsSeen = new long[queues];
+        this.txErrorsSeen = new long[queues];
+        this.rx = QueueCounters.array(queues);
+        this.tx = QueueCounters.array(queues);
+        this.nombuf = QueueCounters.array(queues);
+        this.busy = new int[2 * queues * 16];
+        long ringBytes = align(DriverQueue.bytes(qsize, 0), PAGE);
+        long total = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
+        this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
+        MemorySegment rings = null;
+        VhostUserClient c = null;
+        try {
+            Posix.ftruncate(ringFd, total);
+            rings = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
+            this.sharedHeader = rings.address() + total - PAGE;   // zero: fresh memfd pages
+            for (int q = 0; q < queues; q++) {
+                long off = 2L * q * ringBytes;
+                rxq[q] = DriverQueue.create(name + "-rxq" + q, rings.asSlice(off, ringBytes),
+                        rings.address() + off, qsize, 0, 0);
+                txq[q] = DriverQueue.create(name + "-txq" + q, rings.asSlice(off + ringBytes, ringBytes),
+                        rings.address() + off + ringBytes, qsize, 0, 0);
+                // panda polls: no used buffer notifications (§2.7.7, advisory)
+                rxq[q].disableInterrupts();
+                txq[q].disableInterrupts();
+                rxLens[q] = new int[PacketBurst.MAX_BURST];
+                refill[q] = new int[qsize];
+                txDone[q] = new int[qsize];
+                txLens[q] = new int[qsize];
+                chainAddrs[q] = new long[] {sharedHeader, 0};
+                chainLens[q] = new int[] {HDR, 0};
+            }
+            for (int v = 0; v < 2 * queues; v++) {
+                kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+                calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+            }
+            for (int q = 0; q < queues; q++) {
+                refill(q);   // the receive queues start full, before the back-end sees them
+            }
+            c = VhostUserClient.connect(name, path);
+            c.negotiate(queues);
+            c.setMemTable(List.of(
+                    new MemoryRegion(base, pool.regionBytes(), base, 0),
+                    new MemoryRegion(rings.address(), total, rings.address(), 0)),
+                    List.of(pool.fd(), ringFd));
+            for (int q = 0; q < queues; q++) {
+                c.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
+                c.setVring(2 * q + 1, txq[q], kicks[2 * q + 1], calls[2 * q + 1]);
+            }
+            for (int v = 0; v < 2 * queues; v++) {
+                c.enable(v, true);
+            }
+            for (int q = 0; q < queues; q++) {
+                // buffers posted before the back-end started: tell it (it may be waiting for a kick)
+                Posix.eventfdSignal(kicks[2 * q]);
+            }
+        } catch (RuntimeException e) {
+            if (c != null) {
+                c.close();
+            }
+            releaseBuffers();
+            for (Fd fd : kicks) {
+                closeQuietly(fd);
+            }
+            for (Fd fd : calls) {
+                closeQuietly(fd);
+            }
+            if (rings != null) {
+                Posix.munmap(rings);
+            }
+            ringFd.close();
+            throw e;
+        }
+        this.ringMem = rings;
+        this.client = c;
+    }
+
+    private static long align(long v, long to) {
+        return (v + to - 1) / to * to;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String driverName() {
+        return VirtioUserDriver.NAME;
+    }
+
+    @Override
+    public int rxQueueCount() {
+        return queues;
+    }
+
+    @Override
+    public int txQueueCount() {
+        return queues;
+    }
+
+    /**
+     * Marks a burst on {@code slot} as running, unless the port is closed. Dekker with close():
+     * a volatile store of busy, then a load of closed; close() stores closed, then loads busy.
+     * Each slot has one writer, the poller of that queue and direction.
+     */
+    private boolean enter(int slot) {
+        BUSY.setVolatile(busy, slot * 16, 1);
+        if (closed) {
+            BUSY.setVolatile(busy, slot * 16, 0);
+            return false;
+        }
+        return true;
+    }
+
+    private void exit(int slot) {
+        BUSY.setVolatile(busy, slot * 16, 0);
+    }
+
+    @Override
+    public int rxBurst(int queue, PacketBurst burst) {
+        if (!enter(2 * queue)) {
+            burst.size = 0;
+            return 0;
+        }
+        try {
+            int n = receive(queue, burst);
+            burst.size = n;
+            return n;
+        } finally {
+            exit(2 * queue);
+        }
+    }
+
+    /** Used receive buffers → the burst (header stripped), then the ring is topped up again. */
+    private int receive(int queue, PacketBurst burst) {
+        DriverQueue q = rxq[queue];
+        int[] h = burst.handles;
+        int[] lens = rxLens[queue];
+        int got = q.harvest(h, lens, burst.maxBurst());
+        int n = 0;
+        long bytes = 0;
+        int bad = 0;
+        for (int i = 0; i < got; i++) {
+            int b = h[i];
+            held[b] = 0;
+            int frame = lens[i] - HDR;   // harvest never lets a length pass the buffer
+            if (frame <= 0) {
+                bad++;   // no frame behind the header: dropped, counted
+                pool.free(b);
+                continue;
+            }
+            if (rxLead == 0) {
+                pool.setLength(b, lens[i]);
+                pool.adjust(b, HDR);   // the header took the first 12 bytes of the data room
+            } else {
+                pool.setLength(b, frame);
+            }
+            pool.setPort(b, portId);
+            h[n++] = b;
+            bytes += frame;
+        }
+        if (n > 0) {
+            rx[queue].add(n, bytes);
+        }
+        if (bad > 0) {
+            rx[queue].addErrors(bad);
+        }
+        if (q.freeDescriptors() >= Math.min(32, qsize / 2) || q.inFlight() == 0) {
+            refill(queue);
+        }
+        countRingErrors(q, rxErrorsSeen, queue, rx[queue]);
+        return n;
+    }
+
+    /** Posts fresh pool buffers as device-writable descriptors until the ring is full (§5.1.6.3). */
+    private void refill(int queue) {
+        DriverQueue q = rxq[queue];
+        int want = q.freeDescriptors();
+        if (want == 0) {
+            return;
+        }
+        int[] h = refill[queue];
+        int got = pool.allocBulk(h, 0, want);
+        if (got < want) {
+            nombuf[queue].add(want - got, 0);
+        }
+        for (int i = 0; i < got; i++) {
+            int b = h[i];
+            q.addIn(base + pool.dataOffset(b) - rxLead, rxLen, b);
+            held[b] = 1;
+        }
+        if (got > 0 && q.publish()) {
+            Posix.eventfdSignal(kicks[2 * queue]);
+        }
+    }
+
+    @Override
+    public int txBurst(int queue, PacketBurst burst, int n) {
+        if (n <= 0 || !enter(2 * queue + 1)) {
+            return 0;
+        }
+        try {
+            return transmit(queue, burst, n);
+        } finally {
+            exit(2 * queue + 1);
+        }
+    }
+
+    /** Frees what the back-end has sent, then posts the burst's buffers (header in the headroom). */
+    private int transmit(int queue, PacketBurst burst, int n) {
+        DriverQueue q = txq[queue];
+        reclaim(queue);
+        int[] h = burst.handles;
+        long[] addrs = chainAddrs[queue];
+        int[] lens = chainLens[queue];
+        long bytes = 0;
+        int k = 0;
+        while (k < n) {
+            int b = h[k];
+            int len = pool.length(b);
+            long off = pool.dataOffset(b);
+            boolean ok;
+            if (off - pool.bufferOffset(b) >= HDR) {
+                // §5.1.6.2: a zeroed header (no checksum offload, no GSO), in front of the frame
+                mem.set(LONG, off - HDR, 0L);
+                mem.set(INT, off - 4, 0);
+                ok = q.addOut(base + off - HDR, HDR + len, b);
+            } else {
+                addrs[1] = base + off;
+                lens[1] = len;
+                ok = q.add(addrs, lens, 2, 0, b);
+            }
+            if (!ok) {
+                break;   // ring full: the rest stays with the caller
+            }
+            held[b] = 1;
+            bytes += len;
+            k++;
+        }
+        if (k > 0) {
+            tx[queue].add(k, bytes);
+            if (q.publish()) {
+                Posix.eventfdSignal(kicks[2 * queue + 1]);
+            }
+        }
+        countRingErrors(q, txErrorsSeen, queue, tx[queue]);
+        return k;
+    }
+
+    /** Returns the transmitted buffers the back-end is done with to the pool. */
+    private void reclaim(int queue) {
+        DriverQueue q = txq[queue];
+        if (q.inFlight() == 0) {
+            return;
+        }
+        int[] done = txDone[queue];
+        int got = q.harvest(done, txLens[queue], done.length);
+        for (int i = 0; i < got; i++) {
+            held[done[i]] = 0;
+        }
+        pool.freeBulk(done, 0, got);
+    }
+
+    private static void countRingErrors(DriverQueue q, long[] seenArr, int queue, QueueCounters counters) {
+        RingErrors e = q.errors();
+        long seen = e.total();
+        if (seen != seenArr[queue]) {
+            counters.addErrors(seen - seenArr[queue]);
+            seenArr[queue] = seen;
+        }
+    }
+
+    @Override
+    public PortStats stats() {
+        long nb = 0;
+        for (QueueCounters c : nombuf) {
+            nb += c.packets();
+        }
+        return QueueCounters.snapshot(rx, tx, nb);
+    }
+
+    @Override
+    public long mac() {
+        return mac;
+    }
+
+    @Override
+    public LinkStatus link() {
+        return closed ? LinkStatus.DOWN : LinkStatus.VIRTUAL_UP;
+    }
+
+    /**
+     * Waits for running bursts, stops every vring (GET_VRING_BASE: the back-end stops touching
+     * them and their buffers), closes the socket and returns every buffer still out to the pool.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        VarHandle.fullFence();
+        long deadline = System.nanoTime() + QUIESCE_NANOS;
+        for (int slot = 0; slot < 2 * queues; slot++) {
+            while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
+                if (System.nanoTime() > deadline) {
+                    LOG.log(System.Logger.Level.ERROR, "{0}: {1} queue {2} still in a burst after 2 s; closing anyway",
+                            name, slot % 2 == 0 ? "rx" : "tx", slot / 2);
+                    break;
+                }
+                Thread.onSpinWait();
+            }
+        }
+        try {
+            for (int v = 0; v < 2 * queues; v++) {
+                client.getVringBase(v);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: stopping the vrings failed ({1}); closing the socket",
+                    name, e.getMessage());
+        } finally {
+            client.close();
+        }
+        releaseBuffers();
+        for (Fd fd : kicks) {
+            closeQuietly(fd);
+        }
+        for (Fd fd : calls) {
+            closeQuietly(fd);
+        }
+        Posix.munmap(ringMem);
+        ringFd.close();
+    }
+
+    /** Frees every buffer the back-end still holds (rings stopped, or never started). */
+    private void releaseBuffers() {
+        for (int b = 0; b < held.length; b++) {
+            if (held[b] != 0) {
+                held[b] = 0;
+                pool.free(b);
+            }
+        }
+    }
+
+    private static void closeQuietly(Fd fd) {
+        if (fd != null && fd.isOpen()) {
+            fd.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "[" + queues + " queue pair(s) of " + qsize + (closed ? ", closed]" : "]");
+    }
+}

@@ -1,0 +1,161 @@
+package dev.panda.pmd.virtio.virtiouser;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * One interactive dpdk-testpmd with a {@code net_vhost0} back-end on a socket, started and
+ * stopped by a test: commands go through its stdin, its output into a log file; close() ends it
+ * and removes its hugepage files and runtime directory (its own --file-prefix only).
+ */
+final class DpdkTestpmd implements AutoCloseable {
+
+    static final Path TESTPMD = Path.of("/usr/bin/dpdk-testpmd");
+
+    final String prefix;
+    final Path log;
+    private final Process process;
+    private final OutputStream cmd;
+
+    DpdkTestpmd(String prefix, Path sock, Path log, String... appArgs) throws IOException {
+        if (!Files.isExecutable(TESTPMD)) {
+            fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
+        }
+        this.prefix = prefix;
+        this.log = log;
+        removeFiles(prefix);
+        List<String> argv = new ArrayList<>(List.of(TESTPMD.toString(), "-l", "0,1", "-m", "512", "--no-pci",
+                "--single-file-segments", "--file-prefix", prefix, "--vdev", "net_vhost0,iface=" + sock, "--", "-i"));
+        argv.addAll(List.of(appArgs));
+        this.process = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        this.cmd = process.getOutputStream();
+    }
+
+    /** Waits until the back-end listens on {@code sock} (the socket file exists). */
+    void awaitSocket(Path sock) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(sock)) {
+            if (!process.isAlive()) {
+                fail("dpdk-testpmd exited with " + process.exitValue() + " before listening\n" + tail());
+            }
+            if (System.nanoTime() > deadline) {
+                fail("dpdk-testpmd never created " + sock + "\n" + tail());
+            }
+            sleep(50);
+        }
+    }
+
+    void command(String line) throws IOException {
+        cmd.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
+        cmd.flush();
+    }
+
+    /**
+     * Sends {@code show port stats all} and {@code quit} (testpmd's stdout into a file is block
+     * buffered: its output is complete only once it exited), then returns the first match of
+     * {@code p} after the NIC statistics header.
+     */
+    Matcher statsAtQuit(Pattern p) throws IOException {
+        long from = Files.size(log);
+        command("show port stats all");
+        command("quit");
+        if (!waitFor(15)) {
+            fail("dpdk-testpmd did not quit\n" + tail());
+        }
+        String out = Files.readString(log);
+        int at = out.indexOf("NIC statistics for port 0", (int) Math.min(from, out.length()));
+        if (at < 0) {
+            at = out.indexOf("NIC statistics for port 0");
+        }
+        Matcher m = at < 0 ? null : p.matcher(out.substring(at));
+        if (m == null || !m.find()) {
+            fail("no NIC statistics from dpdk-testpmd\n" + tail());
+        }
+        return m;
+    }
+
+    String tail() throws IOException {
+        if (!Files.exists(log)) {
+            return "(no dpdk-testpmd output)";
+        }
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    /** quit, then SIGTERM, then SIGKILL; removes the hugepage files of our prefix. */
+    @Override
+    public void close() throws IOException {
+        try {
+            if (process.isAlive()) {
+                try {
+                    command("quit");
+                } catch (IOException ignored) {
+                    // already gone
+                }
+                if (!waitFor(10)) {
+                    process.destroy();
+                    if (!waitFor(5)) {
+                        process.destroyForcibly();
+                        waitFor(5);
+                    }
+                }
+            }
+        } finally {
+            removeFiles(prefix);
+        }
+    }
+
+    private boolean waitFor(long seconds) {
+        try {
+            return process.waitFor(seconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** The hugepage files and runtime directory of our --file-prefix (never anyone else's). */
+    static void removeFiles(String prefix) throws IOException {
+        Path huge = Path.of("/dev/hugepages");
+        if (Files.isDirectory(huge)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
+                for (Path f : files) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+        Path run = Path.of("/var/run/dpdk", prefix);
+        if (Files.isDirectory(run)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(run)) {
+                for (Path f : files) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(run);
+        }
+    }
+}
