@@ -26,60 +26,8 @@ final class VhostRxComparison {
     }
 
     static int run(String[] args, PrintStream out) throws Exception {
-        int pairs = 3;
-        int seconds = 4;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--pairs" -> pairs = Integer.parseInt(value(args, ++i));
-                case "--seconds" -> seconds = Integer.parseInt(value(args, ++i));
-                case "-h", "--help" -> {
-                    out.println("usage: panda perf vhost-rx [--pairs N (3)] [--seconds S (4)]");
-                    return 0;
-                }
-                default -> throw new IllegalArgumentException("unknown vhost-rx option '" + args[i]
-                        + "'; accepted --pairs N, --seconds S");
-            }
-        }
-        if (!DpdkProcess.available()) {
-            throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
-        }
-        if (pairs < 1 || seconds < 1) {
-            throw new IllegalArgumentException("--pairs and --seconds must be positive");
-        }
-        out.printf("vhost-rx: %d pair(s), %d s each; dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1%n",
-                pairs, seconds);
-        List<Double> ratios = new ArrayList<>();
-        List<Double> a = new ArrayList<>();
-        List<Double> b = new ArrayList<>();
-        Path dir = Files.createTempDirectory("panda-vhost-rx");
-        try {
-            for (int p = 0; p < pairs; p++) {
-                double panda = panda(dir.resolve("panda" + p + ".sock"), seconds);
-                double dpdk = dpdk(dir.resolve("dpdk" + p + ".sock"), seconds);
-                a.add(panda);
-                b.add(dpdk);
-                ratios.add(panda / dpdk);
-                out.printf("  pair %d  panda net_vhost %7.3f Mpps   dpdk net_vhost %7.3f Mpps   ratio %.2f%n", p + 1,
-                        panda / 1e6, dpdk / 1e6, panda / dpdk);
-            }
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
-        out.printf("panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
-                RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
-        return 0;
-    }
-
-    private static String value(String[] args, int i) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
-        }
-        return args[i];
+        return VhostUserPairs.run("vhost-rx", "dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1",
+                "panda net_vhost", VhostRxComparison::panda, "dpdk net_vhost", VhostRxComparison::dpdk, args, out);
     }
 
     private static DpdkProcess generator(Path sock) throws IOException {

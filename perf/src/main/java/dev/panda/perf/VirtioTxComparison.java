@@ -8,7 +8,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -24,62 +23,10 @@ final class VirtioTxComparison {
     }
 
     static int run(String[] args, PrintStream out) throws Exception {
-        int pairs = 3;
-        int seconds = 4;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--pairs" -> pairs = Integer.parseInt(value(args, ++i));
-                case "--seconds" -> seconds = Integer.parseInt(value(args, ++i));
-                case "-h", "--help" -> {
-                    out.println("usage: panda perf virtio-tx [--pairs N (3)] [--seconds S (4)]");
-                    return 0;
-                }
-                default -> throw new IllegalArgumentException("unknown virtio-tx option '" + args[i]
-                        + "'; accepted --pairs N, --seconds S");
-            }
-        }
-        if (!DpdkProcess.available()) {
-            throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
-        }
-        if (pairs < 1 || seconds < 1) {
-            throw new IllegalArgumentException("--pairs and --seconds must be positive");
-        }
-        out.printf("virtio-tx: %d pair(s), %d s each; txonly 64 B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1%n",
-                pairs, seconds);
-        List<Double> a = new ArrayList<>();
-        List<Double> b = new ArrayList<>();
-        List<Double> ratios = new ArrayList<>();
-        Path dir = Files.createTempDirectory("panda-virtio-tx");
-        try {
-            for (int p = 0; p < pairs; p++) {
-                Path sa = dir.resolve("panda" + p + ".sock");
-                double panda = receive(sa, seconds, () -> pandaGenerator(sa));
-                Path sb = dir.resolve("dpdk" + p + ".sock");
-                double dpdk = receive(sb, seconds, () -> dpdkGenerator(sb));
-                a.add(panda);
-                b.add(dpdk);
-                ratios.add(panda / dpdk);
-                out.printf("  pair %d  panda virtio-user %7.3f Mpps   dpdk virtio-user %7.3f Mpps   ratio %.2f%n", p + 1,
-                        panda / 1e6, dpdk / 1e6, panda / dpdk);
-            }
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
-        out.printf("panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
-                RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
-        return 0;
-    }
-
-    private static String value(String[] args, int i) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
-        }
-        return args[i];
+        return VhostUserPairs.run("virtio-tx",
+                "txonly 64 B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
+                "panda virtio-user", (sock, secs) -> receive(sock, secs, () -> pandaGenerator(sock)),
+                "dpdk virtio-user", (sock, secs) -> receive(sock, secs, () -> dpdkGenerator(sock)), args, out);
     }
 
     /** Something running that sends; closing it stops it. */
