@@ -72,6 +72,16 @@ final class DpdkProcess implements AutoCloseable {
         return log.toString();
     }
 
+    /** Waits until this testpmd has created {@code file} (a vhost-user socket), or fails with its output. */
+    void awaitFile(Path file, long deadlineNanos) throws IOException, InterruptedException {
+        while (!Files.exists(file)) {
+            if (System.nanoTime() > deadlineNanos || !alive()) {
+                throw new IOException("dpdk-testpmd did not create " + file + "; its output:\n" + log());
+            }
+            Thread.sleep(20);
+        }
+    }
+
     boolean alive() {
         return process.isAlive();
     }

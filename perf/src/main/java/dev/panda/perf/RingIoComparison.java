@@ -79,7 +79,8 @@ final class RingIoComparison {
         return 0;
     }
 
-    private static int positive(String[] args, int i) {
+    /** The positive integer after an option, for the comparisons' --pairs/--seconds/--burst. */
+    static int positive(String[] args, int i) {
         if (i >= args.length) {
             throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
         }

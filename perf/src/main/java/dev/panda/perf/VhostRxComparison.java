@@ -6,7 +6,6 @@ import dev.panda.dataplane.testpmd.TestpmdOptions;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,12 +77,7 @@ final class VhostRxComparison {
         try (DpdkProcess rx = new DpdkProcess("panda-vhrx-" + ProcessHandle.current().pid(), eal,
                 List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
             long deadline = System.nanoTime() + 20_000_000_000L;
-            while (!Files.exists(sock)) {
-                if (System.nanoTime() > deadline || !rx.alive()) {
-                    throw new IOException("dpdk-testpmd net_vhost did not create " + sock + "; its output:\n" + rx.log());
-                }
-                Thread.sleep(20);
-            }
+            rx.awaitFile(sock, deadline);
             try (DpdkProcess gen = generator(sock)) {
                 // rx-pps lines start once forwarding runs; skip two periods (start-up and warm-up)
                 while (nonZero(rx.rxPps()) < seconds + 2) {

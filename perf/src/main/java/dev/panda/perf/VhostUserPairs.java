@@ -30,8 +30,8 @@ final class VhostUserPairs {
         int seconds = 4;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--pairs" -> pairs = positive(args, ++i);
-                case "--seconds" -> seconds = positive(args, ++i);
+                case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
+                case "--seconds" -> seconds = RingIoComparison.positive(args, ++i);
                 case "-h", "--help" -> {
                     out.println("usage: panda perf " + name + " [--pairs N (3)] [--seconds S (4)]");
                     return 0;
@@ -69,16 +69,5 @@ final class VhostUserPairs {
         out.printf("panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
                 RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
         return 0;
-    }
-
-    private static int positive(String[] args, int i) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
-        }
-        int n = Integer.parseInt(args[i]);
-        if (n < 1) {
-            throw new IllegalArgumentException("option " + args[i - 1] + " must be positive");
-        }
-        return n;
     }
 }

@@ -6,7 +6,6 @@ import dev.panda.dataplane.testpmd.TestpmdOptions;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
@@ -60,12 +59,7 @@ final class VirtioTxComparison {
         try (DpdkProcess rx = new DpdkProcess("panda-vtrx-" + ProcessHandle.current().pid(), eal,
                 List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
             long deadline = System.nanoTime() + 20_000_000_000L;
-            while (!Files.exists(sock)) {
-                if (System.nanoTime() > deadline || !rx.alive()) {
-                    throw new IOException("dpdk-testpmd net_vhost did not create " + sock + "; its output:\n" + rx.log());
-                }
-                Thread.sleep(20);
-            }
+            rx.awaitFile(sock, deadline);
             try (Generator g = generator.get()) {
                 while (rx.rxPps().stream().filter(v -> v > 0).count() < seconds + 2) {
                     if (System.nanoTime() > deadline + seconds * 2_000_000_000L || !rx.alive()) {

@@ -1,5 +1,6 @@
 package dev.panda.pmd.virtio.vhost;
 
+import dev.panda.pmd.virtio.DpdkFiles;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -135,7 +136,7 @@ class VhostDpdkPeerTest {
                     }
                 }
                 port.close();
-                removeDpdkFiles(prefix);
+                DpdkFiles.remove(prefix);
             }
         }
     }
@@ -222,7 +223,7 @@ class VhostDpdkPeerTest {
                     }
                 }
                 port.close();
-                removeDpdkFiles(prefix);
+                DpdkFiles.remove(prefix);
             }
         }
     }
@@ -260,26 +261,5 @@ class VhostDpdkPeerTest {
         }
         List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    }
-
-    /** The hugepage files and runtime directory of our --file-prefix (never anyone else's). */
-    private static void removeDpdkFiles(String prefix) throws IOException {
-        Path huge = Path.of("/dev/hugepages");
-        if (Files.isDirectory(huge)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        Path run = Path.of("/var/run/dpdk", prefix);
-        if (Files.isDirectory(run)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(run)) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(run);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import dev.panda.pmd.virtio.DpdkFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ final class DpdkTestpmd implements AutoCloseable {
         }
         this.prefix = prefix;
         this.log = log;
-        removeFiles(prefix);
+        DpdkFiles.remove(prefix);
         List<String> argv = new ArrayList<>(List.of(TESTPMD.toString(), "-l", "0,1", "-m", "512", "--no-pci",
                 "--single-file-segments", "--file-prefix", prefix, "--vdev", "net_vhost0,iface=" + sock, "--", "-i"));
         argv.addAll(List.of(appArgs));
@@ -116,7 +117,7 @@ final class DpdkTestpmd implements AutoCloseable {
                 }
             }
         } finally {
-            removeFiles(prefix);
+            DpdkFiles.remove(prefix);
         }
     }
 
@@ -135,27 +136,6 @@ final class DpdkTestpmd implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
-        }
-    }
-
-    /** The hugepage files and runtime directory of our --file-prefix (never anyone else's). */
-    static void removeFiles(String prefix) throws IOException {
-        Path huge = Path.of("/dev/hugepages");
-        if (Files.isDirectory(huge)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        Path run = Path.of("/var/run/dpdk", prefix);
-        if (Files.isDirectory(run)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(run)) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(run);
         }
     }
 }
