@@ -301,7 +301,9 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = ErrnoCalls.state(arena);
             int rc = (int) SHUTDOWN.invokeExact(state, fd.value(), SHUT_RDWR);
-            if (rc < 0 && errno(state) != ENOTCONN) {
+            // ENOTCONN: nothing to shut down. A failure once the fd is closed means another thread
+            // closed the socket meanwhile (the control thread ending as close() wakes it): done too.
+            if (rc < 0 && errno(state) != ENOTCONN && fd.isOpen()) {
                 throw new NativeException("shutdown(" + this + ")", errno(state));
             }
         } catch (Throwable t) {
