@@ -39,6 +39,9 @@ public final class VethPair implements AutoCloseable {
         try {
             sh("ip", "netns", "add", p.ns);
             sh("ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", p.peerIf, "netns", p.ns);
+            // no IPv6 on the pair: router and neighbour solicitations would be stray frames
+            sh("sysctl", "-qw", "net.ipv6.conf." + p.hostIf + ".disable_ipv6=1");
+            p.inNs("sysctl", "-qw", "net.ipv6.conf." + p.peerIf + ".disable_ipv6=1");
             sh("ip", "addr", "add", p.hostAddr() + "/24", "dev", p.hostIf);
             sh("ip", "link", "set", p.hostIf, "up");
             p.inNs("ip", "addr", "add", p.peerAddr() + "/24", "dev", p.peerIf);
