@@ -94,6 +94,58 @@ public final class VethPair implements AutoCloseable {
         inNs("/usr/bin/python3", "-c", py, peerIf, Integer.toString(count), hex.toString().trim());
     }
 
+    /**
+     * Starts capturing on the peer end (an AF_PACKET socket in the namespace) the frames whose
+     * UDP source port is {@code sport}; {@link Capture#frames()} ends the capture after
+     * {@code seconds} of silence and returns them.
+     */
+    public Capture capture(int sport, double seconds) {
+        String py = "import socket,sys\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3))\n"
+                + "s.bind((sys.argv[1],0))\n"
+                + "s.settimeout(float(sys.argv[3]))\n"
+                + "print('ready',flush=True)\n"
+                + "sp=int(sys.argv[2]).to_bytes(2,'big')\n"
+                + "while True:\n"
+                + "  try: f,a=s.recvfrom(65535)\n"
+                + "  except socket.timeout: break\n"
+                + "  if a[2]==socket.PACKET_OUTGOING: continue\n"
+                + "  if len(f)>=36 and f[12:14]==b'\\x08\\x00' and f[23]==17 and f[34:36]==sp: print(f.hex(),flush=True)\n";
+        try {
+            Process p = new ProcessBuilder("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", py, peerIf,
+                    Integer.toString(sport), Double.toString(seconds)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
+            String first = in.readLine();
+            if (!"ready".equals(first)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("capture in " + ns + " did not start: " + first);
+            }
+            return new Capture(p, in);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start a capture in " + ns, e);
+        }
+    }
+
+    /** A running capture; {@link #frames()} waits for it to end. */
+    public record Capture(Process process, java.io.BufferedReader out) {
+        public List<byte[]> frames() {
+            List<byte[]> l = new ArrayList<>();
+            try {
+                for (String line; (line = out.readLine()) != null; ) {
+                    l.add(java.util.HexFormat.of().parseHex(line.trim()));
+                }
+                process.waitFor(60, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                process.destroyForcibly();
+            }
+            return l;
+        }
+    }
+
     /** The peer's MAC as 6 bytes. */
     public byte[] peerMac() {
         return mac(inNs("cat", "/sys/class/net/" + peerIf + "/address"));
