@@ -103,6 +103,7 @@ public final class AfXdpPortDriver implements PortDriver {
         }
         XskSocket[] socks = new XskSocket[count];
         Xdp.Loaded toClose = loaded;
+        Prefilter pinned = loaded == null ? pf : null;
         try {
             for (int q = 0; q < count; q++) {
                 socks[q] = new XskSocket(pool.segment(), (int) pool.stride(), ifindex, start + q, ringSize, fillSize, bindFlags,
@@ -112,6 +113,9 @@ public final class AfXdpPortDriver implements PortDriver {
             AfXdpPort port = new AfXdpPort(spec.name(), iface, pool, socks, start, readMac(iface), pf, () -> {
                 if (toClose != null) {
                     toClose.close();
+                }
+                if (pinned != null) {
+                    pinned.close();
                 }
             });
             port.prime(Math.min(ringSize, fillSize - 1));
@@ -124,6 +128,8 @@ public final class AfXdpPortDriver implements PortDriver {
             }
             if (loaded != null) {
                 loaded.close();
+            } else {
+                pf.close();
             }
             throw new DeviceException(spec.name() + ": cannot bind AF_XDP sockets on " + iface + " queues " + start + ".."
                     + (start + count - 1) + ": " + e.getMessage(), e);
