@@ -34,6 +34,8 @@ public final class SockCalls {
     private static final MethodHandle RECVFROM = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("recvfrom"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
     private static final int MSG_DONTWAIT = Libc.MSG_DONTWAIT();
+    private static final MethodHandle OPEN = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
     private SockCalls() {
     }
@@ -43,6 +45,17 @@ public final class SockCalls {
             MemorySegment st = ErrnoCalls.state(a);
             int fd = (int) SOCKET.invokeExact(st, domain, type, protocol);
             return check(fd, what, st);
+        } catch (Throwable t) {
+            throw ErrnoCalls.rethrow(t);
+        }
+    }
+
+    /** open(2) of a device node; returns the fd or throws with errno. */
+    public static int open(String path, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = ErrnoCalls.state(a);
+            int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), flags);
+            return check(fd, "open(" + path + ")", st);
         } catch (Throwable t) {
             throw ErrnoCalls.rethrow(t);
         }
