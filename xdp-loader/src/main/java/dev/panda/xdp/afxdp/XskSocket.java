@@ -75,7 +75,9 @@ final class XskSocket implements AutoCloseable {
             sockaddr_xdp.sxdp_ifindex(sa, ifindex);
             sockaddr_xdp.sxdp_queue_id(sa, queue);
             if (sharedUmemFd >= 0) {
-                sockaddr_xdp.sxdp_flags(sa, (short) (bindFlags | Uapi.XDP_SHARED_UMEM()));
+                // a socket sharing a UMEM takes no other bind flag: it inherits copy/zero-copy and
+                // need_wakeup from the socket that registered it (xsk_bind, net/xdp/xsk.c)
+                sockaddr_xdp.sxdp_flags(sa, (short) Uapi.XDP_SHARED_UMEM());
                 sockaddr_xdp.sxdp_shared_umem_fd(sa, sharedUmemFd);
             } else {
                 sockaddr_xdp.sxdp_flags(sa, (short) bindFlags);
