@@ -26,8 +26,9 @@ import static java.lang.System.Logger.Level.INFO;
 import static java.lang.System.Logger.Level.WARNING;
 
 /**
- * The vhost-user back-end's control thread (QEMU docs/interop/vhost-user.rst): listens on the
- * socket path (server mode), serves one front-end connection at a time, answers its requests,
+ * The vhost-user back-end's control thread (QEMU docs/interop/vhost-user.rst): gets a front-end
+ * connection from its {@link VhostConnector} (server mode listens on the socket path, client mode
+ * connects to it and reconnects with backoff), serves one at a time, answers its requests,
  * maps its memory and, when a vring is complete (size, addresses, base, kick, enabled), builds a
  * {@link DeviceQueue} and publishes it to the poller through the vring's {@link VringSlot}.
  * Every request that changes a vring, the memory table, or the features first takes the vring
@@ -61,7 +62,7 @@ final class VhostBackend implements Runnable {
     private final VringSlot[] slots;
     private final long offeredFeatures;
     private final long offeredProtocol;
-    private final UnixSocket listener;
+    private final VhostConnector connector;
     private final Thread thread;
     private volatile boolean closing;
     private volatile UnixSocket connection;
@@ -75,7 +76,7 @@ final class VhostBackend implements Runnable {
     /** A poller never left a burst: memory it may touch is never unmapped again. */
     private boolean stuck;
 
-    VhostBackend(String name, Path path, int queues, VringSlot[] slots) {
+    VhostBackend(String name, Path path, boolean client, int queues, VringSlot[] slots) {
         this.name = name;
         this.path = path;
         this.queues = queues;
@@ -86,7 +87,7 @@ final class VhostBackend implements Runnable {
         }
         this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES;
         this.offeredProtocol = P_REPLY_ACK | (queues > 1 ? P_MQ : 0);
-        this.listener = UnixSocket.listen(path, 1);
+        this.connector = client ? new VhostConnector.Dialing(name, path) : new VhostConnector.Listening(name, path);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);
     }
 
@@ -103,13 +104,8 @@ final class VhostBackend implements Runnable {
     public void run() {
         try {
             while (!closing) {
-                UnixSocket c;
-                try {
-                    c = listener.accept();
-                } catch (RuntimeException e) {
-                    if (!closing) {
-                        LOG.log(ERROR, "{0}: accept on {1} failed, the port stops listening: {2}", name, path, e.toString());
-                    }
+                UnixSocket c = connector.next();
+                if (c == null) {
                     return;
                 }
                 connection = c;
@@ -132,14 +128,14 @@ final class VhostBackend implements Runnable {
             }
         } finally {
             disconnect();
-            listener.close();
+            connector.close();
         }
     }
 
     /** Stops the control thread: wakes it from accept or read, waits, releases everything. */
     void close() {
         closing = true;
-        listener.shutdown();
+        connector.wake();
         UnixSocket c = connection;
         if (c != null) {
             try {
