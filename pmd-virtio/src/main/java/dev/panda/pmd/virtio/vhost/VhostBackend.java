@@ -35,7 +35,8 @@ import static java.lang.System.Logger.Level.WARNING;
  * back from the poller ({@link VringSlot#quiesce}); a disconnect takes back all of them before
  * anything is unmapped.
  *
- * <p>Offered: VIRTIO_F_VERSION_1 and VHOST_USER_F_PROTOCOL_FEATURES; protocol features
+ * <p>Offered: VIRTIO_F_VERSION_1, VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ with more
+ * than one queue pair (without it DPDK's virtio-user uses one pair only); protocol features
  * REPLY_ACK, and MQ when the port has more than one queue pair. Not offered (not implemented):
  * VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_EVENT_IDX, indirect descriptors, dirty logging, STATUS.
  * The front-end is untrusted: a bad request is logged, refused (a REPLY_ACK failure when one was
@@ -49,6 +50,11 @@ final class VhostBackend implements Runnable {
     static final long F_VERSION_1 = 1L << 32;
     /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30 of the virtio features). */
     static final long F_PROTOCOL_FEATURES = 1L << 30;
+    /**
+     * virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, offered with more than one queue pair (the front-end
+     * serves the control virtqueue it implies; panda sees only the SET_VRING_ENABLE it leads to).
+     */
+    static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
     static final long P_REPLY_ACK = 1L << 3;
@@ -85,7 +91,7 @@ final class VhostBackend implements Runnable {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES;
+        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | (queues > 1 ? F_NET_MQ : 0);
         this.offeredProtocol = P_REPLY_ACK | (queues > 1 ? P_MQ : 0);
         this.connector = client ? new VhostConnector.Dialing(name, path) : new VhostConnector.Listening(name, path);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);

@@ -70,7 +70,7 @@ sealed interface VhostConnector permits VhostConnector.Listening, VhostConnector
     /** Client mode: connects to the front-end's socket, again after every disconnect. */
     final class Dialing implements VhostConnector {
         /** A connection that lasted this long resets the backoff; a shorter one is paced like a failure. */
-        private static final long STABLE_NANOS = 1_000_000_000L;
+        private static final long STABLE_NANOS = 200_000_000L;
         private final Path path;
         private final Backoff backoff;
         private final Wakeup wakeup = new Wakeup();

@@ -31,7 +31,7 @@ final class VirtioUserSession implements Runnable {
     private static final System.Logger LOG = System.getLogger(VirtioUserSession.class.getName());
     private static final long JOIN_MILLIS = 20_000;
     /** A connection that lasted this long resets the backoff (a flapping back-end stays paced). */
-    private static final long STABLE_NANOS = 1_000_000_000L;
+    private static final long STABLE_NANOS = 200_000_000L;
 
     /** What the session drives: the port's rings and buffers. */
     interface Device {
