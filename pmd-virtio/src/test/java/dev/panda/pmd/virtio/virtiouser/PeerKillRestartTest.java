@@ -92,6 +92,7 @@ class PeerKillRestartTest {
             DpdkTestpmd dpdk = null;
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLongArray perQueue = new AtomicLongArray(QUEUES);
+            AtomicLongArray perQueueTx = new AtomicLongArray(QUEUES);
             Thread poller = null;
             try {
                 if (pandaListens) {
@@ -104,8 +105,9 @@ class PeerKillRestartTest {
                     port = open(pandaSpec, pool, dpdk);
                 }
                 Port p = port;
-                poller = Thread.ofPlatform().name("kill-restart-rx").start(() -> {
+                poller = Thread.ofPlatform().name("kill-restart-poller").start(() -> {
                     PacketBurst burst = new PacketBurst(32);
+                    PacketBurst out = new PacketBurst(32);
                     while (!stop.get()) {
                         int moved = 0;
                         for (int q = 0; q < QUEUES; q++) {
@@ -113,6 +115,15 @@ class PeerKillRestartTest {
                             pool.freeBulk(burst.handles, 0, k);
                             perQueue.addAndGet(q, k);
                             moved += k;
+                            // panda sends too, into rings testpmd's txonly never drains: at each kill
+                            // the peer holds a ring's worth of panda's buffers, which must come back
+                            int n = pool.allocBulk(out.handles, 0, 8);
+                            for (int i = 0; i < n; i++) {
+                                pool.setLength(out.handles[i], 64);
+                            }
+                            int sent = p.txBurst(q, out, n);
+                            pool.freeBulk(out.handles, sent, n - sent);
+                            perQueueTx.addAndGet(q, sent);
                         }
                         if (moved == 0) {
                             Thread.yield();
@@ -125,12 +136,20 @@ class PeerKillRestartTest {
                 long fds = Leaks.openFds();
                 long maps = Leaks.mappingsContaining(mapsMarker);
                 assertTrue(maps > 0, "no mapping with " + mapsMarker + " while running");
+                long reclaimed = 0;
                 for (int k = 1; k <= KILLS; k++) {
                     dpdk.kill();   // mid-traffic
                     awaitLink(port, false, null);
                     if (!pandaVhost) {
+                        VirtioUserPort v = (VirtioUserPort) port;
+                        long reclaimedBefore = reclaimed;
+                        int killed = k;
+                        await(() -> v.disconnects() == killed, 20, "the disconnect seen");
                         await(() -> pool.available() == pool.capacity(), 20,
                                 "every buffer the killed back-end held back in the pool");
+                        reclaimed = v.buffersReclaimed();
+                        assertTrue(reclaimed - reclaimedBefore >= QUEUES * 256L, "posted receive buffers "
+                                + "(and sent ones) counted as reclaimed: " + (reclaimed - reclaimedBefore));
                     }
                     if (!pandaListens) {
                         Files.deleteIfExists(sock);   // a SIGKILLed listener leaves its socket file behind
@@ -142,8 +161,12 @@ class PeerKillRestartTest {
                 }
                 long fdsAfter = awaitCount(fds, Leaks::openFds);
                 long mapsAfter = awaitCount(maps, () -> Leaks.mappingsContaining(mapsMarker));
-                System.out.printf("%s: %d kills, rx per queue %s, open fds %d -> %d, peer mappings %d -> %d%n",
-                        tag, KILLS, perQueue, fds, fdsAfter, maps, mapsAfter);
+                System.out.printf("%s: %d kills, rx per queue %s, tx per queue %s, open fds %d -> %d, "
+                        + "peer mappings %d -> %d%s%n", tag, KILLS, perQueue, perQueueTx, fds, fdsAfter, maps, mapsAfter,
+                        pandaVhost ? "" : ", buffers reclaimed " + reclaimed);
+                for (int q = 0; q < QUEUES; q++) {
+                    assertTrue(perQueueTx.get(q) > 0, "panda sent nothing on queue " + q);
+                }
                 assertEquals(fds, fdsAfter, "open descriptors after " + KILLS + " kills vs before");
                 assertEquals(maps, mapsAfter, "mappings of " + mapsMarker + " after " + KILLS + " kills vs before");
                 if (pandaVhost) {
