@@ -139,6 +139,32 @@ class ReconnectTest {
         }
     }
 
+    @Test
+    void closingAPortThatStillWaitsForItsPeerIsPromptAndLeavesNothingBehind() {
+        try (PacketPool pool = pool()) {
+            long fds = Leaks.openFds();
+            for (String spec : new String[] {
+                "net_vhost5,iface=" + dir.resolve("nobody-listens.sock") + ",client=1",   // dialing, backing off
+                "net_virtio_user5,path=" + dir.resolve("nobody-connects.sock") + ",server=1",   // accepting
+                "net_vhost6,iface=" + dir.resolve("nobody-connects-either.sock")}) {   // accepting
+                Port p = Ports.discover().open(spec, PortContext.of(pool, 0));
+                sleep(700);   // a dialing port is several attempts into its backoff by now
+                assertFalse(p.link().up(), spec);
+                long t0 = System.nanoTime();
+                p.close();
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms < 1_000, spec + ": close took " + ms + " ms; the wait or backoff sleep was not woken");
+            }
+            awaitEqual(fds, Leaks::openFds, "open descriptors");
+            assertEquals(pool.capacity(), pool.available());
+            try (var left = Files.list(dir)) {
+                assertEquals(0, left.count(), "sockets left behind in " + dir);
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     /** Frames both ways on both queue pairs, content and order checked. */
     private static void traffic(Port virtio, PacketPool up, Port vhost, PacketPool hp) {
         for (int q = 0; q < 2; q++) {
