@@ -58,6 +58,7 @@ sealed interface VhostConnector permits VhostConnector.Listening, VhostConnector
         @Override
         public void wake() {
             wakeup.wake();
+            listener.shutdown();   // an accept already past the poll wakes too (shutdown and close share a lock)
         }
 
         @Override

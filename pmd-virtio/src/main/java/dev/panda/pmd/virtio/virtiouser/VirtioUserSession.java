@@ -216,6 +216,9 @@ final class VirtioUserSession implements Runnable {
     /** Stops the control thread (which stops the rings through the back-end if it is there) and waits for it. */
     void close() {
         wakeup.wake();
+        if (listener != null) {
+            listener.shutdown();   // an accept already past the poll wakes too
+        }
         VhostUserClient c = client;
         if (c != null && settingUp) {
             // a set-up blocked on a silent back-end; a running connection answers the wake-up and
