@@ -26,15 +26,17 @@ import static java.lang.System.Logger.Level.INFO;
 import static java.lang.System.Logger.Level.WARNING;
 
 /**
- * The vhost-user back-end's control thread (QEMU docs/interop/vhost-user.rst): listens on the
- * socket path (server mode), serves one front-end connection at a time, answers its requests,
+ * The vhost-user back-end's control thread (QEMU docs/interop/vhost-user.rst): gets a front-end
+ * connection from its {@link VhostConnector} (server mode listens on the socket path, client mode
+ * connects to it and reconnects with backoff), serves one at a time, answers its requests,
  * maps its memory and, when a vring is complete (size, addresses, base, kick, enabled), builds a
  * {@link DeviceQueue} and publishes it to the poller through the vring's {@link VringSlot}.
  * Every request that changes a vring, the memory table, or the features first takes the vring
  * back from the poller ({@link VringSlot#quiesce}); a disconnect takes back all of them before
  * anything is unmapped.
  *
- * <p>Offered: VIRTIO_F_VERSION_1 and VHOST_USER_F_PROTOCOL_FEATURES; protocol features
+ * <p>Offered: VIRTIO_F_VERSION_1, VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ with more
+ * than one queue pair (without it DPDK's virtio-user uses one pair only); protocol features
  * REPLY_ACK, and MQ when the port has more than one queue pair. Not offered (not implemented):
  * VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_EVENT_IDX, indirect descriptors, dirty logging, STATUS.
  * The front-end is untrusted: a bad request is logged, refused (a REPLY_ACK failure when one was
@@ -48,6 +50,11 @@ final class VhostBackend implements Runnable {
     static final long F_VERSION_1 = 1L << 32;
     /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30 of the virtio features). */
     static final long F_PROTOCOL_FEATURES = 1L << 30;
+    /**
+     * virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, offered with more than one queue pair (the front-end
+     * serves the control virtqueue it implies; panda sees only the SET_VRING_ENABLE it leads to).
+     */
+    static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
     static final long P_REPLY_ACK = 1L << 3;
@@ -61,7 +68,7 @@ final class VhostBackend implements Runnable {
     private final VringSlot[] slots;
     private final long offeredFeatures;
     private final long offeredProtocol;
-    private final UnixSocket listener;
+    private final VhostConnector connector;
     private final Thread thread;
     private volatile boolean closing;
     private volatile UnixSocket connection;
@@ -75,7 +82,7 @@ final class VhostBackend implements Runnable {
     /** A poller never left a burst: memory it may touch is never unmapped again. */
     private boolean stuck;
 
-    VhostBackend(String name, Path path, int queues, VringSlot[] slots) {
+    VhostBackend(String name, Path path, boolean client, int queues, VringSlot[] slots) {
         this.name = name;
         this.path = path;
         this.queues = queues;
@@ -84,9 +91,9 @@ final class VhostBackend implements Runnable {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES;
+        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | (queues > 1 ? F_NET_MQ : 0);
         this.offeredProtocol = P_REPLY_ACK | (queues > 1 ? P_MQ : 0);
-        this.listener = UnixSocket.listen(path, 1);
+        this.connector = client ? new VhostConnector.Dialing(name, path) : new VhostConnector.Listening(name, path);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);
     }
 
@@ -103,13 +110,8 @@ final class VhostBackend implements Runnable {
     public void run() {
         try {
             while (!closing) {
-                UnixSocket c;
-                try {
-                    c = listener.accept();
-                } catch (RuntimeException e) {
-                    if (!closing) {
-                        LOG.log(ERROR, "{0}: accept on {1} failed, the port stops listening: {2}", name, path, e.toString());
-                    }
+                UnixSocket c = connector.next();
+                if (c == null) {
                     return;
                 }
                 connection = c;
@@ -132,14 +134,14 @@ final class VhostBackend implements Runnable {
             }
         } finally {
             disconnect();
-            listener.close();
+            connector.close();
         }
     }
 
     /** Stops the control thread: wakes it from accept or read, waits, releases everything. */
     void close() {
         closing = true;
-        listener.shutdown();
+        connector.wake();
         UnixSocket c = connection;
         if (c != null) {
             try {

@@ -44,7 +44,7 @@ final class VhostPort implements Port {
     private final VhostBackend backend;
     private volatile boolean closed;
 
-    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface) {
+    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface, boolean client) {
         this.name = name;
         this.pool = pool;
         this.portId = portId;
@@ -57,7 +57,7 @@ final class VhostPort implements Port {
         this.rx = QueueCounters.array(queues);
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
-        this.backend = new VhostBackend(name, iface, queues, slots);
+        this.backend = new VhostBackend(name, iface, client, queues, slots);
         backend.start();
     }
 

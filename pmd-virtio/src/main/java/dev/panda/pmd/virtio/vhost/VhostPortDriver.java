@@ -12,9 +12,12 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * {@code net_vhostN,iface=PATH[,queues=1][,client=0]}: a vhost-user back-end listening on PATH
- * (server mode), as DPDK's vhost PMD. A VM (QEMU {@code -chardev socket,path=PATH}) or a
- * virtio-user process ({@code net_virtio_user0,path=PATH}) connects as the front-end.
+ * {@code net_vhostN,iface=PATH[,queues=1][,client=0]}: a vhost-user back-end, as DPDK's vhost
+ * PMD. Server mode listens on PATH: a VM (QEMU {@code -chardev socket,path=PATH}) or a
+ * virtio-user process ({@code net_virtio_user0,path=PATH}) connects as the front-end. With
+ * {@code client=1} panda connects to a front-end listening on PATH (QEMU
+ * {@code -chardev socket,server=on}, DPDK {@code net_virtio_user0,path=PATH,server=1}) and
+ * reconnects with backoff whenever it is not there or goes away.
  */
 public final class VhostPortDriver implements PortDriver {
 
@@ -29,7 +32,7 @@ public final class VhostPortDriver implements PortDriver {
 
     @Override
     public String description() {
-        return "vhost-user back-end (server mode) on iface=PATH, for VMs and virtio-user";
+        return "vhost-user back-end on iface=PATH (listens; client=1 connects and reconnects), for VMs and virtio-user";
     }
 
     @Override
@@ -43,20 +46,18 @@ public final class VhostPortDriver implements PortDriver {
         if (iface == null || iface.isEmpty()) {
             throw new DeviceException("device '" + spec.name() + "' needs iface=PATH (the vhost-user socket to listen on)");
         }
-        if (spec.getBool("client", false)) {
-            throw new DeviceException("device '" + spec.name() + "': client mode not implemented yet "
-                    + "(net_vhost listens on iface as the server; drop client=1)");
-        }
+        boolean client = spec.getBool("client", false);
         int queues = spec.getInt("queues", Math.max(1, Math.max(ctx.rxQueues(), ctx.txQueues())), 1, MAX_QUEUES);
         Path path = Path.of(iface);
-        if (Files.exists(path)) {
+        if (!client && Files.exists(path)) {
             throw new DeviceException("device '" + spec.name() + "': iface " + iface
                     + " already exists (another back-end, or a stale socket to remove)");
         }
         try {
-            return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path);
+            return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client);
         } catch (NativeException | IllegalArgumentException e) {
-            throw new DeviceException("device '" + spec.name() + "': cannot listen on " + iface + ": " + e.getMessage(), e);
+            throw new DeviceException("device '" + spec.name() + "': cannot "
+                    + (client ? "connect to " : "listen on ") + iface + ": " + e.getMessage(), e);
         }
     }
 }

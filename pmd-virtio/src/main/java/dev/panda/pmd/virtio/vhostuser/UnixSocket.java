@@ -77,6 +77,8 @@ public final class UnixSocket implements AutoCloseable {
 
     private final Fd fd;
     private final Path boundPath;
+    /** Held around shutdown(2) and close(2) so that they never interleave (see {@link #shutdown()}). */
+    private final Object closeLock = new Object();
 
     private UnixSocket(Fd fd, Path boundPath) {
         this.fd = fd;
@@ -293,36 +295,46 @@ public final class UnixSocket implements AutoCloseable {
     /**
      * {@code shutdown(SHUT_RDWR)}: a thread blocked in {@link #recv} or {@link #accept} wakes up
      * (end of stream, or an error for accept). Idempotent; a socket never connected is fine.
+     *
+     * <p>Safe to call from any thread while the socket's owner may be closing it: shutdown and
+     * close take the same lock, so the descriptor number is never used after close(2) released
+     * it (another thread's open could have been given the same number meanwhile). The usual
+     * split is that one thread owns the socket and closes it, and others only call this to wake it.
      */
     public void shutdown() {
-        if (!fd.isOpen()) {
-            return;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = ErrnoCalls.state(arena);
-            int rc = (int) SHUTDOWN.invokeExact(state, fd.value(), SHUT_RDWR);
-            // ENOTCONN: nothing to shut down. A failure once the fd is closed means another thread
-            // closed the socket meanwhile (the control thread ending as close() wakes it): done too.
-            if (rc < 0 && errno(state) != ENOTCONN && fd.isOpen()) {
-                throw new NativeException("shutdown(" + this + ")", errno(state));
+        synchronized (closeLock) {
+            if (!fd.isOpen()) {
+                return;
             }
-        } catch (Throwable t) {
-            throw rethrow(t);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = ErrnoCalls.state(arena);
+                int rc = (int) SHUTDOWN.invokeExact(state, fd.value(), SHUT_RDWR);
+                if (rc < 0 && errno(state) != ENOTCONN) {   // ENOTCONN: nothing to shut down
+                    throw new NativeException("shutdown(" + this + ")", errno(state));
+                }
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
         }
     }
 
-    /** Shuts the socket down (waking blocked readers), closes it and removes a listener's path. */
+    /**
+     * Shuts the socket down (waking blocked readers), closes it and removes a listener's path.
+     * Meant for the thread that owns the socket; other threads wake it with {@link #shutdown()}.
+     */
     @Override
     public void close() {
-        if (!fd.isOpen()) {
-            return;
+        synchronized (closeLock) {
+            if (!fd.isOpen()) {
+                return;
+            }
+            try {
+                shutdown();
+            } catch (NativeException ignored) {
+                // closing anyway
+            }
+            fd.close();
         }
-        try {
-            shutdown();
-        } catch (NativeException ignored) {
-            // closing anyway
-        }
-        fd.close();
         if (boundPath != null) {
             deleteQuietly(boundPath);
         }

@@ -63,7 +63,16 @@ final class VhostUserClient implements AutoCloseable {
 
     /** Connects to the back-end listening at {@code path}. */
     static VhostUserClient connect(String name, Path path) {
-        return new VhostUserClient(name, new VhostUserChannel(UnixSocket.connect(path)));
+        return over(name, UnixSocket.connect(path));
+    }
+
+    /** Speaks the front-end's side over {@code socket} (connected either way round), which it now owns. */
+    static VhostUserClient over(String name, UnixSocket socket) {
+        return new VhostUserClient(name, new VhostUserChannel(socket));
+    }
+
+    UnixSocket socket() {
+        return channel.socket();
     }
 
     /**

@@ -28,7 +28,10 @@ import java.util.List;
  * as a two-descriptor chain with a shared zero header).
  *
  * <p>A buffer handed to the back-end belongs to the port until it comes back in the used ring;
- * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. No
+ * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. The
+ * connection is the {@link VirtioUserSession}'s: when the back-end goes away the link goes down,
+ * the pollers leave the rings, the buffers it held return to the pool (counted in
+ * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end. No
  * VIRTIO_NET_F_MRG_RXBUF (one buffer per packet, so the largest frame is the pool's data room),
  * no EVENT_IDX, no indirect descriptors: the flags-based notification suppression, with used
  * buffer notifications turned off (panda polls) and a kick only when the back-end asks.
@@ -55,6 +58,8 @@ final class VirtioUserPort implements Port {
     private final int rxLen;
     private final Fd ringFd;
     private final MemorySegment ringMem;
+    private final long ringBytes;
+    private final long ringTotal;
     private final long sharedHeader;
     private final DriverQueue[] rxq;
     private final DriverQueue[] txq;
@@ -76,10 +81,13 @@ final class VirtioUserPort implements Port {
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
     private final int[] busy;
     private static final VarHandle BUSY = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
-    private final VhostUserClient client;
+    private final VirtioUserSession session;
+    /** Set by the control thread once the rings run with a back-end; the pollers touch nothing without it. */
+    private volatile boolean running;
     private volatile boolean closed;
+    private volatile long reclaimed;
 
-    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, Path path) {
+    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server) {
         this.name = name;
         this.pool = pool;
         this.mem = pool.segment();
@@ -107,24 +115,17 @@ final class VirtioUserPort implements Port {
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
-        long ringBytes = align(DriverQueue.bytes(qsize, 0), PAGE);
-        long total = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
+        this.ringBytes = align(DriverQueue.bytes(qsize, 0), PAGE);
+        this.ringTotal = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
         this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
         MemorySegment rings = null;
-        VhostUserClient c = null;
+        VirtioUserSession s = null;
         try {
-            Posix.ftruncate(ringFd, total);
-            rings = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
-            this.sharedHeader = rings.address() + total - PAGE;   // zero: fresh memfd pages
+            Posix.ftruncate(ringFd, ringTotal);
+            rings = Posix.mmap(ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
+            this.ringMem = rings;
+            this.sharedHeader = rings.address() + ringTotal - PAGE;   // zero: fresh memfd pages
             for (int q = 0; q < queues; q++) {
-                long off = 2L * q * ringBytes;
-                rxq[q] = DriverQueue.create(name + "-rxq" + q, rings.asSlice(off, ringBytes),
-                        rings.address() + off, qsize, 0, 0);
-                txq[q] = DriverQueue.create(name + "-txq" + q, rings.asSlice(off + ringBytes, ringBytes),
-                        rings.address() + off + ringBytes, qsize, 0, 0);
-                // panda polls: no used buffer notifications (§2.7.7, advisory)
-                rxq[q].disableInterrupts();
-                txq[q].disableInterrupts();
                 rxLens[q] = new int[PacketBurst.MAX_BURST];
                 refill[q] = new int[qsize];
                 txDone[q] = new int[qsize];
@@ -132,33 +133,28 @@ final class VirtioUserPort implements Port {
                 chainAddrs[q] = new long[] {sharedHeader, 0};
                 chainLens[q] = new int[] {HDR, 0};
             }
+            createQueues();
             for (int v = 0; v < 2 * queues; v++) {
                 kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
                 calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
             }
-            for (int q = 0; q < queues; q++) {
-                refill(q);   // the receive queues start full, before the back-end sees them
-            }
-            c = VhostUserClient.connect(name, path);
-            c.negotiate(queues);
-            c.setMemTable(List.of(
-                    new MemoryRegion(base, pool.regionBytes(), base, 0),
-                    new MemoryRegion(rings.address(), total, rings.address(), 0)),
-                    List.of(pool.fd(), ringFd));
-            for (int q = 0; q < queues; q++) {
-                c.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
-                c.setVring(2 * q + 1, txq[q], kicks[2 * q + 1], calls[2 * q + 1]);
-            }
-            for (int v = 0; v < 2 * queues; v++) {
-                c.enable(v, true);
-            }
-            for (int q = 0; q < queues; q++) {
-                // buffers posted before the back-end started: tell it (it may be waiting for a kick)
-                Posix.eventfdSignal(kicks[2 * q]);
+            s = new VirtioUserSession(name, path, server, new VirtioUserSession.Device() {
+                @Override
+                public void attach(VhostUserClient client) {
+                    VirtioUserPort.this.attach(client);
+                }
+
+                @Override
+                public void detach(VhostUserClient client) {
+                    VirtioUserPort.this.detach(client);
+                }
+            });
+            if (!server) {
+                s.connectFirst();   // a back-end that is not there fails the open, as DPDK's virtio-user
             }
         } catch (RuntimeException e) {
-            if (c != null) {
-                c.close();
+            if (s != null) {
+                s.close();
             }
             releaseBuffers();
             for (Fd fd : kicks) {
@@ -173,8 +169,105 @@ final class VirtioUserPort implements Port {
             ringFd.close();
             throw e;
         }
-        this.ringMem = rings;
-        this.client = c;
+        this.session = s;
+        s.start();
+    }
+
+    /** Fresh, zeroed rings in the shared block (§2.7: every index starts at 0), interrupts off. */
+    private void createQueues() {
+        for (int q = 0; q < queues; q++) {
+            long off = 2L * q * ringBytes;
+            rxq[q] = DriverQueue.create(name + "-rxq" + q, ringMem.asSlice(off, ringBytes),
+                    ringMem.address() + off, qsize, 0, 0);
+            txq[q] = DriverQueue.create(name + "-txq" + q, ringMem.asSlice(off + ringBytes, ringBytes),
+                    ringMem.address() + off + ringBytes, qsize, 0, 0);
+            // panda polls: no used buffer notifications (§2.7.7, advisory)
+            rxq[q].disableInterrupts();
+            txq[q].disableInterrupts();
+            rxErrorsSeen[q] = 0;
+            txErrorsSeen[q] = 0;
+        }
+    }
+
+    /**
+     * Control thread, rings idle (no poller can enter): fills the receive rings, negotiates, offers
+     * the pool and the rings (SET_MEM_TABLE), sets every vring up and enables it; then the pollers
+     * may run.
+     */
+    private void attach(VhostUserClient c) {
+        for (int q = 0; q < queues; q++) {
+            refill(q);   // the receive queues start full, before the back-end sees them
+        }
+        c.negotiate(queues);
+        c.setMemTable(List.of(
+                new MemoryRegion(base, pool.regionBytes(), base, 0),
+                new MemoryRegion(ringMem.address(), ringTotal, ringMem.address(), 0)),
+                List.of(pool.fd(), ringFd));
+        for (int q = 0; q < queues; q++) {
+            c.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
+            c.setVring(2 * q + 1, txq[q], kicks[2 * q + 1], calls[2 * q + 1]);
+        }
+        for (int v = 0; v < 2 * queues; v++) {
+            c.enable(v, true);
+        }
+        for (int q = 0; q < queues; q++) {
+            // buffers posted before the back-end started: tell it (it may be waiting for a kick)
+            Posix.eventfdSignal(kicks[2 * q]);
+        }
+        running = true;
+    }
+
+    /**
+     * Control thread: the pollers leave the rings, the back-end stops them (GET_VRING_BASE, when
+     * {@code c} is a live connection), every buffer it held goes back to the pool (counted), and
+     * the rings start again from zero for the next back-end.
+     */
+    private void detach(VhostUserClient c) {
+        running = false;
+        quiesce();
+        if (c != null) {
+            try {
+                for (int v = 0; v < 2 * queues; v++) {
+                    c.getVringBase(v);
+                }
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "{0}: stopping the vrings failed ({1}); closing the socket",
+                        name, e.getMessage());
+            }
+        }
+        int back = releaseBuffers();
+        if (back > 0) {
+            reclaimed += back;
+            LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the back-end held returned to the pool", name, back);
+        }
+        createQueues();
+    }
+
+    /** Waits until no poller is inside a burst (they see {@code running} false from now on). */
+    private void quiesce() {
+        VarHandle.fullFence();
+        long deadline = System.nanoTime() + QUIESCE_NANOS;
+        for (int slot = 0; slot < 2 * queues; slot++) {
+            while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
+                if (System.nanoTime() > deadline) {
+                    LOG.log(System.Logger.Level.ERROR, "{0}: {1} queue {2} still in a burst after 2 s; going on anyway",
+                            name, slot % 2 == 0 ? "rx" : "tx", slot / 2);
+                    break;
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+        }
+    }
+
+    /** Buffers returned to the pool because a back-end went away or the port closed while holding them. */
+    long buffersReclaimed() {
+        return reclaimed;
+    }
+
+    /** Times the back-end went away while the rings ran. */
+    long disconnects() {
+        return session.disconnects();
     }
 
     private static long align(long v, long to) {
@@ -202,13 +295,14 @@ final class VirtioUserPort implements Port {
     }
 
     /**
-     * Marks a burst on {@code slot} as running, unless the port is closed. Dekker with close():
-     * a volatile store of busy, then a load of closed; close() stores closed, then loads busy.
+     * Marks a burst on {@code slot} as running, unless the rings are not. Dekker with
+     * {@link #quiesce()}: a volatile store of busy, then a load of running; the control thread
+     * stores running, then loads busy.
      * Each slot has one writer, the poller of that queue and direction.
      */
     private boolean enter(int slot) {
         BUSY.setVolatile(busy, slot * 16, 1);
-        if (closed) {
+        if (!running) {
             BUSY.setVolatile(busy, slot * 16, 0);
             return false;
         }
@@ -389,12 +483,13 @@ final class VirtioUserPort implements Port {
 
     @Override
     public LinkStatus link() {
-        return closed ? LinkStatus.DOWN : LinkStatus.VIRTUAL_UP;
+        return running ? LinkStatus.VIRTUAL_UP : LinkStatus.DOWN;
     }
 
     /**
-     * Waits for running bursts, stops every vring (GET_VRING_BASE: the back-end stops touching
-     * them and their buffers), closes the socket and returns every buffer still out to the pool.
+     * Stops the control thread, which takes the rings down (pollers out, GET_VRING_BASE while the
+     * back-end is there, every buffer still out back in the pool) and closes the socket; then
+     * the rings and eventfds go.
      */
     @Override
     public synchronized void close() {
@@ -402,29 +497,11 @@ final class VirtioUserPort implements Port {
             return;
         }
         closed = true;
-        VarHandle.fullFence();
-        long deadline = System.nanoTime() + QUIESCE_NANOS;
-        for (int slot = 0; slot < 2 * queues; slot++) {
-            while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
-                if (System.nanoTime() > deadline) {
-                    LOG.log(System.Logger.Level.ERROR, "{0}: {1} queue {2} still in a burst after 2 s; closing anyway",
-                            name, slot % 2 == 0 ? "rx" : "tx", slot / 2);
-                    break;
-                }
-                Thread.onSpinWait();
-            }
+        session.close();
+        if (!session.stopped()) {
+            LOG.log(System.Logger.Level.ERROR, "{0}: control thread still running; rings and eventfds left in place", name);
+            return;
         }
-        try {
-            for (int v = 0; v < 2 * queues; v++) {
-                client.getVringBase(v);
-            }
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "{0}: stopping the vrings failed ({1}); closing the socket",
-                    name, e.getMessage());
-        } finally {
-            client.close();
-        }
-        releaseBuffers();
         for (Fd fd : kicks) {
             closeQuietly(fd);
         }
@@ -435,14 +512,17 @@ final class VirtioUserPort implements Port {
         ringFd.close();
     }
 
-    /** Frees every buffer the back-end still holds (rings stopped, or never started). */
-    private void releaseBuffers() {
+    /** Frees every buffer the back-end still holds (rings stopped, or never started); returns how many. */
+    private int releaseBuffers() {
+        int n = 0;
         for (int b = 0; b < held.length; b++) {
             if (held[b] != 0) {
                 held[b] = 0;
                 pool.free(b);
+                n++;
             }
         }
+        return n;
     }
 
     private static void closeQuietly(Fd fd) {

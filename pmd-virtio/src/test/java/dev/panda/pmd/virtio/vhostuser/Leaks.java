@@ -11,13 +11,13 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /** Test helpers: open descriptors and mappings of this process, and memfds to share. */
-final class Leaks {
+public final class Leaks {
 
     private Leaks() {
     }
 
     /** How many descriptors this process has open ({@code /proc/self/fd}). */
-    static long openFds() {
+    public static long openFds() {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();
         } catch (IOException e) {
@@ -26,9 +26,14 @@ final class Leaks {
     }
 
     /** How many lines of {@code /proc/self/maps} name a memfd whose name starts with {@code prefix}. */
-    static long mappingsOf(String prefix) {
+    public static long mappingsOf(String prefix) {
+        return mappingsContaining("/memfd:" + prefix);
+    }
+
+    /** How many lines of {@code /proc/self/maps} contain {@code text} (a file name, part of a path). */
+    public static long mappingsContaining(String text) {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
-            return lines.filter(l -> l.contains("/memfd:" + prefix)).count();
+            return lines.filter(l -> l.contains(text)).count();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -30,6 +30,15 @@ final class DpdkTestpmd implements AutoCloseable {
     private final OutputStream cmd;
 
     DpdkTestpmd(String prefix, Path sock, Path log, String... appArgs) throws IOException {
+        this(prefix, "net_vhost0,iface=" + sock, log, List.of(appArgs));
+    }
+
+    /** A testpmd with the EAL device {@code vdev} (any vhost-user or virtio-user vdev string). */
+    static DpdkTestpmd withVdev(String prefix, String vdev, Path log, String... appArgs) throws IOException {
+        return new DpdkTestpmd(prefix, vdev, log, List.of(appArgs));
+    }
+
+    private DpdkTestpmd(String prefix, String vdev, Path log, List<String> appArgs) throws IOException {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
@@ -37,8 +46,8 @@ final class DpdkTestpmd implements AutoCloseable {
         this.log = log;
         DpdkFiles.remove(prefix);
         List<String> argv = new ArrayList<>(List.of(TESTPMD.toString(), "-l", "0,1", "-m", "512", "--no-pci",
-                "--single-file-segments", "--file-prefix", prefix, "--vdev", "net_vhost0,iface=" + sock, "--", "-i"));
-        argv.addAll(List.of(appArgs));
+                "--single-file-segments", "--file-prefix", prefix, "--vdev", vdev, "--", "-i"));
+        argv.addAll(appArgs);
         this.process = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         this.cmd = process.getOutputStream();
     }
@@ -98,6 +107,23 @@ final class DpdkTestpmd implements AutoCloseable {
         return process.isAlive();
     }
 
+    /**
+     * SIGKILL, as a crash: no goodbye on the vhost-user socket, nothing cleaned up by testpmd.
+     * Waits for the process to be gone, closes our end of its stdin and removes its files.
+     */
+    void kill() throws IOException {
+        process.destroyForcibly();   // SIGKILL on Linux
+        if (!waitFor(15)) {
+            fail("dpdk-testpmd survived SIGKILL\n" + tail());
+        }
+        try {
+            cmd.close();
+        } catch (IOException ignored) {
+            // the reader is gone: the pipe may already be broken
+        }
+        DpdkFiles.remove(prefix);
+    }
+
     /** quit, then SIGTERM, then SIGKILL; removes the hugepage files of our prefix. */
     @Override
     public void close() throws IOException {
@@ -117,6 +143,11 @@ final class DpdkTestpmd implements AutoCloseable {
                 }
             }
         } finally {
+            try {
+                cmd.close();
+            } catch (IOException ignored) {
+                // the reader is gone
+            }
             DpdkFiles.remove(prefix);
         }
     }

@@ -130,13 +130,16 @@ class VirtioUserDpdkPeerTest {
             Port port = connect("net_virtio_user1,path=" + sock, pool, dpdk);
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong received = new AtomicLong();
+            AtomicLong emptyPolls = new AtomicLong();
             AtomicLong wrongLength = new AtomicLong();
             Thread poller = Thread.ofPlatform().name("virtio-user-peer-rx").start(() -> {
                 PacketBurst burst = new PacketBurst(32);
                 long n = 0;
+                long empty = 0;
                 while (!stop.get()) {
                     int k = port.rxBurst(0, burst);
                     if (k == 0) {
+                        emptyPolls.setOpaque(++empty);
                         Thread.yield();
                         continue;
                     }
@@ -155,9 +158,13 @@ class VirtioUserDpdkPeerTest {
                 sleep(4000);
                 assertTrue(received.get() > 0, "no packet arrived while DPDK was sending\n" + dpdk.tail());
                 dpdk.command("stop");
+                // what DPDK put in the ring still drains into panda: done once a window passes in which
+                // the poller ran (many empty polls; under load it may not have) and received nothing
                 long last = -1;
-                while (received.get() != last) {   // what DPDK put in the ring still drains into panda
+                long lastEmpty = 0;
+                while (received.get() != last || emptyPolls.get() - lastEmpty < 1000) {
                     last = received.get();
+                    lastEmpty = emptyPolls.get();
                     sleep(300);
                 }
                 stop.set(true);

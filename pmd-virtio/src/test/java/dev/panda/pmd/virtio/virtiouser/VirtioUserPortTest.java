@@ -74,6 +74,11 @@ class VirtioUserPortTest {
 
     /** Sends {@code total} frames from {@code from} and checks them in order on {@code to}. */
     static void move(Port from, PacketPool fromPool, Port to, PacketPool toPool, int total) {
+        move(from, fromPool, to, toPool, 0, total);
+    }
+
+    /** {@link #move(Port, PacketPool, Port, PacketPool, int)} on queue pair {@code queue}. */
+    static void move(Port from, PacketPool fromPool, Port to, PacketPool toPool, int queue, int total) {
         PacketBurst out = new PacketBurst(32);
         PacketBurst in = new PacketBurst(32);
         int sent = 0;
@@ -90,12 +95,12 @@ class VirtioUserPortTest {
                 pending = n;
             }
             if (pending > 0) {
-                int k = from.txBurst(0, out, pending);
+                int k = from.txBurst(queue, out, pending);
                 System.arraycopy(out.handles, k, out.handles, 0, pending - k);
                 sent += k;
                 pending -= k;
             }
-            int r = to.rxBurst(0, in);
+            int r = to.rxBurst(queue, in);
             for (int i = 0; i < r; i++) {
                 check(toPool, in.handles[i], len(got), got);
                 got++;
