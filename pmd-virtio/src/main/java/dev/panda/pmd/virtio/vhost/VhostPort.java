@@ -12,7 +12,6 @@ import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 
@@ -23,14 +22,13 @@ import java.nio.file.Path;
  * front-end ({@link VhostBackend}); a burst on a vring that is not running moves nothing.
  *
  * <p>Packets are copied between guest buffers and pool buffers (the guest's memory is not the
- * pool's), behind the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6), one chain per packet (no
- * VIRTIO_NET_F_MRG_RXBUF). Nothing here allocates per packet.
+ * pool's), behind the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6): one chain per packet, or with
+ * VIRTIO_NET_F_MRG_RXBUF as many receive buffers as a packet needs ({@link GuestRxWriter}, picked
+ * when the vring starts). Nothing here allocates per packet.
  */
 final class VhostPort implements Port {
 
     private static final long HDR = VirtioNetHeader.BYTES;
-    /** The header panda writes in front of every packet it sends: no offloads, num_buffers 1 (§5.1.6.3.1). */
-    private static final MemorySegment TX_HEADER = txHeader();
 
     private final String name;
     private final PacketPool pool;
@@ -41,10 +39,17 @@ final class VhostPort implements Port {
     private final QueueCounters[] rx;
     private final QueueCounters[] tx;
     private final QueueCounters[] nombuf;
+    /** Guest memory faults met by each queue's poller (device errors). */
+    private final QueueCounters[] faults;
     private final VhostBackend backend;
     private volatile boolean closed;
 
     VhostPort(String name, PacketPool pool, int portId, int queues, Path iface) {
+        this(name, pool, portId, queues, iface, 0);
+    }
+
+    /** {@code withheld}: feature bits not to offer (the mrg_rxbuf=0, event_idx=0, indirect=0 devargs). */
+    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface, long withheld) {
         this.name = name;
         this.pool = pool;
         this.portId = portId;
@@ -57,14 +62,9 @@ final class VhostPort implements Port {
         this.rx = QueueCounters.array(queues);
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
-        this.backend = new VhostBackend(name, iface, queues, slots);
+        this.faults = QueueCounters.array(queues);
+        this.backend = new VhostBackend(name, iface, queues, slots, withheld);
         backend.start();
-    }
-
-    private static MemorySegment txHeader() {
-        MemorySegment h = Arena.global().allocate(VirtioNetHeader.LAYOUT);
-        VirtioNetHeader.NUM_BUFFERS.set(h, 0L, (short) 1);
-        return h;
     }
 
     @Override
@@ -117,19 +117,25 @@ final class VhostPort implements Port {
             long room = pool.maxPacketLength();
             long bytes = 0;
             int bad = 0;
-            while (n < got && q.pop(c)) {
-                long frame = c.readableBytes() - HDR;
-                if (frame <= 0 || frame > room) {
-                    bad++;   // no frame behind the header, or larger than a buffer: dropped, counted
-                } else {
-                    int b = h[n];
-                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
-                    pool.setLength(b, (int) frame);
-                    pool.setPort(b, portId);
-                    bytes += frame;
-                    n++;
+            try {
+                while (n < got && q.pop(c)) {
+                    long frame = c.readableBytes() - HDR;
+                    if (frame <= 0 || frame > room) {
+                        bad++;   // no frame behind the header, or larger than a buffer: dropped, counted
+                    } else {
+                        int b = h[n];
+                        c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
+                        pool.setLength(b, (int) frame);
+                        pool.setPort(b, portId);
+                        bytes += frame;
+                        n++;
+                    }
+                    q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
                 }
-                q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
+            } catch (InternalError e) {
+                pool.freeBulk(h, 0, got);
+                fault(queue, rx[queue], e);
+                return 0;
             }
             if (n < got) {
                 pool.freeBulk(h, n, got - n);
@@ -141,8 +147,7 @@ final class VhostPort implements Port {
                 rx[queue].addErrors(bad);
             }
         }
-        finish(live, rx[queue]);
-        return n;
+        return finish(queue, live, rx[queue]) ? n : 0;
     }
 
     @Override
@@ -159,44 +164,45 @@ final class VhostPort implements Port {
         }
     }
 
-    /** Pool buffers → guest RX vring: header, then the frame into the chain's writable buffers. */
+    /**
+     * Pool buffers → guest RX vring through the writer chosen at set-up (one chain per packet, or
+     * mergeable buffers); the packets it took are freed here, the rest stay with the caller.
+     */
     private int transmit(int queue, VringSlot.Live live, PacketBurst burst, int n) {
-        DeviceQueue q = live.queue;
-        Chain c = live.chain;
-        int[] h = burst.handles;
-        MemorySegment mem = pool.segment();
-        long bytes = 0;
-        int k = 0;
-        int tooSmall = 0;
-        while (k < n && q.pop(c)) {
-            int b = h[k++];
-            int len = pool.length(b);
-            if (c.writableBytes() < HDR + len) {
-                // a receive buffer smaller than the packet (the driver must size them, §5.1.6.3.1)
-                tooSmall++;
-                q.pushUsed(c.head(), 0);
-                continue;
-            }
-            c.copyToWritable(0, TX_HEADER, 0, HDR);
-            c.copyToWritable(HDR, mem, pool.dataOffset(b), len);
-            q.pushUsed(c.head(), HDR + len);
-            bytes += len;
+        GuestRxWriter w = live.writer;
+        int k;
+        try {
+            k = w.write(pool, burst.handles, n);
+        } catch (InternalError e) {
+            fault(queue, tx[queue], e);
+            return 0;   // nothing freed: the caller still owns the whole burst
         }
         if (k > 0) {
-            pool.freeBulk(h, 0, k);
-            tx[queue].add(k - tooSmall, bytes);
-            if (tooSmall > 0) {
-                tx[queue].addErrors(tooSmall);
-            }
+            pool.freeBulk(burst.handles, 0, k);
+            tx[queue].add(w.sent, w.bytes);
         }
-        finish(live, tx[queue]);
+        if (w.errors > 0) {
+            tx[queue].addErrors(w.errors);
+        }
+        finish(queue, live, tx[queue]);
         return k;
     }
 
-    /** Publishes used entries, interrupts the driver if it wants it, counts what the ring refused. */
-    private static void finish(VringSlot.Live live, QueueCounters counters) {
+    /**
+     * Publishes used entries, logs the used ring when migrating, interrupts the driver if it wants
+     * it, counts what the ring refused. False if the guest's memory faulted meanwhile.
+     */
+    private boolean finish(int queue, VringSlot.Live live, QueueCounters counters) {
         DeviceQueue q = live.queue;
-        if (q.publishUsed() && live.call != null) {
+        boolean notify;
+        try {
+            notify = q.publishUsed();
+            live.log.usedRing();
+        } catch (InternalError e) {
+            fault(queue, counters, e);
+            return false;
+        }
+        if (notify && live.call != null) {
             // a call fd the front-end broke only costs it the interrupt; the ring still works
             Posix.eventfdSignal(live.call);
         }
@@ -205,6 +211,33 @@ final class VhostPort implements Port {
             counters.addErrors(seen - live.errorsSeen);
             live.errorsSeen = seen;
         }
+        return true;
+    }
+
+    /**
+     * The guest's memory faulted under the poller (SIGBUS, which FFM turns into InternalError: the
+     * front-end shrank a file it shared). A device error: counted, logged once per connection, and
+     * the connection is ended, which takes every vring back and unmaps its memory; the process and
+     * the other ports go on.
+     */
+    private void fault(int queue, QueueCounters counters, InternalError e) {
+        counters.addErrors(1);
+        faults[queue].add(1, 0);
+        backend.fault(e);
+    }
+
+    /** Guest memory faults the pollers met (each also counted as an rx or tx error). */
+    long deviceFaults() {
+        long n = 0;
+        for (QueueCounters c : faults) {
+            n += c.packets();
+        }
+        return n;
+    }
+
+    /** Unknown or refused front-end requests, counted by the control thread. */
+    long protocolErrors() {
+        return backend.protocolErrors();
     }
 
     @Override

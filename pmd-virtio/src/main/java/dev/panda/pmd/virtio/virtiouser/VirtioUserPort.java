@@ -28,10 +28,13 @@ import java.util.List;
  * as a two-descriptor chain with a shared zero header).
  *
  * <p>A buffer handed to the back-end belongs to the port until it comes back in the used ring;
- * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. No
- * VIRTIO_NET_F_MRG_RXBUF (one buffer per packet, so the largest frame is the pool's data room),
- * no EVENT_IDX, no indirect descriptors: the flags-based notification suppression, with used
- * buffer notifications turned off (panda polls) and a kick only when the back-end asks.
+ * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. Negotiated
+ * when the back-end offers them: VIRTIO_RING_F_EVENT_IDX (the queues' notification scheme),
+ * VIRTIO_RING_F_INDIRECT_DESC (a headerless packet goes as a two-entry indirect table rather than
+ * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
+ * buffers, §5.1.6.4: gathered into the first when it fits a pool buffer, else dropped and
+ * counted; the receive path is chosen once). Used buffer notifications are off (panda polls)
+ * and a kick goes only when the back-end asks.
  */
 final class VirtioUserPort implements Port {
 
@@ -67,6 +70,12 @@ final class VirtioUserPort implements Port {
     private final int[][] txDone;
     private final int[][] txLens;
     private final long[][] chainAddrs;
+    /** MRG_RXBUF: continuation buffers to free per queue, and a one-entry harvest for a frame's tail. */
+    private final int[][] spent;
+    private final int[][] one;
+    private final int[][] oneLen;
+    private final boolean mergeable;
+    private final boolean indirect;
     private final int[][] chainLens;
     private final long[] rxErrorsSeen;
     private final long[] txErrorsSeen;
@@ -101,27 +110,38 @@ final class VirtioUserPort implements Port {
         this.txLens = new int[queues][];
         this.chainAddrs = new long[queues][];
         this.chainLens = new int[queues][];
+        this.spent = new int[queues][];
+        this.one = new int[queues][];
+        this.oneLen = new int[queues][];
         this.rxErrorsSeen = new long[queues];
         this.txErrorsSeen = new long[queues];
         this.rx = QueueCounters.array(queues);
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
-        long ringBytes = align(DriverQueue.bytes(qsize, 0), PAGE);
-        long total = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
         this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
         MemorySegment rings = null;
         VhostUserClient c = null;
+        boolean mrg = false;
+        boolean ind = false;
         try {
+            // features first: they decide the queues' classes and sizes
+            c = VhostUserClient.connect(name, path);
+            long negotiated = c.negotiate(queues);
+            mrg = (negotiated & VhostUserClient.F_MRG_RXBUF) != 0;
+            ind = (negotiated & VhostUserClient.F_INDIRECT_DESC) != 0;
+            int indirectMax = ind ? 2 : 0;
+            long ringBytes = align(DriverQueue.bytes(qsize, indirectMax), PAGE);
+            long total = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
             Posix.ftruncate(ringFd, total);
             rings = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
             this.sharedHeader = rings.address() + total - PAGE;   // zero: fresh memfd pages
             for (int q = 0; q < queues; q++) {
                 long off = 2L * q * ringBytes;
                 rxq[q] = DriverQueue.create(name + "-rxq" + q, rings.asSlice(off, ringBytes),
-                        rings.address() + off, qsize, 0, 0);
+                        rings.address() + off, qsize, negotiated, 0);
                 txq[q] = DriverQueue.create(name + "-txq" + q, rings.asSlice(off + ringBytes, ringBytes),
-                        rings.address() + off + ringBytes, qsize, 0, 0);
+                        rings.address() + off + ringBytes, qsize, negotiated, indirectMax);
                 // panda polls: no used buffer notifications (§2.7.7, advisory)
                 rxq[q].disableInterrupts();
                 txq[q].disableInterrupts();
@@ -131,6 +151,9 @@ final class VirtioUserPort implements Port {
                 txLens[q] = new int[qsize];
                 chainAddrs[q] = new long[] {sharedHeader, 0};
                 chainLens[q] = new int[] {HDR, 0};
+                spent[q] = new int[qsize];
+                one[q] = new int[1];
+                oneLen[q] = new int[1];
             }
             for (int v = 0; v < 2 * queues; v++) {
                 kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
@@ -139,8 +162,6 @@ final class VirtioUserPort implements Port {
             for (int q = 0; q < queues; q++) {
                 refill(q);   // the receive queues start full, before the back-end sees them
             }
-            c = VhostUserClient.connect(name, path);
-            c.negotiate(queues);
             c.setMemTable(List.of(
                     new MemoryRegion(base, pool.regionBytes(), base, 0),
                     new MemoryRegion(rings.address(), total, rings.address(), 0)),
@@ -175,6 +196,8 @@ final class VirtioUserPort implements Port {
         }
         this.ringMem = rings;
         this.client = c;
+        this.mergeable = mrg;
+        this.indirect = ind;
     }
 
     private static long align(long v, long to) {
@@ -226,7 +249,7 @@ final class VirtioUserPort implements Port {
             return 0;
         }
         try {
-            int n = receive(queue, burst);
+            int n = mergeable ? receiveMergeable(queue, burst) : receive(queue, burst);
             burst.size = n;
             return n;
         } finally {
@@ -261,6 +284,86 @@ final class VirtioUserPort implements Port {
             pool.setPort(b, portId);
             h[n++] = b;
             bytes += frame;
+        }
+        if (n > 0) {
+            rx[queue].add(n, bytes);
+        }
+        if (bad > 0) {
+            rx[queue].addErrors(bad);
+        }
+        if (q.freeDescriptors() >= Math.min(32, qsize / 2) || q.inFlight() == 0) {
+            refill(queue);
+        }
+        countRingErrors(q, rxErrorsSeen, queue, rx[queue]);
+        return n;
+    }
+
+    /**
+     * With MRG_RXBUF (§5.1.6.4): each frame starts in a buffer whose header says in how many
+     * buffers (num_buffers) it came; the others follow in the used ring. Their bytes are gathered
+     * into the first buffer when the frame fits a pool buffer; otherwise the frame is dropped and
+     * counted as an rx error. Continuation buffers go back to the pool in one bulk free.
+     */
+    private int receiveMergeable(int queue, PacketBurst burst) {
+        DriverQueue q = rxq[queue];
+        int[] h = burst.handles;
+        int[] lens = rxLens[queue];
+        int[] free = spent[queue];
+        int got = q.harvest(h, lens, burst.maxBurst());
+        int n = 0;
+        int freed = 0;
+        long bytes = 0;
+        int bad = 0;
+        int i = 0;
+        while (i < got) {
+            int b = h[i];
+            int len = lens[i++];
+            held[b] = 0;
+            long start = pool.dataOffset(b) - rxLead;   // where the back-end wrote
+            int buffers = len < HDR ? 0 : VirtioNetHeader.numBuffers(mem, start);
+            long frameAt = start + HDR;
+            long room = pool.dataRoom() + rxLead - HDR;   // frame bytes the first buffer holds
+            long frame = len - HDR;
+            boolean ok = buffers >= 1 && frame >= 0;
+            for (int k = 1; k < buffers; k++) {
+                int cb;
+                int clen;
+                if (i < got) {
+                    cb = h[i];
+                    clen = lens[i++];
+                } else if (q.harvest(one[queue], oneLen[queue], 1) == 1) {
+                    cb = one[queue][0];
+                    clen = oneLen[queue][0];
+                } else {
+                    ok = false;   // §5.1.6.4: the device publishes a frame's buffers together
+                    break;
+                }
+                held[cb] = 0;
+                if (ok && frame + clen <= room) {
+                    MemorySegment.copy(mem, pool.dataOffset(cb) - rxLead, mem, frameAt + frame, clen);
+                    frame += clen;
+                } else {
+                    ok = false;
+                }
+                free[freed++] = cb;
+            }
+            if (!ok || frame == 0) {
+                bad++;   // no frame, a bad num_buffers, or a frame larger than a pool buffer
+                free[freed++] = b;
+                continue;
+            }
+            if (rxLead == 0) {
+                pool.setLength(b, (int) (frame + HDR));
+                pool.adjust(b, HDR);
+            } else {
+                pool.setLength(b, (int) frame);
+            }
+            pool.setPort(b, portId);
+            h[n++] = b;
+            bytes += frame;
+        }
+        if (freed > 0) {
+            pool.freeBulk(free, 0, freed);
         }
         if (n > 0) {
             rx[queue].add(n, bytes);
@@ -331,7 +434,7 @@ final class VirtioUserPort implements Port {
             } else {
                 addrs[1] = base + off;
                 lens[1] = len;
-                ok = q.add(addrs, lens, 2, 0, b);
+                ok = indirect ? q.addIndirect(addrs, lens, 2, 0, b) : q.add(addrs, lens, 2, 0, b);
             }
             if (!ok) {
                 break;   // ring full: the rest stays with the caller
