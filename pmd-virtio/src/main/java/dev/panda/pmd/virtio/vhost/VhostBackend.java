@@ -92,7 +92,7 @@ final class VhostBackend implements Runnable {
 
     // connection state, control thread only
     private MemoryTable memory;
-    private long features;
+    private volatile long features;
     private long protocolFeatures;
     private long status;
     /** SET_LOG_BASE: the log, its whole mapping (to unmap), and SET_LOG_FD's eventfd. */

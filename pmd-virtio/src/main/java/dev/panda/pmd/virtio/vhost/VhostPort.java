@@ -41,6 +41,9 @@ final class VhostPort implements Port {
     private final QueueCounters[] nombuf;
     /** Guest memory faults met by each queue's poller (device errors). */
     private final QueueCounters[] faults;
+    /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
+    private final int[] rxAllocated;
+    private final int[] txTaken;
     private final VhostBackend backend;
     private volatile boolean closed;
 
@@ -63,6 +66,8 @@ final class VhostPort implements Port {
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.faults = QueueCounters.array(queues);
+        this.rxAllocated = new int[queues];
+        this.txTaken = new int[queues];
         this.backend = new VhostBackend(name, iface, queues, slots, withheld);
         backend.start();
     }
@@ -91,13 +96,25 @@ final class VhostPort implements Port {
     public int rxBurst(int queue, PacketBurst burst) {
         VringSlot slot = slots[2 * queue + 1];
         VringSlot.Live live = slot.enter();
+        int n = 0;
         try {
-            int n = live == null ? 0 : receive(queue, live, burst);
-            burst.size = n;
-            return n;
+            if (live != null) {
+                n = receive(queue, live, burst);
+            }
+        } catch (InternalError e) {
+            // the guest's memory faulted (see fault): what this burst allocated goes back
+            int got = rxAllocated[queue];
+            if (got > 0) {
+                pool.freeBulk(burst.handles, 0, got);
+            }
+            n = 0;
+            fault(queue, rx[queue], e);
         } finally {
+            rxAllocated[queue] = 0;
             slot.exit();
         }
+        burst.size = n;
+        return n;
     }
 
     /** Guest TX vring → pool buffers: skip the header, copy the frame, return the chain (len 0). */
@@ -108,6 +125,7 @@ final class VhostPort implements Port {
         if (want > 0) {
             int[] h = burst.handles;
             int got = pool.allocBulk(h, 0, want);
+            rxAllocated[queue] = got;
             if (got < want) {
                 // the chains stay in the ring for a later burst: nothing is lost, as rx_nombuf says
                 nombuf[queue].add(want - got, 0);
@@ -117,26 +135,22 @@ final class VhostPort implements Port {
             long room = pool.maxPacketLength();
             long bytes = 0;
             int bad = 0;
-            try {
-                while (n < got && q.pop(c)) {
-                    long frame = c.readableBytes() - HDR;
-                    if (frame <= 0 || frame > room) {
-                        bad++;   // no frame behind the header, or larger than a buffer: dropped, counted
-                    } else {
-                        int b = h[n];
-                        c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
-                        pool.setLength(b, (int) frame);
-                        pool.setPort(b, portId);
-                        bytes += frame;
-                        n++;
-                    }
-                    q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
+            while (n < got && q.pop(c)) {
+                long frame = c.readableBytes() - HDR;
+                if (frame <= 0 || frame > room) {
+                    bad++;   // no frame behind the header, or larger than a buffer: dropped, counted
+                } else {
+                    int b = h[n];
+                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
+                    pool.setLength(b, (int) frame);
+                    pool.setPort(b, portId);
+                    bytes += frame;
+                    n++;
                 }
-            } catch (InternalError e) {
-                pool.freeBulk(h, 0, got);
-                fault(queue, rx[queue], e);
-                return 0;
+                q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
             }
+            finish(live, rx[queue]);
+            rxAllocated[queue] = 0;   // from here the buffers are the caller's or freed
             if (n < got) {
                 pool.freeBulk(h, n, got - n);
             }
@@ -146,8 +160,10 @@ final class VhostPort implements Port {
             if (bad > 0) {
                 rx[queue].addErrors(bad);
             }
+            return n;
         }
-        return finish(queue, live, rx[queue]) ? n : 0;
+        finish(live, rx[queue]);
+        return 0;
     }
 
     @Override
@@ -159,7 +175,11 @@ final class VhostPort implements Port {
         VringSlot.Live live = slot.enter();
         try {
             return live == null ? 0 : transmit(queue, live, burst, n);
+        } catch (InternalError e) {
+            fault(queue, tx[queue], e);
+            return txTaken[queue];   // freed already, or never freed and so lost, never freed twice
         } finally {
+            txTaken[queue] = 0;
             slot.exit();
         }
     }
@@ -170,13 +190,9 @@ final class VhostPort implements Port {
      */
     private int transmit(int queue, VringSlot.Live live, PacketBurst burst, int n) {
         GuestRxWriter w = live.writer;
-        int k;
-        try {
-            k = w.write(pool, burst.handles, n);
-        } catch (InternalError e) {
-            fault(queue, tx[queue], e);
-            return 0;   // nothing freed: the caller still owns the whole burst
-        }
+        int k = w.write(pool, burst.handles, n);
+        finish(live, tx[queue]);
+        txTaken[queue] = k;
         if (k > 0) {
             pool.freeBulk(burst.handles, 0, k);
             tx[queue].add(w.sent, w.bytes);
@@ -184,34 +200,25 @@ final class VhostPort implements Port {
         if (w.errors > 0) {
             tx[queue].addErrors(w.errors);
         }
-        finish(queue, live, tx[queue]);
         return k;
     }
 
     /**
      * Publishes used entries, logs the used ring when migrating, interrupts the driver if it wants
-     * it, counts what the ring refused. False if the guest's memory faulted meanwhile.
+     * it, counts what the ring refused.
      */
-    private boolean finish(int queue, VringSlot.Live live, QueueCounters counters) {
+    private static void finish(VringSlot.Live live, QueueCounters counters) {
         DeviceQueue q = live.queue;
-        boolean notify;
-        try {
-            notify = q.publishUsed();
-            live.log.usedRing();
-        } catch (InternalError e) {
-            fault(queue, counters, e);
-            return false;
-        }
-        if (notify && live.call != null) {
+        if (q.publishUsed() && live.call != null) {
             // a call fd the front-end broke only costs it the interrupt; the ring still works
             Posix.eventfdSignal(live.call);
         }
+        live.log.usedRing();
         long seen = q.errors().severe();
         if (seen != live.errorsSeen) {
             counters.addErrors(seen - live.errorsSeen);
             live.errorsSeen = seen;
         }
-        return true;
     }
 
     /**
@@ -233,6 +240,11 @@ final class VhostPort implements Port {
             n += c.packets();
         }
         return n;
+    }
+
+    /** The features the connected front-end accepted (0 when none is connected). */
+    long negotiatedFeatures() {
+        return backend.negotiatedFeatures();
     }
 
     /** Unknown or refused front-end requests, counted by the control thread. */
