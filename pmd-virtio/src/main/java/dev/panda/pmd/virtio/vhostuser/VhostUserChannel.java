@@ -63,7 +63,7 @@ public final class VhostUserChannel implements AutoCloseable {
             bytes.set(ValueLayout.JAVA_INT, 0, request);
             bytes.set(ValueLayout.JAVA_INT, 4, VhostUserMessage.replyFlags());
             bytes.set(ValueLayout.JAVA_INT, 8, Long.BYTES);
-            bytes.set(ValueLayout.JAVA_LONG, HEADER_SIZE, status);
+            bytes.set(ValueLayout.JAVA_LONG_UNALIGNED, HEADER_SIZE, status);
             socket.send(bytes, List.of());
         }
     }
