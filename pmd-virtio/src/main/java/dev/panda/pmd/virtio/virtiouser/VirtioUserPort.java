@@ -200,6 +200,11 @@ final class VirtioUserPort implements Port {
         this.indirect = ind;
     }
 
+    /** The features negotiated with the back-end (SET_FEATURES). */
+    long features() {
+        return client.features();
+    }
+
     private static long align(long v, long to) {
         return (v + to - 1) / to * to;
     }
