@@ -94,7 +94,7 @@ final class VhostBackend implements Runnable {
     private MemoryTable memory;
     private volatile long features;
     private long protocolFeatures;
-    private long status;
+    private volatile long status;
     /** SET_LOG_BASE: the log, its whole mapping (to unmap), and SET_LOG_FD's eventfd. */
     private MemorySegment log;
     private MemorySegment logMapping;
@@ -125,6 +125,11 @@ final class VhostBackend implements Runnable {
     /** Requests the control thread refused or did not know, over every connection. */
     long protocolErrors() {
         return protocolErrors;
+    }
+
+    /** The device status the front-end last set (SET_STATUS, virtio 1.2 §2.1); 0 between connections. */
+    long status() {
+        return status;
     }
 
     /** Features the current front-end accepted (SET_FEATURES); 0 between connections. */

@@ -242,6 +242,11 @@ final class VhostPort implements Port {
         return n;
     }
 
+    /** The virtio device status the connected front-end set (SET_STATUS; 0 if it never did). */
+    long deviceStatus() {
+        return backend.status();
+    }
+
     /** The features the connected front-end accepted (0 when none is connected). */
     long negotiatedFeatures() {
         return backend.negotiatedFeatures();

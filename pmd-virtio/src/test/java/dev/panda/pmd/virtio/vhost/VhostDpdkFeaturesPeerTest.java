@@ -67,6 +67,9 @@ class VhostDpdkFeaturesPeerTest {
                                 + "EVENT_IDX %b)%n", mrg, f, (f & VhostBackend.F_MRG_RXBUF) != 0,
                         (f & VhostBackend.F_INDIRECT_DESC) != 0, (f & VhostBackend.F_EVENT_IDX) != 0);
                 assertEquals(mrg == 1, (f & VhostBackend.F_MRG_RXBUF) != 0, "MRG_RXBUF as DPDK was told");
+                // DPDK 22.11's virtio-user sets the status through SET_STATUS when STATUS is offered:
+                // ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK once its port started
+                assertEquals(0xF, port.deviceStatus(), "device status set by DPDK's virtio-user");
 
                 // panda → DPDK rxonly
                 dpdk.command("start");
