@@ -1,7 +1,6 @@
 package dev.panda.pmd.virtio.vhost;
 
 import dev.panda.jextract.Fd;
-import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.GuestMemory;
 import dev.panda.pmd.virtio.ring.SplitRing;
@@ -21,6 +20,7 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.ERROR;
@@ -68,8 +68,6 @@ final class VhostBackend implements Runnable {
     static final long F_LOG_ALL = 1L << 26;
     /** virtio 1.2 §2.1: FEATURES_OK in the device status. */
     static final long S_FEATURES_OK = 8;
-    /** The largest log accepted: one bit per 4 KiB page covers 2^45 bytes of guest memory. */
-    private static final long MAX_LOG_BYTES = 1L << 30;
     /** How long a vring hand-back may wait for the poller to leave a burst. */
     private static final long QUIESCE_MILLIS = 2000;
 
@@ -88,17 +86,15 @@ final class VhostBackend implements Runnable {
     /** Requests refused or not known (control thread writes, anyone reads). */
     private volatile long protocolErrors;
     /** Set by the first poller that faults in this connection's memory. */
-    private final java.util.concurrent.atomic.AtomicBoolean faulted = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean faulted = new AtomicBoolean();
 
     // connection state, control thread only
     private MemoryTable memory;
     private volatile long features;
     private long protocolFeatures;
     private volatile long status;
-    /** SET_LOG_BASE: the log, its whole mapping (to unmap), and SET_LOG_FD's eventfd. */
-    private MemorySegment log;
-    private MemorySegment logMapping;
-    private Fd logFd;
+    /** SET_LOG_BASE's log and SET_LOG_FD's eventfd. */
+    private final LogArea log = new LogArea();
     /** A poller never left a burst: memory it may touch is never unmapped again. */
     private boolean stuck;
 
@@ -138,10 +134,9 @@ final class VhostBackend implements Runnable {
     }
 
     /**
-     * Poller: the front-end's memory faulted under it (FFM turns SIGBUS into InternalError: a
-     * file shared with SET_MEM_TABLE was shrunk). Logged once per connection; the connection is
-     * shut down, so the control thread takes every vring back and unmaps the memory, and the
-     * device waits for the next front-end. Called on the error path only.
+     * Poller, on the error path: the front-end's memory faulted (SIGBUS, as FFM's InternalError: a
+     * shared file was shrunk). Logged once per connection, which is shut down: the control thread
+     * takes every vring back, unmaps, and waits for the next front-end.
      */
     void fault(InternalError e) {
         if (faulted.compareAndSet(false, true)) {
@@ -345,8 +340,7 @@ final class VhostBackend implements Runnable {
                 return ok;
             }
             case SET_LOG_FD -> {
-                Vring.close(logFd);
-                logFd = m.fds().getFirst();   // kept; panda's log needs no signal to be read
+                log.setEventFd(m.fds().getFirst());
                 return true;
             }
         }
@@ -505,7 +499,7 @@ final class VhostBackend implements Runnable {
                     return false;
                 }
             }
-            DirtyLog dirty = logging() ? new DirtyLog.Bitmap(log, memory, v.logUsed, v.logAddr,
+            DirtyLog dirty = logging() ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr,
                     SplitRing.usedRingBytes(v.num)) : DirtyLog.OFF;
             GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
             VringSlot.Live live = new VringSlot.Live(v.queue, v.call, writer, dirty);
@@ -554,8 +548,7 @@ final class VhostBackend implements Runnable {
         }
         release(memory);
         memory = null;
-        unmapLog();
-        logFd = Vring.close(logFd);
+        log.release(stuck);
         features = 0;
         protocolFeatures = 0;
         status = 0;
@@ -564,13 +557,12 @@ final class VhostBackend implements Runnable {
 
     /** Whether writes are being logged: VHOST_F_LOG_ALL accepted and a log set. */
     private boolean logging() {
-        return (features & F_LOG_ALL) != 0 && log != null;
+        return (features & F_LOG_ALL) != 0 && log.segment() != null;
     }
 
     /**
-     * SET_STATUS (VHOST_USER_PROTOCOL_F_STATUS): the virtio device status (§2.1). FEATURES_OK is
-     * kept only if the accepted features are ones panda can drive (VERSION_1), so GET_STATUS shows
-     * the driver a refusal the way §3.1.1 step 6 reads it back.
+     * SET_STATUS (PROTOCOL_F_STATUS), the device status of §2.1: FEATURES_OK is kept only with
+     * VERSION_1 accepted, so GET_STATUS shows a refusal the way §3.1.1 step 6 reads it back.
      */
     private boolean setStatus(long s) {
         if ((s & S_FEATURES_OK) != 0 && (features & F_VERSION_1) == 0) {
@@ -582,43 +574,19 @@ final class VhostBackend implements Runnable {
         return true;
     }
 
-    /**
-     * SET_LOG_BASE: maps the front-end's log (a shared memory fd, LOG_SHMFD) and republishes every
-     * vring with it, so their writes are logged while VHOST_F_LOG_ALL is on; the previous log is
-     * unmapped once the pollers left it.
-     */
+    /** SET_LOG_BASE: maps the log and republishes every vring with it (logged while LOG_ALL is on). */
     private boolean setLogBase(LogBase m) {
-        Fd fd = m.fd();
         MemorySegment mapping;
         try {
-            if (m.size() <= 0 || m.size() > MAX_LOG_BYTES || m.size() % Long.BYTES != 0) {
-                return refuse(m, "log size " + m.size() + " is not a multiple of 8 in 8.." + MAX_LOG_BYTES);
-            }
-            if (m.offset() < 0 || m.offset() % 4096 != 0 || m.offset() > Long.MAX_VALUE - m.size()) {
-                return refuse(m, "log offset " + m.offset() + " is not page aligned");
-            }
-            MemoryTable.checkFile("log", fd, m.offset() + m.size());
-            mapping = Posix.mmap(m.size(), Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, m.offset());
-        } catch (VhostUserException | RuntimeException e) {
+            mapping = LogArea.map(m);
+        } catch (VhostUserException e) {
             return refuse(m, e.getMessage());
-        } finally {
-            Vring.close(fd);   // the mapping keeps the memory
         }
         takeBackAll();
-        unmapLog();
-        logMapping = mapping;
-        log = mapping;
+        log.replace(mapping, stuck);
         LOG.log(INFO, "{0}: dirty log of {1} bytes set{2}", name, m.size(),
                 (features & F_LOG_ALL) != 0 ? ", logging" : "");
         return publishAll();
-    }
-
-    private void unmapLog() {
-        if (logMapping != null && !stuck) {
-            Posix.munmap(logMapping);
-        }
-        logMapping = null;
-        log = null;
     }
 
     private void release(MemoryTable table) {
