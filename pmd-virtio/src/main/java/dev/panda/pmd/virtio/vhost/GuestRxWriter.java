@@ -148,10 +148,9 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
                 q.pushUsed(first.head(), HDR + w);
                 long done = w;
                 int buffers = 1;
-                boolean complete = true;
-                while (done < len) {
-                    if (!q.pop(next)) {
-                        complete = false;
+                int returned = q.returnedChains();
+                while (done < len && q.pop(next)) {
+                    if (q.returnedChains() != returned) {
                         break;
                     }
                     long m = Math.min(next.writableBytes(), len - done);
@@ -161,7 +160,17 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
                     done += m;
                     buffers++;
                 }
-                if (!complete) {
+                if (q.returnedChains() != returned) {
+                    // pop gave a malformed chain back (len 0) among this packet's buffers, which
+                    // num_buffers cannot describe: undo the packet, return its first chain unused
+                    // and start again after it, where the bad chain falls between packets
+                    q.rewind(mark);
+                    q.pop(first);
+                    q.pushUsed(first.head(), 0);
+                    refused++;
+                    continue;
+                }
+                if (done < len) {
                     q.rewind(mark);   // nothing of this packet published: it waits for more buffers
                     break;
                 }

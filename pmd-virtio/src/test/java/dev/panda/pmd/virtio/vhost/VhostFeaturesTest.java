@@ -127,6 +127,30 @@ class VhostFeaturesTest {
     }
 
     @Test
+    void aMalformedChainAmongAFramesBuffersEndsUpBetweenPackets() {
+        try (TestFrontend fe = new TestFrontend(sock, 256, 0, VhostBackend.F_MRG_RXBUF).start()) {
+            awaitLinkUp();
+            fe.postRx(0, 1, 256);
+            assertTrue(fe.rxq.addIn(0x7777_0000_0000L, 256, 99), "a buffer outside guest memory");
+            fe.postRx(2, 6, 256);
+            assertEquals(1, port.txBurst(0, packets(600), 1));
+            int[] tokens = new int[16];
+            int[] used = new int[16];
+            assertEquals(5, fe.harvestRx(tokens, used));
+            assertEquals(0, tokens[0]);
+            assertEquals(0, used[0], "the frame's first buffer, given back unused");
+            assertEquals(99, tokens[1]);
+            assertEquals(0, used[1], "the malformed chain, returned between packets");
+            assertEquals(2, tokens[2]);
+            assertEquals(3, VirtioNetHeader.numBuffers(fe.rxBuffer(2), 0), "612 bytes in three 256-byte buffers");
+            assertEquals(HDR + 600, used[2] + used[3] + used[4]);
+            assertEquals((byte) 250, fe.rxBuffer(3).get(ValueLayout.JAVA_BYTE, 6), "frame byte 250 in the second buffer");
+            assertEquals(1, port.stats().opackets());
+            assertTrue(port.stats().oerrors() >= 1, "the malformed chain counted");
+        }
+    }
+
+    @Test
     void withoutMergeableEveryPacketIsOneChainWithNumBuffersOne() {
         try (TestFrontend fe = new TestFrontend(sock, 256).start()) {
             awaitLinkUp();
