@@ -47,6 +47,8 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
     int lastAvail;
     /** Last sane avail idx read: the entries below it have been seen. */
     int availCache;
+    /** Malformed chains {@link #pop} returned to the used ring itself (free-running). */
+    private int returned;
     /** Last insane avail idx counted, so a stuck bad value is counted once. */
     private int badAvail = -1;
     /** Next used entry to write, and the used idx last published (both free-running u16). */
@@ -178,6 +180,7 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
                 return true;
             }
             pushUsed(head, 0);
+            returned++;
         }
         return false;
     }
@@ -239,6 +242,15 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
         }
         lastAvail = mark & 0xFFFF;
         usedShadow = usedAt;
+    }
+
+    /**
+     * How many malformed chains {@link #pop} has put in the used ring itself (len 0), a running
+     * count: a caller that pushes several entries for one packet (mergeable rx) compares it
+     * around a pop to know whether one landed between its own.
+     */
+    public final int returnedChains() {
+        return returned;
     }
 
     /** Next avail entry the device will read: vhost-user GET_VRING_BASE answers this. */

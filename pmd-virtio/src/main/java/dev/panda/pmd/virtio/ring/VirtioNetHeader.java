@@ -1,6 +1,7 @@
 package dev.panda.pmd.virtio.ring;
 
 import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -53,6 +54,11 @@ public final class VirtioNetHeader {
     public static final VarHandle CSUM_START = LAYOUT.varHandle(groupElement("csum_start"));
     public static final VarHandle CSUM_OFFSET = LAYOUT.varHandle(groupElement("csum_offset"));
     public static final VarHandle NUM_BUFFERS = LAYOUT.varHandle(groupElement("num_buffers"));
+
+    /** The {@code num_buffers} of the header at {@code offset} in {@code s} (§5.1.6.4), unsigned. */
+    public static int numBuffers(MemorySegment s, long offset) {
+        return (short) NUM_BUFFERS.get(s, offset) & 0xFFFF;
+    }
 
     private VirtioNetHeader() {
     }

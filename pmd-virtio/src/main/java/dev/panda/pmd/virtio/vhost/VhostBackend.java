@@ -10,6 +10,7 @@ import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
 import dev.panda.pmd.virtio.vhostuser.VhostUserException;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.LogBase;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
@@ -19,6 +20,7 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.ERROR;
@@ -35,12 +37,15 @@ import static java.lang.System.Logger.Level.WARNING;
  * back from the poller ({@link VringSlot#quiesce}); a disconnect takes back all of them before
  * anything is unmapped.
  *
- * <p>Offered: VIRTIO_F_VERSION_1, VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ with more
- * than one queue pair (without it DPDK's virtio-user uses one pair only); protocol features
- * REPLY_ACK, and MQ when the port has more than one queue pair. Not offered (not implemented):
- * VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_EVENT_IDX, indirect descriptors, dirty logging, STATUS.
- * The front-end is untrusted: a bad request is logged, refused (a REPLY_ACK failure when one was
- * asked for) and the connection goes on; an out-of-step stream ends the connection only.
+ * <p>Offered: VIRTIO_F_VERSION_1, VHOST_USER_F_PROTOCOL_FEATURES, VIRTIO_NET_F_MRG_RXBUF,
+ * VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX and VHOST_F_LOG_ALL; protocol features
+ * REPLY_ACK, LOG_SHMFD, STATUS, and MQ when the port has more than one queue pair, with
+ * VIRTIO_NET_F_MQ (without it DPDK's virtio-user uses one pair only). What a vring
+ * does per packet is chosen when it is published (the {@link DeviceQueue} class for EVENT_IDX,
+ * the {@link GuestRxWriter} for MRG_RXBUF, the {@link DirtyLog} for LOG_ALL).
+ * The front-end is untrusted: a bad or unknown request is logged, counted, refused (a REPLY_ACK
+ * failure when one was asked for) and the connection goes on; an out-of-step stream ends the
+ * connection only, and so does a fault in its memory met by a poller ({@link #fault}).
  */
 final class VhostBackend implements Runnable {
 
@@ -58,6 +63,18 @@ final class VhostBackend implements Runnable {
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
     static final long P_REPLY_ACK = 1L << 3;
+    /** VHOST_USER_PROTOCOL_F_LOG_SHMFD (the log comes as a shared memory fd), _STATUS. */
+    static final long P_LOG_SHMFD = 1L << 1;
+    static final long P_STATUS = 1L << 16;
+    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MRG_RXBUF. */
+    static final long F_MRG_RXBUF = 1L << 15;
+    /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
+    static final long F_INDIRECT_DESC = 1L << 28;
+    static final long F_EVENT_IDX = 1L << 29;
+    /** VHOST_F_LOG_ALL (bit 26): log every write to guest memory ("Migration"). */
+    static final long F_LOG_ALL = 1L << 26;
+    /** virtio 1.2 §2.1: FEATURES_OK in the device status. */
+    static final long S_FEATURES_OK = 8;
     /** How long a vring hand-back may wait for the poller to leave a burst. */
     private static final long QUIESCE_MILLIS = 2000;
 
@@ -73,16 +90,22 @@ final class VhostBackend implements Runnable {
     private volatile boolean closing;
     private volatile UnixSocket connection;
     private volatile boolean ready;
+    /** Requests refused or not known (control thread writes, anyone reads). */
+    private volatile long protocolErrors;
+    /** Set by the first poller that faults in this connection's memory. */
+    private final AtomicBoolean faulted = new AtomicBoolean();
 
     // connection state, control thread only
     private MemoryTable memory;
-    private long features;
+    private volatile long features;
     private long protocolFeatures;
-    private long status;
+    private volatile long status;
+    /** SET_LOG_BASE's log and SET_LOG_FD's eventfd. */
+    private final LogArea log = new LogArea();
     /** A poller never left a burst: memory it may touch is never unmapped again. */
     private boolean stuck;
 
-    VhostBackend(String name, Path path, boolean client, int queues, VringSlot[] slots) {
+    VhostBackend(String name, Path path, boolean client, int queues, VringSlot[] slots, long withheld) {
         this.name = name;
         this.path = path;
         this.queues = queues;
@@ -91,14 +114,50 @@ final class VhostBackend implements Runnable {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | (queues > 1 ? F_NET_MQ : 0);
-        this.offeredProtocol = P_REPLY_ACK | (queues > 1 ? P_MQ : 0);
+        long optional = (F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX) & ~withheld;
+        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | F_LOG_ALL | optional | (queues > 1 ? F_NET_MQ : 0);
+        this.offeredProtocol = P_REPLY_ACK | P_LOG_SHMFD | P_STATUS | (queues > 1 ? P_MQ : 0);
         this.connector = client ? new VhostConnector.Dialing(name, path) : new VhostConnector.Listening(name, path);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);
     }
 
     void start() {
         thread.start();
+    }
+
+    /** Requests the control thread refused or did not know, over every connection. */
+    long protocolErrors() {
+        return protocolErrors;
+    }
+
+    /** The device status the front-end last set (SET_STATUS, virtio 1.2 §2.1); 0 between connections. */
+    long status() {
+        return status;
+    }
+
+    /** Features the current front-end accepted (SET_FEATURES); 0 between connections. */
+    long negotiatedFeatures() {
+        return features;
+    }
+
+    /**
+     * Poller, on the error path: the front-end's memory faulted (SIGBUS, as FFM's InternalError: a
+     * shared file was shrunk). Logged once per connection, which is shut down: the control thread
+     * takes every vring back, unmaps, and waits for the next front-end.
+     */
+    void fault(InternalError e) {
+        if (faulted.compareAndSet(false, true)) {
+            LOG.log(ERROR, "{0}: the front-end''s memory faulted under the poller ({1}); resetting the device",
+                    name, e.toString());
+            UnixSocket c = connection;
+            if (c != null) {
+                try {
+                    c.shutdown();
+                } catch (RuntimeException ignored) {
+                    // closed meanwhile: the device is going down anyway
+                }
+            }
+        }
     }
 
     /** Whether a front-end is connected and at least one vring is running (the link is up). */
@@ -114,6 +173,7 @@ final class VhostBackend implements Runnable {
                 if (c == null) {
                     return;
                 }
+                faulted.set(false);
                 connection = c;
                 if (closing) {
                     c.close();
@@ -122,7 +182,8 @@ final class VhostBackend implements Runnable {
                 LOG.log(INFO, "{0}: front-end connected on {1}", name, path);
                 try (VhostUserChannel channel = new VhostUserChannel(c)) {
                     serve(channel);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | InternalError e) {
+                    // InternalError: the front-end's memory faulted on this thread (SIGBUS)
                     if (!closing) {
                         LOG.log(WARNING, "{0}: connection ended: {1}", name, e.toString());
                     }
@@ -167,18 +228,24 @@ final class VhostBackend implements Runnable {
                     return;
                 }
                 case DecodeResult.Invalid bad -> {
-                    LOG.log(WARNING, "{0}: {1}", name, bad);
+                    LOG.log(ERROR, "{0}: {1}", name, bad);
+                    protocolErrors++;
                     if (bad.fatal()) {
                         return;
                     }
                     VhostUserRequest r = bad.knownRequest();
+                    if (r == VhostUserRequest.SET_LOG_BASE) {
+                        channel.send(U64.reply(r, 1));   // its u64 reply says refused
+                        continue;
+                    }
                     if (r != null && r.alwaysReplies()) {
                         // the front-end now waits for an answer panda cannot give: end the connection
                         // rather than leave it hanging
                         return;
                     }
-                    if (r != null && bad.needReply() && replyAck()) {
-                        channel.send(U64.reply(r, 1));
+                    if (bad.needReply() && replyAck()) {
+                        // a known request that was malformed, or one panda does not know: a failed ACK
+                        channel.sendAck(bad.request(), 1);
                     }
                 }
                 case DecodeResult.Ok ok -> {
@@ -222,6 +289,9 @@ final class VhostBackend implements Runnable {
                     return refuse(m, "VIRTIO_F_VERSION_1 not accepted: legacy virtio-net headers are not implemented");
                 }
                 takeBackAll();
+                for (Vring v : vrings) {
+                    v.dropQueue();   // EVENT_IDX may have changed: the queues are rebuilt
+                }
                 features = f;
                 return publishAll();
             }
@@ -247,8 +317,7 @@ final class VhostBackend implements Runnable {
                 return true;
             }
             case SET_STATUS -> {
-                status = ((U64) m).value();
-                return true;
+                return setStatus(((U64) m).value());
             }
             case SET_MEM_TABLE -> {
                 return setMemTable((MemTable) m);
@@ -262,9 +331,19 @@ final class VhostBackend implements Runnable {
             case SET_VRING_KICK, SET_VRING_CALL -> {
                 return setVringFd((VringFd) m);
             }
-            case SET_VRING_ERR, SET_LOG_BASE, SET_LOG_FD -> {
-                m.close();
-                return r == VhostUserRequest.SET_VRING_ERR || refuse(m, "dirty logging is not offered");
+            case SET_VRING_ERR -> {
+                m.close();   // panda reports no ring errors to the front-end this way
+                return true;
+            }
+            case SET_LOG_BASE -> {
+                boolean ok = setLogBase((LogBase) m);
+                // "Reply payload: u64": the log is in use (0) or refused
+                channel.send(U64.reply(r, ok ? 0 : 1));
+                return ok;
+            }
+            case SET_LOG_FD -> {
+                log.setEventFd(m.fds().getFirst());
+                return true;
             }
         }
         return true;
@@ -272,6 +351,7 @@ final class VhostBackend implements Runnable {
 
     private boolean refuse(VhostUserMessage m, String why) {
         LOG.log(WARNING, "{0}: {1} refused: {2}", name, m.request(), why);
+        protocolErrors++;
         return false;
     }
 
@@ -314,9 +394,8 @@ final class VhostBackend implements Runnable {
         }
         takeBack(v);
         v.dropQueue();
-        if ((a.addrFlags() & 1) != 0) {
-            LOG.log(WARNING, "{0}: vring {1} asks for dirty logging, which is not offered; ignored", name, v.index);
-        }
+        v.logUsed = (a.addrFlags() & 1) != 0;   // VHOST_VRING_F_LOG: log used ring writes at logAddr
+        v.logAddr = a.logAddr();
         v.descAddr = a.descAddr();
         v.availAddr = a.availAddr();
         v.usedAddr = a.usedAddr();
@@ -422,7 +501,10 @@ final class VhostBackend implements Runnable {
                     return false;
                 }
             }
-            VringSlot.Live live = new VringSlot.Live(v.queue, v.call);
+            DirtyLog dirty = logging() ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr,
+                    SplitRing.usedRingBytes(v.num)) : DirtyLog.OFF;
+            GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
+            VringSlot.Live live = new VringSlot.Live(v.queue, v.call, writer, dirty);
             live.errorsSeen = v.errorsSeen;
             slots[v.index].publish(live);
             LOG.log(DEBUG, "{0}: vring {1} running ({2} entries, from avail {3})", name, v.index, v.num, v.base);
@@ -468,10 +550,45 @@ final class VhostBackend implements Runnable {
         }
         release(memory);
         memory = null;
+        log.release(stuck);
         features = 0;
         protocolFeatures = 0;
         status = 0;
         updateReady();
+    }
+
+    /** Whether writes are being logged: VHOST_F_LOG_ALL accepted and a log set. */
+    private boolean logging() {
+        return (features & F_LOG_ALL) != 0 && log.segment() != null;
+    }
+
+    /**
+     * SET_STATUS (PROTOCOL_F_STATUS), the device status of §2.1: FEATURES_OK is kept only with
+     * VERSION_1 accepted, so GET_STATUS shows a refusal the way §3.1.1 step 6 reads it back.
+     */
+    private boolean setStatus(long s) {
+        if ((s & S_FEATURES_OK) != 0 && (features & F_VERSION_1) == 0) {
+            s &= ~S_FEATURES_OK;
+            LOG.log(WARNING, "{0}: FEATURES_OK not kept: features 0x{1} lack VIRTIO_F_VERSION_1", name,
+                    Long.toHexString(features));
+        }
+        status = s & 0xff;
+        return true;
+    }
+
+    /** SET_LOG_BASE: maps the log and republishes every vring with it (logged while LOG_ALL is on). */
+    private boolean setLogBase(LogBase m) {
+        MemorySegment mapping;
+        try {
+            mapping = LogArea.map(m);
+        } catch (VhostUserException e) {
+            return refuse(m, e.getMessage());
+        }
+        takeBackAll();
+        log.replace(mapping, stuck);
+        LOG.log(INFO, "{0}: dirty log of {1} bytes set{2}", name, m.size(),
+                (features & F_LOG_ALL) != 0 ? ", logging" : "");
+        return publishAll();
     }
 
     private void release(MemoryTable table) {

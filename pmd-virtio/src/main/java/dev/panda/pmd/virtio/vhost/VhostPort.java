@@ -12,7 +12,6 @@ import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 
@@ -23,14 +22,13 @@ import java.nio.file.Path;
  * front-end ({@link VhostBackend}); a burst on a vring that is not running moves nothing.
  *
  * <p>Packets are copied between guest buffers and pool buffers (the guest's memory is not the
- * pool's), behind the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6), one chain per packet (no
- * VIRTIO_NET_F_MRG_RXBUF). Nothing here allocates per packet.
+ * pool's), behind the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6): one chain per packet, or with
+ * VIRTIO_NET_F_MRG_RXBUF as many receive buffers as a packet needs ({@link GuestRxWriter}, picked
+ * when the vring starts). Nothing here allocates per packet.
  */
 final class VhostPort implements Port {
 
     private static final long HDR = VirtioNetHeader.BYTES;
-    /** The header panda writes in front of every packet it sends: no offloads, num_buffers 1 (§5.1.6.3.1). */
-    private static final MemorySegment TX_HEADER = txHeader();
 
     private final String name;
     private final PacketPool pool;
@@ -41,10 +39,23 @@ final class VhostPort implements Port {
     private final QueueCounters[] rx;
     private final QueueCounters[] tx;
     private final QueueCounters[] nombuf;
+    /** Guest memory faults met by each queue's poller (device errors). */
+    private final QueueCounters[] faults;
+    /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
+    private final int[] rxAllocated;
+    private final int[] txTaken;
     private final VhostBackend backend;
     private volatile boolean closed;
 
-    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface, boolean client) {
+    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface) {
+        this(name, pool, portId, queues, iface, false, 0);
+    }
+
+    /**
+     * {@code client}: dial the front-end's socket (reconnecting) rather than listen;
+     * {@code withheld}: feature bits not to offer (the mrg_rxbuf=0, event_idx=0, indirect=0 devargs).
+     */
+    VhostPort(String name, PacketPool pool, int portId, int queues, Path iface, boolean client, long withheld) {
         this.name = name;
         this.pool = pool;
         this.portId = portId;
@@ -57,14 +68,11 @@ final class VhostPort implements Port {
         this.rx = QueueCounters.array(queues);
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
-        this.backend = new VhostBackend(name, iface, client, queues, slots);
+        this.faults = QueueCounters.array(queues);
+        this.rxAllocated = new int[queues];
+        this.txTaken = new int[queues];
+        this.backend = new VhostBackend(name, iface, client, queues, slots, withheld);
         backend.start();
-    }
-
-    private static MemorySegment txHeader() {
-        MemorySegment h = Arena.global().allocate(VirtioNetHeader.LAYOUT);
-        VirtioNetHeader.NUM_BUFFERS.set(h, 0L, (short) 1);
-        return h;
     }
 
     @Override
@@ -91,13 +99,25 @@ final class VhostPort implements Port {
     public int rxBurst(int queue, PacketBurst burst) {
         VringSlot slot = slots[2 * queue + 1];
         VringSlot.Live live = slot.enter();
+        int n = 0;
         try {
-            int n = live == null ? 0 : receive(queue, live, burst);
-            burst.size = n;
-            return n;
+            if (live != null) {
+                n = receive(queue, live, burst);
+            }
+        } catch (InternalError e) {
+            // the guest's memory faulted (see fault): what this burst allocated goes back
+            int got = rxAllocated[queue];
+            if (got > 0) {
+                pool.freeBulk(burst.handles, 0, got);
+            }
+            n = 0;
+            fault(queue, rx[queue], e);
         } finally {
+            rxAllocated[queue] = 0;
             slot.exit();
         }
+        burst.size = n;
+        return n;
     }
 
     /** Guest TX vring → pool buffers: skip the header, copy the frame, return the chain (len 0). */
@@ -108,6 +128,7 @@ final class VhostPort implements Port {
         if (want > 0) {
             int[] h = burst.handles;
             int got = pool.allocBulk(h, 0, want);
+            rxAllocated[queue] = got;
             if (got < want) {
                 // the chains stay in the ring for a later burst: nothing is lost, as rx_nombuf says
                 nombuf[queue].add(want - got, 0);
@@ -131,6 +152,8 @@ final class VhostPort implements Port {
                 }
                 q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
             }
+            finish(live, rx[queue]);
+            rxAllocated[queue] = 0;   // from here the buffers are the caller's or freed
             if (n < got) {
                 pool.freeBulk(h, n, got - n);
             }
@@ -140,9 +163,10 @@ final class VhostPort implements Port {
             if (bad > 0) {
                 rx[queue].addErrors(bad);
             }
+            return n;
         }
         finish(live, rx[queue]);
-        return n;
+        return 0;
     }
 
     @Override
@@ -154,57 +178,86 @@ final class VhostPort implements Port {
         VringSlot.Live live = slot.enter();
         try {
             return live == null ? 0 : transmit(queue, live, burst, n);
+        } catch (InternalError e) {
+            fault(queue, tx[queue], e);
+            return txTaken[queue];   // freed already, or never freed and so lost, never freed twice
         } finally {
+            txTaken[queue] = 0;
             slot.exit();
         }
     }
 
-    /** Pool buffers → guest RX vring: header, then the frame into the chain's writable buffers. */
+    /**
+     * Pool buffers → guest RX vring through the writer chosen at set-up (one chain per packet, or
+     * mergeable buffers); the packets it took are freed here, the rest stay with the caller.
+     */
     private int transmit(int queue, VringSlot.Live live, PacketBurst burst, int n) {
-        DeviceQueue q = live.queue;
-        Chain c = live.chain;
-        int[] h = burst.handles;
-        MemorySegment mem = pool.segment();
-        long bytes = 0;
-        int k = 0;
-        int tooSmall = 0;
-        while (k < n && q.pop(c)) {
-            int b = h[k++];
-            int len = pool.length(b);
-            if (c.writableBytes() < HDR + len) {
-                // a receive buffer smaller than the packet (the driver must size them, §5.1.6.3.1)
-                tooSmall++;
-                q.pushUsed(c.head(), 0);
-                continue;
-            }
-            c.copyToWritable(0, TX_HEADER, 0, HDR);
-            c.copyToWritable(HDR, mem, pool.dataOffset(b), len);
-            q.pushUsed(c.head(), HDR + len);
-            bytes += len;
-        }
-        if (k > 0) {
-            pool.freeBulk(h, 0, k);
-            tx[queue].add(k - tooSmall, bytes);
-            if (tooSmall > 0) {
-                tx[queue].addErrors(tooSmall);
-            }
-        }
+        GuestRxWriter w = live.writer;
+        int k = w.write(pool, burst.handles, n);
         finish(live, tx[queue]);
+        txTaken[queue] = k;
+        if (k > 0) {
+            pool.freeBulk(burst.handles, 0, k);
+            tx[queue].add(w.sent, w.bytes);
+        }
+        if (w.errors > 0) {
+            tx[queue].addErrors(w.errors);
+        }
         return k;
     }
 
-    /** Publishes used entries, interrupts the driver if it wants it, counts what the ring refused. */
+    /**
+     * Publishes used entries, logs the used ring when migrating, interrupts the driver if it wants
+     * it, counts what the ring refused.
+     */
     private static void finish(VringSlot.Live live, QueueCounters counters) {
         DeviceQueue q = live.queue;
         if (q.publishUsed() && live.call != null) {
             // a call fd the front-end broke only costs it the interrupt; the ring still works
             Posix.eventfdSignal(live.call);
         }
+        live.log.usedRing();
         long seen = q.errors().severe();
         if (seen != live.errorsSeen) {
             counters.addErrors(seen - live.errorsSeen);
             live.errorsSeen = seen;
         }
+    }
+
+    /**
+     * The guest's memory faulted under the poller (SIGBUS, which FFM turns into InternalError: the
+     * front-end shrank a file it shared). A device error: counted, logged once per connection, and
+     * the connection is ended, which takes every vring back and unmaps its memory; the process and
+     * the other ports go on.
+     */
+    private void fault(int queue, QueueCounters counters, InternalError e) {
+        counters.addErrors(1);
+        faults[queue].add(1, 0);
+        backend.fault(e);
+    }
+
+    /** Guest memory faults the pollers met (each also counted as an rx or tx error). */
+    long deviceFaults() {
+        long n = 0;
+        for (QueueCounters c : faults) {
+            n += c.packets();
+        }
+        return n;
+    }
+
+    /** The virtio device status the connected front-end set (SET_STATUS; 0 if it never did). */
+    long deviceStatus() {
+        return backend.status();
+    }
+
+    /** The features the connected front-end accepted (0 when none is connected). */
+    long negotiatedFeatures() {
+        return backend.negotiatedFeatures();
+    }
+
+    /** Unknown or refused front-end requests, counted by the control thread. */
+    long protocolErrors() {
+        return backend.protocolErrors();
     }
 
     @Override

@@ -37,7 +37,7 @@ public final class VhostPortDriver implements PortDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("iface", "queues", "client");
+        return Set.of("iface", "queues", "client", "mrg_rxbuf", "event_idx", "indirect");
     }
 
     @Override
@@ -54,7 +54,11 @@ public final class VhostPortDriver implements PortDriver {
                     + " already exists (another back-end, or a stale socket to remove)");
         }
         try {
-            return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client);
+            // offered ring and net features, each on by default; =0 takes it out of GET_FEATURES
+            long withheld = (spec.getBool("mrg_rxbuf", true) ? 0 : VhostBackend.F_MRG_RXBUF)
+                    | (spec.getBool("event_idx", true) ? 0 : VhostBackend.F_EVENT_IDX)
+                    | (spec.getBool("indirect", true) ? 0 : VhostBackend.F_INDIRECT_DESC);
+            return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client, withheld);
         } catch (NativeException | IllegalArgumentException e) {
             throw new DeviceException("device '" + spec.name() + "': cannot "
                     + (client ? "connect to " : "listen on ") + iface + ": " + e.getMessage(), e);

@@ -16,6 +16,9 @@ final class Vring {
     long descAddr;
     long availAddr;
     long usedAddr;
+    /** SET_VRING_ADDR's VHOST_VRING_F_LOG and log_guest_addr: where used ring writes are logged. */
+    boolean logUsed;
+    long logAddr;
     /** Next avail index to consume when the queue is (re)built (SET_VRING_BASE, or where the last queue stopped). */
     int base;
     /** SET_VRING_KICK seen and no GET_VRING_BASE since: the ring is started. */
@@ -46,6 +49,7 @@ final class Vring {
         queue = null;
         num = 0;
         addrSet = false;
+        logUsed = false;
         base = 0;
         started = false;
         enabled = false;

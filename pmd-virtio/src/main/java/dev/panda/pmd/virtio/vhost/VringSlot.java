@@ -34,19 +34,25 @@ final class VringSlot {
     }
 
     /**
-     * What the poller uses: the queue, its preallocated chain and the call eventfd (null:
-     * the front-end polls). {@code errorsSeen} is the poller's own (ring errors already counted).
+     * What the poller uses: the queue, its preallocated chain, the call eventfd (null: the
+     * front-end polls), how packets go into the guest's buffers (receive queues only; chosen from
+     * the negotiated features) and the dirty log ({@link DirtyLog#OFF} unless migrating).
+     * {@code errorsSeen} is the poller's own (ring errors already counted).
      */
     static final class Live {
         final DeviceQueue queue;
         final Chain chain;
         final Fd call;
+        final GuestRxWriter writer;
+        final DirtyLog log;
         long errorsSeen;
 
-        Live(DeviceQueue queue, Fd call) {
+        Live(DeviceQueue queue, Fd call, GuestRxWriter writer, DirtyLog log) {
             this.queue = queue;
             this.chain = queue.newChain();
             this.call = call;
+            this.writer = writer;
+            this.log = log;
         }
     }
 

@@ -237,19 +237,28 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
      * end: touching a mapped page past the end of a file is SIGBUS, which would end the JVM.
      */
     private static void checkFile(int i, Fd fd, MemoryRegion r) throws VhostUserException {
+        checkFile("region " + i, fd, r.mmapOffset() + r.memorySize());
+    }
+
+    /**
+     * Checks that {@code fd} is a regular file of at least {@code end} bytes, so that mapping it
+     * up to there cannot fault (SET_MEM_TABLE regions, the SET_LOG_BASE log).
+     *
+     * @param what names the mapping in the error message
+     */
+    public static void checkFile(String what, Fd fd, long end) throws VhostUserException {
         BasicFileAttributes attributes;
         try {
             // stat(2) through the /proc magic link: the bindings have no fstat
             attributes = Files.readAttributes(Path.of("/proc/self/fd/" + fd.value()), BasicFileAttributes.class);
         } catch (IOException e) {
-            throw new VhostUserException("region " + i + ": cannot stat fd " + fd.value() + ": " + e, e);
+            throw new VhostUserException(what + ": cannot stat fd " + fd.value() + ": " + e, e);
         }
         if (!attributes.isRegularFile()) {
-            throw new VhostUserException("region " + i + ": fd " + fd.value() + " is not a regular file");
+            throw new VhostUserException(what + ": fd " + fd.value() + " is not a regular file");
         }
-        long end = r.mmapOffset() + r.memorySize();
         if (Long.compareUnsigned(attributes.size(), end) < 0) {
-            throw new VhostUserException("region " + i + " ends at file offset " + end + " but fd " + fd.value()
+            throw new VhostUserException(what + " ends at file offset " + end + " but fd " + fd.value()
                     + " has " + attributes.size() + " bytes");
         }
     }

@@ -53,6 +53,21 @@ public final class VhostUserChannel implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a REPLY_ACK status for request number {@code request}, which may be one panda does not
+     * know (vhost-user.rst, "VHOST_USER_PROTOCOL_F_REPLY_ACK": a u64, zero for success).
+     */
+    public void sendAck(int request, long status) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = arena.allocate(HEADER_SIZE + Long.BYTES, 8);
+            bytes.set(ValueLayout.JAVA_INT, 0, request);
+            bytes.set(ValueLayout.JAVA_INT, 4, VhostUserMessage.replyFlags());
+            bytes.set(ValueLayout.JAVA_INT, 8, Long.BYTES);
+            bytes.set(ValueLayout.JAVA_LONG_UNALIGNED, HEADER_SIZE, status);
+            socket.send(bytes, List.of());
+        }
+    }
+
     private DecodeResult read(VhostUserRequest expectedReply) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(HEADER_SIZE + MAX_PAYLOAD_SIZE, 8);

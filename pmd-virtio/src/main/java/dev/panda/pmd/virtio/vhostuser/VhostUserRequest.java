@@ -14,8 +14,11 @@ public enum VhostUserRequest {
     RESET_OWNER(4, Payload.NONE, Fds.NONE, Payload.NONE),
     /** One fd per region, in region order. */
     SET_MEM_TABLE(5, Payload.MEMORY, Fds.PER_REGION, Payload.NONE),
-    /** The log description; its shared memory fd (VHOST_USER_PROTOCOL_F_LOG_SHMFD). */
-    SET_LOG_BASE(6, Payload.LOG, Fds.ONE, Payload.NONE),
+    /**
+     * The log description; its shared memory fd (VHOST_USER_PROTOCOL_F_LOG_SHMFD). Answered with a
+     * u64 once the log is mapped ("Reply payload: u64"; QEMU waits for it before migrating).
+     */
+    SET_LOG_BASE(6, Payload.LOG, Fds.ONE, Payload.U64),
     SET_LOG_FD(7, Payload.NONE, Fds.ONE, Payload.NONE),
     SET_VRING_NUM(8, Payload.VRING_STATE, Fds.NONE, Payload.NONE),
     SET_VRING_ADDR(9, Payload.VRING_ADDR, Fds.NONE, Payload.NONE),

@@ -37,8 +37,14 @@ final class VhostUserClient implements AutoCloseable {
     static final long F_VERSION_1 = 1L << 32;
     /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30). */
     static final long F_PROTOCOL_FEATURES = 1L << 30;
-    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ. */
+    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, VIRTIO_NET_F_MRG_RXBUF. */
     static final long F_NET_MQ = 1L << 22;
+    static final long F_MRG_RXBUF = 1L << 15;
+    /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
+    static final long F_INDIRECT_DESC = 1L << 28;
+    static final long F_EVENT_IDX = 1L << 29;
+    /** The ring and net features panda's driver takes whenever the back-end offers them. */
+    static final long F_OPTIONAL = F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX;
     /** VHOST_USER_PROTOCOL_F_MQ, VHOST_USER_PROTOCOL_F_REPLY_ACK. */
     static final long P_MQ = 1L << 0;
     static final long P_REPLY_ACK = 1L << 3;
@@ -78,7 +84,8 @@ final class VhostUserClient implements AutoCloseable {
     /**
      * SET_OWNER, GET_FEATURES, GET/SET_PROTOCOL_FEATURES (if offered), GET_QUEUE_NUM (for more
      * than one queue pair) and SET_FEATURES with what panda implements: VERSION_1, and
-     * PROTOCOL_FEATURES and NET_MQ when offered. Returns the negotiated features.
+     * PROTOCOL_FEATURES, NET_MQ, MRG_RXBUF, INDIRECT_DESC and EVENT_IDX when offered. Returns the
+     * negotiated features.
      */
     long negotiate(int queuePairs) {
         send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
@@ -87,7 +94,7 @@ final class VhostUserClient implements AutoCloseable {
             throw new VhostUserClientException(name + ": the back-end does not offer VIRTIO_F_VERSION_1 "
                     + "(features 0x" + Long.toHexString(offered) + "); legacy devices are not supported");
         }
-        long want = F_VERSION_1;
+        long want = F_VERSION_1 | (offered & F_OPTIONAL);
         if ((offered & F_PROTOCOL_FEATURES) != 0) {
             want |= F_PROTOCOL_FEATURES;
             long p = query(VhostUserRequest.GET_PROTOCOL_FEATURES);

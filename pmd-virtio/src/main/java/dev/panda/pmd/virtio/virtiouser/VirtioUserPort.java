@@ -32,9 +32,13 @@ import java.util.List;
  * connection is the {@link VirtioUserSession}'s: when the back-end goes away the link goes down,
  * the pollers leave the rings, the buffers it held return to the pool (counted in
  * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end. No
- * VIRTIO_NET_F_MRG_RXBUF (one buffer per packet, so the largest frame is the pool's data room),
- * no EVENT_IDX, no indirect descriptors: the flags-based notification suppression, with used
- * buffer notifications turned off (panda polls) and a kick only when the back-end asks.
+ * The features are negotiated with each back-end, and the queues built for them, before the
+ * rings are offered: VIRTIO_RING_F_EVENT_IDX (the queues' notification scheme),
+ * VIRTIO_RING_F_INDIRECT_DESC (a headerless packet goes as a two-entry indirect table rather than
+ * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
+ * buffers, §5.1.6.4: gathered into the first when it fits a pool buffer, else dropped and
+ * counted; the receive path is chosen once per connection). Used buffer notifications are off
+ * (panda polls) and a kick goes only when the back-end asks.
  */
 final class VirtioUserPort implements Port {
 
@@ -43,6 +47,8 @@ final class VirtioUserPort implements Port {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final long PAGE = 4096;
+    /** Entries of the indirect table a headerless packet takes (header, frame). */
+    private static final int INDIRECT_MAX = 2;
     private static final long QUIESCE_NANOS = 2_000_000_000L;
 
     private final String name;
@@ -73,6 +79,14 @@ final class VirtioUserPort implements Port {
     private final int[][] txLens;
     private final long[][] chainAddrs;
     private final int[][] chainLens;
+    /** MRG_RXBUF: continuation buffers to free per queue, and a one-entry harvest for a frame's tail. */
+    private final int[][] spent;
+    private final int[][] one;
+    private final int[][] oneLen;
+    /** What the connection negotiated; written by the control thread before {@code running}. */
+    private boolean mergeable;
+    private boolean indirect;
+    private volatile long negotiated;
     private final long[] rxErrorsSeen;
     private final long[] txErrorsSeen;
     private final QueueCounters[] rx;
@@ -109,13 +123,17 @@ final class VirtioUserPort implements Port {
         this.txLens = new int[queues][];
         this.chainAddrs = new long[queues][];
         this.chainLens = new int[queues][];
+        this.spent = new int[queues][];
+        this.one = new int[queues][];
+        this.oneLen = new int[queues][];
         this.rxErrorsSeen = new long[queues];
         this.txErrorsSeen = new long[queues];
         this.rx = QueueCounters.array(queues);
         this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
-        this.ringBytes = align(DriverQueue.bytes(qsize, 0), PAGE);
+        // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
+        this.ringBytes = align(DriverQueue.bytes(qsize, INDIRECT_MAX), PAGE);
         this.ringTotal = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
         this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
         MemorySegment rings = null;
@@ -132,8 +150,11 @@ final class VirtioUserPort implements Port {
                 txLens[q] = new int[qsize];
                 chainAddrs[q] = new long[] {sharedHeader, 0};
                 chainLens[q] = new int[] {HDR, 0};
+                spent[q] = new int[qsize];
+                one[q] = new int[1];
+                oneLen[q] = new int[1];
             }
-            createQueues();
+            createQueues(0);
             for (int v = 0; v < 2 * queues; v++) {
                 kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
                 calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
@@ -173,14 +194,18 @@ final class VirtioUserPort implements Port {
         s.start();
     }
 
-    /** Fresh, zeroed rings in the shared block (§2.7: every index starts at 0), interrupts off. */
-    private void createQueues() {
+    /**
+     * Fresh, zeroed rings in the shared block (§2.7: every index starts at 0), interrupts off, of
+     * the classes the {@code features} call for.
+     */
+    private void createQueues(long features) {
+        int indirectMax = (features & VhostUserClient.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
         for (int q = 0; q < queues; q++) {
             long off = 2L * q * ringBytes;
             rxq[q] = DriverQueue.create(name + "-rxq" + q, ringMem.asSlice(off, ringBytes),
-                    ringMem.address() + off, qsize, 0, 0);
+                    ringMem.address() + off, qsize, features, 0);
             txq[q] = DriverQueue.create(name + "-txq" + q, ringMem.asSlice(off + ringBytes, ringBytes),
-                    ringMem.address() + off + ringBytes, qsize, 0, 0);
+                    ringMem.address() + off + ringBytes, qsize, features, indirectMax);
             // panda polls: no used buffer notifications (§2.7.7, advisory)
             rxq[q].disableInterrupts();
             txq[q].disableInterrupts();
@@ -195,10 +220,15 @@ final class VirtioUserPort implements Port {
      * may run.
      */
     private void attach(VhostUserClient c) {
+        // features first: they decide the queues' classes
+        long f = c.negotiate(queues);
+        mergeable = (f & VhostUserClient.F_MRG_RXBUF) != 0;
+        indirect = (f & VhostUserClient.F_INDIRECT_DESC) != 0;
+        negotiated = f;
+        createQueues(f);
         for (int q = 0; q < queues; q++) {
             refill(q);   // the receive queues start full, before the back-end sees them
         }
-        c.negotiate(queues);
         c.setMemTable(List.of(
                 new MemoryRegion(base, pool.regionBytes(), base, 0),
                 new MemoryRegion(ringMem.address(), ringTotal, ringMem.address(), 0)),
@@ -240,7 +270,7 @@ final class VirtioUserPort implements Port {
             reclaimed += back;
             LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the back-end held returned to the pool", name, back);
         }
-        createQueues();
+        createQueues(0);
     }
 
     /** Waits until no poller is inside a burst (they see {@code running} false from now on). */
@@ -258,6 +288,11 @@ final class VirtioUserPort implements Port {
                 Thread.yield();
             }
         }
+    }
+
+    /** The features negotiated with the current (or last) back-end (SET_FEATURES). */
+    long features() {
+        return negotiated;
     }
 
     /** Buffers returned to the pool because a back-end went away or the port closed while holding them. */
@@ -320,7 +355,7 @@ final class VirtioUserPort implements Port {
             return 0;
         }
         try {
-            int n = receive(queue, burst);
+            int n = mergeable ? receiveMergeable(queue, burst) : receive(queue, burst);
             burst.size = n;
             return n;
         } finally {
@@ -391,6 +426,86 @@ final class VirtioUserPort implements Port {
         }
     }
 
+    /**
+     * With MRG_RXBUF (§5.1.6.4): each frame starts in a buffer whose header says in how many
+     * buffers (num_buffers) it came; the others follow in the used ring. Their bytes are gathered
+     * into the first buffer when the frame fits a pool buffer; otherwise the frame is dropped and
+     * counted as an rx error. Continuation buffers go back to the pool in one bulk free.
+     */
+    private int receiveMergeable(int queue, PacketBurst burst) {
+        DriverQueue q = rxq[queue];
+        int[] h = burst.handles;
+        int[] lens = rxLens[queue];
+        int[] free = spent[queue];
+        int got = q.harvest(h, lens, burst.maxBurst());
+        int n = 0;
+        int freed = 0;
+        long bytes = 0;
+        int bad = 0;
+        int i = 0;
+        while (i < got) {
+            int b = h[i];
+            int len = lens[i++];
+            held[b] = 0;
+            long start = pool.dataOffset(b) - rxLead;   // where the back-end wrote
+            int buffers = len < HDR ? 0 : VirtioNetHeader.numBuffers(mem, start);
+            long frameAt = start + HDR;
+            long room = pool.dataRoom() + rxLead - HDR;   // frame bytes the first buffer holds
+            long frame = len - HDR;
+            boolean ok = buffers >= 1 && frame >= 0;
+            for (int k = 1; k < buffers; k++) {
+                int cb;
+                int clen;
+                if (i < got) {
+                    cb = h[i];
+                    clen = lens[i++];
+                } else if (q.harvest(one[queue], oneLen[queue], 1) == 1) {
+                    cb = one[queue][0];
+                    clen = oneLen[queue][0];
+                } else {
+                    ok = false;   // §5.1.6.4: the device publishes a frame's buffers together
+                    break;
+                }
+                held[cb] = 0;
+                if (ok && frame + clen <= room) {
+                    MemorySegment.copy(mem, pool.dataOffset(cb) - rxLead, mem, frameAt + frame, clen);
+                    frame += clen;
+                } else {
+                    ok = false;
+                }
+                free[freed++] = cb;
+            }
+            if (!ok || frame == 0) {
+                bad++;   // no frame, a bad num_buffers, or a frame larger than a pool buffer
+                free[freed++] = b;
+                continue;
+            }
+            if (rxLead == 0) {
+                pool.setLength(b, (int) (frame + HDR));
+                pool.adjust(b, HDR);
+            } else {
+                pool.setLength(b, (int) frame);
+            }
+            pool.setPort(b, portId);
+            h[n++] = b;
+            bytes += frame;
+        }
+        if (freed > 0) {
+            pool.freeBulk(free, 0, freed);
+        }
+        if (n > 0) {
+            rx[queue].add(n, bytes);
+        }
+        if (bad > 0) {
+            rx[queue].addErrors(bad);
+        }
+        if (q.freeDescriptors() >= Math.min(32, qsize / 2) || q.inFlight() == 0) {
+            refill(queue);
+        }
+        countRingErrors(q, rxErrorsSeen, queue, rx[queue]);
+        return n;
+    }
+
     @Override
     public int txBurst(int queue, PacketBurst burst, int n) {
         if (n <= 0 || !enter(2 * queue + 1)) {
@@ -425,7 +540,7 @@ final class VirtioUserPort implements Port {
             } else {
                 addrs[1] = base + off;
                 lens[1] = len;
-                ok = q.add(addrs, lens, 2, 0, b);
+                ok = indirect ? q.addIndirect(addrs, lens, 2, 0, b) : q.add(addrs, lens, 2, 0, b);
             }
             if (!ok) {
                 break;   // ring full: the rest stays with the caller

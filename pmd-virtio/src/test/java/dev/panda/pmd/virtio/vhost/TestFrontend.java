@@ -52,6 +52,11 @@ final class TestFrontend implements AutoCloseable {
     long negotiated;
     long protocol;
     final int pair;
+    /** Feature bits beyond VERSION_1 and PROTOCOL_FEATURES this front-end accepts (EVENT_IDX, MRG_RXBUF...). */
+    final long want;
+    /** Protocol feature bits beyond REPLY_ACK and MQ it accepts (LOG_SHMFD, STATUS). */
+    long wantProtocol;
+    static final int INDIRECT_MAX = 4;
 
     TestFrontend(Path path, int size) {
         this(path, size, 0);
@@ -59,9 +64,19 @@ final class TestFrontend implements AutoCloseable {
 
     /** A front-end that sets up queue pair {@code pair} only (vrings 2 * pair and 2 * pair + 1). */
     TestFrontend(Path path, int size, int pair) {
+        this(path, size, pair, 0);
+    }
+
+    /**
+     * A front-end that also accepts feature bits {@code want} (which panda must offer); its
+     * queues are built for them (EVENT_IDX, indirect tables of {@link #INDIRECT_MAX} entries).
+     */
+    TestFrontend(Path path, int size, int pair, long want) {
         this.size = size;
         this.pair = pair;
-        long ringBytes = (DriverQueue.bytes(size, 0) + 4095) & -4096L;
+        this.want = want;
+        int indirectMax = (want & VhostBackend.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
+        long ringBytes = (DriverQueue.bytes(size, indirectMax) + 4095) & -4096L;
         ringOffset[0] = 0;
         ringOffset[1] = ringBytes;
         rxBuffers = 2 * ringBytes;
@@ -70,8 +85,8 @@ final class TestFrontend implements AutoCloseable {
         memfd = Posix.memfdCreate("panda-test-guest", Posix.MFD_CLOEXEC);
         Posix.ftruncate(memfd, total);
         mem = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, memfd, 0);
-        rxq = DriverQueue.create("guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, 0, 0);
-        txq = DriverQueue.create("guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, 0, 0);
+        rxq = DriverQueue.create("guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, want, indirectMax);
+        txq = DriverQueue.create("guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, want, indirectMax);
         tokens = new int[size];
         lens = new int[size];
         channel = new VhostUserChannel(UnixSocket.connect(path));
@@ -86,8 +101,12 @@ final class TestFrontend implements AutoCloseable {
             throw new AssertionError("REPLY_ACK not offered: 0x" + Long.toHexString(protocol));
         }
         send(new U64(VhostUserRequest.SET_PROTOCOL_FEATURES, requestFlags(false),
-                protocol & (VhostBackend.P_REPLY_ACK | VhostBackend.P_MQ)));
-        negotiated = features & (VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES);
+                protocol & (VhostBackend.P_REPLY_ACK | VhostBackend.P_MQ | wantProtocol)));
+        if ((features & want) != want) {
+            throw new AssertionError("features 0x" + Long.toHexString(want) + " wanted, 0x"
+                    + Long.toHexString(features) + " offered");
+        }
+        negotiated = features & (VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES | want);
         ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), negotiated));
         ack(new MemTable(requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)),
                 List.of(memfd)));
@@ -171,8 +190,13 @@ final class TestFrontend implements AutoCloseable {
 
     /** Offers receive buffers {@code first .. first + n - 1}. */
     void postRx(int first, int n) {
+        postRx(first, n, BUF);
+    }
+
+    /** Offers receive buffers {@code first .. first + n - 1}, each {@code len} bytes (at most {@link #BUF}). */
+    void postRx(int first, int n, int len) {
         for (int i = 0; i < n; i++) {
-            if (!rxq.addIn(GPA + rxBuffers + (long) (first + i) * BUF, BUF, first + i)) {
+            if (!rxq.addIn(GPA + rxBuffers + (long) (first + i) * BUF, len, first + i)) {
                 throw new AssertionError("no free rx descriptor");
             }
         }

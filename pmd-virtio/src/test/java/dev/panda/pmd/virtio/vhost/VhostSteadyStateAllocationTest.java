@@ -6,7 +6,8 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.management.ManagementFactory;
@@ -23,19 +24,21 @@ class VhostSteadyStateAllocationTest {
     @TempDir
     Path dir;
 
-    @Test
-    void burstsDoNotAllocate() {
+    /** Without features, and with mergeable buffers (48 bytes each: every packet spans two) and EVENT_IDX. */
+    @ParameterizedTest
+    @ValueSource(longs = {0, VhostBackend.F_MRG_RXBUF | VhostBackend.F_EVENT_IDX})
+    void burstsDoNotAllocate(long features) {
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Path sock = dir.resolve("alloc.sock");
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(1024)
                 .withHugepages(PoolConfig.Hugepages.OFF));
              Port port = Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
-             TestFrontend fe = new TestFrontend(sock, 256).start()) {
+             TestFrontend fe = new TestFrontend(sock, 256, 0, features).start()) {
             while (!port.link().up()) {
                 Thread.onSpinWait();
             }
-            Loop loop = new Loop(port, pool, fe);
+            Loop loop = new Loop(port, pool, fe, features != 0 ? 48 : TestFrontend.BUF);
             loop.run(1_000_000);
             // Steady state means compiled: a round may still catch the JIT finishing a compile (a
             // few hundred bytes once), so up to five rounds run and the best must allocate nothing.
@@ -59,11 +62,13 @@ class VhostSteadyStateAllocationTest {
         final PacketBurst burst = new PacketBurst(32);
         final int[] tokens = new int[256];
         final int[] lens = new int[256];
+        final int rxLen;
 
-        Loop(Port port, PacketPool pool, TestFrontend fe) {
+        Loop(Port port, PacketPool pool, TestFrontend fe, int rxLen) {
             this.port = port;
             this.pool = pool;
             this.fe = fe;
+            this.rxLen = rxLen;
         }
 
         /** Guest → panda → guest, 32 at a time; returns packets moved. */
@@ -77,8 +82,8 @@ class VhostSteadyStateAllocationTest {
                 }
                 fe.txq.publish();
                 int n = port.rxBurst(0, burst);
-                for (int i = 0; i < 32; i++) {
-                    fe.rxq.addIn(TestFrontend.GPA + fe.rxBuffers + (long) i * TestFrontend.BUF, TestFrontend.BUF, i);
+                for (int i = 0; i < 64; i++) {
+                    fe.rxq.addIn(TestFrontend.GPA + fe.rxBuffers + (long) i * TestFrontend.BUF, rxLen, i);
                 }
                 fe.rxq.publish();
                 int sent = port.txBurst(0, burst, n);

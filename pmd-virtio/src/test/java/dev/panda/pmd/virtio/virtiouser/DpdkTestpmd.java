@@ -20,40 +20,46 @@ import static org.junit.jupiter.api.Assertions.fail;
  * stopped by a test: commands go through its stdin, its output into a log file; close() ends it
  * and removes its hugepage files and runtime directory (its own --file-prefix only).
  */
-final class DpdkTestpmd implements AutoCloseable {
+public final class DpdkTestpmd implements AutoCloseable {
 
-    static final Path TESTPMD = Path.of("/usr/bin/dpdk-testpmd");
+    public static final Path TESTPMD = Path.of("/usr/bin/dpdk-testpmd");
 
-    final String prefix;
-    final Path log;
+    public final String prefix;
+    public final Path log;
     private final Process process;
     private final OutputStream cmd;
 
-    DpdkTestpmd(String prefix, Path sock, Path log, String... appArgs) throws IOException {
-        this(prefix, "net_vhost0,iface=" + sock, log, List.of(appArgs));
+    public DpdkTestpmd(String prefix, Path sock, Path log, String... appArgs) throws IOException {
+        this(prefix, List.of("-l", "0,1"), "net_vhost0,iface=" + sock, log, appArgs);
     }
 
-    /** A testpmd with the EAL device {@code vdev} (any vhost-user or virtio-user vdev string). */
+    /**
+     * Any one vdev (DPDK's virtio-user front-end, say) with the given lcore options ({@code -l ...}
+     * or {@code --lcores ...}).
+     */
+    /** A testpmd on lcores 0,1 with the EAL device {@code vdev} (any vhost-user or virtio-user vdev string). */
     static DpdkTestpmd withVdev(String prefix, String vdev, Path log, String... appArgs) throws IOException {
-        return new DpdkTestpmd(prefix, vdev, log, List.of(appArgs));
+        return new DpdkTestpmd(prefix, List.of("-l", "0,1"), vdev, log, appArgs);
     }
 
-    private DpdkTestpmd(String prefix, String vdev, Path log, List<String> appArgs) throws IOException {
+    public DpdkTestpmd(String prefix, List<String> lcores, String vdev, Path log, String... appArgs) throws IOException {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
         this.prefix = prefix;
         this.log = log;
         DpdkFiles.remove(prefix);
-        List<String> argv = new ArrayList<>(List.of(TESTPMD.toString(), "-l", "0,1", "-m", "512", "--no-pci",
-                "--single-file-segments", "--file-prefix", prefix, "--vdev", vdev, "--", "-i"));
-        argv.addAll(appArgs);
+        List<String> argv = new ArrayList<>(List.of(TESTPMD.toString()));
+        argv.addAll(lcores);
+        argv.addAll(List.of("-m", "512", "--no-pci", "--single-file-segments", "--file-prefix", prefix,
+                "--vdev", vdev, "--", "-i"));
+        argv.addAll(List.of(appArgs));
         this.process = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         this.cmd = process.getOutputStream();
     }
 
     /** Waits until the back-end listens on {@code sock} (the socket file exists). */
-    void awaitSocket(Path sock) throws IOException {
+    public void awaitSocket(Path sock) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(sock)) {
             if (!process.isAlive()) {
@@ -66,7 +72,7 @@ final class DpdkTestpmd implements AutoCloseable {
         }
     }
 
-    void command(String line) throws IOException {
+    public void command(String line) throws IOException {
         cmd.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
         cmd.flush();
     }
@@ -76,7 +82,7 @@ final class DpdkTestpmd implements AutoCloseable {
      * buffered: its output is complete only once it exited), then returns the first match of
      * {@code p} after the NIC statistics header.
      */
-    Matcher statsAtQuit(Pattern p) throws IOException {
+    public Matcher statsAtQuit(Pattern p) throws IOException {
         long from = Files.size(log);
         command("show port stats all");
         command("quit");
@@ -95,7 +101,7 @@ final class DpdkTestpmd implements AutoCloseable {
         return m;
     }
 
-    String tail() throws IOException {
+    public String tail() throws IOException {
         if (!Files.exists(log)) {
             return "(no dpdk-testpmd output)";
         }
@@ -103,7 +109,7 @@ final class DpdkTestpmd implements AutoCloseable {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process.isAlive();
     }
 
@@ -161,7 +167,7 @@ final class DpdkTestpmd implements AutoCloseable {
         }
     }
 
-    static void sleep(long millis) {
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
