@@ -34,8 +34,8 @@ import static java.lang.System.Logger.Level.WARNING;
  * back from the poller ({@link VringSlot#quiesce}); a disconnect takes back all of them before
  * anything is unmapped.
  *
- * <p>Offered: VIRTIO_F_VERSION_1 and VHOST_USER_F_PROTOCOL_FEATURES; protocol features
- * REPLY_ACK, and MQ when the port has more than one queue pair. Not offered (not implemented):
+ * <p>Offered: VIRTIO_F_VERSION_1 and VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ when the
+ * port has more than one queue pair; protocol features REPLY_ACK, and MQ likewise. Not offered (not implemented):
  * VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_EVENT_IDX, indirect descriptors, dirty logging, STATUS.
  * The front-end is untrusted: a bad request is logged, refused (a REPLY_ACK failure when one was
  * asked for) and the connection goes on; an out-of-step stream ends the connection only.
@@ -48,6 +48,11 @@ final class VhostBackend implements Runnable {
     static final long F_VERSION_1 = 1L << 32;
     /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30 of the virtio features). */
     static final long F_PROTOCOL_FEATURES = 1L << 30;
+    /**
+     * virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ. QEMU's vhost-user netdev clears it from the guest's
+     * device unless the back-end offers it, and the guest driver then uses one queue pair.
+     */
+    static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
     static final long P_REPLY_ACK = 1L << 3;
@@ -84,7 +89,7 @@ final class VhostBackend implements Runnable {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES;
+        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | (queues > 1 ? F_NET_MQ : 0);
         this.offeredProtocol = P_REPLY_ACK | (queues > 1 ? P_MQ : 0);
         this.listener = UnixSocket.listen(path, 1);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);
