@@ -105,8 +105,35 @@ class VhostQemuGuestTest {
         assertTrue(r.port.ibytes() >= echoes * frame, "panda's rx bytes " + r.port.ibytes());
     }
 
+    @Test
+    void twoQueuePairsGuestPingsFromEachCpu() {
+        // two guest CPUs, two queue pairs: virtio_net uses both and maps tx queue i to CPU i (XPS)
+        int count = 5;
+        Run r = run("""
+                taskset 1 ping -c %1$d -w 90 198.18.0.1 > /tmp/ping0 2>&1 &
+                taskset 2 ping -c %1$d -w 90 198.18.0.1 > /tmp/ping1 2>&1 &
+                wait
+                cat /tmp/ping0 /tmp/ping1
+                echo "PANDA-QUEUES $(ls /sys/class/net/eth0/queues | tr '\\n' ' ')"
+                echo PANDA-PING-DONE
+                """.formatted(count), 2);
+        Matcher s = STATS.matcher(r.console);
+        int found = 0;
+        while (s.find()) {
+            found++;
+            assertEquals(count, Integer.parseInt(s.group(2)), "replies received\n" + r.tail);
+        }
+        assertEquals(2, found, "statistics of both pings\n" + r.tail);
+        assertTrue(r.console.contains("PANDA-QUEUES rx-0 rx-1 tx-0 tx-1"), "the guest driver uses two queue pairs"
+                + " (VIRTIO_NET_F_MQ negotiated through QEMU)\n" + r.tail);
+        for (int q = 0; q < 2; q++) {
+            assertTrue(r.repliesPerQueue[q] > 0, "no echo request came in on queue pair " + q + ": "
+                    + java.util.Arrays.toString(r.repliesPerQueue) + "\n" + r.tail);
+        }
+    }
+
     /** What one guest run left: its console, the guest's counters and panda's. */
-    private record Run(String console, String tail, long tx, PortStats port) {
+    private record Run(String console, String tail, long tx, PortStats port, long[] repliesPerQueue) {
     }
 
     /**
@@ -115,6 +142,11 @@ class VhostQemuGuestTest {
      * that both sides counted the same frames, and prints how long each step took.
      */
     private Run run(String script) {
+        return run(script, 1);
+    }
+
+    /** As {@link #run(String)} with {@code queues} queue pairs on both sides and as many guest CPUs. */
+    private Run run(String script, int queues) {
         QemuGuest.requireInstalled();
         long t0 = System.nanoTime();
         Path initramfs = Initramfs.forHostKernel()
@@ -123,16 +155,19 @@ class VhostQemuGuestTest {
                 .build(CACHE);
         long t1 = System.nanoTime();
         Path sock = dir.resolve("vh0.sock");
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge", "--vdev", "net_vhost0,iface=" + sock, "--",
+        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge",
+                "--vdev", "net_vhost0,iface=" + sock + ",queues=" + queues, "--",
                 "--forward-mode=icmpecho", "--port-topology=loop", "--idle=park", "--no-pin",
-                "--total-num-mbufs=4096");
+                "--rxq=" + queues, "--txq=" + queues, "--total-num-mbufs=4096");
         try (Testpmd app = Testpmd.open(o, System.out)) {
             app.start(0);
             QemuGuest.Builder b = QemuGuest.builder(QemuGuest.kernel(Initramfs.forHostKernel().kernelRelease()), initramfs)
+                    .cpus(queues)
                     .args("-chardev", "socket,id=vh0,path=" + sock,
-                            "-netdev", "vhost-user,id=net0,chardev=vh0",
+                            "-netdev", "vhost-user,id=net0,chardev=vh0,queues=" + queues,
                             // vectors=0: QEMU 7.2 under TCG crashes starting vhost-net with MSI-X
-                            "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,vectors=0,romfile=");
+                            "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,vectors=0,romfile="
+                                    + (queues > 1 ? ",mq=on" : ""));
             long t2;
             long t3;
             long t4;
@@ -153,8 +188,17 @@ class VhostQemuGuestTest {
             long t5 = System.nanoTime();
             app.stop();
             List<FwdStream> streams = app.streams();
-            assertEquals(1, streams.size());
-            FwdStream fs = streams.getFirst();
+            assertEquals(queues, streams.size());
+            long streamRx = 0;
+            long streamTx = 0;
+            long streamDropped = 0;
+            long[] perQueue = new long[queues];
+            for (FwdStream fs : streams) {
+                streamRx += fs.rxPackets();
+                streamTx += fs.txPackets();
+                streamDropped += fs.fwdDropped();
+                perQueue[fs.rxQueue] = fs.txPackets();
+            }
             PortStats port = app.port(0).stats();
             Matcher c = COUNTERS.matcher(console);
             assertTrue(c.find());
@@ -162,17 +206,17 @@ class VhostQemuGuestTest {
             long guestTx = Long.parseLong(c.group(2));
             System.out.printf("guest run: initramfs %d ms, QEMU start to eth0 up %d ms, eth0 up to first reply %d ms,"
                             + " to power-off %d ms; guest rx %d tx %d, panda rx %d tx %d dropped %d (port ipackets %d"
-                            + " opackets %d oerrors %d ierrors %d)%n",
+                            + " opackets %d oerrors %d ierrors %d), replies per queue %s%n",
                     ms(t1 - t0), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), guestRx, guestTx,
-                    fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), port.ipackets(), port.opackets(), port.oerrors(),
-                    port.ierrors());
+                    streamRx, streamTx, streamDropped, port.ipackets(), port.opackets(), port.oerrors(),
+                    port.ierrors(), java.util.Arrays.toString(perQueue));
             assertEquals(0, port.oerrors(), "guest rx buffers panda could not fill\n" + tail);
             assertEquals(0, port.ierrors(), "guest frames panda could not take\n" + tail);
-            assertEquals(fs.txPackets(), port.opackets());
+            assertEquals(streamTx, port.opackets());
             // every frame panda sent reached the guest's driver; the guest may send more after its count
             assertEquals(guestRx, port.opackets(), "guest rx_packets vs panda's tx\n" + tail);
             assertTrue(port.ipackets() >= guestTx, "panda rx " + port.ipackets() + " < guest tx_packets " + guestTx);
-            return new Run(console, tail, fs.txPackets(), port);
+            return new Run(console, tail, streamTx, port, perQueue);
         }
     }
 
