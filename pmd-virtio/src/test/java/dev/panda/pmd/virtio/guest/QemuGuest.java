@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -212,36 +213,40 @@ public final class QemuGuest implements AutoCloseable {
      * early is still found) and returns the match; fails with the console's tail if QEMU exits
      * first or the time runs out.
      */
-    public Matcher await(Pattern pattern, Duration timeout) {
+    public MatchResult await(Pattern pattern, Duration timeout) {
+        return await(pattern, pattern.pattern(), timeout);
+    }
+
+    /** Waits for a literal marker. */
+    public MatchResult await(String marker, Duration timeout) {
+        return await(Pattern.compile(Pattern.quote(marker)), marker, timeout);
+    }
+
+    private MatchResult await(Pattern pattern, String what, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (console) {
             while (true) {
                 Matcher m = pattern.matcher(console);
                 if (m.find()) {
-                    return m;
+                    return m.toMatchResult();   // a snapshot: the console goes on growing
                 }
                 long left = deadline - System.nanoTime();
                 if (!reader.isAlive()) {
                     throw new AssertionError("QEMU ended (" + exitDescription() + ") before the console showed '"
-                            + pattern + "'\n" + tail());
+                            + what + "'\n" + tail());
                 }
                 if (left <= 0) {
-                    throw new AssertionError("the guest's console did not show '" + pattern + "' within " + timeout
+                    throw new AssertionError("the guest's console did not show '" + what + "' within " + timeout
                             + "\n" + tail());
                 }
                 try {
                     console.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new AssertionError("interrupted waiting for '" + pattern + "'", e);
+                    throw new AssertionError("interrupted waiting for '" + what + "'", e);
                 }
             }
         }
-    }
-
-    /** Waits for a literal marker. */
-    public Matcher await(String marker, Duration timeout) {
-        return await(Pattern.compile(Pattern.quote(marker)), timeout);
     }
 
     /** Types a line on the guest's console (its /init shell reads it only if the script does). */

@@ -204,7 +204,7 @@ class VhostQemuGuestTest {
             assertTrue(c.find());
             long guestRx = Long.parseLong(c.group(1));
             long guestTx = Long.parseLong(c.group(2));
-            System.out.printf("guest run: initramfs %d ms, QEMU start to eth0 up %d ms, eth0 up to first reply %d ms,"
+            System.out.printf("guest run: initramfs %d ms, QEMU start to eth0 up %d ms, eth0 up to first reply (or summary) %d ms,"
                             + " to power-off %d ms; guest rx %d tx %d, panda rx %d tx %d dropped %d (port ipackets %d"
                             + " opackets %d oerrors %d ierrors %d), replies per queue %s%n",
                     ms(t1 - t0), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), guestRx, guestTx,
