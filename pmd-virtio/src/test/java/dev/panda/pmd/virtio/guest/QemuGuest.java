@@ -209,7 +209,7 @@ public final class QemuGuest implements AutoCloseable {
     }
 
     /**
-     * Waits until the console shows {@code pattern} (searched from the start, so a marker printed
+     * Waits until the console's complete lines show {@code pattern} (searched from the start, so a marker printed
      * early is still found) and returns the match; fails with the console's tail if QEMU exits
      * first or the time runs out.
      */
@@ -226,7 +226,9 @@ public final class QemuGuest implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (console) {
             while (true) {
-                Matcher m = pattern.matcher(console);
+                // complete lines only: the console arrives in pieces, and "MARKER (\\S+)" must not
+                // match half a word
+                Matcher m = pattern.matcher(console).region(0, console.lastIndexOf("\n") + 1);
                 if (m.find()) {
                     return m.toMatchResult();   // a snapshot: the console goes on growing
                 }

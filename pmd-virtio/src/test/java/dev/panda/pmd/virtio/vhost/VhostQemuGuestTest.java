@@ -91,15 +91,19 @@ class VhostQemuGuestTest {
         Run r = run(script.toString());
         Matcher s = STATS.matcher(r.console);
         int found = 0;
+        long sent = 0;
         while (s.find()) {
             found++;
-            assertEquals(each, Integer.parseInt(s.group(1)), "requests sent\n" + r.tail);
+            // with -A busybox also sends on its 1 s timer, so a ping may send one more than -c
+            // and stop once -c replies are in: the extra request's reply then comes after it left
+            sent += Integer.parseInt(s.group(1));
+            assertTrue(Integer.parseInt(s.group(1)) >= each, "requests sent\n" + r.tail);
             assertEquals(each, Integer.parseInt(s.group(2)), "replies received\n" + r.tail);
         }
         assertEquals(pingers, found, "statistics of every ping\n" + r.tail);
         long frame = 14 + 20 + 8 + size;
         long echoes = (long) pingers * each;
-        assertTrue(r.tx >= echoes, "panda sent " + r.tx + " frames for " + echoes + " echo requests");
+        assertTrue(r.tx >= sent, "panda sent " + r.tx + " frames for the " + sent + " echo requests the guest sent");
         assertTrue(r.port.obytes() >= echoes * frame, "panda's tx bytes " + r.port.obytes() + " < " + echoes
                 + " replies of " + frame + " bytes");
         assertTrue(r.port.ibytes() >= echoes * frame, "panda's rx bytes " + r.port.ibytes());
