@@ -58,6 +58,8 @@ final class VhostBackend implements Runnable {
     /**
      * virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, offered with more than one queue pair (the front-end
      * serves the control virtqueue it implies; panda sees only the SET_VRING_ENABLE it leads to).
+     * Without it DPDK's virtio-user uses one pair, and QEMU's vhost-user netdev hides MQ from the
+     * guest, whose driver then uses one pair too.
      */
     static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */

@@ -231,6 +231,8 @@ class VhostPortTest {
              TestFrontend fe = new TestFrontend(sock2, 256, 1).start()) {
             assertEquals(2, mq.rxQueueCount());
             assertTrue((fe.protocol & VhostBackend.P_MQ) != 0, "MQ offered with queues=2");
+            assertTrue((fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_NET_MQ) != 0,
+                    "VIRTIO_NET_F_MQ offered with queues=2 (QEMU hides it from the guest otherwise)");
             assertEquals(2, fe.query(VhostUserRequest.GET_QUEUE_NUM));
             assertTrue(fe.send(0, 80, 0));
             fe.txq.publish();
