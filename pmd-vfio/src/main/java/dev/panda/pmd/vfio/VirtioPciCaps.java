@@ -88,7 +88,7 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
                     switch (type) {
                         case COMMON_CFG -> {
                             if (common == null) {
-                                common = checkLength(w, COMMON_MIN, "common");
+                                common = check(w, COMMON_MIN, 4, "common"); // §4.1.4.3.1
                             }
                         }
                         case NOTIFY_CFG -> {
@@ -96,18 +96,18 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
                                 if (len < 20) {
                                     throw new Malformed("notify capability of " + len + " bytes, needs 20 (§4.1.4.4)");
                                 }
-                                notify = checkLength(w, 2, "notify");
+                                notify = check(w, 2, 2, "notify"); // §4.1.4.4.1
                                 mult = (int) Math.min(u32(cfg, at + 16), Integer.MAX_VALUE);
                             }
                         }
                         case ISR_CFG -> {
                             if (isr == null) {
-                                isr = checkLength(w, 1, "ISR");
+                                isr = check(w, 1, 1, "ISR");
                             }
                         }
                         case DEVICE_CFG -> {
                             if (device == null) {
-                                device = checkLength(w, 0, "device");
+                                device = check(w, 0, 4, "device"); // §4.1.4.6.1
                             }
                         }
                         default -> {
@@ -132,7 +132,11 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
         return new VirtioPciCaps(common, notify, mult, isr, device, msix);
     }
 
-    private static Window checkLength(Window w, long min, String what) throws Malformed {
+    private static Window check(Window w, long min, int align, String what) throws Malformed {
+        if (w.offset() % align != 0) {
+            throw new Malformed(what + " configuration at offset 0x" + Long.toHexString(w.offset()) + " of BAR"
+                    + w.bar() + " is not " + align + "-byte aligned");
+        }
         if (w.length() < min) {
             throw new Malformed(what + " configuration of " + w.length() + " bytes in BAR" + w.bar()
                     + ", needs at least " + min);
