@@ -139,6 +139,23 @@ class EngineTest {
     }
 
     @Test
+    void icmpEchoAnswersALargePing() {
+        // Linux's ping -s 1400 from 198.18.0.2 (DF set): 1442 bytes on the wire
+        String head = "020000000001" + "525400123456" + "0800" + "45000594ba9d40004001" + "0000" + "c6120002c6120001"
+                + "0800" + "0000" + "005a0000";
+        inject(withChecksums(head + "a5".repeat(1400)));
+        FwdStream s = stream(FwdConfig.defaults());
+        IcmpEchoEngine e = new IcmpEchoEngine();
+        e.begin(s);
+        assertEquals(1, e.forward(s));
+        assertEquals(0, s.fwdDropped());
+        MemorySegment r = MemorySegment.ofArray(HexFormat.of().parseHex(take()));
+        assertEquals(1442, r.byteSize());
+        assertEquals(0, Packets.u8(r, 34), "echo reply");
+        assertEquals(0, Packets.fold(Packets.sum16(r, 34, 1408)), "ICMP checksum verifies");
+    }
+
+    @Test
     void icmpEchoKeepsAVlanTag() {
         String tagged = withChecksumsVlan(PING);
         inject(tagged);
