@@ -84,6 +84,11 @@ public final class VfioContainer implements AutoCloseable {
         return fd;
     }
 
+    /** DMA mappings of the process's container: 0 when no container is open (nothing can be mapped). */
+    public static synchronized int liveMappings() {
+        return shared == null ? 0 : shared.mappings();
+    }
+
     /** Adds a group (VFIO_GROUP_SET_CONTAINER); the first one also sets the IOMMU type. */
     synchronized void attach(VfioGroup group) {
         group.setContainer(this);
