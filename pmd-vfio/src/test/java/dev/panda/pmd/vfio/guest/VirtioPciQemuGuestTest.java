@@ -45,7 +45,7 @@ class VirtioPciQemuGuestTest {
     private static final String DUT = "0000:00:05.0";
     private static final Pattern CASE = Pattern.compile("PANDA-CASE (\\S+) (ok|FAIL) (\\d+) ms ?(.*)");
     private static final List<String> CASES = List.of("probe", "devbind", "kernel-to-panda", "panda-to-kernel",
-            "icmpecho", "reopen-after-reset", "interrupt", "dma-unmapped");
+            "icmpecho", "fwd-io", "fwd-mac", "fwd-macswap", "fwd-rxonly", "fwd-txonly", "fwd-flowgen", "reopen-after-reset", "interrupt", "dma-unmapped");
 
     @TempDir
     Path dir;
@@ -73,6 +73,7 @@ class VirtioPciQemuGuestTest {
                 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro jdk %1$s || echo 'PANDA-GUEST no 9p'
                 IF=$(ls /sys/bus/pci/devices/0000:00:06.0/virtio*/net/)
                 ip addr add 198.18.0.2/24 dev $IF
+                ip link set $IF promisc on
                 ip link set $IF up
                 echo "PANDA-GUEST-UP if=$IF"
                 %1$s/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -XX:-UsePerfData \
