@@ -85,6 +85,15 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
         return n;
     }
 
+    /**
+     * A hostile device: publishes one rx used entry {@code (id, len)} as given, whatever was
+     * posted (a PCI device's used ring is as untrusted as a guest's avail ring).
+     */
+    public void completeRxRaw(int id, long len) {
+        rx.pushUsed(id, len);
+        rx.publishUsed();
+    }
+
     /** Consumes up to {@code max} transmitted chains without reading them; returns how many. */
     public int completeTx(int max) {
         int n = 0;

@@ -64,6 +64,27 @@ class VirtioPciPortTest {
     }
 
     @Test
+    void aHostileDevicesUsedEntriesAreCountedAndTheRingGoesOn() {
+        dev.completeRxRaw(9999, 64); // an id that is no descriptor
+        assertEquals(0, port.rxBurst(0, burst));
+        assertEquals(1, port.stats().ierrors());
+        dev.completeRxRaw(0, 1 << 20); // buffer 0 is posted, but 1 MiB was never writable
+        assertEquals(1, port.rxBurst(0, burst));
+        int h = burst.handles[0];
+        assertTrue(pool.length(h) <= pool.dataRoom(), "length clamped to the buffer: " + pool.length(h));
+        assertEquals(2, port.stats().ierrors());
+        pool.free(h);
+        try (Arena a = Arena.ofConfined()) {
+            // the device's next pop is head 0 again, which it already returned: that entry is refused
+            assertTrue(dev.deliver(a.allocate(64), 0, 64));
+            assertTrue(dev.deliver(a.allocate(64), 0, 64));
+        }
+        assertEquals(1, port.rxBurst(0, burst), "the ring keeps working");
+        assertEquals(3, port.stats().ierrors());
+        pool.free(burst.handles[0]);
+    }
+
+    @Test
     void txKicksOnlyWhileTheDeviceAsks() {
         int n = pool.allocBulk(burst.handles, 0, 8);
         for (int i = 0; i < n; i++) {
