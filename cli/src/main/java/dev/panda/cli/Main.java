@@ -2,6 +2,9 @@ package dev.panda.cli;
 
 import dev.panda.dataplane.testpmd.TestpmdMain;
 import dev.panda.perf.PerfMain;
+import dev.panda.pmd.vfio.DevBind;
+import dev.panda.pmd.vfio.PciSysfs;
+import dev.panda.xdp.cli.XdpCommand;
 
 import java.util.Arrays;
 
@@ -20,10 +23,11 @@ public final class Main {
         switch (args[0]) {
             case "testpmd" -> TestpmdMain.main(rest);
             case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
-            case "xdp" -> System.exit(dev.panda.xdp.cli.XdpCommand.run(rest, System.out, System.err));
+            case "xdp" -> System.exit(XdpCommand.run(rest, System.out, System.err));
+            case "devbind" -> System.exit(DevBind.run(rest, PciSysfs.system(), System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
-                System.err.println("panda: unknown command '" + args[0] + "'; commands: testpmd, perf, version, help");
+                System.err.println("panda: unknown command '" + args[0] + "'; commands: testpmd, perf, xdp, devbind, version, help");
                 System.exit(2);
             }
         }
@@ -38,7 +42,9 @@ public final class Main {
         System.out.println("usage: panda COMMAND [options]");
         System.out.println();
         System.out.println("  testpmd   DPDK-testpmd-style forwarding: panda testpmd --vdev net_ring0 --vdev net_ring1 -i");
-        System.out.println("  perf      benchmarks: panda perf jmh [JMH options] | panda perf ring-io [options]");
+        System.out.println("  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
+        System.out.println("  xdp       eBPF/XDP prefilter: panda xdp load|unload|status|map dump|map update|map delete");
+        System.out.println("  devbind   bind PCI devices to vfio-pci: panda devbind --status | --bind=vfio-pci ADDR | -u ADDR");
         System.out.println("  version   print the version");
         System.out.println();
         System.out.println("Run 'panda testpmd --help' for testpmd's options.");

@@ -22,4 +22,9 @@ public interface PortDriver {
      * names what is wrong and what is accepted); on failure nothing stays open.
      */
     Port open(DeviceSpec spec, PortContext context);
+
+    /** Whether this driver takes the PCI function with these ids when given {@code -a ADDRESS}. */
+    default boolean probesPci(int vendor, int device) {
+        return false;
+    }
 }

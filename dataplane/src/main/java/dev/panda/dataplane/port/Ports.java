@@ -50,8 +50,11 @@ public final class Ports {
         return true;
     }
 
-    /** Parses and opens one device string. */
+    /** Parses and opens one device string, or a PCI address ({@code -a}) through the driver probing its ids. */
     public Port open(String deviceString, PortContext context) {
+        if (PciAllow.isPci(deviceString)) {
+            deviceString = PciAllow.resolve(deviceString, context.portId(), drivers, java.nio.file.Path.of("/sys"));
+        }
         DeviceSpec spec = DeviceSpec.parse(deviceString);
         PortDriver driver = driverFor(spec);
         spec.requireKnownKeys(driver.name(), driver.keys());

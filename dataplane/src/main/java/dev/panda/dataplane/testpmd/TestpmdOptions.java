@@ -7,6 +7,7 @@ import dev.panda.dataplane.lcore.IdleStrategy;
 import dev.panda.dataplane.lcore.LcoreList;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.PciAllow;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -139,10 +140,17 @@ public final class TestpmdOptions {
             case "-m" -> memoryMb = c.intValue(a, "-m", 1, 1 << 20);
             case "--socket-mem" -> memoryMb = socketMem(c.value(a, "--socket-mem"));
             case "--no-huge" -> pool = pool.withHugepages(PoolConfig.Hugepages.OFF);
-            case "-a", "--allow", "-b", "--block", "-w", "--pci-whitelist" -> {
+            case "-a", "--allow", "-w", "--pci-whitelist" -> {
                 String v = c.value(a, name);
-                throw new UsageException("PCI device " + v + " (" + name + "): this build has no PCI driver; "
-                        + "use --vdev with net_ring, net_null or net_pcap");
+                if (!PciAllow.isPci(v)) {
+                    throw new UsageException("invalid PCI device '" + v + "' (" + name + "): expected DDDD:BB:DD.F[,key=value...]");
+                }
+                vdevs.add(v); // opened by the driver that probes its vendor/device id
+            }
+            case "-b", "--block" -> {
+                String v = c.value(a, name);
+                throw new UsageException("PCI device " + v + " (" + name + "): panda scans no PCI bus, so there is "
+                        + "nothing to block; name the devices to use with -a");
             }
             case "-d" -> {
                 c.value(a, "-d");
@@ -296,7 +304,7 @@ public final class TestpmdOptions {
             return;
         }
         if (vdevs.isEmpty()) {
-            throw new UsageException("no ports: give at least one --vdev, e.g. --vdev net_ring0 --vdev net_ring1");
+            throw new UsageException("no ports: give at least one --vdev or -a, e.g. --vdev net_ring0 --vdev net_ring1");
         }
         if (fwd.txPacketLen() > pool.dataRoom()) {
             throw new UsageException("--txpkts " + fwd.txPacketLen() + " does not fit a buffer of "
