@@ -1,0 +1,110 @@
+package dev.panda.xdp.ebpf;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An eBPF object file opened for the userspace engine: its programs decoded from the ELF
+ * ({@link ElfObject}), its maps created in userspace from their definitions. A program is every
+ * global function symbol of an executable section, named as in C (what
+ * {@code bpf_object__find_program_by_name} takes).
+ */
+public final class BpfObject {
+
+    private final Map<String, BpfProgram> programs;
+    private final List<BpfMap> maps;
+
+    private BpfObject(Map<String, BpfProgram> programs, List<BpfMap> maps) {
+        this.programs = programs;
+        this.maps = maps;
+    }
+
+    /** Opens {@code path}: maps as libbpf defines them ({@link LibbpfMaps}), per-CPU maps with {@code cpus} CPUs. */
+    public static BpfObject open(Path path, int cpus) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read eBPF object " + path, e);
+        }
+        ElfObject elf = ElfObject.parse(bytes);
+        return fromElf(elf, LibbpfMaps.read(path), cpus);
+    }
+
+    /**
+     * Builds the object from a parsed ELF file and map definitions. A definition whose name
+     * ends with the name of a global-data section ({@code .data*}, {@code .rodata*}, {@code .bss*},
+     * as libbpf names those maps) gets that section's bytes as its initial value.
+     */
+    public static BpfObject fromElf(ElfObject elf, List<MapSpec> specs, int cpus) {
+        if (cpus < 1 || cpus > 1024) {
+            throw new IllegalArgumentException("cpus " + cpus + " not in [1, 1024]");
+        }
+        List<BpfMap> maps = new ArrayList<>();
+        Map<String, Integer> index = new LinkedHashMap<>();
+        for (MapSpec spec : specs) {
+            MapSpec s = spec;
+            for (ElfObject.Section sec : elf.sections()) {
+                String n = sec.name();
+                boolean data = n.startsWith(".data") || n.startsWith(".rodata") || n.startsWith(".bss");
+                if (data && spec.name().endsWith(n) && spec.type() == MapSpec.ARRAY) {
+                    s = new MapSpec(spec.name(), spec.type(), spec.keySize(), spec.valueSize(), spec.maxEntries(),
+                            spec.flags(), n, elf.bytes(sec));
+                    index.put(n, maps.size());
+                }
+            }
+            index.putIfAbsent(spec.name(), maps.size());
+            maps.add(BpfMap.create(s, cpus));
+        }
+        List<BpfMap> frozen = Collections.unmodifiableList(maps);
+        Map<String, BpfProgram> programs = new LinkedHashMap<>();
+        for (ElfObject.Symbol sym : elf.symbols()) {
+            if (sym.type() != ElfObject.STT_FUNC || sym.bind() != ElfObject.STB_GLOBAL
+                    || sym.shndx() == 0 || sym.shndx() >= elf.sections().size()
+                    || !elf.sections().get(sym.shndx()).executable()) {
+                continue;
+            }
+            programs.put(sym.name(), BpfProgram.decode(elf, sym, frozen, n -> index.getOrDefault(n, -1)));
+        }
+        return new BpfObject(programs, frozen);
+    }
+
+    public List<BpfMap> maps() {
+        return maps;
+    }
+
+    /** The map called {@code name}; throws if there is none. */
+    public BpfMap map(String name) {
+        for (BpfMap m : maps) {
+            if (m.name().equals(name)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("no map '" + name + "' (maps: " + maps.stream().map(BpfMap::name).toList() + ")");
+    }
+
+    public List<String> programNames() {
+        return List.copyOf(programs.keySet());
+    }
+
+    /** The program called {@code name}; throws if there is none. */
+    public BpfProgram program(String name) {
+        BpfProgram p = programs.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no program '" + name + "' (programs: " + programs.keySet() + ")");
+        }
+        return p;
+    }
+
+    /** A context for engine "CPU" {@code cpu} over this object's maps. */
+    public XdpContext newContext(int cpu) {
+        return new XdpContext(maps, cpu);
+    }
+}
