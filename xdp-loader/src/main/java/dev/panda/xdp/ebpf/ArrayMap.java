@@ -13,7 +13,7 @@ import java.util.List;
  * (kernel docs, "BPF_MAP_TYPE_ARRAY and BPF_MAP_TYPE_PERCPU_ARRAY": update with
  * {@code BPF_NOEXIST} fails with EEXIST, delete fails with EINVAL).
  */
-public final class ArrayMap extends BpfMap {
+public final class ArrayMap extends EbpfMap {
 
     static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 

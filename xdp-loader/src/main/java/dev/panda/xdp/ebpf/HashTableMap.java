@@ -21,7 +21,7 @@ import java.util.List;
  * reader sees either the old or the new table entry; during a concurrent delete a reader may miss
  * an entry that is being moved, as an RCU reader of the kernel's table may miss one being freed.
  */
-public final class HashTableMap extends BpfMap {
+public final class HashTableMap extends EbpfMap {
 
     private static final VarHandle TABLE = MethodHandles.arrayElementVarHandle(int[].class);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -8,16 +8,17 @@ import static dev.panda.xdp.ebpf.Isa.*;
  * modulo by zero leaves the dividend; shift counts masked to the width), jumps and 32-bit jumps,
  * loads, stores and atomics through the bounds-checked {@link XdpContext}, {@code LD_IMM64},
  * helper calls. Registers live in the context, so a run allocates nothing. A run stops with
- * XDP_ABORTED on a fault or after {@link XdpContext#INSN_BUDGET} instructions.
+ * XDP_ABORTED on a fault or after {@link XdpContext#LOOP_BUDGET} backward jumps (the
+ * {@link Translator} counts the same way, so both stop at the same point).
  */
 public final class Interpreter implements XdpProgram {
 
-    private final BpfProgram p;
+    private final EbpfProgram p;
     private final int[] op, dst, src, off, imm;
     private final long[] imm64;
     private final int[] target;
 
-    public Interpreter(BpfProgram p) {
+    public Interpreter(EbpfProgram p) {
         this.p = p;
         op = p.op;
         dst = p.dst;
@@ -32,7 +33,7 @@ public final class Interpreter implements XdpProgram {
     }
 
     @Override
-    public BpfProgram program() {
+    public EbpfProgram program() {
         return p;
     }
 
@@ -50,12 +51,9 @@ public final class Interpreter implements XdpProgram {
         java.util.Arrays.fill(r, 0L);
         r[1] = XdpContext.ctxPointer();
         r[10] = XdpContext.framePointer();
-        int budget = XdpContext.INSN_BUDGET;
+        int budget = XdpContext.LOOP_BUDGET;
         int pc = 0;
         while (true) {
-            if (--budget < 0) {
-                throw c.fault("instruction budget exhausted (a loop the kernel verifier would reject)");
-            }
             int o = op[pc];
             int d = dst[pc];
             switch (o & 0x07) {
@@ -91,7 +89,15 @@ public final class Interpreter implements XdpProgram {
                             int b = (o & SRC_X) != 0 ? (int) r[src[pc]] : imm[pc];
                             taken = cond32(code, (int) r[d], b);
                         }
-                        pc = taken ? target[pc] : pc + 1;
+                        if (!taken) {
+                            pc++;
+                        } else if (target[pc] > pc) {
+                            pc = target[pc];
+                        } else if (--budget >= 0) {
+                            pc = target[pc];
+                        } else {
+                            throw c.fault(XdpContext.LOOP_FAULT);
+                        }
                     }
                 }
                 case CLS_LDX -> {
@@ -146,13 +152,13 @@ public final class Interpreter implements XdpProgram {
             case ADD -> a + b;
             case SUB -> a - b;
             case MUL -> a * b;
-            case DIV -> b == 0 ? 0 : Long.divideUnsigned(a, b);
+            case DIV -> div64(a, b);
             case OR -> a | b;
             case AND -> a & b;
             case LSH -> a << (b & 63);
             case RSH -> a >>> (b & 63);
             case NEG -> -a;
-            case MOD -> b == 0 ? a : Long.remainderUnsigned(a, b);
+            case MOD -> mod64(a, b);
             case XOR -> a ^ b;
             case MOV -> b;
             default -> a >> (b & 63); // ARSH
@@ -164,17 +170,34 @@ public final class Interpreter implements XdpProgram {
             case ADD -> a + b;
             case SUB -> a - b;
             case MUL -> a * b;
-            case DIV -> b == 0 ? 0 : Integer.divideUnsigned(a, b);
+            case DIV -> div32(a, b);
             case OR -> a | b;
             case AND -> a & b;
             case LSH -> a << (b & 31);
             case RSH -> a >>> (b & 31);
             case NEG -> -a;
-            case MOD -> b == 0 ? a : Integer.remainderUnsigned(a, b);
+            case MOD -> mod32(a, b);
             case XOR -> a ^ b;
             case MOV -> b;
             default -> a >> (b & 31); // ARSH
         };
+    }
+
+    /** Unsigned division and modulo as eBPF defines them for a zero divisor (0, and the dividend). */
+    static long div64(long a, long b) {
+        return b == 0 ? 0 : Long.divideUnsigned(a, b);
+    }
+
+    static long mod64(long a, long b) {
+        return b == 0 ? a : Long.remainderUnsigned(a, b);
+    }
+
+    static int div32(int a, int b) {
+        return b == 0 ? 0 : Integer.divideUnsigned(a, b);
+    }
+
+    static int mod32(int a, int b) {
+        return b == 0 ? a : Integer.remainderUnsigned(a, b);
     }
 
     /** BPF_END: to little-endian (a truncation on this little-endian engine) or to big-endian (a swap). */

@@ -3,7 +3,7 @@ package dev.panda.xdp.ebpf;
 /**
  * Opcode constants of the eBPF instruction set (kernel docs "eBPF Instruction Set
  * Specification": "Instruction classes", "Arithmetic and jump instructions", "Load and store
- * instructions") and the structural checks {@link BpfProgram} applies.
+ * instructions") and the structural checks {@link EbpfProgram} applies.
  */
 final class Isa {
 
@@ -45,17 +45,17 @@ final class Isa {
     }
 
     /** The jump target of instruction {@code i} (JA of JMP32 class uses imm, v4 "gotol"). */
-    static int target(BpfProgram p, int i) {
+    static int target(EbpfProgram p, int i) {
         return (p.op[i] & 0x07) == CLS_JMP32 && (p.op[i] & 0xf0) == JA ? i + 1 + p.imm[i] : i + 1 + p.off[i];
     }
 
-    static void check(BpfProgram p) {
+    static void check(EbpfProgram p) {
         int n = p.op.length;
         boolean[] second = new boolean[n];
         for (int i = 0; i < n; i++) {
             if (p.op[i] == LD_IMM64) {
                 if (i + 1 >= n) {
-                    throw new BpfFormatException(BpfProgram.where(p, i) + "LD_IMM64 without its second half");
+                    throw new BpfFormatException(EbpfProgram.where(p, i) + "LD_IMM64 without its second half");
                 }
                 second[i + 1] = true;
             }
@@ -145,7 +145,7 @@ final class Isa {
                 default -> bad = "unknown instruction class";
             }
             if (bad != null) {
-                throw new BpfFormatException(BpfProgram.where(p, i) + bad + String.format(" (opcode 0x%02x)", op));
+                throw new BpfFormatException(EbpfProgram.where(p, i) + bad + String.format(" (opcode 0x%02x)", op));
             }
         }
         int last = n - 1;
@@ -153,7 +153,7 @@ final class Isa {
         boolean ends = !second[last] && ((p.op[last] == (CLS_JMP | EXIT))
                 || ((lastCls == CLS_JMP || lastCls == CLS_JMP32) && (p.op[last] & 0xf0) == JA));
         if (!ends) {
-            throw new BpfFormatException(BpfProgram.where(p, last) + "the program must end with exit or a jump");
+            throw new BpfFormatException(EbpfProgram.where(p, last) + "the program must end with exit or a jump");
         }
     }
 }

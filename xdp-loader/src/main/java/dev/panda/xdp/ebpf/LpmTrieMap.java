@@ -22,7 +22,7 @@ import java.util.List;
  * tens to a few hundred prefixes. Writers lock; readers see the list through an acquire load of
  * its length and may miss an entry moved by a concurrent delete.
  */
-public final class LpmTrieMap extends BpfMap {
+public final class LpmTrieMap extends EbpfMap {
 
     private static final VarHandle COUNT;
     static {

@@ -35,7 +35,7 @@ public final class XdpContext {
     private static final VarHandle ATOMIC32 = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle ATOMIC64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
-    private final BpfMap[] maps;
+    private final EbpfMap[] maps;
     private final MemorySegment[] mapValues;
     private final MemorySegment stack = Arena.ofAuto().allocate(STACK_SIZE, 8);
     private final int cpu;
@@ -53,12 +53,12 @@ public final class XdpContext {
     private String lastFault = "";
 
     /** A context on "CPU" {@code cpu} (below the maps' CPU count) over {@code maps}. */
-    public XdpContext(List<BpfMap> maps, int cpu) {
-        this.maps = maps.toArray(new BpfMap[0]);
+    public XdpContext(List<EbpfMap> maps, int cpu) {
+        this.maps = maps.toArray(new EbpfMap[0]);
         this.mapValues = new MemorySegment[this.maps.length];
         for (int i = 0; i < this.maps.length; i++) {
             mapValues[i] = this.maps[i].values();
-            if (BpfMap.perCpu(this.maps[i].spec().type()) && cpu >= this.maps[i].cpus()) {
+            if (EbpfMap.perCpu(this.maps[i].spec().type()) && cpu >= this.maps[i].cpus()) {
                 throw new IllegalArgumentException("cpu " + cpu + " but map " + this.maps[i].name() + " has "
                         + this.maps[i].cpus() + " CPUs");
             }
@@ -152,8 +152,12 @@ public final class XdpContext {
 
     /** Registers r0..r10 of the current run, and the instructions it may still execute. */
     final long[] regs = new long[11];
-    /** The kernel verifier's limit on instructions processed, here a limit on instructions run. */
-    static final int INSN_BUDGET = 1_000_000;
+    /**
+     * Taken backward jumps a run may make: the kernel's verifier proves termination, the engine
+     * (which has no verifier) bounds loops instead.
+     */
+    static final int LOOP_BUDGET = 1 << 20;
+    static final String LOOP_FAULT = "loop budget exhausted (more than 2^20 backward jumps)";
     private String pendingFault = "";
 
     /** Resolves {@code addr} for a {@code size}-byte access; the offset is left in {@link #at}. */
@@ -288,20 +292,20 @@ public final class XdpContext {
         switch (id) {
             case Isa.MAP_LOOKUP_ELEM -> {
                 int m = mapIndex(r1);
-                BpfMap map = maps[m];
+                EbpfMap map = maps[m];
                 MemorySegment k = resolve(r2, map.spec.keySize());
                 int slot = map.slotOf(k, at);
                 return slot < 0 ? 0 : pointer(FIRST_MAP + m, map.valueOffset(slot, cpu));
             }
             case Isa.MAP_UPDATE_ELEM -> {
-                BpfMap map = maps[mapIndex(r1)];
+                EbpfMap map = maps[mapIndex(r1)];
                 MemorySegment k = resolve(r2, map.spec.keySize());
                 long kAt = at;
                 MemorySegment v = resolve(r3, map.spec.valueSize());
                 return map.update(k, kAt, v, at, r4, cpu);
             }
             case Isa.MAP_DELETE_ELEM -> {
-                BpfMap map = maps[mapIndex(r1)];
+                EbpfMap map = maps[mapIndex(r1)];
                 MemorySegment k = resolve(r2, map.spec.keySize());
                 return map.delete(k, at);
             }
@@ -346,7 +350,7 @@ public final class XdpContext {
         long metalen = data - meta;
         long newData = data + delta;
         if (newData < hardStart + XDP_FRAME_SIZE + metalen || newData > dataEnd - ETH_HLEN) {
-            return -BpfMap.EINVAL;
+            return -EbpfMap.EINVAL;
         }
         if (metalen > 0) {
             MemorySegment.copy(packet, meta, packet, meta + delta, metalen);

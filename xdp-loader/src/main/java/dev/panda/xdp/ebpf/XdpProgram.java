@@ -10,5 +10,5 @@ public interface XdpProgram {
     int run(XdpContext ctx);
 
     /** The program this was made from. */
-    BpfProgram program();
+    EbpfProgram program();
 }

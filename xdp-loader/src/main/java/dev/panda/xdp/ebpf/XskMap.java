@@ -15,7 +15,7 @@ import java.util.List;
  * recorded in the {@link XdpContext} (kernel docs, "BPF_MAP_TYPE_XSKMAP"; net/core/filter.c
  * {@code __bpf_xdp_redirect_map}). A program's {@code bpf_map_lookup_elem} on it returns NULL.
  */
-public final class XskMap extends BpfMap {
+public final class XskMap extends EbpfMap {
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private final int[] targets;

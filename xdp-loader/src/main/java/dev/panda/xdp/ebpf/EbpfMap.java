@@ -17,7 +17,7 @@ import java.util.List;
  * {@link #delete(byte[])}, {@link #keys()}. Writers serialize on the map; program lookups do not
  * lock (see each type for what a reader may see during a concurrent write).
  */
-public abstract sealed class BpfMap permits ArrayMap, HashTableMap, LpmTrieMap, XskMap {
+public abstract sealed class EbpfMap permits ArrayMap, HashTableMap, LpmTrieMap, XskMap {
 
     static final int EINVAL = 22;
     static final int ENOENT = 2;
@@ -34,7 +34,7 @@ public abstract sealed class BpfMap permits ArrayMap, HashTableMap, LpmTrieMap, 
     final int stride;
     final MemorySegment values;
 
-    BpfMap(MapSpec spec, int cpus, int slots) {
+    EbpfMap(MapSpec spec, int cpus, int slots) {
         if (spec.keySize() <= 0 || spec.valueSize() <= 0 || spec.maxEntries() <= 0) {
             throw new BpfFormatException("map " + spec.name() + ": key size " + spec.keySize() + ", value size "
                     + spec.valueSize() + ", max entries " + spec.maxEntries() + " must all be positive");
@@ -50,7 +50,7 @@ public abstract sealed class BpfMap permits ArrayMap, HashTableMap, LpmTrieMap, 
     }
 
     /** A map for {@code spec} whose per-CPU types have {@code cpus} slots per element. */
-    public static BpfMap create(MapSpec spec, int cpus) {
+    public static EbpfMap create(MapSpec spec, int cpus) {
         return switch (spec.type()) {
             case MapSpec.ARRAY, MapSpec.PERCPU_ARRAY -> new ArrayMap(spec, cpus);
             case MapSpec.HASH, MapSpec.PERCPU_HASH -> new HashTableMap(spec, cpus);

@@ -18,7 +18,7 @@ import java.util.function.ToIntFunction;
  * Memory safety is not proven here but enforced at run time by {@link XdpContext}'s
  * bounds-checked accesses.
  */
-public final class BpfProgram {
+public final class EbpfProgram {
 
     /** {@code R_BPF_64_64}: the relocation clang emits on an {@code LD_IMM64} of a map or global. */
     static final int R_BPF_64_64 = 1;
@@ -32,9 +32,9 @@ public final class BpfProgram {
     final int[] imm;
     /** The 64-bit value of an {@code LD_IMM64} at its first slot. */
     final long[] imm64;
-    final List<BpfMap> maps;
+    final List<EbpfMap> maps;
 
-    private BpfProgram(String name, int n, List<BpfMap> maps) {
+    private EbpfProgram(String name, int n, List<EbpfMap> maps) {
         this.name = name;
         op = new int[n];
         dst = new int[n];
@@ -58,7 +58,7 @@ public final class BpfProgram {
      * relocation's symbol refers to: for a symbol in {@code .maps}, by the symbol's name; for
      * one in a data section, by that section's name. It returns -1 for no such map.
      */
-    public static BpfProgram decode(ElfObject elf, ElfObject.Symbol sym, List<BpfMap> maps,
+    public static EbpfProgram decode(ElfObject elf, ElfObject.Symbol sym, List<EbpfMap> maps,
                                     ToIntFunction<String> mapIndex) {
         if (sym.shndx() == 0 || sym.shndx() >= elf.sections().size()) {
             throw new BpfFormatException("program " + sym.name() + ": section index " + sym.shndx() + " out of range");
@@ -74,7 +74,7 @@ public final class BpfProgram {
         }
         byte[] code = elf.bytes(sec);
         int n = (int) (sym.size() / 8);
-        BpfProgram p = new BpfProgram(sym.name(), n, maps);
+        EbpfProgram p = new EbpfProgram(sym.name(), n, maps);
         ByteBuffer b = ByteBuffer.wrap(code).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
             int at = (int) sym.value() + 8 * i;
@@ -130,17 +130,17 @@ public final class BpfProgram {
         return p;
     }
 
-    static String where(BpfProgram p, int i) {
+    static String where(EbpfProgram p, int i) {
         return "program " + p.name + ", instruction " + i + ": ";
     }
 
     /** A program from raw instructions (8 bytes each, little-endian) with no map relocations: for tests. */
-    public static BpfProgram fromBytes(String name, byte[] insns, List<BpfMap> maps) {
+    public static EbpfProgram fromBytes(String name, byte[] insns, List<EbpfMap> maps) {
         if (insns.length == 0 || insns.length % 8 != 0) {
             throw new BpfFormatException("program " + name + ": " + insns.length + " bytes is not a whole number of instructions");
         }
         int n = insns.length / 8;
-        BpfProgram p = new BpfProgram(name, n, maps);
+        EbpfProgram p = new EbpfProgram(name, n, maps);
         ByteBuffer b = ByteBuffer.wrap(insns).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
             p.op[i] = insns[8 * i] & 0xff;

@@ -16,18 +16,18 @@ import java.util.Map;
  * global function symbol of an executable section, named as in C (what
  * {@code bpf_object__find_program_by_name} takes).
  */
-public final class BpfObject {
+public final class EbpfObject {
 
-    private final Map<String, BpfProgram> programs;
-    private final List<BpfMap> maps;
+    private final Map<String, EbpfProgram> programs;
+    private final List<EbpfMap> maps;
 
-    private BpfObject(Map<String, BpfProgram> programs, List<BpfMap> maps) {
+    private EbpfObject(Map<String, EbpfProgram> programs, List<EbpfMap> maps) {
         this.programs = programs;
         this.maps = maps;
     }
 
     /** Opens {@code path}: maps as libbpf defines them ({@link LibbpfMaps}), per-CPU maps with {@code cpus} CPUs. */
-    public static BpfObject open(Path path, int cpus) {
+    public static EbpfObject open(Path path, int cpus) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(path);
@@ -43,11 +43,11 @@ public final class BpfObject {
      * ends with the name of a global-data section ({@code .data*}, {@code .rodata*}, {@code .bss*},
      * as libbpf names those maps) gets that section's bytes as its initial value.
      */
-    public static BpfObject fromElf(ElfObject elf, List<MapSpec> specs, int cpus) {
+    public static EbpfObject fromElf(ElfObject elf, List<MapSpec> specs, int cpus) {
         if (cpus < 1 || cpus > 1024) {
             throw new IllegalArgumentException("cpus " + cpus + " not in [1, 1024]");
         }
-        List<BpfMap> maps = new ArrayList<>();
+        List<EbpfMap> maps = new ArrayList<>();
         Map<String, Integer> index = new LinkedHashMap<>();
         for (MapSpec spec : specs) {
             MapSpec s = spec;
@@ -61,33 +61,33 @@ public final class BpfObject {
                 }
             }
             index.putIfAbsent(spec.name(), maps.size());
-            maps.add(BpfMap.create(s, cpus));
+            maps.add(EbpfMap.create(s, cpus));
         }
-        List<BpfMap> frozen = Collections.unmodifiableList(maps);
-        Map<String, BpfProgram> programs = new LinkedHashMap<>();
+        List<EbpfMap> frozen = Collections.unmodifiableList(maps);
+        Map<String, EbpfProgram> programs = new LinkedHashMap<>();
         for (ElfObject.Symbol sym : elf.symbols()) {
             if (sym.type() != ElfObject.STT_FUNC || sym.bind() != ElfObject.STB_GLOBAL
                     || sym.shndx() == 0 || sym.shndx() >= elf.sections().size()
                     || !elf.sections().get(sym.shndx()).executable()) {
                 continue;
             }
-            programs.put(sym.name(), BpfProgram.decode(elf, sym, frozen, n -> index.getOrDefault(n, -1)));
+            programs.put(sym.name(), EbpfProgram.decode(elf, sym, frozen, n -> index.getOrDefault(n, -1)));
         }
-        return new BpfObject(programs, frozen);
+        return new EbpfObject(programs, frozen);
     }
 
-    public List<BpfMap> maps() {
+    public List<EbpfMap> maps() {
         return maps;
     }
 
     /** The map called {@code name}; throws if there is none. */
-    public BpfMap map(String name) {
-        for (BpfMap m : maps) {
+    public EbpfMap map(String name) {
+        for (EbpfMap m : maps) {
             if (m.name().equals(name)) {
                 return m;
             }
         }
-        throw new IllegalArgumentException("no map '" + name + "' (maps: " + maps.stream().map(BpfMap::name).toList() + ")");
+        throw new IllegalArgumentException("no map '" + name + "' (maps: " + maps.stream().map(EbpfMap::name).toList() + ")");
     }
 
     public List<String> programNames() {
@@ -95,8 +95,8 @@ public final class BpfObject {
     }
 
     /** The program called {@code name}; throws if there is none. */
-    public BpfProgram program(String name) {
-        BpfProgram p = programs.get(name);
+    public EbpfProgram program(String name) {
+        EbpfProgram p = programs.get(name);
         if (p == null) {
             throw new IllegalArgumentException("no program '" + name + "' (programs: " + programs.keySet() + ")");
         }
