@@ -162,6 +162,58 @@ class KernelDifferentialTest {
         }
     }
 
+    /** The production prefilter (src/main/bpf/prefilter.c): every rule kind hit, both default actions. */
+    @Test
+    void prefilterAgreesWithTheKernel() {
+        for (int defaultAction : new int[] {0, 1}) {
+            try (KernelDifferential d = new KernelDifferential(object("classes", "prefilter"), "pf_prefilter")) {
+                d.update("pf_config", le32(0), le32(defaultAction, 0));
+                d.update("pf_src_v4", lpm(24, ip("198.18.1.0")), le32(1));
+                d.update("pf_src_v4", lpm(25, ip("198.18.2.128")), le32(2));
+                d.update("pf_src_v4", lpm(8, ip("10.0.0.0")), le32(3));
+                d.update("pf_src_v6", lpm(48, ip("2001:db8:1::")), le32(4));
+                d.update("pf_src_v6", lpm(64, ip("2001:db8:1:ffff::")), le32(5));
+                d.update("pf_flows", pfFlow(4, 17, "198.18.9.9", "198.18.0.1", 5000, 53), le32(0, 10));
+                d.update("pf_flows", pfFlow(4, 6, "198.18.9.9", "198.18.0.1", 4000, 443), le32(1, 11));
+                d.update("pf_flows", pfFlow(4, 17, "198.18.9.9", "198.18.0.1", 0, 0), le32(0, 12)); // fragments
+                d.update("pf_flows", pfFlow(6, 58, "2001:db8:2::1", "2001:db8:ff::1", 1234 & 0xff, 80), le32(1, 13));
+                // ICMP: type and code stand for the ports (Frames writes the low byte of sport and dport there)
+                d.update("pf_flows", pfFlow(4, 1, "198.18.3.1", "198.18.0.1", 1001 & 0xff, 53), le32(0, 14));
+                int[] verdicts = new int[5];
+                List<byte[]> corpus = corpus(2 + defaultAction);
+                for (byte[] p : corpus) {
+                    if (p.length >= 14) {
+                        verdicts[d.run(p)]++;
+                    }
+                }
+                d.assertSameMaps();
+                for (byte[] p : corpus) {
+                    if (p.length < 14) {
+                        verdicts[d.run(p)]++;
+                    }
+                }
+                d.assertEnginesSameMaps();
+                assertTrue(verdicts[1] > 0 && verdicts[2] > 0, Arrays.toString(verdicts));
+                for (int rule : new int[] {1, 2, 3, 4, 5, 10, 11, 12, 13, 14}) {
+                    assertTrue(ruleHits(d, rule) > 0, "rule " + rule + " never hit");
+                }
+            }
+        }
+    }
+
+    private static long ruleHits(KernelDifferential d, int rule) {
+        EbpfMap m = d.users.get(0).map("pf_rule_hits");
+        return ByteBuffer.wrap(EbpfMap.sumPerCpu(m.lookup(le32(rule)), 8, m.cpus())).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    /** struct pf_flow (prefilter.h): src[16], dst[16], sport, dport (network order), proto, family, pad[2]. */
+    static byte[] pfFlow(int family, int proto, String src, String dst, int sport, int dport) {
+        ByteBuffer b = ByteBuffer.allocate(40);
+        b.put(0, ip(src)).put(16, ip(dst)).putShort(32, (short) sport).putShort(34, (short) dport)
+                .put(36, (byte) proto).put(37, (byte) family);
+        return b.array();
+    }
+
     static byte[] flow(int proto, String src, String dst, int sport, int dport) {
         return ByteBuffer.allocate(16).put((byte) proto).put(new byte[3]).put(ip(src)).put(ip(dst))
                 .putShort((short) sport).putShort((short) dport).array();
