@@ -34,8 +34,25 @@ public final class EbpfObject {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read eBPF object " + path, e);
         }
-        ElfObject elf = ElfObject.parse(bytes);
-        return fromElf(elf, LibbpfMaps.read(path), cpus);
+        return open(bytes, path.toString(), cpus);
+    }
+
+    /** Opens an object shipped as a class-path resource, e.g. {@code /bpf/prefilter.o}. */
+    public static EbpfObject openResource(String resource, int cpus) {
+        try (java.io.InputStream in = EbpfObject.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("eBPF object " + resource + " is not on the class path (was xdp-loader built with clang?)");
+            }
+            return open(in.readAllBytes(), resource, cpus);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read eBPF object " + resource, e);
+        }
+    }
+
+    /** Opens an object from its ELF bytes ({@code name} for messages): maps as libbpf defines them. */
+    public static EbpfObject open(byte[] elf, String name, int cpus) {
+        ElfObject parsed = ElfObject.parse(elf);
+        return fromElf(parsed, LibbpfMaps.read(elf, name), cpus);
     }
 
     /**
