@@ -41,6 +41,8 @@ public final class Translator {
     /** JVM bytes per eBPF instruction at most, with margin, against the 64 KiB method limit. */
     private static final int MAX_BYTES_PER_INSN = 40;
     private static final int CTX = 0, BUDGET = 23;
+    /** HotSpot's HugeMethodLimit: larger methods are never JIT-compiled by default. */
+    static final int HUGE_METHOD = 8000;
 
     private Translator() { }
 
@@ -50,8 +52,36 @@ public final class Translator {
             throw new BpfFormatException("program " + p.name() + ": " + p.length()
                     + " instructions may not fit one JVM method; run it with the interpreter");
         }
+        byte[] bytes = classBytes(p);
+        int size = execSize(bytes);
+        if (size > HUGE_METHOD) {
+            throw new BpfFormatException("program " + p.name() + ": translates to " + size + " bytes of bytecode, more than "
+                    + "HotSpot compiles (" + HUGE_METHOD + ", -XX:+DontCompileHugeMethods); run it with the interpreter");
+        }
+        try {
+            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClass(bytes, true,
+                    MethodHandles.Lookup.ClassOption.NESTMATE);
+            return (XdpProgram) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, EbpfProgram.class))
+                    .invoke(p);
+        } catch (Throwable t) {
+            throw new IllegalStateException("program " + p.name() + ": the translated class did not load: " + t, t);
+        }
+    }
+
+    /** Bytecode bytes of the translated {@code exec} method. */
+    static int execSize(byte[] classBytes) {
+        for (var m : ClassFile.of().parse(classBytes).methods()) {
+            if (m.methodName().equalsString("exec")) {
+                return m.code().map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength()).orElse(0);
+            }
+        }
+        return 0;
+    }
+
+    /** The class file of {@link #translate}'s class. */
+    static byte[] classBytes(EbpfProgram p) {
         ClassDesc self = ClassDesc.of(Translator.class.getPackageName() + ".Translated");
-        byte[] bytes = ClassFile.of().build(self, cb -> {
+        return ClassFile.of().build(self, cb -> {
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
             cb.withInterfaceSymbols(CD_XDP_PROGRAM);
             cb.withField("program", CD_PROGRAM, ClassFile.ACC_PRIVATE | ClassFile.ACC_FINAL);
@@ -73,14 +103,6 @@ public final class Translator {
             cb.withMethodBody("exec", MethodTypeDesc.of(CD_int, CD_CTX), ClassFile.ACC_STATIC | ClassFile.ACC_PRIVATE,
                     c -> body(c, p));
         });
-        try {
-            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClass(bytes, true,
-                    MethodHandles.Lookup.ClassOption.NESTMATE);
-            return (XdpProgram) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, EbpfProgram.class))
-                    .invoke(p);
-        } catch (Throwable t) {
-            throw new IllegalStateException("program " + p.name() + ": the translated class did not load: " + t, t);
-        }
     }
 
     private static int reg(int r) {
