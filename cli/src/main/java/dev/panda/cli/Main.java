@@ -20,6 +20,7 @@ public final class Main {
         switch (args[0]) {
             case "testpmd" -> TestpmdMain.main(rest);
             case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
+            case "xdp" -> System.exit(dev.panda.xdp.cli.XdpCommand.run(rest, System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
                 System.err.println("panda: unknown command '" + args[0] + "'; commands: testpmd, perf, version, help");

@@ -15,12 +15,14 @@ public final class PerfMain {
             out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
             out.println("       panda perf vhost-rx [--pairs N] [--seconds S]");
             out.println("       panda perf virtio-tx [--pairs N] [--seconds S]");
+            out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
             out.println("           in interleaved pairs (A B A B), printing Mpps and the median ratio");
             out.println("  vhost-rx dpdk-testpmd virtio-user txonly into panda's net_vhost vs into DPDK's net_vhost, rxonly");
             out.println("  virtio-tx panda's net_virtio_user txonly vs DPDK's virtio-user txonly, into DPDK's net_vhost rxonly");
+            out.println("  xdp-rxdrop panda net_af_xdp rxdrop vs the same XDP prefilter dropping in the kernel, on a veth pair");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -33,8 +35,9 @@ public final class PerfMain {
                 case "ring-io" -> RingIoComparison.run(rest, out);
                 case "vhost-rx" -> VhostRxComparison.run(rest, out);
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
+                case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 default -> {
-                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx");
+                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop");
                     yield 2;
                 }
             };

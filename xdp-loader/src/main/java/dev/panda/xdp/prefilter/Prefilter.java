@@ -4,7 +4,6 @@ import dev.panda.xdp.bpf.BpfMap;
 import dev.panda.xdp.bpf.BpfObject;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +25,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * README lists. Rule updates take effect for the next packet the kernel sees: they are plain
  * map updates, no reload.
  */
-public final class Prefilter {
+public final class Prefilter implements AutoCloseable {
 
     public static final String RESOURCE = "/bpf/prefilter.o";
     public static final String PROGRAM = "pf_prefilter";
@@ -202,7 +201,11 @@ public final class Prefilter {
         }
     }
 
-    static MemoryLayout flowLayout() {
-        return FLOW;
+    /** Closes the map fds of a prefilter opened from pins; maps of an object stay with the object. */
+    @Override
+    public void close() {
+        for (BpfMap m : new BpfMap[] {srcV4, srcV6, flows, config, xsks, ruleHits, actionHits}) {
+            m.close();
+        }
     }
 }

@@ -1,0 +1,313 @@
+package dev.panda.xdp.afxdp;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.LinkStatus;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.port.QueueCounters;
+import dev.panda.xdp.prefilter.Prefilter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code net_af_xdp}: queues {@code start_queue .. start_queue + queue_count - 1} of a kernel
+ * interface through AF_XDP sockets, one per queue, sharing one UMEM that is panda's packet pool.
+ *
+ * <p>Buffer ownership: a buffer is the port's while its address sits in a fill or tx ring (the
+ * kernel's), and the caller's once rxBurst returned it or txBurst's completion came back (then it
+ * goes back to the pool). Each queue keeps two bitmaps (fill/rx side, tx/completion side, each
+ * touched by one thread only) so {@link #close()} returns exactly the buffers still out, after the
+ * sockets are closed and the kernel can no longer touch them.
+ *
+ * <p>Rx: refill the fill ring from the pool, read rx descriptors, set each buffer's data offset
+ * and length from the descriptor (the kernel writes after XDP_PACKET_HEADROOM), release. Tx:
+ * reap completions into the pool, write descriptors, publish, kick with sendto when the ring asks
+ * (need_wakeup; in copy mode it always does). Nothing here allocates per packet.
+ */
+public final class AfXdpPort implements Port {
+
+    private final String name;
+    private final String iface;
+    private final PacketPool pool;
+    private final XskSocket[] socks;
+    private final int startQueue;
+    private final long mac;
+    private final long stride;
+    private final int capacity;
+    private final QueueCounters[] rxCounters;
+    private final QueueCounters[] txCounters;
+    private final long[][] rxOwned;
+    private final long[][] txOwned;
+    private final int[][] scratch;
+    private final Prefilter prefilter;
+    private final AutoCloseable onClose;
+    private volatile long nombuf;
+    private boolean closed;
+
+    AfXdpPort(String name, String iface, PacketPool pool, XskSocket[] socks, int startQueue, long mac, Prefilter prefilter,
+              AutoCloseable onClose) {
+        this.name = name;
+        this.iface = iface;
+        this.pool = pool;
+        this.socks = socks;
+        this.startQueue = startQueue;
+        this.mac = mac;
+        this.stride = pool.stride();
+        this.capacity = pool.capacity();
+        this.prefilter = prefilter;
+        this.onClose = onClose;
+        int q = socks.length;
+        this.rxCounters = QueueCounters.array(q);
+        this.txCounters = QueueCounters.array(q);
+        this.rxOwned = new long[q][(capacity + 63) >>> 6];
+        this.txOwned = new long[q][(capacity + 63) >>> 6];
+        this.scratch = new int[q * 2][PacketBurst.MAX_BURST];
+    }
+
+    /** Puts {@code n} buffers on each queue's fill ring so the kernel can receive at once. */
+    void prime(int perQueue) {
+        for (int q = 0; q < socks.length; q++) {
+            int left = perQueue;
+            while (left > 0) {
+                int k = refill(q, Math.min(left, PacketBurst.MAX_BURST));
+                if (k == 0) {
+                    break;
+                }
+                left -= k;
+            }
+        }
+    }
+
+    private int refill(int q, int want) {
+        XskRing fill = socks[q].fill;
+        int n = fill.free(want);
+        if (n == 0) {
+            return 0;
+        }
+        int[] hs = scratch[2 * q];
+        int got = pool.allocBulk(hs, 0, n);
+        if (got < n) {
+            nombuf += n - got;
+        }
+        long[] owned = rxOwned[q];
+        for (int i = 0; i < got; i++) {
+            int h = hs[i];
+            fill.putAddr(i, pool.bufferOffset(h));
+            owned[h >>> 6] |= 1L << h;
+        }
+        if (got > 0) {
+            fill.submit(got);
+        }
+        return got;
+    }
+
+    @Override
+    public int rxBurst(int queue, PacketBurst burst) {
+        XskSocket s = socks[queue];
+        XskRing rx = s.rx;
+        int n = rx.available(burst.maxBurst());
+        long bytes = 0;
+        long[] owned = rxOwned[queue];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            long addr = rx.descAddr(i);
+            int len = rx.descLen(i);
+            long base = addr & XskSocket.UNALIGNED_ADDR_MASK;
+            long data = base + (addr >>> XskSocket.UNALIGNED_OFFSET_SHIFT);
+            int h = (int) (base / stride);
+            int off = (int) (data - h * stride);
+            if (h < 0 || h >= capacity || (owned[h >>> 6] & (1L << h)) == 0 || off < 0 || off + len > stride) {
+                rxCounters[queue].addErrors(1);   // not a buffer we gave the kernel: count, skip
+                continue;
+            }
+            owned[h >>> 6] &= ~(1L << h);
+            int delta = off - pool.headroom();
+            pool.setLength(h, delta + len);
+            pool.adjust(h, delta);
+            burst.handles[k++] = h;
+            bytes += len;
+        }
+        if (n > 0) {
+            rx.release(n);
+            rxCounters[queue].add(k, bytes);
+        }
+        burst.size = k;
+        refill(queue, burst.maxBurst());
+        if (n == 0 && s.fill.needsWakeup()) {
+            s.kickRx();
+        }
+        return k;
+    }
+
+    private void reap(int queue) {
+        XskRing comp = socks[queue].comp;
+        int n = comp.available(PacketBurst.MAX_BURST);
+        if (n == 0) {
+            return;
+        }
+        int[] hs = scratch[2 * queue + 1];
+        long[] owned = txOwned[queue];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            long addr = comp.addrAt(i);
+            long abs = (addr & XskSocket.UNALIGNED_ADDR_MASK) + (addr >>> XskSocket.UNALIGNED_OFFSET_SHIFT);
+            int h = (int) (abs / stride);
+            if (h >= 0 && h < capacity && (owned[h >>> 6] & (1L << h)) != 0) {
+                owned[h >>> 6] &= ~(1L << h);
+                hs[k++] = h;
+            }
+        }
+        comp.release(n);
+        pool.freeBulk(hs, 0, k);
+    }
+
+    @Override
+    public int txBurst(int queue, PacketBurst burst, int n) {
+        if (n <= 0) {
+            return 0;
+        }
+        XskSocket s = socks[queue];
+        reap(queue);
+        XskRing tx = s.tx;
+        int k = tx.free(n);
+        long bytes = 0;
+        long[] owned = txOwned[queue];
+        int[] hs = burst.handles;
+        for (int i = 0; i < k; i++) {
+            int h = hs[i];
+            int len = pool.length(h);
+            tx.putDesc(i, pool.dataOffset(h), len);
+            owned[h >>> 6] |= 1L << h;
+            bytes += len;
+        }
+        if (k > 0) {
+            tx.submit(k);
+            txCounters[queue].add(k, bytes);
+        }
+        if (tx.needsWakeup()) {
+            s.kickTx();
+        }
+        return k;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String driverName() {
+        return AfXdpPortDriver.NAME;
+    }
+
+    @Override
+    public int rxQueueCount() {
+        return socks.length;
+    }
+
+    @Override
+    public int txQueueCount() {
+        return socks.length;
+    }
+
+    /** The interface queue behind port queue {@code q}. */
+    public int interfaceQueue(int q) {
+        return startQueue + q;
+    }
+
+    public String iface() {
+        return iface;
+    }
+
+    /** True when the kernel bound queue {@code q} in zero-copy mode. */
+    public boolean zeroCopy(int q) {
+        return socks[q].zeroCopy();
+    }
+
+    /** The prefilter redirecting into this port's sockets (its rules and counters). */
+    public Prefilter prefilter() {
+        return prefilter;
+    }
+
+    @Override
+    public PortStats stats() {
+        PortStats p = QueueCounters.snapshot(rxCounters, txCounters, nombuf);
+        long missed = 0;
+        synchronized (this) {
+            if (!closed) {
+                for (XskSocket s : socks) {
+                    long[] st = s.statistics();
+                    missed += st[0] + st[3];   // rx_dropped + rx_ring_full
+                }
+            }
+        }
+        return new PortStats(p.ipackets(), p.opackets(), p.ibytes(), p.obytes(), p.imissed() + missed, p.ierrors(),
+                p.oerrors(), p.rxNombuf());
+    }
+
+    @Override
+    public long mac() {
+        return mac;
+    }
+
+    @Override
+    public LinkStatus link() {
+        try {
+            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate")).trim();
+            boolean up = state.equals("up") || state.equals("unknown");
+            return up ? new LinkStatus(true, 10_000, true) : LinkStatus.DOWN;
+        } catch (IOException e) {
+            return LinkStatus.DOWN;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (int q = 0; q < socks.length; q++) {
+            if (prefilter != null) {
+                try {
+                    prefilter.unbindQueue(startQueue + q);
+                } catch (RuntimeException e) {
+                    // the program may be gone already; closing the socket drops the entry anyway
+                }
+            }
+        }
+        for (XskSocket s : socks) {
+            s.close();
+        }
+        // the sockets are gone: every buffer still marked was in a kernel ring
+        for (int q = 0; q < socks.length; q++) {
+            returnMarked(rxOwned[q]);
+            returnMarked(txOwned[q]);
+        }
+        try {
+            onClose.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void returnMarked(long[] bits) {
+        for (int w = 0; w < bits.length; w++) {
+            long v = bits[w];
+            while (v != 0) {
+                int b = Long.numberOfTrailingZeros(v);
+                v &= v - 1;
+                pool.free((w << 6) + b);
+            }
+            bits[w] = 0;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + iface + " queues " + startQueue + ".." + (startQueue + socks.length - 1) + ")";
+    }
+}

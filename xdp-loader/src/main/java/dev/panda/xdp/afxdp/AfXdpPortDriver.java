@@ -1,0 +1,152 @@
+package dev.panda.xdp.afxdp;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.DeviceException;
+import dev.panda.dataplane.port.DeviceSpec;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortContext;
+import dev.panda.dataplane.port.PortDriver;
+import dev.panda.jextract.uapi.Uapi;
+import dev.panda.xdp.bpf.BpfFs;
+import dev.panda.xdp.bpf.BpfObject;
+import dev.panda.xdp.bpf.Xdp;
+import dev.panda.xdp.bpf.XdpAttachment;
+import dev.panda.xdp.bpf.XdpMode;
+import dev.panda.xdp.prefilter.Prefilter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.Set;
+
+/**
+ * {@code net_af_xdp<N>,iface=IF[,start_queue=Q][,queue_count=C][,mode=skb|native][,zerocopy=0|1]}.
+ *
+ * <p>Opening attaches the prefilter to {@code IF} in {@code mode} (default native) with its
+ * default action set to redirect, unless {@code panda xdp load} already put it there and pinned
+ * its maps under {@code /sys/fs/bpf/panda/IF} (then those maps are used and the operator's rules
+ * stay). Then one AF_XDP socket per queue is bound, the first registering the pool as UMEM, the
+ * others sharing it, and each socket's fd goes into the prefilter's XSKMAP at its queue index.
+ * {@code zerocopy=1} demands zero-copy (fails where the driver has none, e.g. veth),
+ * {@code zerocopy=0} demands copy mode; unset lets the kernel choose.
+ */
+public final class AfXdpPortDriver implements PortDriver {
+
+    static final String NAME = "net_af_xdp";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String description() {
+        return "AF_XDP sockets on a kernel interface, through the prefilter; iface=, start_queue=, queue_count=, mode=skb|native, zerocopy=0|1";
+    }
+
+    @Override
+    public Set<String> keys() {
+        return Set.of("iface", "start_queue", "queue_count", "mode", "zerocopy");
+    }
+
+    @Override
+    public Port open(DeviceSpec spec, PortContext ctx) {
+        spec.requireKnownKeys(NAME, keys());
+        String iface = spec.get("iface");
+        if (iface == null || iface.isEmpty()) {
+            throw new DeviceException(spec.name() + ": iface= is required (the kernel interface to bind, e.g. iface=eth0)");
+        }
+        int ifindex;
+        try {
+            ifindex = XdpAttachment.ifindex(iface);
+        } catch (IllegalArgumentException e) {
+            throw new DeviceException(spec.name() + ": " + e.getMessage());
+        }
+        int start = spec.getInt("start_queue", 0, 0, 1023);
+        int count = spec.getInt("queue_count", Math.max(ctx.rxQueues(), ctx.txQueues()), 1, 64);
+        String modeText = spec.get("mode", "native");
+        XdpMode mode;
+        try {
+            mode = XdpMode.parse(modeText);
+        } catch (IllegalArgumentException e) {
+            throw new DeviceException(spec.name() + ": mode=" + modeText + ": use skb or native");
+        }
+        if (mode == XdpMode.OFFLOAD) {
+            throw new DeviceException(spec.name() + ": mode=offload cannot redirect to AF_XDP sockets: use skb or native");
+        }
+        String zc = spec.get("zerocopy");
+        int bindFlags = Uapi.XDP_USE_NEED_WAKEUP();
+        if (zc != null) {
+            bindFlags |= spec.getBool("zerocopy", false) ? Uapi.XDP_ZEROCOPY() : Uapi.XDP_COPY();
+        }
+        PacketPool pool = ctx.pool();
+        if (pool.stride() > 4096 && !pool.hugepages()) {
+            throw new DeviceException(spec.name() + ": pool buffers of " + pool.stride() + " bytes exceed a 4 KiB page (AF_XDP chunk limit)");
+        }
+        int ringSize = Integer.highestOneBit(Math.max(64, ctx.rxDescriptors() - 1) << 1);
+        int fillSize = ringSize * 2;
+
+        Xdp.Loaded loaded = null;
+        Prefilter pf;
+        Path pins = BpfFs.DEFAULT_DIR.resolve(iface);
+        if (Files.exists(pins.resolve(Prefilter.MAP_XSKS))) {
+            pf = Prefilter.openPinned(pins);
+        } else {
+            try {
+                loaded = Xdp.load(() -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, iface, mode, true);
+            } catch (RuntimeException e) {
+                throw new DeviceException(spec.name() + ": cannot attach the prefilter to " + iface + ": " + e.getMessage(), e);
+            }
+            pf = new Prefilter(loaded.object());
+            pf.setDefault(Prefilter.Default.REDIRECT);
+        }
+        XskSocket[] socks = new XskSocket[count];
+        Xdp.Loaded toClose = loaded;
+        Prefilter pinned = loaded == null ? pf : null;
+        try {
+            for (int q = 0; q < count; q++) {
+                socks[q] = new XskSocket(pool.segment(), (int) pool.stride(), ifindex, start + q, ringSize, fillSize, bindFlags,
+                        q == 0 ? -1 : socks[0].fd.value());
+                pf.bindQueue(start + q, socks[q].fd.value());
+            }
+            AfXdpPort port = new AfXdpPort(spec.name(), iface, pool, socks, start, readMac(iface), pf, () -> {
+                if (toClose != null) {
+                    toClose.close();
+                }
+                if (pinned != null) {
+                    pinned.close();
+                }
+            });
+            port.prime(Math.min(ringSize, fillSize - 1));
+            return port;
+        } catch (RuntimeException e) {
+            for (XskSocket s : socks) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+            if (loaded != null) {
+                loaded.close();
+            } else {
+                pf.close();
+            }
+            throw new DeviceException(spec.name() + ": cannot bind AF_XDP sockets on " + iface + " queues " + start + ".."
+                    + (start + count - 1) + ": " + e.getMessage(), e);
+        }
+    }
+
+    static long readMac(String iface) {
+        try {
+            String s = Files.readString(Path.of("/sys/class/net", iface, "address")).trim();
+            byte[] b = HexFormat.ofDelimiter(":").parseHex(s);
+            long m = 0;
+            for (byte x : b) {
+                m = m << 8 | (x & 0xff);
+            }
+            return m;
+        } catch (IOException | IllegalArgumentException e) {
+            return 0x02_70_6e_00_00_00L;
+        }
+    }
+}
