@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * {@value #PACKETS} frames three ways: the userspace {@link Interpreter}, the {@link Translator}'s
  * JVM bytecode, and the kernel's BPF_PROG_TEST_RUN with {@value #REPEAT} repeats per frame (the
  * syscall amortised over the repeats; needs root; the tear-down also prints the kernel's own
- * per-repetition duration, which leaves out time the test thread spent scheduled out). Rules: two v4 prefixes, one v6 prefix, one
+ * per-repetition duration, which leaves out time the test thread spent scheduled out, and the
+ * userspace engines' thread CPU time per packet, the figures to compare on a loaded machine). Rules: two v4 prefixes, one v6 prefix, one
  * 5-tuple drop, so the frames take every path (prefix drop, flow drop, no match, v6, VLAN).
  * Scores are ns per packet.
  */
@@ -104,6 +105,19 @@ public class PrefilterBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        // thread CPU time per packet, comparable with the kernel's figure on a loaded machine
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        for (XdpProgram p : new XdpProgram[] {interpreter, translated}) {
+            long t0 = threads.getCurrentThreadCpuTime();
+            int rounds = 20_000;
+            for (int r = 0; r < rounds; r++) {
+                for (int i = 0; i < PACKETS; i++) {
+                    runOne(p, i);
+                }
+            }
+            System.out.printf("%n%s: %.1f ns/packet of thread CPU time%n", p == interpreter ? "interpreter" : "translated",
+                    (double) (threads.getCurrentThreadCpuTime() - t0) / ((long) rounds * PACKETS));
+        }
         if (kernelCalls > 0) {
             // the kernel's own average per repetition (bpf_test_timer leaves out time spent scheduled out)
             System.out.printf("%nkernel-reported BPF_PROG_TEST_RUN duration: %.1f ns/packet over %d calls%n",
