@@ -145,10 +145,10 @@ final class XdpRxDropComparison {
                     stop[0] = true;
                 }
                 poller.join();
-                var st = port.stats();
-                long redirected = ((dev.panda.xdp.afxdp.AfXdpPort) port).prefilter().actionCount(Prefilter.Action.REDIRECT);
-                lastNote = String.format("redirected %d, received %d, missed %d (rx ring full or fill ring empty)",
-                        redirected, st.ipackets(), st.imissed());
+                var x = (dev.panda.xdp.afxdp.AfXdpPort) port;
+                long[] xs = x.xdpStatistics(0);
+                lastNote = String.format("redirected %d, received %d, kernel rx_dropped (no fill buffer) %d, rx_ring_full %d",
+                        x.prefilter().actionCount(Prefilter.Action.REDIRECT), x.stats().ipackets(), xs[0], xs[3]);
             }
         }
     }

@@ -31,6 +31,11 @@ public final class VethPair implements AutoCloseable {
 
     /** Creates the namespace and the pair, both ends up, addresses assigned. */
     public static VethPair create() {
+        return create(1);
+    }
+
+    /** A pair whose ends have {@code queues} rx and tx queues each. */
+    public static VethPair create(int queues) {
         long pid = ProcessHandle.current().pid();
         int n = SEQ.incrementAndGet();
         String tag = Long.toString(pid % 100000, 36) + n;
@@ -38,7 +43,9 @@ public final class VethPair implements AutoCloseable {
         VethPair p = new VethPair("pxns" + tag, "pxh" + tag, "pxp" + tag, subnet);
         try {
             sh("ip", "netns", "add", p.ns);
-            sh("ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", p.peerIf, "netns", p.ns);
+            String q = Integer.toString(queues);
+            sh("ip", "link", "add", p.hostIf, "numtxqueues", q, "numrxqueues", q, "type", "veth", "peer", "name", p.peerIf,
+                    "numtxqueues", q, "numrxqueues", q, "netns", p.ns);
             // no IPv6 on the pair: router and neighbour solicitations would be stray frames
             sh("sysctl", "-qw", "net.ipv6.conf." + p.hostIf + ".disable_ipv6=1");
             p.inNs("sysctl", "-qw", "net.ipv6.conf." + p.peerIf + ".disable_ipv6=1");

@@ -227,6 +227,15 @@ public final class AfXdpPort implements Port {
         return socks[q].zeroCopy();
     }
 
+    /**
+     * The kernel's counters of queue {@code q} (struct xdp_statistics): rx_dropped (no fill
+     * buffer), rx_invalid_descs, tx_invalid_descs, rx_ring_full, rx_fill_ring_empty_descs,
+     * tx_ring_empty_descs.
+     */
+    public synchronized long[] xdpStatistics(int q) {
+        return closed ? new long[6] : socks[q].statistics();
+    }
+
     /** The prefilter redirecting into this port's sockets (its rules and counters). */
     public Prefilter prefilter() {
         return prefilter;

@@ -1,9 +1,6 @@
 package dev.panda.xdp.afxdp;
 
-import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
-import dev.panda.jextract.NativeException;
-import dev.panda.jextract.Posix;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_xdp;
@@ -11,14 +8,11 @@ import dev.panda.jextract.uapi.xdp_desc;
 import dev.panda.jextract.uapi.xdp_mmap_offsets;
 import dev.panda.jextract.uapi.xdp_ring_offset;
 import dev.panda.jextract.uapi.xdp_umem_reg;
+import dev.panda.xdp.sys.SockCalls;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -37,21 +31,6 @@ final class XskSocket implements AutoCloseable {
     static final int UNALIGNED_OFFSET_SHIFT = 48;
     static final long UNALIGNED_ADDR_MASK = (1L << UNALIGNED_OFFSET_SHIFT) - 1;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle SOCKET = ErrnoCalls.link(Libc.socket$address(), Libc.socket$descriptor());
-    private static final MethodHandle SETSOCKOPT = ErrnoCalls.link(Libc.setsockopt$address(), Libc.setsockopt$descriptor());
-    private static final MethodHandle GETSOCKOPT = ErrnoCalls.link(Libc.getsockopt$address(), Libc.getsockopt$descriptor());
-    private static final MethodHandle BIND = ErrnoCalls.link(Libc.bind$address(), Libc.bind$descriptor());
-    private static final MethodHandle MMAP = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("mmap"),
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    /** sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0): the tx kick; errors (EAGAIN, EBUSY, ENOBUFS) mean "later". */
-    private static final MethodHandle SENDTO = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("sendto"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    /** recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL): the fill-ring wakeup in need_wakeup mode. */
-    private static final MethodHandle RECVFROM = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("recvfrom"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
-    private static final int MSG_DONTWAIT = Libc.MSG_DONTWAIT();
-
     final Fd fd;
     final XskRing fill;
     final XskRing comp;
@@ -66,7 +45,7 @@ final class XskSocket implements AutoCloseable {
      */
     XskSocket(MemorySegment umem, int chunkSize, int ifindex, int queue, int ringSize, int fillSize, int bindFlags,
               int sharedUmemFd) {
-        this.fd = new Fd(call("socket(AF_XDP)", SOCKET, Libc.AF_XDP(), Libc.SOCK_RAW() | Libc.SOCK_CLOEXEC(), 0));
+        this.fd = new Fd(SockCalls.socket(Libc.AF_XDP(), Libc.SOCK_RAW() | Libc.SOCK_CLOEXEC(), 0, "socket(AF_XDP)"));
         try (Arena a = Arena.ofConfined()) {
             int sol = Libc.SOL_XDP();
             if (sharedUmemFd < 0) {
@@ -84,8 +63,7 @@ final class XskSocket implements AutoCloseable {
             setsockopt(sol, Uapi.XDP_TX_RING(), a.allocateFrom(JAVA_INT, ringSize), "XDP_TX_RING");
 
             MemorySegment off = xdp_mmap_offsets.allocate(a);
-            MemorySegment len = a.allocateFrom(JAVA_INT, (int) xdp_mmap_offsets.sizeof());
-            call("getsockopt(XDP_MMAP_OFFSETS)", GETSOCKOPT, fd.value(), sol, Uapi.XDP_MMAP_OFFSETS(), off, len);
+            SockCalls.getsockopt(fd.value(), sol, Uapi.XDP_MMAP_OFFSETS(), off, "XDP_MMAP_OFFSETS");
             int descBytes = (int) xdp_desc.sizeof();
             this.rx = ring(xdp_mmap_offsets.rx(off), ringSize, descBytes, Uapi.XDP_PGOFF_RX_RING(), false);
             this.tx = ring(xdp_mmap_offsets.tx(off), ringSize, descBytes, Uapi.XDP_PGOFF_TX_RING() & 0xffff_ffffL, true);  // 0x80000000: an int constant, not sign-extended
@@ -97,15 +75,16 @@ final class XskSocket implements AutoCloseable {
             sockaddr_xdp.sxdp_ifindex(sa, ifindex);
             sockaddr_xdp.sxdp_queue_id(sa, queue);
             if (sharedUmemFd >= 0) {
-                sockaddr_xdp.sxdp_flags(sa, (short) (bindFlags | Uapi.XDP_SHARED_UMEM()));
+                // a socket sharing a UMEM takes no other bind flag: it inherits copy/zero-copy and
+                // need_wakeup from the socket that registered it (xsk_bind, net/xdp/xsk.c)
+                sockaddr_xdp.sxdp_flags(sa, (short) Uapi.XDP_SHARED_UMEM());
                 sockaddr_xdp.sxdp_shared_umem_fd(sa, sharedUmemFd);
             } else {
                 sockaddr_xdp.sxdp_flags(sa, (short) bindFlags);
             }
-            call("bind(AF_XDP, ifindex " + ifindex + ", queue " + queue + ")", BIND, fd.value(), sa, (int) sockaddr_xdp.sizeof());
+            SockCalls.bind(fd.value(), sa, "AF_XDP, ifindex " + ifindex + ", queue " + queue);
             MemorySegment opts = a.allocate(JAVA_INT);
-            MemorySegment optlen = a.allocateFrom(JAVA_INT, 4);
-            call("getsockopt(XDP_OPTIONS)", GETSOCKOPT, fd.value(), sol, Uapi.XDP_OPTIONS(), opts, optlen);
+            SockCalls.getsockopt(fd.value(), sol, Uapi.XDP_OPTIONS(), opts, "XDP_OPTIONS");
             this.zeroCopy = (opts.get(JAVA_INT, 0) & Uapi.XDP_OPTIONS_ZEROCOPY()) != 0;
         } catch (RuntimeException e) {
             close();
@@ -115,40 +94,13 @@ final class XskSocket implements AutoCloseable {
 
     private XskRing ring(MemorySegment off, int entries, int entryBytes, long pgoff, boolean producerSide) {
         long bytes = xdp_ring_offset.desc(off) + (long) entries * entryBytes;
-        MemorySegment m;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = ErrnoCalls.state(a);
-            m = (MemorySegment) MMAP.invokeExact(st, MemorySegment.NULL, bytes, Posix.PROT_READ | Posix.PROT_WRITE,
-                    Posix.MAP_SHARED | Posix.MAP_POPULATE, fd.value(), pgoff);
-            if (m.address() == -1L) {
-                throw new NativeException("mmap(AF_XDP ring at pgoff 0x" + Long.toHexString(pgoff) + ")", ErrnoCalls.errno(st));
-            }
-        } catch (Throwable t) {
-            throw ErrnoCalls.rethrow(t);
-        }
-        MemorySegment seg = m.reinterpret(bytes, arena, s -> Posix.munmap(s));
+        MemorySegment seg = SockCalls.mmap(fd.value(), bytes, pgoff, arena, "AF_XDP ring at pgoff 0x" + Long.toHexString(pgoff));
         return new XskRing(seg, xdp_ring_offset.producer(off), xdp_ring_offset.consumer(off), xdp_ring_offset.flags(off),
                 xdp_ring_offset.desc(off), entries, entryBytes, producerSide);
     }
 
     private void setsockopt(int level, int opt, MemorySegment v, String name) {
-        call("setsockopt(" + name + ")", SETSOCKOPT, fd.value(), level, opt, v, (int) v.byteSize());
-    }
-
-    private static int call(String what, MethodHandle h, Object... args) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = ErrnoCalls.state(a);
-            Object[] all = new Object[args.length + 1];
-            all[0] = st;
-            System.arraycopy(args, 0, all, 1, args.length);
-            int rc = (int) h.invokeWithArguments(all);
-            if (rc < 0) {
-                throw new NativeException(what, ErrnoCalls.errno(st));
-            }
-            return rc;
-        } catch (Throwable t) {
-            throw ErrnoCalls.rethrow(t);
-        }
+        SockCalls.setsockopt(fd.value(), level, opt, v, name);
     }
 
     boolean zeroCopy() {
@@ -157,29 +109,19 @@ final class XskSocket implements AutoCloseable {
 
     /** Tells the kernel to transmit what the tx ring holds (copy mode transmits only here). */
     void kickTx() {
-        try {
-            long unused = (long) SENDTO.invokeExact(fd.value(), MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL, 0);
-        } catch (Throwable t) {
-            throw ErrnoCalls.rethrow(t);
-        }
+        SockCalls.kickSend(fd.value());
     }
 
     /** Wakes the kernel's rx processing when it asked for it on the fill ring. */
     void kickRx() {
-        try {
-            long unused = (long) RECVFROM.invokeExact(fd.value(), MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL,
-                    MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw ErrnoCalls.rethrow(t);
-        }
+        SockCalls.kickRecv(fd.value());
     }
 
     /** struct xdp_statistics (if_xdp.h): rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full, ... */
     long[] statistics() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(48, 8);
-            MemorySegment len = a.allocateFrom(JAVA_INT, 48);
-            call("getsockopt(XDP_STATISTICS)", GETSOCKOPT, fd.value(), Libc.SOL_XDP(), Uapi.XDP_STATISTICS(), s, len);
+            SockCalls.getsockopt(fd.value(), Libc.SOL_XDP(), Uapi.XDP_STATISTICS(), s, "XDP_STATISTICS");
             return s.toArray(JAVA_LONG);
         }
     }

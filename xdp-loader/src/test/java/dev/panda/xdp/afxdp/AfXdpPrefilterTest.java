@@ -138,6 +138,41 @@ class AfXdpPrefilterTest {
         assertEquals(5, pf.ruleCount(21));
     }
 
+    @org.junit.jupiter.api.Test
+    void twoQueuesShareOneUmem() {
+        veth = VethPair.create(2);
+        pool = PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF));
+        port = AfXdpFixture.open(veth, pool, ",mode=native,queue_count=2");
+        pf = port.prefilter();
+        assertEquals(2, port.rxQueueCount());
+        // frames sent from several source ports land on whichever veth queue the peer picks
+        List<byte[]> frames = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            frames.add(AfXdpFixture.udp(veth, 8000 + i, 9000, i, 40));
+        }
+        AfXdpFixture.sendAndSettle(veth, pf, frames);
+        PacketBurst b = new PacketBurst(32);
+        int got = 0;
+        for (int idle = 0; idle < 200; ) {
+            int n = port.rxBurst(0, b);
+            pool.freeBulk(b.handles, 0, n);
+            int m = port.rxBurst(1, b);
+            pool.freeBulk(b.handles, 0, m);
+            got += n + m;
+            if (n + m == 0) {
+                idle++;
+                AfXdpFixture.sleep(1);
+            }
+        }
+        assertEquals(60, got, "frames received over both queues");
+        assertEquals(60, pf.actionCount(Prefilter.Action.REDIRECT), "no frame fell back to the stack: both queues bound");
+        // tx on queue 1 works through the shared UMEM too
+        int h = pool.alloc();
+        pool.setLength(h, 60);
+        b.handles[0] = h;
+        assertEquals(1, port.txBurst(1, b, 1));
+    }
+
     private static String hex(byte[] mac) {
         return java.util.HexFormat.ofDelimiter(":").formatHex(mac);
     }
