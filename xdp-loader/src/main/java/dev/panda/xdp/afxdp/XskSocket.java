@@ -1,6 +1,7 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_xdp;
@@ -8,7 +9,6 @@ import dev.panda.jextract.uapi.xdp_desc;
 import dev.panda.jextract.uapi.xdp_mmap_offsets;
 import dev.panda.jextract.uapi.xdp_ring_offset;
 import dev.panda.jextract.uapi.xdp_umem_reg;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

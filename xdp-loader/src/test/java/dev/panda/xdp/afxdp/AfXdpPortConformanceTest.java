@@ -3,7 +3,7 @@ package dev.panda.xdp.afxdp;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -37,7 +37,7 @@ class AfXdpPortConformanceTest extends PortConformanceTest {
 
             @Override
             public int feed(int n) {
-                AfXdpFixture.sendAndSettle(veth, port.prefilter(), AfXdpFixture.udpFrames(veth, n, 7000, 18));
+                AfXdpFixture.sendAndSettle(veth, port.prefilter(), veth.udpFramesToHost(n, 7000, 18));
                 return n;
             }
 

@@ -1,6 +1,6 @@
 package dev.panda.xdp.bpf;
 
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

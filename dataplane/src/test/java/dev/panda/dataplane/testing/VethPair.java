@@ -1,4 +1,4 @@
-package dev.panda.xdp;
+package dev.panda.dataplane.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -151,6 +151,26 @@ public final class VethPair implements AutoCloseable {
             }
             return l;
         }
+    }
+
+    /** A UDP frame peer -> host with both ends' MACs; payload bytes derive from {@code seq}. */
+    public byte[] udpToHost(int sport, int dport, int seq, int payload) {
+        byte[] f = Frames.ipv4(Frames.v4(peerAddr()), Frames.v4(hostAddr()), 17, sport, dport, payload, -1);
+        System.arraycopy(hostMac(), 0, f, 0, 6);
+        System.arraycopy(peerMac(), 0, f, 6, 6);
+        for (int i = 0; i < payload; i++) {
+            f[42 + i] = (byte) (seq * 31 + i);
+        }
+        return f;
+    }
+
+    /** {@code n} frames of {@link #udpToHost} to UDP port 9000, seq 0..n-1. */
+    public List<byte[]> udpFramesToHost(int n, int sport, int payload) {
+        List<byte[]> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            l.add(udpToHost(sport, 9000, i, payload));
+        }
+        return l;
     }
 
     /** The peer's MAC as 6 bytes. */

@@ -1,4 +1,4 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
@@ -6,12 +6,11 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_ll;
 import dev.panda.jextract.uapi.tpacket_req3;
-import dev.panda.xdp.bpf.XdpAttachment;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -54,7 +53,7 @@ public final class AfPacketPortDriver implements PortDriver {
         }
         int ifindex;
         try {
-            ifindex = XdpAttachment.ifindex(iface);
+            ifindex = SockCalls.ifindex(iface);
         } catch (IllegalArgumentException e) {
             throw new DeviceException(spec.name() + ": " + e.getMessage());
         }

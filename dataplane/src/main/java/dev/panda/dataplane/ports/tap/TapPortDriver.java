@@ -1,4 +1,4 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
@@ -7,10 +7,10 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.ifreq;
 import dev.panda.jextract.uapi.Uapi;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,11 +1,12 @@
-package dev.panda.xdp.afxdp;
+package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.Frames;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -40,12 +41,12 @@ class AfPacketPortConformanceTest extends PortConformanceTest {
             public int feed(int n) {
                 // to a MAC that is not the host's: the host's stack drops them silently (no ICMP
                 // unreachable, no ARP exchange whose reply would be one more frame on this port)
-                java.util.List<byte[]> frames = AfXdpFixture.udpFrames(veth, n, 7300, 18);
+                java.util.List<byte[]> frames = veth.udpFramesToHost(n, 7300, 18);
                 for (byte[] f : frames) {
                     System.arraycopy(new byte[] {2, 0, 0, 0, 0, (byte) 0x99}, 0, f, 0, 6);
                 }
                 veth.sendRaw(frames, 1);
-                AfXdpFixture.sleep(50);   // the kernel retires a partly filled block after 1 ms
+                Frames.sleep(50);   // the kernel retires a partly filled block after 1 ms
                 return n;
             }
 

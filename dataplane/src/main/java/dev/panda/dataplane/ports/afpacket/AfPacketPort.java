@@ -1,4 +1,4 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.LinkStatus;
@@ -7,12 +7,12 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.tpacket3_hdr;
 import dev.panda.jextract.uapi.tpacket_block_desc;
 import dev.panda.jextract.uapi.tpacket_hdr_v1;
 import dev.panda.jextract.uapi.tpacket_stats_v3;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.LinkStatus;

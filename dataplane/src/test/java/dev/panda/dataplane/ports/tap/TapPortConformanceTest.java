@@ -1,12 +1,12 @@
-package dev.panda.xdp.afxdp;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.xdp.Frames;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.Frames;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
