@@ -1,9 +1,5 @@
 package dev.panda.dataplane.port;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 /**
  * What every {@link Port} has besides its bursts: a name, a driver name, per-queue counters, a
  * MAC. Subclasses write their queue's {@link #rxCounters}/{@link #txCounters} from the poller
@@ -72,19 +68,6 @@ public abstract class AbstractPort implements Port {
         long more = missedElsewhere();
         return more == 0 ? p : new PortStats(p.ipackets(), p.opackets(), p.ibytes(), p.obytes(), p.imissed() + more,
                 p.ierrors(), p.oerrors(), p.rxNombuf());
-    }
-
-    /**
-     * The link of a kernel interface from {@code /sys/class/net/IF/operstate}: "up" and
-     * "unknown" (veth, tun report it) are up at a nominal 10 Gb/s, anything else down.
-     */
-    public static LinkStatus kernelLink(String iface) {
-        try {
-            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate")).trim();
-            return state.equals("up") || state.equals("unknown") ? LinkStatus.VIRTUAL_UP : LinkStatus.DOWN;
-        } catch (IOException e) {
-            return LinkStatus.DOWN;
-        }
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.panda.xdp.afxdp;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.AbstractPort;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.xdp.prefilter.Prefilter;
@@ -228,7 +229,7 @@ public final class AfXdpPort extends AbstractPort {
 
     @Override
     public LinkStatus link() {
-        return kernelLink(iface);
+        return KernelInterface.link(iface);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.AbstractPort;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
@@ -197,7 +198,7 @@ final class AfPacketPort extends AbstractPort {
 
     @Override
     public LinkStatus link() {
-        return kernelLink(iface);
+        return KernelInterface.link(iface);
     }
 
     @Override
