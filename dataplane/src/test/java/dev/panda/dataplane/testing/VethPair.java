@@ -1,5 +1,9 @@
 package dev.panda.dataplane.testing;
 
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -190,6 +194,36 @@ public final class VethPair implements AutoCloseable {
     public void close() {
         run(List.of("ip", "link", "del", hostIf), 30);
         run(List.of("ip", "netns", "del", ns), 30);
+    }
+
+    /**
+     * One pair for a whole test class, created before its first test and removed after its
+     * last: {@code @RegisterExtension static final VethPair.PerClass VETH = new VethPair.PerClass();}
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+
+        private VethPair pair;
+
+        @Override
+        public void beforeAll(ExtensionContext context) {
+            pair = create();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            if (pair != null) {
+                pair.close();
+                pair = null;
+            }
+        }
+
+        /** The pair; only between the class's first and last test. */
+        public VethPair get() {
+            if (pair == null) {
+                throw new IllegalStateException("VethPair.PerClass used outside its test class's lifetime");
+            }
+            return pair;
+        }
     }
 
     public static String sh(String... cmd) {
