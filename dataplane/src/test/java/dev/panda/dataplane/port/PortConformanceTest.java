@@ -46,37 +46,20 @@ public abstract class PortConformanceTest {
 
         /** Packets arrive from outside the port ({@link #loopback()} false); {@code feed} as {@link #feed}. */
         static Fixture of(Port port, IntUnaryOperator feed) {
-            return new Fixture() {
-                @Override
-                public Port port() {
-                    return port;
-                }
-
-                @Override
-                public int feed(int n) {
-                    return feed.applyAsInt(n);
-                }
-            };
+            return new Simple(port, feed, false);
         }
 
         /** A port whose tx queue 0 comes back on rx queue 0 ({@link #loopback()} true). */
         static Fixture loopback(Port port, IntUnaryOperator feed) {
-            return new Fixture() {
-                @Override
-                public Port port() {
-                    return port;
-                }
+            return new Simple(port, feed, true);
+        }
+    }
 
-                @Override
-                public int feed(int n) {
-                    return feed.applyAsInt(n);
-                }
-
-                @Override
-                public boolean loopback() {
-                    return true;
-                }
-            };
+    /** The fixture of {@link Fixture#of} and {@link Fixture#loopback}. */
+    private record Simple(Port port, IntUnaryOperator feeder, boolean loopback) implements Fixture {
+        @Override
+        public int feed(int n) {
+            return feeder.applyAsInt(n);
         }
     }
 
