@@ -113,6 +113,41 @@ public final class DeviceSpec {
         return args.getOrDefault(key, def);
     }
 
+    /** The value of {@code key}, which must be given and not empty; the error shows {@code example}. */
+    public String require(String key, String example) {
+        String v = args.get(key);
+        if (v == null || v.isEmpty()) {
+            throw new DeviceException(name + ": " + key + "= is required (e.g. " + key + "=" + example + ")");
+        }
+        return v;
+    }
+
+    /** A unicast MAC such as {@code 02:00:00:00:00:01} as a 48-bit value, or {@code def} when absent. */
+    public long getMac(String key, long def) {
+        String v = args.get(key);
+        if (v == null) {
+            return def;
+        }
+        try {
+            byte[] b = java.util.HexFormat.ofDelimiter(":").parseHex(v);
+            if (b.length == 6 && (b[0] & 1) == 0) {
+                return macValue(b);
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        throw new DeviceException(name + ": " + key + "=" + printable(v) + " is not a unicast MAC like 02:00:00:00:00:01");
+    }
+
+    /** Bytes of a MAC, first byte most significant, as a 48-bit value. */
+    static long macValue(byte[] b) {
+        long m = 0;
+        for (byte x : b) {
+            m = m << 8 | (x & 0xff);
+        }
+        return m;
+    }
+
     public int getInt(String key, int def, int min, int max) {
         String v = args.get(key);
         if (v == null) {

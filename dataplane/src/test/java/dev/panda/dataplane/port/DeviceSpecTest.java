@@ -46,6 +46,20 @@ class DeviceSpecTest {
         assertMessage("no driver for device 'net_ringx'", () -> ports.driverFor(DeviceSpec.parse("net_ringx")));
     }
 
+    @Test
+    void requiredValuesAndMacs() {
+        DeviceSpec spec = DeviceSpec.parse("net_x0,iface=eth1,empty=,mac=02:00:00:00:0a:0B");
+        assertEquals("eth1", spec.require("iface", "eth0"));
+        assertMessage("net_x0: empty= is required (e.g. empty=eth0)", () -> spec.require("empty", "eth0"));
+        assertMessage("net_x0: other= is required", () -> spec.require("other", "eth0"));
+        assertEquals(0x02_00_00_00_0a_0bL, spec.getMac("mac", 7));
+        assertEquals(7, spec.getMac("absent", 7));
+        for (String bad : new String[] {"03:00:00:00:00:01", "02:00:00:00:01", "02:00:00:00:00:01:02", "zz:00:00:00:00:01"}) {
+            DeviceSpec s = DeviceSpec.parse("net_x0,mac=" + bad);
+            assertMessage("mac=" + bad + " is not a unicast MAC", () -> s.getMac("mac", 0));
+        }
+    }
+
     private static void assertMessage(String part, Runnable r) {
         RuntimeException e = assertThrows(RuntimeException.class, r::run);
         assertTrue(e.getMessage().contains(part), "'" + part + "' not in: " + e.getMessage());

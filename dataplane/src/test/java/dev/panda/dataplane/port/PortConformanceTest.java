@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.IntUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -41,6 +42,24 @@ public abstract class PortConformanceTest {
         @Override
         default void close() {
             port().close();
+        }
+
+        /** Packets arrive from outside the port ({@link #loopback()} false); {@code feed} as {@link #feed}. */
+        static Fixture of(Port port, IntUnaryOperator feed) {
+            return new Simple(port, feed, false);
+        }
+
+        /** A port whose tx queue 0 comes back on rx queue 0 ({@link #loopback()} true). */
+        static Fixture loopback(Port port, IntUnaryOperator feed) {
+            return new Simple(port, feed, true);
+        }
+    }
+
+    /** The fixture of {@link Fixture#of} and {@link Fixture#loopback}. */
+    private record Simple(Port port, IntUnaryOperator feeder, boolean loopback) implements Fixture {
+        @Override
+        public int feed(int n) {
+            return feeder.applyAsInt(n);
         }
     }
 

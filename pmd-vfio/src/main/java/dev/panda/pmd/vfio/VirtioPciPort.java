@@ -1,10 +1,9 @@
 package dev.panda.pmd.vfio;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.RingErrors;
@@ -27,7 +26,7 @@ import java.lang.invoke.VarHandle;
  * the same code whether the rings are read by a device behind an IOMMU or, in the benchmark, by
  * a software device in ordinary memory. No allocation per packet; one poller per direction.
  */
-public final class VirtioPciPort implements Port {
+public final class VirtioPciPort extends AbstractPort {
 
     /** What the port needs from the device besides its rings. */
     public interface Device {
@@ -56,13 +55,10 @@ public final class VirtioPciPort implements Port {
     static final int RXQ = 0;
     static final int TXQ = 1;
 
-    private final String name;
-    private final String driverName;
     private final PacketPool pool;
     private final MemorySegment mem;
     private final long poolIova;
     private final int portId;
-    private final long mac;
     private final int rxLead;
     private final int rxLen;
     private final DriverQueue rxq;
@@ -76,8 +72,8 @@ public final class VirtioPciPort implements Port {
     private final long[] chainAddrs;
     private final int[] chainLens = {HDR, 0};
     private final long[] errorsSeen = new long[2];
-    private final QueueCounters[] rx = QueueCounters.array(1);
-    private final QueueCounters[] tx = QueueCounters.array(1);
+    private final QueueCounters rx0 = rxCounters[0];
+    private final QueueCounters tx0 = txCounters[0];
     private final QueueCounters nombuf = QueueCounters.array(1)[0];
     private final int[] busy = new int[32];
     private volatile boolean closed;
@@ -89,13 +85,11 @@ public final class VirtioPciPort implements Port {
      */
     public VirtioPciPort(String name, String driverName, PacketPool pool, int portId, long mac, DriverQueue rxq,
                          DriverQueue txq, long poolIova, long headerIova, Device device) {
-        this.name = name;
-        this.driverName = driverName;
+        super(name, driverName, 1, 1, mac);
         this.pool = pool;
         this.mem = pool.segment();
         this.poolIova = poolIova;
         this.portId = portId;
-        this.mac = mac;
         this.rxq = rxq;
         this.txq = txq;
         this.device = device;
@@ -110,26 +104,6 @@ public final class VirtioPciPort implements Port {
         rxq.disableInterrupts();
         txq.disableInterrupts();
         refill();
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return driverName;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return 1;
     }
 
     /** Dekker with close(): store busy, load closed; close() stores closed, loads busy. */
@@ -194,15 +168,15 @@ public final class VirtioPciPort implements Port {
             bytes += frame;
         }
         if (n > 0) {
-            rx[0].add(n, bytes);
+            rx0.add(n, bytes);
         }
         if (bad > 0) {
-            rx[0].addErrors(bad);
+            rx0.addErrors(bad);
         }
         if (rxq.freeDescriptors() >= Math.min(32, rxq.size() / 2) || rxq.inFlight() == 0) {
             refill();
         }
-        countRingErrors(rxq, 0, rx[0]);
+        countRingErrors(rxq, 0, rx0);
         return n;
     }
 
@@ -267,12 +241,12 @@ public final class VirtioPciPort implements Port {
             k++;
         }
         if (k > 0) {
-            tx[0].add(k, bytes);
+            tx0.add(k, bytes);
             if (txq.publish()) {
                 device.kick(TXQ);
             }
         }
-        countRingErrors(txq, 1, tx[0]);
+        countRingErrors(txq, 1, tx0);
         return k;
     }
 
@@ -313,13 +287,8 @@ public final class VirtioPciPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
-        return QueueCounters.snapshot(rx, tx, nombuf.packets());
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+    protected long rxNombuf() {
+        return nombuf.packets();
     }
 
     @Override
@@ -348,7 +317,7 @@ public final class VirtioPciPort implements Port {
             while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
                 if (System.nanoTime() > deadline) {
                     LOG.log(System.Logger.Level.ERROR, "{0}: {1} still in a burst after 2 s; closing anyway",
-                            name, slot == 0 ? "rx" : "tx");
+                            name(), slot == 0 ? "rx" : "tx");
                     break;
                 }
                 Thread.onSpinWait();
@@ -369,6 +338,6 @@ public final class VirtioPciPort implements Port {
 
     @Override
     public String toString() {
-        return name + "[1 queue pair of " + rxq.size() + (closed ? ", closed]" : "]");
+        return name() + "[1 queue pair of " + rxq.size() + (closed ? ", closed]" : "]");
     }
 }

@@ -19,30 +19,12 @@ class VirtioPciPortConformanceTest extends PortConformanceTest {
         SoftVirtioNet dev = new SoftVirtioNet("net_virtio_pci9", pool, 0, 256);
         MemorySegment frame = Arena.ofAuto().allocate(64);
         Port port = new LoopingPort(dev);
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
+        return Fixture.loopback(port, n -> {
+            int fed = 0;
+            while (fed < n && dev.deliver(frame, 0, 64)) {
+                fed++;
             }
-
-            @Override
-            public int feed(int n) {
-                int fed = 0;
-                while (fed < n && dev.deliver(frame, 0, 64)) {
-                    fed++;
-                }
-                return fed;
-            }
-
-            @Override
-            public boolean loopback() {
-                return true;
-            }
-
-            @Override
-            public void close() {
-                dev.close();
-            }
-        };
+            return fed;
+        });
     }
 }

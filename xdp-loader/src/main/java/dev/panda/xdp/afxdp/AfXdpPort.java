@@ -1,16 +1,11 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
-import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.xdp.prefilter.Prefilter;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * {@code net_af_xdp}: queues {@code start_queue .. start_queue + queue_count - 1} of a kernel
@@ -27,18 +22,14 @@ import java.nio.file.Path;
  * reap completions into the pool, write descriptors, publish, kick with sendto when the ring asks
  * (need_wakeup; in copy mode it always does). Nothing here allocates per packet.
  */
-public final class AfXdpPort implements Port {
+public final class AfXdpPort extends AbstractPort {
 
-    private final String name;
     private final String iface;
     private final PacketPool pool;
     private final XskSocket[] socks;
     private final int startQueue;
-    private final long mac;
     private final long stride;
     private final int capacity;
-    private final QueueCounters[] rxCounters;
-    private final QueueCounters[] txCounters;
     private final long[][] rxOwned;
     private final long[][] txOwned;
     private final int[][] scratch;
@@ -49,19 +40,16 @@ public final class AfXdpPort implements Port {
 
     AfXdpPort(String name, String iface, PacketPool pool, XskSocket[] socks, int startQueue, long mac, Prefilter prefilter,
               AutoCloseable onClose) {
-        this.name = name;
+        super(name, AfXdpPortDriver.NAME, socks.length, socks.length, mac);
         this.iface = iface;
         this.pool = pool;
         this.socks = socks;
         this.startQueue = startQueue;
-        this.mac = mac;
         this.stride = pool.stride();
         this.capacity = pool.capacity();
         this.prefilter = prefilter;
         this.onClose = onClose;
         int q = socks.length;
-        this.rxCounters = QueueCounters.array(q);
-        this.txCounters = QueueCounters.array(q);
         this.rxOwned = new long[q][(capacity + 63) >>> 6];
         this.txOwned = new long[q][(capacity + 63) >>> 6];
         this.scratch = new int[q * 2][PacketBurst.MAX_BURST];
@@ -193,26 +181,6 @@ public final class AfXdpPort implements Port {
         return k;
     }
 
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return AfXdpPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return socks.length;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return socks.length;
-    }
-
     /** The interface queue behind port queue {@code q}. */
     public int interfaceQueue(int q) {
         return startQueue + q;
@@ -242,35 +210,26 @@ public final class AfXdpPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
-        PortStats p = QueueCounters.snapshot(rxCounters, txCounters, nombuf);
-        long missed = 0;
-        synchronized (this) {
-            if (!closed) {
-                for (XskSocket s : socks) {
-                    long[] st = s.statistics();
-                    missed += st[0] + st[3];   // rx_dropped + rx_ring_full
-                }
-            }
-        }
-        return new PortStats(p.ipackets(), p.opackets(), p.ibytes(), p.obytes(), p.imissed() + missed, p.ierrors(),
-                p.oerrors(), p.rxNombuf());
+    protected long rxNombuf() {
+        return nombuf;
     }
 
+    /** The kernel's rx_dropped + rx_ring_full of every socket. */
     @Override
-    public long mac() {
-        return mac;
+    protected synchronized long missedElsewhere() {
+        long missed = 0;
+        if (!closed) {
+            for (XskSocket s : socks) {
+                long[] st = s.statistics();
+                missed += st[0] + st[3];
+            }
+        }
+        return missed;
     }
 
     @Override
     public LinkStatus link() {
-        try {
-            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate")).trim();
-            boolean up = state.equals("up") || state.equals("unknown");
-            return up ? new LinkStatus(true, 10_000, true) : LinkStatus.DOWN;
-        } catch (IOException e) {
-            return LinkStatus.DOWN;
-        }
+        return KernelInterface.link(iface);
     }
 
     @Override
@@ -299,7 +258,7 @@ public final class AfXdpPort implements Port {
         try {
             onClose.close();
         } catch (Exception e) {
-            throw new IllegalStateException("closing " + name + ": " + e.getMessage(), e);
+            throw new IllegalStateException("closing " + name() + ": " + e.getMessage(), e);
         }
     }
 
@@ -317,6 +276,6 @@ public final class AfXdpPort implements Port {
 
     @Override
     public String toString() {
-        return name + " (" + iface + " queues " + startQueue + ".." + (startQueue + socks.length - 1) + ")";
+        return name() + " (" + iface + " queues " + startQueue + ".." + (startQueue + socks.length - 1) + ")";
     }
 }

@@ -3,6 +3,7 @@ package dev.panda.xdp.afxdp;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
@@ -10,14 +11,11 @@ import dev.panda.jextract.uapi.Uapi;
 import dev.panda.xdp.bpf.BpfFs;
 import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.Xdp;
-import dev.panda.xdp.bpf.XdpAttachment;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.Set;
 
 /**
@@ -53,16 +51,8 @@ public final class AfXdpPortDriver implements PortDriver {
     @Override
     public Port open(DeviceSpec spec, PortContext ctx) {
         spec.requireKnownKeys(NAME, keys());
-        String iface = spec.get("iface");
-        if (iface == null || iface.isEmpty()) {
-            throw new DeviceException(spec.name() + ": iface= is required (the kernel interface to bind, e.g. iface=eth0)");
-        }
-        int ifindex;
-        try {
-            ifindex = XdpAttachment.ifindex(iface);
-        } catch (IllegalArgumentException e) {
-            throw new DeviceException(spec.name() + ": " + e.getMessage());
-        }
+        String iface = spec.require("iface", "eth0");
+        int ifindex = KernelInterface.index(spec, iface);
         int start = spec.getInt("start_queue", 0, 0, 1023);
         int count = spec.getInt("queue_count", Math.max(ctx.rxQueues(), ctx.txQueues()), 1, 64);
         String modeText = spec.get("mode", "native");
@@ -110,7 +100,7 @@ public final class AfXdpPortDriver implements PortDriver {
                         q == 0 ? -1 : socks[0].fd.value());
                 pf.bindQueue(start + q, socks[q].fd.value());
             }
-            AfXdpPort port = new AfXdpPort(spec.name(), iface, pool, socks, start, readMac(iface), pf, () -> {
+            AfXdpPort port = new AfXdpPort(spec.name(), iface, pool, socks, start, KernelInterface.mac(iface), pf, () -> {
                 if (toClose != null) {
                     toClose.close();
                 }
@@ -133,20 +123,6 @@ public final class AfXdpPortDriver implements PortDriver {
             }
             throw new DeviceException(spec.name() + ": cannot bind AF_XDP sockets on " + iface + " queues " + start + ".."
                     + (start + count - 1) + ": " + e.getMessage(), e);
-        }
-    }
-
-    static long readMac(String iface) {
-        try {
-            String s = Files.readString(Path.of("/sys/class/net", iface, "address")).trim();
-            byte[] b = HexFormat.ofDelimiter(":").parseHex(s);
-            long m = 0;
-            for (byte x : b) {
-                m = m << 8 | (x & 0xff);
-            }
-            return m;
-        } catch (IOException | IllegalArgumentException e) {
-            return 0x02_70_6e_00_00_00L;
         }
     }
 }

@@ -1,6 +1,8 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.NativeException;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_xdp;
@@ -8,7 +10,6 @@ import dev.panda.jextract.uapi.xdp_desc;
 import dev.panda.jextract.uapi.xdp_mmap_offsets;
 import dev.panda.jextract.uapi.xdp_ring_offset;
 import dev.panda.jextract.uapi.xdp_umem_reg;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -82,7 +83,7 @@ final class XskSocket implements AutoCloseable {
             } else {
                 sockaddr_xdp.sxdp_flags(sa, (short) bindFlags);
             }
-            SockCalls.bind(fd.value(), sa, "AF_XDP, ifindex " + ifindex + ", queue " + queue);
+            bindRetryingBusy(sa, "AF_XDP, ifindex " + ifindex + ", queue " + queue);
             MemorySegment opts = a.allocate(JAVA_INT);
             SockCalls.getsockopt(fd.value(), sol, Uapi.XDP_OPTIONS(), opts, "XDP_OPTIONS");
             this.zeroCopy = (opts.get(JAVA_INT, 0) & Uapi.XDP_OPTIONS_ZEROCOPY()) != 0;
@@ -132,6 +133,35 @@ final class XskSocket implements AutoCloseable {
         fd.close();
         if (arena.scope().isAlive()) {
             arena.close();
+        }
+    }
+
+    /** How long a bind waits for the previous socket of a queue to let go of it. */
+    private static final long BUSY_WAIT_NANOS = 3_000_000_000L;
+
+    /**
+     * bind(2), retried on EBUSY for a bounded time: a closed socket's buffer pool releases its
+     * queue (xp_clear_dev) from deferred work (xp_release_deferred, net/xdp/xsk_buff_pool.c),
+     * so a queue just given up can still read as taken. A queue really held by another socket
+     * still fails, with the kernel's EBUSY, after the wait.
+     */
+    private void bindRetryingBusy(MemorySegment sa, String what) {
+        long deadline = System.nanoTime() + BUSY_WAIT_NANOS;
+        while (true) {
+            try {
+                SockCalls.bind(fd.value(), sa, what);
+                return;
+            } catch (NativeException e) {
+                if (e.errno() != Libc.EBUSY() || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted binding " + what, e);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.panda.xdp.bpf;
 
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.NativeException;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libc.Libc;
 
@@ -59,13 +60,7 @@ public final class XdpAttachment implements AutoCloseable {
 
     /** The interface index of {@code iface}, or a clear error when there is no such interface. */
     public static int ifindex(String iface) {
-        try (Arena a = Arena.ofConfined()) {
-            int idx = Libc.if_nametoindex(a.allocateFrom(iface));
-            if (idx == 0) {
-                throw new IllegalArgumentException("no network interface named '" + iface + "'");
-            }
-            return idx;
-        }
+        return SockCalls.ifindex(iface);
     }
 
     /** The kernel id of a loaded program ({@code bpf_prog_info.id}). */

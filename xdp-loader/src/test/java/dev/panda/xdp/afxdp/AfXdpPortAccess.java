@@ -1,7 +1,8 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.Frames;
+import dev.panda.dataplane.testing.VethPair;
 import dev.panda.xdp.bpf.XdpAttachment;
 import dev.panda.xdp.bpf.XdpMode;
 
@@ -17,14 +18,14 @@ public final class AfXdpPortAccess {
 
     /** Sends {@code n} UDP frames from the peer and returns how many the port received. */
     public static int sendAndReceive(VethPair veth, AfXdpPort port, PacketPool pool, int n) {
-        AfXdpFixture.sendAndSettle(veth, port.prefilter(), AfXdpFixture.udpFrames(veth, n, 7200, 32));
+        AfXdpFixture.sendAndSettle(veth, port.prefilter(), veth.udpFramesToHost(n, 7200, 32));
         dev.panda.dataplane.port.PacketBurst b = new dev.panda.dataplane.port.PacketBurst(32);
         int got = 0;
         for (int idle = 0; idle < 100; ) {
             int k = port.rxBurst(0, b);
             if (k == 0) {
                 idle++;
-                AfXdpFixture.sleep(1);
+                Frames.sleep(1);
                 continue;
             }
             got += k;

@@ -3,9 +3,8 @@ package dev.panda.xdp.afxdp;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
-import dev.panda.xdp.VethPair;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.panda.dataplane.testing.VethPair;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Port suite on {@code net_af_xdp} over a veth pair (native XDP, copy mode: veth has no
@@ -14,37 +13,15 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class AfXdpPortConformanceTest extends PortConformanceTest {
 
-    private static VethPair veth;
-
-    @BeforeAll
-    static void up() {
-        veth = VethPair.create();
-    }
-
-    @AfterAll
-    static void down() {
-        veth.close();
-    }
+    @RegisterExtension
+    static final VethPair.PerClass VETH = new VethPair.PerClass();
 
     @Override
     protected Fixture open(PacketPool pool) {
-        AfXdpPort port = AfXdpFixture.open(veth, pool, ",mode=native,zerocopy=0");
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
-            }
-
-            @Override
-            public int feed(int n) {
-                AfXdpFixture.sendAndSettle(veth, port.prefilter(), AfXdpFixture.udpFrames(veth, n, 7000, 18));
-                return n;
-            }
-
-            @Override
-            public boolean loopback() {
-                return false;
-            }
-        };
+        AfXdpPort port = AfXdpFixture.open(VETH.get(), pool, ",mode=native,zerocopy=0");
+        return Fixture.of(port, n -> {
+            AfXdpFixture.sendAndSettle(VETH.get(), port.prefilter(), VETH.get().udpFramesToHost(n, 7000, 18));
+            return n;
+        });
     }
 }

@@ -3,7 +3,8 @@ package dev.panda.xdp.afxdp;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.Frames;
+import dev.panda.dataplane.testing.VethPair;
 import dev.panda.xdp.prefilter.Prefilter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -64,7 +65,7 @@ class AfXdpPrefilterTest {
             int n = port.rxBurst(0, b);
             if (n == 0) {
                 idle++;
-                AfXdpFixture.sleep(1);
+                Frames.sleep(1);
                 continue;
             }
             for (int i = 0; i < n; i++) {
@@ -83,7 +84,7 @@ class AfXdpPrefilterTest {
     @ValueSource(strings = {"native", "skb"})
     void redirectedFramesArriveIntactAndDroppedPrefixesNever(String mode) throws Exception {
         open(mode);
-        List<byte[]> frames = AfXdpFixture.udpFrames(veth, 40, 7001, 100);
+        List<byte[]> frames = veth.udpFramesToHost(40, 7001, 100);
         AfXdpFixture.sendAndSettle(veth, pf, frames);
         List<byte[]> got = drain();
         assertEquals(frames.size(), got.size(), "redirected frames received");
@@ -95,14 +96,14 @@ class AfXdpPrefilterTest {
 
         // live rule: drop the peer's /32; nothing is delivered, every frame is counted
         pf.dropSourcePrefix(InetAddress.getByName(veth.peerAddr()), 32, 7);
-        AfXdpFixture.sendAndSettle(veth, pf, AfXdpFixture.udpFrames(veth, 25, 7001, 100));
+        AfXdpFixture.sendAndSettle(veth, pf, veth.udpFramesToHost(25, 7001, 100));
         assertEquals(0, drain().size(), "dropped prefix delivered nothing");
         assertEquals(25, pf.ruleCount(7));
         assertEquals(25, pf.actionCount(Prefilter.Action.DROP_PREFIX));
 
         // rule removed live: frames flow again
         pf.removeSourcePrefix(InetAddress.getByName(veth.peerAddr()), 32);
-        AfXdpFixture.sendAndSettle(veth, pf, AfXdpFixture.udpFrames(veth, 10, 7001, 100));
+        AfXdpFixture.sendAndSettle(veth, pf, veth.udpFramesToHost(10, 7001, 100));
         assertEquals(10, drain().size());
         assertEquals(25, pf.ruleCount(7), "the removed rule counts no more");
     }
@@ -127,8 +128,8 @@ class AfXdpPrefilterTest {
         assertEquals(3, pf.actionCount(Prefilter.Action.PASS_FLOW));
         // a UDP flow dropped by 5-tuple, while other UDP still reaches panda
         pf.flowRule(peer, host, 17, 7002, 9000, Prefilter.FlowAction.DROP, 21);
-        List<byte[]> mixed = new ArrayList<>(AfXdpFixture.udpFrames(veth, 5, 7002, 20));
-        mixed.addAll(AfXdpFixture.udpFrames(veth, 4, 7003, 20));
+        List<byte[]> mixed = new ArrayList<>(veth.udpFramesToHost(5, 7002, 20));
+        mixed.addAll(veth.udpFramesToHost(4, 7003, 20));
         AfXdpFixture.sendAndSettle(veth, pf, mixed);
         List<byte[]> got = drain();
         assertEquals(4, got.size());
@@ -148,7 +149,7 @@ class AfXdpPrefilterTest {
         // frames sent from several source ports land on whichever veth queue the peer picks
         List<byte[]> frames = new ArrayList<>();
         for (int i = 0; i < 60; i++) {
-            frames.add(AfXdpFixture.udp(veth, 8000 + i, 9000, i, 40));
+            frames.add(veth.udpToHost(8000 + i, 9000, i, 40));
         }
         AfXdpFixture.sendAndSettle(veth, pf, frames);
         PacketBurst b = new PacketBurst(32);
@@ -161,7 +162,7 @@ class AfXdpPrefilterTest {
             got += n + m;
             if (n + m == 0) {
                 idle++;
-                AfXdpFixture.sleep(1);
+                Frames.sleep(1);
             }
         }
         assertEquals(60, got, "frames received over both queues");

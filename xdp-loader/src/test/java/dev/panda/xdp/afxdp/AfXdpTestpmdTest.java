@@ -3,7 +3,7 @@ package dev.panda.xdp.afxdp;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -53,7 +53,7 @@ class AfXdpTestpmdTest {
                 "--", "--forward-mode=" + mode, "--idle=yield", "--total-num-mbufs=8192");
         int n = 200;
         int sport = mode.equals("io") ? 7100 : 7101;
-        List<byte[]> frames = AfXdpFixture.udpFrames(a, n, sport, 64);
+        List<byte[]> frames = a.udpFramesToHost(n, sport, 64);
         try (Testpmd app = Testpmd.open(o, QUIET)) {
             app.start(0);
             VethPair.Capture cap = b.capture(sport, 3.0);

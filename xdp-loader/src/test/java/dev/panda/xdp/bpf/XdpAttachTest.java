@@ -1,9 +1,8 @@
 package dev.panda.xdp.bpf;
 
-import dev.panda.xdp.VethPair;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,17 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Loading, attaching in each mode, detaching, pinning, on a veth pair of its own. */
 class XdpAttachTest {
 
-    private static VethPair veth;
-
-    @BeforeAll
-    static void up() {
-        veth = VethPair.create();
-    }
-
-    @AfterAll
-    static void down() {
-        veth.close();
-    }
+    @RegisterExtension
+    static final VethPair.PerClass VETH = new VethPair.PerClass();
 
     private static BpfObject passObject() {
         return BpfObject.open(Path.of("target/test-classes/bpf/xdp_pass.o"));
@@ -52,11 +42,11 @@ class XdpAttachTest {
     @Test
     void attachesInSkbAndNativeModeAndCountsTraffic() {
         for (XdpMode mode : new XdpMode[] {XdpMode.SKB, XdpMode.NATIVE}) {
-            try (Xdp.Loaded l = Xdp.load(XdpAttachTest::passObject, "xdp_pass", veth.hostIf, mode, true)) {
+            try (Xdp.Loaded l = Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, mode, true)) {
                 int id = XdpAttachment.attachedId(l.attachment().ifindex(), mode);
                 assertNotEquals(0, id, mode.label());
                 assertEquals(l.attachment().programId(), id);
-                assertEquals(0, veth.inNsStatus("ping", "-c", "3", "-i", "0.2", "-W", "5", veth.hostAddr()),
+                assertEquals(0, VETH.get().inNsStatus("ping", "-c", "3", "-i", "0.2", "-W", "5", VETH.get().hostAddr()),
                         "ping through an XDP_PASS program in " + mode.label() + " mode");
                 assertTrue(l.object().map("pass_count").sumCounter(0) >= 3, "program saw the echo requests");
                 l.attachment().close();
@@ -68,16 +58,16 @@ class XdpAttachTest {
     @Test
     void offloadOnVethNamesTheModesThatWork() {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", veth.hostIf, XdpMode.OFFLOAD, true));
+                () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.OFFLOAD, true));
         String m = e.getMessage();
-        assertTrue(m.contains("offload") && m.contains("Modes that work on " + veth.hostIf + ": native, skb"), m);
+        assertTrue(m.contains("offload") && m.contains("Modes that work on " + VETH.get().hostIf + ": native, skb"), m);
     }
 
     @Test
     void secondAttachIsRefusedWithAClearMessage() {
-        try (Xdp.Loaded l = Xdp.load(XdpAttachTest::passObject, "xdp_pass", veth.hostIf, XdpMode.NATIVE, true)) {
+        try (Xdp.Loaded l = Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.NATIVE, true)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", veth.hostIf, XdpMode.NATIVE, true));
+                    () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.NATIVE, true));
             assertTrue(e.getMessage().contains("already runs an XDP program"), e.getMessage());
             assertTrue(l.attachment().isAttached());
         }

@@ -2,7 +2,7 @@ package dev.panda.xdp.cli;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.VethPair;
 import dev.panda.xdp.afxdp.AfXdpPortAccess;
 import dev.panda.xdp.prefilter.Prefilter;
 import org.junit.jupiter.api.AfterEach;

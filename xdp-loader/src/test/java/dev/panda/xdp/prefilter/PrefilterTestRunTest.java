@@ -1,6 +1,6 @@
 package dev.panda.xdp.prefilter;
 
-import dev.panda.xdp.Frames;
+import dev.panda.dataplane.testing.Frames;
 import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.BpfProgram;
 import org.junit.jupiter.api.AfterEach;
@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.net.InetAddress;
 import java.util.Arrays;
 
-import static dev.panda.xdp.Frames.v4;
+import static dev.panda.dataplane.testing.Frames.v4;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**

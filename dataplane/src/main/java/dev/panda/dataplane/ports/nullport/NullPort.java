@@ -1,11 +1,9 @@
 package dev.panda.dataplane.ports.nullport;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
-import dev.panda.dataplane.port.QueueCounters;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -15,7 +13,7 @@ import java.lang.invoke.VarHandle;
  * A source and sink: rx hands out fresh buffers of a fixed size (zero-filled when copy=1), tx
  * frees what it is given. Useful to measure the rest of the pipeline, as DPDK's net_null is.
  */
-final class NullPort implements Port {
+final class NullPort extends AbstractPort {
 
     private static final VarHandle NOMBUF;
 
@@ -27,49 +25,22 @@ final class NullPort implements Port {
         }
     }
 
-    private final String name;
     private final PacketPool pool;
     private final int size;
     private final boolean fill;
     private final boolean noRx;
-    private final long mac;
-    private final QueueCounters[] rx;
-    private final QueueCounters[] tx;
     @SuppressWarnings("unused") // written through NOMBUF
     private long nombuf;
     private volatile boolean closed;
     private final MemorySegment zeros;
 
     NullPort(String name, PacketPool pool, int portId, int queues, int size, boolean fill, boolean noRx) {
-        this.name = name;
+        super(name, NullPortDriver.NAME, queues, queues, 0x02_70_6e_00_01_00L | (portId & 0xff));
         this.pool = pool;
         this.size = size;
         this.fill = fill;
         this.noRx = noRx;
-        this.mac = 0x02_70_6e_00_01_00L | (portId & 0xff);
         this.zeros = MemorySegment.ofArray(new byte[size]);
-        this.rx = QueueCounters.array(queues);
-        this.tx = QueueCounters.array(queues);
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return NullPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return rx.length;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return tx.length;
     }
 
     @Override
@@ -92,7 +63,7 @@ final class NullPort implements Port {
         }
         burst.size = n;
         if (n > 0) {
-            rx[queue].add(n, (long) n * size);
+            rxCounters[queue].add(n, (long) n * size);
         }
         return n;
     }
@@ -104,18 +75,13 @@ final class NullPort implements Port {
             bytes += pool.length(burst.handles[i]);
         }
         pool.freeBulk(burst.handles, 0, n);
-        tx[queue].add(n, bytes);
+        txCounters[queue].add(n, bytes);
         return n;
     }
 
     @Override
-    public PortStats stats() {
-        return QueueCounters.snapshot(rx, tx, (long) NOMBUF.getOpaque(this));
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+    protected long rxNombuf() {
+        return (long) NOMBUF.getOpaque(this);
     }
 
     @Override

@@ -1,10 +1,9 @@
 package dev.panda.dataplane.ports.pcap;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 
 import java.io.IOException;
@@ -18,16 +17,12 @@ import java.util.Objects;
  * {@code tx_pcap}). Transmitted buffers are copied to the file and freed at once, and rx frees
  * what it does not hand out within the call, so the port never holds a buffer between calls.
  */
-final class PcapPort implements Port {
+final class PcapPort extends AbstractPort {
 
     private static final System.Logger LOG = System.getLogger(PcapPort.class.getName());
 
-    private final String name;
     private final PacketPool pool;
     private final MemorySegment poolRegion;
-    private final long mac;
-    private final QueueCounters[] rx = QueueCounters.array(1);
-    private final QueueCounters[] tx = QueueCounters.array(1);
     private final Arena rxArena;
     private final PcapReader reader;
     private final PcapWriter writer;
@@ -40,33 +35,12 @@ final class PcapPort implements Port {
      */
     PcapPort(String name, PacketPool pool, int portId, Arena rxArena, MemorySegment rxFile, String rxSource,
              boolean infinite, PcapWriter writer) {
-        this.name = name;
+        super(name, PcapPortDriver.NAME, 1, 1, 0x02_70_6e_00_02_00L | (portId & 0xff));
         this.pool = pool;
         this.poolRegion = pool.segment();
-        this.mac = 0x02_70_6e_00_02_00L | (portId & 0xff);
         this.rxArena = rxArena;
-        this.reader = rxFile == null ? null : new PcapReader(rxFile, rxSource, infinite, pool, rx[0]);
+        this.reader = rxFile == null ? null : new PcapReader(rxFile, rxSource, infinite, pool, rxCounters[0]);
         this.writer = writer;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return PcapPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return 1;
     }
 
     @Override
@@ -79,7 +53,7 @@ final class PcapPort implements Port {
 
     @Override
     public int txBurst(int queue, PacketBurst burst, int n) {
-        QueueCounters c = tx[queue];
+        QueueCounters c = txCounters[queue];
         if (closed) {
             c.addErrors(n);
             return 0;
@@ -97,7 +71,7 @@ final class PcapPort implements Port {
                 }
             } catch (IOException e) {
                 txFailed = true;
-                LOG.log(System.Logger.Level.ERROR, name + ": writing " + writer.path() + " failed, tx now drops"
+                LOG.log(System.Logger.Level.ERROR, name() + ": writing " + writer.path() + " failed, tx now drops"
                         + " every packet (counted in oerrors): " + e);
             }
         } else {
@@ -116,13 +90,8 @@ final class PcapPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
-        return QueueCounters.snapshot(rx, tx, reader == null ? 0 : reader.nombuf());
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+    protected long rxNombuf() {
+        return reader == null ? 0 : reader.nombuf();
     }
 
     @Override
@@ -146,7 +115,7 @@ final class PcapPort implements Port {
                 writer.close();
             }
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.ERROR, name + ": flushing " + writer.path() + " on close failed: " + e);
+            LOG.log(System.Logger.Level.ERROR, name() + ": flushing " + writer.path() + " on close failed: " + e);
         } finally {
             if (rxArena != null) {
                 rxArena.close();
@@ -156,7 +125,7 @@ final class PcapPort implements Port {
 
     @Override
     public String toString() {
-        return name + "[rx " + (reader == null ? "none" : reader.source()) + ", tx "
+        return name() + "[rx " + (reader == null ? "none" : reader.source()) + ", tx "
                 + (writer == null ? "none" : writer.path()) + "]";
     }
 }

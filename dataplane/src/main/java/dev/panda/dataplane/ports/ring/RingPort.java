@@ -1,11 +1,9 @@
 package dev.panda.dataplane.ports.ring;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
-import dev.panda.dataplane.port.QueueCounters;
 
 /**
  * An in-process port backed by rings, like DPDK's net_ring.
@@ -17,62 +15,35 @@ import dev.panda.dataplane.port.QueueCounters;
  * read per packet, which io forwarding otherwise never makes; {@code count_bytes=0} skips them, as
  * DPDK's ring PMD always does.
  */
-final class RingPort implements Port {
+final class RingPort extends AbstractPort {
 
-    private final String name;
     private final PacketPool pool;
-    private final long mac;
     private final SpscIntRing[] rxRings;
     private volatile SpscIntRing[] txRings;
-    private final QueueCounters[] rxCounters;
-    private final QueueCounters[] txCounters;
     private volatile boolean closed;
     private final Runnable onClose;
     private final boolean countBytes;
 
     RingPort(String name, PacketPool pool, int portId, int queues, int size, boolean countBytes, Runnable onClose) {
-        this.name = name;
+        super(name, RingPortDriver.NAME, queues, queues, 0x02_70_6e_00_00_00L | (portId & 0xffff));
         this.countBytes = countBytes;
         this.pool = pool;
-        this.mac = 0x02_70_6e_00_00_00L | (portId & 0xffff);
         this.rxRings = new SpscIntRing[queues];
         for (int q = 0; q < queues; q++) {
             rxRings[q] = new SpscIntRing(name + ":q" + q, size);
         }
         this.txRings = rxRings;
-        this.rxCounters = QueueCounters.array(queues);
-        this.txCounters = QueueCounters.array(queues);
         this.onClose = onClose;
     }
 
     /** Cross-connects two ports: each one's tx feeds the other's rx. Set-up time only. */
     static void connect(RingPort a, RingPort b) {
         if (a.rxRings.length != b.rxRings.length) {
-            throw new IllegalArgumentException("ring peers need the same queue count: " + a.name + " has "
-                    + a.rxRings.length + ", " + b.name + " has " + b.rxRings.length);
+            throw new IllegalArgumentException("ring peers need the same queue count: " + a.name() + " has "
+                    + a.rxRings.length + ", " + b.name() + " has " + b.rxRings.length);
         }
         a.txRings = b.rxRings;
         b.txRings = a.rxRings;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return RingPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return rxRings.length;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return rxRings.length;
     }
 
     @Override
@@ -110,16 +81,6 @@ final class RingPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
-        return QueueCounters.snapshot(rxCounters, txCounters, 0);
-    }
-
-    @Override
-    public long mac() {
-        return mac;
-    }
-
-    @Override
     public LinkStatus link() {
         return closed ? LinkStatus.DOWN : LinkStatus.VIRTUAL_UP;
     }
@@ -147,6 +108,6 @@ final class RingPort implements Port {
 
     @Override
     public String toString() {
-        return name + "[" + rxRings.length + " queue(s), " + queued() + " queued]";
+        return name() + "[" + rxRings.length + " queue(s), " + queued() + " queued]";
     }
 }

@@ -11,16 +11,6 @@ class NullPortConformanceTest extends PortConformanceTest {
     @Override
     protected Fixture open(PacketPool pool) {
         Port port = Ports.discover().open("net_null0,size=128,copy=1", PortContext.of(pool, 0));
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
-            }
-
-            @Override
-            public int feed(int n) {
-                return -1;
-            }
-        };
+        return Fixture.of(port, n -> -1);
     }
 }

@@ -27,16 +27,6 @@ class PcapPortConformanceTest extends PortConformanceTest {
         Path in = capture.writeTo(dir.resolve("in.pcap"));
         Port port = Ports.discover().open("net_pcap0,infinite_rx=1,rx_pcap=" + in + ",tx_pcap="
                 + dir.resolve("out.pcap"), PortContext.of(pool, 0));
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
-            }
-
-            @Override
-            public int feed(int n) {
-                return -1;
-            }
-        };
+        return Fixture.of(port, n -> -1);
     }
 }

@@ -12,16 +12,6 @@ class PcapSinkPortConformanceTest extends PortConformanceTest {
     @Override
     protected Fixture open(PacketPool pool) {
         Port port = Ports.discover().open("net_pcap1", PortContext.of(pool, 1));
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
-            }
-
-            @Override
-            public int feed(int n) {
-                return 0;
-            }
-        };
+        return Fixture.of(port, n -> 0);
     }
 }

@@ -1,26 +1,24 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.SockCalls;
+import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.tpacket3_hdr;
 import dev.panda.jextract.uapi.tpacket_block_desc;
 import dev.panda.jextract.uapi.tpacket_hdr_v1;
 import dev.panda.jextract.uapi.tpacket_stats_v3;
-import dev.panda.xdp.sys.SockCalls;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * {@code net_af_packet}: one AF_PACKET socket with a TPACKET_V3 rx ring and tx ring in one
@@ -34,7 +32,7 @@ import java.nio.file.Path;
  * {@code sendto(MSG_DONTWAIT)} per burst makes the kernel send. Copies both ways, like DPDK's
  * af_packet PMD; no allocation per packet.
  */
-final class AfPacketPort implements Port {
+final class AfPacketPort extends AbstractPort {
 
     private static final VarHandle U32 = ValueLayout.JAVA_INT.varHandle();
     private static final long BLOCK_STATUS = tpacket_block_desc.hdr$offset() + tpacket_hdr_v1.block_status$offset();
@@ -52,7 +50,6 @@ final class AfPacketPort implements Port {
     private static final int TP_STATUS_SEND_REQUEST = Uapi.TP_STATUS_SEND_REQUEST();
     private static final int TP_STATUS_WRONG_FORMAT = Uapi.TP_STATUS_WRONG_FORMAT();
 
-    private final String name;
     private final String iface;
     private final PacketPool pool;
     private final Fd fd;
@@ -63,9 +60,8 @@ final class AfPacketPort implements Port {
     private final int blocks;
     private final int frameSize;
     private final int txFrames;
-    private final long mac;
-    private final QueueCounters rxCounters = new QueueCounters();
-    private final QueueCounters txCounters = new QueueCounters();
+    private final QueueCounters rxq;
+    private final QueueCounters txq;
     private final int[] scratch = new int[PacketBurst.MAX_BURST];
     private int block;
     private int pktsLeft;
@@ -77,7 +73,7 @@ final class AfPacketPort implements Port {
 
     AfPacketPort(String name, String iface, PacketPool pool, Fd fd, Arena arena, MemorySegment ring, int blockSize, int blocks,
                  int frameSize, long mac) {
-        this.name = name;
+        super(name, AfPacketPortDriver.NAME, 1, 1, mac);
         this.iface = iface;
         this.pool = pool;
         this.fd = fd;
@@ -89,7 +85,8 @@ final class AfPacketPort implements Port {
         this.rx = ring.asSlice(0, half);
         this.tx = ring.asSlice(half, half);
         this.txFrames = (int) (half / frameSize);
-        this.mac = mac;
+        this.rxq = rxCounters[0];
+        this.txq = txCounters[0];
     }
 
     @Override
@@ -123,7 +120,7 @@ final class AfPacketPort implements Port {
                 bytes += snap;
                 k++;
             } else {
-                rxCounters.addErrors(1);   // longer than a buffer (or inconsistent): dropped, counted
+                rxq.addErrors(1);   // longer than a buffer (or inconsistent): dropped, counted
             }
             pktOff += rx.get(ValueLayout.JAVA_INT, p + TP_NEXT);
             if (--pktsLeft == 0) {
@@ -137,7 +134,7 @@ final class AfPacketPort implements Port {
         }
         burst.size = k;
         if (k > 0) {
-            rxCounters.add(k, bytes);
+            rxq.add(k, bytes);
         }
         return k;
     }
@@ -157,7 +154,7 @@ final class AfPacketPort implements Port {
             long f = (long) txHead * frameSize;
             int status = (int) U32.getAcquire(tx, f + TP_STATUS);
             if (status == TP_STATUS_WRONG_FORMAT) {
-                txCounters.addErrors(1);
+                txq.addErrors(1);
             } else if (status != 0) {
                 break;   // still owned by the kernel: ring full
             }
@@ -175,60 +172,33 @@ final class AfPacketPort implements Port {
         }
         if (k > 0) {
             pool.freeBulk(scratch, 0, k);
-            txCounters.add(k, bytes);
+            txq.add(k, bytes);
             SockCalls.kickSend(fd.value());
         }
         return k;
     }
 
     @Override
-    public String name() {
-        return name;
+    protected long rxNombuf() {
+        return nombuf;
     }
 
+    /** Kernel drops: PACKET_STATISTICS resets on read, so they are accumulated here. */
     @Override
-    public String driverName() {
-        return AfPacketPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public synchronized PortStats stats() {
+    protected synchronized long missedElsewhere() {
         if (!closed) {
-            // PACKET_STATISTICS resets on read: accumulate
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment s = tpacket_stats_v3.allocate(a);
-                SockCalls.getsockopt(fd.value(), dev.panda.jextract.libc.Libc.SOL_PACKET(), Uapi.PACKET_STATISTICS(), s, "PACKET_STATISTICS");
+                SockCalls.getsockopt(fd.value(), Libc.SOL_PACKET(), Uapi.PACKET_STATISTICS(), s, "PACKET_STATISTICS");
                 kernelDrops += Integer.toUnsignedLong(tpacket_stats_v3.tp_drops(s));
             }
         }
-        PortStats p = QueueCounters.snapshot(new QueueCounters[] {rxCounters}, new QueueCounters[] {txCounters}, nombuf);
-        return new PortStats(p.ipackets(), p.opackets(), p.ibytes(), p.obytes(), p.imissed() + kernelDrops, p.ierrors(),
-                p.oerrors(), p.rxNombuf());
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+        return kernelDrops;
     }
 
     @Override
     public LinkStatus link() {
-        try {
-            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate")).trim();
-            return state.equals("up") || state.equals("unknown") ? new LinkStatus(true, 10_000, true) : LinkStatus.DOWN;
-        } catch (IOException e) {
-            return LinkStatus.DOWN;
-        }
+        return KernelInterface.link(iface);
     }
 
     @Override
@@ -243,6 +213,6 @@ final class AfPacketPort implements Port {
 
     @Override
     public String toString() {
-        return name + " (" + iface + ")";
+        return name() + " (" + iface + ")";
     }
 }

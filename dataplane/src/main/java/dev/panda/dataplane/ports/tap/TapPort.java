@@ -1,10 +1,9 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
@@ -26,7 +25,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * frame at the data offset), tx writes from the buffer with the header zeroed in its headroom:
  * no copies, one syscall per packet, addresses passed as longs so nothing is allocated.
  */
-final class TapPort implements Port {
+final class TapPort extends AbstractPort {
 
     static final int VNET_HDR = 10;
     private static final Linker LINKER = Linker.nativeLinker();
@@ -35,25 +34,24 @@ final class TapPort implements Port {
     private static final MethodHandle WRITE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("write"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
 
-    private final String name;
     private final String iface;
     private final PacketPool pool;
     private final Fd fd;
     private final long base;
-    private final long mac;
-    private final QueueCounters rxCounters = new QueueCounters();
-    private final QueueCounters txCounters = new QueueCounters();
+    private final QueueCounters rxq;
+    private final QueueCounters txq;
     private final int[] scratch = new int[PacketBurst.MAX_BURST];
     private volatile long nombuf;
     private boolean closed;
 
     TapPort(String name, String iface, PacketPool pool, Fd fd, long mac) {
-        this.name = name;
+        super(name, TapPortDriver.NAME, 1, 1, mac);
         this.iface = iface;
         this.pool = pool;
         this.fd = fd;
         this.base = pool.segment().address();
-        this.mac = mac;
+        this.rxq = rxCounters[0];
+        this.txq = txCounters[0];
     }
 
     @Override
@@ -76,7 +74,7 @@ final class TapPort implements Port {
             }
             int len = (int) n - VNET_HDR;
             if (len < 14 || mem.get(ValueLayout.JAVA_BYTE, at + 1) != 0 /* gso_type: offloads are off */) {
-                rxCounters.addErrors(1);
+                rxq.addErrors(1);
                 continue;
             }
             pool.setLength(h, len);
@@ -88,7 +86,7 @@ final class TapPort implements Port {
         }
         burst.size = k;
         if (k > 0) {
-            rxCounters.add(k, bytes);
+            rxq.add(k, bytes);
         }
         return k;
     }
@@ -121,9 +119,9 @@ final class TapPort implements Port {
         }
         if (k > 0) {
             pool.freeBulk(scratch, 0, k);
-            txCounters.add(k - (int) errors, bytes);
+            txq.add(k - (int) errors, bytes);
             if (errors > 0) {
-                txCounters.addErrors(errors);
+                txq.addErrors(errors);
             }
         }
         return k;
@@ -146,33 +144,8 @@ final class TapPort implements Port {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return TapPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return 1;
-    }
-
-    @Override
-    public PortStats stats() {
-        return QueueCounters.snapshot(new QueueCounters[] {rxCounters}, new QueueCounters[] {txCounters}, nombuf);
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+    protected long rxNombuf() {
+        return nombuf;
     }
 
     @Override
@@ -194,6 +167,6 @@ final class TapPort implements Port {
 
     @Override
     public String toString() {
-        return name + " (tap " + iface + ")";
+        return name() + " (tap " + iface + ")";
     }
 }

@@ -1,4 +1,4 @@
-package dev.panda.xdp;
+package dev.panda.dataplane.testing;
 
 import java.nio.ByteBuffer;
 
@@ -61,5 +61,21 @@ public final class Frames {
 
     public static byte[] v4(int a, int b, int c, int d) {
         return new byte[] {(byte) a, (byte) b, (byte) c, (byte) d};
+    }
+
+    /** A dotted IPv4 address as 4 bytes. */
+    public static byte[] v4(String dotted) {
+        String[] p = dotted.split("\\.");
+        return v4(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3]));
+    }
+
+    /** Sleeps {@code ms}; an interrupt fails the test. */
+    public static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 }

@@ -1,8 +1,5 @@
-package dev.panda.xdp.sys;
+package dev.panda.jextract;
 
-import dev.panda.jextract.ErrnoCalls;
-import dev.panda.jextract.NativeException;
-import dev.panda.jextract.Posix;
 import dev.panda.jextract.libc.Libc;
 
 import java.lang.foreign.Arena;
@@ -16,7 +13,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The socket calls the kernel-interop ports share (AF_XDP, AF_PACKET): set-up calls that throw
+ * The socket calls the kernel-interop ports share (AF_XDP, AF_PACKET, TAP): set-up calls that throw
  * {@link NativeException} with errno, ring mmaps at a page offset, and the two non-blocking
  * kicks the hot path makes (their errors only mean "try later", so errno is not captured).
  */
@@ -135,6 +132,17 @@ public final class SockCalls {
                     MemorySegment.NULL);
         } catch (Throwable t) {
             throw ErrnoCalls.rethrow(t);
+        }
+    }
+
+    /** The interface index of {@code iface} (if_nametoindex(3)), or a clear error when there is no such interface. */
+    public static int ifindex(String iface) {
+        try (Arena a = Arena.ofConfined()) {
+            int idx = Libc.if_nametoindex(a.allocateFrom(iface));
+            if (idx == 0) {
+                throw new IllegalArgumentException("no network interface named '" + iface + "'");
+            }
+            return idx;
         }
     }
 

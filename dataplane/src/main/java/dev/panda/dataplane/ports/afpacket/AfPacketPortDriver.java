@@ -1,24 +1,20 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.afpacket;
 
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
+import dev.panda.dataplane.port.KernelInterface;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_ll;
 import dev.panda.jextract.uapi.tpacket_req3;
-import dev.panda.xdp.bpf.XdpAttachment;
-import dev.panda.xdp.sys.SockCalls;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.Set;
 
 /**
@@ -48,16 +44,8 @@ public final class AfPacketPortDriver implements PortDriver {
     @Override
     public Port open(DeviceSpec spec, PortContext ctx) {
         spec.requireKnownKeys(NAME, keys());
-        String iface = spec.get("iface");
-        if (iface == null || iface.isEmpty()) {
-            throw new DeviceException(spec.name() + ": iface= is required");
-        }
-        int ifindex;
-        try {
-            ifindex = XdpAttachment.ifindex(iface);
-        } catch (IllegalArgumentException e) {
-            throw new DeviceException(spec.name() + ": " + e.getMessage());
-        }
+        String iface = spec.require("iface", "eth0");
+        int ifindex = KernelInterface.index(spec, iface);
         int blockSize = spec.getInt("blocksz", 1 << 16, 4096, 1 << 22);
         int frameSize = spec.getInt("framesz", 2048, 128, 1 << 16);
         int frameCount = spec.getInt("framecnt", 512, 8, 1 << 20);
@@ -95,24 +83,11 @@ public final class AfPacketPortDriver implements PortDriver {
             sockaddr_ll.sll_protocol(sa, (short) proto);
             sockaddr_ll.sll_ifindex(sa, ifindex);
             SockCalls.bind(fd.value(), sa, "AF_PACKET on " + iface);
-            return new AfPacketPort(spec.name(), iface, ctx.pool(), fd, arena, ring, blockSize, blocks, frameSize, readMac(iface));
+            return new AfPacketPort(spec.name(), iface, ctx.pool(), fd, arena, ring, blockSize, blocks, frameSize, KernelInterface.mac(iface));
         } catch (RuntimeException e) {
             fd.close();
             arena.close();
             throw new DeviceException(spec.name() + ": cannot open AF_PACKET rings on " + iface + ": " + e.getMessage(), e);
-        }
-    }
-
-    static long readMac(String iface) {
-        try {
-            byte[] b = HexFormat.ofDelimiter(":").parseHex(Files.readString(Path.of("/sys/class/net", iface, "address")).trim());
-            long m = 0;
-            for (byte x : b) {
-                m = m << 8 | (x & 0xff);
-            }
-            return m;
-        } catch (IOException | IllegalArgumentException e) {
-            return 0x02_70_6e_00_00_00L;
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.panda.xdp.kernel;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
@@ -7,10 +7,10 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
+import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.ifreq;
 import dev.panda.jextract.uapi.Uapi;
-import dev.panda.xdp.sys.SockCalls;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -54,22 +54,7 @@ public final class TapPortDriver implements PortDriver {
         if (ctx.pool().headroom() < TapPort.VNET_HDR) {
             throw new DeviceException(spec.name() + ": the pool's headroom must hold the " + TapPort.VNET_HDR + "-byte vnet header");
         }
-        long mac = 0x02_70_6e_00_00_00L | (ctx.portId() & 0xffff);
-        String macText = spec.get("mac");
-        if (macText != null) {
-            try {
-                byte[] b = java.util.HexFormat.ofDelimiter(":").parseHex(macText);
-                if (b.length != 6 || (b[0] & 1) != 0) {
-                    throw new IllegalArgumentException();
-                }
-                mac = 0;
-                for (byte x : b) {
-                    mac = mac << 8 | (x & 0xff);
-                }
-            } catch (IllegalArgumentException e) {
-                throw new DeviceException(spec.name() + ": mac=" + macText + " is not a unicast MAC like 02:00:00:00:00:01");
-            }
-        }
+        long mac = spec.getMac("mac", 0x02_70_6e_00_00_00L | (ctx.portId() & 0xffff));
         Fd fd;
         try {
             fd = new Fd(SockCalls.open("/dev/net/tun", Libc.O_RDWR() | Libc.O_NONBLOCK() | Libc.O_CLOEXEC()));

@@ -1,4 +1,8 @@
-package dev.panda.xdp;
+package dev.panda.dataplane.testing;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -153,6 +157,26 @@ public final class VethPair implements AutoCloseable {
         }
     }
 
+    /** A UDP frame peer -> host with both ends' MACs; payload bytes derive from {@code seq}. */
+    public byte[] udpToHost(int sport, int dport, int seq, int payload) {
+        byte[] f = Frames.ipv4(Frames.v4(peerAddr()), Frames.v4(hostAddr()), 17, sport, dport, payload, -1);
+        System.arraycopy(hostMac(), 0, f, 0, 6);
+        System.arraycopy(peerMac(), 0, f, 6, 6);
+        for (int i = 0; i < payload; i++) {
+            f[42 + i] = (byte) (seq * 31 + i);
+        }
+        return f;
+    }
+
+    /** {@code n} frames of {@link #udpToHost} to UDP port 9000, seq 0..n-1. */
+    public List<byte[]> udpFramesToHost(int n, int sport, int payload) {
+        List<byte[]> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            l.add(udpToHost(sport, 9000, i, payload));
+        }
+        return l;
+    }
+
     /** The peer's MAC as 6 bytes. */
     public byte[] peerMac() {
         return mac(inNs("cat", "/sys/class/net/" + peerIf + "/address"));
@@ -170,6 +194,36 @@ public final class VethPair implements AutoCloseable {
     public void close() {
         run(List.of("ip", "link", "del", hostIf), 30);
         run(List.of("ip", "netns", "del", ns), 30);
+    }
+
+    /**
+     * One pair for a whole test class, created before its first test and removed after its
+     * last: {@code @RegisterExtension static final VethPair.PerClass VETH = new VethPair.PerClass();}
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+
+        private VethPair pair;
+
+        @Override
+        public void beforeAll(ExtensionContext context) {
+            pair = create();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            if (pair != null) {
+                pair.close();
+                pair = null;
+            }
+        }
+
+        /** The pair; only between the class's first and last test. */
+        public VethPair get() {
+            if (pair == null) {
+                throw new IllegalStateException("VethPair.PerClass used outside its test class's lifetime");
+            }
+            return pair;
+        }
     }
 
     public static String sh(String... cmd) {

@@ -1,12 +1,12 @@
-package dev.panda.xdp.afxdp;
+package dev.panda.dataplane.ports.tap;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.xdp.Frames;
-import dev.panda.xdp.VethPair;
+import dev.panda.dataplane.testing.Frames;
+import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -40,29 +40,16 @@ class TapPortConformanceTest extends PortConformanceTest {
         VethPair.sh("ip", "link", "set", iface, "netns", NS);
         VethPair.sh("ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf." + iface + ".disable_ipv6=1");
         VethPair.sh("ip", "netns", "exec", NS, "ip", "link", "set", iface, "up");
-        return new Fixture() {
-            @Override
-            public Port port() {
-                return port;
+        return Fixture.of(port, n -> {
+            List<byte[]> frames = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                frames.add(Frames.ipv4(Frames.v4(198, 18, 0, 2), Frames.v4(198, 18, 0, 1), 17, 7400, 9, 18, -1));
             }
-
-            @Override
-            public int feed(int n) {
-                List<byte[]> frames = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    frames.add(Frames.ipv4(Frames.v4(198, 18, 0, 2), Frames.v4(198, 18, 0, 1), 17, 7400, 9, 18, -1));
-                }
-                String hex = String.join(" ", frames.stream().map(java.util.HexFormat.of()::formatHex).toList());
-                VethPair.sh("ip", "netns", "exec", NS, "/usr/bin/python3", "-c",
-                        "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\n"
-                                + "for h in sys.argv[2].split(): s.send(bytes.fromhex(h))\n", iface, hex);
-                return n;
-            }
-
-            @Override
-            public boolean loopback() {
-                return false;
-            }
-        };
+            String hex = String.join(" ", frames.stream().map(java.util.HexFormat.of()::formatHex).toList());
+            VethPair.sh("ip", "netns", "exec", NS, "/usr/bin/python3", "-c",
+                    "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\n"
+                            + "for h in sys.argv[2].split(): s.send(bytes.fromhex(h))\n", iface, hex);
+            return n;
+        });
     }
 }
