@@ -1,6 +1,6 @@
 package dev.panda.xdp.ebpf;
 
-import dev.panda.xdp.Frames;
+import dev.panda.dataplane.testing.Frames;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
-import static dev.panda.xdp.Frames.v4;
+import static dev.panda.dataplane.testing.Frames.v4;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
