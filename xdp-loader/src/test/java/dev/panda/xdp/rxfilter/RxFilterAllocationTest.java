@@ -63,6 +63,7 @@ class RxFilterAllocationTest {
             Thread.sleep(WARM_UP_MS);
             Lcore lcore = app.lcores().getFirst();
             long tid = lcore.thread().threadId();
+            settle(threads, tid);
             try (Recording rec = new Recording()) {
                 rec.enable("jdk.ObjectAllocationInNewTLAB");
                 rec.enable("jdk.ObjectAllocationOutsideTLAB");
@@ -108,6 +109,26 @@ class RxFilterAllocationTest {
             Files.deleteIfExists(jfr);
             Files.deleteIfExists(rx);
             Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * Waits for the JIT to settle: until two consecutive 1-s windows in which the lcore thread
+     * allocated nothing (tiered compilation and deoptimisation of the translated program may
+     * allocate a few bytes once, a per-packet allocation allocates in every window). Fails after 60 s.
+     */
+    private static void settle(com.sun.management.ThreadMXBean threads, long tid) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        int quiet = 0;
+        long last = threads.getThreadAllocatedBytes(tid);
+        while (quiet < 2) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the forwarding thread still allocates after 60 s of forwarding");
+            }
+            Thread.sleep(1000);
+            long now = threads.getThreadAllocatedBytes(tid);
+            quiet = now == last ? quiet + 1 : 0;
+            last = now;
         }
     }
 
