@@ -1,5 +1,6 @@
 package dev.panda.dataplane.fwd;
 
+import dev.panda.dataplane.filter.RxFilterStream;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
@@ -11,6 +12,8 @@ import java.lang.invoke.VarHandle;
  * One forwarding stream: rx port/queue to tx port/queue, driven by one lcore. It owns the burst
  * array and the stream counters, and has the shared helpers engines use so each engine is a few
  * lines: {@link #receive()}, {@link #transmit(int)} (which frees and counts what the port refused).
+ * With an rx filter, {@link #receive()} applies it right after the port's rxBurst, so every
+ * engine sees only the packets the filter passed.
  */
 public final class FwdStream {
 
@@ -41,6 +44,8 @@ public final class FwdStream {
     public final PacketPool pool;
     public final PacketBurst burst;
     public final FwdConfig config;
+    /** The receive filter of this stream, or null. */
+    public final RxFilterStream filter;
 
     private long rxPackets;
     private long txPackets;
@@ -49,7 +54,14 @@ public final class FwdStream {
 
     public FwdStream(int id, Port rxPort, int rxPortId, int rxQueue, Port txPort, int txPortId, int txQueue,
                      PacketPool pool, FwdConfig config) {
+        this(id, rxPort, rxPortId, rxQueue, txPort, txPortId, txQueue, pool, config, null);
+    }
+
+    /** A stream whose received bursts go through {@code filter} (null for none) first. */
+    public FwdStream(int id, Port rxPort, int rxPortId, int rxQueue, Port txPort, int txPortId, int txQueue,
+                     PacketPool pool, FwdConfig config, RxFilterStream filter) {
         this.id = id;
+        this.filter = filter;
         this.rxPort = rxPort;
         this.rxPortId = rxPortId;
         this.rxQueue = rxQueue;
@@ -61,13 +73,24 @@ public final class FwdStream {
         this.burst = new PacketBurst(config.burst());
     }
 
-    /** Receives a burst into {@link #burst} and counts it; returns how many arrived. */
+    /**
+     * Receives a burst into {@link #burst} and counts it; returns how many arrived (and, with a
+     * filter, passed it: the others are already freed or sent back and counted by the filter).
+     */
     public int receive() {
         int n = rxPort.rxBurst(rxQueue, burst);
         if (n > 0) {
             RX.setOpaque(this, rxPackets + n);
+            if (filter != null) {
+                n = filter.apply(burst, n);
+            }
         }
         return n;
+    }
+
+    /** Packets the rx filter took out of this stream (dropped, aborted, failed XDP_TX); 0 without one. */
+    public long filtered() {
+        return filter == null ? 0 : filter.filtered();
     }
 
     /** Sends {@code burst.handles[0..n)}; what the tx port refuses is freed and counted as dropped. */

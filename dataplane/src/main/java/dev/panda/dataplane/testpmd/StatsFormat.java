@@ -19,11 +19,14 @@ final class StatsFormat {
     }
 
     /** {@code show port stats N}; rates are over {@code seconds} since the previous show. */
-    static void nicStats(PrintStream out, int port, PortStats s, PortStats prev, double seconds) {
+    static void nicStats(PrintStream out, int port, PortStats s, PortStats prev, double seconds, long filtered) {
         out.printf("%n  %s NIC statistics for port %-2d %s%n", NIC_BORDER, port, NIC_BORDER);
         out.printf("  RX-packets: %-10d RX-missed: %-10d RX-bytes:  %d%n", s.ipackets(), s.imissed(), s.ibytes());
         out.printf("  RX-errors: %d%n", s.ierrors());
         out.printf("  RX-nombuf:  %-10d%n", s.rxNombuf());
+        if (filtered >= 0) {
+            filterLine(out, filtered);
+        }
         out.printf("  TX-packets: %-10d TX-errors: %-10d TX-bytes:  %d%n", s.opackets(), s.oerrors(), s.obytes());
         long rxPps = rate(s.ipackets() - prev.ipackets(), seconds);
         long txPps = rate(s.opackets() - prev.opackets(), seconds);
@@ -49,13 +52,27 @@ final class StatsFormat {
         if (bad > 0) {
             out.printf("%n  RX-bad-payload: %-14d", bad);
         }
+        if (fs.filter != null) {
+            out.printf("%n  RX-filter-pass: %-10d RX-filtered: %-10d (dropped %d, aborted %d, xdp-tx %d, xdp-tx-failed %d)",
+                    fs.filter.passed(), fs.filter.filtered(), fs.filter.dropped(), fs.filter.aborted(),
+                    fs.filter.bounced(), fs.filter.txFailed());
+        }
         out.printf("%n");
     }
 
-    static void portFwdStats(PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped) {
+    /** {@code filtered} < 0: no rx filter, no filter line. */
+    static void portFwdStats(PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped, long filtered) {
         out.printf("%n  %s Forward statistics for port %-2d %s%n", FWD_BORDER, port, FWD_BORDER);
         rxTxLines(out, rx, rxDropped, tx, txDropped);
+        if (filtered >= 0) {
+            filterLine(out, filtered);
+        }
         out.printf("  %s--------------------------------%s%n", FWD_BORDER, FWD_BORDER);
+    }
+
+    /** Packets of one port the rx filter took out (dropped, aborted): not RX errors, not RX-dropped. */
+    static void filterLine(PrintStream out, long filtered) {
+        out.printf("  RX-filtered: %d%n", filtered);
     }
 
     static void accumulated(PrintStream out, long rx, long rxDropped, long tx, long txDropped) {

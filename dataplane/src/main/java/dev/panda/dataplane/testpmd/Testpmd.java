@@ -1,5 +1,8 @@
 package dev.panda.dataplane.testpmd;
 
+import dev.panda.dataplane.filter.RxFilter;
+import dev.panda.dataplane.filter.RxFilterStream;
+import dev.panda.dataplane.filter.RxFilters;
 import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.ForwardEngines;
 import dev.panda.dataplane.fwd.FwdConfig;
@@ -35,6 +38,7 @@ public final class Testpmd implements AutoCloseable {
     private final List<Port> ports;
     private final LcoreList lcores;
     private final int[] fwdLcoreIds;
+    private final RxFilter rxFilter;
     private ForwardEngines.Mode mode;
     private FwdConfig fwd;
     private int nbCores;
@@ -47,8 +51,10 @@ public final class Testpmd implements AutoCloseable {
     private final PortStats[] lastShown;
     private final long[] lastShownNanos;
 
-    private Testpmd(PrintStream out, TestpmdOptions o, PacketPool pool, List<Port> ports, LcoreList lcores) {
+    private Testpmd(PrintStream out, TestpmdOptions o, PacketPool pool, List<Port> ports, LcoreList lcores,
+                    RxFilter rxFilter) {
         this.out = out;
+        this.rxFilter = rxFilter;
         this.options = o;
         this.pool = pool;
         this.ports = ports;
@@ -103,6 +109,7 @@ public final class Testpmd implements AutoCloseable {
             throw new UsageException("cannot create the packet pool: " + e.getMessage());
         }
         List<Port> opened = new ArrayList<>();
+        RxFilter filter = null;
         try {
             out.printf("Set %s packet forwarding mode%n", o.forwardMode);
             out.printf("panda: packet pool %s%n", pool);
@@ -124,17 +131,41 @@ public final class Testpmd implements AutoCloseable {
                 out.printf("Port %d Link %s%n", i, l.up() ? "up at " + speed(l) + " FDX Fixed" : "down");
             }
             out.println("Done");
-            return new Testpmd(out, o, pool, opened, lcores);
+            filter = openFilter(o, opened.size());
+            return new Testpmd(out, o, pool, opened, lcores, filter);
         } catch (RuntimeException e) {
+            if (filter != null) {
+                filter.close();
+            }
             for (Port p : opened) {
                 p.close();
             }
             pool.close();
+            if (e instanceof UsageException) {
+                throw e;
+            }
             if (e instanceof DeviceException || e instanceof IllegalArgumentException) {
                 throw new UsageException("invalid --vdev: " + e.getMessage());
             }
             throw e;
         }
+    }
+
+    /** Opens {@code --rx-filter} for every stream the ports can have; a bad value is a usage error. */
+    private static RxFilter openFilter(TestpmdOptions o, int ports) {
+        if (o.rxFilter == null) {
+            return null;
+        }
+        try {
+            return RxFilters.discover().open(o.rxFilter, Math.max(1, ports * o.rxq));
+        } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
+            throw new UsageException("invalid --rx-filter '" + o.rxFilter + "': " + e.getMessage());
+        }
+    }
+
+    /** The receive filter every stream applies, or null. */
+    public RxFilter rxFilter() {
+        return rxFilter;
     }
 
     private static String cpuList(int[] cpus) {
@@ -239,8 +270,12 @@ public final class Testpmd implements AutoCloseable {
         for (int p = 0; p < n; p++) {
             int peer = peerPort(p, n);
             for (int q = 0; q < options.rxq; q++) {
+                int txq = q % options.txq;
+                RxFilterStream f = rxFilter == null ? null
+                        // XDP_TX goes back out the rx port only where this stream owns that tx queue
+                        : rxFilter.newStream(streams.size(), pool, ports.get(p), p, q, peer == p ? txq : -1);
                 streams.add(new FwdStream(streams.size(), ports.get(p), p, q, ports.get(peer), peer,
-                        q % options.txq, pool, fwd));
+                        txq, pool, fwd, f));
             }
         }
         return streams;
@@ -256,6 +291,9 @@ public final class Testpmd implements AutoCloseable {
 
     private void printFwdConfig(List<List<FwdStream>> perCore) {
         int streams = perCore.stream().mapToInt(List::size).sum();
+        if (rxFilter != null) {
+            out.printf("Rx filter: %s%n", rxFilter.description());
+        }
         out.printf("%s packet forwarding - ports=%d - cores=%d - streams=%d - NUMA support disabled, "
                 + "MP allocation mode: native%n", mode.name(), ports.size(), perCore.size(), streams);
         for (int c = 0; c < perCore.size(); c++) {
@@ -299,17 +337,20 @@ public final class Testpmd implements AutoCloseable {
     private void printForwardStats(List<ForwardingLoop> of) {
         PortStats[] now = snapshot();
         long[] txDropped = new long[ports.size()];
+        long[] filtered = new long[ports.size()];
         for (ForwardingLoop loop : of) {
             for (FwdStream fs : loop.streams()) {
                 StatsFormat.streamStats(out, fs, fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), fs.badPayload());
                 txDropped[fs.txPortId] += fs.fwdDropped();
+                filtered[fs.rxPortId] += fs.filtered();
             }
             }
             long rx = 0, rxd = 0, tx = 0, txd = 0;
             for (int p = 0; p < ports.size(); p++) {
                 PortStats d = now[p].minus(atStart[p]);
                 long rxDropped = d.imissed() + d.rxNombuf();
-                StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p]);
+                StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p],
+                        rxFilter != null ? filtered[p] : -1);
                 rx += d.ipackets();
                 rxd += rxDropped;
                 tx += d.opackets();
@@ -360,9 +401,20 @@ public final class Testpmd implements AutoCloseable {
         if (prev.ipackets() > s.ipackets() || prev.opackets() > s.opackets()) {
             prev = PortStats.ZERO;
         }
-        StatsFormat.nicStats(out, port, s, prev, secs);
+        StatsFormat.nicStats(out, port, s, prev, secs, rxFilter != null ? filteredOn(port) : -1);
         lastShown[port] = s;
         lastShownNanos[port] = now;
+    }
+
+    /** Packets the rx filter took out of port {@code port}'s streams in the current (or last) run. */
+    public long filteredOn(int port) {
+        long n = 0;
+        for (FwdStream fs : streams()) {
+            if (fs.rxPortId == port) {
+                n += fs.filtered();
+            }
+        }
+        return n;
     }
 
     public void clearPortStats(int port) {
@@ -471,6 +523,9 @@ public final class Testpmd implements AutoCloseable {
         }
         if (pool.doubleFrees() > 0) {
             out.printf("panda: %d buffers were freed twice (a port bug)%n", pool.doubleFrees());
+        }
+        if (rxFilter != null) {
+            rxFilter.close();
         }
         pool.close();
         out.printf("%nBye...%n");

@@ -248,5 +248,10 @@ public final class TestpmdMain {
             out.printf("  %-16s %s (keys: %s)%n", d.name(), d.description(), String.join(", ",
                     new java.util.TreeSet<>(d.keys())));
         }
+        out.println();
+        out.println("Rx filters (--rx-filter):");
+        for (dev.panda.dataplane.filter.RxFilterProvider f : dev.panda.dataplane.filter.RxFilters.discover().providers()) {
+            out.printf("  %-16s %s%n", f.name(), f.usage());
+        }
     }
 }

@@ -62,6 +62,8 @@ public final class TestpmdOptions {
     public boolean poolCountGiven;
     public FwdConfig fwd = FwdConfig.defaults();
     public boolean help;
+    /** {@code --rx-filter} as given (opened by {@link Testpmd#open}), or null. */
+    public String rxFilter;
     /** Options accepted without effect, reported in one note line. */
     public final List<String> ignored = new ArrayList<>();
 
@@ -115,6 +117,8 @@ public final class TestpmdOptions {
             new String[] {"--idle=spin|yield|park", "panda: what an idle poller does (default spin, as testpmd)"},
             new String[] {"--no-pin", "panda: do not pin lcore threads to their CPUs"},
             new String[] {"--run-time=S", "panda: without -i, stop after S seconds"},
+            new String[] {"--rx-filter=F", "panda: filter every received burst first: prefilter[,engine=jit|interp], "
+                    + "or PATH.o[,prog=NAME][,engine=jit|interp] (eBPF XDP object run in userspace)"},
             new String[] {"--verify-payload", "panda: rxonly checks the payload stamp of generated packets"},
             new String[] {"-h, --help", "this help"});
 
@@ -226,6 +230,13 @@ public final class TestpmdOptions {
             case "--no-pin" -> pin = false;
             case "--run-time" -> runTimeSeconds = c.doubleValue(a, name);
             case "--verify-payload" -> fwd = fwd.withVerifyPayload(true);
+            case "--rx-filter" -> {
+                String f = c.value(a, name);
+                if (f.isBlank()) {
+                    throw new UsageException("invalid --rx-filter '': expected prefilter or PATH.o[,prog=NAME][,engine=jit|interp]");
+                }
+                rxFilter = f;
+            }
             case "-h", "--help" -> help = true;
             default -> {
                 if (APP_IGNORED_FLAGS.contains(a)) {

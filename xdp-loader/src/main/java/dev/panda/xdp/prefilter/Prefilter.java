@@ -2,6 +2,8 @@ package dev.panda.xdp.prefilter;
 
 import dev.panda.xdp.bpf.BpfMap;
 import dev.panda.xdp.bpf.BpfObject;
+import dev.panda.xdp.ebpf.EbpfMap;
+import dev.panda.xdp.ebpf.EbpfObject;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,7 +25,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * Rules and counters of the prefilter object ({@code src/main/bpf/prefilter.c}) from Java. The
  * layouts mirror {@code prefilter.h}; map and program names are the stable interface the
  * README lists. Rule updates take effect for the next packet the kernel sees: they are plain
- * map updates, no reload.
+ * map updates, no reload. The same class drives the maps of the object run by the userspace engine
+ * ({@link #Prefilter(EbpfObject)}): one place knows the key and value encodings for both.
  */
 public final class Prefilter implements AutoCloseable {
 
@@ -57,13 +60,13 @@ public final class Prefilter implements AutoCloseable {
     public static final StructLayout CONFIG = structLayout(JAVA_INT.withName("default_action"), JAVA_INT.withName("reserved"));
     private static final ValueLayout.OfShort NET_SHORT = JAVA_SHORT.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
-    private final BpfMap srcV4;
-    private final BpfMap srcV6;
-    private final BpfMap flows;
-    private final BpfMap config;
-    private final BpfMap xsks;
-    private final BpfMap ruleHits;
-    private final BpfMap actionHits;
+    private final Table srcV4;
+    private final Table srcV6;
+    private final Table flows;
+    private final Table config;
+    private final Table xsks;
+    private final Table ruleHits;
+    private final Table actionHits;
 
     /** Over the maps of a loaded prefilter object. */
     public Prefilter(BpfObject object) {
@@ -73,13 +76,27 @@ public final class Prefilter implements AutoCloseable {
 
     /** Over maps from anywhere with the right names and sizes (e.g. opened from pins). */
     public Prefilter(BpfMap srcV4, BpfMap srcV6, BpfMap flows, BpfMap config, BpfMap xsks, BpfMap ruleHits, BpfMap actionHits) {
-        this.srcV4 = srcV4.withLayouts(LPM_V4, JAVA_INT);
-        this.srcV6 = srcV6.withLayouts(LPM_V6, JAVA_INT);
-        this.flows = flows.withLayouts(FLOW, FLOW_RULE);
-        this.config = config.withLayouts(JAVA_INT, CONFIG);
-        this.xsks = xsks;
-        this.ruleHits = ruleHits;
-        this.actionHits = actionHits;
+        this.srcV4 = Table.of(srcV4.withLayouts(LPM_V4, JAVA_INT));
+        this.srcV6 = Table.of(srcV6.withLayouts(LPM_V6, JAVA_INT));
+        this.flows = Table.of(flows.withLayouts(FLOW, FLOW_RULE));
+        this.config = Table.of(config.withLayouts(JAVA_INT, CONFIG));
+        this.xsks = Table.of(xsks);
+        this.ruleHits = Table.of(ruleHits);
+        this.actionHits = Table.of(actionHits);
+    }
+
+    /**
+     * Over the maps of the prefilter object opened in the userspace engine; updates take effect
+     * at the next packet a stream runs, since the engine looks the maps up per packet.
+     */
+    public Prefilter(EbpfObject object) {
+        this.srcV4 = Table.of(object.map(MAP_SRC_V4));
+        this.srcV6 = Table.of(object.map(MAP_SRC_V6));
+        this.flows = Table.of(object.map(MAP_FLOWS));
+        this.config = Table.of(object.map(MAP_CONFIG));
+        this.xsks = Table.of(object.map(MAP_XSKS));
+        this.ruleHits = Table.of(object.map(MAP_RULE_HITS));
+        this.actionHits = Table.of(object.map(MAP_ACTION_HITS));
     }
 
     /** Maps pinned by {@code panda xdp load} under {@code dir}. */
@@ -204,8 +221,70 @@ public final class Prefilter implements AutoCloseable {
     /** Closes the map fds of a prefilter opened from pins; maps of an object stay with the object. */
     @Override
     public void close() {
-        for (BpfMap m : new BpfMap[] {srcV4, srcV6, flows, config, xsks, ruleHits, actionHits}) {
+        for (Table m : new Table[] {srcV4, srcV6, flows, config, xsks, ruleHits, actionHits}) {
             m.close();
+        }
+    }
+
+    /** The few map operations rules and counters need, on a kernel map or a userspace engine map. */
+    private interface Table {
+        void update(MemorySegment key, MemorySegment value);
+
+        boolean delete(MemorySegment key);
+
+        long sumCounter(int index);
+
+        int maxEntries();
+
+        void close();
+
+        static Table of(BpfMap m) {
+            return new Table() {
+                public void update(MemorySegment k, MemorySegment v) { m.update(k, v); }
+                public boolean delete(MemorySegment k) { return m.delete(k); }
+                public long sumCounter(int i) { return m.sumCounter(i); }
+                public int maxEntries() { return m.maxEntries(); }
+                public void close() { m.close(); }
+            };
+        }
+
+        static Table of(EbpfMap m) {
+            return new Table() {
+                public void update(MemorySegment k, MemorySegment v) {
+                    int rc = m.update(bytes(k, m.spec().keySize()), bytes(v, m.spec().valueSize()), EbpfMap.BPF_ANY);
+                    if (rc != 0) {
+                        throw new IllegalStateException("update of userspace map " + m.name() + " failed: errno " + -rc);
+                    }
+                }
+
+                public boolean delete(MemorySegment k) {
+                    return m.delete(bytes(k, m.spec().keySize())) == 0;
+                }
+
+                public long sumCounter(int i) {
+                    byte[] v = m.lookup(bytes(MemorySegment.ofArray(new int[] {i}), 4));
+                    if (v == null) {
+                        return 0;
+                    }
+                    MemorySegment s = MemorySegment.ofArray(v);
+                    long sum = 0;
+                    for (int c = 0; c < m.cpus(); c++) {
+                        sum += s.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                                (long) c * m.stride());
+                    }
+                    return sum;
+                }
+
+                public int maxEntries() { return m.spec().maxEntries(); }
+                public void close() { }
+            };
+        }
+
+        private static byte[] bytes(MemorySegment s, int size) {
+            if (s.byteSize() < size) {
+                throw new IllegalArgumentException(s.byteSize() + "-byte segment for a " + size + "-byte map field");
+            }
+            return s.asSlice(0, size).toArray(JAVA_BYTE);
         }
     }
 }
