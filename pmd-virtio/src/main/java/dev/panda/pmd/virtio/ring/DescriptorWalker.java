@@ -18,6 +18,10 @@ import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
  * for an indirect one), so it ends even on a loop; every buffer is translated through
  * {@link GuestMemory} and bounds-checked against the region's segment before it becomes a segment
  * of the {@link Chain}.
+ *
+ * <p>One walker serves one queue, and it remembers the region its last buffer was in: a queue's
+ * buffers almost always sit in the same region, so that one is tried first (a per-queue cache in
+ * front of the region table), checked exactly as a table hit would be.
  */
 final class DescriptorWalker {
 
@@ -27,6 +31,8 @@ final class DescriptorWalker {
     private final MemorySegment descTable;
     private final int size;
     private final RingErrors errors;
+    /** The region of the previous translation, or -1: tried before the region table. */
+    private int lastRegion = -1;
 
     DescriptorWalker(GuestMemory memory, MemorySegment descTable, int size, RingErrors errors) {
         this.memory = memory;
@@ -73,7 +79,7 @@ final class DescriptorWalker {
                 if (len == 0 || len % DESC_BYTES != 0 || len > size * DESC_BYTES) {
                     return fail(RingErrors.Kind.BAD_INDIRECT_LENGTH, len);
                 }
-                int r = memory.find(addr, len);
+                int r = region(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
@@ -99,7 +105,7 @@ final class DescriptorWalker {
                 if (!writable && sawWritable) {
                     return fail(RingErrors.Kind.READ_AFTER_WRITE, head);
                 }
-                int r = memory.find(addr, len);
+                int r = region(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
@@ -126,6 +132,22 @@ final class DescriptorWalker {
             }
             i = next;
         }
+    }
+
+    /**
+     * The region holding {@code [addr, addr + len)}: the previous translation's region when it
+     * holds it, else the region table's answer (remembered), or -1.
+     */
+    private int region(long addr, long len) {
+        int r = lastRegion;
+        if (r >= 0 && inside(memory.segment(r), memory.offset(r, addr), len)) {
+            return r;
+        }
+        r = memory.find(addr, len);
+        if (r >= 0) {
+            lastRegion = r;
+        }
+        return r;
     }
 
     /** {@code [off, off + len)} inside {@code seg}, whatever {@link GuestMemory} claimed. */

@@ -24,6 +24,10 @@ public interface GuestMemory {
     /** The mapping of {@code region}, exactly as long as the region. */
     MemorySegment segment(int region);
 
-    /** Offset of guest address {@code addr} within {@link #segment(int) segment(region)}. */
+    /**
+     * Offset of guest address {@code addr} within {@link #segment(int) segment(region)}: plain
+     * arithmetic that never throws, also for an address outside the region (the result then lies
+     * outside the segment), so a caller may try a region before asking {@link #find}.
+     */
     long offset(int region, long addr);
 }
