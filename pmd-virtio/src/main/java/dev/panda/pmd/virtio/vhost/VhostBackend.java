@@ -294,6 +294,9 @@ final class VhostBackend implements Runnable {
                 for (Vring v : vrings) {
                     v.dropQueue();   // EVENT_IDX may have changed: the queues are rebuilt
                 }
+                if (f != features) {
+                    LOG.log(INFO, "{0}: features 0x{1} ({2})", name, Long.toHexString(f), featureNames(f));
+                }
                 features = f;
                 return publishAll();
             }
@@ -606,5 +609,26 @@ final class VhostBackend implements Runnable {
         } catch (IllegalStateException e) {
             LOG.log(ERROR, "{0}: could not unmap {1}: {2}", name, table, e.toString());
         }
+    }
+
+    /** The negotiated features an operator cares about, by name, for the log. */
+    static String featureNames(long f) {
+        StringBuilder b = new StringBuilder();
+        if ((f & F_NET_MQ) != 0) {
+            b.append("MQ ");
+        }
+        if ((f & F_MRG_RXBUF) != 0) {
+            b.append("MRG_RXBUF ");
+        }
+        if ((f & F_INDIRECT_DESC) != 0) {
+            b.append("INDIRECT_DESC ");
+        }
+        if ((f & F_EVENT_IDX) != 0) {
+            b.append("EVENT_IDX ");
+        }
+        if ((f & F_LOG_ALL) != 0) {
+            b.append("LOG_ALL ");
+        }
+        return b.isEmpty() ? "none of MQ, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, LOG_ALL" : b.toString().trim();
     }
 }
