@@ -58,10 +58,16 @@ final class Isa {
                     throw new BpfFormatException(EbpfProgram.where(p, i) + "LD_IMM64 without its second half");
                 }
                 second[i + 1] = true;
+                i++;   // the second half is never an instruction of its own, whatever its opcode
             }
         }
         for (int i = 0; i < n; i++) {
             if (second[i]) {
+                // the kernel's rule too: the second half carries only the upper 32 bits
+                if (p.op[i] != 0 || p.dst[i] != 0 || p.src[i] != 0 || p.off[i] != 0) {
+                    throw new BpfFormatException(EbpfProgram.where(p, i)
+                            + "the second half of LD_IMM64 must have opcode, registers and offset 0");
+                }
                 continue;
             }
             int op = p.op[i];
