@@ -1,8 +1,8 @@
 package dev.panda.xdp.ebpf;
 
+import dev.panda.dataplane.testing.AllocationWatch;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.util.List;
 
 import static dev.panda.xdp.ebpf.Isa.*;
@@ -114,13 +114,11 @@ class XdpContextTest {
         obj.map("pf_src_v4").update(KernelDifferentialTest.lpm(24, KernelDifferentialTest.ip("198.18.1.0")), le32(1), 0);
         byte[][] packets = KernelDifferentialTest.corpus(5).stream().filter(p -> p.length >= 14).limit(64)
                 .toArray(byte[][]::new);
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         for (XdpProgram x : List.of(new Interpreter(obj.program("pf_prefilter")), Translator.translate(obj.program("pf_prefilter")))) {
             XdpContext ctx = obj.newContext(0);
             java.lang.foreign.MemorySegment buf = java.lang.foreign.Arena.ofAuto().allocate(4096);
-            long best = Long.MAX_VALUE;
-            for (int round = 0; round < 30 && best > 0; round++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
+            StringBuilder rounds = new StringBuilder();
+            long best = AllocationWatch.fewestBytesPerRound(30, () -> {
                 for (int rep = 0; rep < 200; rep++) {
                     for (byte[] p : packets) {
                         java.lang.foreign.MemorySegment.copy(p, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 256, p.length);
@@ -128,9 +126,10 @@ class XdpContextTest {
                         x.run(ctx);
                     }
                 }
-                best = Math.min(best, threads.getCurrentThreadAllocatedBytes() - before);
-            }
-            assertEquals(0, best, x.getClass().getSimpleName() + " allocated in every round of 12800 runs");
+                return 200L * packets.length;
+            }, rounds);
+            assertEquals(0, best, x.getClass().getSimpleName() + " allocated in every round of 200 x " + packets.length
+                    + " runs: " + rounds);
         }
     }
 }

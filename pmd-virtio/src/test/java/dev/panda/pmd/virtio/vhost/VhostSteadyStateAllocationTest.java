@@ -6,11 +6,11 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
+import dev.panda.dataplane.testing.AllocationWatch;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,8 +28,6 @@ class VhostSteadyStateAllocationTest {
     @ParameterizedTest
     @ValueSource(longs = {0, VhostBackend.F_MRG_RXBUF | VhostBackend.F_EVENT_IDX})
     void burstsDoNotAllocate(long features) {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Path sock = dir.resolve("alloc.sock");
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(1024)
                 .withHugepages(PoolConfig.Hugepages.OFF));
@@ -42,15 +40,8 @@ class VhostSteadyStateAllocationTest {
             loop.run(1_000_000);
             // Steady state means compiled: a round may still catch the JIT finishing a compile (a
             // few hundred bytes once), so up to five rounds run and the best must allocate nothing.
-            long best = Long.MAX_VALUE;
             StringBuilder rounds = new StringBuilder();
-            for (int r = 0; r < 5 && best != 0; r++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
-                long moved = loop.run(500_000);
-                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                rounds.append(allocated).append(" B/").append(moved).append(" packets; ");
-                best = Math.min(best, allocated);
-            }
+            long best = AllocationWatch.fewestBytesPerRound(5, () -> loop.run(500_000), rounds);
             assertEquals(0, best, "bytes allocated moving packets through net_vhost, per round: " + rounds);
         }
     }

@@ -4,10 +4,10 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.testing.AllocationWatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,23 +24,14 @@ class VirtioUserSteadyStateAllocationTest {
 
     @Test
     void burstsDoNotAllocate() {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (PacketPool hp = VirtioUserPortTest.pool(PoolConfig.Hugepages.OFF);
              PacketPool vp = VirtioUserPortTest.pool(PoolConfig.Hugepages.OFF)) {
             Port[] p = VirtioUserPortTest.pair(dir.resolve("alloc.sock"), hp, vp, "");
             try {
                 Loop loop = new Loop(p[0], hp, p[1], vp);
                 loop.run(1_000_000);
-                long best = Long.MAX_VALUE;
                 StringBuilder rounds = new StringBuilder();
-                for (int r = 0; r < 5 && best != 0; r++) {
-                    long before = threads.getCurrentThreadAllocatedBytes();
-                    long moved = loop.run(500_000);
-                    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                    rounds.append(allocated).append(" B/").append(moved).append(" packets; ");
-                    best = Math.min(best, allocated);
-                }
+                long best = AllocationWatch.fewestBytesPerRound(5, () -> loop.run(500_000), rounds);
                 assertEquals(0, best, "bytes allocated moving packets through net_virtio_user, per round: " + rounds);
             } finally {
                 p[1].close();
