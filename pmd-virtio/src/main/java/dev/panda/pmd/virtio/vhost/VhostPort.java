@@ -3,10 +3,9 @@ package dev.panda.pmd.virtio.vhost;
 import dev.panda.jextract.Posix;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
@@ -26,18 +25,14 @@ import java.nio.file.Path;
  * VIRTIO_NET_F_MRG_RXBUF as many receive buffers as a packet needs ({@link GuestRxWriter}, picked
  * when the vring starts). Nothing here allocates per packet.
  */
-final class VhostPort implements Port {
+final class VhostPort extends AbstractPort {
 
     private static final long HDR = VirtioNetHeader.BYTES;
 
-    private final String name;
     private final PacketPool pool;
     private final int portId;
     private final int queues;
-    private final long mac;
     private final VringSlot[] slots;
-    private final QueueCounters[] rx;
-    private final QueueCounters[] tx;
     private final QueueCounters[] nombuf;
     /** Guest memory faults met by each queue's poller (device errors). */
     private final QueueCounters[] faults;
@@ -56,43 +51,20 @@ final class VhostPort implements Port {
      * {@code withheld}: feature bits not to offer (the mrg_rxbuf=0, event_idx=0, indirect=0 devargs).
      */
     VhostPort(String name, PacketPool pool, int portId, int queues, Path iface, boolean client, long withheld) {
-        this.name = name;
+        super(name, VhostPortDriver.NAME, queues, queues, 0x02_70_6e_00_76_00L | (portId & 0xff));
         this.pool = pool;
         this.portId = portId;
         this.queues = queues;
-        this.mac = 0x02_70_6e_00_76_00L | (portId & 0xff);
         this.slots = new VringSlot[2 * queues];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new VringSlot();
         }
-        this.rx = QueueCounters.array(queues);
-        this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.faults = QueueCounters.array(queues);
         this.rxAllocated = new int[queues];
         this.txTaken = new int[queues];
         this.backend = new VhostBackend(name, iface, client, queues, slots, withheld);
         backend.start();
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return VhostPortDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return queues;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return queues;
     }
 
     @Override
@@ -111,7 +83,7 @@ final class VhostPort implements Port {
                 pool.freeBulk(burst.handles, 0, got);
             }
             n = 0;
-            fault(queue, rx[queue], e);
+            fault(queue, rxCounters[queue], e);
         } finally {
             rxAllocated[queue] = 0;
             slot.exit();
@@ -152,20 +124,20 @@ final class VhostPort implements Port {
                 }
                 q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
             }
-            finish(live, rx[queue]);
+            finish(live, rxCounters[queue]);
             rxAllocated[queue] = 0;   // from here the buffers are the caller's or freed
             if (n < got) {
                 pool.freeBulk(h, n, got - n);
             }
             if (n > 0) {
-                rx[queue].add(n, bytes);
+                rxCounters[queue].add(n, bytes);
             }
             if (bad > 0) {
-                rx[queue].addErrors(bad);
+                rxCounters[queue].addErrors(bad);
             }
             return n;
         }
-        finish(live, rx[queue]);
+        finish(live, rxCounters[queue]);
         return 0;
     }
 
@@ -179,7 +151,7 @@ final class VhostPort implements Port {
         try {
             return live == null ? 0 : transmit(queue, live, burst, n);
         } catch (InternalError e) {
-            fault(queue, tx[queue], e);
+            fault(queue, txCounters[queue], e);
             return txTaken[queue];   // freed already, or never freed and so lost, never freed twice
         } finally {
             txTaken[queue] = 0;
@@ -194,14 +166,14 @@ final class VhostPort implements Port {
     private int transmit(int queue, VringSlot.Live live, PacketBurst burst, int n) {
         GuestRxWriter w = live.writer;
         int k = w.write(pool, burst.handles, n);
-        finish(live, tx[queue]);
+        finish(live, txCounters[queue]);
         txTaken[queue] = k;
         if (k > 0) {
             pool.freeBulk(burst.handles, 0, k);
-            tx[queue].add(w.sent, w.bytes);
+            txCounters[queue].add(w.sent, w.bytes);
         }
         if (w.errors > 0) {
-            tx[queue].addErrors(w.errors);
+            txCounters[queue].addErrors(w.errors);
         }
         return k;
     }
@@ -261,17 +233,12 @@ final class VhostPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
+    protected long rxNombuf() {
         long nb = 0;
         for (QueueCounters c : nombuf) {
             nb += c.packets();
         }
-        return QueueCounters.snapshot(rx, tx, nb);
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+        return nb;
     }
 
     @Override
@@ -290,6 +257,6 @@ final class VhostPort implements Port {
 
     @Override
     public String toString() {
-        return name + "[" + queues + " queue pair(s)" + (backend.ready() ? ", running]" : "]");
+        return name() + "[" + queues + " queue pair(s)" + (backend.ready() ? ", running]" : "]");
     }
 }

@@ -1,10 +1,9 @@
 package dev.panda.pmd.virtio.virtiouser;
 
 import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
@@ -40,7 +39,7 @@ import java.util.List;
  * counted; the receive path is chosen once per connection). Used buffer notifications are off
  * (panda polls) and a kick goes only when the back-end asks.
  */
-final class VirtioUserPort implements Port {
+final class VirtioUserPort extends AbstractPort {
 
     private static final System.Logger LOG = System.getLogger(VirtioUserPort.class.getName());
     private static final int HDR = (int) VirtioNetHeader.BYTES;
@@ -51,14 +50,12 @@ final class VirtioUserPort implements Port {
     private static final int INDIRECT_MAX = 2;
     private static final long QUIESCE_NANOS = 2_000_000_000L;
 
-    private final String name;
     private final PacketPool pool;
     private final MemorySegment mem;
     private final long base;
     private final int portId;
     private final int queues;
     private final int qsize;
-    private final long mac;
     /** Bytes in front of the data where a received header lands: 12, or 0 (then the data moves). */
     private final int rxLead;
     private final int rxLen;
@@ -89,8 +86,6 @@ final class VirtioUserPort implements Port {
     private volatile long negotiated;
     private final long[] rxErrorsSeen;
     private final long[] txErrorsSeen;
-    private final QueueCounters[] rx;
-    private final QueueCounters[] tx;
     private final QueueCounters[] nombuf;
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
     private final int[] busy;
@@ -102,14 +97,13 @@ final class VirtioUserPort implements Port {
     private volatile long reclaimed;
 
     VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server) {
-        this.name = name;
+        super(name, VirtioUserDriver.NAME, queues, queues, 0x02_70_6e_00_75_00L | (portId & 0xff));
         this.pool = pool;
         this.mem = pool.segment();
         this.base = mem.address();
         this.portId = portId;
         this.queues = queues;
         this.qsize = qsize;
-        this.mac = 0x02_70_6e_00_75_00L | (portId & 0xff);
         this.rxLead = pool.headroom() >= HDR ? HDR : 0;
         this.rxLen = rxLead + pool.dataRoom();
         this.held = new byte[pool.capacity()];
@@ -128,8 +122,6 @@ final class VirtioUserPort implements Port {
         this.oneLen = new int[queues][];
         this.rxErrorsSeen = new long[queues];
         this.txErrorsSeen = new long[queues];
-        this.rx = QueueCounters.array(queues);
-        this.tx = QueueCounters.array(queues);
         this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
         // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
@@ -202,9 +194,9 @@ final class VirtioUserPort implements Port {
         int indirectMax = (features & VhostUserClient.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
         for (int q = 0; q < queues; q++) {
             long off = 2L * q * ringBytes;
-            rxq[q] = DriverQueue.create(name + "-rxq" + q, ringMem.asSlice(off, ringBytes),
+            rxq[q] = DriverQueue.create(name() + "-rxq" + q, ringMem.asSlice(off, ringBytes),
                     ringMem.address() + off, qsize, features, 0);
-            txq[q] = DriverQueue.create(name + "-txq" + q, ringMem.asSlice(off + ringBytes, ringBytes),
+            txq[q] = DriverQueue.create(name() + "-txq" + q, ringMem.asSlice(off + ringBytes, ringBytes),
                     ringMem.address() + off + ringBytes, qsize, features, indirectMax);
             // panda polls: no used buffer notifications (§2.7.7, advisory)
             rxq[q].disableInterrupts();
@@ -262,13 +254,13 @@ final class VirtioUserPort implements Port {
                 }
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "{0}: stopping the vrings failed ({1}); closing the socket",
-                        name, e.getMessage());
+                        name(), e.getMessage());
             }
         }
         int back = releaseBuffers();
         if (back > 0) {
             reclaimed += back;
-            LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the back-end held returned to the pool", name, back);
+            LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the back-end held returned to the pool", name(), back);
         }
         createQueues(0);
     }
@@ -281,7 +273,7 @@ final class VirtioUserPort implements Port {
             while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
                 if (System.nanoTime() > deadline) {
                     LOG.log(System.Logger.Level.ERROR, "{0}: {1} queue {2} still in a burst after 2 s; going on anyway",
-                            name, slot % 2 == 0 ? "rx" : "tx", slot / 2);
+                            name(), slot % 2 == 0 ? "rx" : "tx", slot / 2);
                     break;
                 }
                 Thread.onSpinWait();
@@ -307,26 +299,6 @@ final class VirtioUserPort implements Port {
 
     private static long align(long v, long to) {
         return (v + to - 1) / to * to;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String driverName() {
-        return VirtioUserDriver.NAME;
-    }
-
-    @Override
-    public int rxQueueCount() {
-        return queues;
-    }
-
-    @Override
-    public int txQueueCount() {
-        return queues;
     }
 
     /**
@@ -392,15 +364,15 @@ final class VirtioUserPort implements Port {
             bytes += frame;
         }
         if (n > 0) {
-            rx[queue].add(n, bytes);
+            rxCounters[queue].add(n, bytes);
         }
         if (bad > 0) {
-            rx[queue].addErrors(bad);
+            rxCounters[queue].addErrors(bad);
         }
         if (q.freeDescriptors() >= Math.min(32, qsize / 2) || q.inFlight() == 0) {
             refill(queue);
         }
-        countRingErrors(q, rxErrorsSeen, queue, rx[queue]);
+        countRingErrors(q, rxErrorsSeen, queue, rxCounters[queue]);
         return n;
     }
 
@@ -494,15 +466,15 @@ final class VirtioUserPort implements Port {
             pool.freeBulk(free, 0, freed);
         }
         if (n > 0) {
-            rx[queue].add(n, bytes);
+            rxCounters[queue].add(n, bytes);
         }
         if (bad > 0) {
-            rx[queue].addErrors(bad);
+            rxCounters[queue].addErrors(bad);
         }
         if (q.freeDescriptors() >= Math.min(32, qsize / 2) || q.inFlight() == 0) {
             refill(queue);
         }
-        countRingErrors(q, rxErrorsSeen, queue, rx[queue]);
+        countRingErrors(q, rxErrorsSeen, queue, rxCounters[queue]);
         return n;
     }
 
@@ -550,12 +522,12 @@ final class VirtioUserPort implements Port {
             k++;
         }
         if (k > 0) {
-            tx[queue].add(k, bytes);
+            txCounters[queue].add(k, bytes);
             if (q.publish()) {
                 Posix.eventfdSignal(kicks[2 * queue + 1]);
             }
         }
-        countRingErrors(q, txErrorsSeen, queue, tx[queue]);
+        countRingErrors(q, txErrorsSeen, queue, txCounters[queue]);
         return k;
     }
 
@@ -583,17 +555,12 @@ final class VirtioUserPort implements Port {
     }
 
     @Override
-    public PortStats stats() {
+    protected long rxNombuf() {
         long nb = 0;
         for (QueueCounters c : nombuf) {
             nb += c.packets();
         }
-        return QueueCounters.snapshot(rx, tx, nb);
-    }
-
-    @Override
-    public long mac() {
-        return mac;
+        return nb;
     }
 
     @Override
@@ -614,7 +581,7 @@ final class VirtioUserPort implements Port {
         closed = true;
         session.close();
         if (!session.stopped()) {
-            LOG.log(System.Logger.Level.ERROR, "{0}: control thread still running; rings and eventfds left in place", name);
+            LOG.log(System.Logger.Level.ERROR, "{0}: control thread still running; rings and eventfds left in place", name());
             return;
         }
         for (Fd fd : kicks) {
@@ -648,6 +615,6 @@ final class VirtioUserPort implements Port {
 
     @Override
     public String toString() {
-        return name + "[" + queues + " queue pair(s) of " + qsize + (closed ? ", closed]" : "]");
+        return name() + "[" + queues + " queue pair(s) of " + qsize + (closed ? ", closed]" : "]");
     }
 }
