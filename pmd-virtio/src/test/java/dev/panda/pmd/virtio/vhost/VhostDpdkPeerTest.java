@@ -9,6 +9,7 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.RxSink;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +23,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -60,36 +60,7 @@ class VhostDpdkPeerTest {
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(8192)
                 .withHugepages(PoolConfig.Hugepages.OFF))) {
             Port port = Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicLong received = new AtomicLong();
-            AtomicLong emptyPolls = new AtomicLong();
-            AtomicLong wrongLength = new AtomicLong();
-            Thread poller = Thread.ofPlatform().name("vhost-peer-poller").start(() -> {
-                try {
-                    Posix.setAffinity(0);
-                } catch (RuntimeException ignored) {
-                    // not fatal: only politeness
-                }
-                PacketBurst burst = new PacketBurst(32);
-                long n = 0;
-                long empty = 0;
-                while (!stop.get()) {
-                    int k = port.rxBurst(0, burst);
-                    if (k == 0) {
-                        emptyPolls.setOpaque(++empty);
-                        Thread.yield();
-                        continue;
-                    }
-                    for (int i = 0; i < k; i++) {
-                        if (pool.length(burst.handles[i]) != 64) {
-                            wrongLength.incrementAndGet();
-                        }
-                    }
-                    pool.freeBulk(burst.handles, 0, k);
-                    n += k;
-                    received.setOpaque(n);
-                }
-            });
+            RxSink sink = new RxSink("vhost-peer-poller", port, pool, 64, 0);
             Process dpdk = null;
             try {
                 dpdk = new ProcessBuilder(TESTPMD.toString(), "--lcores", "0@1,1@1", "-m", "512", "--no-pci",
@@ -101,18 +72,10 @@ class VhostDpdkPeerTest {
                 awaitLinkUp(port, dpdk, log);
                 command(cmd, "start");
                 sleep(4000);
-                assertTrue(received.get() > 0, "no packet arrived while DPDK was sending\n" + tail(log));
+                assertTrue(sink.received() > 0, "no packet arrived while DPDK was sending\n" + tail(log));
                 command(cmd, "stop");
-                // what DPDK put in the ring before it stopped still drains into panda
-                // what DPDK put in the ring still drains into panda: done once a window passes in which
-                // the poller ran (many empty polls; under load it may not have) and received nothing
-                long last = -1;
-                long lastEmpty = 0;
-                while (received.get() != last || emptyPolls.get() - lastEmpty < 1000) {
-                    last = received.get();
-                    lastEmpty = emptyPolls.get();
-                    sleep(300);
-                }
+                // what DPDK put in the ring still drains into panda
+                sink.awaitDrained();
                 command(cmd, "show port stats all");
                 command(cmd, "quit");
                 if (!dpdk.waitFor(15, TimeUnit.SECONDS)) {
@@ -122,20 +85,18 @@ class VhostDpdkPeerTest {
                 Matcher m = NIC_TX.matcher(out);
                 assertTrue(m.find(), "no NIC statistics in dpdk-testpmd's output\n" + tail(log));
                 long dpdkSent = Long.parseLong(m.group(1));
-                stop.set(true);
-                poller.join();
+                sink.close();
                 PortStats s = port.stats();
                 System.out.printf("DPDK virtio-user TX-packets %d, panda net_vhost0 RX-packets %d (ierrors %d, "
                         + "rx_nombuf %d)%n", dpdkSent, s.ipackets(), s.ierrors(), s.rxNombuf());
                 assertTrue(dpdkSent > 0, "DPDK sent nothing\n" + tail(log));
                 assertEquals(dpdkSent, s.ipackets() + s.ierrors(), "every packet DPDK sent is received or counted");
                 assertEquals(0, s.ierrors());
-                assertEquals(dpdkSent, received.get());
+                assertEquals(dpdkSent, sink.received());
                 assertEquals(dpdkSent * 64, s.ibytes());
-                assertEquals(0, wrongLength.get(), "frames that are not 64 bytes");
+                assertEquals(0, sink.wrongLength(), "frames that are not 64 bytes");
             } finally {
-                stop.set(true);
-                poller.join();
+                sink.close();
                 if (dpdk != null && dpdk.isAlive()) {
                     dpdk.destroy();   // SIGTERM: testpmd cleans up and exits
                     if (!dpdk.waitFor(5, TimeUnit.SECONDS)) {

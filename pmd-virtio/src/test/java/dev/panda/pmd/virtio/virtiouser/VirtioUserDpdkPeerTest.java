@@ -8,6 +8,7 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
+import dev.panda.pmd.virtio.RxSink;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,8 +17,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -128,47 +127,15 @@ class VirtioUserDpdkPeerTest {
                      "--forward-mode=txonly", "--txpkts=64")) {
             dpdk.awaitSocket(sock);
             Port port = connect("net_virtio_user1,path=" + sock, pool, dpdk);
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicLong received = new AtomicLong();
-            AtomicLong emptyPolls = new AtomicLong();
-            AtomicLong wrongLength = new AtomicLong();
-            Thread poller = Thread.ofPlatform().name("virtio-user-peer-rx").start(() -> {
-                PacketBurst burst = new PacketBurst(32);
-                long n = 0;
-                long empty = 0;
-                while (!stop.get()) {
-                    int k = port.rxBurst(0, burst);
-                    if (k == 0) {
-                        emptyPolls.setOpaque(++empty);
-                        Thread.yield();
-                        continue;
-                    }
-                    for (int i = 0; i < k; i++) {
-                        if (pool.length(burst.handles[i]) != 64) {
-                            wrongLength.incrementAndGet();
-                        }
-                    }
-                    pool.freeBulk(burst.handles, 0, k);
-                    n += k;
-                    received.setOpaque(n);
-                }
-            });
+            RxSink sink = new RxSink("virtio-user-peer-rx", port, pool, 64, -1);
             try {
                 dpdk.command("start");
                 sleep(4000);
-                assertTrue(received.get() > 0, "no packet arrived while DPDK was sending\n" + dpdk.tail());
+                assertTrue(sink.received() > 0, "no packet arrived while DPDK was sending\n" + dpdk.tail());
                 dpdk.command("stop");
-                // what DPDK put in the ring still drains into panda: done once a window passes in which
-                // the poller ran (many empty polls; under load it may not have) and received nothing
-                long last = -1;
-                long lastEmpty = 0;
-                while (received.get() != last || emptyPolls.get() - lastEmpty < 1000) {
-                    last = received.get();
-                    lastEmpty = emptyPolls.get();
-                    sleep(300);
-                }
-                stop.set(true);
-                poller.join();
+                // what DPDK put in the ring still drains into panda
+                sink.awaitDrained();
+                sink.close();
                 PortStats s = port.stats();
                 port.close();   // GET_VRING_BASE on both rings while DPDK is still up
                 assertEquals(pool.capacity(), pool.available(), "buffers lost after close");
@@ -179,13 +146,12 @@ class VirtioUserDpdkPeerTest {
                         dpdkSent, m.group(2), s.ipackets(), s.ierrors(), s.rxNombuf());
                 assertTrue(dpdkSent > 0, "DPDK sent nothing\n" + dpdk.tail());
                 assertEquals(dpdkSent, s.ipackets(), "every packet DPDK sent was received by panda");
-                assertEquals(dpdkSent, received.get());
+                assertEquals(dpdkSent, sink.received());
                 assertEquals(0, s.ierrors());
                 assertEquals(dpdkSent * 64, s.ibytes());
-                assertEquals(0, wrongLength.get(), "frames that are not 64 bytes");
+                assertEquals(0, sink.wrongLength(), "frames that are not 64 bytes");
             } finally {
-                stop.set(true);
-                poller.join();
+                sink.close();
                 port.close();
             }
             assertEquals(pool.capacity(), pool.available(), "buffers lost after close");
