@@ -5,14 +5,12 @@ import dev.panda.perf.PerfMain;
 import dev.panda.pmd.vfio.DevBind;
 import dev.panda.pmd.vfio.PciSysfs;
 import dev.panda.xdp.cli.XdpCommand;
-
 import java.util.Arrays;
 
 /** The {@code panda} command: one subcommand per way users run panda. */
 public final class Main {
 
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
@@ -27,7 +25,8 @@ public final class Main {
             case "devbind" -> System.exit(DevBind.run(rest, PciSysfs.system(), System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
-                System.err.println("panda: unknown command '" + args[0] + "'; commands: testpmd, perf, xdp, devbind, version, help");
+                System.err.println("panda: unknown command '" + args[0]
+                        + "'; commands: testpmd, perf, xdp, devbind, version, help");
                 System.exit(2);
             }
         }
@@ -41,10 +40,14 @@ public final class Main {
     private static void usage() {
         System.out.println("usage: panda COMMAND [options]");
         System.out.println();
-        System.out.println("  testpmd   DPDK-testpmd-style forwarding: panda testpmd --vdev net_ring0 --vdev net_ring1 -i");
-        System.out.println("  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
-        System.out.println("  xdp       eBPF/XDP prefilter: panda xdp load|unload|status|map dump|map update|map delete");
-        System.out.println("  devbind   bind PCI devices to vfio-pci: panda devbind --status | --bind=vfio-pci ADDR | -u ADDR");
+        System.out.println(
+                "  testpmd   DPDK-testpmd-style forwarding: panda testpmd --vdev net_ring0 --vdev net_ring1 -i");
+        System.out.println(
+                "  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
+        System.out.println(
+                "  xdp       eBPF/XDP prefilter: panda xdp load|unload|status|map dump|map update|map delete");
+        System.out.println(
+                "  devbind   bind PCI devices to vfio-pci: panda devbind --status | --bind=vfio-pci ADDR | -u ADDR");
         System.out.println("  version   print the version");
         System.out.println();
         System.out.println("Run 'panda testpmd --help' for testpmd's options.");

@@ -3,8 +3,7 @@ package dev.panda.jextract;
 /** Symbolic names of the Linux errno values (asm-generic/errno-base.h, errno.h) panda is likely to meet. */
 final class Errno {
 
-    private Errno() {
-    }
+    private Errno() {}
 
     static String name(int errno) {
         return switch (errno) {
@@ -89,7 +88,7 @@ final class Errno {
             case 130 -> "EOWNERDEAD";
             case 131 -> "ENOTRECOVERABLE";
             case 133 -> "EHWPOISON";
-            case 524 -> "ENOTSUPP";   // kernel-internal, leaks out of bpf(2) and libbpf
+            case 524 -> "ENOTSUPP"; // kernel-internal, leaks out of bpf(2) and libbpf
             default -> "errno " + errno;
         };
     }

@@ -21,8 +21,7 @@ public final class ErrnoCalls {
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    private ErrnoCalls() {
-    }
+    private ErrnoCalls() {}
 
     /** A downcall to {@code symbol} that captures errno; {@code options} may add e.g. firstVariadicArg. */
     public static MethodHandle link(MemorySegment symbol, FunctionDescriptor descriptor, Linker.Option... options) {

@@ -1,5 +1,6 @@
 package dev.panda.jextract;
 
+import dev.panda.jextract.libc.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -7,8 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Arrays;
-
-import dev.panda.jextract.libc.Libc;
 
 /**
  * The libc calls panda needs at set-up time, with errno turned into {@link NativeException}.
@@ -42,8 +41,7 @@ public final class Posix {
     // The generated Libc.x$handle()s do not capture errno: relink each symbol with captureCallState.
     private static final MethodHandle MEMFD_CREATE =
             errnoHandle(Libc.memfd_create$address(), Libc.memfd_create$descriptor());
-    private static final MethodHandle FTRUNCATE =
-            errnoHandle(Libc.ftruncate$address(), Libc.ftruncate$descriptor());
+    private static final MethodHandle FTRUNCATE = errnoHandle(Libc.ftruncate$address(), Libc.ftruncate$descriptor());
     private static final MethodHandle MMAP = errnoHandle(Libc.mmap$address(), Libc.mmap$descriptor());
     private static final MethodHandle MUNMAP = errnoHandle(Libc.munmap$address(), Libc.munmap$descriptor());
     private static final MethodHandle CLOSE = errnoHandle(Libc.close$address(), Libc.close$descriptor());
@@ -58,10 +56,12 @@ public final class Posix {
     private static final MethodHandle SYSCONF = errnoHandle(Libc.sysconf$address(), Libc.sysconf$descriptor());
     private static final MethodHandle EVENTFD = errnoHandle(Libc.eventfd$address(), Libc.eventfd$descriptor());
     // ioctl(int, unsigned long, ...): the third argument is variadic
-    private static final MethodHandle IOCTL_POINTER = ErrnoCalls.link(Libc.ioctl.address(),
+    private static final MethodHandle IOCTL_POINTER = ErrnoCalls.link(
+            Libc.ioctl.address(),
             FunctionDescriptor.of(Libc.C_INT, Libc.C_INT, Libc.C_LONG, Libc.C_POINTER),
             Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_LONG = ErrnoCalls.link(Libc.ioctl.address(),
+    private static final MethodHandle IOCTL_LONG = ErrnoCalls.link(
+            Libc.ioctl.address(),
             FunctionDescriptor.of(Libc.C_INT, Libc.C_INT, Libc.C_LONG, Libc.C_LONG),
             Linker.Option.firstVariadicArg(2));
     private static final MethodHandle GETTID = Libc.gettid$handle();
@@ -74,15 +74,14 @@ public final class Posix {
     private record Scratch(MemorySegment state, MemorySegment word, MemorySegment mask) {
         static Scratch allocate() {
             MemorySegment all = Arena.ofAuto().allocate(64 + CPU_SET_BYTES, 64);
-            return new Scratch(all.asSlice(0, ErrnoCalls.stateBytes()), all.asSlice(64, 8),
-                    all.asSlice(64, CPU_SET_BYTES));
+            return new Scratch(
+                    all.asSlice(0, ErrnoCalls.stateBytes()), all.asSlice(64, 8), all.asSlice(64, CPU_SET_BYTES));
         }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::allocate);
 
-    private Posix() {
-    }
+    private Posix() {}
 
     /** memfd_create(2). */
     public static Fd memfdCreate(String name, int flags) {
@@ -380,7 +379,9 @@ public final class Posix {
     public static String strerror(int errno) {
         try {
             MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
-            return s.equals(MemorySegment.NULL) ? "errno " + errno : s.reinterpret(Long.MAX_VALUE).getString(0);
+            return s.equals(MemorySegment.NULL)
+                    ? "errno " + errno
+                    : s.reinterpret(Long.MAX_VALUE).getString(0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -1,16 +1,15 @@
 package dev.panda.jextract;
 
-import dev.panda.jextract.libc.Libc;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.panda.jextract.libc.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The socket calls the kernel-interop ports share (AF_XDP, AF_PACKET, TAP): set-up calls that throw
@@ -21,21 +20,25 @@ public final class SockCalls {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle SOCKET = ErrnoCalls.link(Libc.socket$address(), Libc.socket$descriptor());
-    private static final MethodHandle SETSOCKOPT = ErrnoCalls.link(Libc.setsockopt$address(), Libc.setsockopt$descriptor());
-    private static final MethodHandle GETSOCKOPT = ErrnoCalls.link(Libc.getsockopt$address(), Libc.getsockopt$descriptor());
+    private static final MethodHandle SETSOCKOPT =
+            ErrnoCalls.link(Libc.setsockopt$address(), Libc.setsockopt$descriptor());
+    private static final MethodHandle GETSOCKOPT =
+            ErrnoCalls.link(Libc.getsockopt$address(), Libc.getsockopt$descriptor());
     private static final MethodHandle BIND = ErrnoCalls.link(Libc.bind$address(), Libc.bind$descriptor());
-    private static final MethodHandle MMAP = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("mmap"),
+    private static final MethodHandle MMAP = ErrnoCalls.link(
+            LINKER.defaultLookup().findOrThrow("mmap"),
             FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle SENDTO = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("sendto"),
+    private static final MethodHandle SENDTO = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("sendto"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle RECVFROM = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("recvfrom"),
+    private static final MethodHandle RECVFROM = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("recvfrom"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
     private static final int MSG_DONTWAIT = Libc.MSG_DONTWAIT();
-    private static final MethodHandle OPEN = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("open"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle OPEN = ErrnoCalls.link(
+            LINKER.defaultLookup().findOrThrow("open"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
-    private SockCalls() {
-    }
+    private SockCalls() {}
 
     public static int socket(int domain, int type, int protocol, String what) {
         try (Arena a = Arena.ofConfined()) {
@@ -105,8 +108,14 @@ public final class SockCalls {
         MemorySegment m;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = ErrnoCalls.state(a);
-            m = (MemorySegment) MMAP.invokeExact(st, MemorySegment.NULL, bytes, Posix.PROT_READ | Posix.PROT_WRITE,
-                    Posix.MAP_SHARED | Posix.MAP_POPULATE, fd, pgoff);
+            m = (MemorySegment) MMAP.invokeExact(
+                    st,
+                    MemorySegment.NULL,
+                    bytes,
+                    Posix.PROT_READ | Posix.PROT_WRITE,
+                    Posix.MAP_SHARED | Posix.MAP_POPULATE,
+                    fd,
+                    pgoff);
             if (m.address() == -1L) {
                 throw new NativeException("mmap(" + what + ")", ErrnoCalls.errno(st));
             }
@@ -128,8 +137,8 @@ public final class SockCalls {
     /** recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL): wakes the kernel's receive processing. */
     public static void kickRecv(int fd) {
         try {
-            long unused = (long) RECVFROM.invokeExact(fd, MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL,
-                    MemorySegment.NULL);
+            long unused = (long) RECVFROM.invokeExact(
+                    fd, MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
             throw ErrnoCalls.rethrow(t);
         }

@@ -4,17 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.reflect.Method;
-
 import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.cmsghdr;
 import dev.panda.jextract.libc.iovec;
 import dev.panda.jextract.libc.msghdr;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.reflect.Method;
 import org.junit.jupiter.api.Test;
 
 /** The generated downcalls work as called directly (no errno capture), the way the PMDs will use them. */
@@ -24,12 +23,12 @@ class GeneratedBindingsTest {
     @Test
     void scmRightsThroughSocketpair() {
         try (Arena arena = Arena.ofConfined();
-             Fd a = Posix.eventfd(0, Posix.EFD_CLOEXEC);
-             Fd b = Posix.eventfd(0, Posix.EFD_CLOEXEC)) {
+                Fd a = Posix.eventfd(0, Posix.EFD_CLOEXEC);
+                Fd b = Posix.eventfd(0, Posix.EFD_CLOEXEC)) {
             MemorySegment pair = arena.allocate(ValueLayout.JAVA_INT, 2);
             assertEquals(0, Libc.socketpair(Libc.AF_UNIX(), Libc.SOCK_STREAM() | Libc.SOCK_CLOEXEC(), 0, pair));
             try (Fd left = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 0));
-                 Fd right = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 1))) {
+                    Fd right = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 1))) {
                 MemorySegment out = message(arena, 2);
                 MemorySegment outCmsg = msghdr.msg_control(out);
                 cmsghdr.cmsg_level(outCmsg, Libc.SOL_SOCKET());
@@ -48,8 +47,8 @@ class GeneratedBindingsTest {
                 assertEquals(cmsgLen(2 * Integer.BYTES), cmsghdr.cmsg_len(inCmsg));
                 MemorySegment got = inCmsg.asSlice(cmsghdr.sizeof(), 2L * Integer.BYTES);
                 try (Fd a2 = new Fd(got.getAtIndex(ValueLayout.JAVA_INT, 0));
-                     Fd b2 = new Fd(got.getAtIndex(ValueLayout.JAVA_INT, 1))) {
-                    Posix.eventfdWrite(a2, 5);   // a received fd is the same eventfd
+                        Fd b2 = new Fd(got.getAtIndex(ValueLayout.JAVA_INT, 1))) {
+                    Posix.eventfdWrite(a2, 5); // a received fd is the same eventfd
                     Posix.eventfdWrite(b, 7);
                     assertEquals(5, Posix.eventfdRead(a));
                     assertEquals(7, Posix.eventfdRead(b2));
@@ -66,7 +65,7 @@ class GeneratedBindingsTest {
         iovec.iov_len(iov, 1);
         msghdr.msg_iov(msg, iov);
         msghdr.msg_iovlen(msg, 1);
-        long space = cmsgSpace(fds * Integer.BYTES);   // CMSG_SPACE is a function-like macro
+        long space = cmsgSpace(fds * Integer.BYTES); // CMSG_SPACE is a function-like macro
         msghdr.msg_control(msg, arena.allocate(space, 8));
         msghdr.msg_controllen(msg, space);
         return msg;
@@ -89,7 +88,7 @@ class GeneratedBindingsTest {
             if (name.startsWith("errno ")) {
                 continue;
             }
-            if (name.equals("ENOTSUPP")) {      // kernel-internal: no userspace header defines it
+            if (name.equals("ENOTSUPP")) { // kernel-internal: no userspace header defines it
                 continue;
             }
             Method constant = Libc.class.getMethod(name);

@@ -8,15 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panda.jextract.libc.Libc;
+import dev.panda.jextract.uapi.Uapi;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReference;
-
-import dev.panda.jextract.libc.Libc;
-import dev.panda.jextract.uapi.Uapi;
 import org.junit.jupiter.api.Test;
 
 class PosixTest {
@@ -48,8 +47,8 @@ class PosixTest {
 
     @Test
     void anonymousMapping() {
-        MemorySegment m = Posix.mmap(8192, Posix.PROT_READ | Posix.PROT_WRITE,
-                Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, null, 0);
+        MemorySegment m =
+                Posix.mmap(8192, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, null, 0);
         try {
             assertEquals(0, m.get(ValueLayout.JAVA_LONG, 8184));
             m.set(ValueLayout.JAVA_LONG, 8184, -1L);
@@ -68,8 +67,9 @@ class PosixTest {
         assertTrue(e.call().startsWith("ftruncate"), e.call());
 
         // zero-length mmap is EINVAL
-        NativeException inval = assertThrows(NativeException.class, () ->
-                Posix.mmap(0, Posix.PROT_READ, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, null, 0));
+        NativeException inval = assertThrows(
+                NativeException.class,
+                () -> Posix.mmap(0, Posix.PROT_READ, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, null, 0));
         assertEquals("EINVAL", Posix.errnoName(inval.errno()));
     }
 
@@ -170,7 +170,7 @@ class PosixTest {
             MemorySegment pair = arena.allocate(ValueLayout.JAVA_INT, 2);
             assertEquals(0, Libc.socketpair(Libc.AF_UNIX(), Libc.SOCK_STREAM() | Libc.SOCK_CLOEXEC(), 0, pair));
             try (Fd left = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 0));
-                 Fd right = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 1))) {
+                    Fd right = new Fd(pair.getAtIndex(ValueLayout.JAVA_INT, 1))) {
                 MemorySegment bytes = arena.allocateFrom("abc");
                 assertEquals(3, Libc.write(left.value(), bytes, 3));
                 MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
@@ -178,8 +178,8 @@ class PosixTest {
                 assertEquals(3, count.get(ValueLayout.JAVA_INT, 0));
 
                 // a request the socket does not know: ENOTTY, with the request in the message
-                NativeException e = assertThrows(NativeException.class,
-                        () -> Posix.ioctl(right, Uapi.VHOST_SET_OWNER(), 0L));
+                NativeException e =
+                        assertThrows(NativeException.class, () -> Posix.ioctl(right, Uapi.VHOST_SET_OWNER(), 0L));
                 assertEquals("ENOTTY", Posix.errnoName(e.errno()));
                 assertTrue(e.getMessage().contains("0xaf01"), e.getMessage());
             }

@@ -44,8 +44,8 @@ final class DpdkProcess implements AutoCloseable {
     }
 
     private void read() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 synchronized (this) {
@@ -102,7 +102,8 @@ final class DpdkProcess implements AutoCloseable {
         Path huge = Path.of("/dev/hugepages");
         if (Files.isDirectory(huge)) {
             try (var files = Files.list(huge)) {
-                for (Path p : files.filter(p -> p.getFileName().toString().startsWith(prefix + "map_")).toList()) {
+                for (Path p : files.filter(p -> p.getFileName().toString().startsWith(prefix + "map_"))
+                        .toList()) {
                     Files.deleteIfExists(p);
                 }
             }

@@ -6,8 +6,7 @@ import java.util.Arrays;
 /** {@code panda perf}: benchmarks that print figures, and ratios against a peer run alongside. */
 public final class PerfMain {
 
-    private PerfMain() {
-    }
+    private PerfMain() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
@@ -20,9 +19,12 @@ public final class PerfMain {
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
             out.println("           in interleaved pairs (A B A B), printing Mpps and the median ratio");
-            out.println("  vhost-rx dpdk-testpmd virtio-user txonly into panda's net_vhost vs into DPDK's net_vhost, rxonly");
-            out.println("  virtio-tx panda's net_virtio_user txonly vs DPDK's virtio-user txonly, into DPDK's net_vhost rxonly");
-            out.println("  xdp-rxdrop panda net_af_xdp rxdrop vs the same XDP prefilter dropping in the kernel, on a veth pair");
+            out.println(
+                    "  vhost-rx dpdk-testpmd virtio-user txonly into panda's net_vhost vs into DPDK's net_vhost, rxonly");
+            out.println(
+                    "  virtio-tx panda's net_virtio_user txonly vs DPDK's virtio-user txonly, into DPDK's net_vhost rxonly");
+            out.println(
+                    "  xdp-rxdrop panda net_af_xdp rxdrop vs the same XDP prefilter dropping in the kernel, on a veth pair");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -37,7 +39,8 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 default -> {
-                    err.println("panda perf: unknown benchmark '" + args[0] + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop");
+                    err.println("panda perf: unknown benchmark '" + args[0]
+                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop");
                     yield 2;
                 }
             };

@@ -3,7 +3,6 @@ package dev.panda.perf;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -21,9 +20,7 @@ import java.util.List;
  */
 final class RingIoComparison {
 
-
-    private RingIoComparison() {
-    }
+    private RingIoComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
         int pairs = 3;
@@ -37,21 +34,25 @@ final class RingIoComparison {
                 case "--burst" -> burst = positive(args, ++i);
                 case "--no-dpdk" -> dpdk = false;
                 case "-h", "--help" -> {
-                    out.println("usage: panda perf ring-io [--pairs N (3)] [--seconds S (5)] [--burst N (32)] [--no-dpdk]");
+                    out.println(
+                            "usage: panda perf ring-io [--pairs N (3)] [--seconds S (5)] [--burst N (32)] [--no-dpdk]");
                     return 0;
                 }
-                default -> throw new IllegalArgumentException("unknown ring-io option '" + args[i]
-                        + "'; accepted --pairs N, --seconds S, --burst N, --no-dpdk");
+                default ->
+                    throw new IllegalArgumentException("unknown ring-io option '" + args[i]
+                            + "'; accepted --pairs N, --seconds S, --burst N, --no-dpdk");
             }
         }
         if (dpdk && !DpdkProcess.available()) {
-            out.println("note: " + DpdkProcess.TESTPMD + " not found (scripts/setup installs it); measuring panda alone");
+            out.println(
+                    "note: " + DpdkProcess.TESTPMD + " not found (scripts/setup installs it); measuring panda alone");
             dpdk = false;
         }
         int cpus = Runtime.getRuntime().availableProcessors();
         String lcores = cpus >= 2 ? "0," + (cpus - 1) : "0@0,1@0";
-        out.printf("ring-io: %d pair(s), %d s each, burst %d, forwarding lcore on CPU %d%n", pairs, seconds, burst,
-                cpus - 1);
+        out.printf(
+                "ring-io: %d pair(s), %d s each, burst %d, forwarding lcore on CPU %d%n",
+                pairs, seconds, burst, cpus - 1);
         List<Double> ratios = new ArrayList<>();
         List<Double> pandaRates = new ArrayList<>();
         List<Double> dpdkRates = new ArrayList<>();
@@ -70,8 +71,9 @@ final class RingIoComparison {
             bytesRates.add(c);
             out.printf("   panda with byte counters %8.3f Mpps%n", c / 1e6);
         }
-        out.printf("panda median %.3f Mpps (with byte counters %.3f Mpps)%n", median(pandaRates) / 1e6,
-                median(bytesRates) / 1e6);
+        out.printf(
+                "panda median %.3f Mpps (with byte counters %.3f Mpps)%n",
+                median(pandaRates) / 1e6, median(bytesRates) / 1e6);
         if (dpdk) {
             out.printf("dpdk-testpmd median %.3f Mpps%n", median(dpdkRates) / 1e6);
             out.printf("median ratio panda/dpdk-testpmd: %.2f%n", median(ratios));
@@ -94,8 +96,17 @@ final class RingIoComparison {
     /** Median per-second forwarded packet rate of panda's in-process testpmd. */
     static double panda(String lcores, int burst, int seconds, boolean countBytes) throws InterruptedException {
         String args = countBytes ? "" : ",count_bytes=0";
-        TestpmdOptions o = TestpmdOptions.parse("--lcores", lcores, "--vdev", "net_ring0" + args, "--vdev", "net_ring1" + args,
-                "--forward-mode=io", "--burst=" + burst, "--total-num-mbufs=8192", "--no-huge");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "--lcores",
+                lcores,
+                "--vdev",
+                "net_ring0" + args,
+                "--vdev",
+                "net_ring1" + args,
+                "--forward-mode=io",
+                "--burst=" + burst,
+                "--total-num-mbufs=8192",
+                "--no-huge");
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try (Testpmd app = Testpmd.open(o, quiet)) {
             app.start(1);
@@ -126,11 +137,12 @@ final class RingIoComparison {
 
     /** Median per-second forwarded packet rate of dpdk-testpmd, from its own --stats-period output. */
     static double dpdk(String lcores, int burst, int seconds) throws IOException, InterruptedException {
-        List<String> eal = List.of("--lcores", lcores, "--no-huge", "-m", "512", "--no-pci",
-                "--vdev", "net_ring0", "--vdev", "net_ring1");
-        List<String> app = List.of("--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst,
-                "--total-num-mbufs=8192");
-        try (DpdkProcess proc = new DpdkProcess("panda-perf-" + ProcessHandle.current().pid(), eal, app)) {
+        List<String> eal = List.of(
+                "--lcores", lcores, "--no-huge", "-m", "512", "--no-pci", "--vdev", "net_ring0", "--vdev", "net_ring1");
+        List<String> app = List.of(
+                "--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst, "--total-num-mbufs=8192");
+        try (DpdkProcess proc =
+                new DpdkProcess("panda-perf-" + ProcessHandle.current().pid(), eal, app)) {
             // two Rx-pps lines (ports 0 and 1) per period; the first two periods are start-up and warm-up
             int periods = seconds + 2;
             long deadline = System.nanoTime() + (periods + 20) * 1_000_000_000L;

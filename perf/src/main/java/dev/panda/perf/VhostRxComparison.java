@@ -2,7 +2,6 @@ package dev.panda.perf;
 
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -21,26 +20,39 @@ final class VhostRxComparison {
     private static final List<String> GENERATOR_LCORES = List.of("--lcores", "0@0,1@0");
     private static final String RECEIVER_LCORES = "0@1,1@1";
 
-    private VhostRxComparison() {
-    }
+    private VhostRxComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run("vhost-rx", "dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1",
-                "panda net_vhost", VhostRxComparison::panda, "dpdk net_vhost", VhostRxComparison::dpdk, args, out);
+        return VhostUserPairs.run(
+                "vhost-rx",
+                "dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1",
+                "panda net_vhost",
+                VhostRxComparison::panda,
+                "dpdk net_vhost",
+                VhostRxComparison::dpdk,
+                args,
+                out);
     }
 
     private static DpdkProcess generator(Path sock) throws IOException {
         List<String> eal = new ArrayList<>(GENERATOR_LCORES);
-        eal.addAll(List.of("-m", "512", "--no-pci", "--single-file-segments",
-                "--vdev", "net_virtio_user0,path=" + sock));
-        return new DpdkProcess("panda-vhgen-" + ProcessHandle.current().pid(), eal,
+        eal.addAll(
+                List.of("-m", "512", "--no-pci", "--single-file-segments", "--vdev", "net_virtio_user0,path=" + sock));
+        return new DpdkProcess(
+                "panda-vhgen-" + ProcessHandle.current().pid(),
+                eal,
                 List.of("--forward-mode=txonly", "--txpkts=64", "--burst=32", "--stats-period", "1"));
     }
 
     /** Median per-second rx rate of panda's net_vhost in rxonly, fed by DPDK's virtio-user. */
     static double panda(Path sock, int seconds) throws Exception {
-        TestpmdOptions o = TestpmdOptions.parse("--lcores", RECEIVER_LCORES, "--vdev", "net_vhost0,iface=" + sock,
-                "--forward-mode=rxonly", "--burst=32");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "--lcores",
+                RECEIVER_LCORES,
+                "--vdev",
+                "net_vhost0,iface=" + sock,
+                "--forward-mode=rxonly",
+                "--burst=32");
         try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {
             app.start(0);
             try (DpdkProcess gen = generator(sock)) {
@@ -72,9 +84,18 @@ final class VhostRxComparison {
 
     /** Median per-second rx rate of DPDK's net_vhost in rxonly, from its own --stats-period output. */
     static double dpdk(Path sock, int seconds) throws Exception {
-        List<String> eal = List.of("--lcores", RECEIVER_LCORES, "-m", "512", "--no-pci", "--single-file-segments",
-                "--vdev", "net_vhost0,iface=" + sock);
-        try (DpdkProcess rx = new DpdkProcess("panda-vhrx-" + ProcessHandle.current().pid(), eal,
+        List<String> eal = List.of(
+                "--lcores",
+                RECEIVER_LCORES,
+                "-m",
+                "512",
+                "--no-pci",
+                "--single-file-segments",
+                "--vdev",
+                "net_vhost0,iface=" + sock);
+        try (DpdkProcess rx = new DpdkProcess(
+                "panda-vhrx-" + ProcessHandle.current().pid(),
+                eal,
                 List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
             long deadline = System.nanoTime() + 20_000_000_000L;
             rx.awaitFile(sock, deadline);
@@ -88,7 +109,9 @@ final class VhostRxComparison {
                     Thread.sleep(100);
                 }
                 List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
-                return RingIoComparison.median(pps.subList(2, 2 + seconds).stream().map(Long::doubleValue).toList());
+                return RingIoComparison.median(pps.subList(2, 2 + seconds).stream()
+                        .map(Long::doubleValue)
+                        .toList());
             }
         }
     }

@@ -17,15 +17,22 @@ final class VhostUserPairs {
         double measure(Path socket, int seconds) throws Exception;
     }
 
-    private VhostUserPairs() {
-    }
+    private VhostUserPairs() {}
 
     /**
      * Parses the options, runs {@code pairs} pairs of (panda, dpdk), prints each pair and the
      * medians; returns the exit code.
      */
-    static int run(String name, String what, String pandaLabel, Run panda, String dpdkLabel, Run dpdk, String[] args,
-                   PrintStream out) throws Exception {
+    static int run(
+            String name,
+            String what,
+            String pandaLabel,
+            Run panda,
+            String dpdkLabel,
+            Run dpdk,
+            String[] args,
+            PrintStream out)
+            throws Exception {
         int pairs = 3;
         int seconds = 4;
         for (int i = 0; i < args.length; i++) {
@@ -36,8 +43,9 @@ final class VhostUserPairs {
                     out.println("usage: panda perf " + name + " [--pairs N (3)] [--seconds S (4)]");
                     return 0;
                 }
-                default -> throw new IllegalArgumentException("unknown " + name + " option '" + args[i]
-                        + "'; accepted --pairs N, --seconds S");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown " + name + " option '" + args[i] + "'; accepted --pairs N, --seconds S");
             }
         }
         if (!DpdkProcess.available()) {
@@ -55,8 +63,9 @@ final class VhostUserPairs {
                 a.add(x);
                 b.add(y);
                 ratios.add(x / y);
-                out.printf("  pair %d  %s %7.3f Mpps   %s %7.3f Mpps   ratio %.2f%n", p + 1, pandaLabel, x / 1e6,
-                        dpdkLabel, y / 1e6, x / y);
+                out.printf(
+                        "  pair %d  %s %7.3f Mpps   %s %7.3f Mpps   ratio %.2f%n",
+                        p + 1, pandaLabel, x / 1e6, dpdkLabel, y / 1e6, x / y);
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -66,7 +75,8 @@ final class VhostUserPairs {
             }
             Files.deleteIfExists(dir);
         }
-        out.printf("panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
+        out.printf(
+                "panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
                 RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
         return 0;
     }

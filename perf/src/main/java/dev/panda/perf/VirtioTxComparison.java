@@ -2,7 +2,6 @@ package dev.panda.perf;
 
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -18,23 +17,32 @@ import java.util.function.Supplier;
  */
 final class VirtioTxComparison {
 
-    private VirtioTxComparison() {
-    }
+    private VirtioTxComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run("virtio-tx",
+        return VhostUserPairs.run(
+                "virtio-tx",
                 "txonly 64 B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
-                "panda virtio-user", (sock, secs) -> receive(sock, secs, () -> pandaGenerator(sock)),
-                "dpdk virtio-user", (sock, secs) -> receive(sock, secs, () -> dpdkGenerator(sock)), args, out);
+                "panda virtio-user",
+                (sock, secs) -> receive(sock, secs, () -> pandaGenerator(sock)),
+                "dpdk virtio-user",
+                (sock, secs) -> receive(sock, secs, () -> dpdkGenerator(sock)),
+                args,
+                out);
     }
 
     /** Something running that sends; closing it stops it. */
-    private interface Generator extends AutoCloseable {
-    }
+    private interface Generator extends AutoCloseable {}
 
     private static Generator pandaGenerator(Path sock) {
-        TestpmdOptions o = TestpmdOptions.parse("--lcores", "0@0,1@0", "--vdev", "net_virtio_user0,path=" + sock,
-                "--forward-mode=txonly", "--txpkts=64", "--burst=32");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "--lcores",
+                "0@0,1@0",
+                "--vdev",
+                "net_virtio_user0,path=" + sock,
+                "--forward-mode=txonly",
+                "--txpkts=64",
+                "--burst=32");
         Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()));
         app.start(0);
         return app::close;
@@ -42,9 +50,17 @@ final class VirtioTxComparison {
 
     private static Generator dpdkGenerator(Path sock) {
         try {
-            DpdkProcess gen = new DpdkProcess("panda-vtgen-" + ProcessHandle.current().pid(),
-                    List.of("--lcores", "0@0,1@0", "-m", "512", "--no-pci", "--single-file-segments",
-                            "--vdev", "net_virtio_user0,path=" + sock),
+            DpdkProcess gen = new DpdkProcess(
+                    "panda-vtgen-" + ProcessHandle.current().pid(),
+                    List.of(
+                            "--lcores",
+                            "0@0,1@0",
+                            "-m",
+                            "512",
+                            "--no-pci",
+                            "--single-file-segments",
+                            "--vdev",
+                            "net_virtio_user0,path=" + sock),
                     List.of("--forward-mode=txonly", "--txpkts=64", "--burst=32"));
             return gen::close;
         } catch (IOException e) {
@@ -54,9 +70,18 @@ final class VirtioTxComparison {
 
     /** Starts DPDK's net_vhost in rxonly, then the generator; returns the median per-second rx rate. */
     private static double receive(Path sock, int seconds, Supplier<Generator> generator) throws Exception {
-        List<String> eal = List.of("--lcores", "0@1,1@1", "-m", "512", "--no-pci", "--single-file-segments",
-                "--vdev", "net_vhost0,iface=" + sock);
-        try (DpdkProcess rx = new DpdkProcess("panda-vtrx-" + ProcessHandle.current().pid(), eal,
+        List<String> eal = List.of(
+                "--lcores",
+                "0@1,1@1",
+                "-m",
+                "512",
+                "--no-pci",
+                "--single-file-segments",
+                "--vdev",
+                "net_vhost0,iface=" + sock);
+        try (DpdkProcess rx = new DpdkProcess(
+                "panda-vtrx-" + ProcessHandle.current().pid(),
+                eal,
                 List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
             long deadline = System.nanoTime() + 20_000_000_000L;
             rx.awaitFile(sock, deadline);
@@ -69,7 +94,8 @@ final class VirtioTxComparison {
                 }
             }
             List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
-            return RingIoComparison.median(pps.subList(2, 2 + seconds).stream().map(Long::doubleValue).toList());
+            return RingIoComparison.median(
+                    pps.subList(2, 2 + seconds).stream().map(Long::doubleValue).toList());
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.panda.perf;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -17,7 +20,6 @@ import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -35,9 +37,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 /**
  * {@code panda perf xdp-rxdrop}: 64-byte UDP frames into one end of a veth pair, received and
  * dropped two ways on the other end, interleaved (A B A B): A is panda's {@code net_af_xdp}
@@ -52,16 +51,15 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 final class XdpRxDropComparison {
 
-    private static final int LIVE_FRAMES = 1 << 1;   // BPF_F_TEST_XDP_LIVE_FRAMES, linux/bpf.h
+    private static final int LIVE_FRAMES = 1 << 1; // BPF_F_TEST_XDP_LIVE_FRAMES, linux/bpf.h
     private static final int CLONE_NEWNET = 0x40000000;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle SETNS = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("setns"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle OPEN = ErrnoCalls.link(LINKER.defaultLookup().findOrThrow("open"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETNS = ErrnoCalls.link(
+            LINKER.defaultLookup().findOrThrow("setns"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle OPEN = ErrnoCalls.link(
+            LINKER.defaultLookup().findOrThrow("open"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
-    private XdpRxDropComparison() {
-    }
+    private XdpRxDropComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
         int pairs = 3;
@@ -74,8 +72,9 @@ final class XdpRxDropComparison {
                     out.println("usage: panda perf xdp-rxdrop [--pairs N (3)] [--seconds S (4)]   (root)");
                     return 0;
                 }
-                default -> throw new IllegalArgumentException("unknown xdp-rxdrop option '" + args[i]
-                        + "'; accepted --pairs N, --seconds S");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown xdp-rxdrop option '" + args[i] + "'; accepted --pairs N, --seconds S");
             }
         }
         String tag = Long.toString(ProcessHandle.current().pid() % 100000, 36);
@@ -90,8 +89,9 @@ final class XdpRxDropComparison {
             sh("ip", "link", "set", host, "up");
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + peer + ".disable_ipv6=1");
             sh("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up");
-            out.printf("xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s;%n"
-                    + "  A = panda net_af_xdp rxdrop (native XDP, copy mode, poller on CPU %d), B = the prefilter dropping in the kernel%n",
+            out.printf(
+                    "xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s;%n"
+                            + "  A = panda net_af_xdp rxdrop (native XDP, copy mode, poller on CPU %d), B = the prefilter dropping in the kernel%n",
                     pairs, seconds, host, cpus - 1);
             noteXdpTools(out, host);
             byte[] frame = frame(mac(Files.readString(Path.of("/sys/class/net", host, "address"))));
@@ -104,11 +104,13 @@ final class XdpRxDropComparison {
                 a.add(x);
                 b.add(y);
                 r.add(x / y);
-                out.printf("  pair %d  panda AF_XDP %7.3f Mpps   kernel XDP drop %7.3f Mpps   ratio %.2f%n", p + 1, x / 1e6,
-                        y / 1e6, x / y);
+                out.printf(
+                        "  pair %d  panda AF_XDP %7.3f Mpps   kernel XDP drop %7.3f Mpps   ratio %.2f%n",
+                        p + 1, x / 1e6, y / 1e6, x / y);
                 out.printf("          panda run: %s%n", lastNote);
             }
-            out.printf("panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n",
+            out.printf(
+                    "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n",
                     RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(r));
             return 0;
         } finally {
@@ -117,26 +119,30 @@ final class XdpRxDropComparison {
         }
     }
 
-    private static double panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus) throws Exception {
+    private static double panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus)
+            throws Exception {
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
-             Port port = Ports.discover().open("net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0", PortContext.of(pool, 0))) {
+                Port port = Ports.discover()
+                        .open("net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0", PortContext.of(pool, 0))) {
             long[] count = new long[1];
             boolean[] stop = new boolean[1];
-            Thread poller = new Thread(() -> {
-                if (cpus > 1) {
-                    Posix.setAffinity(cpus - 1);
-                }
-                PacketBurst burst = new PacketBurst(64);
-                long n = 0;
-                while (!stopped(stop)) {
-                    int k = port.rxBurst(0, burst);
-                    if (k > 0) {
-                        pool.freeBulk(burst.handles, 0, k);
-                        n += k;
-                        publish(count, n);
-                    }
-                }
-            }, "xdp-rxdrop-poller");
+            Thread poller = new Thread(
+                    () -> {
+                        if (cpus > 1) {
+                            Posix.setAffinity(cpus - 1);
+                        }
+                        PacketBurst burst = new PacketBurst(64);
+                        long n = 0;
+                        while (!stopped(stop)) {
+                            int k = port.rxBurst(0, burst);
+                            if (k > 0) {
+                                pool.freeBulk(burst.handles, 0, k);
+                                n += k;
+                                publish(count, n);
+                            }
+                        }
+                    },
+                    "xdp-rxdrop-poller");
             poller.start();
             try (Generator g = new Generator(ns, peer, frame)) {
                 return sample(() -> read(count), seconds);
@@ -147,14 +153,19 @@ final class XdpRxDropComparison {
                 poller.join();
                 var x = (dev.panda.xdp.afxdp.AfXdpPort) port;
                 long[] xs = x.xdpStatistics(0);
-                lastNote = String.format("redirected %d, received %d, kernel rx_dropped (no fill buffer) %d, rx_ring_full %d",
-                        x.prefilter().actionCount(Prefilter.Action.REDIRECT), x.stats().ipackets(), xs[0], xs[3]);
+                lastNote = String.format(
+                        "redirected %d, received %d, kernel rx_dropped (no fill buffer) %d, rx_ring_full %d",
+                        x.prefilter().actionCount(Prefilter.Action.REDIRECT),
+                        x.stats().ipackets(),
+                        xs[0],
+                        xs[3]);
             }
         }
     }
 
     private static double kernel(String host, String ns, String peer, byte[] frame, int seconds) throws Exception {
-        try (Xdp.Loaded l = Xdp.load(() -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, host, XdpMode.NATIVE, true)) {
+        try (Xdp.Loaded l = Xdp.load(
+                () -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, host, XdpMode.NATIVE, true)) {
             Prefilter pf = new Prefilter(l.object());
             pf.dropSourcePrefix(InetAddress.getByName("198.18.0.2"), 32, 1);
             try (Generator g = new Generator(ns, peer, frame)) {
@@ -171,7 +182,8 @@ final class XdpRxDropComparison {
         }
     }
 
-    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
 
     private static void publish(long[] c, long v) {
         LONGS.setOpaque(c, 0, v);
@@ -205,13 +217,15 @@ final class XdpRxDropComparison {
         private final Thread thread;
 
         Generator(String ns, String peer, byte[] frame) {
-            thread = new Thread(() -> {
-                try {
-                    loop(ns, peer, frame);
-                } catch (Throwable t) {
-                    failure = t;
-                }
-            }, "xdp-live-frames");
+            thread = new Thread(
+                    () -> {
+                        try {
+                            loop(ns, peer, frame);
+                        } catch (Throwable t) {
+                            failure = t;
+                        }
+                    },
+                    "xdp-live-frames");
             thread.setDaemon(true);
             thread.start();
         }
@@ -271,8 +285,15 @@ final class XdpRxDropComparison {
     private static byte[] frame(byte[] dstMac) {
         ByteBuffer b = ByteBuffer.allocate(60);
         b.put(dstMac).put(new byte[] {2, 0, 0, 0, 0, 2}).putShort((short) 0x0800);
-        b.put((byte) 0x45).put((byte) 0).putShort((short) 46).putShort((short) 0).putShort((short) 0x4000)
-                .put((byte) 64).put((byte) 17).putShort((short) 0).put(new byte[] {(byte) 198, 18, 0, 2})
+        b.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) 46)
+                .putShort((short) 0)
+                .putShort((short) 0x4000)
+                .put((byte) 64)
+                .put((byte) 17)
+                .putShort((short) 0)
+                .put(new byte[] {(byte) 198, 18, 0, 2})
                 .put(new byte[] {(byte) 198, 18, 0, 1});
         b.putShort((short) 9).putShort((short) 9).putShort((short) 26).putShort((short) 0);
         return b.array();
@@ -292,9 +313,11 @@ final class XdpRxDropComparison {
         String last = r.output.strip();
         last = last.substring(last.lastIndexOf('\n') + 1);
         if (r.status == 124) {
-            out.println("  note: xdp-bench drop attaches here; the baseline stays the prefilter's own drop (same parsing)");
+            out.println(
+                    "  note: xdp-bench drop attaches here; the baseline stays the prefilter's own drop (same parsing)");
         } else {
-            out.println("  note: xdp-bench drop fails on this kernel (\"" + last + "\"); baseline: the prefilter dropping in C");
+            out.println("  note: xdp-bench drop fails on this kernel (\"" + last
+                    + "\"); baseline: the prefilter dropping in C");
         }
     }
 
@@ -305,8 +328,7 @@ final class XdpRxDropComparison {
         }
     }
 
-    private record Result(int status, String output) {
-    }
+    private record Result(int status, String output) {}
 
     private static Result run(List<String> cmd) {
         try {

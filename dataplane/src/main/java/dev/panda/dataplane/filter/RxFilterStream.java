@@ -3,7 +3,6 @@ package dev.panda.dataplane.filter;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 

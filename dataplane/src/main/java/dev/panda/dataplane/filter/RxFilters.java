@@ -20,7 +20,8 @@ public final class RxFilters {
 
     public static RxFilters discover() {
         List<RxFilterProvider> list = new ArrayList<>();
-        ServiceLoader.load(RxFilterProvider.class, RxFilters.class.getClassLoader()).forEach(list::add);
+        ServiceLoader.load(RxFilterProvider.class, RxFilters.class.getClassLoader())
+                .forEach(list::add);
         list.sort(Comparator.comparing(RxFilterProvider::name));
         return new RxFilters(List.copyOf(list));
     }
@@ -44,8 +45,13 @@ public final class RxFilters {
             }
         }
         throw new IllegalArgumentException("no rx filter '" + name + "'"
-                + (providers.isEmpty() ? " (no provider on the class path: xdp-loader provides them)"
-                : ": known filters are " + String.join(", ", providers.stream().map(RxFilterProvider::name).toList())
-                        + ", or PATH.o"));
+                + (providers.isEmpty()
+                        ? " (no provider on the class path: xdp-loader provides them)"
+                        : ": known filters are "
+                                + String.join(
+                                        ", ",
+                                        providers.stream()
+                                                .map(RxFilterProvider::name)
+                                                .toList()) + ", or PATH.o"));
     }
 }

@@ -8,13 +8,11 @@ package dev.panda.dataplane.fwd;
 public interface ForwardEngine {
 
     /** Called on the lcore before the first pass. */
-    default void begin(FwdStream stream) {
-    }
+    default void begin(FwdStream stream) {}
 
     /** One pass: receive and/or generate a burst and send it. Returns packets handled. */
     int forward(FwdStream stream);
 
     /** Called on the lcore after the last pass. */
-    default void end(FwdStream stream) {
-    }
+    default void end(FwdStream stream) {}
 }

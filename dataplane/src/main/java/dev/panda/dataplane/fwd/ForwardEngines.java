@@ -7,7 +7,6 @@ import dev.panda.dataplane.fwd.engines.MacEngine;
 import dev.panda.dataplane.fwd.engines.MacSwapEngine;
 import dev.panda.dataplane.fwd.engines.RxOnlyEngine;
 import dev.panda.dataplane.fwd.engines.TxOnlyEngine;
-
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -15,8 +14,7 @@ import java.util.function.Supplier;
 public final class ForwardEngines {
 
     /** A mode: its name, one line of help, and a factory for one instance per stream. */
-    public record Mode(String name, String help, Supplier<ForwardEngine> factory) {
-    }
+    public record Mode(String name, String help, Supplier<ForwardEngine> factory) {}
 
     private static final List<Mode> TABLE = List.of(
             new Mode("io", "forward packets unchanged", IoEngine::new),
@@ -27,8 +25,7 @@ public final class ForwardEngines {
             new Mode("txonly", "generate UDP packets (--txpkts bytes)", TxOnlyEngine::new),
             new Mode("icmpecho", "answer ARP requests and ICMP echo requests", IcmpEchoEngine::new));
 
-    private ForwardEngines() {
-    }
+    private ForwardEngines() {}
 
     public static List<Mode> modes() {
         return TABLE;
@@ -45,7 +42,7 @@ public final class ForwardEngines {
                 return m;
             }
         }
-        throw new IllegalArgumentException("invalid forwarding mode '" + name + "': accepted "
-                + String.join(", ", names()));
+        throw new IllegalArgumentException(
+                "invalid forwarding mode '" + name + "': accepted " + String.join(", ", names()));
     }
 }

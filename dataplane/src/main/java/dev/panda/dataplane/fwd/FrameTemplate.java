@@ -18,8 +18,8 @@ public final class FrameTemplate {
         FwdConfig c = s.config;
         length = c.txPacketLen();
         frame = Arena.ofAuto().allocate(length, 64);
-        Packets.writeUdpFrame(frame, 0, c.peerMac(s.txPortId), s.txPort.mac(), c.ipSrc(), c.ipDst(), c.udpSrc(),
-                c.udpDst(), length);
+        Packets.writeUdpFrame(
+                frame, 0, c.peerMac(s.txPortId), s.txPort.mac(), c.ipSrc(), c.ipDst(), c.udpSrc(), c.udpDst(), length);
         int rest = Packets.PAYLOAD + PayloadStamp.SIZE;
         for (int i = rest; i < length; i++) {
             Packets.u8(frame, i, i);

@@ -16,11 +16,20 @@ import dev.panda.dataplane.port.PacketBurst;
  * @param peerMacs      per port: the destination MAC mac-mode and generators write (--eth-peer)
  * @param verifyPayload whether rxonly checks the payload stamp generators write
  */
-public record FwdConfig(int burst, int txPacketLen, int ipSrc, int ipDst, int udpSrc, int udpDst, int flows,
-                        long[] peerMacs, boolean verifyPayload) {
+public record FwdConfig(
+        int burst,
+        int txPacketLen,
+        int ipSrc,
+        int ipDst,
+        int udpSrc,
+        int udpDst,
+        int flows,
+        long[] peerMacs,
+        boolean verifyPayload) {
 
     /** 198.18.0.1 and 198.18.0.2, from the benchmarking range (RFC 2544). */
     public static final int DEFAULT_IP_SRC = (198 << 24) | (18 << 16) | 1;
+
     public static final int DEFAULT_IP_DST = (198 << 24) | (18 << 16) | 2;
     public static final int DEFAULT_TXPKTS = 64;
     public static final int MIN_TXPKTS = Packets.PAYLOAD + PayloadStamp.SIZE;
@@ -46,8 +55,16 @@ public record FwdConfig(int burst, int txPacketLen, int ipSrc, int ipDst, int ud
         for (int i = 0; i < peers.length; i++) {
             peers[i] = defaultPeerMac(i);
         }
-        return new FwdConfig(PacketBurst.DEFAULT_BURST, DEFAULT_TXPKTS, DEFAULT_IP_SRC, DEFAULT_IP_DST, 9, 9,
-                DEFAULT_FLOWS, peers, false);
+        return new FwdConfig(
+                PacketBurst.DEFAULT_BURST,
+                DEFAULT_TXPKTS,
+                DEFAULT_IP_SRC,
+                DEFAULT_IP_DST,
+                9,
+                9,
+                DEFAULT_FLOWS,
+                peers,
+                false);
     }
 
     /** 02:00:00:00:00:NN, the locally administered peer address testpmd assumes for port NN. */

@@ -4,7 +4,6 @@ import dev.panda.dataplane.filter.RxFilterStream;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -52,14 +51,31 @@ public final class FwdStream {
     private long fwdDropped;
     private long badPayload;
 
-    public FwdStream(int id, Port rxPort, int rxPortId, int rxQueue, Port txPort, int txPortId, int txQueue,
-                     PacketPool pool, FwdConfig config) {
+    public FwdStream(
+            int id,
+            Port rxPort,
+            int rxPortId,
+            int rxQueue,
+            Port txPort,
+            int txPortId,
+            int txQueue,
+            PacketPool pool,
+            FwdConfig config) {
         this(id, rxPort, rxPortId, rxQueue, txPort, txPortId, txQueue, pool, config, null);
     }
 
     /** A stream whose received bursts go through {@code filter} (null for none) first. */
-    public FwdStream(int id, Port rxPort, int rxPortId, int rxQueue, Port txPort, int txPortId, int txQueue,
-                     PacketPool pool, FwdConfig config, RxFilterStream filter) {
+    public FwdStream(
+            int id,
+            Port rxPort,
+            int rxPortId,
+            int rxQueue,
+            Port txPort,
+            int txPortId,
+            int txQueue,
+            PacketPool pool,
+            FwdConfig config,
+            RxFilterStream filter) {
         this.id = id;
         this.filter = filter;
         this.rxPort = rxPort;

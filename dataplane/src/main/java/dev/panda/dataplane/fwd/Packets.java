@@ -29,8 +29,7 @@ public final class Packets {
     static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
-    private Packets() {
-    }
+    private Packets() {}
 
     public static int u8(MemorySegment s, long off) {
         return Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, off));
@@ -117,8 +116,16 @@ public final class Packets {
     }
 
     /** Writes an Ethernet + IPv4 + UDP header for a frame of {@code frameLen} bytes. */
-    public static void writeUdpFrame(MemorySegment s, long f, long dstMac, long srcMac, int ipSrc, int ipDst,
-                                     int udpSrc, int udpDst, int frameLen) {
+    public static void writeUdpFrame(
+            MemorySegment s,
+            long f,
+            long dstMac,
+            long srcMac,
+            int ipSrc,
+            int ipDst,
+            int udpSrc,
+            int udpDst,
+            int frameLen) {
         mac(s, f, dstMac);
         mac(s, f + 6, srcMac);
         u16(s, f + ETH_TYPE, ETHERTYPE_IPV4);

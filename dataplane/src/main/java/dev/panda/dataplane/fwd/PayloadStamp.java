@@ -16,8 +16,7 @@ public final class PayloadStamp {
     public static final int SIZE = 16;
     public static final int MAGIC = 0x50_4e_44_41; // "PNDA"
 
-    private PayloadStamp() {
-    }
+    private PayloadStamp() {}
 
     /** Writes the stamp at {@code off}; {@code restDigest} is {@link #digest} of the bytes after it. */
     public static void write(MemorySegment s, long off, int stream, int seq, int restDigest) {

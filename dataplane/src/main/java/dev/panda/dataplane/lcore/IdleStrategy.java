@@ -64,7 +64,9 @@ public interface IdleStrategy {
 
     /** The names users give on the command line. */
     enum Kind {
-        SPIN, YIELD, PARK;
+        SPIN,
+        YIELD,
+        PARK;
 
         public IdleStrategy create() {
             return switch (this) {

@@ -2,7 +2,6 @@ package dev.panda.dataplane.lcore;
 
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
-
 import java.util.Arrays;
 import java.util.function.IntSupplier;
 

@@ -101,8 +101,11 @@ public final class LcoreList {
         for (String part : s.split(",", -1)) {
             try {
                 int dash = part.indexOf('-');
-                int lo = Integer.parseInt(dash < 0 ? part.trim() : part.substring(0, dash).trim());
-                int hi = dash < 0 ? lo : Integer.parseInt(part.substring(dash + 1).trim());
+                int lo = Integer.parseInt(
+                        dash < 0 ? part.trim() : part.substring(0, dash).trim());
+                int hi = dash < 0
+                        ? lo
+                        : Integer.parseInt(part.substring(dash + 1).trim());
                 if (lo < 0 || hi < lo || hi > 1023) {
                     throw new NumberFormatException();
                 }
@@ -154,8 +157,14 @@ public final class LcoreList {
         lcores.forEach((id, cpus) -> {
             b.append(b.isEmpty() ? "" : ",").append(id);
             if (cpus.length != 1 || cpus[0] != id) {
-                b.append('@').append(cpus.length == 1 ? Integer.toString(cpus[0])
-                        : Arrays.toString(cpus).replace(" ", "").replace('[', '(').replace(']', ')'));
+                b.append('@')
+                        .append(
+                                cpus.length == 1
+                                        ? Integer.toString(cpus[0])
+                                        : Arrays.toString(cpus)
+                                                .replace(" ", "")
+                                                .replace('[', '(')
+                                                .replace(']', ')'));
             }
         });
         return b.toString();

@@ -3,7 +3,6 @@ package dev.panda.dataplane.mem;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
-
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -28,6 +27,7 @@ public final class PacketPool implements AutoCloseable {
 
     /** Ints per metadata record: data offset, data length, port and flags, hash. */
     private static final int META_INTS = 4;
+
     private static final int OFF = 0;
     private static final int LEN = 1;
     private static final int PORT_STATE = 2;
@@ -79,8 +79,10 @@ public final class PacketPool implements AutoCloseable {
                 return map(config, true);
             } catch (NativeException e) {
                 if (config.hugepages() == PoolConfig.Hugepages.ON) {
-                    throw new IllegalStateException("hugepages were required but the pool could not use them: "
-                            + e.getMessage() + " (set /proc/sys/vm/nr_hugepages, or run scripts/setup)", e);
+                    throw new IllegalStateException(
+                            "hugepages were required but the pool could not use them: " + e.getMessage()
+                                    + " (set /proc/sys/vm/nr_hugepages, or run scripts/setup)",
+                            e);
                 }
             }
         }
@@ -92,8 +94,8 @@ public final class PacketPool implements AutoCloseable {
         Fd fd = Posix.memfdCreate("panda-pool", Posix.MFD_CLOEXEC | (huge ? Posix.MFD_HUGETLB : 0));
         try {
             Posix.ftruncate(fd, size);
-            MemorySegment seg = Posix.mmap(size, Posix.PROT_READ | Posix.PROT_WRITE,
-                    Posix.MAP_SHARED | Posix.MAP_POPULATE, fd, 0);
+            MemorySegment seg =
+                    Posix.mmap(size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED | Posix.MAP_POPULATE, fd, 0);
             return new PacketPool(config, fd, seg, huge);
         } catch (RuntimeException e) {
             fd.close();
@@ -314,7 +316,7 @@ public final class PacketPool implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "PacketPool[" + count + " x " + stride + " B, " + (hugepages ? "hugetlb" : "4K pages")
-                + ", " + (region.byteSize() >> 20) + " MiB]";
+        return "PacketPool[" + count + " x " + stride + " B, " + (hugepages ? "hugetlb" : "4K pages") + ", "
+                + (region.byteSize() >> 20) + " MiB]";
     }
 }

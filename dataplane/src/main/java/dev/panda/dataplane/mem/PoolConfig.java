@@ -16,7 +16,11 @@ public record PoolConfig(int count, int headroom, int dataRoom, Hugepages hugepa
     static final int CACHE_LINE = 64;
 
     /** Hugetlb policy: ON fails without hugepages, AUTO falls back to 4 KiB pages, OFF never tries. */
-    public enum Hugepages { ON, AUTO, OFF }
+    public enum Hugepages {
+        ON,
+        AUTO,
+        OFF
+    }
 
     public PoolConfig {
         if (count < 1 || count > (1 << 24)) {

@@ -66,8 +66,17 @@ public abstract class AbstractPort implements Port {
     public PortStats stats() {
         PortStats p = QueueCounters.snapshot(rxCounters, txCounters, rxNombuf());
         long more = missedElsewhere();
-        return more == 0 ? p : new PortStats(p.ipackets(), p.opackets(), p.ibytes(), p.obytes(), p.imissed() + more,
-                p.ierrors(), p.oerrors(), p.rxNombuf());
+        return more == 0
+                ? p
+                : new PortStats(
+                        p.ipackets(),
+                        p.opackets(),
+                        p.ibytes(),
+                        p.obytes(),
+                        p.imissed() + more,
+                        p.ierrors(),
+                        p.oerrors(),
+                        p.rxNombuf());
     }
 
     @Override

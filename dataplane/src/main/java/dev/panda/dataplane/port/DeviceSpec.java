@@ -38,16 +38,16 @@ public final class DeviceSpec {
         String[] parts = text.split(",", -1);
         String name = parts[0].trim();
         if (!isIdentifier(name, false)) {
-            throw new DeviceException("invalid device name '" + printable(name)
-                    + "' in '" + printable(text) + "': expected letters, digits and '_', e.g. net_ring0");
+            throw new DeviceException("invalid device name '" + printable(name) + "' in '" + printable(text)
+                    + "': expected letters, digits and '_', e.g. net_ring0");
         }
         Map<String, String> args = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
             String kv = parts[i];
             int eq = kv.indexOf('=');
             if (eq <= 0) {
-                throw new DeviceException("invalid argument '" + printable(kv) + "' in device '" + name
-                        + "': expected key=value");
+                throw new DeviceException(
+                        "invalid argument '" + printable(kv) + "' in device '" + name + "': expected key=value");
             }
             String key = kv.substring(0, eq).trim();
             String value = kv.substring(eq + 1).trim();
@@ -68,8 +68,11 @@ public final class DeviceSpec {
         }
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
-                    || (i > 0 && c >= '0' && c <= '9') || (i > 0 && dash && c == '-');
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || c == '_'
+                    || (i > 0 && c >= '0' && c <= '9')
+                    || (i > 0 && dash && c == '-');
             if (!ok) {
                 return false;
             }
@@ -99,8 +102,8 @@ public final class DeviceSpec {
         for (String k : args.keySet()) {
             if (!accepted.contains(k)) {
                 throw new DeviceException("unknown key '" + k + "' for " + driver + " device '" + name
-                        + "': " + driver + " accepts " + (accepted.isEmpty() ? "no keys"
-                        : String.join(", ", new TreeSet<>(accepted))));
+                        + "': " + driver + " accepts "
+                        + (accepted.isEmpty() ? "no keys" : String.join(", ", new TreeSet<>(accepted))));
             }
         }
     }
@@ -136,7 +139,8 @@ public final class DeviceSpec {
         } catch (IllegalArgumentException e) {
             // reported below
         }
-        throw new DeviceException(name + ": " + key + "=" + printable(v) + " is not a unicast MAC like 02:00:00:00:00:01");
+        throw new DeviceException(
+                name + ": " + key + "=" + printable(v) + " is not a unicast MAC like 02:00:00:00:00:01");
     }
 
     /** Bytes of a MAC, first byte most significant, as a 48-bit value. */
@@ -173,8 +177,9 @@ public final class DeviceSpec {
         return switch (v.toLowerCase(java.util.Locale.ROOT)) {
             case "1", "true", "yes", "on" -> true;
             case "0", "false", "no", "off" -> false;
-            default -> throw new DeviceException("invalid " + key + "=" + printable(v) + " for device '"
-                    + name + "': expected 0 or 1");
+            default ->
+                throw new DeviceException(
+                        "invalid " + key + "=" + printable(v) + " for device '" + name + "': expected 0 or 1");
         };
     }
 

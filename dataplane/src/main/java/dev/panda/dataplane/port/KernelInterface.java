@@ -1,7 +1,6 @@
 package dev.panda.dataplane.port;
 
 import dev.panda.jextract.SockCalls;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +16,7 @@ public final class KernelInterface {
     /** The MAC a port reports when the interface's address cannot be read. */
     public static final long FALLBACK_MAC = 0x02_70_6e_00_00_00L;
 
-    private KernelInterface() {
-    }
+    private KernelInterface() {}
 
     /** The index of {@code iface}, or a {@link DeviceException} naming the device and the interface. */
     public static int index(DeviceSpec spec, String iface) {
@@ -32,7 +30,9 @@ public final class KernelInterface {
     /** The interface's MAC from sysfs as a 48-bit value, or {@link #FALLBACK_MAC}. */
     public static long mac(String iface) {
         try {
-            byte[] b = HexFormat.ofDelimiter(":").parseHex(Files.readString(Path.of("/sys/class/net", iface, "address")).trim());
+            byte[] b = HexFormat.ofDelimiter(":")
+                    .parseHex(Files.readString(Path.of("/sys/class/net", iface, "address"))
+                            .trim());
             return DeviceSpec.macValue(b);
         } catch (IOException | IllegalArgumentException e) {
             return FALLBACK_MAC;
@@ -45,7 +45,8 @@ public final class KernelInterface {
      */
     public static LinkStatus link(String iface) {
         try {
-            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate")).trim();
+            String state = Files.readString(Path.of("/sys/class/net", iface, "operstate"))
+                    .trim();
             return state.equals("up") || state.equals("unknown") ? LinkStatus.VIRTUAL_UP : LinkStatus.DOWN;
         } catch (IOException e) {
             return LinkStatus.DOWN;

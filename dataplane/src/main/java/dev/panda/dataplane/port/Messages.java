@@ -3,8 +3,7 @@ package dev.panda.dataplane.port;
 /** Error text built from user input: one line, whatever the input holds. */
 public final class Messages {
 
-    private Messages() {
-    }
+    private Messages() {}
 
     /** {@code s} with control characters (newline, NUL, escape...) replaced by '?'. */
     public static String oneLine(String s) {

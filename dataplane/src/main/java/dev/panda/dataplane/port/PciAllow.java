@@ -14,8 +14,7 @@ public final class PciAllow {
 
     private static final String ADDRESS = "([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]";
 
-    private PciAllow() {
-    }
+    private PciAllow() {}
 
     /** Whether {@code arg} starts with a PCI address rather than a vdev name. */
     public static boolean isPci(String arg) {
@@ -40,8 +39,9 @@ public final class PciAllow {
                 return d.name() + index + ",dev=" + addr + (parts.length > 1 ? "," + parts[1] : "");
             }
         }
-        throw new DeviceException(String.format("no driver for PCI device %s (%04x:%04x): panda drives virtio-net "
-                + "(1af4:1041) with net_virtio_pci", addr, vendor, device));
+        throw new DeviceException(String.format(
+                "no driver for PCI device %s (%04x:%04x): panda drives virtio-net " + "(1af4:1041) with net_virtio_pci",
+                addr, vendor, device));
     }
 
     private static int hex(Path file) {

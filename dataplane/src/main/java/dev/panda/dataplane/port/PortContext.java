@@ -6,8 +6,8 @@ import dev.panda.dataplane.mem.PacketPool;
  * What a driver gets besides its device string: the shared packet pool and the queue counts and
  * ring sizes the application asked for (a device string's own keys take precedence).
  */
-public record PortContext(PacketPool pool, int portId, int rxQueues, int txQueues, int rxDescriptors,
-                          int txDescriptors) {
+public record PortContext(
+        PacketPool pool, int portId, int rxQueues, int txQueues, int rxDescriptors, int txDescriptors) {
 
     public static final int DEFAULT_DESCRIPTORS = 1024;
 

@@ -19,7 +19,8 @@ public final class Ports {
         List<PortDriver> list = new ArrayList<>();
         ServiceLoader.load(PortDriver.class, Ports.class.getClassLoader()).forEach(list::add);
         // Longest prefix first, so net_virtio_user wins over a hypothetical net_virtio.
-        list.sort(Comparator.comparingInt((PortDriver d) -> d.name().length()).reversed()
+        list.sort(Comparator.comparingInt((PortDriver d) -> d.name().length())
+                .reversed()
                 .thenComparing(PortDriver::name));
         return new Ports(List.copyOf(list));
     }

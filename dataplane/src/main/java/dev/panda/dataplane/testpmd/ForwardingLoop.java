@@ -3,7 +3,6 @@ package dev.panda.dataplane.testpmd;
 import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.engines.TxOnlyEngine;
-
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;

@@ -5,8 +5,7 @@ import java.util.function.IntConsumer;
 /** SIGINT and SIGTERM for the non-interactive run: stop forwarding and print statistics. */
 final class Signals {
 
-    private Signals() {
-    }
+    private Signals() {}
 
     @SuppressWarnings("restriction")
     static void onInterrupt(IntConsumer handler) {

@@ -2,7 +2,6 @@ package dev.panda.dataplane.testpmd;
 
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.port.PortStats;
-
 import java.io.PrintStream;
 
 /**
@@ -15,8 +14,7 @@ final class StatsFormat {
     private static final String FWD_BORDER = "----------------------";
     private static final String ACC_BORDER = "+++++++++++++++";
 
-    private StatsFormat() {
-    }
+    private StatsFormat() {}
 
     /** {@code show port stats N}; rates are over {@code seconds} since the previous show. */
     static void nicStats(PrintStream out, int port, PortStats s, PortStats prev, double seconds, long filtered) {
@@ -33,7 +31,8 @@ final class StatsFormat {
         long rxBps = rate(s.ibytes() - prev.ibytes(), seconds) * 8;
         long txBps = rate(s.obytes() - prev.obytes(), seconds) * 8;
         out.printf("%n  Throughput (since last show)%n");
-        out.printf("  Rx-pps: %12d          Rx-bps: %12d%n  Tx-pps: %12d          Tx-bps: %12d%n",
+        out.printf(
+                "  Rx-pps: %12d          Rx-bps: %12d%n  Tx-pps: %12d          Tx-bps: %12d%n",
                 rxPps, rxBps, txPps, txBps);
         out.printf("  %s############################%s%n", NIC_BORDER, NIC_BORDER);
     }
@@ -46,22 +45,29 @@ final class StatsFormat {
         if (rx == 0 && tx == 0 && dropped == 0) {
             return;
         }
-        out.printf("%n  ------- Forward Stats for RX Port=%2d/Queue=%2d -> TX Port=%2d/Queue=%2d -------%n",
+        out.printf(
+                "%n  ------- Forward Stats for RX Port=%2d/Queue=%2d -> TX Port=%2d/Queue=%2d -------%n",
                 fs.rxPortId, fs.rxQueue, fs.txPortId, fs.txQueue);
         out.printf("  RX-packets: %-14d TX-packets: %-14d TX-dropped: %-14d", rx, tx, dropped);
         if (bad > 0) {
             out.printf("%n  RX-bad-payload: %-14d", bad);
         }
         if (fs.filter != null) {
-            out.printf("%n  RX-filter-pass: %-10d RX-filtered: %-10d (dropped %d, aborted %d, xdp-tx %d, xdp-tx-failed %d)",
-                    fs.filter.passed(), fs.filter.filtered(), fs.filter.dropped(), fs.filter.aborted(),
-                    fs.filter.bounced(), fs.filter.txFailed());
+            out.printf(
+                    "%n  RX-filter-pass: %-10d RX-filtered: %-10d (dropped %d, aborted %d, xdp-tx %d, xdp-tx-failed %d)",
+                    fs.filter.passed(),
+                    fs.filter.filtered(),
+                    fs.filter.dropped(),
+                    fs.filter.aborted(),
+                    fs.filter.bounced(),
+                    fs.filter.txFailed());
         }
         out.printf("%n");
     }
 
     /** {@code filtered} < 0: no rx filter, no filter line. */
-    static void portFwdStats(PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped, long filtered) {
+    static void portFwdStats(
+            PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped, long filtered) {
         out.printf("%n  %s Forward statistics for port %-2d %s%n", FWD_BORDER, port, FWD_BORDER);
         rxTxLines(out, rx, rxDropped, tx, txDropped);
         if (filtered >= 0) {

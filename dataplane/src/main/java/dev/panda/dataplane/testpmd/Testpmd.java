@@ -18,7 +18,6 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
-
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -51,8 +50,8 @@ public final class Testpmd implements AutoCloseable {
     private final PortStats[] lastShown;
     private final long[] lastShownNanos;
 
-    private Testpmd(PrintStream out, TestpmdOptions o, PacketPool pool, List<Port> ports, LcoreList lcores,
-                    RxFilter rxFilter) {
+    private Testpmd(
+            PrintStream out, TestpmdOptions o, PacketPool pool, List<Port> ports, LcoreList lcores, RxFilter rxFilter) {
         this.out = out;
         this.rxFilter = rxFilter;
         this.options = o;
@@ -84,7 +83,8 @@ public final class Testpmd implements AutoCloseable {
     public static Testpmd open(TestpmdOptions o, PrintStream out) {
         LcoreList lcores = o.lcores != null ? o.lcores : defaultLcores();
         if (lcores.size() < 2) {
-            throw new UsageException("lcore list " + lcores + " has no forwarding lcore: give at least two, e.g. -l 0,1");
+            throw new UsageException(
+                    "lcore list " + lcores + " has no forwarding lcore: give at least two, e.g. -l 0,1");
         }
         if (o.pin) {
             int[] allowed = Posix.getAffinity();
@@ -234,7 +234,9 @@ public final class Testpmd implements AutoCloseable {
         for (int i = 0; i < loops.size(); i++) {
             try {
                 if (!loops.get(i).awaitStarted(10, TimeUnit.SECONDS)) {
-                    out.printf("panda: lcore %d has not started forwarding after 10 s%n", running.get(i).id());
+                    out.printf(
+                            "panda: lcore %d has not started forwarding after 10 s%n",
+                            running.get(i).id());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -271,11 +273,12 @@ public final class Testpmd implements AutoCloseable {
             int peer = peerPort(p, n);
             for (int q = 0; q < options.rxq; q++) {
                 int txq = q % options.txq;
-                RxFilterStream f = rxFilter == null ? null
+                RxFilterStream f = rxFilter == null
+                        ? null
                         // XDP_TX goes back out the rx port only where this stream owns that tx queue
                         : rxFilter.newStream(streams.size(), pool, ports.get(p), p, q, peer == p ? txq : -1);
-                streams.add(new FwdStream(streams.size(), ports.get(p), p, q, ports.get(peer), peer,
-                        txq, pool, fwd, f));
+                streams.add(
+                        new FwdStream(streams.size(), ports.get(p), p, q, ports.get(peer), peer, txq, pool, fwd, f));
             }
         }
         return streams;
@@ -294,14 +297,21 @@ public final class Testpmd implements AutoCloseable {
         if (rxFilter != null) {
             out.printf("Rx filter: %s%n", rxFilter.description());
         }
-        out.printf("%s packet forwarding - ports=%d - cores=%d - streams=%d - NUMA support disabled, "
-                + "MP allocation mode: native%n", mode.name(), ports.size(), perCore.size(), streams);
+        out.printf(
+                "%s packet forwarding - ports=%d - cores=%d - streams=%d - NUMA support disabled, "
+                        + "MP allocation mode: native%n",
+                mode.name(), ports.size(), perCore.size(), streams);
         for (int c = 0; c < perCore.size(); c++) {
             List<FwdStream> s = perCore.get(c);
             out.printf("Logical Core %d (socket 0) forwards packets on %d streams:%n", fwdLcoreIds[c], s.size());
             for (FwdStream fs : s) {
-                out.printf("  RX P=%d/Q=%d (socket 0) -> TX P=%d/Q=%d (socket 0) peer=%s%n", fs.rxPortId,
-                        fs.rxQueue, fs.txPortId, fs.txQueue, Packets.macToString(fwd.peerMac(fs.txPortId)));
+                out.printf(
+                        "  RX P=%d/Q=%d (socket 0) -> TX P=%d/Q=%d (socket 0) peer=%s%n",
+                        fs.rxPortId,
+                        fs.rxQueue,
+                        fs.txPortId,
+                        fs.txQueue,
+                        Packets.macToString(fwd.peerMac(fs.txPortId)));
             }
         }
         out.println();
@@ -344,19 +354,19 @@ public final class Testpmd implements AutoCloseable {
                 txDropped[fs.txPortId] += fs.fwdDropped();
                 filtered[fs.rxPortId] += fs.filtered();
             }
-            }
-            long rx = 0, rxd = 0, tx = 0, txd = 0;
-            for (int p = 0; p < ports.size(); p++) {
-                PortStats d = now[p].minus(atStart[p]);
-                long rxDropped = d.imissed() + d.rxNombuf();
-                StatsFormat.portFwdStats(out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p],
-                        rxFilter != null ? filtered[p] : -1);
-                rx += d.ipackets();
-                rxd += rxDropped;
-                tx += d.opackets();
-                txd += txDropped[p];
-            }
-            StatsFormat.accumulated(out, rx, rxd, tx, txd);
+        }
+        long rx = 0, rxd = 0, tx = 0, txd = 0;
+        for (int p = 0; p < ports.size(); p++) {
+            PortStats d = now[p].minus(atStart[p]);
+            long rxDropped = d.imissed() + d.rxNombuf();
+            StatsFormat.portFwdStats(
+                    out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p], rxFilter != null ? filtered[p] : -1);
+            rx += d.ipackets();
+            rxd += rxDropped;
+            tx += d.opackets();
+            txd += txDropped[p];
+        }
+        StatsFormat.accumulated(out, rx, rxd, tx, txd);
     }
 
     /** {@code show fwd stats all}: forward statistics of the current (or last) run, without stopping. */
@@ -438,7 +448,8 @@ public final class Testpmd implements AutoCloseable {
         out.printf("Link duplex: %s%n", l.fullDuplex() ? "full-duplex" : "half-duplex");
         out.printf("Current number of RX queues: %d%n", p.rxQueueCount());
         out.printf("Current number of TX queues: %d%n", p.txQueueCount());
-        out.printf("Packet pool: %d buffers of %d bytes (%d free)%n", pool.capacity(), pool.dataRoom(), pool.available());
+        out.printf(
+                "Packet pool: %d buffers of %d bytes (%d free)%n", pool.capacity(), pool.dataRoom(), pool.available());
     }
 
     private static String devargs(String vdev) {
@@ -466,7 +477,8 @@ public final class Testpmd implements AutoCloseable {
     public void setTxPackets(int len) {
         requireStopped();
         if (len > pool.dataRoom()) {
-            throw new IllegalArgumentException("txpkts " + len + " does not fit a buffer of " + pool.dataRoom() + " bytes");
+            throw new IllegalArgumentException(
+                    "txpkts " + len + " does not fit a buffer of " + pool.dataRoom() + " bytes");
         }
         fwd = fwd.withTxPacketLen(len);
     }

@@ -3,18 +3,6 @@ package dev.panda.dataplane.testpmd;
 import dev.panda.dataplane.fwd.ForwardEngines;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.dataplane.port.Ports;
-import org.jline.reader.EndOfFileException;
-import org.jline.reader.LineReader;
-import org.jline.reader.LineReaderBuilder;
-import org.jline.reader.UserInterruptException;
-import org.jline.reader.Completer;
-import org.jline.reader.impl.completer.AggregateCompleter;
-import org.jline.reader.impl.completer.ArgumentCompleter;
-import org.jline.reader.impl.completer.NullCompleter;
-import org.jline.reader.impl.completer.StringsCompleter;
-import org.jline.terminal.Terminal;
-import org.jline.terminal.TerminalBuilder;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,14 +14,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.jline.reader.Completer;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.completer.AggregateCompleter;
+import org.jline.reader.impl.completer.ArgumentCompleter;
+import org.jline.reader.impl.completer.NullCompleter;
+import org.jline.reader.impl.completer.StringsCompleter;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
 
 /** {@code panda testpmd}: parses the command line, then runs interactively or until stopped. */
 public final class TestpmdMain {
 
     private static final String PROMPT = "testpmd> ";
 
-    private TestpmdMain() {
-    }
+    private TestpmdMain() {}
 
     public static void main(String[] args) {
         System.exit(run(args, System.in, System.out, System.err, isTerminal()));
@@ -90,7 +88,9 @@ public final class TestpmdMain {
         TestpmdShell shell = new TestpmdShell(app, out);
         if (terminal) {
             try (Terminal t = TerminalBuilder.builder().system(true).build()) {
-                LineReader reader = LineReaderBuilder.builder().terminal(t).appName("panda-testpmd")
+                LineReader reader = LineReaderBuilder.builder()
+                        .terminal(t)
+                        .appName("panda-testpmd")
                         .completer(completer(app.portCount()))
                         .variable(LineReader.HISTORY_FILE, Path.of(home(), ".panda_testpmd_history"))
                         .build();
@@ -142,11 +142,12 @@ public final class TestpmdMain {
         for (String command : TestpmdShell.COMMANDS) {
             List<Completer> words = new ArrayList<>();
             for (String w : command.split(" ")) {
-                words.add(switch (w) {
-                    case "<port>" -> new StringsCompleter(portChoices);
-                    case "<mode>" -> new StringsCompleter(ForwardEngines.names());
-                    default -> new StringsCompleter(w);
-                });
+                words.add(
+                        switch (w) {
+                            case "<port>" -> new StringsCompleter(portChoices);
+                            case "<mode>" -> new StringsCompleter(ForwardEngines.names());
+                            default -> new StringsCompleter(w);
+                        });
             }
             words.add(NullCompleter.INSTANCE);
             commands.add(new ArgumentCompleter(words));
@@ -236,7 +237,8 @@ public final class TestpmdMain {
         }
         out.println();
         out.println("Interactive commands: start, start tx_first [N], stop, set fwd MODE, set burst|txpkts|nbcore N,");
-        out.println("  show port stats|info all|N, clear port stats all|N, show config fwd, show fwd stats all, help, quit");
+        out.println(
+                "  show port stats|info all|N, clear port stats all|N, show config fwd, show fwd stats all, help, quit");
         out.println();
         out.println("Forwarding modes:");
         for (ForwardEngines.Mode m : ForwardEngines.modes()) {
@@ -245,12 +247,14 @@ public final class TestpmdMain {
         out.println();
         out.println("Drivers:");
         for (PortDriver d : Ports.discover().drivers()) {
-            out.printf("  %-16s %s (keys: %s)%n", d.name(), d.description(), String.join(", ",
-                    new java.util.TreeSet<>(d.keys())));
+            out.printf(
+                    "  %-16s %s (keys: %s)%n",
+                    d.name(), d.description(), String.join(", ", new java.util.TreeSet<>(d.keys())));
         }
         out.println();
         out.println("Rx filters (--rx-filter):");
-        for (dev.panda.dataplane.filter.RxFilterProvider f : dev.panda.dataplane.filter.RxFilters.discover().providers()) {
+        for (dev.panda.dataplane.filter.RxFilterProvider f :
+                dev.panda.dataplane.filter.RxFilters.discover().providers()) {
             out.printf("  %-16s %s%n", f.name(), f.usage());
         }
     }

@@ -1,14 +1,13 @@
 package dev.panda.dataplane.testpmd;
 
-import dev.panda.dataplane.fwd.FwdConfig;
 import dev.panda.dataplane.fwd.ForwardEngines;
+import dev.panda.dataplane.fwd.FwdConfig;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.lcore.IdleStrategy;
 import dev.panda.dataplane.lcore.LcoreList;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.PciAllow;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,24 +20,78 @@ public final class TestpmdOptions {
 
     /** EAL options that take a value and mean nothing to panda. */
     private static final List<String> EAL_IGNORED_WITH_VALUE = List.of(
-            "-n", "-r", "--file-prefix", "--log-level", "--proc-type", "--iova-mode", "--huge-dir",
-            "--main-lcore", "--master-lcore", "--base-virtaddr", "--syslog", "--trace", "--socket-limit",
-            "--mbuf-pool-ops-name", "--huge-worker-stack", "--force-max-simd-bitwidth");
+            "-n",
+            "-r",
+            "--file-prefix",
+            "--log-level",
+            "--proc-type",
+            "--iova-mode",
+            "--huge-dir",
+            "--main-lcore",
+            "--master-lcore",
+            "--base-virtaddr",
+            "--syslog",
+            "--trace",
+            "--socket-limit",
+            "--mbuf-pool-ops-name",
+            "--huge-worker-stack",
+            "--force-max-simd-bitwidth");
     /** EAL flags that mean nothing to panda. */
     private static final List<String> EAL_IGNORED_FLAGS = List.of(
-            "--no-pci", "--single-file-segments", "--in-memory", "--no-shconf", "--legacy-mem",
-            "--no-telemetry", "--match-allocations", "--no-hpet", "--vmware-tsc-map", "--create-uio-dev",
-            "--telemetry", "-v");
+            "--no-pci",
+            "--single-file-segments",
+            "--in-memory",
+            "--no-shconf",
+            "--legacy-mem",
+            "--no-telemetry",
+            "--match-allocations",
+            "--no-hpet",
+            "--vmware-tsc-map",
+            "--create-uio-dev",
+            "--telemetry",
+            "-v");
     /** Application options that take a value and mean nothing to panda yet. */
     private static final List<String> APP_IGNORED_WITH_VALUE = List.of(
-            "--rss-ip", "--rss-udp", "--portmask", "--mbcache", "--max-pkt-len", "--max-lro-pkt-size",
-            "--rxfreet", "--txfreet", "--rxpt", "--rxht", "--rxwt", "--txpt", "--txht", "--txwt", "--txrst",
-            "--numa", "--socket-num", "--ring-numa-config", "--port-numa-config", "--pkt-filter-mode",
-            "--tx-offloads", "--rx-offloads", "--mp-alloc", "--hairpinq", "--hairpin-mode", "--nb-txd", "--nb-rxd");
+            "--rss-ip",
+            "--rss-udp",
+            "--portmask",
+            "--mbcache",
+            "--max-pkt-len",
+            "--max-lro-pkt-size",
+            "--rxfreet",
+            "--txfreet",
+            "--rxpt",
+            "--rxht",
+            "--rxwt",
+            "--txpt",
+            "--txht",
+            "--txwt",
+            "--txrst",
+            "--numa",
+            "--socket-num",
+            "--ring-numa-config",
+            "--port-numa-config",
+            "--pkt-filter-mode",
+            "--tx-offloads",
+            "--rx-offloads",
+            "--mp-alloc",
+            "--hairpinq",
+            "--hairpin-mode",
+            "--nb-txd",
+            "--nb-rxd");
+
     private static final List<String> APP_IGNORED_FLAGS = List.of(
-            "--no-lsc-interrupt", "--no-rmv-interrupt", "--disable-rss", "--enable-rx-cksum", "--no-flush-rx",
-            "--no-numa", "--record-core-cycles", "--record-burst-stats",
-            "--txonly-multi-flow", "--disable-link-check", "--no-iova-contig");
+            "--no-lsc-interrupt",
+            "--no-rmv-interrupt",
+            "--disable-rss",
+            "--enable-rx-cksum",
+            "--no-flush-rx",
+            "--no-numa",
+            "--record-core-cycles",
+            "--record-burst-stats",
+            "--txonly-multi-flow",
+            "--disable-link-check",
+            "--no-iova-contig");
 
     public final List<String> vdevs = new ArrayList<>();
     public LcoreList lcores;
@@ -67,8 +120,7 @@ public final class TestpmdOptions {
     /** Options accepted without effect, reported in one note line. */
     public final List<String> ignored = new ArrayList<>();
 
-    private TestpmdOptions() {
-    }
+    private TestpmdOptions() {}
 
     public static TestpmdOptions parse(String... args) {
         TestpmdOptions o = new TestpmdOptions();
@@ -84,12 +136,12 @@ public final class TestpmdOptions {
             if (eal) {
                 if (!o.eal(a, c, false)) {
                     throw new UsageException("unknown EAL option '" + a + "' (before --); EAL options: "
-                            + "-l, --lcores, -c, --vdev, -m, --socket-mem, --no-huge, " + String.join(", ",
-                            EAL_IGNORED_FLAGS) + ", " + String.join(", ", EAL_IGNORED_WITH_VALUE));
+                            + "-l, --lcores, -c, --vdev, -m, --socket-mem, --no-huge, "
+                            + String.join(", ", EAL_IGNORED_FLAGS) + ", " + String.join(", ", EAL_IGNORED_WITH_VALUE));
                 }
             } else if (!(split < 0 && o.eal(a, c, true)) && !o.app(a, c, split < 0)) {
-                throw new UsageException("unknown option '" + a + "'; application options: " + appOptionNames()
-                        + " (details: --help)");
+                throw new UsageException(
+                        "unknown option '" + a + "'; application options: " + appOptionNames() + " (details: --help)");
             }
         }
         o.validate();
@@ -117,8 +169,11 @@ public final class TestpmdOptions {
             new String[] {"--idle=spin|yield|park", "panda: what an idle poller does (default spin, as testpmd)"},
             new String[] {"--no-pin", "panda: do not pin lcore threads to their CPUs"},
             new String[] {"--run-time=S", "panda: without -i, stop after S seconds"},
-            new String[] {"--rx-filter=F", "panda: filter every received burst first: prefilter[,engine=jit|interp], "
-                    + "or PATH.o[,prog=NAME][,engine=jit|interp] (eBPF XDP object run in userspace)"},
+            new String[] {
+                "--rx-filter=F",
+                "panda: filter every received burst first: prefilter[,engine=jit|interp], "
+                        + "or PATH.o[,prog=NAME][,engine=jit|interp] (eBPF XDP object run in userspace)"
+            },
             new String[] {"--verify-payload", "panda: rxonly checks the payload stamp of generated packets"},
             new String[] {"-h, --help", "this help"});
 
@@ -129,7 +184,6 @@ public final class TestpmdOptions {
         }
         return b.toString();
     }
-
 
     private boolean eal(String a, Cursor c, boolean mixed) {
         String name = Cursor.name(a);
@@ -147,7 +201,8 @@ public final class TestpmdOptions {
             case "-a", "--allow", "-w", "--pci-whitelist" -> {
                 String v = c.value(a, name);
                 if (!PciAllow.isPci(v)) {
-                    throw new UsageException("invalid PCI device '" + v + "' (" + name + "): expected DDDD:BB:DD.F[,key=value...]");
+                    throw new UsageException(
+                            "invalid PCI device '" + v + "' (" + name + "): expected DDDD:BB:DD.F[,key=value...]");
                 }
                 vdevs.add(v); // opened by the driver that probes its vendor/device id
             }
@@ -233,7 +288,8 @@ public final class TestpmdOptions {
             case "--rx-filter" -> {
                 String f = c.value(a, name);
                 if (f.isBlank()) {
-                    throw new UsageException("invalid --rx-filter '': expected prefilter or PATH.o[,prog=NAME][,engine=jit|interp]");
+                    throw new UsageException(
+                            "invalid --rx-filter '': expected prefilter or PATH.o[,prog=NAME][,engine=jit|interp]");
                 }
                 rxFilter = f;
             }
@@ -290,8 +346,8 @@ public final class TestpmdOptions {
             }
         }
         if (total < FwdConfig.MIN_TXPKTS || total > 9000) {
-            throw new UsageException("invalid --txpkts '" + v + "': total length must be " + FwdConfig.MIN_TXPKTS
-                    + "..9000 bytes");
+            throw new UsageException(
+                    "invalid --txpkts '" + v + "': total length must be " + FwdConfig.MIN_TXPKTS + "..9000 bytes");
         }
         return total;
     }
@@ -315,11 +371,12 @@ public final class TestpmdOptions {
             return;
         }
         if (vdevs.isEmpty()) {
-            throw new UsageException("no ports: give at least one --vdev or -a, e.g. --vdev net_ring0 --vdev net_ring1");
+            throw new UsageException(
+                    "no ports: give at least one --vdev or -a, e.g. --vdev net_ring0 --vdev net_ring1");
         }
         if (fwd.txPacketLen() > pool.dataRoom()) {
-            throw new UsageException("--txpkts " + fwd.txPacketLen() + " does not fit a buffer of "
-                    + pool.dataRoom() + " bytes (raise --mbuf-size)");
+            throw new UsageException("--txpkts " + fwd.txPacketLen() + " does not fit a buffer of " + pool.dataRoom()
+                    + " bytes (raise --mbuf-size)");
         }
         if (memoryMb > 0 && !poolCountGiven) {
             long fit = (memoryMb << 20) / pool.stride();

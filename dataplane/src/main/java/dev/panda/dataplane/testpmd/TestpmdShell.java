@@ -3,7 +3,6 @@ package dev.panda.dataplane.testpmd;
 import dev.panda.dataplane.fwd.ForwardEngines;
 import dev.panda.dataplane.fwd.FwdConfig;
 import dev.panda.dataplane.port.PacketBurst;
-
 import java.io.PrintStream;
 import java.util.List;
 
@@ -16,9 +15,21 @@ public final class TestpmdShell {
 
     /** Every command as its words; a word {@code <port>} stands for "all" or a port number. */
     static final List<String> COMMANDS = List.of(
-            "start", "start tx_first", "stop", "quit", "exit", "help",
-            "show port stats <port>", "show port info <port>", "show config fwd", "show fwd stats all",
-            "clear port stats <port>", "set fwd <mode>", "set burst", "set txpkts", "set nbcore");
+            "start",
+            "start tx_first",
+            "stop",
+            "quit",
+            "exit",
+            "help",
+            "show port stats <port>",
+            "show port info <port>",
+            "show config fwd",
+            "show fwd stats all",
+            "clear port stats <port>",
+            "set fwd <mode>",
+            "set burst",
+            "set txpkts",
+            "set nbcore");
 
     private final Testpmd app;
     private final PrintStream out;
@@ -103,9 +114,11 @@ public final class TestpmdShell {
                 }
                 app.setForwardMode(w[2]);
             }
-            case "burst" -> app.setBurst(number(w[2], 1, PacketBurst.MAX_BURST, "set burst 1.." + PacketBurst.MAX_BURST));
-            case "txpkts" -> app.setTxPackets(number(w[2], FwdConfig.MIN_TXPKTS, 9000,
-                    "set txpkts " + FwdConfig.MIN_TXPKTS + "..9000"));
+            case "burst" ->
+                app.setBurst(number(w[2], 1, PacketBurst.MAX_BURST, "set burst 1.." + PacketBurst.MAX_BURST));
+            case "txpkts" ->
+                app.setTxPackets(
+                        number(w[2], FwdConfig.MIN_TXPKTS, 9000, "set txpkts " + FwdConfig.MIN_TXPKTS + "..9000"));
             case "nbcore" -> app.setNbCores(number(w[2], 1, 1024, "set nbcore N"));
             default -> throw new BadArguments(usage);
         }

@@ -1,5 +1,8 @@
 package dev.panda.dataplane.fwd;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.fwd.engines.FlowGenEngine;
 import dev.panda.dataplane.fwd.engines.IcmpEchoEngine;
 import dev.panda.dataplane.fwd.engines.MacEngine;
@@ -12,18 +15,14 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** Each engine on a loopback ring port: what goes in, what comes out. */
 class EngineTest {
@@ -119,8 +118,8 @@ class EngineTest {
     @Test
     void icmpEchoAnswersArpAndDropsTheRest() {
         // ARP who-has 198.18.0.2 tell 198.18.0.1
-        inject("ffffffffffff" + "0a0000000001" + "0806" + "0001" + "0800" + "06" + "04" + "0001"
-                + "0a0000000001" + "c6120001" + "000000000000" + "c6120002");
+        inject("ffffffffffff" + "0a0000000001" + "0806" + "0001" + "0800" + "06" + "04" + "0001" + "0a0000000001"
+                + "c6120001" + "000000000000" + "c6120002");
         inject("ffffffffffff0a00000000010800"); // truncated IPv4: dropped
         inject("ffffffffffff0a000000000186dd" + "00".repeat(40)); // IPv6: dropped
         FwdStream s = stream(FwdConfig.defaults());

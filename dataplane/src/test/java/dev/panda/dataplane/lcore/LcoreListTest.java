@@ -1,15 +1,14 @@
 package dev.panda.dataplane.lcore;
 
-import dev.panda.jextract.Posix;
-import org.junit.jupiter.api.Test;
-
-import java.util.concurrent.atomic.AtomicInteger;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.jextract.Posix;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 
 class LcoreListTest {
 
@@ -34,8 +33,8 @@ class LcoreListTest {
         assertThrows(IllegalArgumentException.class, () -> LcoreList.parseCoreList("a"));
         assertThrows(IllegalArgumentException.class, () -> LcoreList.parseCoreMask("0x0"));
         assertThrows(IllegalArgumentException.class, () -> LcoreList.parseCoreMask("zz"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LcoreList.parseLcores("0@0,0@1"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> LcoreList.parseLcores("0@0,0@1"));
         assertTrue(e.getMessage().contains("lcore 0 given twice"), e.getMessage());
     }
 
@@ -44,11 +43,17 @@ class LcoreListTest {
         int cpu = Posix.onlineCpus() - 1;
         AtomicInteger passes = new AtomicInteger();
         int[] seenCpu = {-1};
-        Lcore l = new Lcore(1, new int[] {cpu}, new IdleStrategy.Park(100_000), () -> {
-            seenCpu[0] = Posix.currentCpu();
-            passes.incrementAndGet();
-            return 0;
-        }, null).start();
+        Lcore l = new Lcore(
+                        1,
+                        new int[] {cpu},
+                        new IdleStrategy.Park(100_000),
+                        () -> {
+                            seenCpu[0] = Posix.currentCpu();
+                            passes.incrementAndGet();
+                            return 0;
+                        },
+                        null)
+                .start();
         while (passes.get() < 10) {
             Thread.sleep(1);
         }
@@ -61,9 +66,15 @@ class LcoreListTest {
 
     @Test
     void aFailingPassEndsTheLoopAndIsReported() throws InterruptedException {
-        Lcore l = new Lcore(2, new int[0], new IdleStrategy.BusySpin(), () -> {
-            throw new IllegalStateException("boom");
-        }, null).start();
+        Lcore l = new Lcore(
+                        2,
+                        new int[0],
+                        new IdleStrategy.BusySpin(),
+                        () -> {
+                            throw new IllegalStateException("boom");
+                        },
+                        null)
+                .start();
         l.thread().join(10_000); // the failure ends the loop by itself
         assertTrue(!l.thread().isAlive());
         assertTrue(l.failure() instanceof IllegalStateException);

@@ -1,17 +1,16 @@
 package dev.panda.dataplane.mem;
 
-import dev.panda.jextract.Posix;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.HashSet;
-import java.util.Set;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.jextract.Posix;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
 
 class PacketPoolTest {
 
@@ -61,7 +60,8 @@ class PacketPoolTest {
             assertTrue(Math.abs(pool.bufferOffset(a) - pool.bufferOffset(b)) >= pool.headroom() + pool.dataRoom());
             assertEquals(0, pool.bufferOffset(a) % 64, "cache-line aligned");
             pool.setLength(a, pool.dataRoom());
-            assertThrows(IllegalArgumentException.class, () -> pool.setLength(a, pool.dataRoom() + pool.headroom() + 1));
+            assertThrows(
+                    IllegalArgumentException.class, () -> pool.setLength(a, pool.dataRoom() + pool.headroom() + 1));
             pool.adjust(a, -14); // prepend a header into the headroom
             assertEquals(pool.dataRoom() + 14, pool.length(a));
             assertEquals(pool.bufferOffset(a) + pool.headroom() - 14, pool.dataOffset(a));

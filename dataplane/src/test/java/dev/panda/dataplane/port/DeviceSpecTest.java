@@ -1,18 +1,17 @@
 package dev.panda.dataplane.port;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
-import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.dataplane.mem.PoolConfig;
-import org.junit.jupiter.api.Test;
-
-import java.util.Map;
-import java.util.Set;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.mem.PoolConfig;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
 
 class DeviceSpecTest {
 
@@ -32,7 +31,8 @@ class DeviceSpecTest {
         assertMessage("invalid device name '0abc'", () -> DeviceSpec.parse("0abc"));
         assertMessage("expected key=value", () -> DeviceSpec.parse("net_ring0,size"));
         assertMessage("key 'a' given twice", () -> DeviceSpec.parse("net_ring0,a=1,a=2"));
-        assertMessage("expected an integer 1..9", () -> DeviceSpec.parse("x,n=10").getInt("n", 1, 1, 9));
+        assertMessage(
+                "expected an integer 1..9", () -> DeviceSpec.parse("x,n=10").getInt("n", 1, 1, 9));
         assertMessage("expected 0 or 1", () -> DeviceSpec.parse("x,b=maybe").getBool("b", false));
         assertMessage("x accepts a, b", () -> DeviceSpec.parse("x,c=1").requireKnownKeys("x", Set.of("b", "a")));
         assertMessage("invalid device name 'a?b'", () -> DeviceSpec.parse("a\nb"));
@@ -54,7 +54,8 @@ class DeviceSpecTest {
         assertMessage("net_x0: other= is required", () -> spec.require("other", "eth0"));
         assertEquals(0x02_00_00_00_0a_0bL, spec.getMac("mac", 7));
         assertEquals(7, spec.getMac("absent", 7));
-        for (String bad : new String[] {"03:00:00:00:00:01", "02:00:00:00:01", "02:00:00:00:00:01:02", "zz:00:00:00:00:01"}) {
+        for (String bad :
+                new String[] {"03:00:00:00:00:01", "02:00:00:00:01", "02:00:00:00:00:01:02", "zz:00:00:00:00:01"}) {
             DeviceSpec s = DeviceSpec.parse("net_x0,mac=" + bad);
             assertMessage("mac=" + bad + " is not a unicast MAC", () -> s.getMac("mac", 0));
         }
@@ -73,8 +74,8 @@ class DeviceSpecTest {
     @FuzzTest(maxDuration = "10s")
     void anyDeviceStringFailsCleanly(FuzzedDataProvider data) {
         String text = data.consumeRemainingAsString();
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(64)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(64).withHugepages(PoolConfig.Hugepages.OFF))) {
             try {
                 Port p = Ports.discover().open(text, PortContext.of(pool, 0));
                 p.close();

@@ -1,18 +1,17 @@
 package dev.panda.dataplane.port;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PciAllowTest {
 
@@ -66,20 +65,20 @@ class PciAllowTest {
     @Test
     void theDriverProbingTheIdsGetsTheDevice() throws IOException {
         device("0000:00:05.0", "0x1af4", "0x1041");
-        assertEquals("net_test_pci3,dev=0000:00:05.0",
-                PciAllow.resolve("00:05.0", 3, List.of(VIRTIO), sys));
-        assertEquals("net_test_pci0,dev=0000:00:05.0,queue_size=64",
+        assertEquals("net_test_pci3,dev=0000:00:05.0", PciAllow.resolve("00:05.0", 3, List.of(VIRTIO), sys));
+        assertEquals(
+                "net_test_pci0,dev=0000:00:05.0,queue_size=64",
                 PciAllow.resolve("0000:00:05.0,queue_size=64", 0, List.of(VIRTIO), sys));
     }
 
     @Test
     void anUnknownDeviceOrIdIsOneClearError() throws IOException {
         device("0000:00:06.0", "0x8086", "0x100e");
-        DeviceException none = assertThrows(DeviceException.class,
-                () -> PciAllow.resolve("0000:00:07.0", 0, List.of(VIRTIO), sys));
+        DeviceException none =
+                assertThrows(DeviceException.class, () -> PciAllow.resolve("0000:00:07.0", 0, List.of(VIRTIO), sys));
         assertTrue(none.getMessage().contains("no PCI device 0000:00:07.0"), none.getMessage());
-        DeviceException other = assertThrows(DeviceException.class,
-                () -> PciAllow.resolve("0000:00:06.0", 0, List.of(VIRTIO), sys));
+        DeviceException other =
+                assertThrows(DeviceException.class, () -> PciAllow.resolve("0000:00:06.0", 0, List.of(VIRTIO), sys));
         assertTrue(other.getMessage().contains("8086:100e"), other.getMessage());
     }
 }

@@ -1,9 +1,5 @@
 package dev.panda.dataplane.testing;
 
-import jdk.jfr.Recording;
-import jdk.jfr.consumer.RecordedEvent;
-import jdk.jfr.consumer.RecordingFile;
-
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -11,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.function.LongSupplier;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 
 /**
  * Watches one polling thread over a measured window, three ways: the JVM's count of bytes that
@@ -21,9 +20,13 @@ import java.util.function.LongSupplier;
 public final class AllocationWatch implements AutoCloseable {
 
     /** What the window saw; {@code cpuNanos} is the thread's CPU time, for a ns/packet figure. */
-    public record Result(long allocatedBytes, long jfrAllocationEvents, long gcCycles, long jfrGcEvents,
-                         long cpuNanos, double seconds) {
-    }
+    public record Result(
+            long allocatedBytes,
+            long jfrAllocationEvents,
+            long gcCycles,
+            long jfrGcEvents,
+            long cpuNanos,
+            double seconds) {}
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -75,7 +78,8 @@ public final class AllocationWatch implements AutoCloseable {
                 if (!e.getStartTime().isBefore(from) && !e.getStartTime().isAfter(to)) {
                     gcEvents++;
                 }
-            } else if (e.getThread() != null && thread.getName().equals(e.getThread().getJavaName())) {
+            } else if (e.getThread() != null
+                    && thread.getName().equals(e.getThread().getJavaName())) {
                 allocEvents++;
             }
         }

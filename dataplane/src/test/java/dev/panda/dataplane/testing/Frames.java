@@ -5,8 +5,7 @@ import java.nio.ByteBuffer;
 /** Test frames: Ethernet (+ optional VLAN) / IPv4 or IPv6 / UDP, TCP or ICMP, checksums left 0 where the kernel ignores them. */
 public final class Frames {
 
-    private Frames() {
-    }
+    private Frames() {}
 
     public static byte[] ipv4(byte[] src, byte[] dst, int proto, int sport, int dport, int payload, int vlan) {
         int l4 = proto == 6 ? 20 : 8;
@@ -18,8 +17,16 @@ public final class Frames {
         }
         b.putShort((short) 0x0800);
         int ip = b.position();
-        b.put((byte) 0x45).put((byte) 0).putShort((short) ipLen).putShort((short) 1).putShort((short) 0x4000)
-                .put((byte) 64).put((byte) proto).putShort((short) 0).put(src).put(dst);
+        b.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) ipLen)
+                .putShort((short) 1)
+                .putShort((short) 0x4000)
+                .put((byte) 64)
+                .put((byte) proto)
+                .putShort((short) 0)
+                .put(src)
+                .put(dst);
         b.putShort(ip + 10, checksum(b.array(), ip, 20));
         l4(b, proto, sport, dport, payload);
         return b.array();
@@ -29,17 +36,30 @@ public final class Frames {
         int l4 = proto == 6 ? 20 : 8;
         ByteBuffer b = ByteBuffer.allocate(14 + 40 + l4 + payload);
         b.put(new byte[] {2, 0, 0, 0, 0, 2}).put(new byte[] {2, 0, 0, 0, 0, 1}).putShort((short) 0x86dd);
-        b.putInt(0x60000000).putShort((short) (l4 + payload)).put((byte) proto).put((byte) 64).put(src).put(dst);
+        b.putInt(0x60000000)
+                .putShort((short) (l4 + payload))
+                .put((byte) proto)
+                .put((byte) 64)
+                .put(src)
+                .put(dst);
         l4(b, proto, sport, dport, payload);
         return b.array();
     }
 
     private static void l4(ByteBuffer b, int proto, int sport, int dport, int payload) {
         if (proto == 6) {
-            b.putShort((short) sport).putShort((short) dport).putInt(1).putInt(0).putShort((short) 0x5002)
-                    .putShort((short) 1024).putInt(0);
+            b.putShort((short) sport)
+                    .putShort((short) dport)
+                    .putInt(1)
+                    .putInt(0)
+                    .putShort((short) 0x5002)
+                    .putShort((short) 1024)
+                    .putInt(0);
         } else if (proto == 17) {
-            b.putShort((short) sport).putShort((short) dport).putShort((short) (8 + payload)).putShort((short) 0);
+            b.putShort((short) sport)
+                    .putShort((short) dport)
+                    .putShort((short) (8 + payload))
+                    .putShort((short) 0);
         } else {
             b.put((byte) sport).put((byte) dport).putShort((short) 0).putInt(0x00010001);
         }

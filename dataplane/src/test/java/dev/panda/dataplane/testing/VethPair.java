@@ -1,15 +1,14 @@
 package dev.panda.dataplane.testing;
 
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A veth pair for one test: {@link #hostIf} stays in this (root) namespace for panda, its peer
@@ -48,8 +47,26 @@ public final class VethPair implements AutoCloseable {
         try {
             sh("ip", "netns", "add", p.ns);
             String q = Integer.toString(queues);
-            sh("ip", "link", "add", p.hostIf, "numtxqueues", q, "numrxqueues", q, "type", "veth", "peer", "name", p.peerIf,
-                    "numtxqueues", q, "numrxqueues", q, "netns", p.ns);
+            sh(
+                    "ip",
+                    "link",
+                    "add",
+                    p.hostIf,
+                    "numtxqueues",
+                    q,
+                    "numrxqueues",
+                    q,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    p.peerIf,
+                    "numtxqueues",
+                    q,
+                    "numrxqueues",
+                    q,
+                    "netns",
+                    p.ns);
             // no IPv6 on the pair: router and neighbour solicitations would be stray frames
             sh("sysctl", "-qw", "net.ipv6.conf." + p.hostIf + ".disable_ipv6=1");
             p.inNs("sysctl", "-qw", "net.ipv6.conf." + p.peerIf + ".disable_ipv6=1");
@@ -102,7 +119,13 @@ public final class VethPair implements AutoCloseable {
                 + "fs=[bytes.fromhex(h) for h in sys.argv[3].split()]\n"
                 + "for i in range(int(sys.argv[2])):\n"
                 + "  for f in fs: s.send(f)\n";
-        inNs("/usr/bin/python3", "-c", py, peerIf, Integer.toString(count), hex.toString().trim());
+        inNs(
+                "/usr/bin/python3",
+                "-c",
+                py,
+                peerIf,
+                Integer.toString(count),
+                hex.toString().trim());
     }
 
     /**
@@ -123,9 +146,21 @@ public final class VethPair implements AutoCloseable {
                 + "  if a[2]==socket.PACKET_OUTGOING: continue\n"
                 + "  if len(f)>=36 and f[12:14]==b'\\x08\\x00' and f[23]==17 and f[34:36]==sp: print(f.hex(),flush=True)\n";
         try {
-            Process p = new ProcessBuilder("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", py, peerIf,
-                    Integer.toString(sport), Double.toString(seconds)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
+            Process p = new ProcessBuilder(
+                            "ip",
+                            "netns",
+                            "exec",
+                            ns,
+                            "/usr/bin/python3",
+                            "-c",
+                            py,
+                            peerIf,
+                            Integer.toString(sport),
+                            Double.toString(seconds))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            var in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
             String first = in.readLine();
             if (!"ready".equals(first)) {
                 p.destroyForcibly();
@@ -234,8 +269,7 @@ public final class VethPair implements AutoCloseable {
         return r.output;
     }
 
-    record Result(int status, String output) {
-    }
+    record Result(int status, String output) {}
 
     static Result run(List<String> cmd, int timeoutSeconds) {
         try {

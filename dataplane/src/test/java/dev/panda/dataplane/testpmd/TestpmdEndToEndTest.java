@@ -1,5 +1,8 @@
 package dev.panda.dataplane.testpmd;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.fwd.PayloadStamp;
@@ -7,8 +10,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,9 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.BitSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** testpmd on two net_ring ports, io forwarding, started with tx_first. */
 class TestpmdEndToEndTest {
@@ -30,8 +29,18 @@ class TestpmdEndToEndTest {
 
     @Test
     void txFirstPacketsCirculateWithoutLossAndArriveIntact() throws Exception {
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge", "--vdev", "net_ring0", "--vdev", "net_ring1", "--",
-                "--forward-mode=io", "--idle=yield", "--total-num-mbufs=4096");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                "net_ring0",
+                "--vdev",
+                "net_ring1",
+                "--",
+                "--forward-mode=io",
+                "--idle=yield",
+                "--total-num-mbufs=4096");
         int bursts = 4;
         int perStream = bursts * 32;
         try (Testpmd app = Testpmd.open(o, QUIET)) {
@@ -71,7 +80,8 @@ class TestpmdEndToEndTest {
                         long f = pool.dataOffset(h);
                         int len = pool.length(h);
                         assertEquals(64, len);
-                        assertTrue(PayloadStamp.verify(pool.segment(), f + Packets.PAYLOAD, len - Packets.PAYLOAD),
+                        assertTrue(
+                                PayloadStamp.verify(pool.segment(), f + Packets.PAYLOAD, len - Packets.PAYLOAD),
                                 "payload damaged");
                         int stream = PayloadStamp.stream(pool.segment(), f + Packets.PAYLOAD);
                         int seq = PayloadStamp.seq(pool.segment(), f + Packets.PAYLOAD);
@@ -103,26 +113,53 @@ class TestpmdEndToEndTest {
         PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
         ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
         int[] code = new int[1];
-        Thread t = Thread.ofPlatform().start(() -> code[0] = TestpmdMain.run(new String[] {
-                "-l", "0,1", "-n", "4", "-m", "512", "--no-pci", "--single-file-segments", "--file-prefix", "pt",
-                "--vdev", "net_ring0", "--vdev", "net_ring1", "--", "-i", "--forward-mode=io", "--idle=yield"},
-                in, out, new PrintStream(errBytes, true, StandardCharsets.UTF_8), false));
+        Thread t = Thread.ofPlatform()
+                .start(() -> code[0] = TestpmdMain.run(
+                        new String[] {
+                            "-l",
+                            "0,1",
+                            "-n",
+                            "4",
+                            "-m",
+                            "512",
+                            "--no-pci",
+                            "--single-file-segments",
+                            "--file-prefix",
+                            "pt",
+                            "--vdev",
+                            "net_ring0",
+                            "--vdev",
+                            "net_ring1",
+                            "--",
+                            "-i",
+                            "--forward-mode=io",
+                            "--idle=yield"
+                        },
+                        in,
+                        out,
+                        new PrintStream(errBytes, true, StandardCharsets.UTF_8),
+                        false));
         send(commands, "show config fwd\nstart tx_first\n");
         Thread.sleep(500);
         send(commands, "set fwd rxonly\nshow fwd stats all\nset burst 999\n");
-        send(commands, "show port stats all\nstop\nset fwd nosuchmode\nset fwd macswap\nclear port stats all\n"
-                + "show port stats 7\nbogus\nshow port info 0\nquit\n");
+        send(
+                commands,
+                "show port stats all\nstop\nset fwd nosuchmode\nset fwd macswap\nclear port stats all\n"
+                        + "show port stats 7\nbogus\nshow port info 0\nquit\n");
         t.join(30_000);
         String text = outBytes.toString(StandardCharsets.UTF_8);
         assertEquals(0, code[0], "exit code; stderr: " + errBytes);
-        assertTrue(text.contains("panda: options accepted without effect here: -n 4 --no-pci --single-file-segments"
-                + " --file-prefix pt"), text);
+        assertTrue(
+                text.contains("panda: options accepted without effect here: -n 4 --no-pci --single-file-segments"
+                        + " --file-prefix pt"),
+                text);
         assertTrue(text.contains("testpmd> start tx_first"), "commands from a pipe are echoed");
         assertTrue(text.contains("Logical Core 1 (socket 0) forwards packets on 2 streams:"), text);
         assertTrue(text.contains("  RX P=0/Q=0 (socket 0) -> TX P=1/Q=0 (socket 0) peer=02:00:00:00:00:01"), text);
         assertTrue(text.contains("  ######################## NIC statistics for port 0  ########################"));
         assertTrue(text.contains("  ######################## NIC statistics for port 1  ########################"));
-        Matcher m = Pattern.compile("  RX-packets: (\\d+) +RX-missed: 0 +RX-bytes:  (\\d+)").matcher(text);
+        Matcher m = Pattern.compile("  RX-packets: (\\d+) +RX-missed: 0 +RX-bytes:  (\\d+)")
+                .matcher(text);
         assertTrue(m.find(), text);
         assertTrue(Long.parseLong(m.group(1)) > 0, "no packets moved: " + m.group());
         long bytes = Long.parseLong(m.group(2));
@@ -135,8 +172,9 @@ class TestpmdEndToEndTest {
         assertTrue(text.contains("Please stop forwarding first"), "set fwd while forwarding is refused");
         assertTrue(text.contains("  usage: set burst 1..512"), "a bad value says what is accepted");
         int fwdStats = text.indexOf("testpmd> show fwd stats all");
-        assertTrue(fwdStats > 0 && text.indexOf("Forward statistics for port 0", fwdStats)
-                < text.indexOf("testpmd> stop"), "show fwd stats all prints forward statistics before stop");
+        assertTrue(
+                fwdStats > 0 && text.indexOf("Forward statistics for port 0", fwdStats) < text.indexOf("testpmd> stop"),
+                "show fwd stats all prints forward statistics before stop");
         assertTrue(text.contains("Set macswap packet forwarding mode"));
         assertTrue(text.contains("  NIC statistics for port 1 cleared"));
         assertTrue(text.contains("Invalid port 7\nValid port range is [0, 1]"));
@@ -153,10 +191,24 @@ class TestpmdEndToEndTest {
     @Test
     void nonInteractiveRunWithStatsPeriodStopsAfterRunTime() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        int code = TestpmdMain.run(new String[] {"--vdev", "net_ring0", "--vdev", "net_ring1", "--forward-mode=io",
-                "--tx-first", "--stats-period", "1", "--run-time", "2.5", "--idle=yield"},
-                new java.io.ByteArrayInputStream(new byte[0]), new PrintStream(bytes, true, StandardCharsets.UTF_8),
-                QUIET, false);
+        int code = TestpmdMain.run(
+                new String[] {
+                    "--vdev",
+                    "net_ring0",
+                    "--vdev",
+                    "net_ring1",
+                    "--forward-mode=io",
+                    "--tx-first",
+                    "--stats-period",
+                    "1",
+                    "--run-time",
+                    "2.5",
+                    "--idle=yield"
+                },
+                new java.io.ByteArrayInputStream(new byte[0]),
+                new PrintStream(bytes, true, StandardCharsets.UTF_8),
+                QUIET,
+                false);
         String text = bytes.toString(StandardCharsets.UTF_8);
         assertEquals(0, code);
         int blocks = text.split("Port statistics ====================================", -1).length - 1;

@@ -1,21 +1,50 @@
 package dev.panda.dataplane.testpmd;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
-import com.code_intelligence.jazzer.junit.FuzzTest;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Any command line either parses or fails with a one-line {@link UsageException}; nothing else escapes. */
 class TestpmdOptionsFuzzTest {
 
-    private static final String[] WORDS = {"--", "-l", "--lcores", "-c", "--vdev", "-m", "--socket-mem", "--no-huge",
-            "-a", "-i", "--forward-mode", "--burst", "--txpkts", "--nb-cores", "--stats-period", "--rxd", "--eth-peer",
-            "--port-topology", "--total-num-mbufs", "--mbuf-size", "--idle", "--run-time", "--file-prefix", "-n",
-            "net_ring0", "net_null1,size=64", "0-1", "0@0,(1-2)@1", "io", "64,64", "0,02:00:00:00:00:01", "512"};
+    private static final String[] WORDS = {
+        "--",
+        "-l",
+        "--lcores",
+        "-c",
+        "--vdev",
+        "-m",
+        "--socket-mem",
+        "--no-huge",
+        "-a",
+        "-i",
+        "--forward-mode",
+        "--burst",
+        "--txpkts",
+        "--nb-cores",
+        "--stats-period",
+        "--rxd",
+        "--eth-peer",
+        "--port-topology",
+        "--total-num-mbufs",
+        "--mbuf-size",
+        "--idle",
+        "--run-time",
+        "--file-prefix",
+        "-n",
+        "net_ring0",
+        "net_null1,size=64",
+        "0-1",
+        "0@0,(1-2)@1",
+        "io",
+        "64,64",
+        "0,02:00:00:00:00:01",
+        "512"
+    };
 
     @FuzzTest(maxDuration = "10s")
     void anyCommandLineParsesOrFailsWithOneLine(FuzzedDataProvider data) {

@@ -13,12 +13,10 @@ final class BenchSetup {
     /** Buffers in a benchmark pool; 4 KiB pages so a run never competes for hugepages. */
     static final int POOL_COUNT = 8192;
 
-    private BenchSetup() {
-    }
+    private BenchSetup() {}
 
     static PacketPool pool() {
-        return PacketPool.create(PoolConfig.defaults().withCount(POOL_COUNT)
-                .withHugepages(PoolConfig.Hugepages.OFF));
+        return PacketPool.create(PoolConfig.defaults().withCount(POOL_COUNT).withHugepages(PoolConfig.Hugepages.OFF));
     }
 
     /** A loopback {@code net_ring} port: what it sends on queue 0 it receives on queue 0. */

@@ -13,6 +13,9 @@ import dev.panda.dataplane.fwd.engines.TxOnlyEngine;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -26,10 +29,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Per-packet cost of the forwarding engines, each driving a {@link FwdStream} whose rx and tx port
@@ -86,8 +85,8 @@ public class EngineBenchmark {
             BenchSetup.checkPool(pool, what);
             pool.close();
             if (dropped != 0 || moved == 0) {
-                throw new IllegalStateException(what + ": not a steady state: " + dropped + " packets dropped, "
-                        + moved + " received or sent");
+                throw new IllegalStateException(
+                        what + ": not a steady state: " + dropped + " packets dropped, " + moved + " received or sent");
             }
         }
     }
@@ -192,6 +191,7 @@ public class EngineBenchmark {
         final ForwardEngine engine = new IcmpEchoEngine();
         /** Offset of each primed frame's ICMP header in the pool segment. */
         final long[] icmp = new long[BURST];
+
         MemorySegment mem;
         int requestChecksum;
 
@@ -226,7 +226,7 @@ public class EngineBenchmark {
             Packets.u8(m, ip, 0x45);
             Packets.u8(m, ip + 1, 0);
             Packets.u16(m, ip + 2, FRAME_LEN - Packets.ETH_HLEN);
-            Packets.u32(m, ip + 4, 0);                 // id 0, no fragmentation
+            Packets.u32(m, ip + 4, 0); // id 0, no fragmentation
             Packets.u8(m, ip + 8, 64);
             Packets.u8(m, ip + 9, Packets.PROTO_ICMP);
             Packets.u32(m, ip + 12, FwdConfig.DEFAULT_IP_SRC);

@@ -8,6 +8,12 @@ import dev.panda.xdp.ebpf.Translator;
 import dev.panda.xdp.ebpf.XdpContext;
 import dev.panda.xdp.ebpf.XdpProgram;
 import dev.panda.xdp.prefilter.Prefilter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,13 +27,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The production prefilter ({@code xdp-loader/src/main/bpf/prefilter.c}) on the same
@@ -67,7 +66,12 @@ public class PrefilterBenchmark {
         }
         buffers = Arena.ofAuto().allocate((long) STRIDE * PACKETS, 64);
         for (int i = 0; i < PACKETS; i++) {
-            MemorySegment.copy(frames[i], 0, buffers, java.lang.foreign.ValueLayout.JAVA_BYTE, (long) i * STRIDE + HEADROOM,
+            MemorySegment.copy(
+                    frames[i],
+                    0,
+                    buffers,
+                    java.lang.foreign.ValueLayout.JAVA_BYTE,
+                    (long) i * STRIDE + HEADROOM,
                     frames[i].length);
         }
         EbpfObject user = EbpfObject.openResource(Prefilter.RESOURCE, 1);
@@ -77,14 +81,24 @@ public class PrefilterBenchmark {
         pf.dropSourcePrefix(InetAddress.getByName("198.18.1.0"), 24, 1);
         pf.dropSourcePrefix(InetAddress.getByName("198.18.2.128"), 25, 2);
         pf.dropSourcePrefix(InetAddress.getByName("2001:db8:1::"), 48, 3);
-        pf.flowRule(InetAddress.getByName("198.18.3.3"), InetAddress.getByName("198.18.0.1"), 17, 5000, 53,
-                Prefilter.FlowAction.DROP, 4);
+        pf.flowRule(
+                InetAddress.getByName("198.18.3.3"),
+                InetAddress.getByName("198.18.0.1"),
+                17,
+                5000,
+                53,
+                Prefilter.FlowAction.DROP,
+                4);
         user.map(Prefilter.MAP_SRC_V4).update(lpm(24, InetAddress.getByName("198.18.1.0")), le32(1), 0);
         user.map(Prefilter.MAP_SRC_V4).update(lpm(25, InetAddress.getByName("198.18.2.128")), le32(2), 0);
         user.map(Prefilter.MAP_SRC_V6).update(lpm(48, InetAddress.getByName("2001:db8:1::")), le32(3), 0);
         ByteBuffer flow = ByteBuffer.allocate(40);
-        flow.put(0, InetAddress.getByName("198.18.3.3").getAddress()).put(16, InetAddress.getByName("198.18.0.1").getAddress())
-                .putShort(32, (short) 5000).putShort(34, (short) 53).put(36, (byte) 17).put(37, (byte) 4);
+        flow.put(0, InetAddress.getByName("198.18.3.3").getAddress())
+                .put(16, InetAddress.getByName("198.18.0.1").getAddress())
+                .putShort(32, (short) 5000)
+                .putShort(34, (short) 53)
+                .put(36, (byte) 17)
+                .put(37, (byte) 4);
         user.map(Prefilter.MAP_FLOWS).update(flow.array(), le32(0, 4), 0);
         interpreter = new Interpreter(user.program(Prefilter.PROGRAM));
         translated = Translator.translate(user.program(Prefilter.PROGRAM));
@@ -95,7 +109,8 @@ public class PrefilterBenchmark {
             int a = runOne(interpreter, i);
             int b = runOne(translated, i);
             if (a != k || b != k) {
-                throw new IllegalStateException("frame " + i + ": kernel " + k + ", interpreter " + a + ", translated " + b);
+                throw new IllegalStateException(
+                        "frame " + i + ": kernel " + k + ", interpreter " + a + ", translated " + b);
             }
         }
     }
@@ -115,12 +130,15 @@ public class PrefilterBenchmark {
                     runOne(p, i);
                 }
             }
-            System.out.printf("%n%s: %.1f ns/packet of thread CPU time%n", p == interpreter ? "interpreter" : "translated",
+            System.out.printf(
+                    "%n%s: %.1f ns/packet of thread CPU time%n",
+                    p == interpreter ? "interpreter" : "translated",
                     (double) (threads.getCurrentThreadCpuTime() - t0) / ((long) rounds * PACKETS));
         }
         if (kernelCalls > 0) {
             // the kernel's own average per repetition (bpf_test_timer leaves out time spent scheduled out)
-            System.out.printf("%nkernel-reported BPF_PROG_TEST_RUN duration: %.1f ns/packet over %d calls%n",
+            System.out.printf(
+                    "%nkernel-reported BPF_PROG_TEST_RUN duration: %.1f ns/packet over %d calls%n",
                     (double) kernelNs / kernelCalls, kernelCalls);
         }
         kernel.close();
@@ -175,7 +193,11 @@ public class PrefilterBenchmark {
 
     private static byte[] lpm(int len, InetAddress a) {
         byte[] addr = a.getAddress();
-        return ByteBuffer.allocate(4 + addr.length).order(ByteOrder.LITTLE_ENDIAN).putInt(len).put(addr).array();
+        return ByteBuffer.allocate(4 + addr.length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(len)
+                .put(addr)
+                .array();
     }
 
     /** Frame {@code i}: v4 UDP/TCP from rotating sources (some in dropped prefixes), every 4th v6, every 8th with a VLAN tag. */
@@ -189,12 +211,25 @@ public class PrefilterBenchmark {
             b.putShort((short) 0x8100).putShort((short) 7);
         }
         if (v6) {
-            b.putShort((short) 0x86dd).putInt(0x60000000).putShort((short) 26).put((byte) 17).put((byte) 64);
-            b.put(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, (byte) (i % 8 == 3 ? 1 : 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+            b.putShort((short) 0x86dd)
+                    .putInt(0x60000000)
+                    .putShort((short) 26)
+                    .put((byte) 17)
+                    .put((byte) 64);
+            b.put(new byte[] {
+                0x20, 0x01, 0x0d, (byte) 0xb8, 0, (byte) (i % 8 == 3 ? 1 : 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+            });
             b.put(new byte[] {0x20, 0x01, 0x0d, (byte) 0xb8, 0, (byte) 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
         } else {
-            b.putShort((short) 0x0800).put((byte) 0x45).put((byte) 0).putShort((short) 46).putInt(0).put((byte) 64)
-                    .put((byte) 17).putShort((short) 0).put(new byte[] {(byte) 198, 18, (byte) (1 + i % 4), 3})
+            b.putShort((short) 0x0800)
+                    .put((byte) 0x45)
+                    .put((byte) 0)
+                    .putShort((short) 46)
+                    .putInt(0)
+                    .put((byte) 64)
+                    .put((byte) 17)
+                    .putShort((short) 0)
+                    .put(new byte[] {(byte) 198, 18, (byte) (1 + i % 4), 3})
                     .put(new byte[] {(byte) 198, 18, 0, 1});
         }
         b.putShort((short) 5000).putShort((short) 53).putShort((short) 26).putShort((short) 0);

@@ -12,6 +12,8 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.xdp.prefilter.Prefilter;
 import dev.panda.xdp.rxfilter.EbpfRxFilter;
 import dev.panda.xdp.rxfilter.EbpfRxFilterProvider;
+import java.net.InetAddress;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -26,9 +28,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.net.InetAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * io forwarding on a loopback {@code net_ring} port (as {@link EngineBenchmark}'s io) with the
@@ -73,8 +72,14 @@ public class RxFilterBenchmark {
             Prefilter p = ((EbpfRxFilter) rxFilter).prefilter();
             p.dropSourcePrefix(InetAddress.getByName("198.18.200.0"), 24, 0);
             p.dropSourcePrefix(InetAddress.getByName("2001:db8:1::"), 48, 1);
-            p.flowRule(InetAddress.getByName("198.18.3.3"), InetAddress.getByName("198.18.0.1"), 17, 5000, 53,
-                    Prefilter.FlowAction.DROP, 2);
+            p.flowRule(
+                    InetAddress.getByName("198.18.3.3"),
+                    InetAddress.getByName("198.18.0.1"),
+                    17,
+                    5000,
+                    53,
+                    Prefilter.FlowAction.DROP,
+                    2);
             fs = rxFilter.newStream(0, pool, port, 0, 0, 0);
         }
         stream = new FwdStream(0, port, 0, 0, port, 0, 0, pool, cfg, fs);
@@ -99,7 +104,8 @@ public class RxFilterBenchmark {
             rxFilter.close();
         }
         if (filtered != 0 || stream.fwdDropped() != 0) {
-            throw new IllegalStateException("not a steady state: " + filtered + " filtered, " + stream.fwdDropped() + " dropped");
+            throw new IllegalStateException(
+                    "not a steady state: " + filtered + " filtered, " + stream.fwdDropped() + " dropped");
         }
     }
 }

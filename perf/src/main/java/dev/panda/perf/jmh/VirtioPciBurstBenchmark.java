@@ -4,6 +4,7 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.pmd.vfio.SoftVirtioNet;
 import dev.panda.pmd.vfio.VirtioPciPort;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -18,8 +19,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * net_virtio_pci's per-burst cost without a device: the PMD's own code ({@link VirtioPciPort} on

@@ -11,8 +11,7 @@ import java.util.List;
  */
 public final class DevBind {
 
-    private DevBind() {
-    }
+    private DevBind() {}
 
     /** Runs the command; returns the exit status (0 ok, 1 failed, 2 usage). */
     public static int run(String[] args, PciSysfs sysfs, PrintStream out, PrintStream err) {
@@ -91,7 +90,8 @@ public final class DevBind {
 
     static void printStatus(PciSysfs sysfs, PrintStream out) {
         List<PciSysfs.Function> net = sysfs.functions().stream()
-                .filter(f -> f.isNetwork() || f.driver().equals("vfio-pci")).toList();
+                .filter(f -> f.isNetwork() || f.driver().equals("vfio-pci"))
+                .toList();
         out.println("Network devices using vfio-pci");
         out.println("==============================");
         print(out, net.stream().filter(f -> f.driver().equals("vfio-pci")).toList());
@@ -110,7 +110,11 @@ public final class DevBind {
             out.println("<none>");
         }
         for (PciSysfs.Function f : fs) {
-            out.printf("%s '%04x:%04x' drv=%s iommu_group=%s%n", f.address(), f.vendor(), f.device(),
+            out.printf(
+                    "%s '%04x:%04x' drv=%s iommu_group=%s%n",
+                    f.address(),
+                    f.vendor(),
+                    f.device(),
                     f.driver().isEmpty() ? "<none>" : f.driver(),
                     f.iommuGroup().map(String::valueOf).orElse("<none>"));
         }

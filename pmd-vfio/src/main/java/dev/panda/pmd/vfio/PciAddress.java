@@ -7,10 +7,16 @@ package dev.panda.pmd.vfio;
 public record PciAddress(int domain, int bus, int device, int function) {
 
     public PciAddress {
-        if (domain < 0 || domain > 0xffff || bus < 0 || bus > 0xff || device < 0 || device > 0x1f
-                || function < 0 || function > 7) {
-            throw new IllegalArgumentException("PCI address out of range: " + domain + ":" + bus + ":"
-                    + device + "." + function);
+        if (domain < 0
+                || domain > 0xffff
+                || bus < 0
+                || bus > 0xff
+                || device < 0
+                || device > 0x1f
+                || function < 0
+                || function > 7) {
+            throw new IllegalArgumentException(
+                    "PCI address out of range: " + domain + ":" + bus + ":" + device + "." + function);
         }
     }
 
@@ -18,14 +24,15 @@ public record PciAddress(int domain, int bus, int device, int function) {
     public static PciAddress parse(String s) {
         String t = s == null ? "" : s.trim();
         if (!t.matches("([0-9a-fA-F]{1,4}:)?[0-9a-fA-F]{1,2}:[0-9a-fA-F]{1,2}\\.[0-7]")) {
-            throw new IllegalArgumentException("invalid PCI address '" + (t.length() > 40 ? t.substring(0, 40) + "..." : t)
-                    + "': expected DDDD:BB:DD.F, e.g. 0000:00:05.0");
+            throw new IllegalArgumentException(
+                    "invalid PCI address '" + (t.length() > 40 ? t.substring(0, 40) + "..." : t)
+                            + "': expected DDDD:BB:DD.F, e.g. 0000:00:05.0");
         }
         String[] p = t.split("[:.]");
         int i = p.length == 4 ? 1 : 0;
         int domain = i == 1 ? Integer.parseInt(p[0], 16) : 0;
-        return new PciAddress(domain, Integer.parseInt(p[i], 16), Integer.parseInt(p[i + 1], 16),
-                Integer.parseInt(p[i + 2], 16));
+        return new PciAddress(
+                domain, Integer.parseInt(p[i], 16), Integer.parseInt(p[i + 1], 16), Integer.parseInt(p[i + 2], 16));
     }
 
     @Override

@@ -17,8 +17,8 @@ import java.util.stream.Stream;
 public final class PciSysfs {
 
     /** One function as {@code devbind --status} lists it. */
-    public record Function(PciAddress address, int vendor, int device, int pciClass, String driver,
-                           Optional<Integer> iommuGroup) {
+    public record Function(
+            PciAddress address, int vendor, int device, int pciClass, String driver, Optional<Integer> iommuGroup) {
         public boolean isNetwork() {
             return (pciClass >> 16) == 0x02;
         }
@@ -62,7 +62,9 @@ public final class PciSysfs {
     public String driver(PciAddress a) {
         Path link = deviceDir(a).resolve("driver");
         try {
-            return Files.isSymbolicLink(link) ? Files.readSymbolicLink(link).getFileName().toString() : "";
+            return Files.isSymbolicLink(link)
+                    ? Files.readSymbolicLink(link).getFileName().toString()
+                    : "";
         } catch (IOException e) {
             return "";
         }
@@ -75,7 +77,8 @@ public final class PciSysfs {
             if (!Files.isSymbolicLink(link)) {
                 return Optional.empty();
             }
-            return Optional.of(Integer.parseInt(Files.readSymbolicLink(link).getFileName().toString()));
+            return Optional.of(
+                    Integer.parseInt(Files.readSymbolicLink(link).getFileName().toString()));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }
@@ -137,7 +140,8 @@ public final class PciSysfs {
         try {
             Files.writeString(file, value);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write '" + value.strip() + "' to " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot write '" + value.strip() + "' to " + file + ": " + e.getMessage(), e);
         }
     }
 

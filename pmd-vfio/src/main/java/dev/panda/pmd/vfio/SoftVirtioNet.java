@@ -7,7 +7,6 @@ import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.GuestMemory;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -39,15 +38,24 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
         long qbytes = DriverQueue.bytes(size, 0);
         MemorySegment rings = arena.allocate(2 * align(qbytes) + 4096, 4096);
         DriverQueue rxq = DriverQueue.create(name + "-rxq0", rings.asSlice(0, qbytes), rings.address(), size, 0, 0);
-        DriverQueue txq = DriverQueue.create(name + "-txq0", rings.asSlice(align(qbytes), qbytes),
-                rings.address() + align(qbytes), size, 0, 0);
+        DriverQueue txq = DriverQueue.create(
+                name + "-txq0", rings.asSlice(align(qbytes), qbytes), rings.address() + align(qbytes), size, 0, 0);
         GuestMemory memory = new TwoRegions(pool.segment(), rings);
         this.rx = DeviceQueue.at(name + "-dev-rx", memory, size, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), 0, 0);
         this.tx = DeviceQueue.at(name + "-dev-tx", memory, size, txq.descAddr(), txq.availAddr(), txq.usedAddr(), 0, 0);
         this.rxChain = rx.newChain();
         this.txChain = tx.newChain();
-        this.port = new VirtioPciPort(name, VirtioPciDriver.NAME, pool, portId, 0x02_70_6e_00_50_00L | (portId & 0xff),
-                rxq, txq, pool.segment().address(), rings.address() + 2 * align(qbytes), this);
+        this.port = new VirtioPciPort(
+                name,
+                VirtioPciDriver.NAME,
+                pool,
+                portId,
+                0x02_70_6e_00_50_00L | (portId & 0xff),
+                rxq,
+                txq,
+                pool.segment().address(),
+                rings.address() + 2 * align(qbytes),
+                this);
     }
 
     private static long align(long v) {
@@ -200,7 +208,8 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
 
         private static boolean inside(MemorySegment s, long addr, long len) {
             long off = addr - s.address();
-            return Long.compareUnsigned(addr, s.address()) >= 0 && Long.compareUnsigned(len, s.byteSize()) <= 0
+            return Long.compareUnsigned(addr, s.address()) >= 0
+                    && Long.compareUnsigned(len, s.byteSize()) <= 0
                     && Long.compareUnsigned(off, s.byteSize() - len) <= 0;
         }
 

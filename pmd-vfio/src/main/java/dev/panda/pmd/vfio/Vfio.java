@@ -11,8 +11,7 @@ public final class Vfio {
 
     private static final String CAUSE = probe(PciSysfs.system(), Path.of("/dev/vfio/vfio"));
 
-    private Vfio() {
-    }
+    private Vfio() {}
 
     public static boolean isAvailable() {
         return CAUSE == null;

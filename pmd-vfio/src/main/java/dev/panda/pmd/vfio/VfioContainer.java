@@ -5,7 +5,6 @@ import dev.panda.jextract.Posix;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.vfio_iommu_type1_dma_map;
 import dev.panda.jextract.uapi.vfio_iommu_type1_dma_unmap;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -27,6 +26,7 @@ public final class VfioContainer implements AutoCloseable {
 
     /** Below every guest's 39-bit IOMMU address width, above the 32-bit MSI window. */
     public static final long IOVA_BASE = 1L << 32;
+
     private static final long IOVA_ALIGN = 2L << 20;
     /** linux/vfio.h VFIO_TYPE1v2_IOMMU (the bindings have no constant for it). */
     static final long TYPE1V2_IOMMU = 3;
@@ -41,8 +41,7 @@ public final class VfioContainer implements AutoCloseable {
     private long mappedBytes;
     private int users;
 
-    private record Mapping(long iova, long size, int[] refs) {
-    }
+    private record Mapping(long iova, long size, int[] refs) {}
 
     private VfioContainer(Fd fd) {
         this.fd = fd;
@@ -149,8 +148,8 @@ public final class VfioContainer implements AutoCloseable {
             Posix.ioctl(fd, Uapi.VFIO_IOMMU_UNMAP_DMA(), s);
             long done = vfio_iommu_type1_dma_unmap.size(s);
             if (done != m.size) {
-                throw new VfioException("VFIO_IOMMU_UNMAP_DMA at 0x" + Long.toHexString(m.iova) + " unmapped "
-                        + done + " of " + m.size + " bytes");
+                throw new VfioException("VFIO_IOMMU_UNMAP_DMA at 0x" + Long.toHexString(m.iova) + " unmapped " + done
+                        + " of " + m.size + " bytes");
             }
         }
     }
@@ -173,8 +172,11 @@ public final class VfioContainer implements AutoCloseable {
     public synchronized void close() {
         if (!byMemory.isEmpty()) {
             // unmapping is the kernel's job once the container fd closes; still say so
-            System.getLogger(VfioContainer.class.getName()).log(System.Logger.Level.WARNING,
-                    "closing the VFIO container with {0} DMA mapping(s) still in place", byMemory.size());
+            System.getLogger(VfioContainer.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "closing the VFIO container with {0} DMA mapping(s) still in place",
+                            byMemory.size());
         }
         fd.close();
     }

@@ -7,7 +7,6 @@ import dev.panda.jextract.uapi.vfio_device_info;
 import dev.panda.jextract.uapi.vfio_irq_info;
 import dev.panda.jextract.uapi.vfio_irq_set;
 import dev.panda.jextract.uapi.vfio_region_info;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -74,7 +73,12 @@ public final class VfioDevice implements AutoCloseable {
                 if ((vfio_device_info.flags(info) & Uapi.VFIO_DEVICE_FLAGS_PCI()) == 0) {
                     throw new VfioException(address + " is not a PCI device to VFIO");
                 }
-                return new VfioDevice(address, container, group, fd, vfio_device_info.num_regions(info),
+                return new VfioDevice(
+                        address,
+                        container,
+                        group,
+                        fd,
+                        vfio_device_info.num_regions(info),
                         vfio_device_info.num_irqs(info));
             }
         } catch (RuntimeException e) {

@@ -4,7 +4,6 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.vfio_group_status;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

@@ -4,7 +4,6 @@ import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libc.Libc;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -29,8 +28,7 @@ final class VfioNative {
     private static final MethodHandle PWRITE = ErrnoCalls.link(Libc.pwrite$address(), Libc.pwrite$descriptor());
     private static final int EINTR = Libc.EINTR();
 
-    private VfioNative() {
-    }
+    private VfioNative() {}
 
     /** open(2) read-write, close-on-exec. */
     static Fd open(String path) {
@@ -71,8 +69,10 @@ final class VfioNative {
                 if (rc < 0 && errno == EINTR) {
                     continue;
                 }
-                throw new NativeException(name + "(" + fd.value() + ", " + buf.byteSize() + " bytes at 0x"
-                        + Long.toHexString(offset) + ")" + (rc >= 0 ? " moved " + rc + " bytes" : ""), errno);
+                throw new NativeException(
+                        name + "(" + fd.value() + ", " + buf.byteSize() + " bytes at 0x" + Long.toHexString(offset)
+                                + ")" + (rc >= 0 ? " moved " + rc + " bytes" : ""),
+                        errno);
             }
         } catch (Throwable t) {
             throw ErrnoCalls.rethrow(t);

@@ -15,8 +15,7 @@ public final class VirtioNetFeatures {
     /** What panda uses if offered: no offloads, no mergeable buffers, no control queue, split rings. */
     public static final long WANTED = VERSION_1 | ACCESS_PLATFORM | MAC | STATUS;
 
-    private VirtioNetFeatures() {
-    }
+    private VirtioNetFeatures() {}
 
     /** The subset of {@code offered} panda accepts; throws if a required bit is missing. */
     public static long accept(long offered) {

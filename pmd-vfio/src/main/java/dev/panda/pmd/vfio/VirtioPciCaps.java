@@ -9,13 +9,14 @@ package dev.panda.pmd.vfio;
  * <p>Per §4.1.4 the driver uses the first capability of each type it understands and ignores
  * the rest, including types it does not know and BAR numbers above 5 (reserved).
  */
-public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultiplier, Window isrCfg, Window deviceCfg,
-                            int msixTableSize) {
+public record VirtioPciCaps(
+        Window commonCfg, Window notifyCfg, int notifyMultiplier, Window isrCfg, Window deviceCfg, int msixTableSize) {
 
     /** Red Hat, Inc. (virtio 1.2 §4.1.2). */
     public static final int VENDOR = 0x1af4;
     /** Network device: 0x1040 + 1 (virtio 1.2 §4.1.2.1); 0x1000 is the transitional id. */
     public static final int NET_MODERN = 0x1041;
+
     public static final int NET_TRANSITIONAL = 0x1000;
 
     static final int COMMON_CFG = 1;
@@ -32,8 +33,7 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
     static final int COMMON_MIN = 56;
 
     /** A structure's place: {@code length} bytes at {@code offset} in BAR {@code bar}. */
-    public record Window(int bar, long offset, long length) {
-    }
+    public record Window(int bar, long offset, long length) {}
 
     /** The config space broke a rule; the device is refused. */
     public static final class Malformed extends Exception {
@@ -63,8 +63,8 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
                 throw new Malformed("more than " + MAX_CAPS + " capabilities: a loop in the list?");
             }
             if (at < 0x40 || at + 2 > cfg.length) {
-                throw new Malformed("capability at 0x" + Integer.toHexString(at) + " outside 0x40.."
-                        + "0x" + Integer.toHexString(cfg.length - 1));
+                throw new Malformed("capability at 0x" + Integer.toHexString(at) + " outside 0x40.." + "0x"
+                        + Integer.toHexString(cfg.length - 1));
             }
             if (seen[at]) {
                 throw new Malformed("capability list loops back to 0x" + Integer.toHexString(at));
@@ -138,8 +138,8 @@ public record VirtioPciCaps(Window commonCfg, Window notifyCfg, int notifyMultip
                     + w.bar() + " is not " + align + "-byte aligned");
         }
         if (w.length() < min) {
-            throw new Malformed(what + " configuration of " + w.length() + " bytes in BAR" + w.bar()
-                    + ", needs at least " + min);
+            throw new Malformed(
+                    what + " configuration of " + w.length() + " bytes in BAR" + w.bar() + ", needs at least " + min);
         }
         if (w.offset() + w.length() > 0xffff_ffffL) {
             throw new Malformed(what + " configuration runs past 4 GiB of BAR" + w.bar());

@@ -6,7 +6,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.NativeException;
-
 import java.util.Set;
 
 /**
@@ -32,7 +31,8 @@ public final class VirtioPciDriver implements PortDriver {
     /** Modern and transitional virtio-net ids (virtio 1.2 §4.1.2), as DPDK's virtio PMD probes them. */
     @Override
     public boolean probesPci(int vendor, int device) {
-        return vendor == VirtioPciCaps.VENDOR && (device == VirtioPciCaps.NET_MODERN || device == VirtioPciCaps.NET_TRANSITIONAL);
+        return vendor == VirtioPciCaps.VENDOR
+                && (device == VirtioPciCaps.NET_MODERN || device == VirtioPciCaps.NET_TRANSITIONAL);
     }
 
     @Override
@@ -65,8 +65,8 @@ public final class VirtioPciDriver implements PortDriver {
         try {
             return VirtioPciNet.open(spec.name(), NAME, ctx.pool(), ctx.portId(), address, size, intr);
         } catch (VfioException | NativeException | IllegalArgumentException e) {
-            throw new DeviceException("device '" + spec.name() + "': cannot open " + address + ": "
-                    + e.getMessage(), e);
+            throw new DeviceException(
+                    "device '" + spec.name() + "': cannot open " + address + ": " + e.getMessage(), e);
         }
     }
 }

@@ -7,7 +7,6 @@ import dev.panda.jextract.Posix;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.pmd.virtio.ring.DriverQueue;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -50,8 +49,14 @@ final class VirtioPciNet implements VirtioPciPort.Device {
     }
 
     /** Opens {@code address} and returns its port; on failure nothing stays open or mapped. */
-    static VirtioPciPort open(String name, String driverName, PacketPool pool, int portId, PciAddress address,
-                              int queueSize, boolean interrupts) {
+    static VirtioPciPort open(
+            String name,
+            String driverName,
+            PacketPool pool,
+            int portId,
+            PciAddress address,
+            int queueSize,
+            boolean interrupts) {
         Deque<Runnable> undo = new ArrayDeque<>();
         try {
             VfioDevice dev = VfioDevice.open(address);
@@ -61,8 +66,9 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             int device = VirtioPciCaps.u16(cfg, 2);
             if (vendor != VirtioPciCaps.VENDOR
                     || device != VirtioPciCaps.NET_MODERN && device != VirtioPciCaps.NET_TRANSITIONAL) {
-                throw new VfioException(String.format("%s is %04x:%04x, not a virtio-net device (1af4:1041 or "
-                        + "1af4:1000)", address, vendor, device));
+                throw new VfioException(String.format(
+                        "%s is %04x:%04x, not a virtio-net device (1af4:1041 or " + "1af4:1000)",
+                        address, vendor, device));
             }
             VirtioPciCaps caps;
             try {
@@ -71,8 +77,8 @@ final class VirtioPciNet implements VirtioPciPort.Device {
                 throw new VfioException(address + ": " + e.getMessage(), e);
             }
             MemorySegment[] bars = new MemorySegment[6];
-            for (VirtioPciCaps.Window w : new VirtioPciCaps.Window[] {caps.commonCfg(), caps.notifyCfg(), caps.isrCfg(),
-                    caps.deviceCfg()}) {
+            for (VirtioPciCaps.Window w :
+                    new VirtioPciCaps.Window[] {caps.commonCfg(), caps.notifyCfg(), caps.isrCfg(), caps.deviceCfg()}) {
                 if (w != null && bars[w.bar()] == null) {
                     bars[w.bar()] = dev.mapBar(w.bar());
                 }
@@ -95,7 +101,8 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             t.addStatus(VirtioPciTransport.S_FEATURES_OK);
             if ((t.status() & VirtioPciTransport.S_FEATURES_OK) == 0) {
                 t.addStatus(VirtioPciTransport.S_FAILED);
-                throw new VfioException(address + ": the device refused features " + VirtioNetFeatures.describe(features));
+                throw new VfioException(
+                        address + ": the device refused features " + VirtioNetFeatures.describe(features));
             }
             if (t.numQueues() < 2) {
                 throw new VfioException(address + " has " + t.numQueues() + " queues; a net device has at least 2");
@@ -113,8 +120,8 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             long ringBytes0 = align(DriverQueue.bytes(sizes[0], 0), PAGE);
             long ringBytes1 = align(DriverQueue.bytes(sizes[1], 0), PAGE);
             long ringTotal = ringBytes0 + ringBytes1 + PAGE;
-            MemorySegment rings = Posix.mmap(ringTotal, Posix.PROT_READ | Posix.PROT_WRITE,
-                    Posix.MAP_SHARED | Posix.MAP_ANONYMOUS, null, 0);
+            MemorySegment rings = Posix.mmap(
+                    ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED | Posix.MAP_ANONYMOUS, null, 0);
             undo.push(() -> Posix.munmap(rings));
             VfioContainer c = dev.container();
             long ringIova = c.map(rings);
@@ -122,9 +129,15 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             MemorySegment poolMem = pool.segment();
             long poolIova = c.map(poolMem);
             undo.push(() -> c.unmap(poolMem));
-            DriverQueue rxq = DriverQueue.create(name + "-rxq0", rings.asSlice(0, ringBytes0), ringIova, sizes[0], features, 0);
-            DriverQueue txq = DriverQueue.create(name + "-txq0", rings.asSlice(ringBytes0, ringBytes1),
-                    ringIova + ringBytes0, sizes[1], features, 0);
+            DriverQueue rxq =
+                    DriverQueue.create(name + "-rxq0", rings.asSlice(0, ringBytes0), ringIova, sizes[0], features, 0);
+            DriverQueue txq = DriverQueue.create(
+                    name + "-txq0",
+                    rings.asSlice(ringBytes0, ringBytes1),
+                    ringIova + ringBytes0,
+                    sizes[1],
+                    features,
+                    0);
             Fd rxIrq = null;
             int rxVector = VirtioPciTransport.NO_VECTOR;
             if (interrupts) {
@@ -145,19 +158,27 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             dev.enableBusMaster();
             undo.push(dev::disableBusMaster);
             VirtioPciNet net = new VirtioPciNet(dev, t, features, undo, rxIrq);
-            net.notifiers[0] = t.notifier(t.setUpQueue(0, sizes[0], rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), rxVector));
-            net.notifiers[1] = t.notifier(t.setUpQueue(1, sizes[1], txq.descAddr(), txq.availAddr(), txq.usedAddr(),
-                    VirtioPciTransport.NO_VECTOR));
+            net.notifiers[0] =
+                    t.notifier(t.setUpQueue(0, sizes[0], rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), rxVector));
+            net.notifiers[1] = t.notifier(t.setUpQueue(
+                    1, sizes[1], txq.descAddr(), txq.availAddr(), txq.usedAddr(), VirtioPciTransport.NO_VECTOR));
             t.addStatus(VirtioPciTransport.S_DRIVER_OK);
             if ((t.status() & (VirtioPciTransport.S_NEEDS_RESET | VirtioPciTransport.S_FAILED)) != 0) {
-                throw new VfioException(address + ": device_status 0x" + Integer.toHexString(t.status())
-                        + " after DRIVER_OK");
+                throw new VfioException(
+                        address + ": device_status 0x" + Integer.toHexString(t.status()) + " after DRIVER_OK");
             }
             long mac = net.readMac(portId);
-            LOG.log(System.Logger.Level.INFO, "{0}: {1} virtio-net, features {2}, queues {3}/{4}, pool at IOVA 0x{5}",
-                    name, address, VirtioNetFeatures.describe(features), sizes[0], sizes[1], Long.toHexString(poolIova));
-            return new VirtioPciPort(name, driverName, pool, portId, mac, rxq, txq, poolIova,
-                    ringIova + ringBytes0 + ringBytes1, net);
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "{0}: {1} virtio-net, features {2}, queues {3}/{4}, pool at IOVA 0x{5}",
+                    name,
+                    address,
+                    VirtioNetFeatures.describe(features),
+                    sizes[0],
+                    sizes[1],
+                    Long.toHexString(poolIova));
+            return new VirtioPciPort(
+                    name, driverName, pool, portId, mac, rxq, txq, poolIova, ringIova + ringBytes0 + ringBytes1, net);
         } catch (RuntimeException e) {
             runAll(undo, e);
             throw e;

@@ -8,7 +8,6 @@ import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.RingErrors;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
@@ -83,8 +82,17 @@ public final class VirtioPciPort extends AbstractPort {
      * @param poolIova   where the device sees the pool's first byte
      * @param headerIova 12 zero bytes the device can read (the shared tx header)
      */
-    public VirtioPciPort(String name, String driverName, PacketPool pool, int portId, long mac, DriverQueue rxq,
-                         DriverQueue txq, long poolIova, long headerIova, Device device) {
+    public VirtioPciPort(
+            String name,
+            String driverName,
+            PacketPool pool,
+            int portId,
+            long mac,
+            DriverQueue rxq,
+            DriverQueue txq,
+            long poolIova,
+            long headerIova,
+            Device device) {
         super(name, driverName, 1, 1, mac);
         this.pool = pool;
         this.mem = pool.segment();
@@ -316,8 +324,11 @@ public final class VirtioPciPort extends AbstractPort {
         for (int slot = 0; slot < 2; slot++) {
             while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
                 if (System.nanoTime() > deadline) {
-                    LOG.log(System.Logger.Level.ERROR, "{0}: {1} still in a burst after 2 s; closing anyway",
-                            name(), slot == 0 ? "rx" : "tx");
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "{0}: {1} still in a burst after 2 s; closing anyway",
+                            name(),
+                            slot == 0 ? "rx" : "tx");
                     break;
                 }
                 Thread.onSpinWait();

@@ -1,7 +1,6 @@
 package dev.panda.pmd.vfio;
 
 import dev.panda.jextract.uapi.Uapi;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -129,8 +128,7 @@ public final class VirtioPciTransport {
         long deadline = System.nanoTime() + RESET_TIMEOUT_NANOS;
         while (status() != 0) {
             if (System.nanoTime() > deadline) {
-                throw new VfioException("device_status still 0x" + Integer.toHexString(status())
-                        + " 2 s after reset");
+                throw new VfioException("device_status still 0x" + Integer.toHexString(status()) + " 2 s after reset");
             }
             Thread.onSpinWait();
         }

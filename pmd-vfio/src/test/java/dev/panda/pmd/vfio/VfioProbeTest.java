@@ -1,19 +1,18 @@
 package dev.panda.pmd.vfio;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The availability probe and devbind against fake sysfs trees: each cause is one line with what to do. */
 class VfioProbeTest {
@@ -56,10 +55,12 @@ class VfioProbeTest {
         fs.function("0000:00:06.0", 0x1af4, 0x1041, 0x020000, null, 4);
         fs.function("0000:00:07.0", 0x1af4, 0x1041, 0x020000, "vfio-pci", 5);
         PciSysfs s = fs.sysfs();
-        assertEquals("no PCI device 0000:00:09.0 (see panda devbind --status)",
+        assertEquals(
+                "no PCI device 0000:00:09.0 (see panda devbind --status)",
                 Vfio.unavailabilityCause(s, PciAddress.parse("00:09.0")));
         assertTrue(Vfio.unavailabilityCause(s, PciAddress.parse("00:04.0")).contains("has no IOMMU group"));
-        assertEquals("0000:00:05.0 is bound to virtio-pci, not vfio-pci: run panda devbind --bind=vfio-pci 0000:00:05.0",
+        assertEquals(
+                "0000:00:05.0 is bound to virtio-pci, not vfio-pci: run panda devbind --bind=vfio-pci 0000:00:05.0",
                 Vfio.unavailabilityCause(s, PciAddress.parse("00:05.0")));
         assertTrue(Vfio.unavailabilityCause(s, PciAddress.parse("00:06.0")).contains("bound to no driver"));
         assertNull(Vfio.unavailabilityCause(s, PciAddress.parse("00:07.0")));
@@ -67,8 +68,7 @@ class VfioProbeTest {
         assertEquals(0x1041, s.device(PciAddress.parse("00:07.0")));
     }
 
-    private record Run(int code, String out, String err) {
-    }
+    private record Run(int code, String out, String err) {}
 
     private static Run devbind(PciSysfs s, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -108,8 +108,9 @@ class VfioProbeTest {
     @Test
     void devbindUsageErrorsAreOneLineWithExitCode2() throws IOException {
         FakeSysfs fs = new FakeSysfs(tmp);
-        for (String[] args : new String[][] {{"--bind=vfio-pci"}, {"-u", "-b", "vfio-pci", "00:05.0"},
-                {"--frob"}, {"00:05.9"}, {"-b"}, {"--bogus\nline"}}) {
+        for (String[] args : new String[][] {
+            {"--bind=vfio-pci"}, {"-u", "-b", "vfio-pci", "00:05.0"}, {"--frob"}, {"00:05.9"}, {"-b"}, {"--bogus\nline"}
+        }) {
             Run r = devbind(fs.sysfs(), args);
             assertEquals(2, r.code(), String.join(" ", args));
             assertEquals(1, r.err().lines().count(), r.err());

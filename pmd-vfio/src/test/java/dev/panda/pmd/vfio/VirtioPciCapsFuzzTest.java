@@ -1,14 +1,13 @@
 package dev.panda.pmd.vfio;
 
-import com.code_intelligence.jazzer.junit.FuzzTest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Fuzzes the capability parser and the transport's window checks with arbitrary config spaces: a
@@ -68,7 +67,8 @@ class VirtioPciCapsFuzzTest {
         for (MemorySegment b : bars) {
             b.fill((byte) 0);
         }
-        MemorySegment common = bars[caps.commonCfg().bar()].asSlice(caps.commonCfg().offset());
+        MemorySegment common =
+                bars[caps.commonCfg().bar()].asSlice(caps.commonCfg().offset());
         common.set(VirtioPciTransport.U16, VirtioPciTransport.Q_NOFF, (short) notifyOff);
         long off;
         try {

@@ -1,17 +1,18 @@
 package dev.panda.pmd.vfio;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
+
 /** The capability walk of virtio 1.2 §4.1.4 on crafted config spaces, good and hostile. */
 class VirtioPciCapsTest {
 
     private static String malformed(ConfigSpace c) {
-        return assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(c.b)).getMessage();
+        return assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(c.b))
+                .getMessage();
     }
 
     @Test
@@ -59,9 +60,11 @@ class VirtioPciCapsTest {
         assertTrue(malformed(c).contains("capability at 0x10 outside"), malformed(c));
         ConfigSpace shortSpace = ConfigSpace.qemu();
         byte[] cut = java.util.Arrays.copyOf(shortSpace.b, 0x90); // the list starts at 0x98
-        assertTrue(assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(cut)).getMessage()
+        assertTrue(assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(cut))
+                .getMessage()
                 .contains("capability at 0x98 outside"));
-        assertTrue(assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(new byte[10])).getMessage()
+        assertTrue(assertThrows(VirtioPciCaps.Malformed.class, () -> VirtioPciCaps.parse(new byte[10]))
+                .getMessage()
                 .contains("config space of 10 bytes"));
     }
 
@@ -77,7 +80,8 @@ class VirtioPciCapsTest {
         ConfigSpace smallCommon = ConfigSpace.qemu().u32(0x88 + 12, 20);
         assertTrue(malformed(smallCommon).contains("common configuration of 20 bytes"), malformed(smallCommon));
         ConfigSpace misaligned = ConfigSpace.qemu().u32(0x88 + 8, 0x102);
-        assertTrue(malformed(misaligned).contains("common configuration at offset 0x102 of BAR4 is not 4-byte aligned"),
+        assertTrue(
+                malformed(misaligned).contains("common configuration at offset 0x102 of BAR4 is not 4-byte aligned"),
                 malformed(misaligned));
         ConfigSpace wraps = ConfigSpace.qemu().u32(0x78 + 8, 0xffff_fff0L).u32(0x78 + 12, 0x100);
         assertTrue(malformed(wraps).contains("past 4 GiB"), malformed(wraps));

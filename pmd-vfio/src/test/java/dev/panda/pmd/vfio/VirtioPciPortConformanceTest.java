@@ -3,7 +3,6 @@ package dev.panda.pmd.vfio;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

@@ -1,17 +1,16 @@
 package dev.panda.pmd.vfio;
 
-import dev.panda.jextract.uapi.virtio_pci_common_cfg;
-import dev.panda.jextract.uapi.virtio_pci_notify_cap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.jextract.uapi.virtio_pci_common_cfg;
+import dev.panda.jextract.uapi.virtio_pci_notify_cap;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Register offsets against the spec and the kernel header, and the transport's writes, on a BAR
@@ -30,22 +29,22 @@ class VirtioPciTransportTest {
     void commonConfigOffsetsAreTheSpecsAndTheKernels() {
         // virtio 1.2 §4.1.4.3, struct virtio_pci_common_cfg
         long[][] expected = {
-                {VirtioPciTransport.DFSELECT, 0, virtio_pci_common_cfg.device_feature_select$offset()},
-                {VirtioPciTransport.DF, 4, virtio_pci_common_cfg.device_feature$offset()},
-                {VirtioPciTransport.GFSELECT, 8, virtio_pci_common_cfg.guest_feature_select$offset()},
-                {VirtioPciTransport.GF, 12, virtio_pci_common_cfg.guest_feature$offset()},
-                {VirtioPciTransport.MSIX, 16, virtio_pci_common_cfg.msix_config$offset()},
-                {VirtioPciTransport.NUMQ, 18, virtio_pci_common_cfg.num_queues$offset()},
-                {VirtioPciTransport.STATUS, 20, virtio_pci_common_cfg.device_status$offset()},
-                {VirtioPciTransport.GENERATION, 21, virtio_pci_common_cfg.config_generation$offset()},
-                {VirtioPciTransport.Q_SELECT, 22, virtio_pci_common_cfg.queue_select$offset()},
-                {VirtioPciTransport.Q_SIZE, 24, virtio_pci_common_cfg.queue_size$offset()},
-                {VirtioPciTransport.Q_MSIX, 26, virtio_pci_common_cfg.queue_msix_vector$offset()},
-                {VirtioPciTransport.Q_ENABLE, 28, virtio_pci_common_cfg.queue_enable$offset()},
-                {VirtioPciTransport.Q_NOFF, 30, virtio_pci_common_cfg.queue_notify_off$offset()},
-                {VirtioPciTransport.Q_DESCLO, 32, virtio_pci_common_cfg.queue_desc_lo$offset()},
-                {VirtioPciTransport.Q_AVAILLO, 40, virtio_pci_common_cfg.queue_avail_lo$offset()},
-                {VirtioPciTransport.Q_USEDLO, 48, virtio_pci_common_cfg.queue_used_lo$offset()},
+            {VirtioPciTransport.DFSELECT, 0, virtio_pci_common_cfg.device_feature_select$offset()},
+            {VirtioPciTransport.DF, 4, virtio_pci_common_cfg.device_feature$offset()},
+            {VirtioPciTransport.GFSELECT, 8, virtio_pci_common_cfg.guest_feature_select$offset()},
+            {VirtioPciTransport.GF, 12, virtio_pci_common_cfg.guest_feature$offset()},
+            {VirtioPciTransport.MSIX, 16, virtio_pci_common_cfg.msix_config$offset()},
+            {VirtioPciTransport.NUMQ, 18, virtio_pci_common_cfg.num_queues$offset()},
+            {VirtioPciTransport.STATUS, 20, virtio_pci_common_cfg.device_status$offset()},
+            {VirtioPciTransport.GENERATION, 21, virtio_pci_common_cfg.config_generation$offset()},
+            {VirtioPciTransport.Q_SELECT, 22, virtio_pci_common_cfg.queue_select$offset()},
+            {VirtioPciTransport.Q_SIZE, 24, virtio_pci_common_cfg.queue_size$offset()},
+            {VirtioPciTransport.Q_MSIX, 26, virtio_pci_common_cfg.queue_msix_vector$offset()},
+            {VirtioPciTransport.Q_ENABLE, 28, virtio_pci_common_cfg.queue_enable$offset()},
+            {VirtioPciTransport.Q_NOFF, 30, virtio_pci_common_cfg.queue_notify_off$offset()},
+            {VirtioPciTransport.Q_DESCLO, 32, virtio_pci_common_cfg.queue_desc_lo$offset()},
+            {VirtioPciTransport.Q_AVAILLO, 40, virtio_pci_common_cfg.queue_avail_lo$offset()},
+            {VirtioPciTransport.Q_USEDLO, 48, virtio_pci_common_cfg.queue_used_lo$offset()},
         };
         for (long[] e : expected) {
             assertEquals(e[1], e[0]);
@@ -113,24 +112,33 @@ class VirtioPciTransportTest {
     void aWindowOutsideItsBarIsRefused() throws Exception {
         VirtioPciCaps caps = VirtioPciCaps.parse(ConfigSpace.qemu().u32(0x54 + 12, 0x2000).b); // notify 0x3000+0x2000
         VfioException e = assertThrows(VfioException.class, () -> new VirtioPciTransport(caps, bars(caps)));
-        assertTrue(e.getMessage().contains("notify configuration (8192 bytes at 0x3000 in BAR4) lies outside the BAR"),
+        assertTrue(
+                e.getMessage().contains("notify configuration (8192 bytes at 0x3000 in BAR4) lies outside the BAR"),
                 e.getMessage());
-        VfioException none = assertThrows(VfioException.class, () -> new VirtioPciTransport(caps, new MemorySegment[6]));
+        VfioException none =
+                assertThrows(VfioException.class, () -> new VirtioPciTransport(caps, new MemorySegment[6]));
         assertTrue(none.getMessage().contains("not mapped"), none.getMessage());
     }
 
     @Test
     void negotiationRefusesDevicesWithoutVersion1OrAccessPlatform() {
-        long all = VirtioNetFeatures.VERSION_1 | VirtioNetFeatures.ACCESS_PLATFORM | VirtioNetFeatures.MAC
-                | VirtioNetFeatures.STATUS | (1L << 15) /* MRG_RXBUF */ | (1L << 29) /* EVENT_IDX */ | 1 /* CSUM */;
+        long all = VirtioNetFeatures.VERSION_1
+                | VirtioNetFeatures.ACCESS_PLATFORM
+                | VirtioNetFeatures.MAC
+                | VirtioNetFeatures.STATUS
+                | (1L << 15) /* MRG_RXBUF */
+                | (1L << 29) /* EVENT_IDX */
+                | 1 /* CSUM */;
         assertEquals(VirtioNetFeatures.WANTED, VirtioNetFeatures.accept(all));
-        VfioException legacy = assertThrows(VfioException.class,
-                () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.VERSION_1));
+        VfioException legacy =
+                assertThrows(VfioException.class, () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.VERSION_1));
         assertTrue(legacy.getMessage().contains("VIRTIO_F_VERSION_1"), legacy.getMessage());
-        VfioException noIommu = assertThrows(VfioException.class,
-                () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.ACCESS_PLATFORM));
+        VfioException noIommu = assertThrows(
+                VfioException.class, () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.ACCESS_PLATFORM));
         assertTrue(noIommu.getMessage().contains("iommu_platform=on"), noIommu.getMessage());
-        assertEquals("VERSION_1|ACCESS_PLATFORM", VirtioNetFeatures.describe(
-                VirtioNetFeatures.accept(VirtioNetFeatures.VERSION_1 | VirtioNetFeatures.ACCESS_PLATFORM)));
+        assertEquals(
+                "VERSION_1|ACCESS_PLATFORM",
+                VirtioNetFeatures.describe(
+                        VirtioNetFeatures.accept(VirtioNetFeatures.VERSION_1 | VirtioNetFeatures.ACCESS_PLATFORM)));
     }
 }

@@ -8,8 +8,7 @@ import java.nio.file.Path;
 /** What a dpdk-testpmd run leaves behind, removed by the peer tests that started it. */
 public final class DpdkFiles {
 
-    private DpdkFiles() {
-    }
+    private DpdkFiles() {}
 
     /** The hugepage files and runtime directory of our --file-prefix (never anyone else's). */
     public static void remove(String prefix) throws IOException {

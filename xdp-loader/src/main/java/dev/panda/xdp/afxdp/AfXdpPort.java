@@ -38,8 +38,15 @@ public final class AfXdpPort extends AbstractPort {
     private volatile long nombuf;
     private boolean closed;
 
-    AfXdpPort(String name, String iface, PacketPool pool, XskSocket[] socks, int startQueue, long mac, Prefilter prefilter,
-              AutoCloseable onClose) {
+    AfXdpPort(
+            String name,
+            String iface,
+            PacketPool pool,
+            XskSocket[] socks,
+            int startQueue,
+            long mac,
+            Prefilter prefilter,
+            AutoCloseable onClose) {
         super(name, AfXdpPortDriver.NAME, socks.length, socks.length, mac);
         this.iface = iface;
         this.pool = pool;
@@ -108,7 +115,7 @@ public final class AfXdpPort extends AbstractPort {
             int h = (int) (base / stride);
             int off = (int) (data - h * stride);
             if (h < 0 || h >= capacity || (owned[h >>> 6] & (1L << h)) == 0 || off < 0 || off + len > stride) {
-                rxCounters[queue].addErrors(1);   // not a buffer we gave the kernel: count, skip
+                rxCounters[queue].addErrors(1); // not a buffer we gave the kernel: count, skip
                 continue;
             }
             owned[h >>> 6] &= ~(1L << h);

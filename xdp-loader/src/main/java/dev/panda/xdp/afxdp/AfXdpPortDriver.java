@@ -13,7 +13,6 @@ import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -63,7 +62,8 @@ public final class AfXdpPortDriver implements PortDriver {
             throw new DeviceException(spec.name() + ": mode=" + modeText + ": use skb or native");
         }
         if (mode == XdpMode.OFFLOAD) {
-            throw new DeviceException(spec.name() + ": mode=offload cannot redirect to AF_XDP sockets: use skb or native");
+            throw new DeviceException(
+                    spec.name() + ": mode=offload cannot redirect to AF_XDP sockets: use skb or native");
         }
         String zc = spec.get("zerocopy");
         int bindFlags = Uapi.XDP_USE_NEED_WAKEUP();
@@ -72,7 +72,8 @@ public final class AfXdpPortDriver implements PortDriver {
         }
         PacketPool pool = ctx.pool();
         if (pool.stride() > 4096 && !pool.hugepages()) {
-            throw new DeviceException(spec.name() + ": pool buffers of " + pool.stride() + " bytes exceed a 4 KiB page (AF_XDP chunk limit)");
+            throw new DeviceException(spec.name() + ": pool buffers of " + pool.stride()
+                    + " bytes exceed a 4 KiB page (AF_XDP chunk limit)");
         }
         int ringSize = Integer.highestOneBit(Math.max(64, ctx.rxDescriptors() - 1) << 1);
         int fillSize = ringSize * 2;
@@ -84,9 +85,11 @@ public final class AfXdpPortDriver implements PortDriver {
             pf = Prefilter.openPinned(pins);
         } else {
             try {
-                loaded = Xdp.load(() -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, iface, mode, true);
+                loaded = Xdp.load(
+                        () -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, iface, mode, true);
             } catch (RuntimeException e) {
-                throw new DeviceException(spec.name() + ": cannot attach the prefilter to " + iface + ": " + e.getMessage(), e);
+                throw new DeviceException(
+                        spec.name() + ": cannot attach the prefilter to " + iface + ": " + e.getMessage(), e);
             }
             pf = new Prefilter(loaded.object());
             pf.setDefault(Prefilter.Default.REDIRECT);
@@ -96,18 +99,26 @@ public final class AfXdpPortDriver implements PortDriver {
         Prefilter pinned = loaded == null ? pf : null;
         try {
             for (int q = 0; q < count; q++) {
-                socks[q] = new XskSocket(pool.segment(), (int) pool.stride(), ifindex, start + q, ringSize, fillSize, bindFlags,
+                socks[q] = new XskSocket(
+                        pool.segment(),
+                        (int) pool.stride(),
+                        ifindex,
+                        start + q,
+                        ringSize,
+                        fillSize,
+                        bindFlags,
                         q == 0 ? -1 : socks[0].fd.value());
                 pf.bindQueue(start + q, socks[q].fd.value());
             }
-            AfXdpPort port = new AfXdpPort(spec.name(), iface, pool, socks, start, KernelInterface.mac(iface), pf, () -> {
-                if (toClose != null) {
-                    toClose.close();
-                }
-                if (pinned != null) {
-                    pinned.close();
-                }
-            });
+            AfXdpPort port =
+                    new AfXdpPort(spec.name(), iface, pool, socks, start, KernelInterface.mac(iface), pf, () -> {
+                        if (toClose != null) {
+                            toClose.close();
+                        }
+                        if (pinned != null) {
+                            pinned.close();
+                        }
+                    });
             port.prime(Math.min(ringSize, fillSize - 1));
             return port;
         } catch (RuntimeException e) {
@@ -121,8 +132,10 @@ public final class AfXdpPortDriver implements PortDriver {
             } else {
                 pf.close();
             }
-            throw new DeviceException(spec.name() + ": cannot bind AF_XDP sockets on " + iface + " queues " + start + ".."
-                    + (start + count - 1) + ": " + e.getMessage(), e);
+            throw new DeviceException(
+                    spec.name() + ": cannot bind AF_XDP sockets on " + iface + " queues " + start + ".."
+                            + (start + count - 1) + ": " + e.getMessage(),
+                    e);
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.jextract.uapi.xdp_desc;
-
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +25,8 @@ final class XskRing {
     private static final VarHandle U32 = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle ADDR = xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("addr"));
     private static final VarHandle LEN = xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("len"));
-    private static final VarHandle OPTIONS = xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("options"));
+    private static final VarHandle OPTIONS =
+            xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("options"));
     private static final int NEED_WAKEUP = dev.panda.jextract.uapi.Uapi.XDP_RING_NEED_WAKEUP();
 
     private final MemorySegment map;
@@ -45,7 +45,14 @@ final class XskRing {
      *                     consumer then starts one ring ahead, so free slots are
      *                     {@code cachedCons - cachedProd}, as libxdp's xsk_prod_nb_free counts
      */
-    XskRing(MemorySegment map, long producer, long consumer, long flags, long desc, int size, int entryBytes,
+    XskRing(
+            MemorySegment map,
+            long producer,
+            long consumer,
+            long flags,
+            long desc,
+            int size,
+            int entryBytes,
             boolean producerSide) {
         this.map = map;
         this.producer = producer;

@@ -1,5 +1,8 @@
 package dev.panda.xdp.afxdp;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.SockCalls;
@@ -10,12 +13,8 @@ import dev.panda.jextract.uapi.xdp_desc;
 import dev.panda.jextract.uapi.xdp_mmap_offsets;
 import dev.panda.jextract.uapi.xdp_ring_offset;
 import dev.panda.jextract.uapi.xdp_umem_reg;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * One AF_XDP socket bound to one queue of an interface, with its four rings mapped
@@ -44,8 +43,15 @@ final class XskSocket implements AutoCloseable {
      * @param sharedUmemFd -1 to register {@code umem} on this socket, else the fd of the socket
      *                     that registered it (XDP_SHARED_UMEM)
      */
-    XskSocket(MemorySegment umem, int chunkSize, int ifindex, int queue, int ringSize, int fillSize, int bindFlags,
-              int sharedUmemFd) {
+    XskSocket(
+            MemorySegment umem,
+            int chunkSize,
+            int ifindex,
+            int queue,
+            int ringSize,
+            int fillSize,
+            int bindFlags,
+            int sharedUmemFd) {
         this.fd = new Fd(SockCalls.socket(Libc.AF_XDP(), Libc.SOCK_RAW() | Libc.SOCK_CLOEXEC(), 0, "socket(AF_XDP)"));
         try (Arena a = Arena.ofConfined()) {
             int sol = Libc.SOL_XDP();
@@ -59,7 +65,11 @@ final class XskSocket implements AutoCloseable {
                 setsockopt(sol, Uapi.XDP_UMEM_REG(), reg, "XDP_UMEM_REG");
             }
             setsockopt(sol, Uapi.XDP_UMEM_FILL_RING(), a.allocateFrom(JAVA_INT, fillSize), "XDP_UMEM_FILL_RING");
-            setsockopt(sol, Uapi.XDP_UMEM_COMPLETION_RING(), a.allocateFrom(JAVA_INT, fillSize), "XDP_UMEM_COMPLETION_RING");
+            setsockopt(
+                    sol,
+                    Uapi.XDP_UMEM_COMPLETION_RING(),
+                    a.allocateFrom(JAVA_INT, fillSize),
+                    "XDP_UMEM_COMPLETION_RING");
             setsockopt(sol, Uapi.XDP_RX_RING(), a.allocateFrom(JAVA_INT, ringSize), "XDP_RX_RING");
             setsockopt(sol, Uapi.XDP_TX_RING(), a.allocateFrom(JAVA_INT, ringSize), "XDP_TX_RING");
 
@@ -67,7 +77,12 @@ final class XskSocket implements AutoCloseable {
             SockCalls.getsockopt(fd.value(), sol, Uapi.XDP_MMAP_OFFSETS(), off, "XDP_MMAP_OFFSETS");
             int descBytes = (int) xdp_desc.sizeof();
             this.rx = ring(xdp_mmap_offsets.rx(off), ringSize, descBytes, Uapi.XDP_PGOFF_RX_RING(), false);
-            this.tx = ring(xdp_mmap_offsets.tx(off), ringSize, descBytes, Uapi.XDP_PGOFF_TX_RING() & 0xffff_ffffL, true);  // 0x80000000: an int constant, not sign-extended
+            this.tx = ring(
+                    xdp_mmap_offsets.tx(off),
+                    ringSize,
+                    descBytes,
+                    Uapi.XDP_PGOFF_TX_RING() & 0xffff_ffffL,
+                    true); // 0x80000000: an int constant, not sign-extended
             this.fill = ring(xdp_mmap_offsets.fr(off), fillSize, 8, Uapi.XDP_UMEM_PGOFF_FILL_RING(), true);
             this.comp = ring(xdp_mmap_offsets.cr(off), fillSize, 8, Uapi.XDP_UMEM_PGOFF_COMPLETION_RING(), false);
 
@@ -95,9 +110,17 @@ final class XskSocket implements AutoCloseable {
 
     private XskRing ring(MemorySegment off, int entries, int entryBytes, long pgoff, boolean producerSide) {
         long bytes = xdp_ring_offset.desc(off) + (long) entries * entryBytes;
-        MemorySegment seg = SockCalls.mmap(fd.value(), bytes, pgoff, arena, "AF_XDP ring at pgoff 0x" + Long.toHexString(pgoff));
-        return new XskRing(seg, xdp_ring_offset.producer(off), xdp_ring_offset.consumer(off), xdp_ring_offset.flags(off),
-                xdp_ring_offset.desc(off), entries, entryBytes, producerSide);
+        MemorySegment seg =
+                SockCalls.mmap(fd.value(), bytes, pgoff, arena, "AF_XDP ring at pgoff 0x" + Long.toHexString(pgoff));
+        return new XskRing(
+                seg,
+                xdp_ring_offset.producer(off),
+                xdp_ring_offset.consumer(off),
+                xdp_ring_offset.flags(off),
+                xdp_ring_offset.desc(off),
+                entries,
+                entryBytes,
+                producerSide);
     }
 
     private void setsockopt(int level, int opt, MemorySegment v, String name) {

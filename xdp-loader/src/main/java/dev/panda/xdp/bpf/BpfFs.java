@@ -1,8 +1,11 @@
 package dev.panda.xdp.bpf;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.NativeException;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -14,10 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
 /**
  * The BPF filesystem pins live on. {@link #ensureMounted} mounts a bpffs at the given mount
  * point when none is there ({@code mount("bpf", dir, "bpf", 0, NULL)}, needs CAP_SYS_ADMIN).
@@ -26,13 +25,14 @@ public final class BpfFs {
 
     /** Where pins go by default: {@code /sys/fs/bpf/panda}. */
     public static final Path DEFAULT_MOUNT = Path.of("/sys/fs/bpf");
+
     public static final Path DEFAULT_DIR = DEFAULT_MOUNT.resolve("panda");
 
-    private static final MethodHandle MOUNT = ErrnoCalls.link(Linker.nativeLinker().defaultLookup().findOrThrow("mount"),
+    private static final MethodHandle MOUNT = ErrnoCalls.link(
+            Linker.nativeLinker().defaultLookup().findOrThrow("mount"),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
 
-    private BpfFs() {
-    }
+    private BpfFs() {}
 
     /** True when {@code dir} is itself a bpffs mount point (per /proc/self/mounts). */
     public static boolean isMounted(Path dir) {
@@ -59,8 +59,13 @@ public final class BpfFs {
         try (Arena a = Arena.ofConfined()) {
             Files.createDirectories(mountPoint);
             MemorySegment st = ErrnoCalls.state(a);
-            int rc = (int) MOUNT.invokeExact(st, a.allocateFrom("bpf"), a.allocateFrom(mountPoint.toString()),
-                    a.allocateFrom("bpf"), 0L, MemorySegment.NULL);
+            int rc = (int) MOUNT.invokeExact(
+                    st,
+                    a.allocateFrom("bpf"),
+                    a.allocateFrom(mountPoint.toString()),
+                    a.allocateFrom("bpf"),
+                    0L,
+                    MemorySegment.NULL);
             if (rc != 0) {
                 throw new NativeException("mount(bpf, " + mountPoint + ")", ErrnoCalls.errno(st));
             }

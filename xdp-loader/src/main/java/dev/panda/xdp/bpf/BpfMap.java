@@ -5,7 +5,6 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -25,8 +24,8 @@ public final class BpfMap implements AutoCloseable {
 
     private static final int CPUS = BpfNative.possibleCpus();
 
-    private final MemorySegment handle;   // libbpf struct bpf_map *, or NULL for a pinned map
-    private final Fd ownedFd;             // pinned maps only
+    private final MemorySegment handle; // libbpf struct bpf_map *, or NULL for a pinned map
+    private final Fd ownedFd; // pinned maps only
     private String name;
     private int type;
     private int keySize;
@@ -114,7 +113,8 @@ public final class BpfMap implements AutoCloseable {
     }
 
     public boolean perCpu() {
-        return type == Uapi.BPF_MAP_TYPE_PERCPU_ARRAY() || type == Uapi.BPF_MAP_TYPE_PERCPU_HASH()
+        return type == Uapi.BPF_MAP_TYPE_PERCPU_ARRAY()
+                || type == Uapi.BPF_MAP_TYPE_PERCPU_HASH()
                 || type == 10 /* BPF_MAP_TYPE_LRU_PERCPU_HASH */;
     }
 
@@ -181,7 +181,8 @@ public final class BpfMap implements AutoCloseable {
     /** Removes {@code key}; false when it was not there. */
     public boolean delete(MemorySegment key) {
         if (key.byteSize() < keySize) {
-            throw new IllegalArgumentException("key of " + key.byteSize() + " bytes for map " + name + " (" + keySize + ")");
+            throw new IllegalArgumentException(
+                    "key of " + key.byteSize() + " bytes for map " + name + " (" + keySize + ")");
         }
         int rc = Libbpf.bpf_map_delete_elem(fd(), key);
         if (rc == -Libc.ENOENT()) {
@@ -259,11 +260,12 @@ public final class BpfMap implements AutoCloseable {
 
     private void checkSizes(MemorySegment key, MemorySegment value) {
         if (key.byteSize() < keySize) {
-            throw new IllegalArgumentException("key of " + key.byteSize() + " bytes for map " + name + " (" + keySize + ")");
+            throw new IllegalArgumentException(
+                    "key of " + key.byteSize() + " bytes for map " + name + " (" + keySize + ")");
         }
         if (value.byteSize() < valueBufferSize()) {
-            throw new IllegalArgumentException("value of " + value.byteSize() + " bytes for map " + name + " ("
-                    + valueBufferSize() + ")");
+            throw new IllegalArgumentException(
+                    "value of " + value.byteSize() + " bytes for map " + name + " (" + valueBufferSize() + ")");
         }
     }
 
@@ -277,6 +279,7 @@ public final class BpfMap implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "BpfMap[" + name + ", type " + type + ", key " + keySize + ", value " + valueSize + ", max " + maxEntries + "]";
+        return "BpfMap[" + name + ", type " + type + ", key " + keySize + ", value " + valueSize + ", max " + maxEntries
+                + "]";
     }
 }

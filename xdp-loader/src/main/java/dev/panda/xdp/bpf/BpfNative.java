@@ -1,19 +1,17 @@
 package dev.panda.xdp.bpf;
 
-import dev.panda.jextract.ErrnoCalls;
-import dev.panda.jextract.NativeException;
-import dev.panda.jextract.libbpf.Libbpf;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
-
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.panda.jextract.ErrnoCalls;
+import dev.panda.jextract.NativeException;
+import dev.panda.jextract.libbpf.Libbpf;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
 
 /**
  * libbpf calls the generated {@code Libbpf} class does not cover (pinning, offload ifindex,
@@ -26,24 +24,23 @@ final class BpfNative {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBBPF = SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
 
-    static final MethodHandle OPEN_MEM = ErrnoCalls.link(Libbpf.bpf_object__open_mem$address(),
-            Libbpf.bpf_object__open_mem$descriptor());
+    static final MethodHandle OPEN_MEM =
+            ErrnoCalls.link(Libbpf.bpf_object__open_mem$address(), Libbpf.bpf_object__open_mem$descriptor());
     static final MethodHandle NUM_POSSIBLE_CPUS = link("libbpf_num_possible_cpus", FunctionDescriptor.of(JAVA_INT));
     static final MethodHandle OBJ_PIN = link("bpf_obj_pin", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle OBJ_GET = link("bpf_obj_get", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle PROG_SET_IFINDEX = link("bpf_program__set_ifindex",
-            FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
-    static final MethodHandle MAP_SET_IFINDEX = link("bpf_map__set_ifindex",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle OBJ_GET_INFO = link("bpf_obj_get_info_by_fd",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle PROG_SET_TYPE = link("bpf_program__set_type",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle MAP_LOOKUP_FLAGS = link("bpf_map_lookup_elem_flags",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    static final MethodHandle PROG_SET_IFINDEX =
+            link("bpf_program__set_ifindex", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+    static final MethodHandle MAP_SET_IFINDEX =
+            link("bpf_map__set_ifindex", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle OBJ_GET_INFO =
+            link("bpf_obj_get_info_by_fd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle PROG_SET_TYPE =
+            link("bpf_program__set_type", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle MAP_LOOKUP_FLAGS =
+            link("bpf_map_lookup_elem_flags", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
 
-    private BpfNative() {
-    }
+    private BpfNative() {}
 
     private static MethodHandle link(String name, FunctionDescriptor d) {
         return LINKER.downcallHandle(LIBBPF.findOrThrow(name), d);

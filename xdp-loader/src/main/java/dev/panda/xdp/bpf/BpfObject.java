@@ -3,7 +3,6 @@ package dev.panda.xdp.bpf;
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libbpf.Libbpf;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -51,7 +50,8 @@ public final class BpfObject implements AutoCloseable {
     public static BpfObject openResource(String resource) {
         try (InputStream in = BpfObject.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("eBPF object " + resource + " is not on the class path (was xdp-loader built with clang?)");
+                throw new IllegalStateException(
+                        "eBPF object " + resource + " is not on the class path (was xdp-loader built with clang?)");
             }
             String n = resource.substring(resource.lastIndexOf('/') + 1);
             return open(in.readAllBytes(), n);
@@ -68,18 +68,21 @@ public final class BpfObject implements AutoCloseable {
             buf.copyFrom(MemorySegment.ofArray(elf));
             MemorySegment state = ErrnoCalls.state(arena);
             // libbpf 1.x: NULL and errno on failure; the buffer must outlive the object.
-            MemorySegment obj = (MemorySegment) BpfNative.OPEN_MEM.invokeExact(state, buf, (long) elf.length, MemorySegment.NULL);
+            MemorySegment obj =
+                    (MemorySegment) BpfNative.OPEN_MEM.invokeExact(state, buf, (long) elf.length, MemorySegment.NULL);
             if (obj.equals(MemorySegment.NULL)) {
                 throw new NativeException("bpf_object__open_mem(" + name + ")", ErrnoCalls.errno(state));
             }
             BpfObject o = new BpfObject(name, arena, obj);
-            for (MemorySegment p = Libbpf.bpf_object__next_program(obj, MemorySegment.NULL); !p.equals(MemorySegment.NULL);
-                 p = Libbpf.bpf_object__next_program(obj, p)) {
+            for (MemorySegment p = Libbpf.bpf_object__next_program(obj, MemorySegment.NULL);
+                    !p.equals(MemorySegment.NULL);
+                    p = Libbpf.bpf_object__next_program(obj, p)) {
                 BpfProgram prog = new BpfProgram(o, p);
                 o.programs.put(prog.name(), prog);
             }
-            for (MemorySegment m = Libbpf.bpf_object__next_map(obj, MemorySegment.NULL); !m.equals(MemorySegment.NULL);
-                 m = Libbpf.bpf_object__next_map(obj, m)) {
+            for (MemorySegment m = Libbpf.bpf_object__next_map(obj, MemorySegment.NULL);
+                    !m.equals(MemorySegment.NULL);
+                    m = Libbpf.bpf_object__next_map(obj, m)) {
                 BpfMap map = BpfMap.ofLibbpf(m);
                 o.maps.put(map.name(), map);
             }
@@ -132,7 +135,8 @@ public final class BpfObject implements AutoCloseable {
     public BpfProgram program(String program) {
         BpfProgram p = programs.get(program);
         if (p == null) {
-            throw new IllegalArgumentException(name + " has no program '" + program + "' (it has " + programs.keySet() + ")");
+            throw new IllegalArgumentException(
+                    name + " has no program '" + program + "' (it has " + programs.keySet() + ")");
         }
         return p;
     }

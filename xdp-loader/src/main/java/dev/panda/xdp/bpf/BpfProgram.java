@@ -3,7 +3,6 @@ package dev.panda.xdp.bpf;
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libbpf.bpf_test_run_opts;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -11,8 +10,7 @@ import java.lang.foreign.MemorySegment;
 public final class BpfProgram {
 
     /** What {@link #testRun} returns: the program's return value and the packet it left. */
-    public record TestRun(int retval, byte[] dataOut, int durationNs) {
-    }
+    public record TestRun(int retval, byte[] dataOut, int durationNs) {}
 
     private final BpfObject owner;
     private final MemorySegment prog;

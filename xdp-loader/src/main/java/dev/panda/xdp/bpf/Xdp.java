@@ -1,7 +1,6 @@
 package dev.panda.xdp.bpf;
 
 import dev.panda.jextract.NativeException;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -12,8 +11,7 @@ import java.util.function.Supplier;
  */
 public final class Xdp {
 
-    private Xdp() {
-    }
+    private Xdp() {}
 
     /** An object loaded for XDP and its attachment; closing detaches, then closes the object. */
     public record Loaded(BpfObject object, XdpAttachment attachment) implements AutoCloseable {
@@ -32,7 +30,8 @@ public final class Xdp {
      * offload) and attaches {@code program} to {@code iface}. On failure nothing stays loaded or
      * attached; an unsupported mode gives one error naming the modes that work.
      */
-    public static Loaded load(Supplier<BpfObject> opener, String program, String iface, XdpMode mode, boolean detachOnExit) {
+    public static Loaded load(
+            Supplier<BpfObject> opener, String program, String iface, XdpMode mode, boolean detachOnExit) {
         int ifindex = XdpAttachment.ifindex(iface);
         BpfObject obj = opener.get();
         try {
@@ -52,9 +51,12 @@ public final class Xdp {
             try {
                 a = XdpAttachment.attach(iface, p, mode, detachOnExit);
             } catch (NativeException e) {
-                if (e.errno() == dev.panda.jextract.libc.Libc.EBUSY() || e.errno() == dev.panda.jextract.libc.Libc.EEXIST()) {
-                    throw new IllegalStateException(iface + " already runs an XDP program in " + mode.label()
-                            + " mode (detach it first: panda xdp unload --iface " + iface + ")", e);
+                if (e.errno() == dev.panda.jextract.libc.Libc.EBUSY()
+                        || e.errno() == dev.panda.jextract.libc.Libc.EEXIST()) {
+                    throw new IllegalStateException(
+                            iface + " already runs an XDP program in " + mode.label()
+                                    + " mode (detach it first: panda xdp unload --iface " + iface + ")",
+                            e);
                 }
                 throw unsupported(iface, mode, e);
             }
@@ -72,7 +74,11 @@ public final class Xdp {
         if (mode == XdpMode.OFFLOAD) {
             sb.append(" (its driver cannot run eBPF programs on the NIC)");
         }
-        sb.append(": ").append(cause.getMessage()).append(". Modes that work on ").append(iface).append(": ");
+        sb.append(": ")
+                .append(cause.getMessage())
+                .append(". Modes that work on ")
+                .append(iface)
+                .append(": ");
         if (ok.isEmpty()) {
             sb.append("none found");
         } else {
@@ -96,14 +102,16 @@ public final class Xdp {
                 continue;
             }
             try (BpfObject probe = BpfObject.openResource("/bpf/xdp_probe.o").load();
-                 XdpAttachment a = XdpAttachment.attach(iface, probe.program("xdp_probe"), m, false)) {
+                    XdpAttachment a = XdpAttachment.attach(iface, probe.program("xdp_probe"), m, false)) {
                 ok.add(a.mode());
             } catch (RuntimeException e) {
                 // not supported in this mode
             }
         }
-        try (BpfObject probe = BpfObject.openResource("/bpf/xdp_probe.o").offloadTo(ifindex).load();
-             XdpAttachment a = XdpAttachment.attach(iface, probe.program("xdp_probe"), XdpMode.OFFLOAD, false)) {
+        try (BpfObject probe = BpfObject.openResource("/bpf/xdp_probe.o")
+                        .offloadTo(ifindex)
+                        .load();
+                XdpAttachment a = XdpAttachment.attach(iface, probe.program("xdp_probe"), XdpMode.OFFLOAD, false)) {
             ok.add(a.mode());
         } catch (RuntimeException e) {
             // no offload

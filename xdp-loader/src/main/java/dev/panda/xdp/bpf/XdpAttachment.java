@@ -5,7 +5,6 @@ import dev.panda.jextract.NativeException;
 import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libc.Libc;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -47,7 +46,8 @@ public final class XdpAttachment implements AutoCloseable {
     public static XdpAttachment attach(String iface, BpfProgram prog, XdpMode mode, boolean detachOnExit) {
         int ifindex = ifindex(iface);
         int fd = prog.fd();
-        int rc = Libbpf.bpf_xdp_attach(ifindex, fd, mode.flag() | 1 /* XDP_FLAGS_UPDATE_IF_NOEXIST */, MemorySegment.NULL);
+        int rc = Libbpf.bpf_xdp_attach(
+                ifindex, fd, mode.flag() | 1 /* XDP_FLAGS_UPDATE_IF_NOEXIST */, MemorySegment.NULL);
         if (rc < 0) {
             throw new NativeException("bpf_xdp_attach(" + iface + ", " + prog.name() + ", " + mode.label() + ")", -rc);
         }
@@ -120,7 +120,7 @@ public final class XdpAttachment implements AutoCloseable {
         try {
             return attachedId(ifindex, mode) == progId;
         } catch (NativeException e) {
-            return false;   // interface gone
+            return false; // interface gone
         }
     }
 

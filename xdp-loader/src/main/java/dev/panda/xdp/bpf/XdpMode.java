@@ -1,7 +1,6 @@
 package dev.panda.xdp.bpf;
 
 import dev.panda.jextract.uapi.Uapi;
-
 import java.util.Locale;
 
 /**

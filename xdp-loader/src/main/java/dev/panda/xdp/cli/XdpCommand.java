@@ -7,7 +7,6 @@ import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpAttachment;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -32,8 +31,7 @@ public final class XdpCommand {
 
     private static final HexFormat HEX = HexFormat.of();
 
-    private XdpCommand() {
-    }
+    private XdpCommand() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
@@ -65,7 +63,10 @@ public final class XdpCommand {
     }
 
     private static int dispatch(List<String> a, PrintStream out) {
-        if (a.isEmpty() || a.get(0).equals("help") || a.get(0).equals("--help") || a.get(0).equals("-h")) {
+        if (a.isEmpty()
+                || a.get(0).equals("help")
+                || a.get(0).equals("--help")
+                || a.get(0).equals("-h")) {
             out.println(USAGE);
             return a.isEmpty() ? 2 : 0;
         }
@@ -142,17 +143,25 @@ public final class XdpCommand {
         }
         Path pins = pinDir(iface);
         if (Files.exists(pins)) {
-            throw new IllegalStateException(pins + " exists: " + iface + " has a program loaded by panda (panda xdp unload --iface " + iface + ")");
+            throw new IllegalStateException(pins + " exists: " + iface
+                    + " has a program loaded by panda (panda xdp unload --iface " + iface + ")");
         }
-        Xdp.Loaded l = Xdp.load(() -> object == null ? BpfObject.openResource(Prefilter.RESOURCE) : BpfObject.open(Path.of(object)),
-                program, iface, mode, false);
+        Xdp.Loaded l = Xdp.load(
+                () -> object == null ? BpfObject.openResource(Prefilter.RESOURCE) : BpfObject.open(Path.of(object)),
+                program,
+                iface,
+                mode,
+                false);
         try (BpfObject obj = l.object()) {
             obj.pinAll(pins);
             if (object == null) {
-                new Prefilter(obj).setDefault(Prefilter.Default.valueOf(opt.getOrDefault("default", "pass").toUpperCase(java.util.Locale.ROOT)));
+                new Prefilter(obj)
+                        .setDefault(Prefilter.Default.valueOf(
+                                opt.getOrDefault("default", "pass").toUpperCase(java.util.Locale.ROOT)));
             }
-            out.printf("loaded %s program %s on %s in %s mode (prog id %d); maps pinned under %s%n", obj.name(), program, iface,
-                    mode.label(), l.attachment().programId(), pins);
+            out.printf(
+                    "loaded %s program %s on %s in %s mode (prog id %d); maps pinned under %s%n",
+                    obj.name(), program, iface, mode.label(), l.attachment().programId(), pins);
         } catch (RuntimeException e) {
             l.attachment().close();
             BpfFs.unpinAll(pins);
@@ -237,8 +246,14 @@ public final class XdpCommand {
 
     private static int mapDump(Map<String, String> opt, List<String> pos, PrintStream out) {
         try (BpfMap m = pinnedMap(opt, pos)) {
-            out.printf("# %s: type %d, key %d bytes, value %d bytes%s, max %d%n", m.name(), m.type(), m.keySize(), m.valueSize(),
-                    m.perCpu() ? " per CPU x " + BpfMap.possibleCpus() : "", m.maxEntries());
+            out.printf(
+                    "# %s: type %d, key %d bytes, value %d bytes%s, max %d%n",
+                    m.name(),
+                    m.type(),
+                    m.keySize(),
+                    m.valueSize(),
+                    m.perCpu() ? " per CPU x " + BpfMap.possibleCpus() : "",
+                    m.maxEntries());
             int[] n = {0};
             m.forEach((k, v) -> {
                 n[0]++;
@@ -246,7 +261,9 @@ public final class XdpCommand {
                 if (m.perCpu() && m.valueSize() == 8) {
                     out.printf("%s: %d%n", key, m.sumSlots(v, 0));
                 } else {
-                    out.printf("%s: %s%n", key, HEX.formatHex(v.asSlice(0, m.valueBufferSize()).toArray(ValueLayout.JAVA_BYTE)));
+                    out.printf(
+                            "%s: %s%n",
+                            key, HEX.formatHex(v.asSlice(0, m.valueBufferSize()).toArray(ValueLayout.JAVA_BYTE)));
                 }
             });
             out.printf("# %d entries%n", n[0]);
@@ -255,7 +272,8 @@ public final class XdpCommand {
     }
 
     private static int mapUpdate(Map<String, String> opt, List<String> pos, PrintStream out, boolean delete) {
-        try (BpfMap m = pinnedMap(opt, pos); Arena a = Arena.ofConfined()) {
+        try (BpfMap m = pinnedMap(opt, pos);
+                Arena a = Arena.ofConfined()) {
             if (pos.size() != (delete ? 1 : 2)) {
                 throw new UsageError(delete ? "map delete needs MAP KEY" : "map update needs MAP KEY VALUE");
             }
@@ -274,7 +292,9 @@ public final class XdpCommand {
     /** Hex bytes, or the prefilter's readable forms (ADDR/LEN, a decimal u32, pass|redirect). */
     private static MemorySegment parse(Arena a, BpfMap m, String text, int size, boolean isKey) {
         MemorySegment s = a.allocate(size, 8);
-        if (isKey && text.contains("/") && (m.name().equals(Prefilter.MAP_SRC_V4) || m.name().equals(Prefilter.MAP_SRC_V6))) {
+        if (isKey
+                && text.contains("/")
+                && (m.name().equals(Prefilter.MAP_SRC_V4) || m.name().equals(Prefilter.MAP_SRC_V6))) {
             try {
                 String[] p = text.split("/");
                 byte[] addr = InetAddress.getByName(p[0]).getAddress();
@@ -289,7 +309,11 @@ public final class XdpCommand {
             }
         }
         if (!isKey && m.name().equals(Prefilter.MAP_CONFIG) && (text.equals("pass") || text.equals("redirect"))) {
-            s.set(ValueLayout.JAVA_INT, 0, Prefilter.Default.valueOf(text.toUpperCase(java.util.Locale.ROOT)).ordinal());
+            s.set(
+                    ValueLayout.JAVA_INT,
+                    0,
+                    Prefilter.Default.valueOf(text.toUpperCase(java.util.Locale.ROOT))
+                            .ordinal());
             return s;
         }
         if (text.matches("\\d+") && size == 4) {
@@ -298,7 +322,8 @@ public final class XdpCommand {
         }
         byte[] b = HEX.parseHex(text.replace(":", "").replace(" ", ""));
         if (b.length != size) {
-            throw new IllegalArgumentException(m.name() + " wants " + size + " bytes here, " + text + " has " + b.length);
+            throw new IllegalArgumentException(
+                    m.name() + " wants " + size + " bytes here, " + text + " has " + b.length);
         }
         MemorySegment.copy(b, 0, s, ValueLayout.JAVA_BYTE, 0, b.length);
         return s;

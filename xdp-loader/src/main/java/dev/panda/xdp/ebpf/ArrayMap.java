@@ -23,7 +23,11 @@ public final class ArrayMap extends EbpfMap {
             throw new BpfFormatException("array map " + spec.name() + ": key size " + spec.keySize() + ", must be 4");
         }
         if (spec.initial() != null) {
-            MemorySegment.copy(MemorySegment.ofArray(spec.initial()), 0, values, 0,
+            MemorySegment.copy(
+                    MemorySegment.ofArray(spec.initial()),
+                    0,
+                    values,
+                    0,
                     Math.min(spec.initial().length, spec.valueSize()));
         }
     }
@@ -59,7 +63,10 @@ public final class ArrayMap extends EbpfMap {
     public List<byte[]> keys() {
         List<byte[]> out = new ArrayList<>(spec.maxEntries());
         for (int i = 0; i < spec.maxEntries(); i++) {
-            out.add(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(i).array());
+            out.add(ByteBuffer.allocate(4)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putInt(i)
+                    .array());
         }
         return out;
     }

@@ -26,6 +26,7 @@ public abstract sealed class EbpfMap permits ArrayMap, HashTableMap, LpmTrieMap,
     static final int ENOSPC = 28;
     /** {@code BPF_ANY}, {@code BPF_NOEXIST}, {@code BPF_EXIST} of {@code linux/bpf.h}. */
     public static final long BPF_ANY = 0;
+
     public static final long BPF_NOEXIST = 1;
     public static final long BPF_EXIST = 2;
 
@@ -56,8 +57,10 @@ public abstract sealed class EbpfMap permits ArrayMap, HashTableMap, LpmTrieMap,
             case MapSpec.HASH, MapSpec.PERCPU_HASH -> new HashTableMap(spec, cpus);
             case MapSpec.LPM_TRIE -> new LpmTrieMap(spec);
             case MapSpec.XSKMAP -> new XskMap(spec);
-            default -> throw new BpfFormatException("map " + spec.name() + ": " + MapSpec.typeName(spec.type())
-                    + " is not supported by the userspace engine (array, hash, percpu_array, percpu_hash, lpm_trie, xskmap are)");
+            default ->
+                throw new BpfFormatException(
+                        "map " + spec.name() + ": " + MapSpec.typeName(spec.type())
+                                + " is not supported by the userspace engine (array, hash, percpu_array, percpu_hash, lpm_trie, xskmap are)");
         };
     }
 
@@ -132,7 +135,8 @@ public abstract sealed class EbpfMap permits ArrayMap, HashTableMap, LpmTrieMap,
         checkKey(key);
         int need = cpus == 1 ? spec.valueSize() : cpus * stride;
         if (value.length != need) {
-            throw new IllegalArgumentException("map " + spec.name() + ": value of " + value.length + " bytes, expected " + need);
+            throw new IllegalArgumentException(
+                    "map " + spec.name() + ": value of " + value.length + " bytes, expected " + need);
         }
         return update(MemorySegment.ofArray(key), 0, MemorySegment.ofArray(value), 0, flags, -1);
     }
@@ -145,8 +149,8 @@ public abstract sealed class EbpfMap permits ArrayMap, HashTableMap, LpmTrieMap,
 
     private void checkKey(byte[] key) {
         if (key.length != spec.keySize()) {
-            throw new IllegalArgumentException("map " + spec.name() + ": key of " + key.length + " bytes, expected "
-                    + spec.keySize());
+            throw new IllegalArgumentException(
+                    "map " + spec.name() + ": key of " + key.length + " bytes, expected " + spec.keySize());
         }
     }
 

@@ -41,7 +41,8 @@ public final class EbpfObject {
     public static EbpfObject openResource(String resource, int cpus) {
         try (java.io.InputStream in = EbpfObject.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("eBPF object " + resource + " is not on the class path (was xdp-loader built with clang?)");
+                throw new IllegalStateException(
+                        "eBPF object " + resource + " is not on the class path (was xdp-loader built with clang?)");
             }
             return open(in.readAllBytes(), resource, cpus);
         } catch (IOException e) {
@@ -72,8 +73,15 @@ public final class EbpfObject {
                 String n = sec.name();
                 boolean data = n.startsWith(".data") || n.startsWith(".rodata") || n.startsWith(".bss");
                 if (data && spec.name().endsWith(n) && spec.type() == MapSpec.ARRAY) {
-                    s = new MapSpec(spec.name(), spec.type(), spec.keySize(), spec.valueSize(), spec.maxEntries(),
-                            spec.flags(), n, elf.bytes(sec));
+                    s = new MapSpec(
+                            spec.name(),
+                            spec.type(),
+                            spec.keySize(),
+                            spec.valueSize(),
+                            spec.maxEntries(),
+                            spec.flags(),
+                            n,
+                            elf.bytes(sec));
                     index.put(n, maps.size());
                 }
             }
@@ -83,8 +91,10 @@ public final class EbpfObject {
         List<EbpfMap> frozen = Collections.unmodifiableList(maps);
         Map<String, EbpfProgram> programs = new LinkedHashMap<>();
         for (ElfObject.Symbol sym : elf.symbols()) {
-            if (sym.type() != ElfObject.STT_FUNC || sym.bind() != ElfObject.STB_GLOBAL
-                    || sym.shndx() == 0 || sym.shndx() >= elf.sections().size()
+            if (sym.type() != ElfObject.STT_FUNC
+                    || sym.bind() != ElfObject.STB_GLOBAL
+                    || sym.shndx() == 0
+                    || sym.shndx() >= elf.sections().size()
                     || !elf.sections().get(sym.shndx()).executable()) {
                 continue;
             }
@@ -104,7 +114,8 @@ public final class EbpfObject {
                 return m;
             }
         }
-        throw new IllegalArgumentException("no map '" + name + "' (maps: " + maps.stream().map(EbpfMap::name).toList() + ")");
+        throw new IllegalArgumentException("no map '" + name + "' (maps: "
+                + maps.stream().map(EbpfMap::name).toList() + ")");
     }
 
     public List<String> programNames() {

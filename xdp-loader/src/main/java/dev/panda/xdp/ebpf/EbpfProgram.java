@@ -22,6 +22,7 @@ public final class EbpfProgram {
 
     /** {@code R_BPF_64_64}: the relocation clang emits on an {@code LD_IMM64} of a map or global. */
     static final int R_BPF_64_64 = 1;
+
     static final int MAX_INSNS = 1 << 20;
 
     final String name;
@@ -32,6 +33,7 @@ public final class EbpfProgram {
     final int[] imm;
     /** The 64-bit value of an {@code LD_IMM64} at its first slot. */
     final long[] imm64;
+
     final List<EbpfMap> maps;
 
     private EbpfProgram(String name, int n, List<EbpfMap> maps) {
@@ -58,19 +60,24 @@ public final class EbpfProgram {
      * relocation's symbol refers to: for a symbol in {@code .maps}, by the symbol's name; for
      * one in a data section, by that section's name. It returns -1 for no such map.
      */
-    public static EbpfProgram decode(ElfObject elf, ElfObject.Symbol sym, List<EbpfMap> maps,
-                                    ToIntFunction<String> mapIndex) {
+    public static EbpfProgram decode(
+            ElfObject elf, ElfObject.Symbol sym, List<EbpfMap> maps, ToIntFunction<String> mapIndex) {
         if (sym.shndx() == 0 || sym.shndx() >= elf.sections().size()) {
             throw new BpfFormatException("program " + sym.name() + ": section index " + sym.shndx() + " out of range");
         }
         ElfObject.Section sec = elf.sections().get(sym.shndx());
-        if (sym.value() < 0 || sym.size() <= 0 || sym.value() % 8 != 0 || sym.size() % 8 != 0
-                || sym.value() > sec.size() || sym.size() > sec.size() - sym.value()) {
+        if (sym.value() < 0
+                || sym.size() <= 0
+                || sym.value() % 8 != 0
+                || sym.size() % 8 != 0
+                || sym.value() > sec.size()
+                || sym.size() > sec.size() - sym.value()) {
             throw new BpfFormatException("program " + sym.name() + ": [" + sym.value() + ", +" + sym.size()
                     + ") is not a whole number of instructions inside section " + sec.name());
         }
         if (sym.size() / 8 > MAX_INSNS) {
-            throw new BpfFormatException("program " + sym.name() + ": " + sym.size() / 8 + " instructions, limit " + MAX_INSNS);
+            throw new BpfFormatException(
+                    "program " + sym.name() + ": " + sym.size() / 8 + " instructions, limit " + MAX_INSNS);
         }
         byte[] code = elf.bytes(sec);
         int n = (int) (sym.size() / 8);
@@ -99,25 +106,30 @@ public final class EbpfProgram {
             }
             int i = (int) (rel / 8);
             if (rel % 8 != 0 || p.op[i] != Isa.LD_IMM64) {
-                throw new BpfFormatException(where(p, i) + "relocation to " + r.symbol().name()
-                        + " on an instruction that is not LD_IMM64 (bpf-to-bpf calls are not supported: inline them)");
+                throw new BpfFormatException(
+                        where(p, i) + "relocation to " + r.symbol().name()
+                                + " on an instruction that is not LD_IMM64 (bpf-to-bpf calls are not supported: inline them)");
             }
             if (r.type() != R_BPF_64_64) {
                 throw new BpfFormatException(where(p, i) + "relocation type " + r.type() + " not supported");
             }
             int symSec = r.symbol().shndx();
-            String secName = symSec > 0 && symSec < elf.sections().size() ? elf.sections().get(symSec).name() : "";
+            String secName = symSec > 0 && symSec < elf.sections().size()
+                    ? elf.sections().get(symSec).name()
+                    : "";
             if (secName.equals(".maps") || secName.equals("maps")) {
                 int m = mapIndex.applyAsInt(r.symbol().name());
                 if (m < 0) {
-                    throw new BpfFormatException(where(p, i) + "no map called " + r.symbol().name());
+                    throw new BpfFormatException(
+                            where(p, i) + "no map called " + r.symbol().name());
                 }
                 p.imm64[i] = XdpContext.mapRef(m);
             } else {
                 int m = mapIndex.applyAsInt(secName);
                 if (m < 0) {
-                    throw new BpfFormatException(where(p, i) + "relocation to " + r.symbol().name() + " in section '"
-                            + secName + "', which is neither .maps nor a global-data map");
+                    throw new BpfFormatException(
+                            where(p, i) + "relocation to " + r.symbol().name() + " in section '" + secName
+                                    + "', which is neither .maps nor a global-data map");
                 }
                 long offset = Integer.toUnsignedLong(p.imm[i]) + r.symbol().value();
                 if (offset >= maps.get(m).spec().valueSize()) {
@@ -137,7 +149,8 @@ public final class EbpfProgram {
     /** A program from raw instructions (8 bytes each, little-endian) with no map relocations: for tests. */
     public static EbpfProgram fromBytes(String name, byte[] insns, List<EbpfMap> maps) {
         if (insns.length == 0 || insns.length % 8 != 0) {
-            throw new BpfFormatException("program " + name + ": " + insns.length + " bytes is not a whole number of instructions");
+            throw new BpfFormatException(
+                    "program " + name + ": " + insns.length + " bytes is not a whole number of instructions");
         }
         int n = insns.length / 8;
         EbpfProgram p = new EbpfProgram(name, n, maps);

@@ -28,21 +28,22 @@ public final class ElfObject {
     static final int STB_GLOBAL = 1;
     /** Upper bounds that keep a hostile header from making us loop or allocate much. */
     static final int MAX_SECTIONS = 4096;
+
     static final int MAX_SYMBOLS = 1 << 16;
 
     /** One section header (gABI "Section Header"). */
-    public record Section(int index, String name, int type, long flags, long offset, long size,
-                          int link, int info, long entsize) {
+    public record Section(
+            int index, String name, int type, long flags, long offset, long size, int link, int info, long entsize) {
         public boolean executable() {
             return (flags & SHF_EXECINSTR) != 0;
         }
     }
 
     /** One {@code Elf64_Sym}. */
-    public record Symbol(String name, int bind, int type, int shndx, long value, long size) { }
+    public record Symbol(String name, int bind, int type, int shndx, long value, long size) {}
 
     /** One {@code Elf64_Rel}: {@code offset} in the section it applies to, its symbol and type. */
-    public record Relocation(long offset, Symbol symbol, int type) { }
+    public record Relocation(long offset, Symbol symbol, int type) {}
 
     private final ByteBuffer file;
     private final List<Section> sections;
@@ -91,10 +92,15 @@ public final class ElfObject {
         for (int i = 0; i < shnum; i++) {
             int at = (int) (shoff + (long) i * shentsize);
             raw[i] = new long[] {
-                Integer.toUnsignedLong(b.getInt(at)), Integer.toUnsignedLong(b.getInt(at + 4)),
-                b.getLong(at + 8), b.getLong(at + 24), b.getLong(at + 32),
-                Integer.toUnsignedLong(b.getInt(at + 40)), Integer.toUnsignedLong(b.getInt(at + 44)),
-                b.getLong(at + 56)};
+                Integer.toUnsignedLong(b.getInt(at)),
+                Integer.toUnsignedLong(b.getInt(at + 4)),
+                b.getLong(at + 8),
+                b.getLong(at + 24),
+                b.getLong(at + 32),
+                Integer.toUnsignedLong(b.getInt(at + 40)),
+                Integer.toUnsignedLong(b.getInt(at + 44)),
+                b.getLong(at + 56)
+            };
             int type = (int) raw[i][1];
             if (type != SHT_NOBITS && i != 0) {
                 checkRange(bytes.length, raw[i][3], raw[i][4], "section " + i);
@@ -108,8 +114,8 @@ public final class ElfObject {
             if (s[5] >= shnum) {
                 throw new BpfFormatException("section " + name + ": sh_link " + s[5] + " >= " + shnum);
             }
-            sections.add(new Section(i, name, (int) s[1], s[2], s[3], s[4], (int) s[5],
-                    (int) Math.min(s[6], Integer.MAX_VALUE), s[7]));
+            sections.add(new Section(
+                    i, name, (int) s[1], s[2], s[3], s[4], (int) s[5], (int) Math.min(s[6], Integer.MAX_VALUE), s[7]));
         }
         List<Symbol> symbols = new ArrayList<>();
         Section symtab = null;
@@ -131,8 +137,13 @@ public final class ElfObject {
                 int at = (int) (symtab.offset() + 24L * i);
                 int info = b.get(at + 4) & 0xff;
                 int shndx = Short.toUnsignedInt(b.getShort(at + 6));
-                symbols.add(new Symbol(string(b, names, Integer.toUnsignedLong(b.getInt(at))), info >>> 4,
-                        info & 0xf, shndx, b.getLong(at + 8), b.getLong(at + 16)));
+                symbols.add(new Symbol(
+                        string(b, names, Integer.toUnsignedLong(b.getInt(at))),
+                        info >>> 4,
+                        info & 0xf,
+                        shndx,
+                        b.getLong(at + 8),
+                        b.getLong(at + 16)));
             }
         }
         return new ElfObject(b, List.copyOf(sections), List.copyOf(symbols));
@@ -140,8 +151,8 @@ public final class ElfObject {
 
     private static void checkRange(long fileSize, long offset, long size, String what) {
         if (offset < 0 || size < 0 || offset > fileSize || size > fileSize - offset) {
-            throw new BpfFormatException(what + " [" + offset + ", +" + size + ") lies outside the "
-                    + fileSize + "-byte file");
+            throw new BpfFormatException(
+                    what + " [" + offset + ", +" + size + ") lies outside the " + fileSize + "-byte file");
         }
     }
 
@@ -213,8 +224,8 @@ public final class ElfObject {
                 long info = file.getLong(at + 8);
                 long sym = info >>> 32;
                 if (sym >= symbols.size()) {
-                    throw new BpfFormatException("relocation " + i + " of " + s.name() + " names symbol " + sym
-                            + " of " + symbols.size());
+                    throw new BpfFormatException(
+                            "relocation " + i + " of " + s.name() + " names symbol " + sym + " of " + symbols.size());
                 }
                 out.add(new Relocation(offset, symbols.get((int) sym), (int) info));
             }

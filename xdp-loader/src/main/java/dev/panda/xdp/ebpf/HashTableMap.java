@@ -30,6 +30,7 @@ public final class HashTableMap extends EbpfMap {
     private final MemorySegment keys;
     /** slot + 1, or 0 for an empty bucket. */
     private final int[] table;
+
     private final int mask;
     private final int[] free;
     private int freeTop;

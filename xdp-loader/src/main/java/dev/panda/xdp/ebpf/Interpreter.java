@@ -205,7 +205,8 @@ public final class Interpreter implements XdpProgram {
         if (!toBe) {
             return width == 16 ? v & 0xffffL : width == 32 ? v & 0xffffffffL : v;
         }
-        return width == 16 ? Short.reverseBytes((short) v) & 0xffffL
+        return width == 16
+                ? Short.reverseBytes((short) v) & 0xffffL
                 : width == 32 ? Integer.reverseBytes((int) v) & 0xffffffffL : Long.reverseBytes(v);
     }
 

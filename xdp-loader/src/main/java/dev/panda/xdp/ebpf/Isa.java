@@ -12,25 +12,62 @@ final class Isa {
     static final int SZ_W = 0x00, SZ_H = 0x08, SZ_B = 0x10, SZ_DW = 0x18;
     static final int MODE_IMM = 0x00, MODE_MEM = 0x60, MODE_MEMSX = 0x80, MODE_ATOMIC = 0xc0;
     static final int SRC_X = 0x08;
-    static final int ADD = 0x00, SUB = 0x10, MUL = 0x20, DIV = 0x30, OR = 0x40, AND = 0x50, LSH = 0x60,
-            RSH = 0x70, NEG = 0x80, MOD = 0x90, XOR = 0xa0, MOV = 0xb0, ARSH = 0xc0, END = 0xd0;
-    static final int JA = 0x00, JEQ = 0x10, JGT = 0x20, JGE = 0x30, JSET = 0x40, JNE = 0x50, JSGT = 0x60,
-            JSGE = 0x70, CALL = 0x80, EXIT = 0x90, JLT = 0xa0, JLE = 0xb0, JSLT = 0xc0, JSLE = 0xd0;
+    static final int ADD = 0x00,
+            SUB = 0x10,
+            MUL = 0x20,
+            DIV = 0x30,
+            OR = 0x40,
+            AND = 0x50,
+            LSH = 0x60,
+            RSH = 0x70,
+            NEG = 0x80,
+            MOD = 0x90,
+            XOR = 0xa0,
+            MOV = 0xb0,
+            ARSH = 0xc0,
+            END = 0xd0;
+    static final int JA = 0x00,
+            JEQ = 0x10,
+            JGT = 0x20,
+            JGE = 0x30,
+            JSET = 0x40,
+            JNE = 0x50,
+            JSGT = 0x60,
+            JSGE = 0x70,
+            CALL = 0x80,
+            EXIT = 0x90,
+            JLT = 0xa0,
+            JLE = 0xb0,
+            JSLT = 0xc0,
+            JSLE = 0xd0;
     static final int LD_IMM64 = CLS_LD | SZ_DW | MODE_IMM;
     /** Atomic operations (imm of a {@code BPF_ATOMIC} store): the ALU op, optionally with FETCH. */
     static final int FETCH = 0x01, XCHG = 0xe0 | FETCH, CMPXCHG = 0xf0 | FETCH;
 
     /** Helper function ids ({@code enum bpf_func_id}, linux/bpf.h) the engine implements. */
-    static final int MAP_LOOKUP_ELEM = 1, MAP_UPDATE_ELEM = 2, MAP_DELETE_ELEM = 3, KTIME_GET_NS = 5,
-            GET_PRANDOM_U32 = 7, GET_SMP_PROCESSOR_ID = 8, XDP_ADJUST_HEAD = 44, REDIRECT_MAP = 51,
+    static final int MAP_LOOKUP_ELEM = 1,
+            MAP_UPDATE_ELEM = 2,
+            MAP_DELETE_ELEM = 3,
+            KTIME_GET_NS = 5,
+            GET_PRANDOM_U32 = 7,
+            GET_SMP_PROCESSOR_ID = 8,
+            XDP_ADJUST_HEAD = 44,
+            REDIRECT_MAP = 51,
             KTIME_GET_BOOT_NS = 125;
 
-    private Isa() { }
+    private Isa() {}
 
     static boolean helperKnown(int id) {
         return switch (id) {
-            case MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, MAP_DELETE_ELEM, KTIME_GET_NS, GET_PRANDOM_U32,
-                 GET_SMP_PROCESSOR_ID, XDP_ADJUST_HEAD, REDIRECT_MAP, KTIME_GET_BOOT_NS -> true;
+            case MAP_LOOKUP_ELEM,
+                    MAP_UPDATE_ELEM,
+                    MAP_DELETE_ELEM,
+                    KTIME_GET_NS,
+                    GET_PRANDOM_U32,
+                    GET_SMP_PROCESSOR_ID,
+                    XDP_ADJUST_HEAD,
+                    REDIRECT_MAP,
+                    KTIME_GET_BOOT_NS -> true;
             default -> false;
         };
     }
@@ -58,7 +95,7 @@ final class Isa {
                     throw new BpfFormatException(EbpfProgram.where(p, i) + "LD_IMM64 without its second half");
                 }
                 second[i + 1] = true;
-                i++;   // the second half is never an instruction of its own, whatever its opcode
+                i++; // the second half is never an instruction of its own, whatever its opcode
             }
         }
         for (int i = 0; i < n; i++) {
@@ -99,7 +136,8 @@ final class Isa {
                     int code = op & 0xf0;
                     if (code == CALL) {
                         if (cls != CLS_JMP || s != 0 || !helperKnown(p.imm[i])) {
-                            bad = s == 1 ? "bpf-to-bpf calls are not supported (inline the function)"
+                            bad = s == 1
+                                    ? "bpf-to-bpf calls are not supported (inline the function)"
                                     : "helper " + p.imm[i] + " is not implemented";
                         }
                     } else if (code == EXIT) {
@@ -140,7 +178,8 @@ final class Isa {
                     if (mode == MODE_ATOMIC) {
                         int a = p.imm[i];
                         int sz = op & 0x18;
-                        boolean alu = (a & ~FETCH) == ADD || (a & ~FETCH) == OR || (a & ~FETCH) == AND || (a & ~FETCH) == XOR;
+                        boolean alu =
+                                (a & ~FETCH) == ADD || (a & ~FETCH) == OR || (a & ~FETCH) == AND || (a & ~FETCH) == XOR;
                         if ((sz != SZ_W && sz != SZ_DW) || !(alu || a == XCHG || a == CMPXCHG)) {
                             bad = "unsupported atomic operation " + a;
                         }
@@ -156,8 +195,9 @@ final class Isa {
         }
         int last = n - 1;
         int lastCls = p.op[last] & 0x07;
-        boolean ends = !second[last] && ((p.op[last] == (CLS_JMP | EXIT))
-                || ((lastCls == CLS_JMP || lastCls == CLS_JMP32) && (p.op[last] & 0xf0) == JA));
+        boolean ends = !second[last]
+                && ((p.op[last] == (CLS_JMP | EXIT))
+                        || ((lastCls == CLS_JMP || lastCls == CLS_JMP32) && (p.op[last] & 0xf0) == JA));
         if (!ends) {
             throw new BpfFormatException(EbpfProgram.where(p, last) + "the program must end with exit or a jump");
         }

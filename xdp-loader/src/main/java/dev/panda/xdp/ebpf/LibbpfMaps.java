@@ -3,7 +3,6 @@ package dev.panda.xdp.ebpf;
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libbpf.Libbpf;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -24,13 +23,14 @@ import java.util.List;
  */
 final class LibbpfMaps {
 
-    private static final MethodHandle OPEN = ErrnoCalls.link(Libbpf.bpf_object__open_mem$address(),
-            Libbpf.bpf_object__open_mem$descriptor());
-    private static final MethodHandle MAP_FLAGS = Linker.nativeLinker().downcallHandle(
-            SymbolLookup.libraryLookup("libbpf.so.1", Arena.global()).findOrThrow("bpf_map__map_flags"),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle OPEN =
+            ErrnoCalls.link(Libbpf.bpf_object__open_mem$address(), Libbpf.bpf_object__open_mem$descriptor());
+    private static final MethodHandle MAP_FLAGS = Linker.nativeLinker()
+            .downcallHandle(
+                    SymbolLookup.libraryLookup("libbpf.so.1", Arena.global()).findOrThrow("bpf_map__map_flags"),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
 
-    private LibbpfMaps() { }
+    private LibbpfMaps() {}
 
     /** The maps of the object in {@code elf}; {@code object} names it in messages. */
     static List<MapSpec> read(byte[] elf, String object) {
@@ -50,7 +50,8 @@ final class LibbpfMaps {
             try {
                 List<MapSpec> out = new ArrayList<>();
                 for (MemorySegment m = Libbpf.bpf_object__next_map(obj, MemorySegment.NULL);
-                     !m.equals(MemorySegment.NULL); m = Libbpf.bpf_object__next_map(obj, m)) {
+                        !m.equals(MemorySegment.NULL);
+                        m = Libbpf.bpf_object__next_map(obj, m)) {
                     String name = Libbpf.bpf_map__name(m).reinterpret(256).getString(0);
                     int flags;
                     try {
@@ -58,8 +59,13 @@ final class LibbpfMaps {
                     } catch (Throwable t) {
                         throw ErrnoCalls.rethrow(t);
                     }
-                    out.add(new MapSpec(name, Libbpf.bpf_map__type(m), Libbpf.bpf_map__key_size(m),
-                            Libbpf.bpf_map__value_size(m), Libbpf.bpf_map__max_entries(m), flags));
+                    out.add(new MapSpec(
+                            name,
+                            Libbpf.bpf_map__type(m),
+                            Libbpf.bpf_map__key_size(m),
+                            Libbpf.bpf_map__value_size(m),
+                            Libbpf.bpf_map__max_entries(m),
+                            flags));
                 }
                 return out;
             } finally {

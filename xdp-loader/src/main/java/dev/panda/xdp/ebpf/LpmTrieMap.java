@@ -25,6 +25,7 @@ import java.util.List;
 public final class LpmTrieMap extends EbpfMap {
 
     private static final VarHandle COUNT;
+
     static {
         try {
             COUNT = MethodHandles.lookup().findVarHandle(LpmTrieMap.class, "count", int.class);
@@ -32,6 +33,7 @@ public final class LpmTrieMap extends EbpfMap {
             throw new ExceptionInInitializerError(e);
         }
     }
+
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
 
     private final int keySize;
@@ -39,8 +41,10 @@ public final class LpmTrieMap extends EbpfMap {
     private final MemorySegment keys;
     /** Present slots, [0, count). */
     private final int[] order;
+
     private final int[] free;
     private int freeTop;
+
     @SuppressWarnings("unused") // through COUNT
     private volatile int count;
 
@@ -73,7 +77,8 @@ public final class LpmTrieMap extends EbpfMap {
             return true;
         }
         int m = (0xff00 >>> rest) & 0xff;
-        return ((keys.get(ValueLayout.JAVA_BYTE, at + bytes) ^ key.get(ValueLayout.JAVA_BYTE, off + 4 + bytes)) & m) == 0;
+        return ((keys.get(ValueLayout.JAVA_BYTE, at + bytes) ^ key.get(ValueLayout.JAVA_BYTE, off + 4 + bytes)) & m)
+                == 0;
     }
 
     private int prefixLen(int slot) {

@@ -5,8 +5,15 @@ package dev.panda.xdp.ebpf;
  * load): {@code type} is a {@code BPF_MAP_TYPE_*} of {@code linux/bpf.h}. {@code initial} holds the
  * section bytes of a global-data map ({@code .data}, {@code .rodata}, {@code .bss}), else null.
  */
-public record MapSpec(String name, int type, int keySize, int valueSize, int maxEntries, int flags,
-                      String dataSection, byte[] initial) {
+public record MapSpec(
+        String name,
+        int type,
+        int keySize,
+        int valueSize,
+        int maxEntries,
+        int flags,
+        String dataSection,
+        byte[] initial) {
 
     public static final int HASH = 1;
     public static final int ARRAY = 2;

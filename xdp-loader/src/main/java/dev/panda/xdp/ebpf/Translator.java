@@ -1,5 +1,10 @@
 package dev.panda.xdp.ebpf;
 
+import static dev.panda.xdp.ebpf.Isa.*;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
@@ -10,11 +15,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.List;
-
-import static dev.panda.xdp.ebpf.Isa.*;
-import static java.lang.constant.ConstantDescs.CD_int;
-import static java.lang.constant.ConstantDescs.CD_long;
-import static java.lang.constant.ConstantDescs.CD_void;
 
 /**
  * Translates an eBPF program into JVM bytecode with {@code java.lang.classfile} (JDK 25) and
@@ -40,11 +40,12 @@ public final class Translator {
     private static final MethodTypeDesc LLI = MethodTypeDesc.of(CD_int, CD_long, CD_long);
     /** JVM bytes per eBPF instruction at most, with margin, against the 64 KiB method limit. */
     private static final int MAX_BYTES_PER_INSN = 40;
+
     private static final int CTX = 0, BUDGET = 23;
     /** HotSpot's HugeMethodLimit: larger methods are never JIT-compiled by default. */
     static final int HUGE_METHOD = 8000;
 
-    private Translator() { }
+    private Translator() {}
 
     /** The translated program; throws {@link BpfFormatException} if it is too large for one JVM method. */
     public static XdpProgram translate(EbpfProgram p) {
@@ -55,14 +56,16 @@ public final class Translator {
         byte[] bytes = classBytes(p);
         int size = execSize(bytes);
         if (size > HUGE_METHOD) {
-            throw new BpfFormatException("program " + p.name() + ": translates to " + size + " bytes of bytecode, more than "
-                    + "HotSpot compiles (" + HUGE_METHOD + ", -XX:+DontCompileHugeMethods); run it with the interpreter");
+            throw new BpfFormatException("program " + p.name() + ": translates to " + size
+                    + " bytes of bytecode, more than " + "HotSpot compiles (" + HUGE_METHOD
+                    + ", -XX:+DontCompileHugeMethods); run it with the interpreter");
         }
         try {
-            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClass(bytes, true,
-                    MethodHandles.Lookup.ClassOption.NESTMATE);
-            return (XdpProgram) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, EbpfProgram.class))
-                    .invoke(p);
+            MethodHandles.Lookup hidden =
+                    MethodHandles.lookup().defineHiddenClass(bytes, true, MethodHandles.Lookup.ClassOption.NESTMATE);
+            return (XdpProgram)
+                    hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, EbpfProgram.class))
+                            .invoke(p);
         } catch (Throwable t) {
             throw new IllegalStateException("program " + p.name() + ": the translated class did not load: " + t, t);
         }
@@ -72,7 +75,9 @@ public final class Translator {
     static int execSize(byte[] classBytes) {
         for (var m : ClassFile.of().parse(classBytes).methods()) {
             if (m.methodName().equalsString("exec")) {
-                return m.code().map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength()).orElse(0);
+                return m.code()
+                        .map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength())
+                        .orElse(0);
             }
         }
         return 0;
@@ -85,22 +90,40 @@ public final class Translator {
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
             cb.withInterfaceSymbols(CD_XDP_PROGRAM);
             cb.withField("program", CD_PROGRAM, ClassFile.ACC_PRIVATE | ClassFile.ACC_FINAL);
-            cb.withMethodBody(ConstantDescs.INIT_NAME, MethodTypeDesc.of(CD_void, CD_PROGRAM), ClassFile.ACC_PUBLIC, c -> c
-                    .aload(0).invokespecial(ConstantDescs.CD_Object, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void)
-                    .aload(0).aload(1).putfield(self, "program", CD_PROGRAM).return_());
-            cb.withMethodBody("program", MethodTypeDesc.of(CD_PROGRAM), ClassFile.ACC_PUBLIC, c -> c
-                    .aload(0).getfield(self, "program", CD_PROGRAM).areturn());
+            cb.withMethodBody(
+                    ConstantDescs.INIT_NAME,
+                    MethodTypeDesc.of(CD_void, CD_PROGRAM),
+                    ClassFile.ACC_PUBLIC,
+                    c -> c.aload(0)
+                            .invokespecial(ConstantDescs.CD_Object, ConstantDescs.INIT_NAME, ConstantDescs.MTD_void)
+                            .aload(0)
+                            .aload(1)
+                            .putfield(self, "program", CD_PROGRAM)
+                            .return_());
+            cb.withMethodBody(
+                    "program",
+                    MethodTypeDesc.of(CD_PROGRAM),
+                    ClassFile.ACC_PUBLIC,
+                    c -> c.aload(0).getfield(self, "program", CD_PROGRAM).areturn());
             cb.withMethodBody("run", MethodTypeDesc.of(CD_int, CD_CTX), ClassFile.ACC_PUBLIC, c -> {
                 Label start = c.newLabel(), end = c.newLabel(), handler = c.newLabel();
                 c.labelBinding(start);
-                c.aload(1).invokestatic(self, "exec", MethodTypeDesc.of(CD_int, CD_CTX)).ireturn();
+                c.aload(1)
+                        .invokestatic(self, "exec", MethodTypeDesc.of(CD_int, CD_CTX))
+                        .ireturn();
                 c.labelBinding(end);
                 c.labelBinding(handler);
-                c.astore(2).aload(1).aload(2)
-                        .invokevirtual(CD_CTX, "fault", MethodTypeDesc.of(CD_int, CD_FAULT)).ireturn();
+                c.astore(2)
+                        .aload(1)
+                        .aload(2)
+                        .invokevirtual(CD_CTX, "fault", MethodTypeDesc.of(CD_int, CD_FAULT))
+                        .ireturn();
                 c.exceptionCatch(start, end, handler, CD_FAULT);
             });
-            cb.withMethodBody("exec", MethodTypeDesc.of(CD_int, CD_CTX), ClassFile.ACC_STATIC | ClassFile.ACC_PRIVATE,
+            cb.withMethodBody(
+                    "exec",
+                    MethodTypeDesc.of(CD_int, CD_CTX),
+                    ClassFile.ACC_STATIC | ClassFile.ACC_PRIVATE,
                     c -> body(c, p));
         });
     }
@@ -116,10 +139,11 @@ public final class Translator {
             at[i] = c.newLabel();
         }
         for (int r = 0; r <= 10; r++) {
-            c.loadConstant(r == 1 ? XdpContext.ctxPointer() : r == 10 ? XdpContext.framePointer() : 0L).lstore(reg(r));
+            c.loadConstant(r == 1 ? XdpContext.ctxPointer() : r == 10 ? XdpContext.framePointer() : 0L)
+                    .lstore(reg(r));
         }
         c.loadConstant(XdpContext.LOOP_BUDGET).istore(BUDGET);
-        record Back(Label from, int target) { }
+        record Back(Label from, int target) {}
         List<Back> backs = new ArrayList<>();
         Label budgetFault = c.newLabel();
         for (int i = 0; i < n; i++) {
@@ -138,8 +162,11 @@ public final class Translator {
                         for (int r = 1; r <= 5; r++) {
                             c.lload(reg(r));
                         }
-                        c.invokevirtual(CD_CTX, "call", MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long,
-                                CD_long, CD_long)).lstore(reg(0));
+                        c.invokevirtual(
+                                        CD_CTX,
+                                        "call",
+                                        MethodTypeDesc.of(CD_long, CD_int, CD_long, CD_long, CD_long, CD_long, CD_long))
+                                .lstore(reg(0));
                     } else {
                         int t = Isa.target(p, i);
                         Label dest = at[t];
@@ -164,7 +191,7 @@ public final class Translator {
                         switch (o & 0x18) {
                             case SZ_B -> c.i2b();
                             case SZ_H -> c.i2s();
-                            default -> { }
+                            default -> {}
                         }
                         c.i2l();
                     }
@@ -172,11 +199,18 @@ public final class Translator {
                 }
                 case CLS_ST, CLS_STX -> {
                     if ((o & 0xe0) == MODE_ATOMIC) {
-                        c.aload(CTX).loadConstant(Isa.size(o)).loadConstant(imm)
-                                .lload(reg(d)).loadConstant((long) p.off[i]).ladd()
-                                .lload(reg(s)).lload(reg(0))
-                                .invokevirtual(CD_CTX, "atomic", MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_long,
-                                        CD_long, CD_long));
+                        c.aload(CTX)
+                                .loadConstant(Isa.size(o))
+                                .loadConstant(imm)
+                                .lload(reg(d))
+                                .loadConstant((long) p.off[i])
+                                .ladd()
+                                .lload(reg(s))
+                                .lload(reg(0))
+                                .invokevirtual(
+                                        CD_CTX,
+                                        "atomic",
+                                        MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_long, CD_long, CD_long));
                         if (imm == CMPXCHG) {
                             c.lstore(reg(0));
                         } else if ((imm & FETCH) != 0) {
@@ -213,8 +247,10 @@ public final class Translator {
             c.iinc(BUDGET, -1).iload(BUDGET).iflt(budgetFault).goto_(at[b.target()]);
         }
         c.labelBinding(budgetFault);
-        c.aload(CTX).loadConstant(XdpContext.LOOP_FAULT)
-                .invokevirtual(CD_CTX, "fault", MethodTypeDesc.of(CD_FAULT, ConstantDescs.CD_String)).athrow();
+        c.aload(CTX)
+                .loadConstant(XdpContext.LOOP_FAULT)
+                .invokevirtual(CD_CTX, "fault", MethodTypeDesc.of(CD_FAULT, ConstantDescs.CD_String))
+                .athrow();
     }
 
     private static void alu64(CodeBuilder c, int code, int d, int s, boolean x, int imm) {
@@ -263,8 +299,11 @@ public final class Translator {
 
     private static void alu32(CodeBuilder c, int code, int d, int s, boolean x, int imm) {
         if (code == END) {
-            c.loadConstant(x ? 1 : 0).loadConstant(imm).lload(reg(d))
-                    .invokestatic(CD_INTERP, "endian", MethodTypeDesc.of(CD_long, ConstantDescs.CD_boolean, CD_int, CD_long))
+            c.loadConstant(x ? 1 : 0)
+                    .loadConstant(imm)
+                    .lload(reg(d))
+                    .invokestatic(
+                            CD_INTERP, "endian", MethodTypeDesc.of(CD_long, ConstantDescs.CD_boolean, CD_int, CD_long))
                     .lstore(reg(d));
             return;
         }

@@ -27,13 +27,16 @@ public final class XdpContext {
     static final int STACK_SIZE = 512;
     /** {@code ETH_HLEN}, and {@code sizeof(struct xdp_frame)} kept below the packet by bpf_xdp_adjust_head. */
     static final int ETH_HLEN = 14, XDP_FRAME_SIZE = 40;
+
     public static final int XDP_ABORTED = 0, XDP_DROP = 1, XDP_PASS = 2, XDP_TX = 3, XDP_REDIRECT = 4;
 
     static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle ATOMIC32 = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle ATOMIC64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle ATOMIC32 =
+            ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle ATOMIC64 =
+            ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final EbpfMap[] maps;
     private final MemorySegment[] mapValues;
@@ -59,8 +62,8 @@ public final class XdpContext {
         for (int i = 0; i < this.maps.length; i++) {
             mapValues[i] = this.maps[i].values();
             if (EbpfMap.perCpu(this.maps[i].spec().type()) && cpu >= this.maps[i].cpus()) {
-                throw new IllegalArgumentException("cpu " + cpu + " but map " + this.maps[i].name() + " has "
-                        + this.maps[i].cpus() + " CPUs");
+                throw new IllegalArgumentException(
+                        "cpu " + cpu + " but map " + this.maps[i].name() + " has " + this.maps[i].cpus() + " CPUs");
             }
         }
         this.cpu = cpu;
@@ -94,8 +97,8 @@ public final class XdpContext {
      */
     public void setPacket(MemorySegment buffer, long hardStart, long data, long dataEnd) {
         if (hardStart < 0 || data < hardStart || dataEnd < data || dataEnd > buffer.byteSize() || dataEnd > OFF_MASK) {
-            throw new IllegalArgumentException("packet [" + data + ", " + dataEnd + ") with headroom from "
-                    + hardStart + " does not fit a " + buffer.byteSize() + "-byte buffer");
+            throw new IllegalArgumentException("packet [" + data + ", " + dataEnd + ") with headroom from " + hardStart
+                    + " does not fit a " + buffer.byteSize() + "-byte buffer");
         }
         this.packet = buffer;
         this.hardStart = hardStart;
@@ -157,6 +160,7 @@ public final class XdpContext {
      * (which has no verifier) bounds loops instead.
      */
     static final int LOOP_BUDGET = 1 << 20;
+
     static final String LOOP_FAULT = "loop budget exhausted (more than 2^20 backward jumps)";
     private String pendingFault = "";
 
@@ -187,7 +191,8 @@ public final class XdpContext {
             at = off;
             return s;
         }
-        throw fault(tag == CTX ? "context access other than a 4-byte load of an xdp_md field" : "access to a non-pointer");
+        throw fault(
+                tag == CTX ? "context access other than a 4-byte load of an xdp_md field" : "access to a non-pointer");
     }
 
     public long ldB(long addr) {

@@ -82,7 +82,12 @@ public final class XskMap extends EbpfMap {
     @Override
     public byte[] lookup(byte[] key) {
         int t = target(ByteBuffer.wrap(key).order(ByteOrder.LITTLE_ENDIAN).getInt());
-        return t < 0 ? null : ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(t).array();
+        return t < 0
+                ? null
+                : ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(t)
+                        .array();
     }
 
     @Override
@@ -90,7 +95,10 @@ public final class XskMap extends EbpfMap {
         List<byte[]> out = new ArrayList<>();
         for (int i = 0; i < targets.length; i++) {
             if (present[i]) {
-                out.add(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(i).array());
+                out.add(ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(i)
+                        .array());
             }
         }
         return out;

@@ -1,10 +1,16 @@
 package dev.panda.xdp.prefilter;
 
+import static java.lang.foreign.MemoryLayout.paddingLayout;
+import static java.lang.foreign.MemoryLayout.sequenceLayout;
+import static java.lang.foreign.MemoryLayout.structLayout;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 import dev.panda.xdp.bpf.BpfMap;
 import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.ebpf.EbpfMap;
 import dev.panda.xdp.ebpf.EbpfObject;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -13,13 +19,6 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static java.lang.foreign.MemoryLayout.paddingLayout;
-import static java.lang.foreign.MemoryLayout.sequenceLayout;
-import static java.lang.foreign.MemoryLayout.structLayout;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * Rules and counters of the prefilter object ({@code src/main/bpf/prefilter.c}) from Java. The
@@ -41,23 +40,42 @@ public final class Prefilter implements AutoCloseable {
     public static final String MAP_ACTION_HITS = "pf_action_hits";
 
     /** pf_action_hits indexes (prefilter.h enum). */
-    public enum Action { PASS, REDIRECT, DROP_PREFIX, DROP_FLOW, PASS_FLOW, MALFORMED }
+    public enum Action {
+        PASS,
+        REDIRECT,
+        DROP_PREFIX,
+        DROP_FLOW,
+        PASS_FLOW,
+        MALFORMED
+    }
 
     /** What a packet that matches no rule gets (pf_config.default_action). */
-    public enum Default { PASS, REDIRECT }
+    public enum Default {
+        PASS,
+        REDIRECT
+    }
 
     /** What a 5-tuple rule does (pf_flow_rule.action). */
-    public enum FlowAction { DROP, PASS }
+    public enum FlowAction {
+        DROP,
+        PASS
+    }
 
-    public static final StructLayout LPM_V4 = structLayout(JAVA_INT.withName("prefixlen"),
-            sequenceLayout(4, JAVA_BYTE).withName("addr"));
-    public static final StructLayout LPM_V6 = structLayout(JAVA_INT.withName("prefixlen"),
-            sequenceLayout(16, JAVA_BYTE).withName("addr"));
-    public static final StructLayout FLOW = structLayout(sequenceLayout(16, JAVA_BYTE).withName("src"),
-            sequenceLayout(16, JAVA_BYTE).withName("dst"), JAVA_SHORT.withName("sport"), JAVA_SHORT.withName("dport"),
-            JAVA_BYTE.withName("proto"), JAVA_BYTE.withName("family"), paddingLayout(2));
+    public static final StructLayout LPM_V4 = structLayout(
+            JAVA_INT.withName("prefixlen"), sequenceLayout(4, JAVA_BYTE).withName("addr"));
+    public static final StructLayout LPM_V6 = structLayout(
+            JAVA_INT.withName("prefixlen"), sequenceLayout(16, JAVA_BYTE).withName("addr"));
+    public static final StructLayout FLOW = structLayout(
+            sequenceLayout(16, JAVA_BYTE).withName("src"),
+            sequenceLayout(16, JAVA_BYTE).withName("dst"),
+            JAVA_SHORT.withName("sport"),
+            JAVA_SHORT.withName("dport"),
+            JAVA_BYTE.withName("proto"),
+            JAVA_BYTE.withName("family"),
+            paddingLayout(2));
     public static final StructLayout FLOW_RULE = structLayout(JAVA_INT.withName("action"), JAVA_INT.withName("rule"));
-    public static final StructLayout CONFIG = structLayout(JAVA_INT.withName("default_action"), JAVA_INT.withName("reserved"));
+    public static final StructLayout CONFIG =
+            structLayout(JAVA_INT.withName("default_action"), JAVA_INT.withName("reserved"));
     private static final ValueLayout.OfShort NET_SHORT = JAVA_SHORT.withOrder(java.nio.ByteOrder.BIG_ENDIAN);
 
     private final Table srcV4;
@@ -70,12 +88,19 @@ public final class Prefilter implements AutoCloseable {
 
     /** Over the maps of a loaded prefilter object. */
     public Prefilter(BpfObject object) {
-        this(object.map(MAP_SRC_V4), object.map(MAP_SRC_V6), object.map(MAP_FLOWS), object.map(MAP_CONFIG),
-                object.map(MAP_XSKS), object.map(MAP_RULE_HITS), object.map(MAP_ACTION_HITS));
+        this(
+                object.map(MAP_SRC_V4),
+                object.map(MAP_SRC_V6),
+                object.map(MAP_FLOWS),
+                object.map(MAP_CONFIG),
+                object.map(MAP_XSKS),
+                object.map(MAP_RULE_HITS),
+                object.map(MAP_ACTION_HITS));
     }
 
     /** Over maps from anywhere with the right names and sizes (e.g. opened from pins). */
-    public Prefilter(BpfMap srcV4, BpfMap srcV6, BpfMap flows, BpfMap config, BpfMap xsks, BpfMap ruleHits, BpfMap actionHits) {
+    public Prefilter(
+            BpfMap srcV4, BpfMap srcV6, BpfMap flows, BpfMap config, BpfMap xsks, BpfMap ruleHits, BpfMap actionHits) {
         this.srcV4 = Table.of(srcV4.withLayouts(LPM_V4, JAVA_INT));
         this.srcV6 = Table.of(srcV6.withLayouts(LPM_V6, JAVA_INT));
         this.flows = Table.of(flows.withLayouts(FLOW, FLOW_RULE));
@@ -101,9 +126,12 @@ public final class Prefilter implements AutoCloseable {
 
     /** Maps pinned by {@code panda xdp load} under {@code dir}. */
     public static Prefilter openPinned(java.nio.file.Path dir) {
-        return new Prefilter(BpfMap.openPinned(dir.resolve(MAP_SRC_V4).toString()),
-                BpfMap.openPinned(dir.resolve(MAP_SRC_V6).toString()), BpfMap.openPinned(dir.resolve(MAP_FLOWS).toString()),
-                BpfMap.openPinned(dir.resolve(MAP_CONFIG).toString()), BpfMap.openPinned(dir.resolve(MAP_XSKS).toString()),
+        return new Prefilter(
+                BpfMap.openPinned(dir.resolve(MAP_SRC_V4).toString()),
+                BpfMap.openPinned(dir.resolve(MAP_SRC_V6).toString()),
+                BpfMap.openPinned(dir.resolve(MAP_FLOWS).toString()),
+                BpfMap.openPinned(dir.resolve(MAP_CONFIG).toString()),
+                BpfMap.openPinned(dir.resolve(MAP_XSKS).toString()),
                 BpfMap.openPinned(dir.resolve(MAP_RULE_HITS).toString()),
                 BpfMap.openPinned(dir.resolve(MAP_ACTION_HITS).toString()));
     }
@@ -148,7 +176,8 @@ public final class Prefilter implements AutoCloseable {
      * A 5-tuple rule: {@code proto} 6 (TCP), 17 (UDP), 1 / 58 (ICMP / ICMPv6: ports are type and
      * code). Both addresses must be of one family.
      */
-    public void flowRule(InetAddress src, InetAddress dst, int proto, int sport, int dport, FlowAction action, int rule) {
+    public void flowRule(
+            InetAddress src, InetAddress dst, int proto, int sport, int dport, FlowAction action, int rule) {
         checkRule(rule);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(FLOW_RULE);
@@ -240,20 +269,36 @@ public final class Prefilter implements AutoCloseable {
 
         static Table of(BpfMap m) {
             return new Table() {
-                public void update(MemorySegment k, MemorySegment v) { m.update(k, v); }
-                public boolean delete(MemorySegment k) { return m.delete(k); }
-                public long sumCounter(int i) { return m.sumCounter(i); }
-                public int maxEntries() { return m.maxEntries(); }
-                public void close() { m.close(); }
+                public void update(MemorySegment k, MemorySegment v) {
+                    m.update(k, v);
+                }
+
+                public boolean delete(MemorySegment k) {
+                    return m.delete(k);
+                }
+
+                public long sumCounter(int i) {
+                    return m.sumCounter(i);
+                }
+
+                public int maxEntries() {
+                    return m.maxEntries();
+                }
+
+                public void close() {
+                    m.close();
+                }
             };
         }
 
         static Table of(EbpfMap m) {
             return new Table() {
                 public void update(MemorySegment k, MemorySegment v) {
-                    int rc = m.update(bytes(k, m.spec().keySize()), bytes(v, m.spec().valueSize()), EbpfMap.BPF_ANY);
+                    int rc = m.update(
+                            bytes(k, m.spec().keySize()), bytes(v, m.spec().valueSize()), EbpfMap.BPF_ANY);
                     if (rc != 0) {
-                        throw new IllegalStateException("update of userspace map " + m.name() + " failed: errno " + -rc);
+                        throw new IllegalStateException(
+                                "update of userspace map " + m.name() + " failed: errno " + -rc);
                     }
                 }
 
@@ -269,14 +314,18 @@ public final class Prefilter implements AutoCloseable {
                     MemorySegment s = MemorySegment.ofArray(v);
                     long sum = 0;
                     for (int c = 0; c < m.cpus(); c++) {
-                        sum += s.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                        sum += s.get(
+                                ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
                                 (long) c * m.stride());
                     }
                     return sum;
                 }
 
-                public int maxEntries() { return m.spec().maxEntries(); }
-                public void close() { }
+                public int maxEntries() {
+                    return m.spec().maxEntries();
+                }
+
+                public void close() {}
             };
         }
 

@@ -5,7 +5,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.Port;
 import dev.panda.xdp.ebpf.XdpContext;
 import dev.panda.xdp.ebpf.XdpProgram;
-
 import java.lang.foreign.MemorySegment;
 
 /**

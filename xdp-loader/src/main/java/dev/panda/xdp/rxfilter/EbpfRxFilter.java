@@ -12,7 +12,6 @@ import dev.panda.xdp.ebpf.Translator;
 import dev.panda.xdp.ebpf.XdpContext;
 import dev.panda.xdp.ebpf.XdpProgram;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -26,7 +25,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class EbpfRxFilter implements RxFilter {
 
     /** Which engine runs the program. */
-    public enum Engine { JIT, INTERP }
+    public enum Engine {
+        JIT,
+        INTERP
+    }
 
     private final String source;
     private final EbpfObject object;
@@ -79,9 +81,11 @@ public final class EbpfRxFilter implements RxFilter {
     }
 
     @Override
-    public RxFilterStream newStream(int streamIndex, PacketPool pool, Port rxPort, int rxPortId, int rxQueue, int txQueue) {
+    public RxFilterStream newStream(
+            int streamIndex, PacketPool pool, Port rxPort, int rxPortId, int rxQueue, int txQueue) {
         if (streamIndex < 0 || streamIndex >= maxStreams) {
-            throw new IllegalArgumentException("stream " + streamIndex + " but the filter was opened for " + maxStreams);
+            throw new IllegalArgumentException(
+                    "stream " + streamIndex + " but the filter was opened for " + maxStreams);
         }
         XdpContext ctx = object.newContext(streamIndex);
         ctx.setQueue(rxPortId + 1, rxQueue);

@@ -5,7 +5,6 @@ import dev.panda.dataplane.filter.RxFilterProvider;
 import dev.panda.xdp.ebpf.BpfFormatException;
 import dev.panda.xdp.ebpf.EbpfObject;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -46,7 +45,8 @@ public class EbpfRxFilterProvider implements RxFilterProvider {
         String prog = one(a, "prog");
         if (prog == null) {
             if (o.programNames().size() != 1) {
-                throw new IllegalArgumentException(obj + " has programs " + o.programNames() + ": choose one with prog=NAME");
+                throw new IllegalArgumentException(
+                        obj + " has programs " + o.programNames() + ": choose one with prog=NAME");
             }
             prog = o.programNames().getFirst();
         }
@@ -90,7 +90,8 @@ public class EbpfRxFilterProvider implements RxFilterProvider {
         for (String kv : args.split(",", -1)) {
             int eq = kv.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("'" + kv + "' is not key=value (keys: " + String.join(", ", keys) + ")");
+                throw new IllegalArgumentException(
+                        "'" + kv + "' is not key=value (keys: " + String.join(", ", keys) + ")");
             }
             String k = kv.substring(0, eq);
             if (!keys.contains(k)) {
@@ -133,20 +134,24 @@ public class EbpfRxFilterProvider implements RxFilterProvider {
             Map<String, List<String>> a = parse(args, List.of("engine", "drop"));
             EbpfRxFilter.Engine engine = engine(a);
             List<String> drops = a.getOrDefault("drop", List.of());
-            record Rule(InetAddress addr, int len) { }
+            record Rule(InetAddress addr, int len) {}
             List<Rule> rules = new java.util.ArrayList<>();
             for (String d : drops) {
                 int slash = d.indexOf('/');
-                if (slash <= 0 || !d.substring(0, slash).matches("[0-9a-fA-F.:]+") || !d.substring(slash + 1).matches("[0-9]{1,3}")) {
+                if (slash <= 0
+                        || !d.substring(0, slash).matches("[0-9a-fA-F.:]+")
+                        || !d.substring(slash + 1).matches("[0-9]{1,3}")) {
                     throw new IllegalArgumentException("drop=" + d + ": expected ADDR/LEN, e.g. 198.18.5.0/24");
                 }
                 try {
-                    rules.add(new Rule(InetAddress.getByName(d.substring(0, slash)), Integer.parseInt(d.substring(slash + 1))));
+                    rules.add(new Rule(
+                            InetAddress.getByName(d.substring(0, slash)), Integer.parseInt(d.substring(slash + 1))));
                 } catch (UnknownHostException e) {
                     throw new IllegalArgumentException("drop=" + d + ": not an address");
                 }
             }
-            EbpfObject o = openObject(() -> EbpfObject.openResource(Prefilter.RESOURCE, maxStreams), Prefilter.RESOURCE);
+            EbpfObject o =
+                    openObject(() -> EbpfObject.openResource(Prefilter.RESOURCE, maxStreams), Prefilter.RESOURCE);
             EbpfRxFilter f = create("prefilter.o", o, Prefilter.PROGRAM, engine, maxStreams);
             Prefilter p = f.prefilter();
             for (int i = 0; i < rules.size(); i++) {

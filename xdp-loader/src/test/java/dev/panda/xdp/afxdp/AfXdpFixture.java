@@ -6,14 +6,12 @@ import dev.panda.dataplane.port.Ports;
 import dev.panda.dataplane.testing.Frames;
 import dev.panda.dataplane.testing.VethPair;
 import dev.panda.xdp.prefilter.Prefilter;
-
 import java.util.List;
 
 /** An AF_XDP port on the host end of a {@link VethPair}, and frames sent to it from the peer. */
 final class AfXdpFixture {
 
-    private AfXdpFixture() {
-    }
+    private AfXdpFixture() {}
 
     static AfXdpPort open(VethPair veth, PacketPool pool, String extra) {
         return (AfXdpPort) Ports.discover().open("net_af_xdp0,iface=" + veth.hostIf + extra, PortContext.of(pool, 0));

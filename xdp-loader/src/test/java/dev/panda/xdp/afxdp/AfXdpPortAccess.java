@@ -9,8 +9,7 @@ import dev.panda.xdp.bpf.XdpMode;
 /** Test access to the AF_XDP fixture from other packages. */
 public final class AfXdpPortAccess {
 
-    private AfXdpPortAccess() {
-    }
+    private AfXdpPortAccess() {}
 
     public static AfXdpPort open(VethPair veth, PacketPool pool) {
         return AfXdpFixture.open(veth, pool, "");

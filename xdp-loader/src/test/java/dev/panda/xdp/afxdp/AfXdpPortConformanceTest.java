@@ -1,7 +1,6 @@
 package dev.panda.xdp.afxdp;
 
 import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.testing.VethPair;
 import org.junit.jupiter.api.extension.RegisterExtension;

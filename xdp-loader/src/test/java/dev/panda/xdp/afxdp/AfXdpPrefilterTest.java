@@ -1,26 +1,24 @@
 package dev.panda.xdp.afxdp;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.testing.Frames;
 import dev.panda.dataplane.testing.VethPair;
 import dev.panda.xdp.prefilter.Prefilter;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Traffic from a namespace reaches panda through AF_XDP exactly as the prefilter rules say:
@@ -72,7 +70,7 @@ class AfXdpPrefilterTest {
                 int h = b.handles[i];
                 byte[] f = mem.asSlice(pool.dataOffset(h), pool.length(h)).toArray(ValueLayout.JAVA_BYTE);
                 if (f.length >= 34 && f[12] == 0x08 && f[13] == 0x00) {
-                    got.add(f);   // IPv4 only: the test's frames (a stray frame of the namespace is not one)
+                    got.add(f); // IPv4 only: the test's frames (a stray frame of the namespace is not one)
                 }
             }
             pool.freeBulk(b.handles, 0, n);
@@ -134,7 +132,10 @@ class AfXdpPrefilterTest {
         List<byte[]> got = drain();
         assertEquals(4, got.size());
         for (byte[] f : got) {
-            assertEquals(7003, ((f[34] & 0xff) << 8) | (f[35] & 0xff), "only the undropped flow arrives: " + Arrays.toString(f));
+            assertEquals(
+                    7003,
+                    ((f[34] & 0xff) << 8) | (f[35] & 0xff),
+                    "only the undropped flow arrives: " + Arrays.toString(f));
         }
         assertEquals(5, pf.ruleCount(21));
     }
@@ -166,7 +167,8 @@ class AfXdpPrefilterTest {
             }
         }
         assertEquals(60, got, "frames received over both queues");
-        assertEquals(60, pf.actionCount(Prefilter.Action.REDIRECT), "no frame fell back to the stack: both queues bound");
+        assertEquals(
+                60, pf.actionCount(Prefilter.Action.REDIRECT), "no frame fell back to the stack: both queues bound");
         // tx on queue 1 works through the shared UMEM too
         int h = pool.alloc();
         pool.setLength(h, 60);

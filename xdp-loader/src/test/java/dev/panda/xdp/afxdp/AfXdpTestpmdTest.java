@@ -1,21 +1,20 @@
 package dev.panda.xdp.afxdp;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.testing.VethPair;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-import dev.panda.dataplane.testing.VethPair;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * panda testpmd forwarding between two veth pairs over AF_XDP: frames sent from namespace A
@@ -47,10 +46,18 @@ class AfXdpTestpmdTest {
     @ParameterizedTest
     @ValueSource(strings = {"io", "macswap"})
     void forwardsBetweenTwoVethPairs(String mode) throws Exception {
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge",
-                "--vdev", "net_af_xdp0,iface=" + a.hostIf + ",mode=native",
-                "--vdev", "net_af_xdp1,iface=" + b.hostIf + ",mode=native",
-                "--", "--forward-mode=" + mode, "--idle=yield", "--total-num-mbufs=8192");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                "net_af_xdp0,iface=" + a.hostIf + ",mode=native",
+                "--vdev",
+                "net_af_xdp1,iface=" + b.hostIf + ",mode=native",
+                "--",
+                "--forward-mode=" + mode,
+                "--idle=yield",
+                "--total-num-mbufs=8192");
         int n = 200;
         int sport = mode.equals("io") ? 7100 : 7101;
         List<byte[]> frames = a.udpFramesToHost(n, sport, 64);

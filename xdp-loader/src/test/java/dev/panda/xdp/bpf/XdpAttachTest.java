@@ -1,20 +1,19 @@
 package dev.panda.xdp.bpf;
 
-import dev.panda.dataplane.testing.VethPair;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.dataplane.testing.VethPair;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Loading, attaching in each mode, detaching, pinning, on a veth pair of its own. */
 class XdpAttachTest {
@@ -35,7 +34,8 @@ class XdpAttachTest {
             assertEquals(4, m.keySize());
             assertEquals(8, m.valueSize());
             assertThrows(IllegalArgumentException.class, () -> o.map("nope"));
-            assertThrows(IllegalArgumentException.class, () -> m.withLayouts(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+            assertThrows(
+                    IllegalArgumentException.class, () -> m.withLayouts(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
         }
     }
 
@@ -46,7 +46,18 @@ class XdpAttachTest {
                 int id = XdpAttachment.attachedId(l.attachment().ifindex(), mode);
                 assertNotEquals(0, id, mode.label());
                 assertEquals(l.attachment().programId(), id);
-                assertEquals(0, VETH.get().inNsStatus("ping", "-c", "3", "-i", "0.2", "-W", "5", VETH.get().hostAddr()),
+                assertEquals(
+                        0,
+                        VETH.get()
+                                .inNsStatus(
+                                        "ping",
+                                        "-c",
+                                        "3",
+                                        "-i",
+                                        "0.2",
+                                        "-W",
+                                        "5",
+                                        VETH.get().hostAddr()),
                         "ping through an XDP_PASS program in " + mode.label() + " mode");
                 assertTrue(l.object().map("pass_count").sumCounter(0) >= 3, "program saw the echo requests");
                 l.attachment().close();
@@ -57,7 +68,8 @@ class XdpAttachTest {
 
     @Test
     void offloadOnVethNamesTheModesThatWork() {
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+        UnsupportedOperationException e = assertThrows(
+                UnsupportedOperationException.class,
                 () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.OFFLOAD, true));
         String m = e.getMessage();
         assertTrue(m.contains("offload") && m.contains("Modes that work on " + VETH.get().hostIf + ": native, skb"), m);
@@ -66,7 +78,8 @@ class XdpAttachTest {
     @Test
     void secondAttachIsRefusedWithAClearMessage() {
         try (Xdp.Loaded l = Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.NATIVE, true)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> Xdp.load(XdpAttachTest::passObject, "xdp_pass", VETH.get().hostIf, XdpMode.NATIVE, true));
             assertTrue(e.getMessage().contains("already runs an XDP program"), e.getMessage());
             assertTrue(l.attachment().isAttached());
@@ -80,7 +93,8 @@ class XdpAttachTest {
             o.pinAll(dir);
             assertTrue(BpfFs.isMounted(BpfFs.DEFAULT_MOUNT));
             assertTrue(Files.exists(dir.resolve("pass_count")));
-            try (BpfMap pinned = BpfMap.openPinned(dir.resolve("pass_count").toString()); Arena a = Arena.ofConfined()) {
+            try (BpfMap pinned = BpfMap.openPinned(dir.resolve("pass_count").toString());
+                    Arena a = Arena.ofConfined()) {
                 assertEquals("pass_count", pinned.name());
                 assertEquals(8, pinned.valueSize());
                 MemorySegment k = a.allocateFrom(ValueLayout.JAVA_INT, 0);

@@ -1,12 +1,5 @@
 package dev.panda.xdp.ebpf;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.HashSet;
-import java.util.List;
-import java.util.Random;
-import java.util.Set;
-
 import static dev.panda.xdp.ebpf.KernelDifferentialTest.ip;
 import static dev.panda.xdp.ebpf.KernelDifferentialTest.le32;
 import static dev.panda.xdp.ebpf.KernelDifferentialTest.lpm;
@@ -14,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
 
 /** The userspace maps' semantics and error numbers, as the kernel documents them for each type. */
 class EbpfMapsTest {
@@ -141,6 +140,8 @@ class EbpfMapsTest {
         assertEquals(true, e.getMessage().contains("ring"));
         assertThrows(BpfFormatException.class, () -> EbpfMap.create(new MapSpec("a", MapSpec.ARRAY, 8, 4, 4, 0), 1));
         assertThrows(BpfFormatException.class, () -> EbpfMap.create(new MapSpec("x", MapSpec.XSKMAP, 4, 8, 4, 0), 1));
-        assertEquals(List.of(), EbpfMap.create(new MapSpec("x", MapSpec.XSKMAP, 4, 4, 4, 0), 1).keys());
+        assertEquals(
+                List.of(),
+                EbpfMap.create(new MapSpec("x", MapSpec.XSKMAP, 4, 4, 4, 0), 1).keys());
     }
 }

@@ -1,7 +1,6 @@
 package dev.panda.xdp.ebpf;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-
 import java.util.ArrayList;
 import java.util.List;
 

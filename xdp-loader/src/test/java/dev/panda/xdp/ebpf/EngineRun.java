@@ -42,6 +42,7 @@ final class EngineRun {
         MemorySegment.copy(MemorySegment.ofArray(packet), 0, buffer, HEADROOM, packet.length);
         ctx.setPacket(buffer, 0, HEADROOM, HEADROOM + packet.length);
         int v = program.run(ctx);
-        return new Result(v, buffer.asSlice(ctx.data(), ctx.dataEnd() - ctx.data()).toArray(ValueLayout.JAVA_BYTE));
+        return new Result(
+                v, buffer.asSlice(ctx.data(), ctx.dataEnd() - ctx.data()).toArray(ValueLayout.JAVA_BYTE));
     }
 }

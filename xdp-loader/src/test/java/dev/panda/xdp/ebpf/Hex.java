@@ -3,7 +3,7 @@ package dev.panda.xdp.ebpf;
 import java.util.HexFormat;
 
 final class Hex {
-    private Hex() { }
+    private Hex() {}
 
     static String of(byte[] b) {
         return HexFormat.of().formatHex(b);

@@ -1,8 +1,10 @@
 package dev.panda.xdp.ebpf;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.xdp.bpf.BpfMap;
 import dev.panda.xdp.bpf.BpfObject;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,9 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * One eBPF object loaded twice: in the kernel (libbpf, BPF_PROG_TEST_RUN) and in the userspace
@@ -84,7 +83,10 @@ final class KernelDifferential implements AutoCloseable {
                 fail(engineNames.get(i) + " differs from " + firstName + " on packet " + Hex.of(packet) + ":\n  "
                         + firstName + ": " + first + "\n  " + engineNames.get(i) + ": " + r);
             }
-            assertEquals(0, engines.get(i).ctx.faults(), engineNames.get(i) + " faulted: " + engines.get(i).ctx.lastFault());
+            assertEquals(
+                    0,
+                    engines.get(i).ctx.faults(),
+                    engineNames.get(i) + " faulted: " + engines.get(i).ctx.lastFault());
         }
         return first.verdict();
     }
@@ -96,16 +98,21 @@ final class KernelDifferential implements AutoCloseable {
                 continue;
             }
             Map<String, String> expected = new TreeMap<>();
-            k.forEach((key, value) -> expected.put(Hex.of(key.toArray(ValueLayout.JAVA_BYTE)),
-                    Hex.of(summed(value.asSlice(0, k.valueBufferSize()).toArray(ValueLayout.JAVA_BYTE), k.valueSize(),
+            k.forEach((key, value) -> expected.put(
+                    Hex.of(key.toArray(ValueLayout.JAVA_BYTE)),
+                    Hex.of(summed(
+                            value.asSlice(0, k.valueBufferSize()).toArray(ValueLayout.JAVA_BYTE),
+                            k.valueSize(),
                             k.perCpu() ? BpfMap.possibleCpus() : 1))));
             for (int i = 0; i < users.size(); i++) {
                 EbpfMap m = users.get(i).map(k.name());
                 Map<String, String> actual = new TreeMap<>();
                 for (byte[] key : m.keys()) {
-                    actual.put(Hex.of(key), Hex.of(summed(m.lookup(key), m.spec().valueSize(), m.cpus())));
+                    actual.put(
+                            Hex.of(key), Hex.of(summed(m.lookup(key), m.spec().valueSize(), m.cpus())));
                 }
-                assertEquals(expected, actual, "map " + k.name() + " of the " + engineNames.get(i) + " vs the kernel's");
+                assertEquals(
+                        expected, actual, "map " + k.name() + " of the " + engineNames.get(i) + " vs the kernel's");
             }
         }
     }

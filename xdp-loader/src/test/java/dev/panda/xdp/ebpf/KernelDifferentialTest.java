@@ -1,8 +1,9 @@
 package dev.panda.xdp.ebpf;
 
-import dev.panda.dataplane.testing.Frames;
-import org.junit.jupiter.api.Test;
+import static dev.panda.dataplane.testing.Frames.v4;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panda.dataplane.testing.Frames;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,10 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
-import static dev.panda.dataplane.testing.Frames.v4;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The kernel (BPF_PROG_TEST_RUN through libbpf) against the userspace interpreter and
@@ -47,7 +45,11 @@ class KernelDifferentialTest {
     }
 
     static byte[] lpm(int len, byte[] addr) {
-        return ByteBuffer.allocate(4 + addr.length).order(ByteOrder.LITTLE_ENDIAN).putInt(len).put(addr).array();
+        return ByteBuffer.allocate(4 + addr.length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(len)
+                .put(addr)
+                .array();
     }
 
     /** The packets of both programs: valid, VLAN, QinQ, v6, ICMP, ARP, fragments, options, plus every truncation and random corruptions. */
@@ -203,19 +205,31 @@ class KernelDifferentialTest {
 
     private static long ruleHits(KernelDifferential d, int rule) {
         EbpfMap m = d.users.get(0).map("pf_rule_hits");
-        return ByteBuffer.wrap(EbpfMap.sumPerCpu(m.lookup(le32(rule)), 8, m.cpus())).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        return ByteBuffer.wrap(EbpfMap.sumPerCpu(m.lookup(le32(rule)), 8, m.cpus()))
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .getLong();
     }
 
     /** struct pf_flow (prefilter.h): src[16], dst[16], sport, dport (network order), proto, family, pad[2]. */
     static byte[] pfFlow(int family, int proto, String src, String dst, int sport, int dport) {
         ByteBuffer b = ByteBuffer.allocate(40);
-        b.put(0, ip(src)).put(16, ip(dst)).putShort(32, (short) sport).putShort(34, (short) dport)
-                .put(36, (byte) proto).put(37, (byte) family);
+        b.put(0, ip(src))
+                .put(16, ip(dst))
+                .putShort(32, (short) sport)
+                .putShort(34, (short) dport)
+                .put(36, (byte) proto)
+                .put(37, (byte) family);
         return b.array();
     }
 
     static byte[] flow(int proto, String src, String dst, int sport, int dport) {
-        return ByteBuffer.allocate(16).put((byte) proto).put(new byte[3]).put(ip(src)).put(ip(dst))
-                .putShort((short) sport).putShort((short) dport).array();
+        return ByteBuffer.allocate(16)
+                .put((byte) proto)
+                .put(new byte[3])
+                .put(ip(src))
+                .put(ip(dst))
+                .putShort((short) sport)
+                .putShort((short) dport)
+                .array();
     }
 }

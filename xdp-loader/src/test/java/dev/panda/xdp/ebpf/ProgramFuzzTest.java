@@ -1,11 +1,10 @@
 package dev.panda.xdp.ebpf;
 
-import com.code_intelligence.jazzer.junit.FuzzTest;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Fuzzes the instruction checks and both engines with raw instructions (8 bytes each, any
@@ -40,12 +39,15 @@ class ProgramFuzzTest {
         for (int i = 0; i < packet.length; i++) {
             packet[i] = (byte) (i * 7);
         }
-        XdpContext ci = new XdpContext(maps.stream().map(m -> EbpfMap.create(m.spec(), 1)).toList(), 0);
-        XdpContext cj = new XdpContext(maps.stream().map(m -> EbpfMap.create(m.spec(), 1)).toList(), 0);
+        XdpContext ci = new XdpContext(
+                maps.stream().map(m -> EbpfMap.create(m.spec(), 1)).toList(), 0);
+        XdpContext cj = new XdpContext(
+                maps.stream().map(m -> EbpfMap.create(m.spec(), 1)).toList(), 0);
         EngineRun.Result a = new EngineRun(new Interpreter(p), ci).run(packet);
         EngineRun.Result b = new EngineRun(jit, cj).run(packet);
         for (int i = 0; i < p.length(); i++) {
-            if (p.op[i] == (Isa.CLS_JMP | Isa.CALL) && (p.imm[i] == Isa.KTIME_GET_NS || p.imm[i] == Isa.KTIME_GET_BOOT_NS)) {
+            if (p.op[i] == (Isa.CLS_JMP | Isa.CALL)
+                    && (p.imm[i] == Isa.KTIME_GET_NS || p.imm[i] == Isa.KTIME_GET_BOOT_NS)) {
                 return; // the clock differs between the two runs
             }
         }

@@ -1,15 +1,14 @@
 package dev.panda.xdp.ebpf;
 
-import org.junit.jupiter.api.Test;
+import static dev.panda.xdp.ebpf.Isa.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
-import static dev.panda.xdp.ebpf.Isa.*;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * Interpreter against translator on random programs: every ALU operation in both widths with
@@ -20,8 +19,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class TranslatorDifferentialTest {
 
-    private static final long[] EDGES = {0, 1, -1, 2, 63, 64, 0x7fffffffL, 0x80000000L, 0xffffffffL,
-        Long.MIN_VALUE, Long.MAX_VALUE, 0x100000000L, -0x80000000L};
+    private static final long[] EDGES = {
+        0,
+        1,
+        -1,
+        2,
+        63,
+        64,
+        0x7fffffffL,
+        0x80000000L,
+        0xffffffffL,
+        Long.MIN_VALUE,
+        Long.MAX_VALUE,
+        0x100000000L,
+        -0x80000000L
+    };
     private static final int[] ALU = {ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, NEG, MOD, XOR, MOV, ARSH};
     private static final int[] JMPS = {JEQ, JGT, JGE, JSET, JNE, JSGT, JSGE, JLT, JLE, JSLT, JSLE};
     private static final int[] SIZES = {SZ_B, SZ_H, SZ_W, SZ_DW};
@@ -45,13 +57,20 @@ class TranslatorDifferentialTest {
                 boolean x = code != NEG && r.nextBoolean();
                 body.add(new int[] {CLS_ALU | code | (x ? SRC_X : 0), d, x ? s : 0, 0, (int) value(r)});
             }
-            case 5 -> body.add(new int[] {CLS_ALU | END | (r.nextBoolean() ? SRC_X : 0), d, 0, 0,
-                new int[] {16, 32, 64}[r.nextInt(3)]});
+            case 5 ->
+                body.add(new int[] {
+                    CLS_ALU | END | (r.nextBoolean() ? SRC_X : 0), d, 0, 0, new int[] {16, 32, 64}[r.nextInt(3)]
+                });
             case 6 -> { // conditional jump, offset patched below
                 boolean w32 = r.nextBoolean();
                 boolean x = r.nextBoolean();
-                body.add(new int[] {(w32 ? CLS_JMP32 : CLS_JMP) | JMPS[r.nextInt(JMPS.length)] | (x ? SRC_X : 0),
-                    d, x ? s : 0, -1, (int) value(r)});
+                body.add(new int[] {
+                    (w32 ? CLS_JMP32 : CLS_JMP) | JMPS[r.nextInt(JMPS.length)] | (x ? SRC_X : 0),
+                    d,
+                    x ? s : 0,
+                    -1,
+                    (int) value(r)
+                });
             }
             case 7 -> { // stack store of a register or an immediate, then a load of another size
                 int sz = SIZES[r.nextInt(4)];
@@ -167,21 +186,27 @@ class TranslatorDifferentialTest {
         for (long[] c : cases) {
             Asm a = new Asm().ldImm64(2, c[1]).ldImm64(3, c[2]).insn((int) c[0], 2, 3, 0, 0);
             // r0 = r2 >> 32 ^ r2 (so both halves reach the 32-bit verdict), compared via both engines
-            a.insn(CLS_ALU64 | MOV | SRC_X, 0, 2, 0, 0).insn(CLS_ALU64 | RSH, 0, 0, 0, 32)
-                    .insn(CLS_ALU64 | XOR | SRC_X, 0, 2, 0, 0).exit();
+            a.insn(CLS_ALU64 | MOV | SRC_X, 0, 2, 0, 0)
+                    .insn(CLS_ALU64 | RSH, 0, 0, 0, 32)
+                    .insn(CLS_ALU64 | XOR | SRC_X, 0, 2, 0, 0)
+                    .exit();
             EbpfProgram p = a.program(List.of());
             long e = c[3];
             int expected = (int) ((e >>> 32) ^ e);
             for (XdpProgram x : List.of(new Interpreter(p), Translator.translate(p))) {
                 EngineRun run = new EngineRun(x, new XdpContext(List.of(), 0));
-                assertEquals(expected, run.run(new byte[20]).verdict(), String.format("opcode 0x%02x on %x, %x", c[0], c[1], c[2]));
+                assertEquals(
+                        expected,
+                        run.run(new byte[20]).verdict(),
+                        String.format("opcode 0x%02x on %x, %x", c[0], c[1], c[2]));
             }
         }
     }
 
     @Test
     void endlessLoopsStopAtTheSameBudget() {
-        EbpfProgram p = new Asm().mov64(0, 2).insn(CLS_JMP | JA, 0, 0, -1, 0).exit().program(List.of());
+        EbpfProgram p =
+                new Asm().mov64(0, 2).insn(CLS_JMP | JA, 0, 0, -1, 0).exit().program(List.of());
         for (XdpProgram x : List.of(new Interpreter(p), Translator.translate(p))) {
             XdpContext ctx = new XdpContext(List.of(), 0);
             EngineRun run = new EngineRun(x, ctx);

@@ -1,13 +1,11 @@
 package dev.panda.xdp.ebpf;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassModel;
-import java.lang.classfile.CodeModel;
 import java.lang.classfile.MethodModel;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * HotSpot does not JIT-compile methods of more than 8000 bytecode bytes (-XX:+DontCompileHugeMethods,
@@ -21,7 +19,9 @@ class TranslatorSizeTest {
         for (String name : obj.programNames()) {
             ClassModel cm = ClassFile.of().parse(Translator.classBytes(obj.program(name)));
             for (MethodModel m : cm.methods()) {
-                int size = m.code().map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength()).orElse(0);
+                int size = m.code()
+                        .map(c -> ((java.lang.classfile.attribute.CodeAttribute) c).codeLength())
+                        .orElse(0);
                 System.out.println(name + "." + m.methodName().stringValue() + ": " + size + " bytes of bytecode for "
                         + obj.program(name).length() + " eBPF instructions");
                 assertTrue(size <= Translator.HUGE_METHOD, m.methodName().stringValue() + " has " + size + " bytes");
@@ -39,6 +39,9 @@ class TranslatorSizeTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(BpfFormatException.class, () -> Translator.translate(p));
         assertTrue(e.getMessage().contains("interpreter"), e.getMessage());
         // the interpreter runs it
-        assertTrue(new EngineRun(new Interpreter(p), new XdpContext(java.util.List.of(), 0)).run(new byte[20]).verdict() == 2);
+        assertTrue(new EngineRun(new Interpreter(p), new XdpContext(java.util.List.of(), 0))
+                        .run(new byte[20])
+                        .verdict()
+                == 2);
     }
 }

@@ -1,17 +1,16 @@
 package dev.panda.xdp.prefilter;
 
+import static dev.panda.dataplane.testing.Frames.v4;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.testing.Frames;
 import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.BpfProgram;
+import java.net.InetAddress;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.net.InetAddress;
-import java.util.Arrays;
-
-import static dev.panda.dataplane.testing.Frames.v4;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The prefilter's verdicts and counters, run in the kernel with BPF_PROG_TEST_RUN (no
@@ -64,10 +63,20 @@ class PrefilterTestRunTest {
     @Test
     void dropsSourcePrefixesV6() throws Exception {
         pf.dropSourcePrefix(InetAddress.getByName("2001:db8:1::"), 48, 5);
-        byte[] in = Frames.ipv6(InetAddress.getByName("2001:db8:1::7").getAddress(),
-                InetAddress.getByName("2001:db8:2::1").getAddress(), 6, 1, 2, 0);
-        byte[] other = Frames.ipv6(InetAddress.getByName("2001:db8:3::7").getAddress(),
-                InetAddress.getByName("2001:db8:2::1").getAddress(), 6, 1, 2, 0);
+        byte[] in = Frames.ipv6(
+                InetAddress.getByName("2001:db8:1::7").getAddress(),
+                InetAddress.getByName("2001:db8:2::1").getAddress(),
+                6,
+                1,
+                2,
+                0);
+        byte[] other = Frames.ipv6(
+                InetAddress.getByName("2001:db8:3::7").getAddress(),
+                InetAddress.getByName("2001:db8:2::1").getAddress(),
+                6,
+                1,
+                2,
+                0);
         assertEquals(XDP_DROP, run(in));
         assertEquals(XDP_PASS, run(other));
         assertEquals(1, pf.ruleCount(5));
@@ -79,11 +88,11 @@ class PrefilterTestRunTest {
         InetAddress b = InetAddress.getByName("198.18.1.1");
         pf.flowRule(a, b, 17, 5000, 53, Prefilter.FlowAction.DROP, 10);
         pf.flowRule(a, b, 6, 40000, 22, Prefilter.FlowAction.PASS, 11);
-        pf.flowRule(a, b, 1, 8, 0, Prefilter.FlowAction.PASS, 12);   // ICMP echo request
+        pf.flowRule(a, b, 1, 8, 0, Prefilter.FlowAction.PASS, 12); // ICMP echo request
         pf.setDefault(Prefilter.Default.REDIRECT);
         assertEquals(XDP_DROP, run(Frames.ipv4(a.getAddress(), b.getAddress(), 17, 5000, 53, 4, -1)));
         assertEquals(XDP_PASS, run(Frames.ipv4(a.getAddress(), b.getAddress(), 6, 40000, 22, 0, -1)));
-        assertEquals(XDP_PASS, run(Frames.ipv4(a.getAddress(), b.getAddress(), 1, 8, 0, 8, 12)));   // VLAN 12
+        assertEquals(XDP_PASS, run(Frames.ipv4(a.getAddress(), b.getAddress(), 1, 8, 0, 8, 12))); // VLAN 12
         // a flow without a rule: redirect to the queue's XSKMAP slot; a test run has no socket
         // there, so the program's fallback flag (XDP_PASS) decides and it counts a pass
         int r = run(Frames.ipv4(a.getAddress(), b.getAddress(), 17, 5001, 53, 4, -1));
@@ -127,7 +136,7 @@ class PrefilterTestRunTest {
         obj.map(Prefilter.MAP_SRC_V4).forEach((k, v) -> n[0]++);
         assertEquals(2, n[0]);
         byte[] f = Frames.ipv4(v4(198, 19, 3, 3), v4(198, 18, 0, 1), 17, 1, 2, 0, -1);
-        prog.testRun(f, 50);   // repeat: 50 runs, each counted
+        prog.testRun(f, 50); // repeat: 50 runs, each counted
         assertEquals(50, pf.ruleCount(2));
     }
 }

@@ -1,7 +1,6 @@
 package dev.panda.xdp.rxfilter;
 
 import dev.panda.dataplane.ports.pcap.PcapFormat;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,16 +17,21 @@ import java.util.List;
 /** Test frames (Ethernet + IPv4 + UDP, RFC 791 / RFC 768) and pcap files holding them. */
 final class Frames {
 
-    private Frames() {
-    }
+    private Frames() {}
 
     /** A 60-byte UDP/IPv4 frame from {@code src}:{@code sport} to {@code dst}:{@code dport}; {@code tag} in the payload. */
     static byte[] udp4(int[] src, int[] dst, int sport, int dport, int tag) {
         ByteBuffer b = ByteBuffer.allocate(60).order(ByteOrder.BIG_ENDIAN);
         b.put(new byte[] {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}).putShort((short) 0x0800);
         int ip = b.position();
-        b.put((byte) 0x45).put((byte) 0).putShort((short) 46).putShort((short) tag).putShort((short) 0)
-                .put((byte) 64).put((byte) 17).putShort((short) 0);
+        b.put((byte) 0x45)
+                .put((byte) 0)
+                .putShort((short) 46)
+                .putShort((short) tag)
+                .putShort((short) 0)
+                .put((byte) 64)
+                .put((byte) 17)
+                .putShort((short) 0);
         for (int v : src) {
             b.put((byte) v);
         }
@@ -83,7 +87,8 @@ final class Frames {
 
     static List<byte[]> readPcap(Path file) throws IOException {
         List<byte[]> out = new ArrayList<>();
-        try (Arena a = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena a = Arena.ofConfined();
+                FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment s = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), a);
             PcapFormat.FileHeader h = PcapFormat.parseHeader(s, file.toString());
             ValueLayout.OfInt i32 = h.intLayout();

@@ -1,17 +1,14 @@
 package dev.panda.xdp.rxfilter;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.filter.RxFilterStream;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdMain;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.xdp.prefilter.Prefilter;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -24,9 +21,11 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * testpmd with {@code --rx-filter=prefilter} on net_pcap ports: the prefilter object runs in the
@@ -56,7 +55,13 @@ class RxFilterTestpmdTest {
     }
 
     /** Kind of test frame, by what the rules below do to it. */
-    enum Kind { DROP_PREFIX, DROP_FLOW, PASS_FLOW, DEFAULT, MALFORMED }
+    enum Kind {
+        DROP_PREFIX,
+        DROP_FLOW,
+        PASS_FLOW,
+        DEFAULT,
+        MALFORMED
+    }
 
     static byte[] frame(Kind k, int i) {
         return switch (k) {
@@ -81,8 +86,19 @@ class RxFilterTestpmdTest {
     }
 
     static TestpmdOptions options(String port0, String port1, String filter) {
-        return TestpmdOptions.parse("-l", "0,1", "--no-huge", "--vdev", port0, "--vdev", port1, "--",
-                "--forward-mode=io", "--idle=yield", "--total-num-mbufs=4096", "--rx-filter=" + filter);
+        return TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                port0,
+                "--vdev",
+                port1,
+                "--",
+                "--forward-mode=io",
+                "--idle=yield",
+                "--total-num-mbufs=4096",
+                "--rx-filter=" + filter);
     }
 
     static EbpfRxFilter filter(Testpmd app) {
@@ -102,7 +118,8 @@ class RxFilterTestpmdTest {
         long deadline = System.nanoTime() + TIMEOUT_NANOS;
         while (value.getAsLong() < atLeast) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError(what + ": " + value.getAsLong() + " after 120 s, expected at least " + atLeast);
+                throw new AssertionError(
+                        what + ": " + value.getAsLong() + " after 120 s, expected at least " + atLeast);
             }
             Thread.sleep(5);
         }
@@ -127,17 +144,24 @@ class RxFilterTestpmdTest {
         Frames.writePcap(rx, in);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         long dropped, passed, aborted;
-        try (Testpmd app = Testpmd.open(options("net_pcap0,rx_pcap=" + rx, "net_pcap1,tx_pcap=" + tx,
-                "prefilter,engine=" + engine), new PrintStream(log, true, StandardCharsets.UTF_8))) {
+        try (Testpmd app = Testpmd.open(
+                options("net_pcap0,rx_pcap=" + rx, "net_pcap1,tx_pcap=" + tx, "prefilter,engine=" + engine),
+                new PrintStream(log, true, StandardCharsets.UTF_8))) {
             EbpfRxFilter f = filter(app);
-            assertEquals(engine.equals("jit") ? EbpfRxFilter.Engine.JIT : EbpfRxFilter.Engine.INTERP, f.engine(),
+            assertEquals(
+                    engine.equals("jit") ? EbpfRxFilter.Engine.JIT : EbpfRxFilter.Engine.INTERP,
+                    f.engine(),
                     f.description());
             Prefilter p = f.prefilter();
             baseRules(p);
             app.start(0);
             await("port 1 TX-packets", () -> app.port(1).stats().opackets(), expectedTags.size());
-            await("port 0 filtered", () -> app.filteredOn(0),
-                    perKind[Kind.DROP_PREFIX.ordinal()] + perKind[Kind.DROP_FLOW.ordinal()] + perKind[Kind.MALFORMED.ordinal()]);
+            await(
+                    "port 0 filtered",
+                    () -> app.filteredOn(0),
+                    perKind[Kind.DROP_PREFIX.ordinal()]
+                            + perKind[Kind.DROP_FLOW.ordinal()]
+                            + perKind[Kind.MALFORMED.ordinal()]);
             app.stop();
             RxFilterStream s = port0Filter(app);
             dropped = s.dropped();
@@ -156,14 +180,19 @@ class RxFilterTestpmdTest {
             assertEquals(perKind[Kind.PASS_FLOW.ordinal()], p.ruleCount(2));
             assertEquals(0, f.faults(), "program faults");
         }
-        assertEquals(perKind[Kind.DROP_PREFIX.ordinal()] + perKind[Kind.DROP_FLOW.ordinal()]
-                + perKind[Kind.MALFORMED.ordinal()], dropped);
+        assertEquals(
+                perKind[Kind.DROP_PREFIX.ordinal()]
+                        + perKind[Kind.DROP_FLOW.ordinal()]
+                        + perKind[Kind.MALFORMED.ordinal()],
+                dropped);
         assertEquals(expectedTags.size(), passed);
         assertEquals(0, aborted);
         List<Integer> outTags = new ArrayList<>();
         for (byte[] fr : Frames.readPcap(tx)) {
             assertTrue(!(Frames.srcByte(fr, 2) == 5), "a frame from the dropped prefix was forwarded");
-            assertTrue(!(Frames.sport(fr) == 1111 && Frames.dport(fr) == 2222), "a frame of the dropped flow was forwarded");
+            assertTrue(
+                    !(Frames.sport(fr) == 1111 && Frames.dport(fr) == 2222),
+                    "a frame of the dropped flow was forwarded");
             outTags.add(Frames.tag(fr));
         }
         assertEquals(expectedTags, outTags, "exactly the passed frames, in order");
@@ -175,10 +204,16 @@ class RxFilterTestpmdTest {
     @Test
     void liveRuleUpdatesChangeTheCounts() throws Exception {
         Path rx = dir.resolve("loop.pcap");
-        Frames.writePcap(rx, List.of(frame(Kind.DROP_PREFIX, 1), frame(Kind.DEFAULT, 2), frame(Kind.PASS_FLOW, 3),
-                frame(Kind.DEFAULT, 4)));
-        try (Testpmd app = Testpmd.open(options("net_pcap0,rx_pcap=" + rx + ",infinite_rx=1", "net_pcap1",
-                "prefilter"), new PrintStream(java.io.OutputStream.nullOutputStream()))) {
+        Frames.writePcap(
+                rx,
+                List.of(
+                        frame(Kind.DROP_PREFIX, 1),
+                        frame(Kind.DEFAULT, 2),
+                        frame(Kind.PASS_FLOW, 3),
+                        frame(Kind.DEFAULT, 4)));
+        try (Testpmd app = Testpmd.open(
+                options("net_pcap0,rx_pcap=" + rx + ",infinite_rx=1", "net_pcap1", "prefilter"),
+                new PrintStream(java.io.OutputStream.nullOutputStream()))) {
             Prefilter p = filter(app).prefilter();
             baseRules(p);
             app.start(0);
@@ -197,12 +232,20 @@ class RxFilterTestpmdTest {
             assertTrue(p.removeSourcePrefix(InetAddress.getByName("198.18.7.0"), 24));
             Thread.sleep(300);
             long hitsAfter = p.ruleCount(3);
-            await("default-pass packets after removing the rule", () -> p.actionCount(Prefilter.Action.PASS), pass + 2000);
+            await(
+                    "default-pass packets after removing the rule",
+                    () -> p.actionCount(Prefilter.Action.PASS),
+                    pass + 2000);
             assertEquals(hitsAfter, p.ruleCount(3), "a removed rule kept matching");
             app.stop();
             RxFilterStream s = port0Filter(app);
-            assertEquals(s.passed(), app.port(1).stats().opackets() + app.streams().stream()
-                    .filter(fs -> fs.rxPortId == 0).mapToLong(FwdStream::fwdDropped).sum(),
+            assertEquals(
+                    s.passed(),
+                    app.port(1).stats().opackets()
+                            + app.streams().stream()
+                                    .filter(fs -> fs.rxPortId == 0)
+                                    .mapToLong(FwdStream::fwdDropped)
+                                    .sum(),
                     "every passed packet was forwarded (or counted as a tx drop)");
             assertEquals(p.actionCount(Prefilter.Action.DROP_PREFIX), s.dropped());
         }
@@ -210,12 +253,20 @@ class RxFilterTestpmdTest {
 
     @Test
     void badFilterOptionsAreOneLineUsageErrors() {
-        for (String bad : List.of("nosuch", "prefilter,engine=fast", "prefilter,drop=10.0.0.0", "prefilter,color=red",
+        for (String bad : List.of(
+                "nosuch",
+                "prefilter,engine=fast",
+                "prefilter,drop=10.0.0.0",
+                "prefilter,color=red",
                 dir.resolve("missing.o").toString())) {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int rc = TestpmdMain.run(new String[] {"-l", "0,1", "--no-huge", "--vdev", "net_null0", "--",
-                            "--rx-filter=" + bad, "--run-time=1"}, new ByteArrayInputStream(new byte[0]),
-                    new PrintStream(java.io.OutputStream.nullOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8),
+            int rc = TestpmdMain.run(
+                    new String[] {
+                        "-l", "0,1", "--no-huge", "--vdev", "net_null0", "--", "--rx-filter=" + bad, "--run-time=1"
+                    },
+                    new ByteArrayInputStream(new byte[0]),
+                    new PrintStream(java.io.OutputStream.nullOutputStream()),
+                    new PrintStream(err, true, StandardCharsets.UTF_8),
                     false);
             String msg = err.toString(StandardCharsets.UTF_8);
             assertEquals(2, rc, bad + ": " + msg);

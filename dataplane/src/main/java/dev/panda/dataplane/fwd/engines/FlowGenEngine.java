@@ -4,7 +4,6 @@ import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FrameTemplate;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
-
 import java.lang.foreign.MemorySegment;
 
 /**

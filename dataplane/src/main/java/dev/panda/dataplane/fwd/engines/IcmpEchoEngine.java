@@ -4,7 +4,6 @@ import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.port.PacketBurst;
-
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -75,8 +74,11 @@ public final class IcmpEchoEngine implements ForwardEngine {
 
     private boolean arp(MemorySegment m, long f, long a, int avail) {
         // htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4, op; then sha, spa, tha, tpa
-        if (avail < 28 || Packets.u16(m, a) != 1 || Packets.u16(m, a + 2) != Packets.ETHERTYPE_IPV4
-                || Packets.u8(m, a + 4) != 6 || Packets.u8(m, a + 5) != 4
+        if (avail < 28
+                || Packets.u16(m, a) != 1
+                || Packets.u16(m, a + 2) != Packets.ETHERTYPE_IPV4
+                || Packets.u8(m, a + 4) != 6
+                || Packets.u8(m, a + 5) != 4
                 || Packets.u16(m, a + 6) != ARP_REQUEST) {
             return false;
         }
@@ -99,7 +101,10 @@ public final class IcmpEchoEngine implements ForwardEngine {
         }
         int ihl = (Packets.u8(m, ip) & 0x0f) * 4;
         int total = Packets.u16(m, ip + 2);
-        if (ihl < 20 || total < ihl + 8 || total > avail || Packets.u8(m, ip + 9) != Packets.PROTO_ICMP
+        if (ihl < 20
+                || total < ihl + 8
+                || total > avail
+                || Packets.u8(m, ip + 9) != Packets.PROTO_ICMP
                 || (Packets.u16(m, ip + 6) & 0x3fff) != 0) { // fragments are not answered
             return false;
         }

@@ -3,7 +3,6 @@ package dev.panda.dataplane.fwd.engines;
 import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
-
 import java.lang.foreign.MemorySegment;
 
 /** mac: rewrite the source MAC to the tx port's and the destination to the tx port's peer. */

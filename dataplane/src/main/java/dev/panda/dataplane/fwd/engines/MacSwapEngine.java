@@ -3,7 +3,6 @@ package dev.panda.dataplane.fwd.engines;
 import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
-
 import java.lang.foreign.MemorySegment;
 
 /** macswap: swap the source and destination MAC of every packet, then forward it. */

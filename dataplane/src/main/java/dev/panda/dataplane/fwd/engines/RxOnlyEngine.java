@@ -4,7 +4,6 @@ import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.fwd.PayloadStamp;
-
 import java.lang.foreign.MemorySegment;
 
 /**

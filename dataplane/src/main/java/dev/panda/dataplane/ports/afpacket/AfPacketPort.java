@@ -14,7 +14,6 @@ import dev.panda.jextract.uapi.tpacket3_hdr;
 import dev.panda.jextract.uapi.tpacket_block_desc;
 import dev.panda.jextract.uapi.tpacket_hdr_v1;
 import dev.panda.jextract.uapi.tpacket_stats_v3;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -44,7 +43,9 @@ final class AfPacketPort extends AbstractPort {
     private static final long TP_STATUS = tpacket3_hdr.tp_status$offset();
     private static final long TP_MAC = tpacket3_hdr.tp_mac$offset();
     /** Where tx data starts in a frame: TPACKET_ALIGN(sizeof(struct tpacket3_hdr)). */
-    static final int TX_DATA = (int) ((tpacket3_hdr.sizeof() + Uapi.TPACKET_ALIGNMENT() - 1) & -Uapi.TPACKET_ALIGNMENT());
+    static final int TX_DATA =
+            (int) ((tpacket3_hdr.sizeof() + Uapi.TPACKET_ALIGNMENT() - 1) & -Uapi.TPACKET_ALIGNMENT());
+
     private static final int TP_STATUS_USER = Uapi.TP_STATUS_USER();
     private static final int TP_STATUS_KERNEL = Uapi.TP_STATUS_KERNEL();
     private static final int TP_STATUS_SEND_REQUEST = Uapi.TP_STATUS_SEND_REQUEST();
@@ -71,8 +72,17 @@ final class AfPacketPort extends AbstractPort {
     private long kernelDrops;
     private boolean closed;
 
-    AfPacketPort(String name, String iface, PacketPool pool, Fd fd, Arena arena, MemorySegment ring, int blockSize, int blocks,
-                 int frameSize, long mac) {
+    AfPacketPort(
+            String name,
+            String iface,
+            PacketPool pool,
+            Fd fd,
+            Arena arena,
+            MemorySegment ring,
+            int blockSize,
+            int blocks,
+            int frameSize,
+            long mac) {
         super(name, AfPacketPortDriver.NAME, 1, 1, mac);
         this.iface = iface;
         this.pool = pool;
@@ -120,7 +130,7 @@ final class AfPacketPort extends AbstractPort {
                 bytes += snap;
                 k++;
             } else {
-                rxq.addErrors(1);   // longer than a buffer (or inconsistent): dropped, counted
+                rxq.addErrors(1); // longer than a buffer (or inconsistent): dropped, counted
             }
             pktOff += rx.get(ValueLayout.JAVA_INT, p + TP_NEXT);
             if (--pktsLeft == 0) {
@@ -156,7 +166,7 @@ final class AfPacketPort extends AbstractPort {
             if (status == TP_STATUS_WRONG_FORMAT) {
                 txq.addErrors(1);
             } else if (status != 0) {
-                break;   // still owned by the kernel: ring full
+                break; // still owned by the kernel: ring full
             }
             int h = hs[k];
             int len = Math.min(pool.length(h), frameSize - TX_DATA);

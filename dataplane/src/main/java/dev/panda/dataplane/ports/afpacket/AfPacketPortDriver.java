@@ -12,7 +12,6 @@ import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_ll;
 import dev.panda.jextract.uapi.tpacket_req3;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Set;
@@ -49,17 +48,21 @@ public final class AfPacketPortDriver implements PortDriver {
         int blockSize = spec.getInt("blocksz", 1 << 16, 4096, 1 << 22);
         int frameSize = spec.getInt("framesz", 2048, 128, 1 << 16);
         int frameCount = spec.getInt("framecnt", 512, 8, 1 << 20);
-        if (Integer.bitCount(blockSize) != 1 || blockSize % 4096 != 0 || blockSize % frameSize != 0
+        if (Integer.bitCount(blockSize) != 1
+                || blockSize % 4096 != 0
+                || blockSize % frameSize != 0
                 || frameSize % Uapi.TPACKET_ALIGNMENT() != 0) {
-            throw new DeviceException(spec.name() + ": blocksz (" + blockSize + ") must be a power of two multiple of 4096 and of framesz ("
-                    + frameSize + "), framesz a multiple of " + Uapi.TPACKET_ALIGNMENT());
+            throw new DeviceException(spec.name() + ": blocksz (" + blockSize
+                    + ") must be a power of two multiple of 4096 and of framesz (" + frameSize
+                    + "), framesz a multiple of " + Uapi.TPACKET_ALIGNMENT());
         }
         int perBlock = blockSize / frameSize;
         int blocks = Math.max(1, (frameCount + perBlock - 1) / perBlock);
         boolean bypass = spec.getBool("qdisc_bypass", false);
 
-        int proto = Short.toUnsignedInt(Short.reverseBytes((short) Uapi.ETH_P_ALL()));   // htons
-        Fd fd = new Fd(SockCalls.socket(Libc.AF_PACKET(), Libc.SOCK_RAW() | Libc.SOCK_CLOEXEC(), proto, "socket(AF_PACKET)"));
+        int proto = Short.toUnsignedInt(Short.reverseBytes((short) Uapi.ETH_P_ALL())); // htons
+        Fd fd = new Fd(
+                SockCalls.socket(Libc.AF_PACKET(), Libc.SOCK_RAW() | Libc.SOCK_CLOEXEC(), proto, "socket(AF_PACKET)"));
         Arena arena = Arena.ofShared();
         try (Arena a = Arena.ofConfined()) {
             int sol = Libc.SOL_PACKET();
@@ -73,7 +76,7 @@ public final class AfPacketPortDriver implements PortDriver {
             tpacket_req3.tp_block_nr(req, blocks);
             tpacket_req3.tp_frame_size(req, frameSize);
             tpacket_req3.tp_frame_nr(req, blocks * perBlock);
-            tpacket_req3.tp_retire_blk_tov(req, 1);   // ms: a partly filled block is handed over soon
+            tpacket_req3.tp_retire_blk_tov(req, 1); // ms: a partly filled block is handed over soon
             SockCalls.setsockopt(fd.value(), sol, Uapi.PACKET_RX_RING(), req, "PACKET_RX_RING");
             tpacket_req3.tp_retire_blk_tov(req, 0);
             SockCalls.setsockopt(fd.value(), sol, Uapi.PACKET_TX_RING(), req, "PACKET_TX_RING");
@@ -83,11 +86,22 @@ public final class AfPacketPortDriver implements PortDriver {
             sockaddr_ll.sll_protocol(sa, (short) proto);
             sockaddr_ll.sll_ifindex(sa, ifindex);
             SockCalls.bind(fd.value(), sa, "AF_PACKET on " + iface);
-            return new AfPacketPort(spec.name(), iface, ctx.pool(), fd, arena, ring, blockSize, blocks, frameSize, KernelInterface.mac(iface));
+            return new AfPacketPort(
+                    spec.name(),
+                    iface,
+                    ctx.pool(),
+                    fd,
+                    arena,
+                    ring,
+                    blockSize,
+                    blocks,
+                    frameSize,
+                    KernelInterface.mac(iface));
         } catch (RuntimeException e) {
             fd.close();
             arena.close();
-            throw new DeviceException(spec.name() + ": cannot open AF_PACKET rings on " + iface + ": " + e.getMessage(), e);
+            throw new DeviceException(
+                    spec.name() + ": cannot open AF_PACKET rings on " + iface + ": " + e.getMessage(), e);
         }
     }
 }

@@ -4,7 +4,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -29,8 +28,10 @@ final class NullPort extends AbstractPort {
     private final int size;
     private final boolean fill;
     private final boolean noRx;
+
     @SuppressWarnings("unused") // written through NOMBUF
     private long nombuf;
+
     private volatile boolean closed;
     private final MemorySegment zeros;
 

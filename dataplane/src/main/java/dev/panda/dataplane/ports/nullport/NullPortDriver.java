@@ -4,7 +4,6 @@ import dev.panda.dataplane.port.DeviceSpec;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
-
 import java.util.Set;
 
 /** {@code net_nullN[,size=64][,copy=0|1][,no-rx=0|1][,queues=1]}: a packet source and sink. */

@@ -1,7 +1,6 @@
 package dev.panda.dataplane.ports.pcap;
 
 import dev.panda.dataplane.port.DeviceException;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -55,10 +54,10 @@ public final class PcapFormat {
 
     /** Bits 16..25 of the linktype word are reserved (zero); bits 26..31 say FCS presence/length. */
     private static final int LINKTYPE_MASK = 0x0000ffff;
+
     private static final int RESERVED_MASK = 0x03ff0000;
 
-    private PcapFormat() {
-    }
+    private PcapFormat() {}
 
     /** What the file header of a capture says. */
     public record FileHeader(ByteOrder order, boolean nanos, int snaplen, int linktype) {
@@ -104,8 +103,8 @@ public final class PcapFormat {
         int major = Short.toUnsignedInt(file.get(u16, OFF_VERSION_MAJOR));
         int minor = Short.toUnsignedInt(file.get(u16, OFF_VERSION_MINOR));
         if (major != VERSION_MAJOR) {
-            throw new DeviceException(source + " has pcap version " + major + "." + minor
-                    + ", net_pcap reads version 2.x");
+            throw new DeviceException(
+                    source + " has pcap version " + major + "." + minor + ", net_pcap reads version 2.x");
         }
         int word = file.get(u32, OFF_LINKTYPE);
         int linktype = word & LINKTYPE_MASK;
@@ -143,8 +142,8 @@ public final class PcapFormat {
         dst.set(u32, off + OFF_MAGIC, MAGIC_MICROS);
         dst.set(u16, off + OFF_VERSION_MAJOR, (short) VERSION_MAJOR);
         dst.set(u16, off + OFF_VERSION_MINOR, (short) VERSION_MINOR);
-        dst.set(u32, off + 8, 0);   // thiszone: UTC
-        dst.set(u32, off + 12, 0);  // sigfigs: always 0
+        dst.set(u32, off + 8, 0); // thiszone: UTC
+        dst.set(u32, off + 12, 0); // sigfigs: always 0
         dst.set(u32, off + OFF_SNAPLEN, snaplen);
         dst.set(u32, off + OFF_LINKTYPE, LINKTYPE_ETHERNET);
     }

@@ -5,7 +5,6 @@ import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,8 +32,15 @@ final class PcapPort extends AbstractPort {
      * @param rxFile  the mapped capture (owned by {@code rxArena}), or null for no rx
      * @param writer  the capture to record to, or null to free and count only
      */
-    PcapPort(String name, PacketPool pool, int portId, Arena rxArena, MemorySegment rxFile, String rxSource,
-             boolean infinite, PcapWriter writer) {
+    PcapPort(
+            String name,
+            PacketPool pool,
+            int portId,
+            Arena rxArena,
+            MemorySegment rxFile,
+            String rxSource,
+            boolean infinite,
+            PcapWriter writer) {
         super(name, PcapPortDriver.NAME, 1, 1, 0x02_70_6e_00_02_00L | (portId & 0xff));
         this.pool = pool;
         this.poolRegion = pool.segment();
@@ -71,8 +77,10 @@ final class PcapPort extends AbstractPort {
                 }
             } catch (IOException e) {
                 txFailed = true;
-                LOG.log(System.Logger.Level.ERROR, name() + ": writing " + writer.path() + " failed, tx now drops"
-                        + " every packet (counted in oerrors): " + e);
+                LOG.log(
+                        System.Logger.Level.ERROR,
+                        name() + ": writing " + writer.path() + " failed, tx now drops"
+                                + " every packet (counted in oerrors): " + e);
             }
         } else {
             for (int i = 0; i < n; i++) {

@@ -5,7 +5,6 @@ import dev.panda.dataplane.port.DeviceSpec;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -55,8 +54,8 @@ public final class PcapPortDriver implements PortDriver {
             throw new DeviceException("infinite_rx=1 for device '" + spec.name() + "' needs rx_pcap=FILE");
         }
         if (rxPath != null && txPath != null && sameFile(rxPath, txPath)) {
-            throw new DeviceException("rx_pcap and tx_pcap of device '" + spec.name() + "' are the same file ("
-                    + rxPath + "): writing it would destroy what rx replays");
+            throw new DeviceException("rx_pcap and tx_pcap of device '" + spec.name() + "' are the same file (" + rxPath
+                    + "): writing it would destroy what rx replays");
         }
         Arena arena = null;
         MemorySegment rxFile = null;
@@ -70,8 +69,8 @@ public final class PcapPortDriver implements PortDriver {
                 try {
                     writer = PcapWriter.create(txPath);
                 } catch (IOException e) {
-                    throw new DeviceException("cannot create tx_pcap=" + txPath + " for device '" + spec.name()
-                            + "': " + e, e);
+                    throw new DeviceException(
+                            "cannot create tx_pcap=" + txPath + " for device '" + spec.name() + "': " + e, e);
                 }
             }
             String rxSource = spec.name() + " rx_pcap=" + rxPath;
@@ -127,7 +126,9 @@ public final class PcapPortDriver implements PortDriver {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             // The mapping outlives the channel; the arena unmaps it when the port closes.
-            return size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return size == 0
+                    ? MemorySegment.ofArray(new byte[0])
+                    : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
         } catch (IOException e) {
             throw new DeviceException("cannot read rx_pcap=" + path + " of device '" + spec.name() + "': " + e, e);
         }

@@ -1,17 +1,16 @@
 package dev.panda.dataplane.ports.pcap;
 
-import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.dataplane.port.QueueCounters;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-
 import static dev.panda.dataplane.ports.pcap.PcapFormat.FILE_HEADER_BYTES;
 import static dev.panda.dataplane.ports.pcap.PcapFormat.MAX_SNAPLEN;
 import static dev.panda.dataplane.ports.pcap.PcapFormat.OFF_CAPLEN;
 import static dev.panda.dataplane.ports.pcap.PcapFormat.RECORD_HEADER_BYTES;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.QueueCounters;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * Replays the records of a libpcap capture held in a {@link MemorySegment} (a read-only file
@@ -67,12 +66,14 @@ public final class PcapReader {
     private long end;
     /** Nothing more will ever be read. */
     private boolean exhausted;
+
     private boolean deliveredThisPass;
     private boolean logged;
     private long passes;
     // The record advance() found.
     private long recData;
     private int recLen;
+
     @SuppressWarnings("unused") // written through NOMBUF, read by any thread
     private long nombuf;
 
@@ -84,8 +85,7 @@ public final class PcapReader {
      * @throws dev.panda.dataplane.port.DeviceException when the file header is not a libpcap
      *         Ethernet capture
      */
-    public PcapReader(MemorySegment file, String source, boolean infinite, PacketPool pool,
-                      QueueCounters counters) {
+    public PcapReader(MemorySegment file, String source, boolean infinite, PacketPool pool, QueueCounters counters) {
         PcapFormat.FileHeader header = PcapFormat.parseHeader(file, source);
         this.file = file;
         this.source = source;
@@ -197,20 +197,24 @@ public final class PcapReader {
         }
         logged = true;
         String what = switch (kind) {
-            case TRUNCATED_HEADER -> "record header truncated (" + value + " of " + RECORD_HEADER_BYTES
-                    + " bytes left); rx stops there";
-            case TRUNCATED_PACKET -> "record truncated (caplen " + value + ", " + (file.byteSize() - at
-                    - RECORD_HEADER_BYTES) + " bytes left); rx stops there";
-            case ABSURD_CAPLEN -> "corrupt record header (caplen " + value + " > " + MAX_SNAPLEN
-                    + "); rx stops there";
-            case OVER_SNAPLEN -> "record caplen " + value + " exceeds the file's snaplen " + snaplen
-                    + "; packet skipped";
-            case OVER_BUFFER -> "packet of " + value + " bytes does not fit a pool buffer (" + maxLen
-                    + " bytes); packet skipped";
+            case TRUNCATED_HEADER ->
+                "record header truncated (" + value + " of " + RECORD_HEADER_BYTES + " bytes left); rx stops there";
+            case TRUNCATED_PACKET ->
+                "record truncated (caplen " + value + ", " + (file.byteSize() - at - RECORD_HEADER_BYTES)
+                        + " bytes left); rx stops there";
+            case ABSURD_CAPLEN -> "corrupt record header (caplen " + value + " > " + MAX_SNAPLEN + "); rx stops there";
+            case OVER_SNAPLEN ->
+                "record caplen " + value + " exceeds the file's snaplen " + snaplen + "; packet skipped";
+            case OVER_BUFFER ->
+                "packet of " + value + " bytes does not fit a pool buffer (" + maxLen + " bytes); packet skipped";
             default -> "unknown problem " + kind;
         };
-        LOG.log(System.Logger.Level.WARNING, "{0}: offset {1}: {2} (counted in ierrors; further problems"
-                + " are only counted)", source, Long.toString(at), what);
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "{0}: offset {1}: {2} (counted in ierrors; further problems" + " are only counted)",
+                source,
+                Long.toString(at),
+                what);
     }
 
     /** Deliverable records ahead, up to {@code limit}, without moving or counting anything. */

@@ -1,15 +1,15 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static dev.panda.dataplane.ports.pcap.PcapFormat.FILE_HEADER_BYTES;
+import static dev.panda.dataplane.ports.pcap.PcapFormat.RECORD_HEADER_BYTES;
+import static dev.panda.dataplane.ports.pcap.PcapFormat.WRITE_SNAPLEN;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-
-import static dev.panda.dataplane.ports.pcap.PcapFormat.FILE_HEADER_BYTES;
-import static dev.panda.dataplane.ports.pcap.PcapFormat.RECORD_HEADER_BYTES;
-import static dev.panda.dataplane.ports.pcap.PcapFormat.WRITE_SNAPLEN;
 
 /**
  * Writes a libpcap capture: native byte order, version 2.4, microsecond timestamps, snaplen
@@ -46,8 +46,8 @@ final class PcapWriter implements AutoCloseable {
 
     /** Creates (or truncates) {@code path} and writes the file header to it. */
     static PcapWriter create(Path path) throws IOException {
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        FileChannel ch = FileChannel.open(
+                path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         try {
             PcapWriter w = new PcapWriter(path, ch);
             PcapFormat.writeFileHeader(w.segment, 0, WRITE_SNAPLEN);
@@ -75,8 +75,8 @@ final class PcapWriter implements AutoCloseable {
         if (fill + RECORD_HEADER_BYTES + caplen > BUFFER_BYTES) {
             flush();
         }
-        PcapFormat.writeRecordHeader(segment, fill, (int) (micros / 1_000_000), (int) (micros % 1_000_000),
-                caplen, len);
+        PcapFormat.writeRecordHeader(
+                segment, fill, (int) (micros / 1_000_000), (int) (micros % 1_000_000), caplen, len);
         MemorySegment.copy(src, offset, segment, fill + RECORD_HEADER_BYTES, caplen);
         fill += RECORD_HEADER_BYTES + caplen;
     }

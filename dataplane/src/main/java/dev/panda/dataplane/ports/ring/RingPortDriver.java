@@ -5,7 +5,6 @@ import dev.panda.dataplane.port.DeviceSpec;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
-
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,8 +39,8 @@ public final class RingPortDriver implements PortDriver {
     public Port open(DeviceSpec spec, PortContext ctx) {
         int size = spec.getInt("size", Math.max(ctx.rxDescriptors(), ctx.txDescriptors()), 2, 1 << 24);
         if (Integer.bitCount(size) != 1) {
-            throw new DeviceException("invalid size=" + size + " for device '" + spec.name()
-                    + "': ring size must be a power of two");
+            throw new DeviceException(
+                    "invalid size=" + size + " for device '" + spec.name() + "': ring size must be a power of two");
         }
         int queues = spec.getInt("queues", Math.max(ctx.rxQueues(), ctx.txQueues()), 1, 1024);
         String peerName = spec.get("peer");
@@ -49,13 +48,13 @@ public final class RingPortDriver implements PortDriver {
         if (peerName != null) {
             peer = OPEN.get(peerName);
             if (peer == null) {
-                throw new DeviceException("peer '" + DeviceSpec.parse(peerName).name() + "' of device '"
-                        + spec.name() + "' is not an open net_ring port: open it first");
+                throw new DeviceException("peer '" + DeviceSpec.parse(peerName).name() + "' of device '" + spec.name()
+                        + "' is not an open net_ring port: open it first");
             }
         }
         boolean countBytes = spec.getBool("count_bytes", true);
-        RingPort port = new RingPort(spec.name(), ctx.pool(), ctx.portId(), queues, size, countBytes,
-                () -> OPEN.remove(spec.name()));
+        RingPort port = new RingPort(
+                spec.name(), ctx.pool(), ctx.portId(), queues, size, countBytes, () -> OPEN.remove(spec.name()));
         if (OPEN.putIfAbsent(spec.name(), port) != null) {
             throw new DeviceException("device '" + spec.name() + "' is already open");
         }

@@ -17,10 +17,10 @@ import java.util.function.IntConsumer;
 public final class SpscIntRing {
 
     private static final VarHandle IDX = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final int HEAD = 16;         // consumer's published index
-    private static final int TAIL_CACHE = 17;   // consumer's cached copy of TAIL
-    private static final int TAIL = 32;         // producer's published index
-    private static final int HEAD_CACHE = 33;   // producer's cached copy of HEAD
+    private static final int HEAD = 16; // consumer's published index
+    private static final int TAIL_CACHE = 17; // consumer's cached copy of TAIL
+    private static final int TAIL = 32; // producer's published index
+    private static final int HEAD_CACHE = 33; // producer's cached copy of HEAD
     private static final int SLOTS = 48;
 
     private final int[] buffer;
@@ -30,8 +30,8 @@ public final class SpscIntRing {
 
     public SpscIntRing(String name, int capacity) {
         if (capacity < 2 || Integer.bitCount(capacity) != 1 || capacity > (1 << 24)) {
-            throw new IllegalArgumentException("ring size must be a power of two 2.." + (1 << 24)
-                    + ", got " + capacity);
+            throw new IllegalArgumentException(
+                    "ring size must be a power of two 2.." + (1 << 24) + ", got " + capacity);
         }
         this.name = name;
         this.buffer = new int[capacity];

@@ -1,5 +1,8 @@
 package dev.panda.dataplane.ports.tap;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
@@ -7,15 +10,11 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
-
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * {@code net_tap}: a TAP device (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking fd), one
@@ -29,9 +28,11 @@ final class TapPort extends AbstractPort {
 
     static final int VNET_HDR = 10;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle READ = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("read"),
+    private static final MethodHandle READ = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("read"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle WRITE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("write"),
+    private static final MethodHandle WRITE = LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow("write"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
 
     private final String iface;
@@ -70,7 +71,7 @@ final class TapPort extends AbstractPort {
             long at = pool.dataOffset(h) - VNET_HDR;
             long n = read(f, base + at, room);
             if (n <= 0) {
-                break;   // EAGAIN: nothing more now
+                break; // EAGAIN: nothing more now
             }
             int len = (int) n - VNET_HDR;
             if (len < 14 || mem.get(ValueLayout.JAVA_BYTE, at + 1) != 0 /* gso_type: offloads are off */) {
@@ -103,7 +104,7 @@ final class TapPort extends AbstractPort {
             long data = pool.dataOffset(h);
             int len = pool.length(h);
             if (data - pool.bufferOffset(h) < VNET_HDR) {
-                errors++;   // no headroom for the header: dropped, counted
+                errors++; // no headroom for the header: dropped, counted
                 scratch[k] = h;
                 continue;
             }
@@ -112,7 +113,7 @@ final class TapPort extends AbstractPort {
             }
             long w = write(f, base + data - VNET_HDR, len + VNET_HDR);
             if (w < 0) {
-                break;   // EAGAIN: the tap queue is full; the caller keeps the rest
+                break; // EAGAIN: the tap queue is full; the caller keeps the rest
             }
             bytes += len;
             scratch[k] = h;

@@ -11,7 +11,6 @@ import dev.panda.jextract.SockCalls;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.ifreq;
 import dev.panda.jextract.uapi.Uapi;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -49,24 +48,31 @@ public final class TapPortDriver implements PortDriver {
         String iface = spec.get("iface", "dtap" + spec.name().substring(NAME.length()));
         byte[] nameBytes = iface.getBytes(StandardCharsets.US_ASCII);
         if (nameBytes.length == 0 || nameBytes.length >= Libc.IFNAMSIZ()) {
-            throw new DeviceException(spec.name() + ": iface=" + iface + " must be 1.." + (Libc.IFNAMSIZ() - 1) + " characters");
+            throw new DeviceException(
+                    spec.name() + ": iface=" + iface + " must be 1.." + (Libc.IFNAMSIZ() - 1) + " characters");
         }
         if (ctx.pool().headroom() < TapPort.VNET_HDR) {
-            throw new DeviceException(spec.name() + ": the pool's headroom must hold the " + TapPort.VNET_HDR + "-byte vnet header");
+            throw new DeviceException(
+                    spec.name() + ": the pool's headroom must hold the " + TapPort.VNET_HDR + "-byte vnet header");
         }
         long mac = spec.getMac("mac", 0x02_70_6e_00_00_00L | (ctx.portId() & 0xffff));
         Fd fd;
         try {
             fd = new Fd(SockCalls.open("/dev/net/tun", Libc.O_RDWR() | Libc.O_NONBLOCK() | Libc.O_CLOEXEC()));
         } catch (RuntimeException e) {
-            throw new DeviceException(spec.name() + ": " + e.getMessage() + " (needs the tun module and CAP_NET_ADMIN)", e);
+            throw new DeviceException(
+                    spec.name() + ": " + e.getMessage() + " (needs the tun module and CAP_NET_ADMIN)", e);
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ifr = a.allocate(ifreq.layout());
             MemorySegment.copy(nameBytes, 0, ifr, ValueLayout.JAVA_BYTE, 0, nameBytes.length);
             ifr.set(ValueLayout.JAVA_SHORT, 16, (short) (Uapi.IFF_TAP() | Uapi.IFF_NO_PI() | Uapi.IFF_VNET_HDR()));
             ioctl(fd, Uapi.TUNSETIFF(), ifr, "TUNSETIFF(" + iface + ")");
-            ioctl(fd, Uapi.TUNSETVNETHDRSZ(), a.allocateFrom(ValueLayout.JAVA_INT, TapPort.VNET_HDR), "TUNSETVNETHDRSZ");
+            ioctl(
+                    fd,
+                    Uapi.TUNSETVNETHDRSZ(),
+                    a.allocateFrom(ValueLayout.JAVA_INT, TapPort.VNET_HDR),
+                    "TUNSETVNETHDRSZ");
             if (Posix.ioctl(fd, Uapi.TUNSETOFFLOAD(), 0L) < 0) {
                 throw new IllegalStateException("TUNSETOFFLOAD(0) failed");
             }

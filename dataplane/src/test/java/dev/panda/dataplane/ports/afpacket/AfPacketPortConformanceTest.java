@@ -29,7 +29,7 @@ class AfPacketPortConformanceTest extends PortConformanceTest {
                 System.arraycopy(new byte[] {2, 0, 0, 0, 0, (byte) 0x99}, 0, f, 0, 6);
             }
             VETH.get().sendRaw(frames, 1);
-            Frames.sleep(50);   // the kernel retires a partly filled block after 1 ms
+            Frames.sleep(50); // the kernel retires a partly filled block after 1 ms
             return n;
         });
     }

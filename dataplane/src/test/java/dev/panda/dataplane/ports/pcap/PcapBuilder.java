@@ -30,8 +30,13 @@ final class PcapBuilder {
     static PcapBuilder custom(ByteOrder order, int magic, int major, int minor, int snaplen, int linktype) {
         PcapBuilder b = new PcapBuilder(order);
         ByteBuffer h = ByteBuffer.allocate(24).order(order);
-        h.putInt(magic).putShort((short) major).putShort((short) minor).putInt(0).putInt(0)
-                .putInt(snaplen).putInt(linktype);
+        h.putInt(magic)
+                .putShort((short) major)
+                .putShort((short) minor)
+                .putInt(0)
+                .putInt(0)
+                .putInt(snaplen)
+                .putInt(linktype);
         b.out.writeBytes(h.array());
         return b;
     }

@@ -1,18 +1,17 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.Port;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /** Packets longer than the written snaplen (65535) are cut to it, with the wire length kept. */
 class PcapJumboFrameTest extends PcapTestBase {
@@ -30,7 +29,8 @@ class PcapJumboFrameTest extends PcapTestBase {
         send(tx, List.of(max, small));
         assertEquals(65536 + 9000, tx.stats().obytes());
         tx.close();
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("out.pcap"))).order(ByteOrder.nativeOrder());
+        ByteBuffer b =
+                ByteBuffer.wrap(Files.readAllBytes(dir.resolve("out.pcap"))).order(ByteOrder.nativeOrder());
         assertEquals(65535, b.getInt(24 + 8), "caplen");
         assertEquals(65536, b.getInt(24 + 12), "len");
         List<byte[]> got = drain(open("net_pcap1,rx_pcap=" + path("out.pcap")));

@@ -1,13 +1,15 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -20,11 +22,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 
 /** The tx side, round trips through a file, the device string, and the port lifecycle. */
 class PcapPortTest extends PcapTestBase {
@@ -64,7 +63,8 @@ class PcapPortTest extends PcapTestBase {
         send(tx, List.of(PcapBuilder.frame(60, 1), PcapBuilder.frame(1514, 2)));
         tx.close();
         long after = System.currentTimeMillis() / 1000 + 1;
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("out.pcap"))).order(ByteOrder.nativeOrder());
+        ByteBuffer b =
+                ByteBuffer.wrap(Files.readAllBytes(dir.resolve("out.pcap"))).order(ByteOrder.nativeOrder());
         assertEquals(24 + 16 + 60 + 16 + 1514, b.remaining());
         assertEquals(0xa1b2c3d4, b.getInt(0), "magic, native order");
         assertEquals(2, b.getShort(4));
@@ -113,7 +113,8 @@ class PcapPortTest extends PcapTestBase {
         Port tx = open("net_pcap0,tx_pcap=" + path("out.pcap"));
         send(tx, frames);
         tx.close();
-        String script = String.join("\n",
+        String script = String.join(
+                "\n",
                 "import struct, sys, hashlib",
                 "d = open(sys.argv[1], 'rb').read()",
                 "magic, vmaj, vmin, zone, sig, snap, link = struct.unpack('=IHHiIII', d[:24])",
@@ -126,7 +127,9 @@ class PcapPortTest extends PcapTestBase {
                 "print(n, snap, h.hexdigest())");
         Process p;
         try {
-            p = new ProcessBuilder("python3", "-c", script, path("out.pcap")).redirectErrorStream(true).start();
+            p = new ProcessBuilder("python3", "-c", script, path("out.pcap"))
+                    .redirectErrorStream(true)
+                    .start();
         } catch (IOException e) {
             Assumptions.abort("python3 not available: " + e.getMessage());
             return;
@@ -144,13 +147,16 @@ class PcapPortTest extends PcapTestBase {
         Port port = open("net_pcap0");
         send(port, frames(100));
         assertEquals(100, port.stats().opackets());
-        assertEquals(frames(100).stream().mapToLong(f -> f.length).sum(), port.stats().obytes());
+        assertEquals(
+                frames(100).stream().mapToLong(f -> f.length).sum(),
+                port.stats().obytes());
     }
 
     @Test
     void deviceStringErrorsAreClear() {
         String in = PcapBuilder.ethernet().writeTo(dir.resolve("in.pcap")).toString();
-        DeviceException e = assertThrows(DeviceException.class, () -> open("net_pcap0,rx_pcap=" + in + ",tx_pcap=" + in));
+        DeviceException e =
+                assertThrows(DeviceException.class, () -> open("net_pcap0,rx_pcap=" + in + ",tx_pcap=" + in));
         assertTrue(e.getMessage().contains("same file"), e.getMessage());
         e = assertThrows(DeviceException.class, () -> open("net_pcap0,rx_pcap=" + in + ",rx_iface=eth0"));
         assertTrue(e.getMessage().contains("rx_iface") && e.getMessage().contains("tx_pcap"), e.getMessage());
@@ -172,7 +178,8 @@ class PcapPortTest extends PcapTestBase {
     @Test
     void failedOpenLeavesNoFileBehind() throws IOException {
         Files.write(dir.resolve("bad.pcap"), new byte[] {1, 2, 3});
-        assertThrows(DeviceException.class,
+        assertThrows(
+                DeviceException.class,
                 () -> open("net_pcap0,rx_pcap=" + path("bad.pcap") + ",tx_pcap=" + path("out.pcap")));
         // The writer was created after the rx file mapped; its header is flushed and it is closed.
         assertTrue(!Files.exists(dir.resolve("out.pcap")) || Files.size(dir.resolve("out.pcap")) == 24);

@@ -1,18 +1,17 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-
-import java.lang.foreign.MemorySegment;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fuzzes the capture parser with arbitrary bytes as the whole file, without touching the file
@@ -28,8 +27,8 @@ class PcapReaderFuzzTest {
 
     @BeforeAll
     static void createPool() {
-        pool = PacketPool.create(PoolConfig.defaults().withCount(POOL_COUNT).withDataRoom(256)
-                .withHugepages(PoolConfig.Hugepages.OFF));
+        pool = PacketPool.create(
+                PoolConfig.defaults().withCount(POOL_COUNT).withDataRoom(256).withHugepages(PoolConfig.Hugepages.OFF));
     }
 
     @AfterAll
@@ -79,8 +78,9 @@ class PcapReaderFuzzTest {
                 break;
             }
         }
-        assertTrue(infinite || reader.exhausted() || bound == maxBursts, "replay did not reach the end in "
-                + bound + " bursts");
+        assertTrue(
+                infinite || reader.exhausted() || bound == maxBursts,
+                "replay did not reach the end in " + bound + " bursts");
         assertEquals(packets, counters.packets());
         assertEquals(bytes, counters.bytes());
     }

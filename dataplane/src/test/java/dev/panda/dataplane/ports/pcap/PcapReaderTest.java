@@ -1,13 +1,14 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteOrder;
@@ -16,11 +17,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The rx side: file formats, malformed captures, infinite replay, buffer shortage. */
 class PcapReaderTest extends PcapTestBase {
@@ -106,8 +105,10 @@ class PcapReaderTest extends PcapTestBase {
 
     @Test
     void wrongLinktypeIsRefusedByName() {
-        DeviceException e = openFails(PcapBuilder.custom(ByteOrder.LITTLE_ENDIAN, PcapFormat.MAGIC_MICROS, 2, 4,
-                65535, 113).record(PcapBuilder.frame(60, 1)).bytes());
+        DeviceException e =
+                openFails(PcapBuilder.custom(ByteOrder.LITTLE_ENDIAN, PcapFormat.MAGIC_MICROS, 2, 4, 65535, 113)
+                        .record(PcapBuilder.frame(60, 1))
+                        .bytes());
         assertTrue(e.getMessage().contains("linktype 113") && e.getMessage().contains("LINUX_SLL"), e.getMessage());
     }
 
@@ -119,23 +120,25 @@ class PcapReaderTest extends PcapTestBase {
 
     @Test
     void pcapngIsRefusedWithAHint() {
-        byte[] shb = {0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
-                -1, -1, -1, -1, -1, -1, -1, -1, 28, 0, 0, 0};
+        byte[] shb = {
+            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, 28,
+            0, 0, 0
+        };
         DeviceException e = openFails(shb);
         assertTrue(e.getMessage().contains("pcapng") && e.getMessage().contains("editcap"), e.getMessage());
     }
 
     @Test
     void wrongVersionIsRefused() {
-        DeviceException e = openFails(PcapBuilder.custom(ByteOrder.BIG_ENDIAN, PcapFormat.MAGIC_MICROS, 7, 0,
-                65535, 1).bytes());
+        DeviceException e = openFails(PcapBuilder.custom(ByteOrder.BIG_ENDIAN, PcapFormat.MAGIC_MICROS, 7, 0, 65535, 1)
+                .bytes());
         assertTrue(e.getMessage().contains("version 7.0"), e.getMessage());
     }
 
     @Test
     void missingFileIsRefused() {
-        DeviceException e = assertThrows(DeviceException.class,
-                () -> open("net_pcap0,rx_pcap=" + dir.resolve("nope.pcap")));
+        DeviceException e =
+                assertThrows(DeviceException.class, () -> open("net_pcap0,rx_pcap=" + dir.resolve("nope.pcap")));
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
         e = assertThrows(DeviceException.class, () -> open("net_pcap0,rx_pcap=" + dir));
         assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
@@ -196,7 +199,9 @@ class PcapReaderTest extends PcapTestBase {
         byte[] big = PcapBuilder.frame(300, 2);
         byte[] c = PcapBuilder.frame(64, 3);
         PcapBuilder b = PcapBuilder.custom(ByteOrder.LITTLE_ENDIAN, PcapFormat.MAGIC_MICROS, 2, 4, 128, 1)
-                .record(a).record(big).record(c);
+                .record(a)
+                .record(big)
+                .record(c);
         Port port = openCapture(b.bytes(), "");
         assertFrames(List.of(a, c), drain(port));
         assertEquals(1, port.stats().ierrors());
@@ -207,7 +212,8 @@ class PcapReaderTest extends PcapTestBase {
         byte[] a = PcapBuilder.frame(1514, 1);
         byte[] jumbo = PcapBuilder.frame(pool.maxPacketLength() + 1, 2);
         byte[] c = PcapBuilder.frame(60, 3);
-        Port port = openCapture(PcapBuilder.ethernet().record(a).record(jumbo).record(c).bytes(), "");
+        Port port = openCapture(
+                PcapBuilder.ethernet().record(a).record(jumbo).record(c).bytes(), "");
         assertFrames(List.of(a, c), drain(port));
         assertEquals(1, port.stats().ierrors());
         assertEquals(2, port.stats().ipackets());
@@ -216,7 +222,8 @@ class PcapReaderTest extends PcapTestBase {
     @Test
     void zeroLengthRecordIsReplayedAsIs() {
         byte[] c = PcapBuilder.frame(60, 3);
-        Port port = openCapture(PcapBuilder.ethernet().record(new byte[0]).record(c).bytes(), "");
+        Port port =
+                openCapture(PcapBuilder.ethernet().record(new byte[0]).record(c).bytes(), "");
         assertFrames(List.of(new byte[0], c), drain(port));
         assertEquals(0, port.stats().ierrors());
     }
@@ -256,7 +263,8 @@ class PcapReaderTest extends PcapTestBase {
         Port port = openCapture(PcapBuilder.ethernet().record(jumbo).bytes(), ",infinite_rx=1");
         assertEquals(0, drain(port, 32, 100).size());
         assertEquals(1, port.stats().ierrors());
-        Port empty = open("net_pcap1,infinite_rx=1,rx_pcap=" + PcapBuilder.ethernet().writeTo(dir.resolve("e.pcap")));
+        Port empty =
+                open("net_pcap1,infinite_rx=1,rx_pcap=" + PcapBuilder.ethernet().writeTo(dir.resolve("e.pcap")));
         assertEquals(0, drain(empty, 32, 100).size());
     }
 

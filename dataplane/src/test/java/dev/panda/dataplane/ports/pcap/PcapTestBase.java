@@ -1,22 +1,21 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A pool and a temp directory per test; every port a test opens is closed after it, and then the
@@ -26,6 +25,7 @@ abstract class PcapTestBase {
 
     @TempDir
     Path dir;
+
     PacketPool pool;
     private final List<Port> opened = new ArrayList<>();
 
@@ -80,7 +80,9 @@ abstract class PcapTestBase {
     }
 
     byte[] bytesOf(int handle) {
-        return pool.segment().asSlice(pool.dataOffset(handle), pool.length(handle)).toArray(ValueLayout.JAVA_BYTE);
+        return pool.segment()
+                .asSlice(pool.dataOffset(handle), pool.length(handle))
+                .toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** Allocates a buffer holding {@code data}. */

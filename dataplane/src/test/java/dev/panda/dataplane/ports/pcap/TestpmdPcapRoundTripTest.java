@@ -1,10 +1,10 @@
 package dev.panda.dataplane.ports.pcap;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -13,9 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Read a capture, forward it with testpmd in io mode, write it out, compare. */
 class TestpmdPcapRoundTripTest {
@@ -31,9 +30,17 @@ class TestpmdPcapRoundTripTest {
         }
         Path inFile = in.writeTo(dir.resolve("in.pcap"));
         Path outFile = dir.resolve("out.pcap");
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge",
-                "--vdev", "net_pcap0,rx_pcap=" + inFile, "--vdev", "net_pcap1,tx_pcap=" + outFile,
-                "--", "--forward-mode=io", "--idle=yield");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                "net_pcap0,rx_pcap=" + inFile,
+                "--vdev",
+                "net_pcap1,tx_pcap=" + outFile,
+                "--",
+                "--forward-mode=io",
+                "--idle=yield");
         try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {
             app.start(0);
             long deadline = System.nanoTime() + 20_000_000_000L;

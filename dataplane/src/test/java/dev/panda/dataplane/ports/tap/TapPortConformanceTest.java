@@ -7,11 +7,10 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.dataplane.testing.Frames;
 import dev.panda.dataplane.testing.VethPair;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The Port suite on {@code net_tap}: the TAP interface is moved into a namespace of its own,
@@ -45,10 +44,20 @@ class TapPortConformanceTest extends PortConformanceTest {
             for (int i = 0; i < n; i++) {
                 frames.add(Frames.ipv4(Frames.v4(198, 18, 0, 2), Frames.v4(198, 18, 0, 1), 17, 7400, 9, 18, -1));
             }
-            String hex = String.join(" ", frames.stream().map(java.util.HexFormat.of()::formatHex).toList());
-            VethPair.sh("ip", "netns", "exec", NS, "/usr/bin/python3", "-c",
+            String hex = String.join(
+                    " ",
+                    frames.stream().map(java.util.HexFormat.of()::formatHex).toList());
+            VethPair.sh(
+                    "ip",
+                    "netns",
+                    "exec",
+                    NS,
+                    "/usr/bin/python3",
+                    "-c",
                     "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\n"
-                            + "for h in sys.argv[2].split(): s.send(bytes.fromhex(h))\n", iface, hex);
+                            + "for h in sys.argv[2].split(): s.send(bytes.fromhex(h))\n",
+                    iface,
+                    hex);
             return n;
         });
     }

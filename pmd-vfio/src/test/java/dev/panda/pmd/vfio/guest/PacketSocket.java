@@ -6,7 +6,6 @@ import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.sockaddr_ll;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,13 +20,14 @@ final class PacketSocket implements AutoCloseable {
 
     private static final MethodHandle SOCKET = ErrnoCalls.link(Libc.socket$address(), Libc.socket$descriptor());
     private static final MethodHandle BIND = ErrnoCalls.link(Libc.bind$address(), Libc.bind$descriptor());
-    private static final MethodHandle SETSOCKOPT = ErrnoCalls.link(Libc.setsockopt$address(), Libc.setsockopt$descriptor());
+    private static final MethodHandle SETSOCKOPT =
+            ErrnoCalls.link(Libc.setsockopt$address(), Libc.setsockopt$descriptor());
     private static final MethodHandle READ = ErrnoCalls.link(Libc.read$address(), Libc.read$descriptor());
     private static final MethodHandle WRITE = ErrnoCalls.link(Libc.write$address(), Libc.write$descriptor());
     private static final MethodHandle POLL = Libc.poll$handle();
     private static final MethodHandle NAMETOINDEX = Libc.if_nametoindex$handle();
-    private static final int SOL_PACKET = 263;              // linux/socket.h
-    private static final int PACKET_IGNORE_OUTGOING = 23;   // linux/if_packet.h
+    private static final int SOL_PACKET = 263; // linux/socket.h
+    private static final int PACKET_IGNORE_OUTGOING = 23; // linux/if_packet.h
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment state = ErrnoCalls.state(arena);
@@ -45,7 +45,9 @@ final class PacketSocket implements AutoCloseable {
         check(s, "socket(AF_PACKET)");
         fd = new Fd(s);
         MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_INT, 1);
-        check((int) SETSOCKOPT.invokeExact(state, s, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4), "PACKET_IGNORE_OUTGOING");
+        check(
+                (int) SETSOCKOPT.invokeExact(state, s, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4),
+                "PACKET_IGNORE_OUTGOING");
         MemorySegment sll = arena.allocate(sockaddr_ll.layout());
         sockaddr_ll.sll_family(sll, (short) Libc.AF_PACKET());
         sockaddr_ll.sll_protocol(sll, proto);

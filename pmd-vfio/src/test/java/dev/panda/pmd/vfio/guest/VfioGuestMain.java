@@ -12,10 +12,9 @@ import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.pmd.vfio.DevBind;
 import dev.panda.pmd.vfio.PciAddress;
 import dev.panda.pmd.vfio.PciSysfs;
-import dev.panda.pmd.vfio.VfioContainer;
 import dev.panda.pmd.vfio.Vfio;
+import dev.panda.pmd.vfio.VfioContainer;
 import dev.panda.pmd.vfio.VirtioPciPort;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -43,8 +42,8 @@ public final class VfioGuestMain {
 
     private final String ifname;
     private final PciAddress dut;
-    private final PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(4096)
-            .withHugepages(PoolConfig.Hugepages.OFF));
+    private final PacketPool pool =
+            PacketPool.create(PoolConfig.defaults().withCount(4096).withHugepages(PoolConfig.Hugepages.OFF));
     private final PacketBurst burst = new PacketBurst(32);
     private byte[] ifMac;
     private int failures;
@@ -56,7 +55,8 @@ public final class VfioGuestMain {
 
     public static void main(String[] args) throws Throwable {
         VfioGuestMain m = new VfioGuestMain(args[0], PciAddress.parse(args[1]));
-        m.ifMac = parseMac(Files.readString(Path.of("/sys/class/net", args[0], "address")).trim());
+        m.ifMac = parseMac(
+                Files.readString(Path.of("/sys/class/net", args[0], "address")).trim());
         long pinned0 = lockedKb();
         m.run("probe", m::probe);
         m.run("devbind", m::devbind);
@@ -72,7 +72,9 @@ public final class VfioGuestMain {
             check(VfioContainer.liveMappings() == 0, "DMA mappings left: " + VfioContainer.liveMappings());
             long pinned = lockedKb();
             check(pinned == pinned0, "VmLck " + pinned + " kB after close, " + pinned0 + " kB before open");
-            check(m.pool.available() == m.pool.capacity(), "pool buffers lost: " + (m.pool.capacity() - m.pool.available()));
+            check(
+                    m.pool.available() == m.pool.capacity(),
+                    "pool buffers lost: " + (m.pool.capacity() - m.pool.available()));
             return "no container, VmLck back to " + pinned + " kB, every pool buffer back";
         });
         m.pool.close();
@@ -95,7 +97,10 @@ public final class VfioGuestMain {
             System.out.printf("PANDA-CASE %s ok %d ms %s%n", name, (System.nanoTime() - t0) / 1_000_000, detail);
         } catch (Throwable t) {
             failures++;
-            System.out.printf("PANDA-CASE %s FAIL %d ms %s%n", name, (System.nanoTime() - t0) / 1_000_000,
+            System.out.printf(
+                    "PANDA-CASE %s FAIL %d ms %s%n",
+                    name,
+                    (System.nanoTime() - t0) / 1_000_000,
                     String.valueOf(t).replace('\n', ' '));
             t.printStackTrace(System.out);
         }
@@ -110,14 +115,19 @@ public final class VfioGuestMain {
     private String probe() {
         check(Vfio.isAvailable(), "VFIO unavailable: " + Vfio.unavailabilityCause());
         String cause = Vfio.unavailabilityCause(PciSysfs.system(), dut);
-        check(cause != null && cause.contains("not vfio-pci: run panda devbind --bind=vfio-pci " + dut), "cause: " + cause);
+        check(
+                cause != null && cause.contains("not vfio-pci: run panda devbind --bind=vfio-pci " + dut),
+                "cause: " + cause);
         return "before binding: " + cause;
     }
 
     private String devbind() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int rc = DevBind.run(new String[] {"--bind=vfio-pci", dut.toString()}, PciSysfs.system(),
-                new PrintStream(out, true), System.out);
+        int rc = DevBind.run(
+                new String[] {"--bind=vfio-pci", dut.toString()},
+                PciSysfs.system(),
+                new PrintStream(out, true),
+                System.out);
         check(rc == 0, "devbind exit " + rc + ": " + out);
         check(Vfio.unavailabilityCause(PciSysfs.system(), dut) == null, "still unavailable after bind");
         return out.toString().lines().findFirst().orElse("");
@@ -125,8 +135,8 @@ public final class VfioGuestMain {
 
     private String withPort(String extra, PortCase c) throws Throwable {
         long t0 = System.nanoTime();
-        Port port = Ports.discover().open(extra.isEmpty() ? dut.toString() : "net_virtio_pci0,dev=" + dut + extra,
-                PortContext.of(pool, 0));
+        Port port = Ports.discover()
+                .open(extra.isEmpty() ? dut.toString() : "net_virtio_pci0,dev=" + dut + extra, PortContext.of(pool, 0));
         long opened = System.nanoTime() - t0;
         try {
             check(port instanceof VirtioPciPort, "opened " + port.getClass());
@@ -168,8 +178,10 @@ public final class VfioGuestMain {
             }
         }
         PortStats st = port.stats();
-        check(seen.cardinality() == FRAMES, "received " + seen.cardinality() + " of " + FRAMES + " (first missing "
-                + seen.nextClearBit(0) + "), stats " + st);
+        check(
+                seen.cardinality() == FRAMES,
+                "received " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
+                        + "), stats " + st);
         check(st.ierrors() == 0, "ierrors " + st.ierrors());
         return "kernel sent " + FRAMES + ", panda received all intact (+" + other + " other frames), ipackets "
                 + st.ipackets();
@@ -206,8 +218,10 @@ public final class VfioGuestMain {
             }
             port.txBurst(0, burst, 0);
         }
-        check(seen.cardinality() == FRAMES, "kernel received " + seen.cardinality() + " of " + FRAMES
-                + " (first missing " + seen.nextClearBit(0) + "), stats " + port.stats());
+        check(
+                seen.cardinality() == FRAMES,
+                "kernel received " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
+                        + "), stats " + port.stats());
         return "panda sent " + FRAMES + ", kernel received all intact";
     }
 
@@ -240,19 +254,31 @@ public final class VfioGuestMain {
             }
             long woke = System.nanoTime() - t1;
             check(got > 0, "no frame after waiting for the MSI-X eventfd");
-            return String.format("idle wait %d ms (woke early: %b), woke by MSI-X %d ms after waiting (frame sent at 300 ms)",
+            return String.format(
+                    "idle wait %d ms (woke early: %b), woke by MSI-X %d ms after waiting (frame sent at 300 ms)",
                     idle / 1_000_000, early, woke / 1_000_000);
         }
     }
 
     private String icmpecho() throws Throwable {
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge", "-a", dut.toString(), "--",
-                "--forward-mode=icmpecho", "--port-topology=loop", "--idle=park", "--no-pin", "--total-num-mbufs=4096");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "-a",
+                dut.toString(),
+                "--",
+                "--forward-mode=icmpecho",
+                "--port-topology=loop",
+                "--idle=park",
+                "--no-pin",
+                "--total-num-mbufs=4096");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (Testpmd app = Testpmd.open(o, new PrintStream(log, true))) {
             app.start(0);
             Process ping = new ProcessBuilder("ping", "-c", "5", "-W", "5", "-I", ifname, "198.18.0.1")
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(ping.getInputStream().readAllBytes());
             int rc = ping.waitFor();
             app.stop();
@@ -260,7 +286,10 @@ public final class VfioGuestMain {
             check(rc == 0 && out.contains("5 packets received"), "ping rc " + rc + ": " + out.replace('\n', '|'));
             check(st.opackets() >= 6, "panda sent " + st.opackets() + " (5 replies and an ARP reply)");
             return "5/5 echo replies; panda rx " + st.ipackets() + " tx " + st.opackets() + "; "
-                    + out.lines().filter(l -> l.contains("round-trip")).findFirst().orElse("");
+                    + out.lines()
+                            .filter(l -> l.contains("round-trip"))
+                            .findFirst()
+                            .orElse("");
         }
     }
 
@@ -270,11 +299,21 @@ public final class VfioGuestMain {
      * flowgen send frames the kernel receives.
      */
     private String forward(String mode) throws Throwable {
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge", "-a", dut.toString(), "--",
-                "--forward-mode=" + mode, "--port-topology=loop", "--idle=park", "--no-pin", "--total-num-mbufs=4096");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "-a",
+                dut.toString(),
+                "--",
+                "--forward-mode=" + mode,
+                "--port-topology=loop",
+                "--idle=park",
+                "--no-pin",
+                "--total-num-mbufs=4096");
         int n = 100;
         try (Testpmd app = Testpmd.open(o, new PrintStream(new ByteArrayOutputStream(), true));
-             PacketSocket s = new PacketSocket(ifname)) {
+                PacketSocket s = new PacketSocket(ifname)) {
             app.start(0);
             String result;
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -286,7 +325,9 @@ public final class VfioGuestMain {
                     while (app.portStats(0).ipackets() < n && System.nanoTime() < deadline) {
                         Thread.sleep(10);
                     }
-                    check(app.portStats(0).ipackets() >= n, "rxonly counted " + app.portStats(0).ipackets() + " of " + n);
+                    check(
+                            app.portStats(0).ipackets() >= n,
+                            "rxonly counted " + app.portStats(0).ipackets() + " of " + n);
                     result = "panda received " + app.portStats(0).ipackets() + " (" + n + " sent by the kernel)";
                 }
                 case "txonly", "flowgen" -> {
@@ -315,8 +356,10 @@ public final class VfioGuestMain {
                             }
                         }
                     }
-                    check(seen.cardinality() == n, mode + " returned " + seen.cardinality() + " of " + n
-                            + " frames (first missing " + seen.nextClearBit(0) + ")");
+                    check(
+                            seen.cardinality() == n,
+                            mode + " returned " + seen.cardinality() + " of " + n + " frames (first missing "
+                                    + seen.nextClearBit(0) + ")");
                     result = "all " + n + " frames came back intact";
                 }
             }

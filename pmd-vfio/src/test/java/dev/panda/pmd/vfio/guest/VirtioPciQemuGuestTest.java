@@ -1,15 +1,14 @@
 package dev.panda.pmd.vfio.guest;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.port.Port;
 import dev.panda.jextract.Posix;
+import dev.panda.pmd.vfio.VirtioPciDriver;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
 import dev.panda.pmd.virtio.ring.DriverQueue;
-import dev.panda.pmd.vfio.VirtioPciDriver;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -25,9 +24,9 @@ import java.util.jar.JarOutputStream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proof of net_virtio_pci on a real (emulated) device behind a real IOMMU: a QEMU guest
@@ -44,8 +43,21 @@ class VirtioPciQemuGuestTest {
     private static final Path CACHE = Path.of("target", "guest");
     private static final String DUT = "0000:00:05.0";
     private static final Pattern CASE = Pattern.compile("PANDA-CASE (\\S+) (ok|FAIL) (\\d+) ms ?(.*)");
-    private static final List<String> CASES = List.of("probe", "devbind", "kernel-to-panda", "panda-to-kernel",
-            "icmpecho", "fwd-io", "fwd-mac", "fwd-macswap", "fwd-rxonly", "fwd-txonly", "fwd-flowgen", "reopen-after-reset", "interrupt", "dma-unmapped");
+    private static final List<String> CASES = List.of(
+            "probe",
+            "devbind",
+            "kernel-to-panda",
+            "panda-to-kernel",
+            "icmpecho",
+            "fwd-io",
+            "fwd-mac",
+            "fwd-macswap",
+            "fwd-rxonly",
+            "fwd-txonly",
+            "fwd-flowgen",
+            "reopen-after-reset",
+            "interrupt",
+            "dma-unmapped");
 
     @TempDir
     Path dir;
@@ -63,7 +75,9 @@ class VirtioPciQemuGuestTest {
         StringBuilder cp = new StringBuilder();
         for (Path entry : classpath()) {
             String name = "/panda/" + entry.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")
-                    + (Files.isDirectory(entry) ? "-" + Math.abs(entry.toString().hashCode()) + ".jar" : "");
+                    + (Files.isDirectory(entry)
+                            ? "-" + Math.abs(entry.toString().hashCode()) + ".jar"
+                            : "");
             init.file(name, Files.isDirectory(entry) ? jar(entry) : entry);
             cp.append(cp.isEmpty() ? "" : ":").append(name);
         }
@@ -88,12 +102,18 @@ class VirtioPciQemuGuestTest {
                 .memoryMb(1024)
                 .cpus(2)
                 .append("intel_iommu=on")
-                .args("-device", "intel-iommu,intremap=on,caching-mode=on",
-                        "-netdev", "hubport,id=hp0,hubid=0",
-                        "-device", "virtio-net-pci,netdev=hp0,addr=05.0,disable-legacy=on,iommu_platform=on,"
+                .args(
+                        "-device",
+                        "intel-iommu,intremap=on,caching-mode=on",
+                        "-netdev",
+                        "hubport,id=hp0,hubid=0",
+                        "-device",
+                        "virtio-net-pci,netdev=hp0,addr=05.0,disable-legacy=on,iommu_platform=on,"
                                 + "mac=52:54:00:00:05:00,romfile=",
-                        "-netdev", "hubport,id=hp1,hubid=0",
-                        "-device", "virtio-net-pci,netdev=hp1,addr=06.0,mac=52:54:00:00:06:00,romfile=")
+                        "-netdev",
+                        "hubport,id=hp1,hubid=0",
+                        "-device",
+                        "virtio-net-pci,netdev=hp1,addr=06.0,mac=52:54:00:00:06:00,romfile=")
                 .share9p("jdk", javaHome, true);
         String console;
         long t2;
@@ -108,8 +128,10 @@ class VirtioPciQemuGuestTest {
             console = g.console();
         }
         long t4 = System.nanoTime();
-        System.out.printf("vfio guest: initramfs %d ms, QEMU start to interface up %d ms, JVM start to first case %d ms,"
-                + " cases to power-off %d ms%n", ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
+        System.out.printf(
+                "vfio guest: initramfs %d ms, QEMU start to interface up %d ms, JVM start to first case %d ms,"
+                        + " cases to power-off %d ms%n",
+                ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
         Matcher m = CASE.matcher(console);
         Set<String> passed = new LinkedHashSet<>();
         List<String> failed = new ArrayList<>();
@@ -151,14 +173,21 @@ class VirtioPciQemuGuestTest {
     /** Where the classes the guest runs come from: pmd-vfio (main and test), pmd-virtio, dataplane, jextract, jline. */
     private static List<Path> classpath() throws URISyntaxException {
         Set<Path> out = new LinkedHashSet<>();
-        for (Class<?> c : List.of(VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class)) {
-            out.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        for (Class<?> c :
+                List.of(VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class)) {
+            out.add(Path.of(
+                    c.getProtectionDomain().getCodeSource().getLocation().toURI()));
         }
         try {
             Class<?> jline = Class.forName("org.jline.reader.LineReader");
-            out.add(Path.of(jline.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            out.add(Path.of(
+                    jline.getProtectionDomain().getCodeSource().getLocation().toURI()));
             for (String other : List.of("org.jline.terminal.Terminal", "org.jline.utils.AttributedString")) {
-                out.add(Path.of(Class.forName(other).getProtectionDomain().getCodeSource().getLocation().toURI()));
+                out.add(Path.of(Class.forName(other)
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI()));
             }
         } catch (ClassNotFoundException e) {
             // testpmd's line editor is not on this classpath: the guest runs testpmd without a terminal

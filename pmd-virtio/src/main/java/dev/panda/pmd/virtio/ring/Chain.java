@@ -149,11 +149,21 @@ public final class Chain {
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("Chain[head=").append(head).append(", ")
-                .append(readable).append(" readable/").append(count - readable).append(" writable:");
+        StringBuilder sb = new StringBuilder("Chain[head=")
+                .append(head)
+                .append(", ")
+                .append(readable)
+                .append(" readable/")
+                .append(count - readable)
+                .append(" writable:");
         for (int i = 0; i < count; i++) {
-            sb.append(' ').append(i < readable ? 'r' : 'w').append(region[i]).append('@')
-                    .append(offset[i]).append('+').append(length[i]);
+            sb.append(' ')
+                    .append(i < readable ? 'r' : 'w')
+                    .append(region[i])
+                    .append('@')
+                    .append(offset[i])
+                    .append('+')
+                    .append(length[i]);
         }
         return sb.append(']').toString();
     }

@@ -1,7 +1,5 @@
 package dev.panda.pmd.virtio.ring;
 
-import java.lang.foreign.MemorySegment;
-
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_ADDR;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_FLAGS;
@@ -10,6 +8,8 @@ import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_LEN;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
+
+import java.lang.foreign.MemorySegment;
 
 /**
  * Walks one descriptor chain the driver offered, trusting nothing in it (DESIGN.md, untrusted

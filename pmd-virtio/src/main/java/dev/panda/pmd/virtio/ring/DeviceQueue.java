@@ -1,9 +1,5 @@
 package dev.panda.pmd.virtio.ring;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.VarHandle;
-import java.util.Objects;
-
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_F_NO_INTERRUPT;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_IDX;
@@ -16,6 +12,10 @@ import static dev.panda.pmd.virtio.ring.SplitRing.USED_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_F_NO_NOTIFY;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_IDX;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_RING;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 /**
  * The device side of a split virtqueue (virtio 1.2 §2.7): what a vhost-user backend does with the
@@ -53,10 +53,17 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
     private int badAvail = -1;
     /** Next used entry to write, and the used idx last published (both free-running u16). */
     private int usedShadow;
+
     int usedPublished;
 
-    DeviceQueue(String name, GuestMemory memory, int size, MemorySegment desc, MemorySegment avail,
-                MemorySegment used, int lastAvailIdx) {
+    DeviceQueue(
+            String name,
+            GuestMemory memory,
+            int size,
+            MemorySegment desc,
+            MemorySegment avail,
+            MemorySegment used,
+            int lastAvailIdx) {
         SplitRing.checkSize(size);
         this.memory = Objects.requireNonNull(memory, "memory");
         this.size = size;
@@ -83,9 +90,15 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
      * @param features     the negotiated feature bits ({@link SplitRing#F_EVENT_IDX} matters here)
      * @param lastAvailIdx where to start consuming the available ring (vhost-user SET_VRING_BASE)
      */
-    public static DeviceQueue create(String name, GuestMemory memory, int size, MemorySegment desc,
-                                     MemorySegment avail, MemorySegment used, long features,
-                                     int lastAvailIdx) {
+    public static DeviceQueue create(
+            String name,
+            GuestMemory memory,
+            int size,
+            MemorySegment desc,
+            MemorySegment avail,
+            MemorySegment used,
+            long features,
+            int lastAvailIdx) {
         return SplitRing.has(features, SplitRing.F_EVENT_IDX)
                 ? new EventIdx(name, memory, size, desc, avail, used, lastAvailIdx)
                 : new Flags(name, memory, size, desc, avail, used, lastAvailIdx);
@@ -98,12 +111,25 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
      * (SET_VRING_ADDR) but descriptors in guest-physical ones, so it maps the rings through
      * {@code MemoryTable.userAddresses()} and calls {@link #create} (as {@code VhostBackend} does).
      */
-    public static DeviceQueue at(String name, GuestMemory memory, int size, long descAddr, long availAddr,
-                                 long usedAddr, long features, int lastAvailIdx) {
+    public static DeviceQueue at(
+            String name,
+            GuestMemory memory,
+            int size,
+            long descAddr,
+            long availAddr,
+            long usedAddr,
+            long features,
+            int lastAvailIdx) {
         SplitRing.checkSize(size);
-        return create(name, memory, size, map(memory, "descriptor table", descAddr, SplitRing.descTableBytes(size)),
+        return create(
+                name,
+                memory,
+                size,
+                map(memory, "descriptor table", descAddr, SplitRing.descTableBytes(size)),
                 map(memory, "available ring", availAddr, SplitRing.availRingBytes(size)),
-                map(memory, "used ring", usedAddr, SplitRing.usedRingBytes(size)), features, lastAvailIdx);
+                map(memory, "used ring", usedAddr, SplitRing.usedRingBytes(size)),
+                features,
+                lastAvailIdx);
     }
 
     private static MemorySegment map(GuestMemory memory, String what, long addr, long bytes) {
@@ -123,8 +149,8 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
             throw new IllegalArgumentException(what + " has " + s.byteSize() + " bytes, needs " + bytes);
         }
         if (s.address() % alignment != 0) {
-            throw new IllegalArgumentException(what + " at 0x" + Long.toHexString(s.address())
-                    + " is not aligned to " + alignment + " (virtio 1.2 §2.7.1)");
+            throw new IllegalArgumentException(what + " at 0x" + Long.toHexString(s.address()) + " is not aligned to "
+                    + alignment + " (virtio 1.2 §2.7.1)");
         }
         return s;
     }

@@ -1,10 +1,5 @@
 package dev.panda.pmd.virtio.ring;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.VarHandle;
-import java.util.Objects;
-
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_F_NO_INTERRUPT;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_IDX;
@@ -21,6 +16,11 @@ import static dev.panda.pmd.virtio.ring.SplitRing.USED_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_F_NO_NOTIFY;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_IDX;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_RING;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 /**
  * The driver side of a split virtqueue (virtio 1.2 §2.7.13, §2.7.14): what virtio-user or a
@@ -62,16 +62,20 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
     DriverQueue(String name, MemorySegment mem, long ringAddr, int size, long features, int indirectMax) {
         SplitRing.checkSize(size);
         Objects.requireNonNull(mem, "mem");
-        if (indirectMax < 0 || indirectMax > size
+        if (indirectMax < 0
+                || indirectMax > size
                 || indirectMax > 0 && !SplitRing.has(features, SplitRing.F_INDIRECT_DESC)) {
             throw new IllegalArgumentException("indirect tables of " + indirectMax + " entries need "
                     + "VIRTIO_F_INDIRECT_DESC and at most queue size (" + size + ") entries");
         }
         long bytes = bytes(size, indirectMax);
-        if (!mem.isNative() || mem.byteSize() < bytes || mem.address() % SplitRing.DESC_ALIGN != 0
+        if (!mem.isNative()
+                || mem.byteSize() < bytes
+                || mem.address() % SplitRing.DESC_ALIGN != 0
                 || ringAddr % SplitRing.DESC_ALIGN != 0) {
-            throw new IllegalArgumentException("ring memory must be native, " + bytes
-                    + " bytes, 16-byte aligned (virtio 1.2 §2.7.1); got " + mem + " at 0x" + Long.toHexString(ringAddr));
+            throw new IllegalArgumentException(
+                    "ring memory must be native, " + bytes + " bytes, 16-byte aligned (virtio 1.2 §2.7.1); got " + mem
+                            + " at 0x" + Long.toHexString(ringAddr));
         }
         this.size = size;
         this.mask = size - 1;
@@ -115,8 +119,8 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
      *                    scheme, {@link SplitRing#F_INDIRECT_DESC} allows {@code indirectMax > 0}
      * @param indirectMax entries per indirect table, 0 for no indirect descriptors
      */
-    public static DriverQueue create(String name, MemorySegment mem, long ringAddr, int size, long features,
-                                     int indirectMax) {
+    public static DriverQueue create(
+            String name, MemorySegment mem, long ringAddr, int size, long features, int indirectMax) {
         return SplitRing.has(features, SplitRing.F_EVENT_IDX)
                 ? new EventIdx(name, mem, ringAddr, size, features, indirectMax)
                 : new Flags(name, mem, ringAddr, size, features, indirectMax);

@@ -66,6 +66,7 @@ public final class RingErrors {
             throw new ExceptionInInitializerError(e);
         }
     }
+
     private static final Kind[] KINDS = Kind.values();
 
     private final String queue;
@@ -86,8 +87,12 @@ public final class RingErrors {
         }
         if (!logged[k]) {
             logged[k] = true;
-            LOG.log(System.Logger.Level.WARNING, "{0}: {1} (0x{2}); further ones are only counted",
-                    queue, kind.what(), Long.toHexString(detail));
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: {1} (0x{2}); further ones are only counted",
+                    queue,
+                    kind.what(),
+                    Long.toHexString(detail));
         }
     }
 

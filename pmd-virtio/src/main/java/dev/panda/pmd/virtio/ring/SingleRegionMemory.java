@@ -23,8 +23,8 @@ public final class SingleRegionMemory implements GuestMemory {
         this.base = base;
         this.size = segment.byteSize();
         if (base != 0 && Long.compareUnsigned(size, -base) > 0) {
-            throw new IllegalArgumentException("region at 0x" + Long.toHexString(base) + " of " + size
-                    + " bytes wraps the 64-bit address space");
+            throw new IllegalArgumentException(
+                    "region at 0x" + Long.toHexString(base) + " of " + size + " bytes wraps the 64-bit address space");
         }
     }
 
@@ -49,7 +49,8 @@ public final class SingleRegionMemory implements GuestMemory {
     public int find(long addr, long len) {
         long off = addr - base;
         // Unsigned: addr >= base, off inside the region, and len fits in what is left (no overflow).
-        if (Long.compareUnsigned(addr, base) < 0 || Long.compareUnsigned(off, size) >= 0
+        if (Long.compareUnsigned(addr, base) < 0
+                || Long.compareUnsigned(off, size) >= 0
                 || Long.compareUnsigned(len, size - off) > 0) {
             return -1;
         }

@@ -1,13 +1,13 @@
 package dev.panda.pmd.virtio.ring;
 
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * The split virtqueue format of virtio 1.2 §2.7: layouts, flag bits, sizes, alignment and the
@@ -40,6 +40,7 @@ public final class SplitRing {
     public static final int MAX_QUEUE_SIZE = 32768;
     /** §2.7 table: minimum alignment of the descriptor table, available ring and used ring. */
     public static final int DESC_ALIGN = 16;
+
     public static final int AVAIL_ALIGN = 2;
     public static final int USED_ALIGN = 4;
 
@@ -48,27 +49,37 @@ public final class SplitRing {
 
     /** §2.7.5 {@code struct virtq_desc}, 16 bytes, byte-aligned (see the class comment). */
     public static final StructLayout DESC = MemoryLayout.structLayout(
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).withName("addr"),
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).withName("len"),
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).withName("flags"),
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).withName("next"))
+                    ValueLayout.JAVA_LONG_UNALIGNED
+                            .withOrder(ByteOrder.LITTLE_ENDIAN)
+                            .withName("addr"),
+                    ValueLayout.JAVA_INT_UNALIGNED
+                            .withOrder(ByteOrder.LITTLE_ENDIAN)
+                            .withName("len"),
+                    ValueLayout.JAVA_SHORT_UNALIGNED
+                            .withOrder(ByteOrder.LITTLE_ENDIAN)
+                            .withName("flags"),
+                    ValueLayout.JAVA_SHORT_UNALIGNED
+                            .withOrder(ByteOrder.LITTLE_ENDIAN)
+                            .withName("next"))
             .withName("virtq_desc");
 
     /** §2.7.6 {@code struct virtq_avail} up to its ring. */
     public static final StructLayout AVAIL_HEADER = MemoryLayout.structLayout(
-            U16.withName("flags"), U16.withName("idx")).withName("virtq_avail");
+                    U16.withName("flags"), U16.withName("idx"))
+            .withName("virtq_avail");
 
     /** §2.7.8 {@code struct virtq_used} up to its ring. */
-    public static final StructLayout USED_HEADER = MemoryLayout.structLayout(
-            U16.withName("flags"), U16.withName("idx")).withName("virtq_used");
+    public static final StructLayout USED_HEADER = MemoryLayout.structLayout(U16.withName("flags"), U16.withName("idx"))
+            .withName("virtq_used");
 
     /** §2.7.8 {@code struct virtq_used_elem}. */
-    public static final StructLayout USED_ELEM = MemoryLayout.structLayout(
-            U32.withName("id"), U32.withName("len")).withName("virtq_used_elem");
+    public static final StructLayout USED_ELEM =
+            MemoryLayout.structLayout(U32.withName("id"), U32.withName("len")).withName("virtq_used_elem");
 
     public static final long DESC_BYTES = DESC.byteSize();
     /** Offset of {@code ring[0]} in the available ring (and of the used ring's {@code ring[0]}). */
     static final long AVAIL_RING = AVAIL_HEADER.byteSize();
+
     static final long USED_RING = USED_HEADER.byteSize();
     static final long USED_ELEM_BYTES = USED_ELEM.byteSize();
 
@@ -86,21 +97,26 @@ public final class SplitRing {
     /** One le16 at an offset: {@code avail.ring[i]}, {@code used_event}, {@code avail_event}. */
     static final VarHandle U16_AT = U16.varHandle();
 
-    private SplitRing() {
-    }
+    private SplitRing() {}
 
     /** §2.7.6 the whole available ring for {@code size} entries, {@code used_event} included. */
     public static StructLayout availLayout(int size) {
-        return MemoryLayout.structLayout(U16.withName("flags"), U16.withName("idx"),
-                MemoryLayout.sequenceLayout(checkSize(size), U16).withName("ring"),
-                U16.withName("used_event")).withName("virtq_avail");
+        return MemoryLayout.structLayout(
+                        U16.withName("flags"),
+                        U16.withName("idx"),
+                        MemoryLayout.sequenceLayout(checkSize(size), U16).withName("ring"),
+                        U16.withName("used_event"))
+                .withName("virtq_avail");
     }
 
     /** §2.7.8 the whole used ring for {@code size} entries, {@code avail_event} included. */
     public static StructLayout usedLayout(int size) {
-        return MemoryLayout.structLayout(U16.withName("flags"), U16.withName("idx"),
-                MemoryLayout.sequenceLayout(checkSize(size), USED_ELEM).withName("ring"),
-                U16.withName("avail_event")).withName("virtq_used");
+        return MemoryLayout.structLayout(
+                        U16.withName("flags"),
+                        U16.withName("idx"),
+                        MemoryLayout.sequenceLayout(checkSize(size), USED_ELEM).withName("ring"),
+                        U16.withName("avail_event"))
+                .withName("virtq_used");
     }
 
     /** §2.7 table: 16 * Queue Size. */
@@ -150,8 +166,8 @@ public final class SplitRing {
 
     static int checkSize(int size) {
         if (!isValidSize(size)) {
-            throw new IllegalArgumentException("queue size " + size
-                    + " is not a power of 2 between 1 and " + MAX_QUEUE_SIZE + " (virtio 1.2 §2.7)");
+            throw new IllegalArgumentException("queue size " + size + " is not a power of 2 between 1 and "
+                    + MAX_QUEUE_SIZE + " (virtio 1.2 §2.7)");
         }
         return size;
     }

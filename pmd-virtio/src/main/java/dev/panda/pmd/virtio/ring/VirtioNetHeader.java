@@ -1,13 +1,13 @@
 package dev.panda.pmd.virtio.ring;
 
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * virtio 1.2 §5.1.6 {@code struct virtio_net_hdr}, the header in front of every packet on a
@@ -26,22 +26,23 @@ public final class VirtioNetHeader {
     public static final int F_MRG_RXBUF = 15;
     /** §5.1.6: flags. */
     public static final int F_NEEDS_CSUM = 1;
+
     public static final int F_DATA_VALID = 2;
     /** §5.1.6: gso_type for a packet that needs no segmentation. */
     public static final int GSO_NONE = 0;
 
-    private static final ValueLayout.OfShort LE16 =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** The header, byte-aligned: it sits wherever the buffer starts. */
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
-            ValueLayout.JAVA_BYTE.withName("flags"),
-            ValueLayout.JAVA_BYTE.withName("gso_type"),
-            LE16.withName("hdr_len"),
-            LE16.withName("gso_size"),
-            LE16.withName("csum_start"),
-            LE16.withName("csum_offset"),
-            LE16.withName("num_buffers")).withName("virtio_net_hdr");
+                    ValueLayout.JAVA_BYTE.withName("flags"),
+                    ValueLayout.JAVA_BYTE.withName("gso_type"),
+                    LE16.withName("hdr_len"),
+                    LE16.withName("gso_size"),
+                    LE16.withName("csum_start"),
+                    LE16.withName("csum_offset"),
+                    LE16.withName("num_buffers"))
+            .withName("virtio_net_hdr");
 
     /** 12: what precedes the frame in the first buffer of a packet. */
     public static final long BYTES = LAYOUT.byteSize();
@@ -60,6 +61,5 @@ public final class VirtioNetHeader {
         return (short) NUM_BUFFERS.get(s, offset) & 0xFFFF;
     }
 
-    private VirtioNetHeader() {
-    }
+    private VirtioNetHeader() {}
 }

@@ -2,7 +2,6 @@ package dev.panda.pmd.virtio.vhost;
 
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.vhostuser.MemoryTable;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -33,16 +32,13 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
 
     /** Not migrating. */
     final class Off implements DirtyLog {
-        private Off() {
-        }
+        private Off() {}
 
         @Override
-        public void written(Chain c, long bytes) {
-        }
+        public void written(Chain c, long bytes) {}
 
         @Override
-        public void usedRing() {
-        }
+        public void usedRing() {}
 
         @Override
         public long outside() {
@@ -103,7 +99,7 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
             if (len <= 0) {
                 return;
             }
-            long first = gpa >>> 12;   // PAGE
+            long first = gpa >>> 12; // PAGE
             long last = (gpa + len - 1) >>> 12;
             long limit = log.byteSize() * 8;
             for (long page = first; Long.compareUnsigned(page, last) <= 0; page++) {

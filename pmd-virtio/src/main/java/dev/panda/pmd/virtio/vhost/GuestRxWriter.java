@@ -4,7 +4,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -28,6 +27,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
     final DirtyLog log;
     /** What the last {@link #write} did: packets delivered, their frame bytes, guest buffers refused. */
     int sent;
+
     long bytes;
     int errors;
 
@@ -171,7 +171,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
                     continue;
                 }
                 if (done < len) {
-                    q.rewind(mark);   // nothing of this packet published: it waits for more buffers
+                    q.rewind(mark); // nothing of this packet published: it waits for more buffers
                     break;
                 }
                 VirtioNetHeader.NUM_BUFFERS.set(header, 0L, (short) buffers);

@@ -5,7 +5,6 @@ import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.vhostuser.MemoryTable;
 import dev.panda.pmd.virtio.vhostuser.VhostUserException;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.LogBase;
-
 import java.lang.foreign.MemorySegment;
 
 /**

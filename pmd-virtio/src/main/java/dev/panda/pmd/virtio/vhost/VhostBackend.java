@@ -1,6 +1,10 @@
 package dev.panda.pmd.virtio.vhost;
 
-import dev.panda.jextract.Fd;
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.GuestMemory;
 import dev.panda.pmd.virtio.ring.SplitRing;
@@ -17,15 +21,9 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static java.lang.System.Logger.Level.DEBUG;
-import static java.lang.System.Logger.Level.ERROR;
-import static java.lang.System.Logger.Level.INFO;
-import static java.lang.System.Logger.Level.WARNING;
 
 /**
  * The vhost-user back-end's control thread (QEMU docs/interop/vhost-user.rst): gets a front-end
@@ -64,14 +62,17 @@ final class VhostBackend implements Runnable {
     static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
+
     static final long P_REPLY_ACK = 1L << 3;
     /** VHOST_USER_PROTOCOL_F_LOG_SHMFD (the log comes as a shared memory fd), _STATUS. */
     static final long P_LOG_SHMFD = 1L << 1;
+
     static final long P_STATUS = 1L << 16;
     /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MRG_RXBUF. */
     static final long F_MRG_RXBUF = 1L << 15;
     /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
     static final long F_INDIRECT_DESC = 1L << 28;
+
     static final long F_EVENT_IDX = 1L << 29;
     /** VHOST_F_LOG_ALL (bit 26): log every write to guest memory ("Migration"). */
     static final long F_LOG_ALL = 1L << 26;
@@ -149,8 +150,11 @@ final class VhostBackend implements Runnable {
      */
     void fault(InternalError e) {
         if (faulted.compareAndSet(false, true)) {
-            LOG.log(ERROR, "{0}: the front-end''s memory faulted under the poller ({1}); resetting the device",
-                    name, e.toString());
+            LOG.log(
+                    ERROR,
+                    "{0}: the front-end''s memory faulted under the poller ({1}); resetting the device",
+                    name,
+                    e.toString());
             UnixSocket c = connection;
             if (c != null) {
                 try {
@@ -237,7 +241,7 @@ final class VhostBackend implements Runnable {
                     }
                     VhostUserRequest r = bad.knownRequest();
                     if (r == VhostUserRequest.SET_LOG_BASE) {
-                        channel.send(U64.reply(r, 1));   // its u64 reply says refused
+                        channel.send(U64.reply(r, 1)); // its u64 reply says refused
                         continue;
                     }
                     if (r != null && r.alwaysReplies()) {
@@ -284,15 +288,17 @@ final class VhostBackend implements Runnable {
             case SET_FEATURES -> {
                 long f = ((U64) m).value();
                 if ((f & ~offeredFeatures) != 0) {
-                    return refuse(m, "features 0x" + Long.toHexString(f) + " beyond the offered 0x"
-                            + Long.toHexString(offeredFeatures));
+                    return refuse(
+                            m,
+                            "features 0x" + Long.toHexString(f) + " beyond the offered 0x"
+                                    + Long.toHexString(offeredFeatures));
                 }
                 if ((f & F_VERSION_1) == 0) {
                     return refuse(m, "VIRTIO_F_VERSION_1 not accepted: legacy virtio-net headers are not implemented");
                 }
                 takeBackAll();
                 for (Vring v : vrings) {
-                    v.dropQueue();   // EVENT_IDX may have changed: the queues are rebuilt
+                    v.dropQueue(); // EVENT_IDX may have changed: the queues are rebuilt
                 }
                 if (f != features) {
                     LOG.log(INFO, "{0}: features 0x{1} ({2})", name, Long.toHexString(f), featureNames(f));
@@ -304,8 +310,10 @@ final class VhostBackend implements Runnable {
                 long p = ((U64) m).value();
                 protocolFeatures = p & offeredProtocol;
                 if ((p & ~offeredProtocol) != 0) {
-                    return refuse(m, "protocol features 0x" + Long.toHexString(p) + " beyond the offered 0x"
-                            + Long.toHexString(offeredProtocol));
+                    return refuse(
+                            m,
+                            "protocol features 0x" + Long.toHexString(p) + " beyond the offered 0x"
+                                    + Long.toHexString(offeredProtocol));
                 }
                 return true;
             }
@@ -337,7 +345,7 @@ final class VhostBackend implements Runnable {
                 return setVringFd((VringFd) m);
             }
             case SET_VRING_ERR -> {
-                m.close();   // panda reports no ring errors to the front-end this way
+                m.close(); // panda reports no ring errors to the front-end this way
                 return true;
             }
             case SET_LOG_BASE -> {
@@ -399,7 +407,7 @@ final class VhostBackend implements Runnable {
         }
         takeBack(v);
         v.dropQueue();
-        v.logUsed = (a.addrFlags() & 1) != 0;   // VHOST_VRING_F_LOG: log used ring writes at logAddr
+        v.logUsed = (a.addrFlags() & 1) != 0; // VHOST_VRING_F_LOG: log used ring writes at logAddr
         v.logAddr = a.logAddr();
         v.descAddr = a.descAddr();
         v.availAddr = a.availAddr();
@@ -464,10 +472,15 @@ final class VhostBackend implements Runnable {
             return;
         }
         if (slot.quiesce(QUIESCE_MILLIS)) {
-            v.errorsSeen = old.errorsSeen;   // the poller has left: its last count is visible now
+            v.errorsSeen = old.errorsSeen; // the poller has left: its last count is visible now
         } else {
-            LOG.log(ERROR, "{0}: the poller of vring {1} did not leave its burst in {2} ms; guest memory will "
-                    + "not be unmapped", name, v.index, QUIESCE_MILLIS);
+            LOG.log(
+                    ERROR,
+                    "{0}: the poller of vring {1} did not leave its burst in {2} ms; guest memory will "
+                            + "not be unmapped",
+                    name,
+                    v.index,
+                    QUIESCE_MILLIS);
             stuck = true;
         }
     }
@@ -493,8 +506,7 @@ final class VhostBackend implements Runnable {
     private boolean publish(Vring v) {
         try {
             boolean enabled = v.enabled || (features & F_PROTOCOL_FEATURES) == 0;
-            if (memory == null || (features & F_VERSION_1) == 0 || v.num == 0 || !v.addrSet || !v.started
-                    || !enabled) {
+            if (memory == null || (features & F_VERSION_1) == 0 || v.num == 0 || !v.addrSet || !v.started || !enabled) {
                 return true;
             }
             if (v.queue == null) {
@@ -506,8 +518,9 @@ final class VhostBackend implements Runnable {
                     return false;
                 }
             }
-            DirtyLog dirty = logging() ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr,
-                    SplitRing.usedRingBytes(v.num)) : DirtyLog.OFF;
+            DirtyLog dirty = logging()
+                    ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num))
+                    : DirtyLog.OFF;
             GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
             VringSlot.Live live = new VringSlot.Live(v.queue, v.call, writer, dirty);
             live.errorsSeen = v.errorsSeen;
@@ -525,8 +538,9 @@ final class VhostBackend implements Runnable {
         MemorySegment desc = part(user, v, "descriptor table", v.descAddr, SplitRing.descTableBytes(v.num));
         MemorySegment avail = part(user, v, "available ring", v.availAddr, SplitRing.availRingBytes(v.num));
         MemorySegment used = part(user, v, "used ring", v.usedAddr, SplitRing.usedRingBytes(v.num));
-        DeviceQueue q = DeviceQueue.create(name + ":vring" + v.index, memory, v.num, desc, avail, used, features, v.base);
-        q.disableKicks();   // the poller busy-polls: kicks would only cost the front-end syscalls
+        DeviceQueue q =
+                DeviceQueue.create(name + ":vring" + v.index, memory, v.num, desc, avail, used, features, v.base);
+        q.disableKicks(); // the poller busy-polls: kicks would only cost the front-end syscalls
         return q;
     }
 
@@ -574,7 +588,10 @@ final class VhostBackend implements Runnable {
     private boolean setStatus(long s) {
         if ((s & S_FEATURES_OK) != 0 && (features & F_VERSION_1) == 0) {
             s &= ~S_FEATURES_OK;
-            LOG.log(WARNING, "{0}: FEATURES_OK not kept: features 0x{1} lack VIRTIO_F_VERSION_1", name,
+            LOG.log(
+                    WARNING,
+                    "{0}: FEATURES_OK not kept: features 0x{1} lack VIRTIO_F_VERSION_1",
+                    name,
                     Long.toHexString(features));
         }
         status = s & 0xff;
@@ -591,7 +608,11 @@ final class VhostBackend implements Runnable {
         }
         takeBackAll();
         log.replace(mapping, stuck);
-        LOG.log(INFO, "{0}: dirty log of {1} bytes set{2}", name, m.size(),
+        LOG.log(
+                INFO,
+                "{0}: dirty log of {1} bytes set{2}",
+                name,
+                m.size(),
                 (features & F_LOG_ALL) != 0 ? ", logging" : "");
         return publishAll();
     }
@@ -629,6 +650,8 @@ final class VhostBackend implements Runnable {
         if ((f & F_LOG_ALL) != 0) {
             b.append("LOG_ALL ");
         }
-        return b.isEmpty() ? "none of MQ, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, LOG_ALL" : b.toString().trim();
+        return b.isEmpty()
+                ? "none of MQ, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, LOG_ALL"
+                : b.toString().trim();
     }
 }

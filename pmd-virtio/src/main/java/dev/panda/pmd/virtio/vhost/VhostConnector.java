@@ -1,12 +1,11 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static java.lang.System.Logger.Level.ERROR;
+
 import dev.panda.pmd.virtio.vhostuser.Backoff;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.Wakeup;
-
 import java.nio.file.Path;
-
-import static java.lang.System.Logger.Level.ERROR;
 
 /**
  * Where the back-end's control thread gets its next front-end connection from: a listening
@@ -49,7 +48,12 @@ sealed interface VhostConnector permits VhostConnector.Listening, VhostConnector
                 return listener.accept();
             } catch (RuntimeException e) {
                 if (!wakeup.woken()) {
-                    LOG.log(ERROR, "{0}: accept on {1} failed, the port stops listening: {2}", name, path, e.toString());
+                    LOG.log(
+                            ERROR,
+                            "{0}: accept on {1} failed, the port stops listening: {2}",
+                            name,
+                            path,
+                            e.toString());
                 }
                 return null;
             }
@@ -58,7 +62,7 @@ sealed interface VhostConnector permits VhostConnector.Listening, VhostConnector
         @Override
         public void wake() {
             wakeup.wake();
-            listener.shutdown();   // an accept already past the poll wakes too (shutdown and close share a lock)
+            listener.shutdown(); // an accept already past the poll wakes too (shutdown and close share a lock)
         }
 
         @Override
@@ -72,6 +76,7 @@ sealed interface VhostConnector permits VhostConnector.Listening, VhostConnector
     final class Dialing implements VhostConnector {
         /** A connection that lasted this long resets the backoff; a shorter one is paced like a failure. */
         private static final long STABLE_NANOS = 200_000_000L;
+
         private final Path path;
         private final Backoff backoff;
         private final Wakeup wakeup = new Wakeup();

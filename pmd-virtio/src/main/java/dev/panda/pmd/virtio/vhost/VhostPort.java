@@ -1,16 +1,14 @@
 package dev.panda.pmd.virtio.vhost;
 
-import dev.panda.jextract.Posix;
-
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
+import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 
@@ -38,6 +36,7 @@ final class VhostPort extends AbstractPort {
     private final QueueCounters[] faults;
     /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
     private final int[] rxAllocated;
+
     private final int[] txTaken;
     private final VhostBackend backend;
     private volatile boolean closed;
@@ -113,7 +112,7 @@ final class VhostPort extends AbstractPort {
             while (n < got && q.pop(c)) {
                 long frame = c.readableBytes() - HDR;
                 if (frame <= 0 || frame > room) {
-                    bad++;   // no frame behind the header, or larger than a buffer: dropped, counted
+                    bad++; // no frame behind the header, or larger than a buffer: dropped, counted
                 } else {
                     int b = h[n];
                     c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
@@ -122,10 +121,10 @@ final class VhostPort extends AbstractPort {
                     bytes += frame;
                     n++;
                 }
-                q.pushUsed(c.head(), 0);   // §2.7.8: nothing written into a device-readable chain
+                q.pushUsed(c.head(), 0); // §2.7.8: nothing written into a device-readable chain
             }
             finish(live, rxCounters[queue]);
-            rxAllocated[queue] = 0;   // from here the buffers are the caller's or freed
+            rxAllocated[queue] = 0; // from here the buffers are the caller's or freed
             if (n < got) {
                 pool.freeBulk(h, n, got - n);
             }
@@ -152,7 +151,7 @@ final class VhostPort extends AbstractPort {
             return live == null ? 0 : transmit(queue, live, burst, n);
         } catch (InternalError e) {
             fault(queue, txCounters[queue], e);
-            return txTaken[queue];   // freed already, or never freed and so lost, never freed twice
+            return txTaken[queue]; // freed already, or never freed and so lost, never freed twice
         } finally {
             txTaken[queue] = 0;
             slot.exit();

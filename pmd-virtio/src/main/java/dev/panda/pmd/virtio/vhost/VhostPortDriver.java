@@ -6,7 +6,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.NativeException;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -44,7 +43,8 @@ public final class VhostPortDriver implements PortDriver {
     public Port open(DeviceSpec spec, PortContext ctx) {
         String iface = spec.get("iface");
         if (iface == null || iface.isEmpty()) {
-            throw new DeviceException("device '" + spec.name() + "' needs iface=PATH (the vhost-user socket to listen on)");
+            throw new DeviceException(
+                    "device '" + spec.name() + "' needs iface=PATH (the vhost-user socket to listen on)");
         }
         boolean client = spec.getBool("client", false);
         int queues = spec.getInt("queues", Math.max(1, Math.max(ctx.rxQueues(), ctx.txQueues())), 1, MAX_QUEUES);
@@ -60,8 +60,10 @@ public final class VhostPortDriver implements PortDriver {
                     | (spec.getBool("indirect", true) ? 0 : VhostBackend.F_INDIRECT_DESC);
             return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client, withheld);
         } catch (NativeException | IllegalArgumentException e) {
-            throw new DeviceException("device '" + spec.name() + "': cannot "
-                    + (client ? "connect to " : "listen on ") + iface + ": " + e.getMessage(), e);
+            throw new DeviceException(
+                    "device '" + spec.name() + "': cannot " + (client ? "connect to " : "listen on ") + iface + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 }

@@ -18,11 +18,13 @@ final class Vring {
     long usedAddr;
     /** SET_VRING_ADDR's VHOST_VRING_F_LOG and log_guest_addr: where used ring writes are logged. */
     boolean logUsed;
+
     long logAddr;
     /** Next avail index to consume when the queue is (re)built (SET_VRING_BASE, or where the last queue stopped). */
     int base;
     /** SET_VRING_KICK seen and no GET_VRING_BASE since: the ring is started. */
     boolean started;
+
     Fd kick;
     Fd call;
     /** SET_VRING_ENABLE; matters only once VHOST_USER_F_PROTOCOL_FEATURES is negotiated. */

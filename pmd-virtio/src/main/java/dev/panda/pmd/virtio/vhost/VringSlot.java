@@ -3,7 +3,6 @@ package dev.panda.pmd.virtio.vhost;
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
-
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;

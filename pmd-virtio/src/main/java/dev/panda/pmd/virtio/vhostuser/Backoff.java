@@ -29,7 +29,13 @@ public final class Backoff {
     public long failed(String why) {
         if (attempts++ == 0) {
             outageStart = System.nanoTime();
-            LOG.log(WARNING, "{0}: {1}; retrying every {2,number,#}..{3,number,#} ms until it is back", name, why, FIRST_MILLIS, CAP_MILLIS);
+            LOG.log(
+                    WARNING,
+                    "{0}: {1}; retrying every {2,number,#}..{3,number,#} ms until it is back",
+                    name,
+                    why,
+                    FIRST_MILLIS,
+                    CAP_MILLIS);
         }
         long d = delay;
         delay = Math.min(CAP_MILLIS, delay * 2);
@@ -42,7 +48,11 @@ public final class Backoff {
      */
     public void succeeded() {
         if (attempts > 0) {
-            LOG.log(INFO, "{0}: peer back after {1,number,#} attempt(s), {2,number,#} ms", name, attempts,
+            LOG.log(
+                    INFO,
+                    "{0}: peer back after {1,number,#} attempt(s), {2,number,#} ms",
+                    name,
+                    attempts,
                     (System.nanoTime() - outageStart) / 1_000_000);
         }
         attempts = 0;

@@ -3,7 +3,6 @@ package dev.panda.pmd.virtio.vhostuser;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.cmsghdr;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -39,13 +38,12 @@ final class Cmsg {
     static {
         if (DATA_OFFSET != HEADER) {
             // glibc's CMSG_DATA is the flexible array member, which must start at the aligned end
-            throw new ExceptionInInitializerError("cmsghdr layout: __cmsg_data at " + DATA_OFFSET
-                    + ", aligned header is " + HEADER);
+            throw new ExceptionInInitializerError(
+                    "cmsghdr layout: __cmsg_data at " + DATA_OFFSET + ", aligned header is " + HEADER);
         }
     }
 
-    private Cmsg() {
-    }
+    private Cmsg() {}
 
     /** {@code CMSG_ALIGN(len)}. */
     static long align(long len) {
@@ -73,7 +71,10 @@ final class Cmsg {
         cmsghdr.cmsg_level(control, SOL_SOCKET);
         cmsghdr.cmsg_type(control, SCM_RIGHTS);
         for (int i = 0; i < fds.size(); i++) {
-            control.set(ValueLayout.JAVA_INT, DATA_OFFSET + (long) i * Integer.BYTES, fds.get(i).value());
+            control.set(
+                    ValueLayout.JAVA_INT,
+                    DATA_OFFSET + (long) i * Integer.BYTES,
+                    fds.get(i).value());
         }
         return control;
     }

@@ -9,8 +9,7 @@ package dev.panda.pmd.virtio.vhostuser;
 public sealed interface DecodeResult {
 
     /** A well-formed message; the caller owns it and its descriptors. */
-    record Ok(VhostUserMessage message) implements DecodeResult {
-    }
+    record Ok(VhostUserMessage message) implements DecodeResult {}
 
     /**
      * A message that was rejected. Every descriptor that came with it has been closed already.
@@ -36,12 +35,11 @@ public sealed interface DecodeResult {
         @Override
         public String toString() {
             VhostUserRequest known = knownRequest();
-            return "invalid vhost-user message (request " + (known != null ? known : Integer.toString(request))
-                    + "): " + reason + (fatal ? " [connection must close]" : "");
+            return "invalid vhost-user message (request " + (known != null ? known : Integer.toString(request)) + "): "
+                    + reason + (fatal ? " [connection must close]" : "");
         }
     }
 
     /** The peer closed the connection between two messages. */
-    record Closed() implements DecodeResult {
-    }
+    record Closed() implements DecodeResult {}
 }

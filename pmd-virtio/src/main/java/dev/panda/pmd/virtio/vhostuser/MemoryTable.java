@@ -7,7 +7,6 @@ import dev.panda.jextract.libc.Libc;
 import dev.panda.pmd.virtio.ring.GuestMemory;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -45,17 +44,18 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
      * bindings have no fstat to ask it, so a mapping tries the next size on {@code EINVAL}.
      */
     private static final long[] PAGE_SIZES = {PAGE_SIZE, 2L << 20, 1L << 30};
+
     private static final int EINVAL = Libc.EINVAL();
 
     private final List<MemoryRegion> regions;
     private final List<Fd> fds;
-    private final MemorySegment[] mappings;   // whole mappings, global scope, for munmap
+    private final MemorySegment[] mappings; // whole mappings, global scope, for munmap
     private final Arena arena;
     private final View guest;
     private final View user;
 
-    private MemoryTable(List<MemoryRegion> regions, List<Fd> fds, MemorySegment[] mappings, Arena arena,
-                        MemorySegment[] segments) {
+    private MemoryTable(
+            List<MemoryRegion> regions, List<Fd> fds, MemorySegment[] mappings, Arena arena, MemorySegment[] segments) {
         this.regions = regions;
         this.fds = fds;
         this.mappings = mappings;
@@ -91,7 +91,9 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
                 MemoryRegion r = regions.get(i);
                 checkFile(i, fds.get(i), r);
                 long base = mapFrom(i, fds.get(i), r, mappings);
-                segments[i] = mappings[i].asSlice(r.mmapOffset() - base, r.memorySize()).reinterpret(arena, null);
+                segments[i] = mappings[i]
+                        .asSlice(r.mmapOffset() - base, r.memorySize())
+                        .reinterpret(arena, null);
             }
             return new MemoryTable(regions, fds, mappings, arena, segments);
         } catch (VhostUserException | RuntimeException e) {
@@ -165,9 +167,13 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
         StringBuilder s = new StringBuilder("MemoryTable[");
         for (int i = 0; i < regions.size(); i++) {
             MemoryRegion r = regions.get(i);
-            s.append(i == 0 ? "" : ", ").append("gpa 0x").append(Long.toHexString(r.guestPhysAddr()))
-                    .append(" uva 0x").append(Long.toHexString(r.userspaceAddr()))
-                    .append(" size 0x").append(Long.toHexString(r.memorySize()));
+            s.append(i == 0 ? "" : ", ")
+                    .append("gpa 0x")
+                    .append(Long.toHexString(r.guestPhysAddr()))
+                    .append(" uva 0x")
+                    .append(Long.toHexString(r.userspaceAddr()))
+                    .append(" size 0x")
+                    .append(Long.toHexString(r.memorySize()));
         }
         return s.append(arena.scope().isAlive() ? "]" : ", closed]").toString();
     }
@@ -191,7 +197,8 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
             for (int i = 0; i < starts.length; i++) {
                 long off = addr - starts[i];
                 // unsigned: addr >= start, off inside the region, len fits in the rest (no wrap)
-                if (Long.compareUnsigned(addr, starts[i]) >= 0 && Long.compareUnsigned(off, sizes[i]) < 0
+                if (Long.compareUnsigned(addr, starts[i]) >= 0
+                        && Long.compareUnsigned(off, sizes[i]) < 0
                         && Long.compareUnsigned(len, sizes[i] - off) <= 0) {
                     return i;
                 }
@@ -258,8 +265,8 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
             throw new VhostUserException(what + ": fd " + fd.value() + " is not a regular file");
         }
         if (Long.compareUnsigned(attributes.size(), end) < 0) {
-            throw new VhostUserException(what + " ends at file offset " + end + " but fd " + fd.value()
-                    + " has " + attributes.size() + " bytes");
+            throw new VhostUserException(what + " ends at file offset " + end + " but fd " + fd.value() + " has "
+                    + attributes.size() + " bytes");
         }
     }
 
@@ -273,12 +280,16 @@ public final class MemoryTable implements GuestMemory, AutoCloseable {
         for (long page : PAGE_SIZES) {
             long base = r.mmapOffset() & -page;
             if (page < PAGE_SIZE || base == tried) {
-                continue;   // the same call again would fail the same way
+                continue; // the same call again would fail the same way
             }
             tried = base;
             try {
-                mappings[i] = Posix.mmap(r.mmapOffset() - base + r.memorySize(), Posix.PROT_READ | Posix.PROT_WRITE,
-                        Posix.MAP_SHARED, fd, base);
+                mappings[i] = Posix.mmap(
+                        r.mmapOffset() - base + r.memorySize(),
+                        Posix.PROT_READ | Posix.PROT_WRITE,
+                        Posix.MAP_SHARED,
+                        fd,
+                        base);
                 return base;
             } catch (NativeException e) {
                 failure = e;

@@ -7,7 +7,6 @@ import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.iovec;
 import dev.panda.jextract.libc.msghdr;
 import dev.panda.jextract.libc.sockaddr_un;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -123,7 +122,7 @@ public final class UnixSocket implements AutoCloseable {
                 }
                 int errno = errno(state);
                 if (errno == EISCONN && retried) {
-                    return new UnixSocket(fd, null);   // an interrupted connect completed meanwhile
+                    return new UnixSocket(fd, null); // an interrupted connect completed meanwhile
                 }
                 if (errno != EINTR) {
                     throw new NativeException("connect(" + path + ")", errno);
@@ -309,7 +308,7 @@ public final class UnixSocket implements AutoCloseable {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment state = ErrnoCalls.state(arena);
                 int rc = (int) SHUTDOWN.invokeExact(state, fd.value(), SHUT_RDWR);
-                if (rc < 0 && errno(state) != ENOTCONN) {   // ENOTCONN: nothing to shut down
+                if (rc < 0 && errno(state) != ENOTCONN) { // ENOTCONN: nothing to shut down
                     throw new NativeException("shutdown(" + this + ")", errno(state));
                 }
             } catch (Throwable t) {
@@ -367,10 +366,10 @@ public final class UnixSocket implements AutoCloseable {
     private static MemorySegment sockaddr(Arena arena, Path path) {
         byte[] bytes = path.toString().getBytes(StandardCharsets.UTF_8);
         if (bytes.length == 0 || bytes.length >= SUN_PATH_BYTES) {
-            throw new IllegalArgumentException("unix socket path must be 1.." + (SUN_PATH_BYTES - 1)
-                    + " bytes: " + path);
+            throw new IllegalArgumentException(
+                    "unix socket path must be 1.." + (SUN_PATH_BYTES - 1) + " bytes: " + path);
         }
-        MemorySegment addr = sockaddr_un.allocate(arena);   // zeroed: the path is NUL-terminated
+        MemorySegment addr = sockaddr_un.allocate(arena); // zeroed: the path is NUL-terminated
         sockaddr_un.sun_family(addr, (short) AF_UNIX);
         MemorySegment.copy(bytes, 0, addr, ValueLayout.JAVA_BYTE, sockaddr_un.sun_path$offset(), bytes.length);
         return addr.asSlice(0, sockaddr_un.sun_path$offset() + bytes.length + 1);

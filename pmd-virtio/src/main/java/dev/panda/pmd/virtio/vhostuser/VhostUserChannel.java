@@ -1,15 +1,14 @@
 package dev.panda.pmd.virtio.vhostuser;
 
-import dev.panda.jextract.Fd;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.HEADER_SIZE;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_PAYLOAD_SIZE;
 
+import dev.panda.jextract.Fd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.HEADER_SIZE;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_PAYLOAD_SIZE;
 
 /**
  * Messages over a vhost-user {@link UnixSocket}: reads one message at a time (the header with
@@ -83,19 +82,22 @@ public final class VhostUserChannel implements AutoCloseable {
             int flags = buf.get(ValueLayout.JAVA_INT, 4);
             long size = VhostUserCodec.announcedSize(buf);
             if (size > MAX_PAYLOAD_SIZE) {
-                return fds.reject(request, flags, "payload size " + size + " above the cap of "
-                        + MAX_PAYLOAD_SIZE, true);
+                return fds.reject(
+                        request, flags, "payload size " + size + " above the cap of " + MAX_PAYLOAD_SIZE, true);
             }
             if (size > 0) {
                 got = fill(buf.asSlice(HEADER_SIZE, size), fds);
                 if (got < size) {
-                    return fds.reject(request, flags, "peer closed after " + got + " of " + size
-                            + " payload bytes", true);
+                    return fds.reject(
+                            request, flags, "peer closed after " + got + " of " + size + " payload bytes", true);
                 }
             }
             if (fds.dropped) {
-                return fds.reject(request, flags, "more than " + UnixSocket.MAX_FDS
-                        + " fds sent with one message (truncated)", false);
+                return fds.reject(
+                        request,
+                        flags,
+                        "more than " + UnixSocket.MAX_FDS + " fds sent with one message (truncated)",
+                        false);
             }
             MemorySegment message = buf.asSlice(0, HEADER_SIZE + size);
             return expectedReply == null

@@ -1,5 +1,16 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.HEADER_SIZE;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_PAYLOAD_SIZE;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_REGIONS;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MEMORY_HEADER_SIZE;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.REGION_SIZE;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.REPLY;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VERSION;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VERSION_MASK;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VRING_INDEX_MASK;
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VRING_NOFD_MASK;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.uapi.vhost_memory_region;
 import dev.panda.jextract.uapi.vhost_vring_addr;
@@ -14,22 +25,10 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest.Payload;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.HEADER_SIZE;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_PAYLOAD_SIZE;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MAX_REGIONS;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MEMORY_HEADER_SIZE;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.REGION_SIZE;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.REPLY;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VERSION;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VERSION_MASK;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VRING_INDEX_MASK;
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VRING_NOFD_MASK;
 
 /**
  * Encodes and decodes vhost-user messages (QEMU docs/interop/vhost-user.rst, "Message
@@ -79,8 +78,7 @@ public final class VhostUserCodec {
         }
     }
 
-    private VhostUserCodec() {
-    }
+    private VhostUserCodec() {}
 
     // ---------------------------------------------------------------- encoding
 
@@ -117,8 +115,8 @@ public final class VhostUserCodec {
         out.set(INT, SIZE_AT, size);
         MemorySegment p = out.asSlice(HEADER_SIZE);
         switch (message) {
-            case Bare _ -> { }
-            case LogFd _ -> { }
+            case Bare _ -> {}
+            case LogFd _ -> {}
             case U64 u -> p.set(LONG, 0, u.value());
             case VringState s -> {
                 p.set(INT, STATE_INDEX, s.index());
@@ -139,7 +137,7 @@ public final class VhostUserCodec {
             }
             case MemTable m -> {
                 p.set(INT, 0, m.regions().size());
-                p.set(INT, 4, 0);   // padding
+                p.set(INT, 4, 0); // padding
                 for (int i = 0; i < m.regions().size(); i++) {
                     MemoryRegion r = m.regions().get(i);
                     long at = MEMORY_HEADER_SIZE + (long) i * REGION_SIZE;
@@ -189,19 +187,27 @@ public final class VhostUserCodec {
         int flags = 0;
         try {
             if (bytes.byteSize() < HEADER_SIZE) {
-                return invalid(request, flags, fds, "message of " + bytes.byteSize()
-                        + " bytes is shorter than the " + HEADER_SIZE + "-byte header", true);
+                return invalid(
+                        request,
+                        flags,
+                        fds,
+                        "message of " + bytes.byteSize() + " bytes is shorter than the " + HEADER_SIZE + "-byte header",
+                        true);
             }
             request = bytes.get(INT, REQUEST_AT);
             flags = bytes.get(INT, FLAGS_AT);
             long size = announcedSize(bytes);
             if (size > MAX_PAYLOAD_SIZE) {
-                return invalid(request, flags, fds, "payload size " + size + " above the cap of "
-                        + MAX_PAYLOAD_SIZE, true);
+                return invalid(
+                        request, flags, fds, "payload size " + size + " above the cap of " + MAX_PAYLOAD_SIZE, true);
             }
             if (bytes.byteSize() != HEADER_SIZE + size) {
-                return invalid(request, flags, fds, "header says " + size + " payload bytes, message has "
-                        + (bytes.byteSize() - HEADER_SIZE), true);
+                return invalid(
+                        request,
+                        flags,
+                        fds,
+                        "header says " + size + " payload bytes, message has " + (bytes.byteSize() - HEADER_SIZE),
+                        true);
             }
             if ((flags & VERSION_MASK) != VERSION) {
                 return invalid(request, flags, fds, "version " + (flags & VERSION_MASK) + ", only 1 is defined", false);
@@ -218,7 +224,9 @@ public final class VhostUserCodec {
             if (problem != null) {
                 return invalid(request, flags, fds, problem, false);
             }
-            return expectedReply == null ? requestPayload(r, flags, payload, fds) : replyPayload(r, flags, payload, fds);
+            return expectedReply == null
+                    ? requestPayload(r, flags, payload, fds)
+                    : replyPayload(r, flags, payload, fds);
         } catch (RuntimeException e) {
             // a bug here must not take the socket loop down: reject the message like any other
             return invalid(request, flags, fds, "decoder failed: " + e, false);
@@ -256,22 +264,32 @@ public final class VhostUserCodec {
             return invalid(r.id(), flags, fds, bad, false);
         }
         return switch (shape) {
-            case NONE -> switch (r) {
-                case SET_LOG_FD -> fds.size() == 1 ? ok(new LogFd(flags, fds.getFirst()))
-                        : wrongFds(r, flags, fds, 1);
-                default -> fds.size() == 0 ? ok(new Bare(r, flags)) : wrongFds(r, flags, fds, 0);
-            };
+            case NONE ->
+                switch (r) {
+                    case SET_LOG_FD ->
+                        fds.size() == 1 ? ok(new LogFd(flags, fds.getFirst())) : wrongFds(r, flags, fds, 1);
+                    default -> fds.size() == 0 ? ok(new Bare(r, flags)) : wrongFds(r, flags, fds, 0);
+                };
             case U64 -> fds.size() == 0 ? ok(new U64(r, flags, p.get(LONG, 0))) : wrongFds(r, flags, fds, 0);
-            case VRING_STATE -> fds.size() == 0
-                    ? ok(new VringState(r, flags, p.get(INT, STATE_INDEX), p.get(INT, STATE_NUM)))
-                    : wrongFds(r, flags, fds, 0);
-            case VRING_ADDR -> fds.size() == 0
-                    ? ok(new VringAddr(flags, p.get(INT, ADDR_INDEX), p.get(INT, ADDR_FLAGS), p.get(LONG, ADDR_DESC),
-                            p.get(LONG, ADDR_USED), p.get(LONG, ADDR_AVAIL), p.get(LONG, ADDR_LOG)))
-                    : wrongFds(r, flags, fds, 0);
-            case LOG -> fds.size() == 1
-                    ? ok(new LogBase(flags, p.get(LONG, LOG_SIZE), p.get(LONG, LOG_OFFSET), fds.getFirst()))
-                    : wrongFds(r, flags, fds, 1);
+            case VRING_STATE ->
+                fds.size() == 0
+                        ? ok(new VringState(r, flags, p.get(INT, STATE_INDEX), p.get(INT, STATE_NUM)))
+                        : wrongFds(r, flags, fds, 0);
+            case VRING_ADDR ->
+                fds.size() == 0
+                        ? ok(new VringAddr(
+                                flags,
+                                p.get(INT, ADDR_INDEX),
+                                p.get(INT, ADDR_FLAGS),
+                                p.get(LONG, ADDR_DESC),
+                                p.get(LONG, ADDR_USED),
+                                p.get(LONG, ADDR_AVAIL),
+                                p.get(LONG, ADDR_LOG)))
+                        : wrongFds(r, flags, fds, 0);
+            case LOG ->
+                fds.size() == 1
+                        ? ok(new LogBase(flags, p.get(LONG, LOG_SIZE), p.get(LONG, LOG_OFFSET), fds.getFirst()))
+                        : wrongFds(r, flags, fds, 1);
             case VRING_FD -> decodeVringFd(r, flags, p.get(LONG, 0), fds);
             case MEMORY -> decodeMemTable(flags, p, fds);
         };
@@ -280,8 +298,12 @@ public final class VhostUserCodec {
     /** SET_VRING_KICK/CALL/ERR: "Bits (0-7) of the payload contain the vring index. Bit 8 is the invalid FD flag." */
     private static DecodeResult decodeVringFd(VhostUserRequest r, int flags, long value, List<Fd> fds) {
         if ((value & ~(VRING_INDEX_MASK | VRING_NOFD_MASK)) != 0) {
-            return invalid(r.id(), flags, fds, "payload 0x" + Long.toHexString(value)
-                    + " has bits set above the index and NOFD bits", false);
+            return invalid(
+                    r.id(),
+                    flags,
+                    fds,
+                    "payload 0x" + Long.toHexString(value) + " has bits set above the index and NOFD bits",
+                    false);
         }
         boolean noFd = (value & VRING_NOFD_MASK) != 0;
         int need = noFd ? 0 : 1;
@@ -295,8 +317,12 @@ public final class VhostUserCodec {
     private static DecodeResult decodeMemTable(int flags, MemorySegment p, List<Fd> fds) {
         int id = VhostUserRequest.SET_MEM_TABLE.id();
         if (p.byteSize() < MEMORY_HEADER_SIZE) {
-            return invalid(id, flags, fds, "SET_MEM_TABLE payload of " + p.byteSize()
-                    + " bytes lacks num regions and padding", false);
+            return invalid(
+                    id,
+                    flags,
+                    fds,
+                    "SET_MEM_TABLE payload of " + p.byteSize() + " bytes lacks num regions and padding",
+                    false);
         }
         long n = Integer.toUnsignedLong(p.get(INT, 0));
         if (n == 0 || n > MAX_REGIONS) {
@@ -304,8 +330,12 @@ public final class VhostUserCodec {
         }
         long expected = MEMORY_HEADER_SIZE + n * REGION_SIZE;
         if (p.byteSize() != expected) {
-            return invalid(id, flags, fds, "SET_MEM_TABLE with " + n + " regions needs " + expected
-                    + " payload bytes, got " + p.byteSize(), false);
+            return invalid(
+                    id,
+                    flags,
+                    fds,
+                    "SET_MEM_TABLE with " + n + " regions needs " + expected + " payload bytes, got " + p.byteSize(),
+                    false);
         }
         if (fds.size() != n) {
             return wrongFds(VhostUserRequest.SET_MEM_TABLE, flags, fds, (int) n);
@@ -313,8 +343,11 @@ public final class VhostUserCodec {
         List<MemoryRegion> regions = new ArrayList<>((int) n);
         for (int i = 0; i < n; i++) {
             long at = MEMORY_HEADER_SIZE + (long) i * REGION_SIZE;
-            MemoryRegion region = new MemoryRegion(p.get(LONG, at + REGION_GPA), p.get(LONG, at + REGION_SIZE_AT),
-                    p.get(LONG, at + REGION_UVA), p.get(LONG, at + REGION_MMAP_OFFSET));
+            MemoryRegion region = new MemoryRegion(
+                    p.get(LONG, at + REGION_GPA),
+                    p.get(LONG, at + REGION_SIZE_AT),
+                    p.get(LONG, at + REGION_UVA),
+                    p.get(LONG, at + REGION_MMAP_OFFSET));
             String bad = checkRegion(region);
             if (bad != null) {
                 return invalid(id, flags, fds, "region " + i + ": " + bad, false);
@@ -334,12 +367,12 @@ public final class VhostUserCodec {
             return "memory size " + Long.toUnsignedString(size) + (size == 0 ? " is empty" : " is beyond 2^63");
         }
         if (Long.compareUnsigned(r.guestPhysAddr() + (size - 1), r.guestPhysAddr()) < 0) {
-            return "guest address 0x" + Long.toHexString(r.guestPhysAddr()) + " + size 0x"
-                    + Long.toHexString(size) + " wraps around";
+            return "guest address 0x" + Long.toHexString(r.guestPhysAddr()) + " + size 0x" + Long.toHexString(size)
+                    + " wraps around";
         }
         if (Long.compareUnsigned(r.userspaceAddr() + (size - 1), r.userspaceAddr()) < 0) {
-            return "user address 0x" + Long.toHexString(r.userspaceAddr()) + " + size 0x"
-                    + Long.toHexString(size) + " wraps around";
+            return "user address 0x" + Long.toHexString(r.userspaceAddr()) + " + size 0x" + Long.toHexString(size)
+                    + " wraps around";
         }
         if (r.mmapOffset() < 0 || r.mmapOffset() + size < 0) {
             return "mmap offset 0x" + Long.toHexString(r.mmapOffset()) + " + size 0x" + Long.toHexString(size)
@@ -353,7 +386,8 @@ public final class VhostUserCodec {
     }
 
     private static DecodeResult wrongFds(VhostUserRequest r, int flags, List<Fd> fds, int n) {
-        return invalid(r.id(), flags, fds, r + " needs " + n + (n == 1 ? " fd" : " fds") + ", got " + fds.size(), false);
+        return invalid(
+                r.id(), flags, fds, r + " needs " + n + (n == 1 ? " fd" : " fds") + ", got " + fds.size(), false);
     }
 
     private static DecodeResult ok(VhostUserMessage m) {

@@ -2,7 +2,6 @@ package dev.panda.pmd.virtio.vhostuser;
 
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest.Payload;
-
 import java.util.List;
 
 /**
@@ -87,7 +86,8 @@ public sealed interface VhostUserMessage extends AutoCloseable {
     record Bare(VhostUserRequest request, int flags) implements VhostUserMessage {
         public Bare {
             checkFlags(flags, false);
-            require(request.payload() == Payload.NONE && request.fds() == VhostUserRequest.Fds.NONE,
+            require(
+                    request.payload() == Payload.NONE && request.fds() == VhostUserRequest.Fds.NONE,
                     request + " is not a request without payload");
         }
     }
@@ -101,7 +101,9 @@ public sealed interface VhostUserMessage extends AutoCloseable {
         public U64 {
             checkFlags(flags, true);
             boolean reply = (flags & REPLY) != 0;
-            require(reply ? request.reply() == Payload.U64 || request.reply() == Payload.NONE
+            require(
+                    reply
+                            ? request.reply() == Payload.U64 || request.reply() == Payload.NONE
                             : request.payload() == Payload.U64,
                     request + (reply ? " has no u64 reply" : " has no u64 payload"));
         }
@@ -120,7 +122,8 @@ public sealed interface VhostUserMessage extends AutoCloseable {
         public VringState {
             checkFlags(flags, true);
             boolean reply = (flags & REPLY) != 0;
-            require((reply ? request.reply() : request.payload()) == Payload.VRING_STATE,
+            require(
+                    (reply ? request.reply() : request.payload()) == Payload.VRING_STATE,
                     request + (reply ? " has no vring state reply" : " has no vring state payload"));
         }
 
@@ -135,8 +138,8 @@ public sealed interface VhostUserMessage extends AutoCloseable {
      * addresses (IOVAs with VIRTIO_F_IOMMU_PLATFORM); {@code logAddr} is a guest address.
      * {@code addrFlags} bit 0 is VHOST_VRING_F_LOG.
      */
-    record VringAddr(int flags, int index, int addrFlags, long descAddr, long usedAddr, long availAddr,
-                     long logAddr) implements VhostUserMessage {
+    record VringAddr(int flags, int index, int addrFlags, long descAddr, long usedAddr, long availAddr, long logAddr)
+            implements VhostUserMessage {
         public VringAddr {
             checkFlags(flags, false);
         }
@@ -170,8 +173,7 @@ public sealed interface VhostUserMessage extends AutoCloseable {
     }
 
     /** One region of "Memory regions description". */
-    record MemoryRegion(long guestPhysAddr, long memorySize, long userspaceAddr, long mmapOffset) {
-    }
+    record MemoryRegion(long guestPhysAddr, long memorySize, long userspaceAddr, long mmapOffset) {}
 
     /** SET_MEM_TABLE: 1 to {@link #MAX_REGIONS} regions and one descriptor per region, in order. */
     record MemTable(int flags, List<MemoryRegion> regions, List<Fd> fds) implements VhostUserMessage {
@@ -179,7 +181,8 @@ public sealed interface VhostUserMessage extends AutoCloseable {
             checkFlags(flags, false);
             regions = List.copyOf(regions);
             fds = List.copyOf(fds);
-            require(!regions.isEmpty() && regions.size() <= MAX_REGIONS,
+            require(
+                    !regions.isEmpty() && regions.size() <= MAX_REGIONS,
                     regions.size() + " regions, need 1.." + MAX_REGIONS);
             require(fds.size() == regions.size(), regions.size() + " regions but " + fds.size() + " fds");
         }

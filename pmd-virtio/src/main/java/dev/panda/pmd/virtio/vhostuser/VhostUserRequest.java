@@ -6,7 +6,6 @@ package dev.panda.pmd.virtio.vhostuser;
  * "Message Specification" / "Payload").
  */
 public enum VhostUserRequest {
-
     GET_FEATURES(1, Payload.NONE, Fds.NONE, Payload.U64),
     SET_FEATURES(2, Payload.U64, Fds.NONE, Payload.NONE),
     SET_OWNER(3, Payload.NONE, Fds.NONE, Payload.NONE),

@@ -6,7 +6,6 @@ import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.libc.pollfd;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -23,6 +22,7 @@ public final class Wakeup implements AutoCloseable {
 
     /** What {@link #await} saw. */
     public static final int TIMEOUT = 0;
+
     public static final int READABLE = 1;
     public static final int WOKEN = 2;
 
@@ -81,8 +81,10 @@ public final class Wakeup implements AutoCloseable {
                 if (woken) {
                     break;
                 }
-                if (rc > 0 && socket != null && pollfd.revents(fds.asSlice(pollfd.layout().byteSize())) != 0) {
-                    return READABLE;   // POLLIN, POLLHUP or POLLERR: the next read says which
+                if (rc > 0
+                        && socket != null
+                        && pollfd.revents(fds.asSlice(pollfd.layout().byteSize())) != 0) {
+                    return READABLE; // POLLIN, POLLHUP or POLLERR: the next read says which
                 }
                 if (rc == 0 && left == 0) {
                     return TIMEOUT;

@@ -1,5 +1,7 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
@@ -14,12 +16,9 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 
 /**
  * The front-end half of the vhost-user control socket (QEMU docs/interop/vhost-user.rst), as
@@ -39,14 +38,17 @@ final class VhostUserClient implements AutoCloseable {
     static final long F_PROTOCOL_FEATURES = 1L << 30;
     /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, VIRTIO_NET_F_MRG_RXBUF. */
     static final long F_NET_MQ = 1L << 22;
+
     static final long F_MRG_RXBUF = 1L << 15;
     /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
     static final long F_INDIRECT_DESC = 1L << 28;
+
     static final long F_EVENT_IDX = 1L << 29;
     /** The ring and net features panda's driver takes whenever the back-end offers them. */
     static final long F_OPTIONAL = F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX;
     /** VHOST_USER_PROTOCOL_F_MQ, VHOST_USER_PROTOCOL_F_REPLY_ACK. */
     static final long P_MQ = 1L << 0;
+
     static final long P_REPLY_ACK = 1L << 3;
     static final long REPLY_TIMEOUT_MILLIS = 10_000;
 
@@ -108,8 +110,8 @@ final class VhostUserClient implements AutoCloseable {
             }
             long max = query(VhostUserRequest.GET_QUEUE_NUM);
             if (max < queuePairs) {
-                throw new VhostUserClientException(name + ": " + queuePairs + " queue pairs asked for, the back-end has "
-                        + max);
+                throw new VhostUserClientException(
+                        name + ": " + queuePairs + " queue pairs asked for, the back-end has " + max);
             }
             want |= offered & F_NET_MQ;
         }
@@ -165,8 +167,8 @@ final class VhostUserClient implements AutoCloseable {
         if (m.needReply()) {
             long status = ((U64) reply(m.request())).value();
             if (status != 0) {
-                throw new VhostUserClientException(name + ": the back-end refused " + m.request() + " (status "
-                        + status + ")");
+                throw new VhostUserClientException(
+                        name + ": the back-end refused " + m.request() + " (status " + status + ")");
             }
         }
     }
@@ -200,9 +202,12 @@ final class VhostUserClient implements AutoCloseable {
         }
         return switch (d) {
             case DecodeResult.Ok ok -> ok.message();
-            case DecodeResult.Closed _ -> throw new VhostUserClientException(name + ": the back-end closed the "
-                    + "connection (or did not answer within " + REPLY_TIMEOUT_MILLIS + " ms) instead of replying to " + r);
-            case DecodeResult.Invalid bad -> throw new VhostUserClientException(name + ": bad reply to " + r + ": " + bad);
+            case DecodeResult.Closed _ ->
+                throw new VhostUserClientException(
+                        name + ": the back-end closed the " + "connection (or did not answer within "
+                                + REPLY_TIMEOUT_MILLIS + " ms) instead of replying to " + r);
+            case DecodeResult.Invalid bad ->
+                throw new VhostUserClientException(name + ": bad reply to " + r + ": " + bad);
         };
     }
 

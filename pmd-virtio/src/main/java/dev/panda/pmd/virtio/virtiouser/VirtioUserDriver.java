@@ -6,7 +6,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.NativeException;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -43,7 +42,8 @@ public final class VirtioUserDriver implements PortDriver {
     public Port open(DeviceSpec spec, PortContext ctx) {
         String path = spec.get("path");
         if (path == null || path.isEmpty()) {
-            throw new DeviceException("device '" + spec.name() + "' needs path=PATH (the vhost-user socket to connect to)");
+            throw new DeviceException(
+                    "device '" + spec.name() + "' needs path=PATH (the vhost-user socket to connect to)");
         }
         boolean server = spec.getBool("server", false);
         if (server && Files.exists(Path.of(path))) {
@@ -59,8 +59,8 @@ public final class VirtioUserDriver implements PortDriver {
         try {
             return new VirtioUserPort(spec.name(), ctx.pool(), ctx.portId(), queues, size, Path.of(path), server);
         } catch (NativeException | IllegalArgumentException | VhostUserClient.VhostUserClientException e) {
-            throw new DeviceException("device '" + spec.name() + "': cannot start virtio-user on " + path + ": "
-                    + e.getMessage(), e);
+            throw new DeviceException(
+                    "device '" + spec.name() + "': cannot start virtio-user on " + path + ": " + e.getMessage(), e);
         }
     }
 }

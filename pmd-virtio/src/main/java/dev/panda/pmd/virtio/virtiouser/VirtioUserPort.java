@@ -11,7 +11,6 @@ import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.RingErrors;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -48,6 +47,7 @@ final class VirtioUserPort extends AbstractPort {
     private static final long PAGE = 4096;
     /** Entries of the indirect table a headerless packet takes (header, frame). */
     private static final int INDIRECT_MAX = 2;
+
     private static final long QUIESCE_NANOS = 2_000_000_000L;
 
     private final PacketPool pool;
@@ -58,6 +58,7 @@ final class VirtioUserPort extends AbstractPort {
     private final int qsize;
     /** Bytes in front of the data where a received header lands: 12, or 0 (then the data moves). */
     private final int rxLead;
+
     private final int rxLen;
     private final Fd ringFd;
     private final MemorySegment ringMem;
@@ -70,6 +71,7 @@ final class VirtioUserPort extends AbstractPort {
     private final Fd[] calls;
     /** Per buffer: 1 while the back-end holds it (written only by the queue's poller). */
     private final byte[] held;
+
     private final int[][] rxLens;
     private final int[][] refill;
     private final int[][] txDone;
@@ -78,10 +80,12 @@ final class VirtioUserPort extends AbstractPort {
     private final int[][] chainLens;
     /** MRG_RXBUF: continuation buffers to free per queue, and a one-entry harvest for a frame's tail. */
     private final int[][] spent;
+
     private final int[][] one;
     private final int[][] oneLen;
     /** What the connection negotiated; written by the control thread before {@code running}. */
     private boolean mergeable;
+
     private boolean indirect;
     private volatile long negotiated;
     private final long[] rxErrorsSeen;
@@ -89,10 +93,12 @@ final class VirtioUserPort extends AbstractPort {
     private final QueueCounters[] nombuf;
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
     private final int[] busy;
+
     private static final VarHandle BUSY = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
     private final VirtioUserSession session;
     /** Set by the control thread once the rings run with a back-end; the pollers touch nothing without it. */
     private volatile boolean running;
+
     private volatile boolean closed;
     private volatile long reclaimed;
 
@@ -126,7 +132,7 @@ final class VirtioUserPort extends AbstractPort {
         this.busy = new int[2 * queues * 16];
         // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
         this.ringBytes = align(DriverQueue.bytes(qsize, INDIRECT_MAX), PAGE);
-        this.ringTotal = 2 * queues * ringBytes + PAGE;   // the last page holds the shared tx header
+        this.ringTotal = 2 * queues * ringBytes + PAGE; // the last page holds the shared tx header
         this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
         MemorySegment rings = null;
         VirtioUserSession s = null;
@@ -134,7 +140,7 @@ final class VirtioUserPort extends AbstractPort {
             Posix.ftruncate(ringFd, ringTotal);
             rings = Posix.mmap(ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
             this.ringMem = rings;
-            this.sharedHeader = rings.address() + ringTotal - PAGE;   // zero: fresh memfd pages
+            this.sharedHeader = rings.address() + ringTotal - PAGE; // zero: fresh memfd pages
             for (int q = 0; q < queues; q++) {
                 rxLens[q] = new int[PacketBurst.MAX_BURST];
                 refill[q] = new int[qsize];
@@ -163,7 +169,7 @@ final class VirtioUserPort extends AbstractPort {
                 }
             });
             if (!server) {
-                s.connectFirst();   // a back-end that is not there fails the open, as DPDK's virtio-user
+                s.connectFirst(); // a back-end that is not there fails the open, as DPDK's virtio-user
             }
         } catch (RuntimeException e) {
             if (s != null) {
@@ -194,10 +200,15 @@ final class VirtioUserPort extends AbstractPort {
         int indirectMax = (features & VhostUserClient.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
         for (int q = 0; q < queues; q++) {
             long off = 2L * q * ringBytes;
-            rxq[q] = DriverQueue.create(name() + "-rxq" + q, ringMem.asSlice(off, ringBytes),
-                    ringMem.address() + off, qsize, features, 0);
-            txq[q] = DriverQueue.create(name() + "-txq" + q, ringMem.asSlice(off + ringBytes, ringBytes),
-                    ringMem.address() + off + ringBytes, qsize, features, indirectMax);
+            rxq[q] = DriverQueue.create(
+                    name() + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringMem.address() + off, qsize, features, 0);
+            txq[q] = DriverQueue.create(
+                    name() + "-txq" + q,
+                    ringMem.asSlice(off + ringBytes, ringBytes),
+                    ringMem.address() + off + ringBytes,
+                    qsize,
+                    features,
+                    indirectMax);
             // panda polls: no used buffer notifications (§2.7.7, advisory)
             rxq[q].disableInterrupts();
             txq[q].disableInterrupts();
@@ -219,11 +230,12 @@ final class VirtioUserPort extends AbstractPort {
         negotiated = f;
         createQueues(f);
         for (int q = 0; q < queues; q++) {
-            refill(q);   // the receive queues start full, before the back-end sees them
+            refill(q); // the receive queues start full, before the back-end sees them
         }
-        c.setMemTable(List.of(
-                new MemoryRegion(base, pool.regionBytes(), base, 0),
-                new MemoryRegion(ringMem.address(), ringTotal, ringMem.address(), 0)),
+        c.setMemTable(
+                List.of(
+                        new MemoryRegion(base, pool.regionBytes(), base, 0),
+                        new MemoryRegion(ringMem.address(), ringTotal, ringMem.address(), 0)),
                 List.of(pool.fd(), ringFd));
         for (int q = 0; q < queues; q++) {
             c.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
@@ -253,14 +265,21 @@ final class VirtioUserPort extends AbstractPort {
                     c.getVringBase(v);
                 }
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "{0}: stopping the vrings failed ({1}); closing the socket",
-                        name(), e.getMessage());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "{0}: stopping the vrings failed ({1}); closing the socket",
+                        name(),
+                        e.getMessage());
             }
         }
         int back = releaseBuffers();
         if (back > 0) {
             reclaimed += back;
-            LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the back-end held returned to the pool", name(), back);
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "{0}: {1} buffer(s) the back-end held returned to the pool",
+                    name(),
+                    back);
         }
         createQueues(0);
     }
@@ -272,8 +291,12 @@ final class VirtioUserPort extends AbstractPort {
         for (int slot = 0; slot < 2 * queues; slot++) {
             while ((int) BUSY.getVolatile(busy, slot * 16) != 0) {
                 if (System.nanoTime() > deadline) {
-                    LOG.log(System.Logger.Level.ERROR, "{0}: {1} queue {2} still in a burst after 2 s; going on anyway",
-                            name(), slot % 2 == 0 ? "rx" : "tx", slot / 2);
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "{0}: {1} queue {2} still in a burst after 2 s; going on anyway",
+                            name(),
+                            slot % 2 == 0 ? "rx" : "tx",
+                            slot / 2);
                     break;
                 }
                 Thread.onSpinWait();
@@ -347,15 +370,15 @@ final class VirtioUserPort extends AbstractPort {
         for (int i = 0; i < got; i++) {
             int b = h[i];
             held[b] = 0;
-            int frame = lens[i] - HDR;   // harvest never lets a length pass the buffer
+            int frame = lens[i] - HDR; // harvest never lets a length pass the buffer
             if (frame <= 0) {
-                bad++;   // no frame behind the header: dropped, counted
+                bad++; // no frame behind the header: dropped, counted
                 pool.free(b);
                 continue;
             }
             if (rxLead == 0) {
                 pool.setLength(b, lens[i]);
-                pool.adjust(b, HDR);   // the header took the first 12 bytes of the data room
+                pool.adjust(b, HDR); // the header took the first 12 bytes of the data room
             } else {
                 pool.setLength(b, frame);
             }
@@ -419,10 +442,10 @@ final class VirtioUserPort extends AbstractPort {
             int b = h[i];
             int len = lens[i++];
             held[b] = 0;
-            long start = pool.dataOffset(b) - rxLead;   // where the back-end wrote
+            long start = pool.dataOffset(b) - rxLead; // where the back-end wrote
             int buffers = len < HDR ? 0 : VirtioNetHeader.numBuffers(mem, start);
             long frameAt = start + HDR;
-            long room = pool.dataRoom() + rxLead - HDR;   // frame bytes the first buffer holds
+            long room = pool.dataRoom() + rxLead - HDR; // frame bytes the first buffer holds
             long frame = len - HDR;
             boolean ok = buffers >= 1 && frame >= 0;
             for (int k = 1; k < buffers; k++) {
@@ -435,7 +458,7 @@ final class VirtioUserPort extends AbstractPort {
                     cb = one[queue][0];
                     clen = oneLen[queue][0];
                 } else {
-                    ok = false;   // §5.1.6.4: the device publishes a frame's buffers together
+                    ok = false; // §5.1.6.4: the device publishes a frame's buffers together
                     break;
                 }
                 held[cb] = 0;
@@ -448,7 +471,7 @@ final class VirtioUserPort extends AbstractPort {
                 free[freed++] = cb;
             }
             if (!ok || frame == 0) {
-                bad++;   // no frame, a bad num_buffers, or a frame larger than a pool buffer
+                bad++; // no frame, a bad num_buffers, or a frame larger than a pool buffer
                 free[freed++] = b;
                 continue;
             }
@@ -515,7 +538,7 @@ final class VirtioUserPort extends AbstractPort {
                 ok = indirect ? q.addIndirect(addrs, lens, 2, 0, b) : q.add(addrs, lens, 2, 0, b);
             }
             if (!ok) {
-                break;   // ring full: the rest stays with the caller
+                break; // ring full: the rest stays with the caller
             }
             held[b] = 1;
             bytes += len;
@@ -581,7 +604,10 @@ final class VirtioUserPort extends AbstractPort {
         closed = true;
         session.close();
         if (!session.stopped()) {
-            LOG.log(System.Logger.Level.ERROR, "{0}: control thread still running; rings and eventfds left in place", name());
+            LOG.log(
+                    System.Logger.Level.ERROR,
+                    "{0}: control thread still running; rings and eventfds left in place",
+                    name());
             return;
         }
         for (Fd fd : kicks) {

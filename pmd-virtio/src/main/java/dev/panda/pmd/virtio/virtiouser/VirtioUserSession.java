@@ -1,17 +1,16 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.vhostuser.Backoff;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.Wakeup;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-
-import static java.lang.System.Logger.Level.ERROR;
-import static java.lang.System.Logger.Level.INFO;
-import static java.lang.System.Logger.Level.WARNING;
 
 /**
  * The control thread of a {@code net_virtio_user} port: gets a connection to the back-end
@@ -54,9 +53,11 @@ final class VirtioUserSession implements Runnable {
     private final Thread thread;
     /** The connection being set up or running; read by close() only to shut it down. */
     private volatile VhostUserClient client;
+
     private long connectedAt;
     /** Between connecting and the rings running: close() may cut the socket to end it. */
     private volatile boolean settingUp;
+
     private volatile long disconnects;
 
     VirtioUserSession(String name, Path path, boolean server, Device device) {
@@ -118,7 +119,7 @@ final class VirtioUserSession implements Runnable {
         } finally {
             VhostUserClient c = client;
             if (c != null) {
-                device.detach(c);   // GET_VRING_BASE while the back-end is still there
+                device.detach(c); // GET_VRING_BASE while the back-end is still there
                 c.close();
                 client = null;
             }
@@ -146,7 +147,7 @@ final class VirtioUserSession implements Runnable {
             VhostUserClient c = VhostUserClient.over(name, s);
             client = c;
             if (wakeup.woken()) {
-                break;   // close() may have missed this connection: it is closed below
+                break; // close() may have missed this connection: it is closed below
             }
             try {
                 settingUp = true;
@@ -154,8 +155,12 @@ final class VirtioUserSession implements Runnable {
                 settingUp = false;
                 backoff.succeeded();
                 connectedAt = System.nanoTime();
-                LOG.log(INFO, "{0}: back-end {1} on {2}, rings running", name,
-                        listener != null ? "connected" : "reached", path);
+                LOG.log(
+                        INFO,
+                        "{0}: back-end {1} on {2}, rings running",
+                        name,
+                        listener != null ? "connected" : "reached",
+                        path);
                 return true;
             } catch (RuntimeException e) {
                 settingUp = false;
@@ -206,7 +211,8 @@ final class VirtioUserSession implements Runnable {
             MemorySegment buf = arena.allocate(256);
             UnixSocket.Received r = s.recv(buf, UnixSocket.MAX_FDS);
             r.fds().forEach(Fd::close);
-            return r.bytes() == 0 ? "closed the connection"
+            return r.bytes() == 0
+                    ? "closed the connection"
                     : "sent " + r.bytes() + " bytes nobody asked for (a protocol error)";
         } catch (RuntimeException e) {
             return "connection failed (" + e.getMessage() + ")";
@@ -217,7 +223,7 @@ final class VirtioUserSession implements Runnable {
     void close() {
         wakeup.wake();
         if (listener != null) {
-            listener.shutdown();   // an accept already past the poll wakes too
+            listener.shutdown(); // an accept already past the poll wakes too
         }
         VhostUserClient c = client;
         if (c != null && settingUp) {

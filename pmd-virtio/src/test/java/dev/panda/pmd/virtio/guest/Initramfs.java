@@ -108,7 +108,11 @@ public final class Initramfs {
         b.append("mount -t sysfs sysfs /sys\n");
         b.append("mount -t devtmpfs devtmpfs /dev\n");
         for (String m : modules) {
-            b.append("modprobe ").append(m).append(" || echo 'panda-guest: modprobe ").append(m).append(" failed'\n");
+            b.append("modprobe ")
+                    .append(m)
+                    .append(" || echo 'panda-guest: modprobe ")
+                    .append(m)
+                    .append(" failed'\n");
         }
         b.append("(\n").append(script).append("\n)\n");
         b.append("echo 'panda-guest: init done, powering off'\n");
@@ -235,7 +239,7 @@ public final class Initramfs {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(8 << 20);
         Cpio cpio = new Cpio(out);
-        for (String d : dirs) {   // sorted: every parent before its children
+        for (String d : dirs) { // sorted: every parent before its children
             cpio.add(d.substring(1), 040755, 0, 0, new byte[0]);
         }
         cpio.add("dev/console", 020600, 5, 1, new byte[0]);
@@ -244,8 +248,7 @@ public final class Initramfs {
         return out.toByteArray();
     }
 
-    private record Entry(int mode, byte[] data) {
-    }
+    private record Entry(int mode, byte[] data) {}
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -285,7 +288,8 @@ public final class Initramfs {
             byte[] n = bytes(name + "\0");
             StringBuilder h = new StringBuilder(110).append("070701");
             int nlink = (mode & 0170000) == 040000 ? 2 : 1;
-            for (long f : new long[] {ino++, mode, 0, 0, nlink, 0, data.length, 0, 0, rdevMajor, rdevMinor, n.length, 0}) {
+            for (long f :
+                    new long[] {ino++, mode, 0, 0, nlink, 0, data.length, 0, 0, rdevMajor, rdevMinor, n.length, 0}) {
                 h.append(String.format("%08x", f));
             }
             write(bytes(h.toString()));

@@ -46,7 +46,10 @@ public final class QemuGuest implements AutoCloseable {
         this.command = List.copyOf(command);
         this.log = log;
         this.process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        this.reader = Thread.ofPlatform().daemon().name("qemu-console-" + process.pid()).start(this::read);
+        this.reader = Thread.ofPlatform()
+                .daemon()
+                .name("qemu-console-" + process.pid())
+                .start(this::read);
     }
 
     /** The release of the newest /boot/vmlinuz-* that has a /lib/modules directory. */
@@ -143,14 +146,34 @@ public final class QemuGuest implements AutoCloseable {
         }
 
         public List<String> command() {
-            List<String> c = new ArrayList<>(List.of(QEMU.toString(),
-                    "-accel", "tcg", "-machine", machine, "-smp", Integer.toString(cpus),
-                    "-m", memoryMb + "M",
-                    "-object", "memory-backend-memfd,id=mem,size=" + memoryMb + "M,share=on",
-                    "-numa", "node,memdev=mem",
-                    "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-                    "-kernel", kernel.toString(), "-initrd", initramfs.toString(),
-                    "-append", ("console=ttyS0 panic=-1 loglevel=4 " + append).strip()));
+            List<String> c = new ArrayList<>(List.of(
+                    QEMU.toString(),
+                    "-accel",
+                    "tcg",
+                    "-machine",
+                    machine,
+                    "-smp",
+                    Integer.toString(cpus),
+                    "-m",
+                    memoryMb + "M",
+                    "-object",
+                    "memory-backend-memfd,id=mem,size=" + memoryMb + "M,share=on",
+                    "-numa",
+                    "node,memdev=mem",
+                    "-nodefaults",
+                    "-display",
+                    "none",
+                    "-monitor",
+                    "none",
+                    "-serial",
+                    "stdio",
+                    "-no-reboot",
+                    "-kernel",
+                    kernel.toString(),
+                    "-initrd",
+                    initramfs.toString(),
+                    "-append",
+                    ("console=ttyS0 panic=-1 loglevel=4 " + append).strip()));
             c.addAll(extra);
             return c;
         }
@@ -171,7 +194,7 @@ public final class QemuGuest implements AutoCloseable {
     private void read() {
         byte[] buf = new byte[4096];
         try (InputStream in = process.getInputStream();
-             OutputStream copy = log == null ? OutputStream.nullOutputStream() : Files.newOutputStream(log)) {
+                OutputStream copy = log == null ? OutputStream.nullOutputStream() : Files.newOutputStream(log)) {
             int n;
             while ((n = in.read(buf)) > 0) {
                 copy.write(buf, 0, n);
@@ -230,16 +253,16 @@ public final class QemuGuest implements AutoCloseable {
                 // match half a word
                 Matcher m = pattern.matcher(console).region(0, console.lastIndexOf("\n") + 1);
                 if (m.find()) {
-                    return m.toMatchResult();   // a snapshot: the console goes on growing
+                    return m.toMatchResult(); // a snapshot: the console goes on growing
                 }
                 long left = deadline - System.nanoTime();
                 if (!reader.isAlive()) {
-                    throw new AssertionError("QEMU ended (" + exitDescription() + ") before the console showed '"
-                            + what + "'\n" + tail());
+                    throw new AssertionError("QEMU ended (" + exitDescription() + ") before the console showed '" + what
+                            + "'\n" + tail());
                 }
                 if (left <= 0) {
-                    throw new AssertionError("the guest's console did not show '" + what + "' within " + timeout
-                            + "\n" + tail());
+                    throw new AssertionError(
+                            "the guest's console did not show '" + what + "' within " + timeout + "\n" + tail());
                 }
                 try {
                     console.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));

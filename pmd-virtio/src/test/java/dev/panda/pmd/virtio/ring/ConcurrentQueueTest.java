@@ -1,8 +1,9 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.RingPair.INDIRECT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -10,11 +11,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
-import static dev.panda.pmd.virtio.ring.RingPair.INDIRECT;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A driver thread and a device thread on one queue, as in production: each chain is a 64-byte
@@ -60,7 +59,8 @@ class ConcurrentQueueTest {
             assertEquals(total, x.harvested);
             assertEquals(0, p.device.errors().total(), p.device.errors().toString());
             assertEquals(0, p.driver.errors().total(), p.driver.errors().toString());
-            System.out.printf("%d buffers, features %x, sleep=%b: %d kicks, %d interrupts%n",
+            System.out.printf(
+                    "%d buffers, features %x, sleep=%b: %d kicks, %d interrupts%n",
                     total, features, sleep, x.kicks, x.interrupts);
         }
     }
@@ -121,7 +121,8 @@ class ConcurrentQueueTest {
                     int slot = freeSlots[freeTop - 1];
                     addrs[0] = p.addr(2 * slot);
                     addrs[1] = p.addr(2 * slot + 1);
-                    boolean ok = seq % 3 == 0 ? q.addIndirect(addrs, lengths, 1, 1, slot)
+                    boolean ok = seq % 3 == 0
+                            ? q.addIndirect(addrs, lengths, 1, 1, slot)
                             : q.add(addrs, lengths, 1, 1, slot);
                     if (!ok) {
                         break;
@@ -181,7 +182,10 @@ class ConcurrentQueueTest {
                 while (expect < total && !stop) {
                     int n = 0;
                     while (n < BURST && q.pop(c)) {
-                        check(c.count() == 2 && c.readableBytes() == 64 && c.writableBytes() == 64, "chain shape at", expect);
+                        check(
+                                c.count() == 2 && c.readableBytes() == 64 && c.writableBytes() == 64,
+                                "chain shape at",
+                                expect);
                         c.copyFromReadable(0, scratch, 0, 64);
                         long s = scratch.get(ValueLayout.JAVA_LONG, 0);
                         check(s == expect, "out of order request, expected", expect);

@@ -1,15 +1,14 @@
 package dev.panda.pmd.virtio.ring;
 
-import com.code_intelligence.jazzer.junit.FuzzTest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Fuzzes the device side with a guest that writes arbitrary descriptor tables, avail rings and
@@ -37,7 +36,8 @@ class DeviceQueueFuzzTest {
     private static final int MAX_POPS_PER_ROUND = 4 * SIZE;
 
     /** Each input builds a new queue, whose first problem of each kind would be logged: keep quiet. */
-    private static final java.util.logging.Logger RING_LOG = java.util.logging.Logger.getLogger(RingErrors.class.getName());
+    private static final java.util.logging.Logger RING_LOG =
+            java.util.logging.Logger.getLogger(RingErrors.class.getName());
 
     private static Arena arena;
     private static MemorySegment region0;
@@ -88,8 +88,8 @@ class DeviceQueueFuzzTest {
         guest.setAvailIdx(availIdx);
 
         long features = (1L << SplitRing.F_INDIRECT_DESC) | ((mode & 1) != 0 ? 1L << SplitRing.F_EVENT_IDX : 0);
-        DeviceQueue q = DeviceQueue.at("fuzz", memory, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(),
-                features, lastAvail);
+        DeviceQueue q = DeviceQueue.at(
+                "fuzz", memory, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(), features, lastAvail);
         Chain c = q.newChain();
         int usedStart = q.usedIdx();
         int pushed = 0;

@@ -1,13 +1,12 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
 
 class GuestMemoryTest {
 
@@ -46,7 +45,8 @@ class GuestMemoryTest {
             assertThrows(IllegalArgumentException.class, () -> new SingleRegionMemory(seg, -4095L));
             SingleRegionMemory nat = SingleRegionMemory.ofNative(seg);
             assertEquals(0, nat.find(seg.address() + 10, 10));
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> SingleRegionMemory.ofNative(MemorySegment.ofArray(new byte[8])));
         }
     }
@@ -54,8 +54,8 @@ class GuestMemoryTest {
     @Test
     void testMemoryWithGaps() {
         try (Arena arena = Arena.ofConfined()) {
-            MultiRegionMemory m = new MultiRegionMemory(new long[] {0x1000, 0x3000},
-                    new MemorySegment[] {arena.allocate(0x1000), arena.allocate(0x100)});
+            MultiRegionMemory m = new MultiRegionMemory(
+                    new long[] {0x1000, 0x3000}, new MemorySegment[] {arena.allocate(0x1000), arena.allocate(0x100)});
             assertEquals(0, m.find(0x1FF0, 0x10));
             assertEquals(-1, m.find(0x1FF0, 0x11), "straddles into the gap");
             assertEquals(-1, m.find(0x2000, 1), "in the gap");

@@ -1,8 +1,11 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_INDIRECT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -11,13 +14,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_INDIRECT;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * A guest that writes whatever it likes into its rings. Each malformed chain is detected, counted
@@ -31,6 +30,7 @@ class HostileGuestTest {
     private static final int SIZE = 8;
     /** Offsets in region 0: rings at 0, indirect tables from 0x400, buffers from 0x1000. */
     private static final long TABLE = 0x400;
+
     private static final long BUF = 0x1000;
 
     private Arena arena;
@@ -46,8 +46,15 @@ class HostileGuestTest {
         regionA = arena.allocate(0x4000, 4096);
         memory = new MultiRegionMemory(new long[] {A, B}, new MemorySegment[] {regionA, arena.allocate(0x1000, 4096)});
         guest = new RawDriver(regionA, A, 0, SIZE);
-        device = DeviceQueue.at("hostile", memory, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(),
-                1L << SplitRing.F_INDIRECT_DESC, 0);
+        device = DeviceQueue.at(
+                "hostile",
+                memory,
+                SIZE,
+                guest.descAddr(),
+                guest.availAddr(),
+                guest.usedAddr(),
+                1L << SplitRing.F_INDIRECT_DESC,
+                0);
         chain = device.newChain();
     }
 
@@ -100,15 +107,15 @@ class HostileGuestTest {
 
     @Test
     void addressOutsideEveryRegion() {
-        guest.desc(0, 0x50000, 64, 0, 0);                    // in the gap
+        guest.desc(0, 0x50000, 64, 0, 0); // in the gap
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, A + 0x4000 - 10, 64, 0, 0);            // straddles the end of region 0
+        guest.desc(0, A + 0x4000 - 10, 64, 0, 0); // straddles the end of region 0
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, B + 0x1000, 1, DESC_F_WRITE, 0);       // just past region 1
+        guest.desc(0, B + 0x1000, 1, DESC_F_WRITE, 0); // just past region 1
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, A - 1, 2, 0, 0);                       // starts before region 0
+        guest.desc(0, A - 1, 2, 0, 0); // starts before region 0
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, 0x50000, 64, DESC_F_INDIRECT, 0);      // the indirect table itself
+        guest.desc(0, 0x50000, 64, DESC_F_INDIRECT, 0); // the indirect table itself
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
         assertEquals(5, device.errors().count(RingErrors.Kind.BAD_ADDRESS));
     }
@@ -117,9 +124,9 @@ class HostileGuestTest {
     void addrPlusLenOverflow() {
         guest.desc(0, 0xFFFF_FFFF_FFFF_FF00L, 0x1000, 0, 0);
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, A + 0x100, 0xFFFF_FFFFL, 0, 0);        // len as u32: larger than the region
+        guest.desc(0, A + 0x100, 0xFFFF_FFFFL, 0, 0); // len as u32: larger than the region
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
-        guest.desc(0, -16L, 16 * 4, DESC_F_INDIRECT, 0);     // a table wrapping the address space
+        guest.desc(0, -16L, 16 * 4, DESC_F_INDIRECT, 0); // a table wrapping the address space
         assertRejected(0, RingErrors.Kind.BAD_ADDRESS);
     }
 
@@ -127,7 +134,7 @@ class HostileGuestTest {
     void zeroLengthBuffersAreSkippedAndCounted() {
         guest.desc(0, A + BUF, 0, DESC_F_NEXT, 1);
         guest.desc(1, A + BUF, 64, DESC_F_NEXT, 2);
-        guest.desc(2, 0, 0, DESC_F_WRITE, 0);                 // no address needed for nothing
+        guest.desc(2, 0, 0, DESC_F_WRITE, 0); // no address needed for nothing
         guest.offer(0);
         assertTrue(device.pop(chain));
         assertEquals(1, chain.count());
@@ -183,10 +190,10 @@ class HostileGuestTest {
         assertFalse(device.pop(chain));
         assertFalse(device.pop(chain));
         assertEquals(1, device.errors().count(RingErrors.Kind.AVAIL_IDX_JUMP), "a stuck value counts once");
-        guest.setAvailIdx(0xFFFF);                              // backwards
+        guest.setAvailIdx(0xFFFF); // backwards
         assertEquals(0, device.available());
         assertEquals(2, device.errors().count(RingErrors.Kind.AVAIL_IDX_JUMP));
-        guest.setAvailIdx(SIZE);                                // exactly the size is legal
+        guest.setAvailIdx(SIZE); // exactly the size is legal
         assertEquals(SIZE, device.available());
         for (int i = 0; i < SIZE; i++) {
             guest.desc(i, A + BUF, 64, 0, 0);
@@ -224,12 +231,13 @@ class HostileGuestTest {
     void chainOverFourGigabytes() throws IOException {
         Path file = Files.createTempFile("panda-guest", ".bin");
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw");
-             Arena big = Arena.ofConfined()) {
+                Arena big = Arena.ofConfined()) {
             raf.setLength(1L << 32);
             MemorySegment huge = raf.getChannel().map(FileChannel.MapMode.READ_ONLY, 0, 1L << 32, big);
             long c = 0x1_0000_0000L;
             MultiRegionMemory m = new MultiRegionMemory(new long[] {A, c}, new MemorySegment[] {regionA, huge});
-            DeviceQueue q = DeviceQueue.at("huge", m, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(), 0, 0);
+            DeviceQueue q =
+                    DeviceQueue.at("huge", m, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(), 0, 0);
             guest.desc(0, c, 0xFFFF_FFFFL, DESC_F_NEXT, 1);
             guest.desc(1, c, 1, DESC_F_NEXT, 2);
             guest.desc(2, c, 1, 0, 0);

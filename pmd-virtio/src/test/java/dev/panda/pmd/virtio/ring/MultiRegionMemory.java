@@ -19,7 +19,8 @@ final class MultiRegionMemory implements GuestMemory {
         for (int r = 0; r < base.length; r++) {
             long size = segments[r].byteSize();
             long off = addr - base[r];
-            if (Long.compareUnsigned(addr, base[r]) >= 0 && Long.compareUnsigned(off, size) < 0
+            if (Long.compareUnsigned(addr, base[r]) >= 0
+                    && Long.compareUnsigned(off, size) < 0
                     && Long.compareUnsigned(len, size - off) <= 0) {
                 return r;
             }

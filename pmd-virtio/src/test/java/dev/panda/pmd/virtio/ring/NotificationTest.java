@@ -1,12 +1,11 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.SplittableRandom;
-
 import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 
 /**
  * Scripted notification decisions on both sides, each compared with the words of the spec rather
@@ -37,7 +36,7 @@ class NotificationTest {
                     case 0 -> assertEquals(false, p.device.enableKicks(), "all consumed");
                     case 1 -> SplitRing.U16_AT.set(p.region, availEvent, (short) (availIdx + rnd.nextInt(-3, 20)));
                     case 2 -> p.device.disableKicks();
-                    default -> { } // leave avail_event where it is
+                    default -> {} // leave avail_event where it is
                 }
                 int event = (short) SplitRing.U16_AT.get(p.region, availEvent) & 0xFFFF;
                 int batch = rnd.nextInt(1, SIZE + 1);
@@ -79,7 +78,7 @@ class NotificationTest {
                     case 0 -> assertEquals(false, p.driver.enableInterrupts(), "all harvested");
                     case 1 -> SplitRing.U16_AT.set(p.region, usedEvent, (short) (usedIdx + rnd.nextInt(-3, 20)));
                     case 2 -> p.driver.disableInterrupts();
-                    default -> { }
+                    default -> {}
                 }
                 int event = (short) SplitRing.U16_AT.get(p.region, usedEvent) & 0xFFFF;
                 int batch = rnd.nextInt(1, SIZE + 1);

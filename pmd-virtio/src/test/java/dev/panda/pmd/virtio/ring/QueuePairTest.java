@@ -1,21 +1,20 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.ArrayDeque;
-import java.util.SplittableRandom;
-
 import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.RingPair.INDIRECT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Our driver against our device, one thread, shared memory (virtio 1.2 §2.7.13, §2.7.14). */
 class QueuePairTest {
@@ -62,7 +61,8 @@ class QueuePairTest {
 
     @Test
     void singleWritableBuffer() {
-        try (RingPair p = new RingPair(8, 0, 0, 8, 256); Arena a = Arena.ofConfined()) {
+        try (RingPair p = new RingPair(8, 0, 0, 8, 256);
+                Arena a = Arena.ofConfined()) {
             assertTrue(p.driver.addIn(p.addr(1), 200, 11));
             p.driver.publish();
             Chain c = p.device.newChain();
@@ -85,7 +85,8 @@ class QueuePairTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void chainedAndIndirect(boolean indirect) {
-        try (RingPair p = new RingPair(8, INDIRECT, indirect ? 8 : 0, 8, 256); Arena a = Arena.ofConfined()) {
+        try (RingPair p = new RingPair(8, INDIRECT, indirect ? 8 : 0, 8, 256);
+                Arena a = Arena.ofConfined()) {
             long[] addrs = {p.addr(0), p.addr(1) + 5, p.addr(2), p.addr(3), p.addr(4)};
             int[] ls = {12, 30, 7, 9, 100};
             for (int i = 0; i < 2; i++) {
@@ -166,7 +167,8 @@ class QueuePairTest {
         final int size = 8;
         final int rounds = 70_000;
         SplittableRandom rnd = new SplittableRandom(features);
-        try (RingPair p = new RingPair(size, features, 4, size * 4, 32); Arena a = Arena.ofConfined()) {
+        try (RingPair p = new RingPair(size, features, 4, size * 4, 32);
+                Arena a = Arena.ofConfined()) {
             MemorySegment scratch = a.allocate(32 * 4);
             ArrayDeque<Integer> sent = new ArrayDeque<>();
             Chain c = p.device.newChain();
@@ -184,7 +186,8 @@ class QueuePairTest {
                         addrs[i] = p.addr(slot * 4 + i);
                         ls[i] = 32;
                     }
-                    boolean ok = rnd.nextBoolean() ? p.driver.addIndirect(addrs, ls, 1, n - 1, token)
+                    boolean ok = rnd.nextBoolean()
+                            ? p.driver.addIndirect(addrs, ls, 1, n - 1, token)
                             : p.driver.add(addrs, ls, 1, n - 1, token);
                     if (!ok) {
                         break; // the ring is full; the buffer of this slot is still in flight
@@ -273,8 +276,15 @@ class QueuePairTest {
                 assertTrue(dev.pop(c));
                 dev.pushUsed(c.head(), 0);
                 dev.publishUsed();
-                DeviceQueue next = DeviceQueue.at("again", p.memory, 8, p.driver.descAddr(), p.driver.availAddr(),
-                        p.driver.usedAddr(), 0, dev.lastAvailIdx());
+                DeviceQueue next = DeviceQueue.at(
+                        "again",
+                        p.memory,
+                        8,
+                        p.driver.descAddr(),
+                        p.driver.availAddr(),
+                        p.driver.usedAddr(),
+                        0,
+                        dev.lastAvailIdx());
                 assertTrue(next.pop(c));
                 next.pushUsed(c.head(), 0);
                 next.publishUsed();
@@ -296,9 +306,9 @@ class QueuePairTest {
             Chain c = p.device.newChain();
             assertTrue(p.device.pop(c));
             int first = c.head();
-            p.device.pushUsed(7, 64);              // never offered
-            p.device.pushUsed(first, 1000);        // more than the 64 writable bytes
-            p.device.pushUsed(first, 1);           // twice
+            p.device.pushUsed(7, 64); // never offered
+            p.device.pushUsed(first, 1000); // more than the 64 writable bytes
+            p.device.pushUsed(first, 1); // twice
             p.device.publishUsed();
             assertEquals(0, p.driver.harvest(tokens, lens, 64), "3 used entries, 2 chains in flight");
             assertEquals(1, p.driver.errors().count(RingErrors.Kind.USED_IDX_JUMP));

@@ -1,7 +1,5 @@
 package dev.panda.pmd.virtio.ring;
 
-import java.lang.foreign.MemorySegment;
-
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_IDX;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_RING;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
@@ -11,6 +9,8 @@ import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_ID;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_LEN;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_IDX;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_RING;
+
+import java.lang.foreign.MemorySegment;
 
 /**
  * A driver that writes whatever a test tells it to, straight into the ring memory, the way a

@@ -1,10 +1,5 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_ADDR;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_FLAGS;
@@ -13,6 +8,10 @@ import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
 
 /**
  * The walker's per-queue region cache: a queue whose buffers stay in one region asks the region
@@ -53,7 +52,8 @@ class RegionCacheTest {
     @Test
     void buffersInOneRegionAskTheTableOnce() {
         try (Arena arena = Arena.ofConfined()) {
-            Counting mem = new Counting(new MultiRegionMemory(new long[] {A, B},
+            Counting mem = new Counting(new MultiRegionMemory(
+                    new long[] {A, B},
                     new MemorySegment[] {arena.allocate(0x10000, 4096), arena.allocate(0x10000, 4096)}));
             MemorySegment table = arena.allocate(DESC_BYTES * 8, 16);
             RingErrors errors = new RingErrors("cache");

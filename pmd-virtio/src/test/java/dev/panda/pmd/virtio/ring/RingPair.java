@@ -29,8 +29,8 @@ final class RingPair implements AutoCloseable {
         this.region = arena.allocate(ringBytes + (long) buffers * bufferSize, 4096);
         this.memory = new SingleRegionMemory(region, BASE);
         this.driver = DriverQueue.create("driver", region, BASE, size, features, indirectMax);
-        this.device = DeviceQueue.at("device", memory, size, driver.descAddr(), driver.availAddr(),
-                driver.usedAddr(), features, 0);
+        this.device = DeviceQueue.at(
+                "device", memory, size, driver.descAddr(), driver.availAddr(), driver.usedAddr(), features, 0);
     }
 
     long addr(int buffer) {

@@ -1,5 +1,12 @@
 package dev.panda.pmd.virtio.ring;
 
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.jextract.uapi.virtio_net_hdr_mrg_rxbuf;
 import dev.panda.jextract.uapi.virtio_net_hdr_v1;
@@ -7,21 +14,13 @@ import dev.panda.jextract.uapi.vring_avail;
 import dev.panda.jextract.uapi.vring_desc;
 import dev.panda.jextract.uapi.vring_used;
 import dev.panda.jextract.uapi.vring_used_elem;
-import org.junit.jupiter.api.Test;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
-
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Layouts against virtio 1.2 §2.7 and §5.1.6, and against the jextract-generated uapi structs. */
 class SplitRingLayoutTest {
@@ -49,8 +48,23 @@ class SplitRingLayoutTest {
         assertOffsets(SplitRing.availLayout(8), 22, "flags", 0, "idx", 2, "ring", 4, "used_event", 20);
         assertOffsets(SplitRing.usedLayout(8), 70, "flags", 0, "idx", 2, "ring", 4, "avail_event", 68);
         // §5.1.6: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers.
-        assertOffsets(VirtioNetHeader.LAYOUT, 12, "flags", 0, "gso_type", 1, "hdr_len", 2, "gso_size", 4,
-                "csum_start", 6, "csum_offset", 8, "num_buffers", 10);
+        assertOffsets(
+                VirtioNetHeader.LAYOUT,
+                12,
+                "flags",
+                0,
+                "gso_type",
+                1,
+                "hdr_len",
+                2,
+                "gso_size",
+                4,
+                "csum_start",
+                6,
+                "csum_offset",
+                8,
+                "num_buffers",
+                10);
         assertEquals(2, SplitRing.AVAIL_ALIGN);
         assertEquals(4, SplitRing.USED_ALIGN);
         assertEquals(16, SplitRing.DESC_ALIGN);
@@ -66,11 +80,18 @@ class SplitRingLayoutTest {
         assertEquals(vring_used.layout().byteOffset(groupElement("ring")), SplitRing.USED_RING);
         assertSameFields(vring_used_elem.layout(), SplitRing.USED_ELEM, "id", "len");
         assertEquals(vring_used_elem.layout().byteSize(), SplitRing.USED_ELEM_BYTES);
-        assertSameFields(virtio_net_hdr_v1.layout(), VirtioNetHeader.LAYOUT, "flags", "gso_type", "hdr_len",
-                "gso_size", "num_buffers");
+        assertSameFields(
+                virtio_net_hdr_v1.layout(),
+                VirtioNetHeader.LAYOUT,
+                "flags",
+                "gso_type",
+                "hdr_len",
+                "gso_size",
+                "num_buffers");
         assertEquals(virtio_net_hdr_v1.layout().byteSize(), VirtioNetHeader.BYTES);
         assertEquals(virtio_net_hdr_mrg_rxbuf.layout().byteSize(), VirtioNetHeader.BYTES);
-        assertEquals(virtio_net_hdr_mrg_rxbuf.layout().byteOffset(groupElement("num_buffers")),
+        assertEquals(
+                virtio_net_hdr_mrg_rxbuf.layout().byteOffset(groupElement("num_buffers")),
                 VirtioNetHeader.LAYOUT.byteOffset(groupElement("num_buffers")));
 
         assertEquals(Uapi.VRING_DESC_F_NEXT(), SplitRing.DESC_F_NEXT);
@@ -95,8 +116,9 @@ class SplitRingLayoutTest {
             SplitRing.DESC_LEN.set(s, 0L, 0x11223344);
             SplitRing.DESC_FLAGS.set(s, 0L, (short) 0x5566);
             SplitRing.DESC_NEXT.set(s, 0L, (short) 0x7788);
-            assertArrayEquals(new byte[] {8, 7, 6, 5, 4, 3, 2, 1, 0x44, 0x33, 0x22, 0x11, 0x66, 0x55,
-                    (byte) 0x88, 0x77}, s.asSlice(0, 16).toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(
+                    new byte[] {8, 7, 6, 5, 4, 3, 2, 1, 0x44, 0x33, 0x22, 0x11, 0x66, 0x55, (byte) 0x88, 0x77},
+                    s.asSlice(0, 16).toArray(ValueLayout.JAVA_BYTE));
             // An indirect table may sit at any address: descriptors read unaligned.
             SplitRing.DESC_LEN.set(s, 3L, 42);
             assertEquals(42, (int) SplitRing.DESC_LEN.get(s, 3L));
@@ -128,8 +150,10 @@ class SplitRingLayoutTest {
             int event = t % 5 == 0 ? (old + rnd.nextInt(-3, 300)) & 0xFFFF : rnd.nextInt(65536);
             int now = (old + batch) & 0xFFFF;
             boolean written = ((event - old) & 0xFFFF) < batch;
-            assertEquals(written, SplitRing.needEvent(event, now, old), () -> "event " + event + " old " + old
-                    + " new " + now);
+            assertEquals(
+                    written,
+                    SplitRing.needEvent(event, now, old),
+                    () -> "event " + event + " old " + old + " new " + now);
         }
         assertTrue(SplitRing.needEvent(0, 1, 0), "§2.7.7.2 note: used_event 0 notifies after the first buffer");
         assertTrue(SplitRing.needEvent(0xFFFF, 0, 0xFFFF), "across the wrap");
@@ -141,7 +165,10 @@ class SplitRingLayoutTest {
         for (int i = 0; i < nameOffset.length; i += 2) {
             String name = (String) nameOffset[i];
             long expected = ((Number) nameOffset[i + 1]).longValue();
-            assertEquals(expected, layout.byteOffset(groupElement(name)), layout.name().orElse("?") + "." + name);
+            assertEquals(
+                    expected,
+                    layout.byteOffset(groupElement(name)),
+                    layout.name().orElse("?") + "." + name);
         }
     }
 
@@ -150,8 +177,8 @@ class SplitRingLayoutTest {
             MemoryLayout g = generated.select(groupElement(name));
             MemoryLayout o = ours.select(groupElement(name));
             assertEquals(g.byteSize(), o.byteSize(), name + " size");
-            assertEquals(generated.byteOffset(groupElement(name)), ours.byteOffset(groupElement(name)),
-                    name + " offset");
+            assertEquals(
+                    generated.byteOffset(groupElement(name)), ours.byteOffset(groupElement(name)), name + " offset");
         }
         if (generated.memberLayouts().stream().noneMatch(m -> m.byteSize() == 0)) {
             assertEquals(generated.byteSize(), ours.byteSize(), generated.name().orElse("?") + " size");

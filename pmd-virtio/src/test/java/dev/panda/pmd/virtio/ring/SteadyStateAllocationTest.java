@@ -1,14 +1,13 @@
 package dev.panda.pmd.virtio.ring;
 
-import org.junit.jupiter.api.Test;
+import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.RingPair.INDIRECT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
-
-import static dev.panda.pmd.virtio.ring.RingPair.EVENT_IDX;
-import static dev.panda.pmd.virtio.ring.RingPair.INDIRECT;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /**
  * DESIGN.md: no allocation per packet. After a warm-up, a million chains (direct and indirect,
@@ -18,9 +17,9 @@ class SteadyStateAllocationTest {
 
     @Test
     void queuesDoNotAllocatePerBuffer() {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (RingPair p = new RingPair(256, INDIRECT | EVENT_IDX, 2, 512, 64); Arena a = Arena.ofConfined()) {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (RingPair p = new RingPair(256, INDIRECT | EVENT_IDX, 2, 512, 64);
+                Arena a = Arena.ofConfined()) {
             Loop loop = new Loop(p, a.allocate(64));
             loop.run(300_000);
             long before = threads.getCurrentThreadAllocatedBytes();
@@ -53,7 +52,8 @@ class SteadyStateAllocationTest {
                     int slot = token++ & 127;
                     addrs[0] = p.addr(2 * slot);
                     addrs[1] = p.addr(2 * slot + 1);
-                    if (!((b & 1) == 0 ? p.driver.add(addrs, lens, 1, 1, slot)
+                    if (!((b & 1) == 0
+                            ? p.driver.add(addrs, lens, 1, 1, slot)
                             : p.driver.addIndirect(addrs, lens, 1, 1, slot))) {
                         break;
                     }

@@ -1,5 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DriverQueue;
@@ -16,12 +18,9 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 
 /**
  * A minimal vhost-user front-end for tests, playing the part of DPDK's virtio-user: a memfd is the
@@ -40,8 +39,8 @@ final class TestFrontend implements AutoCloseable {
     final Fd memfd;
     final MemorySegment mem;
     final VhostUserChannel channel;
-    final DriverQueue rxq;   // vring 0
-    final DriverQueue txq;   // vring 1
+    final DriverQueue rxq; // vring 0
+    final DriverQueue txq; // vring 1
     final Fd[] calls = new Fd[2];
     final Fd[] kicks = new Fd[2];
     final long[] ringOffset = new long[2];
@@ -56,6 +55,7 @@ final class TestFrontend implements AutoCloseable {
     final long want;
     /** Protocol feature bits beyond REPLY_ACK and MQ it accepts (LOG_SHMFD, STATUS). */
     long wantProtocol;
+
     static final int INDIRECT_MAX = 4;
 
     TestFrontend(Path path, int size) {
@@ -100,16 +100,18 @@ final class TestFrontend implements AutoCloseable {
         if ((protocol & VhostBackend.P_REPLY_ACK) == 0) {
             throw new AssertionError("REPLY_ACK not offered: 0x" + Long.toHexString(protocol));
         }
-        send(new U64(VhostUserRequest.SET_PROTOCOL_FEATURES, requestFlags(false),
+        send(new U64(
+                VhostUserRequest.SET_PROTOCOL_FEATURES,
+                requestFlags(false),
                 protocol & (VhostBackend.P_REPLY_ACK | VhostBackend.P_MQ | wantProtocol)));
         if ((features & want) != want) {
-            throw new AssertionError("features 0x" + Long.toHexString(want) + " wanted, 0x"
-                    + Long.toHexString(features) + " offered");
+            throw new AssertionError(
+                    "features 0x" + Long.toHexString(want) + " wanted, 0x" + Long.toHexString(features) + " offered");
         }
         negotiated = features & (VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES | want);
         ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), negotiated));
-        ack(new MemTable(requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)),
-                List.of(memfd)));
+        ack(new MemTable(
+                requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)), List.of(memfd)));
         for (int v = 0; v < 2; v++) {
             DriverQueue q = v == 0 ? rxq : txq;
             int index = 2 * pair + v;
@@ -118,7 +120,8 @@ final class TestFrontend implements AutoCloseable {
             ack(new VringFd(VhostUserRequest.SET_VRING_CALL, requestFlags(true), index, calls[v]));
             ack(new VringState(VhostUserRequest.SET_VRING_NUM, requestFlags(true), index, size));
             ack(new VringState(VhostUserRequest.SET_VRING_BASE, requestFlags(true), index, 0));
-            ack(new VringAddr(requestFlags(true), index, 0, uva(q.descAddr()), uva(q.usedAddr()), uva(q.availAddr()), 0));
+            ack(new VringAddr(
+                    requestFlags(true), index, 0, uva(q.descAddr()), uva(q.usedAddr()), uva(q.availAddr()), 0));
             ack(new VringFd(VhostUserRequest.SET_VRING_KICK, requestFlags(true), index, kicks[v]));
         }
         for (int v = 0; v < 2; v++) {

@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -7,11 +11,6 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.pmd.virtio.virtiouser.DpdkTestpmd;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * net_vhost's negotiated features against DPDK 22.11's virtio-user ({@code mrg_rxbuf=0|1,
@@ -36,8 +35,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 class VhostDpdkFeaturesPeerTest {
 
     /** The forward statistics testpmd prints at each {@code stop}. */
-    private static final Pattern FWD = Pattern.compile("Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
-            + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)", Pattern.DOTALL);
+    private static final Pattern FWD = Pattern.compile(
+            "Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
+                    + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)",
+            Pattern.DOTALL);
+
     private static final Pattern NIC = Pattern.compile("RX-bytes:\\s+(\\d+)");
 
     @TempDir
@@ -49,8 +51,8 @@ class VhostDpdkFeaturesPeerTest {
         String prefix = "panda-vhf-" + ProcessHandle.current().pid() + "-" + mrg;
         Path sock = dir.resolve("vhf.sock");
         int frame = mrg == 1 ? 1500 : 1000;
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(8192)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF))) {
             VhostPort port = (VhostPort) Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
             List<String> app = new ArrayList<>(List.of("--forward-mode=rxonly"));
             if (mrg == 1) {
@@ -58,14 +60,23 @@ class VhostDpdkFeaturesPeerTest {
                 app.add("--mbuf-size=1152");
                 app.add("--enable-scatter");
             }
-            try (port; DpdkTestpmd dpdk = new DpdkTestpmd(prefix, List.of("--lcores", "0@1,1@1"),
-                    "net_virtio_user0,path=" + sock + ",mrg_rxbuf=" + mrg + ",packed_vq=0,in_order=0",
-                    dir.resolve("dpdk.log"), app.toArray(String[]::new))) {
+            try (port;
+                    DpdkTestpmd dpdk = new DpdkTestpmd(
+                            prefix,
+                            List.of("--lcores", "0@1,1@1"),
+                            "net_virtio_user0,path=" + sock + ",mrg_rxbuf=" + mrg + ",packed_vq=0,in_order=0",
+                            dir.resolve("dpdk.log"),
+                            app.toArray(String[]::new))) {
                 awaitLinkUp(port, dpdk);
                 long f = port.negotiatedFeatures();
-                System.out.printf("DPDK virtio-user mrg_rxbuf=%d negotiated 0x%x (MRG_RXBUF %b, INDIRECT_DESC %b, "
-                                + "EVENT_IDX %b)%n", mrg, f, (f & VhostBackend.F_MRG_RXBUF) != 0,
-                        (f & VhostBackend.F_INDIRECT_DESC) != 0, (f & VhostBackend.F_EVENT_IDX) != 0);
+                System.out.printf(
+                        "DPDK virtio-user mrg_rxbuf=%d negotiated 0x%x (MRG_RXBUF %b, INDIRECT_DESC %b, "
+                                + "EVENT_IDX %b)%n",
+                        mrg,
+                        f,
+                        (f & VhostBackend.F_MRG_RXBUF) != 0,
+                        (f & VhostBackend.F_INDIRECT_DESC) != 0,
+                        (f & VhostBackend.F_EVENT_IDX) != 0);
                 assertEquals(mrg == 1, (f & VhostBackend.F_MRG_RXBUF) != 0, "MRG_RXBUF as DPDK was told");
                 // DPDK 22.11's virtio-user sets the status through SET_STATUS when STATUS is offered:
                 // ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK once its port started
@@ -91,7 +102,7 @@ class VhostDpdkFeaturesPeerTest {
                         Thread.yield();
                     }
                 }
-                DpdkTestpmd.sleep(3000);   // DPDK takes what is still in its ring (its lcore shares a busy CPU)
+                DpdkTestpmd.sleep(3000); // DPDK takes what is still in its ring (its lcore shares a busy CPU)
                 dpdk.command("stop");
                 PortStats afterTx = port.stats();
 
@@ -127,9 +138,10 @@ class VhostDpdkFeaturesPeerTest {
                     fail("no forward statistics for the txonly run\n" + dpdk.tail());
                 }
                 long dpdkTx = Long.parseLong(m.group(3));
-                System.out.printf("mrg_rxbuf=%d: panda sent %d x %d B, DPDK received %d (dropped %d); DPDK sent %d x "
-                                + "964 B in two segments, panda received %d%n", mrg, afterTx.opackets(), frame, dpdkRx,
-                        dpdkRxDropped, dpdkTx, received);
+                System.out.printf(
+                        "mrg_rxbuf=%d: panda sent %d x %d B, DPDK received %d (dropped %d); DPDK sent %d x "
+                                + "964 B in two segments, panda received %d%n",
+                        mrg, afterTx.opackets(), frame, dpdkRx, dpdkRxDropped, dpdkTx, received);
                 assertTrue(afterTx.opackets() > 0, "panda sent nothing\n" + dpdk.tail());
                 assertEquals(0, afterTx.oerrors(), "DPDK's buffers refused frames\n" + dpdk.tail());
                 assertEquals(afterTx.opackets(), dpdkRx + dpdkRxDropped, "every frame panda delivered, at DPDK");
@@ -169,6 +181,6 @@ class VhostDpdkFeaturesPeerTest {
             }
             DpdkTestpmd.sleep(50);
         }
-        DpdkTestpmd.sleep(500);   // the other vrings follow
+        DpdkTestpmd.sleep(500); // the other vrings follow
     }
 }

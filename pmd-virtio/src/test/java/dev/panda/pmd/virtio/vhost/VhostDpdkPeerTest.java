@@ -1,6 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
-import dev.panda.pmd.virtio.DpdkFiles;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -9,15 +12,11 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.DpdkFiles;
 import dev.panda.pmd.virtio.RxSink;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,10 +24,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * panda's net_vhost against DPDK 22.11's virtio-user, a front-end nobody here wrote: DPDK testpmd
@@ -57,17 +55,33 @@ class VhostDpdkPeerTest {
         String prefix = "panda-vh-" + ProcessHandle.current().pid();
         Path sock = dir.resolve("vh0.sock");
         Path log = dir.resolve("dpdk-testpmd.log");
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(8192)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF))) {
             Port port = Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
             RxSink sink = new RxSink("vhost-peer-poller", port, pool, 64, 0);
             Process dpdk = null;
             try {
-                dpdk = new ProcessBuilder(TESTPMD.toString(), "--lcores", "0@1,1@1", "-m", "512", "--no-pci",
-                        "--single-file-segments", "--file-prefix", prefix, "--log-level", "user1,info",
-                        "--vdev", "net_virtio_user0,path=" + sock,
-                        "--", "-i", "--forward-mode=txonly", "--txpkts=64")
-                        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                dpdk = new ProcessBuilder(
+                                TESTPMD.toString(),
+                                "--lcores",
+                                "0@1,1@1",
+                                "-m",
+                                "512",
+                                "--no-pci",
+                                "--single-file-segments",
+                                "--file-prefix",
+                                prefix,
+                                "--log-level",
+                                "user1,info",
+                                "--vdev",
+                                "net_virtio_user0,path=" + sock,
+                                "--",
+                                "-i",
+                                "--forward-mode=txonly",
+                                "--txpkts=64")
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
                 OutputStream cmd = dpdk.getOutputStream();
                 awaitLinkUp(port, dpdk, log);
                 command(cmd, "start");
@@ -87,8 +101,10 @@ class VhostDpdkPeerTest {
                 long dpdkSent = Long.parseLong(m.group(1));
                 sink.close();
                 PortStats s = port.stats();
-                System.out.printf("DPDK virtio-user TX-packets %d, panda net_vhost0 RX-packets %d (ierrors %d, "
-                        + "rx_nombuf %d)%n", dpdkSent, s.ipackets(), s.ierrors(), s.rxNombuf());
+                System.out.printf(
+                        "DPDK virtio-user TX-packets %d, panda net_vhost0 RX-packets %d (ierrors %d, "
+                                + "rx_nombuf %d)%n",
+                        dpdkSent, s.ipackets(), s.ierrors(), s.rxNombuf());
                 assertTrue(dpdkSent > 0, "DPDK sent nothing\n" + tail(log));
                 assertEquals(dpdkSent, s.ipackets() + s.ierrors(), "every packet DPDK sent is received or counted");
                 assertEquals(0, s.ierrors());
@@ -98,7 +114,7 @@ class VhostDpdkPeerTest {
             } finally {
                 sink.close();
                 if (dpdk != null && dpdk.isAlive()) {
-                    dpdk.destroy();   // SIGTERM: testpmd cleans up and exits
+                    dpdk.destroy(); // SIGTERM: testpmd cleans up and exits
                     if (!dpdk.waitFor(5, TimeUnit.SECONDS)) {
                         dpdk.destroyForcibly().waitFor();
                     }
@@ -117,8 +133,8 @@ class VhostDpdkPeerTest {
         String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-rx";
         Path sock = dir.resolve("vh1.sock");
         Path log = dir.resolve("dpdk-testpmd-rx.log");
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(8192)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF))) {
             Port port = Ports.discover().open("net_vhost1,iface=" + sock, PortContext.of(pool, 1));
             AtomicBoolean stop = new AtomicBoolean();
             Thread poller = Thread.ofPlatform().name("vhost-peer-tx").unstarted(() -> {
@@ -136,8 +152,10 @@ class VhostDpdkPeerTest {
                         // broadcast destination, locally administered source, IPv4 ethertype
                         pool.segment().asSlice(pool.dataOffset(h), 64).fill((byte) 0);
                         pool.segment().asSlice(pool.dataOffset(h), 6).fill((byte) 0xff);
-                        pool.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, pool.dataOffset(h) + 6, (byte) 0x02);
-                        pool.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, pool.dataOffset(h) + 12, (byte) 0x08);
+                        pool.segment()
+                                .set(java.lang.foreign.ValueLayout.JAVA_BYTE, pool.dataOffset(h) + 6, (byte) 0x02);
+                        pool.segment()
+                                .set(java.lang.foreign.ValueLayout.JAVA_BYTE, pool.dataOffset(h) + 12, (byte) 0x08);
                     }
                     int sent = port.txBurst(0, burst, n);
                     pool.freeBulk(burst.handles, sent, n - sent);
@@ -148,11 +166,24 @@ class VhostDpdkPeerTest {
             });
             Process dpdk = null;
             try {
-                dpdk = new ProcessBuilder(TESTPMD.toString(), "--lcores", "0@1,1@1", "-m", "512", "--no-pci",
-                        "--single-file-segments", "--file-prefix", prefix,
-                        "--vdev", "net_virtio_user0,path=" + sock,
-                        "--", "-i", "--forward-mode=rxonly")
-                        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                dpdk = new ProcessBuilder(
+                                TESTPMD.toString(),
+                                "--lcores",
+                                "0@1,1@1",
+                                "-m",
+                                "512",
+                                "--no-pci",
+                                "--single-file-segments",
+                                "--file-prefix",
+                                prefix,
+                                "--vdev",
+                                "net_virtio_user0,path=" + sock,
+                                "--",
+                                "-i",
+                                "--forward-mode=rxonly")
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
                 OutputStream cmd = dpdk.getOutputStream();
                 awaitLinkUp(port, dpdk, log);
                 command(cmd, "start");
@@ -161,7 +192,7 @@ class VhostDpdkPeerTest {
                 sleep(3000);
                 stop.set(true);
                 poller.join();
-                sleep(1000);   // DPDK's forwarding lcore takes what is still in its ring
+                sleep(1000); // DPDK's forwarding lcore takes what is still in its ring
                 command(cmd, "stop");
                 command(cmd, "show port stats all");
                 command(cmd, "quit");
@@ -173,8 +204,10 @@ class VhostDpdkPeerTest {
                 assertTrue(m.find(), "no NIC statistics in dpdk-testpmd's output\n" + tail(log));
                 long dpdkReceived = Long.parseLong(m.group(1));
                 PortStats s = port.stats();
-                System.out.printf("panda net_vhost1 TX-packets %d (oerrors %d), DPDK virtio-user RX-packets %d "
-                        + "(RX-missed %s, RX-errors %s)%n", s.opackets(), s.oerrors(), dpdkReceived, m.group(2), m.group(3));
+                System.out.printf(
+                        "panda net_vhost1 TX-packets %d (oerrors %d), DPDK virtio-user RX-packets %d "
+                                + "(RX-missed %s, RX-errors %s)%n",
+                        s.opackets(), s.oerrors(), dpdkReceived, m.group(2), m.group(3));
                 assertTrue(s.opackets() > 0, "panda sent nothing\n" + tail(log));
                 assertEquals(0, s.oerrors());
                 assertEquals(s.opackets(), dpdkReceived, "every packet panda put in DPDK's ring was received");

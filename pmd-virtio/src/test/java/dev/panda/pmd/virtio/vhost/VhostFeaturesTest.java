@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -8,17 +11,13 @@ import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * net_vhost's ring and net features against {@link TestFrontend} negotiating them: mergeable
@@ -31,6 +30,7 @@ class VhostFeaturesTest {
 
     @TempDir
     Path dir;
+
     PacketPool pool;
     Path sock;
     VhostPort port;
@@ -89,7 +89,9 @@ class VhostFeaturesTest {
                     long n = used[at] - skip;
                     assertTrue(used[at] <= buf, "used length within the buffer");
                     for (long j = 0; j < n; j++, seen++) {
-                        assertEquals((byte) (i * 7 + seen), b.get(ValueLayout.JAVA_BYTE, skip + j),
+                        assertEquals(
+                                (byte) (i * 7 + seen),
+                                b.get(ValueLayout.JAVA_BYTE, skip + j),
                                 "byte " + seen + " of packet " + i);
                     }
                 }
@@ -144,7 +146,8 @@ class VhostFeaturesTest {
             assertEquals(2, tokens[2]);
             assertEquals(3, VirtioNetHeader.numBuffers(fe.rxBuffer(2), 0), "612 bytes in three 256-byte buffers");
             assertEquals(HDR + 600, used[2] + used[3] + used[4]);
-            assertEquals((byte) 250, fe.rxBuffer(3).get(ValueLayout.JAVA_BYTE, 6), "frame byte 250 in the second buffer");
+            assertEquals(
+                    (byte) 250, fe.rxBuffer(3).get(ValueLayout.JAVA_BYTE, 6), "frame byte 250 in the second buffer");
             assertEquals(1, port.stats().opackets());
             assertTrue(port.stats().oerrors() >= 1, "the malformed chain counted");
         }
@@ -247,7 +250,9 @@ class VhostFeaturesTest {
             MemorySegment b = fe.rxBuffer(tokens[0]);
             assertEquals(1, VirtioNetHeader.numBuffers(b, 0));
             assertEquals((byte) 27, b.get(ValueLayout.JAVA_BYTE, HDR + 27), "frame byte 27 in the first entry");
-            assertEquals((byte) 100, b.get(ValueLayout.JAVA_BYTE, 1024 + (100 - 28)),
+            assertEquals(
+                    (byte) 100,
+                    b.get(ValueLayout.JAVA_BYTE, 1024 + (100 - 28)),
                     "frame byte 100 continues in the second entry");
             assertEquals(0, port.stats().ierrors() + port.stats().oerrors());
         }

@@ -1,18 +1,17 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A hostile front-end shrinks the memfd it shared with SET_MEM_TABLE: the poller's next access
@@ -27,8 +26,8 @@ class VhostGuestFaultTest {
 
     @Test
     void aShrunkenMemfdResetsThatDeviceOnlyOnReceiveAndTransmit() {
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(1024)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(1024).withHugepages(PoolConfig.Hugepages.OFF))) {
             Path sockA = dir.resolve("a.sock");
             Path sockB = dir.resolve("b.sock");
             VhostPort a = (VhostPort) Ports.discover().open("net_vhost0,iface=" + sockA, PortContext.of(pool, 0));

@@ -5,7 +5,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -1,5 +1,12 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -13,30 +20,23 @@ import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** panda's net_vhost port against {@link TestFrontend}, our own front-end, in one process. */
 class VhostPortTest {
 
     @TempDir
     Path dir;
+
     PacketPool pool;
     Path sock;
     Port port;
@@ -67,8 +67,10 @@ class VhostPortTest {
                 assertEquals(expectLen[base + got], pool.length(h), "length of frame " + (base + got));
                 assertEquals(3, pool.port(h));
                 for (int b = 0; b < pool.length(h); b++) {
-                    assertEquals((byte) (base + got + b), pool.segment().get(ValueLayout.JAVA_BYTE,
-                            pool.dataOffset(h) + b), "byte " + b + " of frame " + (base + got));
+                    assertEquals(
+                            (byte) (base + got + b),
+                            pool.segment().get(ValueLayout.JAVA_BYTE, pool.dataOffset(h) + b),
+                            "byte " + b + " of frame " + (base + got));
                 }
             }
             pool.freeBulk(burst.handles, 0, n);
@@ -192,15 +194,29 @@ class VhostPortTest {
     @Test
     void refusedRequestsGetAFailedAckAndTheConnectionGoesOn() {
         try (TestFrontend fe = new TestFrontend(sock, 256).start()) {
-            assertNotEquals(0, fe.ackStatus(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true),
-                    VhostBackend.F_VERSION_1 | 1L)), "VIRTIO_NET_F_CSUM is not offered");
-            assertNotEquals(0, fe.ackStatus(new VringAddr(requestFlags(true), 1, 0, 0x10, 0x20, 0x30, 0)),
+            assertNotEquals(
+                    0,
+                    fe.ackStatus(
+                            new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), VhostBackend.F_VERSION_1 | 1L)),
+                    "VIRTIO_NET_F_CSUM is not offered");
+            assertNotEquals(
+                    0,
+                    fe.ackStatus(new VringAddr(requestFlags(true), 1, 0, 0x10, 0x20, 0x30, 0)),
                     "ring addresses outside the memory table");
-            assertNotEquals(0, fe.ackStatus(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState(
-                    VhostUserRequest.SET_VRING_NUM, requestFlags(true), 7, 256)), "vring 7 does not exist");
-            assertEquals(VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES | VhostBackend.F_MRG_RXBUF
-                    | VhostBackend.F_INDIRECT_DESC | VhostBackend.F_EVENT_IDX | VhostBackend.F_LOG_ALL,
-                    fe.query(VhostUserRequest.GET_FEATURES), "still answering");
+            assertNotEquals(
+                    0,
+                    fe.ackStatus(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState(
+                            VhostUserRequest.SET_VRING_NUM, requestFlags(true), 7, 256)),
+                    "vring 7 does not exist");
+            assertEquals(
+                    VhostBackend.F_VERSION_1
+                            | VhostBackend.F_PROTOCOL_FEATURES
+                            | VhostBackend.F_MRG_RXBUF
+                            | VhostBackend.F_INDIRECT_DESC
+                            | VhostBackend.F_EVENT_IDX
+                            | VhostBackend.F_LOG_ALL,
+                    fe.query(VhostUserRequest.GET_FEATURES),
+                    "still answering");
         }
     }
 
@@ -228,10 +244,11 @@ class VhostPortTest {
     void secondQueuePairWorksWithMq() {
         Path sock2 = dir.resolve("mq.sock");
         try (Port mq = Ports.discover().open("net_vhost1,iface=" + sock2 + ",queues=2", PortContext.of(pool, 1));
-             TestFrontend fe = new TestFrontend(sock2, 256, 1).start()) {
+                TestFrontend fe = new TestFrontend(sock2, 256, 1).start()) {
             assertEquals(2, mq.rxQueueCount());
             assertTrue((fe.protocol & VhostBackend.P_MQ) != 0, "MQ offered with queues=2");
-            assertTrue((fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_NET_MQ) != 0,
+            assertTrue(
+                    (fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_NET_MQ) != 0,
                     "VIRTIO_NET_F_MQ offered with queues=2 (QEMU hides it from the guest otherwise)");
             assertEquals(2, fe.query(VhostUserRequest.GET_QUEUE_NUM));
             assertTrue(fe.send(0, 80, 0));
@@ -256,7 +273,8 @@ class VhostPortTest {
 
     @Test
     void pollersNeverTouchARingTheControlThreadTookBack() throws Exception {
-        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
         Thread rxPoller = Thread.ofPlatform().start(() -> {
@@ -296,7 +314,8 @@ class VhostPortTest {
                     fe.txq.publish();
                     if (round % 2 == 0) {
                         // a new memory table while the rings run: both are taken back and rebuilt
-                        fe.ack(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable(requestFlags(true),
+                        fe.ack(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable(
+                                requestFlags(true),
                                 java.util.List.of(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion(
                                         TestFrontend.GPA, fe.mem.byteSize(), fe.mem.address(), 0)),
                                 java.util.List.of(fe.memfd)));
@@ -318,7 +337,7 @@ class VhostPortTest {
     @Test
     void anOutOfStepStreamEndsOnlyThatConnection() {
         try (dev.panda.pmd.virtio.vhostuser.UnixSocket raw = dev.panda.pmd.virtio.vhostuser.UnixSocket.connect(sock);
-             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             // GET_FEATURES announcing a payload far above any the protocol defines
             MemorySegment bad = arena.allocate(12);
             bad.set(ValueLayout.JAVA_INT, 0, 1);
@@ -338,10 +357,13 @@ class VhostPortTest {
     @Test
     void aMemoryTableBeyondItsFileIsRefused() {
         try (TestFrontend fe = new TestFrontend(sock, 64).start()) {
-            assertNotEquals(0, fe.ackStatus(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable(
-                    requestFlags(true), java.util.List.of(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion(
-                            TestFrontend.GPA, fe.mem.byteSize() * 2, fe.mem.address(), 0)),
-                    java.util.List.of(fe.memfd))));
+            assertNotEquals(
+                    0,
+                    fe.ackStatus(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable(
+                            requestFlags(true),
+                            java.util.List.of(new dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion(
+                                    TestFrontend.GPA, fe.mem.byteSize() * 2, fe.mem.address(), 0)),
+                            java.util.List.of(fe.memfd))));
             // the old table stays in force: traffic still flows
             awaitLinkUp();
             assertTrue(fe.send(0, 64, 0));
@@ -353,7 +375,8 @@ class VhostPortTest {
     @Test
     void badDeviceStringsSayWhatIsWrong() {
         PortContext ctx = PortContext.of(pool, 1);
-        DeviceException e = assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1", ctx));
+        DeviceException e =
+                assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1", ctx));
         assertTrue(e.getMessage().contains("iface"), e.getMessage());
         e = assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1,iface=" + sock, ctx));
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());

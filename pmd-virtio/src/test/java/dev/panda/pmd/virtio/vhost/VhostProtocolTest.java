@@ -1,5 +1,11 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -14,21 +20,14 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.LogFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * net_vhost's protocol messages beyond set-up, driven by {@link TestFrontend}: dirty-page logging
@@ -39,6 +38,7 @@ class VhostProtocolTest {
 
     @TempDir
     Path dir;
+
     PacketPool pool;
     Path sock;
     VhostPort port;
@@ -94,8 +94,14 @@ class VhostProtocolTest {
 
     /** Re-sends vring 0's addresses with VHOST_VRING_F_LOG and its used ring's guest address. */
     private static void logUsedRing(TestFrontend fe) {
-        fe.ack(new VringAddr(requestFlags(true), 0, 1, fe.uva(fe.rxq.descAddr()), fe.uva(fe.rxq.usedAddr()),
-                fe.uva(fe.rxq.availAddr()), fe.rxq.usedAddr()));
+        fe.ack(new VringAddr(
+                requestFlags(true),
+                0,
+                1,
+                fe.uva(fe.rxq.descAddr()),
+                fe.uva(fe.rxq.usedAddr()),
+                fe.uva(fe.rxq.availAddr()),
+                fe.rxq.usedAddr()));
     }
 
     private int transmit(int n, int len) {
@@ -113,7 +119,8 @@ class VhostProtocolTest {
     void loggingMarksTheReceiveBuffersAndUsedRingPanadaWrote() {
         TestFrontend fe = new TestFrontend(sock, 64, 0, VhostBackend.F_LOG_ALL);
         fe.wantProtocol = VhostBackend.P_LOG_SHMFD;
-        try (fe; Log log = Log.covering(fe)) {
+        try (fe;
+                Log log = Log.covering(fe)) {
             fe.start();
             awaitLinkUp();
             assertEquals(VhostBackend.P_LOG_SHMFD, fe.protocol & VhostBackend.P_LOG_SHMFD, "LOG_SHMFD offered");
@@ -141,7 +148,8 @@ class VhostProtocolTest {
     void aLogWithoutLogAllStaysClean() {
         TestFrontend fe = new TestFrontend(sock, 64, 0, 0);
         fe.wantProtocol = VhostBackend.P_LOG_SHMFD;
-        try (fe; Log log = Log.covering(fe)) {
+        try (fe;
+                Log log = Log.covering(fe)) {
             fe.start();
             awaitLinkUp();
             logUsedRing(fe);
@@ -224,7 +232,9 @@ class VhostProtocolTest {
                 m.set(ValueLayout.JAVA_INT, 4, requestFlags(false));
                 s.send(m, java.util.List.of());
             }
-            assertEquals(VhostBackend.F_VERSION_1, fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_VERSION_1,
+            assertEquals(
+                    VhostBackend.F_VERSION_1,
+                    fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_VERSION_1,
                     "the next request is answered");
             assertEquals(before + 4, port.protocolErrors());
         }

@@ -1,24 +1,23 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * panda's net_vhost against the real Linux virtio-net driver: a QEMU guest (TCG, Debian's kernel,
@@ -38,6 +37,7 @@ class VhostQemuGuestTest {
     private static final Pattern STATS = Pattern.compile("(\\d+) packets transmitted, (\\d+) packets received");
     /** A reply line, or with ping -q the summary, whichever the console shows first. */
     private static final Pattern FIRST_REPLY = Pattern.compile("bytes from 198\\.18\\.0\\.1|packets received");
+
     private static final Pattern COUNTERS = Pattern.compile("PANDA-COUNTERS rx=(\\d+) tx=(\\d+)");
     private static final String UP = """
             ip link set eth0 up
@@ -72,7 +72,8 @@ class VhostQemuGuestTest {
         assertEquals(count, Integer.parseInt(s.group(1)));
         assertEquals(count, Integer.parseInt(s.group(2)));
         // panda answered every echo request and the ARP request before them
-        assertTrue(r.tx >= count + 1, "panda sent " + r.tx + " frames for " + count + " echo requests and an ARP request");
+        assertTrue(
+                r.tx >= count + 1, "panda sent " + r.tx + " frames for " + count + " echo requests and an ARP request");
     }
 
     @Test
@@ -104,8 +105,9 @@ class VhostQemuGuestTest {
         long frame = 14 + 20 + 8 + size;
         long echoes = (long) pingers * each;
         assertTrue(r.tx >= sent, "panda sent " + r.tx + " frames for the " + sent + " echo requests the guest sent");
-        assertTrue(r.port.obytes() >= echoes * frame, "panda's tx bytes " + r.port.obytes() + " < " + echoes
-                + " replies of " + frame + " bytes");
+        assertTrue(
+                r.port.obytes() >= echoes * frame,
+                "panda's tx bytes " + r.port.obytes() + " < " + echoes + " replies of " + frame + " bytes");
         assertTrue(r.port.ibytes() >= echoes * frame, "panda's rx bytes " + r.port.ibytes());
     }
 
@@ -128,17 +130,19 @@ class VhostQemuGuestTest {
             assertEquals(count, Integer.parseInt(s.group(2)), "replies received\n" + r.tail);
         }
         assertEquals(2, found, "statistics of both pings\n" + r.tail);
-        assertTrue(r.console.contains("PANDA-QUEUES rx-0 rx-1 tx-0 tx-1"), "the guest driver uses two queue pairs"
-                + " (VIRTIO_NET_F_MQ negotiated through QEMU)\n" + r.tail);
+        assertTrue(
+                r.console.contains("PANDA-QUEUES rx-0 rx-1 tx-0 tx-1"),
+                "the guest driver uses two queue pairs" + " (VIRTIO_NET_F_MQ negotiated through QEMU)\n" + r.tail);
         for (int q = 0; q < 2; q++) {
-            assertTrue(r.repliesPerQueue[q] > 0, "no echo request came in on queue pair " + q + ": "
-                    + java.util.Arrays.toString(r.repliesPerQueue) + "\n" + r.tail);
+            assertTrue(
+                    r.repliesPerQueue[q] > 0,
+                    "no echo request came in on queue pair " + q + ": " + java.util.Arrays.toString(r.repliesPerQueue)
+                            + "\n" + r.tail);
         }
     }
 
     /** What one guest run left: its console, the guest's counters and panda's. */
-    private record Run(String console, String tail, long tx, PortStats port, long[] repliesPerQueue) {
-    }
+    private record Run(String console, String tail, long tx, PortStats port, long[] repliesPerQueue) {}
 
     /**
      * Starts panda's icmpecho on net_vhost0, boots a guest that brings eth0 up and runs
@@ -159,18 +163,33 @@ class VhostQemuGuestTest {
                 .build(CACHE);
         long t1 = System.nanoTime();
         Path sock = dir.resolve("vh0.sock");
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge",
-                "--vdev", "net_vhost0,iface=" + sock + ",queues=" + queues, "--",
-                "--forward-mode=icmpecho", "--port-topology=loop", "--idle=park", "--no-pin",
-                "--rxq=" + queues, "--txq=" + queues, "--total-num-mbufs=4096");
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                "net_vhost0,iface=" + sock + ",queues=" + queues,
+                "--",
+                "--forward-mode=icmpecho",
+                "--port-topology=loop",
+                "--idle=park",
+                "--no-pin",
+                "--rxq=" + queues,
+                "--txq=" + queues,
+                "--total-num-mbufs=4096");
         try (Testpmd app = Testpmd.open(o, System.out)) {
             app.start(0);
-            QemuGuest.Builder b = QemuGuest.builder(QemuGuest.kernel(Initramfs.forHostKernel().kernelRelease()), initramfs)
+            QemuGuest.Builder b = QemuGuest.builder(
+                            QemuGuest.kernel(Initramfs.forHostKernel().kernelRelease()), initramfs)
                     .cpus(queues)
-                    .args("-chardev", "socket,id=vh0,path=" + sock,
-                            "-netdev", "vhost-user,id=net0,chardev=vh0,queues=" + queues,
+                    .args(
+                            "-chardev",
+                            "socket,id=vh0,path=" + sock,
+                            "-netdev",
+                            "vhost-user,id=net0,chardev=vh0,queues=" + queues,
                             // vectors=0: QEMU 7.2 under TCG crashes starting vhost-net with MSI-X
-                            "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,vectors=0,romfile="
+                            "-device",
+                            "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,vectors=0,romfile="
                                     + (queues > 1 ? ",mq=on" : ""));
             long t2;
             long t3;
@@ -208,12 +227,24 @@ class VhostQemuGuestTest {
             assertTrue(c.find());
             long guestRx = Long.parseLong(c.group(1));
             long guestTx = Long.parseLong(c.group(2));
-            System.out.printf("guest run: initramfs %d ms, QEMU start to eth0 up %d ms, eth0 up to first reply (or summary) %d ms,"
+            System.out.printf(
+                    "guest run: initramfs %d ms, QEMU start to eth0 up %d ms, eth0 up to first reply (or summary) %d ms,"
                             + " to power-off %d ms; guest rx %d tx %d, panda rx %d tx %d dropped %d (port ipackets %d"
                             + " opackets %d oerrors %d ierrors %d), replies per queue %s%n",
-                    ms(t1 - t0), ms(t3 - t2), ms(t4 - t3), ms(t5 - t4), guestRx, guestTx,
-                    streamRx, streamTx, streamDropped, port.ipackets(), port.opackets(), port.oerrors(),
-                    port.ierrors(), java.util.Arrays.toString(perQueue));
+                    ms(t1 - t0),
+                    ms(t3 - t2),
+                    ms(t4 - t3),
+                    ms(t5 - t4),
+                    guestRx,
+                    guestTx,
+                    streamRx,
+                    streamTx,
+                    streamDropped,
+                    port.ipackets(),
+                    port.opackets(),
+                    port.oerrors(),
+                    port.ierrors(),
+                    java.util.Arrays.toString(perQueue));
             assertEquals(0, port.oerrors(), "guest rx buffers panda could not fill\n" + tail);
             assertEquals(0, port.ierrors(), "guest frames panda could not take\n" + tail);
             assertEquals(streamTx, port.opackets());

@@ -1,5 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -7,13 +9,10 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.dataplane.testing.AllocationWatch;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * DESIGN.md: no allocation per packet. After a warm-up, net_vhost's rxBurst and txBurst (copies
@@ -29,10 +28,10 @@ class VhostSteadyStateAllocationTest {
     @ValueSource(longs = {0, VhostBackend.F_MRG_RXBUF | VhostBackend.F_EVENT_IDX})
     void burstsDoNotAllocate(long features) {
         Path sock = dir.resolve("alloc.sock");
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(1024)
-                .withHugepages(PoolConfig.Hugepages.OFF));
-             Port port = Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
-             TestFrontend fe = new TestFrontend(sock, 256, 0, features).start()) {
+        try (PacketPool pool = PacketPool.create(
+                        PoolConfig.defaults().withCount(1024).withHugepages(PoolConfig.Hugepages.OFF));
+                Port port = Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(pool, 0));
+                TestFrontend fe = new TestFrontend(sock, 256, 0, features).start()) {
             while (!port.link().up()) {
                 Thread.onSpinWait();
             }
@@ -68,8 +67,10 @@ class VhostSteadyStateAllocationTest {
             while (moved < packets) {
                 fe.reclaimTx();
                 for (int i = 0; i < 32; i++) {
-                    fe.txq.addOut(TestFrontend.GPA + fe.txBuffers + (long) i * TestFrontend.BUF,
-                            (int) TestFrontend.HDR + 64, i);
+                    fe.txq.addOut(
+                            TestFrontend.GPA + fe.txBuffers + (long) i * TestFrontend.BUF,
+                            (int) TestFrontend.HDR + 64,
+                            i);
                 }
                 fe.txq.publish();
                 int n = port.rxBurst(0, burst);

@@ -1,21 +1,20 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * panda's net_virtio_user (driver) against panda's net_vhost (device): the driver takes the ring
@@ -26,8 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class VirtioUserFeaturesTest {
 
-    private static final long ALL = VhostBackend.F_MRG_RXBUF | VhostBackend.F_INDIRECT_DESC
-            | VhostBackend.F_EVENT_IDX;
+    private static final long ALL = VhostBackend.F_MRG_RXBUF | VhostBackend.F_INDIRECT_DESC | VhostBackend.F_EVENT_IDX;
 
     @TempDir
     Path dir;
@@ -43,11 +41,12 @@ class VirtioUserFeaturesTest {
     void framesMoveIntactWithWhateverWasNegotiated(String devargs, int headroom) {
         Path sock = dir.resolve("vh.sock");
         try (PacketPool devicePool = pool(128, 2048);
-             PacketPool driverPool = pool(headroom, 2048)) {
-            VhostPort device = (VhostPort) Ports.discover().open("net_vhost0,iface=" + sock + devargs,
-                    PortContext.of(devicePool, 0));
-            try (device; Port driver = Ports.discover().open("net_virtio_user0,path=" + sock,
-                    PortContext.of(driverPool, 1))) {
+                PacketPool driverPool = pool(headroom, 2048)) {
+            VhostPort device = (VhostPort)
+                    Ports.discover().open("net_vhost0,iface=" + sock + devargs, PortContext.of(devicePool, 0));
+            try (device;
+                    Port driver =
+                            Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(driverPool, 1))) {
                 long expect = ALL;
                 for (String kv : devargs.split(",")) {
                     expect &= switch (kv) {
@@ -73,11 +72,12 @@ class VirtioUserFeaturesTest {
     void framesLargerThanTheDriversBuffersComeMergedAndAreCountedAndDropped() {
         Path sock = dir.resolve("vh.sock");
         try (PacketPool devicePool = pool(128, 4096);
-             PacketPool driverPool = pool(128, 1024)) {
-            VhostPort device = (VhostPort) Ports.discover().open("net_vhost0,iface=" + sock,
-                    PortContext.of(devicePool, 0));
-            try (device; Port driver = Ports.discover().open("net_virtio_user0,path=" + sock,
-                    PortContext.of(driverPool, 1))) {
+                PacketPool driverPool = pool(128, 1024)) {
+            VhostPort device =
+                    (VhostPort) Ports.discover().open("net_vhost0,iface=" + sock, PortContext.of(devicePool, 0));
+            try (device;
+                    Port driver =
+                            Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(driverPool, 1))) {
                 assertEquals(VhostBackend.F_MRG_RXBUF, device.negotiatedFeatures() & VhostBackend.F_MRG_RXBUF);
                 // 3000 bytes need three of the driver's 1036-byte buffers; 1024 fill one exactly
                 int[] lens = {100, 3000, 1024, 2000, 1025, 99};
@@ -146,8 +146,10 @@ class VirtioUserFeaturesTest {
                 int h = in.handles[i];
                 assertEquals(lens[got], rxPool.length(h), "length of frame " + got);
                 for (int k = 0; k < lens[got]; k++) {
-                    assertEquals((byte) (got * 13 + k), rxPool.segment().get(ValueLayout.JAVA_BYTE,
-                            rxPool.dataOffset(h) + k), "byte " + k + " of frame " + got);
+                    assertEquals(
+                            (byte) (got * 13 + k),
+                            rxPool.segment().get(ValueLayout.JAVA_BYTE, rxPool.dataOffset(h) + k),
+                            "byte " + k + " of frame " + got);
                 }
             }
             rxPool.freeBulk(in.handles, 0, n);

@@ -1,9 +1,9 @@
 package dev.panda.pmd.virtio.vhostuser;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
 
 /** The CMSG_* arithmetic against glibc's values on x86_64 (a 16-byte cmsghdr, 8-byte size_t). */
 class CmsgTest {

@@ -1,21 +1,20 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Each way a peer can get a message wrong decodes to a typed {@link DecodeResult.Invalid} with a
@@ -53,8 +52,8 @@ class HostileMessageTest {
         rejects(message(0, V, 0, new byte[0]), 0, "unknown request 0", false);
         rejects(message(19, V, 8, new byte[8]), 1, "unknown request 19", false);
         rejects(message(-1, V, 0, new byte[0]), 3, "unknown request 4294967295", false);
-        DecodeResult.Invalid inv = rejects(message(1000, V | VhostUserMessage.NEED_REPLY, 0, new byte[0]), 0,
-                "unknown request 1000", false);
+        DecodeResult.Invalid inv = rejects(
+                message(1000, V | VhostUserMessage.NEED_REPLY, 0, new byte[0]), 0, "unknown request 1000", false);
         assertTrue(inv.needReply(), "the back-end can still send a failure ack");
     }
 
@@ -68,7 +67,11 @@ class HostileMessageTest {
             int fds = r.fds() == VhostUserRequest.Fds.NONE ? 0 : 1;
             rejects(message(r.id(), V, size + 1, new byte[size + 1]), fds, "-byte payload, got " + (size + 1), false);
             if (size > 0) {
-                rejects(message(r.id(), V, size - 1, new byte[size - 1]), fds, "-byte payload, got " + (size - 1), false);
+                rejects(
+                        message(r.id(), V, size - 1, new byte[size - 1]),
+                        fds,
+                        "-byte payload, got " + (size - 1),
+                        false);
                 rejects(message(r.id(), V, 0, new byte[0]), fds, "-byte payload, got 0", false);
             }
         }
@@ -99,8 +102,18 @@ class HostileMessageTest {
         rejects(memTable(9, 9), 8, "9 memory regions, need 1..8", false);
         rejects(message(5, V, 8, u32s(0xffff_ffff, 0)), 8, "4294967295 memory regions", false);
         rejects(message(5, V, 4, new byte[4]), 1, "lacks num regions and padding", false);
-        rejects(message(5, V, 8 + 32, ByteBuffer.allocate(40).order(ByteOrder.nativeOrder()).putInt(2).array()), 2,
-                "with 2 regions needs 72 payload bytes, got 40", false);
+        rejects(
+                message(
+                        5,
+                        V,
+                        8 + 32,
+                        ByteBuffer.allocate(40)
+                                .order(ByteOrder.nativeOrder())
+                                .putInt(2)
+                                .array()),
+                2,
+                "with 2 regions needs 72 payload bytes, got 40",
+                false);
         rejects(memTable(2, 2), 1, "SET_MEM_TABLE needs 2 fds, got 1", false);
         rejects(memTable(2, 2), 3, "SET_MEM_TABLE needs 2 fds, got 3", false);
         rejects(memTable(1, 1, 0x1000, 0, 0x7f00_0000_0000L, 0), 1, "memory size 0 is empty", false);
@@ -114,17 +127,30 @@ class HostileMessageTest {
     @Test
     void replies() {
         List<Fd> none = List.of();
-        assertInvalid(VhostUserCodec.decodeReply(VhostUserRequest.GET_FEATURES,
-                seg(message(15, V | VhostUserMessage.REPLY, 8, u64(1))), none), "while waiting for the reply to GET_FEATURES");
-        assertInvalid(VhostUserCodec.decodeReply(VhostUserRequest.GET_FEATURES,
-                seg(message(1, V, 8, u64(1))), none), "REPLY flag missing");
-        assertInvalid(VhostUserCodec.decodeReply(VhostUserRequest.GET_VRING_BASE,
-                seg(message(11, V | VhostUserMessage.REPLY, 4, new byte[4])), none), "needs a 8-byte payload, got 4");
-        assertInvalid(VhostUserCodec.decodeReply(VhostUserRequest.SET_MEM_TABLE,
-                seg(message(5, V | VhostUserMessage.REPLY, 0, new byte[0])), none), "needs a 8-byte payload, got 0");
+        assertInvalid(
+                VhostUserCodec.decodeReply(
+                        VhostUserRequest.GET_FEATURES, seg(message(15, V | VhostUserMessage.REPLY, 8, u64(1))), none),
+                "while waiting for the reply to GET_FEATURES");
+        assertInvalid(
+                VhostUserCodec.decodeReply(VhostUserRequest.GET_FEATURES, seg(message(1, V, 8, u64(1))), none),
+                "REPLY flag missing");
+        assertInvalid(
+                VhostUserCodec.decodeReply(
+                        VhostUserRequest.GET_VRING_BASE,
+                        seg(message(11, V | VhostUserMessage.REPLY, 4, new byte[4])),
+                        none),
+                "needs a 8-byte payload, got 4");
+        assertInvalid(
+                VhostUserCodec.decodeReply(
+                        VhostUserRequest.SET_MEM_TABLE,
+                        seg(message(5, V | VhostUserMessage.REPLY, 0, new byte[0])),
+                        none),
+                "needs a 8-byte payload, got 0");
         List<Fd> one = fds(1);
-        assertInvalid(VhostUserCodec.decodeReply(VhostUserRequest.GET_FEATURES,
-                seg(message(1, V | VhostUserMessage.REPLY, 8, u64(1))), one), "reply carries 1 fds");
+        assertInvalid(
+                VhostUserCodec.decodeReply(
+                        VhostUserRequest.GET_FEATURES, seg(message(1, V | VhostUserMessage.REPLY, 8, u64(1))), one),
+                "reply carries 1 fds");
         one.forEach(fd -> assertFalse(fd.isOpen()));
     }
 
@@ -155,22 +181,39 @@ class HostileMessageTest {
     }
 
     static byte[] message(int request, int flags, int size, byte[] payload) {
-        return ByteBuffer.allocate(12 + payload.length).order(ByteOrder.nativeOrder())
-                .putInt(request).putInt(flags).putInt(size).put(payload).array();
+        return ByteBuffer.allocate(12 + payload.length)
+                .order(ByteOrder.nativeOrder())
+                .putInt(request)
+                .putInt(flags)
+                .putInt(size)
+                .put(payload)
+                .array();
     }
 
     /** SET_MEM_TABLE announcing {@code n} regions with {@code present} well-formed regions in the payload. */
     private static byte[] memTable(int n, int present) {
-        ByteBuffer b = ByteBuffer.allocate(8 + 32 * present).order(ByteOrder.nativeOrder()).putInt(n).putInt(0);
+        ByteBuffer b = ByteBuffer.allocate(8 + 32 * present)
+                .order(ByteOrder.nativeOrder())
+                .putInt(n)
+                .putInt(0);
         for (int i = 0; i < present; i++) {
-            b.putLong(i * 0x10000L).putLong(0x10000).putLong(0x7f00_0000_0000L + i * 0x10000L).putLong(0);
+            b.putLong(i * 0x10000L)
+                    .putLong(0x10000)
+                    .putLong(0x7f00_0000_0000L + i * 0x10000L)
+                    .putLong(0);
         }
         return message(5, V, b.capacity(), b.array());
     }
 
     private static byte[] memTable(int n, int present, long gpa, long size, long uva, long offset) {
-        ByteBuffer b = ByteBuffer.allocate(8 + 32).order(ByteOrder.nativeOrder()).putInt(n).putInt(0)
-                .putLong(gpa).putLong(size).putLong(uva).putLong(offset);
+        ByteBuffer b = ByteBuffer.allocate(8 + 32)
+                .order(ByteOrder.nativeOrder())
+                .putInt(n)
+                .putInt(0)
+                .putLong(gpa)
+                .putLong(size)
+                .putLong(uva)
+                .putLong(offset);
         return message(5, V, b.capacity(), b.array());
     }
 
@@ -179,7 +222,11 @@ class HostileMessageTest {
     }
 
     private static byte[] u32s(int a, int b) {
-        return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putInt(a).putInt(b).array();
+        return ByteBuffer.allocate(8)
+                .order(ByteOrder.nativeOrder())
+                .putInt(a)
+                .putInt(b)
+                .array();
     }
 
     private static MemorySegment seg(byte[] bytes) {

@@ -2,7 +2,6 @@ package dev.panda.pmd.virtio.vhostuser;
 
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -13,8 +12,7 @@ import java.util.stream.Stream;
 /** Test helpers: open descriptors and mappings of this process, and memfds to share. */
 public final class Leaks {
 
-    private Leaks() {
-    }
+    private Leaks() {}
 
     /** How many descriptors this process has open ({@code /proc/self/fd}). */
     public static long openFds() {

@@ -1,25 +1,24 @@
 package dev.panda.pmd.virtio.vhostuser;
 
-import dev.panda.jextract.Fd;
-import dev.panda.jextract.NativeException;
-import dev.panda.jextract.Posix;
-import dev.panda.pmd.virtio.ring.GuestMemory;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.panda.jextract.Fd;
+import dev.panda.jextract.NativeException;
+import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.ring.GuestMemory;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemTable;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class MemoryTableTest {
 
@@ -47,9 +46,10 @@ class MemoryTableTest {
     private static MemoryTable twoRegions() throws VhostUserException {
         Fd a = Leaks.memfd("mt-a", MIB);
         Fd b = Leaks.memfd("mt-b", 2 * MIB + 64 * 1024);
-        return MemoryTable.map(new MemTable(FLAGS, List.of(
-                new MemoryRegion(GPA0, MIB, UVA0, 0),
-                new MemoryRegion(GPA1, 2 * MIB, UVA1, 64 * 1024)), List.of(a, b)));
+        return MemoryTable.map(new MemTable(
+                FLAGS,
+                List.of(new MemoryRegion(GPA0, MIB, UVA0, 0), new MemoryRegion(GPA1, 2 * MIB, UVA1, 64 * 1024)),
+                List.of(a, b)));
     }
 
     @Test
@@ -114,15 +114,17 @@ class MemoryTableTest {
                 whole.set(ValueLayout.JAVA_LONG_UNALIGNED, offset, 0x0123_4567_89ab_cdefL);
                 whole.set(ValueLayout.JAVA_BYTE, offset + 4096 - 1, (byte) 0x7e);
                 Fd shared = dupOf(fd);
-                try (MemoryTable t = MemoryTable.map(new MemTable(FLAGS,
-                        List.of(new MemoryRegion(0x10000, 4096, UVA0, offset)), List.of(shared)))) {
+                try (MemoryTable t = MemoryTable.map(
+                        new MemTable(FLAGS, List.of(new MemoryRegion(0x10000, 4096, UVA0, offset)), List.of(shared)))) {
                     MemorySegment s = t.segment(t.find(0x10000, 4096));
                     assertEquals(4096, s.byteSize());
                     assertEquals(0x0123_4567_89ab_cdefL, s.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
                     assertEquals((byte) 0x7e, s.get(ValueLayout.JAVA_BYTE, 4095));
                     s.set(ValueLayout.JAVA_INT_UNALIGNED, 8, 42);
                     assertEquals(42, whole.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 8), "MAP_SHARED");
-                    assertThrows(IndexOutOfBoundsException.class, () -> s.get(ValueLayout.JAVA_BYTE, 4096),
+                    assertThrows(
+                            IndexOutOfBoundsException.class,
+                            () -> s.get(ValueLayout.JAVA_BYTE, 4096),
                             "bounds-checked at the region's end");
                 }
             } finally {
@@ -145,11 +147,14 @@ class MemoryTableTest {
 
     @Test
     void overlappingRegionsAreRefused() {
-        refuses(List.of(new MemoryRegion(0, 2 * 4096, UVA0, 0), new MemoryRegion(4096, 4096, UVA1, 0)),
+        refuses(
+                List.of(new MemoryRegion(0, 2 * 4096, UVA0, 0), new MemoryRegion(4096, 4096, UVA1, 0)),
                 "guest address ranges overlap");
-        refuses(List.of(new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(4096, 4096, UVA0 + 4095, 0)),
+        refuses(
+                List.of(new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(4096, 4096, UVA0 + 4095, 0)),
                 "user address ranges overlap");
-        refuses(List.of(new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(0, 4096, UVA1, 0)),
+        refuses(
+                List.of(new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(0, 4096, UVA1, 0)),
                 "guest address ranges overlap");
     }
 
@@ -162,8 +167,9 @@ class MemoryTableTest {
     @Test
     void nonFilesAreRefused() {
         Fd efd = Posix.eventfd(0, Posix.EFD_CLOEXEC);
-        VhostUserException e = assertThrows(VhostUserException.class, () -> MemoryTable.map(
-                new MemTable(FLAGS, List.of(new MemoryRegion(0, 4096, UVA0, 0)), List.of(efd))));
+        VhostUserException e = assertThrows(
+                VhostUserException.class,
+                () -> MemoryTable.map(new MemTable(FLAGS, List.of(new MemoryRegion(0, 4096, UVA0, 0)), List.of(efd))));
         assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
         assertFalse(efd.isOpen(), "the table took the fd and closed it");
     }
@@ -172,8 +178,12 @@ class MemoryTableTest {
     void laterFailuresUndoEarlierMappings() {
         Fd good = Leaks.memfd("mt-good", 4096);
         Fd small = Leaks.memfd("mt-small", 4096);
-        assertThrows(VhostUserException.class, () -> MemoryTable.map(new MemTable(FLAGS, List.of(
-                new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(4096, 8192, UVA1, 0)), List.of(good, small))));
+        assertThrows(
+                VhostUserException.class,
+                () -> MemoryTable.map(new MemTable(
+                        FLAGS,
+                        List.of(new MemoryRegion(0, 4096, UVA0, 0), new MemoryRegion(4096, 8192, UVA1, 0)),
+                        List.of(good, small))));
         assertFalse(good.isOpen());
         assertFalse(small.isOpen());
     }
@@ -192,8 +202,8 @@ class MemoryTableTest {
         }
         // offset 2 MiB + 4 KiB: page-aligned but not huge-page-aligned, so the first mmap is
         // EINVAL and the table maps from 2 MiB; the length is not a huge page multiple either
-        try (MemoryTable t = MemoryTable.map(new MemTable(FLAGS,
-                List.of(new MemoryRegion(0, MIB, UVA0, 2 * MIB + 4096)), List.of(fd)))) {
+        try (MemoryTable t = MemoryTable.map(
+                new MemTable(FLAGS, List.of(new MemoryRegion(0, MIB, UVA0, 2 * MIB + 4096)), List.of(fd)))) {
             MemorySegment s = t.segment(0);
             s.set(ValueLayout.JAVA_LONG, MIB - 8, 99);
             assertEquals(99, s.get(ValueLayout.JAVA_LONG, MIB - 8));
@@ -203,9 +213,10 @@ class MemoryTableTest {
     }
 
     private static void refuses(List<MemoryRegion> regions, String reason) {
-        List<Fd> fds = regions.stream().map(r -> Leaks.memfd("mt-bad", 64 * 1024)).toList();
-        VhostUserException e = assertThrows(VhostUserException.class,
-                () -> MemoryTable.map(new MemTable(FLAGS, regions, fds)));
+        List<Fd> fds =
+                regions.stream().map(r -> Leaks.memfd("mt-bad", 64 * 1024)).toList();
+        VhostUserException e =
+                assertThrows(VhostUserException.class, () -> MemoryTable.map(new MemTable(FLAGS, regions, fds)));
         assertTrue(e.getMessage().contains(reason), () -> "\"" + e.getMessage() + "\" lacks \"" + reason + "\"");
         fds.forEach(fd -> assertFalse(fd.isOpen(), "fd left open"));
     }
@@ -213,7 +224,8 @@ class MemoryTableTest {
     /** A second descriptor for the file behind {@code fd}, made the way a peer's arrive: over a socket. */
     private static Fd dupOf(Fd fd) {
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]) {
+        try (UnixSocket a = pair[0];
+                UnixSocket b = pair[1]) {
             a.send(MemorySegment.ofArray(new byte[1]), List.of(fd));
             return b.recv(MemorySegment.ofArray(new byte[1]), 1).fds().getFirst();
         }

@@ -1,16 +1,15 @@
 package dev.panda.pmd.virtio.vhostuser;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * One thread owns a socket and closes it; another only wakes it with {@link UnixSocket#shutdown()}
@@ -30,7 +29,7 @@ class ShutdownCloseRaceTest {
             while (!stop.get()) {
                 UnixSocket s = target.get();
                 if (s != null) {
-                    s.shutdown();   // races the owner's close below, again and again
+                    s.shutdown(); // races the owner's close below, again and again
                 }
             }
         });
@@ -42,8 +41,8 @@ class ShutdownCloseRaceTest {
                 target.set(old[0]);
                 Thread.onSpinWait();
                 int number = old[0].fd().value();
-                old[0].close();   // the owner closes ...
-                UnixSocket[] fresh = UnixSocket.pair();   // ... and the number is handed out again at once
+                old[0].close(); // the owner closes ...
+                UnixSocket[] fresh = UnixSocket.pair(); // ... and the number is handed out again at once
                 if (fresh[0].fd().value() == number || fresh[1].fd().value() == number) {
                     reused++;
                 }
@@ -64,8 +63,10 @@ class ShutdownCloseRaceTest {
             stop.set(true);
             waker.join();
         }
-        assertTrue(reused > ROUNDS / 2, "the kernel reused the closed number in " + reused + " of " + ROUNDS
-                + " rounds: the race was not exercised");
+        assertTrue(
+                reused > ROUNDS / 2,
+                "the kernel reused the closed number in " + reused + " of " + ROUNDS
+                        + " rounds: the race was not exercised");
     }
 
     @Test

@@ -1,13 +1,14 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,12 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class UnixSocketTest {
 
@@ -34,7 +33,8 @@ class UnixSocketTest {
     void socketpairCarriesBytesAndFds(int n) {
         long before = Leaks.openFds();
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]) {
+        try (UnixSocket a = pair[0];
+                UnixSocket b = pair[1]) {
             roundTrip(a, b, n);
         }
         assertEquals(before, Leaks.openFds(), "descriptors leaked");
@@ -49,7 +49,7 @@ class UnixSocketTest {
             assertTrue(Files.exists(path));
             CompletableFuture<UnixSocket> accepted = CompletableFuture.supplyAsync(listener::accept);
             try (UnixSocket client = UnixSocket.connect(path);
-                 UnixSocket server = accepted.get(10, TimeUnit.SECONDS)) {
+                    UnixSocket server = accepted.get(10, TimeUnit.SECONDS)) {
                 roundTrip(client, server, n);
                 roundTrip(server, client, n);
             }
@@ -101,8 +101,10 @@ class UnixSocketTest {
     void controlTruncationIsReportedAndTheArrivedFdsClosed() {
         long before = Leaks.openFds();
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]; Fd memfd = Leaks.memfd("uxs-trunc", 4096);
-             Arena arena = Arena.ofConfined()) {
+        try (UnixSocket a = pair[0];
+                UnixSocket b = pair[1];
+                Fd memfd = Leaks.memfd("uxs-trunc", 4096);
+                Arena arena = Arena.ofConfined()) {
             a.send(MemorySegment.ofArray(HELLO), List.of(memfd, memfd, memfd));
             UnixSocket.Received r = b.recv(arena.allocate(64), 1);
             assertTrue(r.fdsTruncated(), "MSG_CTRUNC");
@@ -118,7 +120,8 @@ class UnixSocketTest {
     @Test
     void peerCloseReadsAsZeroBytes() {
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket b = pair[1]; Arena arena = Arena.ofConfined()) {
+        try (UnixSocket b = pair[1];
+                Arena arena = Arena.ofConfined()) {
             pair[0].close();
             UnixSocket.Received r = b.recv(arena.allocate(16), UnixSocket.MAX_FDS);
             assertEquals(0, r.bytes());
@@ -131,7 +134,8 @@ class UnixSocketTest {
         UnixSocket[] pair = UnixSocket.pair();
         try (UnixSocket a = pair[0]) {
             pair[1].close();
-            NativeException e = assertThrows(NativeException.class, () -> a.send(MemorySegment.ofArray(HELLO), List.of()));
+            NativeException e =
+                    assertThrows(NativeException.class, () -> a.send(MemorySegment.ofArray(HELLO), List.of()));
             assertTrue(e.getMessage().contains("EPIPE"), e.getMessage());
         }
     }
@@ -143,8 +147,11 @@ class UnixSocketTest {
         for (int i = 0; i < big.length; i++) {
             big[i] = (byte) (i * 31);
         }
-        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]; Arena arena = Arena.ofConfined()) {
-            CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> a.send(MemorySegment.ofArray(big), List.of()));
+        try (UnixSocket a = pair[0];
+                UnixSocket b = pair[1];
+                Arena arena = Arena.ofConfined()) {
+            CompletableFuture<Void> sending =
+                    CompletableFuture.runAsync(() -> a.send(MemorySegment.ofArray(big), List.of()));
             MemorySegment buf = arena.allocate(big.length);
             long got = 0;
             while (got < big.length) {
@@ -183,11 +190,12 @@ class UnixSocketTest {
         NativeException refused = assertThrows(NativeException.class, () -> UnixSocket.connect(dir.resolve("none")));
         assertTrue(refused.getMessage().contains("ENOENT"), refused.getMessage());
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]) {
+        try (UnixSocket a = pair[0];
+                UnixSocket b = pair[1]) {
             Fd closed = Leaks.memfd("uxs-closed", 16);
             closed.close();
-            NativeException ebadf = assertThrows(NativeException.class,
-                    () -> a.send(MemorySegment.ofArray(HELLO), List.of(closed)));
+            NativeException ebadf =
+                    assertThrows(NativeException.class, () -> a.send(MemorySegment.ofArray(HELLO), List.of(closed)));
             assertTrue(ebadf.getMessage().contains("EBADF"), ebadf.getMessage());
             List<Fd> nine = new ArrayList<>();
             for (int i = 0; i < 9; i++) {

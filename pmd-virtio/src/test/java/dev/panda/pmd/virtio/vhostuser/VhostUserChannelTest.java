@@ -1,25 +1,24 @@
 package dev.panda.pmd.virtio.vhostuser;
 
-import dev.panda.jextract.Fd;
-import dev.panda.jextract.Posix;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
-
 import static dev.panda.pmd.virtio.vhostuser.HostileMessageTest.message;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.jextract.Fd;
+import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
+import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** Messages and their descriptors over a socketpair: front-end and back-end sides of one connection. */
 class VhostUserChannelTest {
@@ -54,8 +53,8 @@ class VhostUserChannelTest {
                     assertEquals(sent.request(), received.request());
                     assertEquals(sent.flags(), received.flags());
                     assertEquals(sent.fds().size(), received.fds().size());
-                    assertArrayEquals(VhostUserCodec.toBytes(sent), VhostUserCodec.toBytes(received),
-                            r + " changed on the way");
+                    assertArrayEquals(
+                            VhostUserCodec.toBytes(sent), VhostUserCodec.toBytes(received), r + " changed on the way");
                 }
             }
         }
@@ -79,10 +78,12 @@ class VhostUserChannelTest {
         frontEnd.send(new VhostUserMessage.Bare(VhostUserRequest.GET_FEATURES, VhostUserMessage.requestFlags(false)));
         assertInstanceOf(DecodeResult.Ok.class, backEnd.readRequest());
         backEnd.send(U64.reply(VhostUserRequest.GET_FEATURES, 1L << 30));
-        assertEquals(U64.reply(VhostUserRequest.GET_FEATURES, 1L << 30),
+        assertEquals(
+                U64.reply(VhostUserRequest.GET_FEATURES, 1L << 30),
                 ((DecodeResult.Ok) frontEnd.readReply(VhostUserRequest.GET_FEATURES)).message());
         backEnd.send(VringState.reply(VhostUserRequest.GET_VRING_BASE, 0, 77));
-        assertEquals(VringState.reply(VhostUserRequest.GET_VRING_BASE, 0, 77),
+        assertEquals(
+                VringState.reply(VhostUserRequest.GET_VRING_BASE, 0, 77),
                 ((DecodeResult.Ok) frontEnd.readReply(VhostUserRequest.GET_VRING_BASE)).message());
     }
 
@@ -122,8 +123,10 @@ class VhostUserChannelTest {
 
     @Test
     void unknownRequestIsSkippedAndTheStreamStaysInStep() {
-        frontEnd.socket().send(MemorySegment.ofArray(message(24, 1 | VhostUserMessage.NEED_REPLY, 268, new byte[268])),
-                List.of());
+        frontEnd.socket()
+                .send(
+                        MemorySegment.ofArray(message(24, 1 | VhostUserMessage.NEED_REPLY, 268, new byte[268])),
+                        List.of());
         frontEnd.send(new VhostUserMessage.Bare(VhostUserRequest.GET_QUEUE_NUM, VhostUserMessage.requestFlags(false)));
         DecodeResult.Invalid inv = assertInstanceOf(DecodeResult.Invalid.class, backEnd.readRequest());
         assertTrue(!inv.fatal() && inv.needReply() && inv.request() == 24, inv.toString());

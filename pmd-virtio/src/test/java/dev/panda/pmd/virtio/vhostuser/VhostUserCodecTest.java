@@ -1,5 +1,13 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.Bare;
@@ -11,23 +19,14 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-
-import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Encode then decode every request and reply; byte layouts pinned against the spec. */
 class VhostUserCodecTest {
@@ -37,22 +36,22 @@ class VhostUserCodecTest {
         int flags = requestFlags(needReply);
         return switch (request) {
             case GET_FEATURES, SET_OWNER, RESET_OWNER, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_STATUS ->
-                    new Bare(request, flags);
+                new Bare(request, flags);
             case SET_FEATURES -> new U64(request, flags, 0x1_4000_0000L | (1L << 32));
             case SET_PROTOCOL_FEATURES -> new U64(request, flags, 0x1_0203L);
             case SET_STATUS -> new U64(request, flags, 0x0f);
             case SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ENABLE, GET_VRING_BASE ->
-                    new VringState(request, flags, 1, request == VhostUserRequest.SET_VRING_NUM ? 256 : 0xfffe);
-            case SET_VRING_ADDR -> new VringAddr(flags, 1, 1, 0x7f00_0000_1000L, 0x7f00_0000_3000L,
-                    0x7f00_0000_2000L, 0x1_0000_4000L);
+                new VringState(request, flags, 1, request == VhostUserRequest.SET_VRING_NUM ? 256 : 0xfffe);
+            case SET_VRING_ADDR ->
+                new VringAddr(flags, 1, 1, 0x7f00_0000_1000L, 0x7f00_0000_3000L, 0x7f00_0000_2000L, 0x1_0000_4000L);
             case SET_VRING_KICK, SET_VRING_CALL -> new VringFd(request, flags, 255, eventfd());
             case SET_VRING_ERR -> new VringFd(request, flags, 3, null);
             case SET_MEM_TABLE -> {
                 List<MemoryRegion> regions = new ArrayList<>();
                 List<Fd> fds = new ArrayList<>();
                 for (int i = 0; i < VhostUserMessage.MAX_REGIONS; i++) {
-                    regions.add(new MemoryRegion(i * 0x1000_0000L, 0x100_0000L + i, 0x7f00_0000_0000L + i * 0x1000_0000L,
-                            i * 4096L));
+                    regions.add(new MemoryRegion(
+                            i * 0x1000_0000L, 0x100_0000L + i, 0x7f00_0000_0000L + i * 0x1000_0000L, i * 4096L));
                     fds.add(eventfd());
                 }
                 yield new MemTable(flags, regions, fds);
@@ -89,7 +88,7 @@ class VhostUserCodecTest {
         VhostUserMessage reply = switch (request.reply()) {
             case VRING_STATE -> VringState.reply(request, 1, 0x1234);
             case U64 -> U64.reply(request, 0x1_0000_0000L | request.id());
-            default -> U64.reply(request, 0);   // REPLY_ACK: 0 is success
+            default -> U64.reply(request, 0); // REPLY_ACK: 0 is success
         };
         byte[] bytes = VhostUserCodec.toBytes(reply);
         DecodeResult r = VhostUserCodec.decodeReply(request, MemorySegment.ofArray(bytes), List.of());
@@ -102,8 +101,10 @@ class VhostUserCodecTest {
     @Test
     void headerLayout() {
         // "Header": request u32, flags u32 (version 1), size u32, native byte order
-        assertArrayEquals(ints(1, 1, 0), VhostUserCodec.toBytes(new Bare(VhostUserRequest.GET_FEATURES, requestFlags(false))));
-        assertArrayEquals(ints(3, 0x9, 0), VhostUserCodec.toBytes(new Bare(VhostUserRequest.SET_OWNER, requestFlags(true))));
+        assertArrayEquals(
+                ints(1, 1, 0), VhostUserCodec.toBytes(new Bare(VhostUserRequest.GET_FEATURES, requestFlags(false))));
+        assertArrayEquals(
+                ints(3, 0x9, 0), VhostUserCodec.toBytes(new Bare(VhostUserRequest.SET_OWNER, requestFlags(true))));
         ByteBuffer reply = buffer(VhostUserCodec.toBytes(U64.reply(VhostUserRequest.GET_FEATURES, 0x1_4000_0000L)));
         assertEquals(1, reply.getInt(0));
         assertEquals(0x5, reply.getInt(4), "version | REPLY");
@@ -127,8 +128,11 @@ class VhostUserCodecTest {
 
     @Test
     void memTableLayout() {
-        try (VhostUserMessage m = new MemTable(requestFlags(false),
-                List.of(new MemoryRegion(0x1000, 0x2000, 0x3000, 0x4000), new MemoryRegion(0x10000, 0x20000, 0x30000, 0)),
+        try (VhostUserMessage m = new MemTable(
+                requestFlags(false),
+                List.of(
+                        new MemoryRegion(0x1000, 0x2000, 0x3000, 0x4000),
+                        new MemoryRegion(0x10000, 0x20000, 0x30000, 0)),
                 List.of(eventfd(), eventfd()))) {
             // "Memory regions description": num regions, padding, then guest address, size, user address, mmap offset
             ByteBuffer b = buffer(VhostUserCodec.toBytes(m));
@@ -147,7 +151,10 @@ class VhostUserCodecTest {
     @Test
     void vringFdPayloadCarriesIndexAndNofd() {
         // "Bits (0-7) of the payload contain the vring index. Bit 8 is the invalid FD flag."
-        assertEquals(0x103, buffer(VhostUserCodec.toBytes(sample(VhostUserRequest.SET_VRING_ERR, false))).getLong(12));
+        assertEquals(
+                0x103,
+                buffer(VhostUserCodec.toBytes(sample(VhostUserRequest.SET_VRING_ERR, false)))
+                        .getLong(12));
         try (VhostUserMessage kick = sample(VhostUserRequest.SET_VRING_KICK, false)) {
             assertEquals(0xff, buffer(VhostUserCodec.toBytes(kick)).getLong(12));
             assertEquals(1, kick.fds().size());
@@ -173,10 +180,13 @@ class VhostUserCodecTest {
         assertThrows(IllegalArgumentException.class, () -> new VringFd(VhostUserRequest.SET_VRING_KICK, f, 256, null));
         assertThrows(IllegalArgumentException.class, () -> new VringFd(VhostUserRequest.SET_VRING_NUM, f, 0, null));
         assertThrows(IllegalArgumentException.class, () -> new MemTable(f, List.of(), List.of()));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new MemTable(f, List.of(new MemoryRegion(0, 1, 0, 0)), List.of()));
         assertThrows(IllegalArgumentException.class, () -> new LogFd(f, null));
-        assertThrows(IllegalArgumentException.class, () -> new Bare(VhostUserRequest.GET_FEATURES, VhostUserMessage.replyFlags()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Bare(VhostUserRequest.GET_FEATURES, VhostUserMessage.replyFlags()));
     }
 
     @Test

@@ -1,20 +1,19 @@
 package dev.panda.pmd.virtio.vhostuser;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.panda.jextract.Fd;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Fuzzes the vhost-user decoder with arbitrary bytes as the message. Input: byte 0 picks how
@@ -76,7 +75,7 @@ class VhostUserDecoderFuzzTest {
                     m.fds().forEach(fd -> assertTrue(fd.isOpen()));
                     byte[] expected = message.clone();
                     if (m instanceof VhostUserMessage.MemTable) {
-                        Arrays.fill(expected, 16, 20, (byte) 0);   // padding is not kept
+                        Arrays.fill(expected, 16, 20, (byte) 0); // padding is not kept
                     }
                     assertArrayEquals(expected, VhostUserCodec.toBytes(m), "decode then encode changed " + m);
                 }
@@ -94,10 +93,11 @@ class VhostUserDecoderFuzzTest {
     /** The message over a socket, with {@code n} copies of the memfd, then end of stream. */
     private static void overSocket(byte[] message, int n) {
         if (message.length == 0 || message.length > 32 * 1024) {
-            return;   // nothing to carry fds; or more than a socket buffer holds without a reader
+            return; // nothing to carry fds; or more than a socket buffer holds without a reader
         }
         UnixSocket[] pair = UnixSocket.pair();
-        try (UnixSocket a = pair[0]; VhostUserChannel channel = new VhostUserChannel(pair[1])) {
+        try (UnixSocket a = pair[0];
+                VhostUserChannel channel = new VhostUserChannel(pair[1])) {
             a.send(MemorySegment.ofArray(message), Collections.nCopies(n, memfd));
             a.shutdown();
             for (int i = 0; i <= message.length / VhostUserMessage.HEADER_SIZE + 1; i++) {

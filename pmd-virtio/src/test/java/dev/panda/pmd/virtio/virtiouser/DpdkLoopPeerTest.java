@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.fwd.PayloadStamp;
@@ -9,11 +13,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,10 +23,10 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The loop proof of issue 3: panda and DPDK 22.11's dpdk-testpmd joined by vhost-user, both in io
@@ -43,8 +42,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Tag("peer")
 class DpdkLoopPeerTest {
 
-    private static final Pattern FWD = Pattern.compile("Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
-            + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)", Pattern.DOTALL);
+    private static final Pattern FWD = Pattern.compile(
+            "Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
+                    + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)",
+            Pattern.DOTALL);
     private static final Pattern NIC = Pattern.compile("RX-packets:\\s+(\\d+)");
     private static final long CIRCULATE_MILLIS = 4000;
     private static final int BURSTS = 4;
@@ -70,30 +71,48 @@ class DpdkLoopPeerTest {
             // 1024 bytes of data behind the 128-byte headroom: a frame takes several mbufs
             dpdkApp.add("--mbuf-size=1152");
             if (pandaIsBackEnd) {
-                dpdkApp.add("--enable-scatter");   // DPDK's virtio rx refuses small mbufs without it
+                dpdkApp.add("--enable-scatter"); // DPDK's virtio rx refuses small mbufs without it
             }
         }
         String pandaVdev = pandaIsBackEnd ? "net_vhost0,iface=" + sock : "net_virtio_user0,path=" + sock;
         ByteArrayOutputStream pandaOut = new ByteArrayOutputStream();
-        TestpmdOptions o = TestpmdOptions.parse("-l", "0,1", "--no-huge", "--vdev", pandaVdev, "--", "--no-pin",
-                "--forward-mode=io", "--idle=yield", "--total-num-mbufs=4096", "--txpkts=" + frame);
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                pandaVdev,
+                "--",
+                "--no-pin",
+                "--forward-mode=io",
+                "--idle=yield",
+                "--total-num-mbufs=4096",
+                "--txpkts=" + frame);
         DpdkTestpmd dpdk = null;
         Testpmd panda = null;
         try {
             if (pandaIsBackEnd) {
                 panda = Testpmd.open(o, new PrintStream(pandaOut, true, StandardCharsets.UTF_8));
-                dpdk = new DpdkTestpmd(prefix, List.of("--lcores", "0@1,1@1"), "net_virtio_user0,path=" + sock
-                        + (dpdkArgs.isEmpty() ? "" : "," + dpdkArgs) + ",packed_vq=0,in_order=0", dpdkLog,
+                dpdk = new DpdkTestpmd(
+                        prefix,
+                        List.of("--lcores", "0@1,1@1"),
+                        "net_virtio_user0,path=" + sock + (dpdkArgs.isEmpty() ? "" : "," + dpdkArgs)
+                                + ",packed_vq=0,in_order=0",
+                        dpdkLog,
                         dpdkApp.toArray(String[]::new));
             } else {
-                dpdk = new DpdkTestpmd(prefix, List.of("--lcores", "0@1,1@1"), "net_vhost0,iface=" + sock, dpdkLog,
+                dpdk = new DpdkTestpmd(
+                        prefix,
+                        List.of("--lcores", "0@1,1@1"),
+                        "net_vhost0,iface=" + sock,
+                        dpdkLog,
                         dpdkApp.toArray(String[]::new));
                 dpdk.awaitSocket(sock);
                 panda = Testpmd.open(o, new PrintStream(pandaOut, true, StandardCharsets.UTF_8));
             }
             Port port = panda.port(0);
             awaitLinkUp(port, dpdk);
-            DpdkTestpmd.sleep(500);   // DPDK's side of the rings comes up after panda's
+            DpdkTestpmd.sleep(500); // DPDK's side of the rings comes up after panda's
             dpdk.command("start");
             DpdkTestpmd.sleep(500);
             panda.start(BURSTS);
@@ -119,9 +138,19 @@ class DpdkLoopPeerTest {
             long dpdkRx = Long.parseLong(m.group(1));
             long dpdkDropped = Long.parseLong(m.group(2)) + Long.parseLong(m.group(4));
             long laps = mid.ipackets() / injected;
-            System.out.printf("loop %s %d B %s: %d packets, %d laps in %d ms (%.0f packets/s through panda), "
-                            + "sink %d intact, dropped panda %d DPDK %d%n", pandaRole, frame, dpdkArgs, injected, laps,
-                    CIRCULATE_MILLIS, mid.ipackets() * 1000.0 / CIRCULATE_MILLIS, d.intact, pandaDropped, dpdkDropped);
+            System.out.printf(
+                    "loop %s %d B %s: %d packets, %d laps in %d ms (%.0f packets/s through panda), "
+                            + "sink %d intact, dropped panda %d DPDK %d%n",
+                    pandaRole,
+                    frame,
+                    dpdkArgs,
+                    injected,
+                    laps,
+                    CIRCULATE_MILLIS,
+                    mid.ipackets() * 1000.0 / CIRCULATE_MILLIS,
+                    d.intact,
+                    pandaDropped,
+                    dpdkDropped);
             String context = "\npanda:\n" + pandaOut.toString(StandardCharsets.UTF_8) + "\nDPDK:\n" + dpdk.tail();
             assertTrue(laps >= 10, "packets did not circulate: " + mid.ipackets() + " received by panda" + context);
             assertTrue(dpdkRx > 0, "DPDK forwarded nothing" + context);
@@ -129,7 +158,9 @@ class DpdkLoopPeerTest {
             assertEquals(0, d.corrupt, "packets whose stamp or digest did not verify at the sink" + context);
             assertEquals(0, d.duplicates, "sequence numbers seen twice at the sink" + context);
             assertEquals(0, d.foreign, "packets panda never injected" + context);
-            assertEquals(injected, d.intact + pandaDropped + dpdkDropped,
+            assertEquals(
+                    injected,
+                    d.intact + pandaDropped + dpdkDropped,
                     "every injected packet received intact at the sink or counted as dropped" + context);
             assertEquals(0, port.stats().ierrors() + port.stats().oerrors(), "panda port errors" + context);
         } finally {
@@ -142,8 +173,7 @@ class DpdkLoopPeerTest {
         }
     }
 
-    private record Drain(int intact, int corrupt, int duplicates, int foreign) {
-    }
+    private record Drain(int intact, int corrupt, int duplicates, int foreign) {}
 
     /** Receives until nothing arrives for three seconds (DPDK shares a busy CPU); checks each packet's stamp and sequence number. */
     private static Drain drain(Port port, PacketPool pool, int injected, int frame) {
@@ -166,7 +196,8 @@ class DpdkLoopPeerTest {
                 int h = burst.handles[i];
                 long off = pool.dataOffset(h);
                 int len = pool.length(h);
-                if (len != frame || !PayloadStamp.verify(pool.segment(), off + Packets.PAYLOAD, len - Packets.PAYLOAD)) {
+                if (len != frame
+                        || !PayloadStamp.verify(pool.segment(), off + Packets.PAYLOAD, len - Packets.PAYLOAD)) {
                     corrupt++;
                     continue;
                 }

@@ -1,10 +1,11 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.pmd.virtio.DpdkFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,8 +13,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * One interactive dpdk-testpmd with a {@code net_vhost0} back-end on a socket, started and
@@ -42,7 +41,8 @@ public final class DpdkTestpmd implements AutoCloseable {
         return new DpdkTestpmd(prefix, List.of("-l", "0,1"), vdev, log, appArgs);
     }
 
-    public DpdkTestpmd(String prefix, List<String> lcores, String vdev, Path log, String... appArgs) throws IOException {
+    public DpdkTestpmd(String prefix, List<String> lcores, String vdev, Path log, String... appArgs)
+            throws IOException {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
@@ -51,10 +51,22 @@ public final class DpdkTestpmd implements AutoCloseable {
         DpdkFiles.remove(prefix);
         List<String> argv = new ArrayList<>(List.of(TESTPMD.toString()));
         argv.addAll(lcores);
-        argv.addAll(List.of("-m", "512", "--no-pci", "--single-file-segments", "--file-prefix", prefix,
-                "--vdev", vdev, "--", "-i"));
+        argv.addAll(List.of(
+                "-m",
+                "512",
+                "--no-pci",
+                "--single-file-segments",
+                "--file-prefix",
+                prefix,
+                "--vdev",
+                vdev,
+                "--",
+                "-i"));
         argv.addAll(List.of(appArgs));
-        this.process = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        this.process = new ProcessBuilder(argv)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         this.cmd = process.getOutputStream();
     }
 
@@ -118,7 +130,7 @@ public final class DpdkTestpmd implements AutoCloseable {
      * Waits for the process to be gone, closes our end of its stdin and removes its files.
      */
     void kill() throws IOException {
-        process.destroyForcibly();   // SIGKILL on Linux
+        process.destroyForcibly(); // SIGKILL on Linux
         if (!waitFor(15)) {
             fail("dpdk-testpmd survived SIGKILL\n" + tail());
         }

@@ -1,5 +1,11 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -9,10 +15,6 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.pmd.virtio.DpdkFiles;
 import dev.panda.pmd.virtio.vhostuser.Leaks;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +23,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
-
-import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The DPDK peer SIGKILLed mid-traffic and restarted, twice, with two queue pairs, for each of
@@ -50,29 +49,49 @@ class PeerKillRestartTest {
     @Test
     void netVhostClientReconnectsToARestartedDpdkVirtioUserServer() throws Exception {
         Path sock = dir.resolve("vhc.sock");
-        run("vhc", "net_vhost0,iface=" + sock + ",client=1,queues=" + QUEUES,
-                "net_virtio_user0,path=" + sock + ",server=1,queues=" + QUEUES, sock, false, true);
+        run(
+                "vhc",
+                "net_vhost0,iface=" + sock + ",client=1,queues=" + QUEUES,
+                "net_virtio_user0,path=" + sock + ",server=1,queues=" + QUEUES,
+                sock,
+                false,
+                true);
     }
 
     @Test
     void netVhostServerAcceptsARestartedDpdkVirtioUser() throws Exception {
         Path sock = dir.resolve("vhs.sock");
-        run("vhs", "net_vhost0,iface=" + sock + ",queues=" + QUEUES,
-                "net_virtio_user0,path=" + sock + ",queues=" + QUEUES, sock, true, true);
+        run(
+                "vhs",
+                "net_vhost0,iface=" + sock + ",queues=" + QUEUES,
+                "net_virtio_user0,path=" + sock + ",queues=" + QUEUES,
+                sock,
+                true,
+                true);
     }
 
     @Test
     void netVirtioUserClientReconnectsToARestartedDpdkVhost() throws Exception {
         Path sock = dir.resolve("vuc.sock");
-        run("vuc", "net_virtio_user0,path=" + sock + ",queues=" + QUEUES,
-                "net_vhost0,iface=" + sock + ",queues=" + QUEUES, sock, false, false);
+        run(
+                "vuc",
+                "net_virtio_user0,path=" + sock + ",queues=" + QUEUES,
+                "net_vhost0,iface=" + sock + ",queues=" + QUEUES,
+                sock,
+                false,
+                false);
     }
 
     @Test
     void netVirtioUserServerAcceptsARestartedDpdkVhostClient() throws Exception {
         Path sock = dir.resolve("vus.sock");
-        run("vus", "net_virtio_user0,path=" + sock + ",server=1,queues=" + QUEUES,
-                "net_vhost0,iface=" + sock + ",client=1,queues=" + QUEUES, sock, true, false);
+        run(
+                "vus",
+                "net_virtio_user0,path=" + sock + ",server=1,queues=" + QUEUES,
+                "net_vhost0,iface=" + sock + ",client=1,queues=" + QUEUES,
+                sock,
+                true,
+                false);
     }
 
     /**
@@ -86,8 +105,8 @@ class PeerKillRestartTest {
         List<String> prefixes = new ArrayList<>();
         // peer memory panda maps: DPDK's hugepage file (back-end), or only panda's own rings (front-end)
         String mapsMarker = pandaVhost ? base : "/memfd:panda-virtio-user-rings";
-        try (PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(8192)
-                .withHugepages(PoolConfig.Hugepages.OFF))) {
+        try (PacketPool pool =
+                PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF))) {
             Port port = null;
             DpdkTestpmd dpdk = null;
             AtomicBoolean stop = new AtomicBoolean();
@@ -138,21 +157,25 @@ class PeerKillRestartTest {
                 assertTrue(maps > 0, "no mapping with " + mapsMarker + " while running");
                 long reclaimed = 0;
                 for (int k = 1; k <= KILLS; k++) {
-                    dpdk.kill();   // mid-traffic
+                    dpdk.kill(); // mid-traffic
                     awaitLink(port, false, null);
                     if (!pandaVhost) {
                         VirtioUserPort v = (VirtioUserPort) port;
                         long reclaimedBefore = reclaimed;
                         int killed = k;
                         await(() -> v.disconnects() == killed, 20, "the disconnect seen");
-                        await(() -> pool.available() == pool.capacity(), 20,
+                        await(
+                                () -> pool.available() == pool.capacity(),
+                                20,
                                 "every buffer the killed back-end held back in the pool");
                         reclaimed = v.buffersReclaimed();
-                        assertTrue(reclaimed - reclaimedBefore >= QUEUES * 256L, "posted receive buffers "
-                                + "(and sent ones) counted as reclaimed: " + (reclaimed - reclaimedBefore));
+                        assertTrue(
+                                reclaimed - reclaimedBefore >= QUEUES * 256L,
+                                "posted receive buffers " + "(and sent ones) counted as reclaimed: "
+                                        + (reclaimed - reclaimedBefore));
                     }
                     if (!pandaListens) {
-                        Files.deleteIfExists(sock);   // a SIGKILLed listener leaves its socket file behind
+                        Files.deleteIfExists(sock); // a SIGKILLed listener leaves its socket file behind
                     }
                     dpdk = start(base, k, prefixes, dpdkVdev);
                     awaitLink(port, true, dpdk);
@@ -161,8 +184,17 @@ class PeerKillRestartTest {
                 }
                 long fdsAfter = awaitCount(fds, Leaks::openFds);
                 long mapsAfter = awaitCount(maps, () -> Leaks.mappingsContaining(mapsMarker));
-                System.out.printf("%s: %d kills, rx per queue %s, tx per queue %s, open fds %d -> %d, "
-                        + "peer mappings %d -> %d%s%n", tag, KILLS, perQueue, perQueueTx, fds, fdsAfter, maps, mapsAfter,
+                System.out.printf(
+                        "%s: %d kills, rx per queue %s, tx per queue %s, open fds %d -> %d, "
+                                + "peer mappings %d -> %d%s%n",
+                        tag,
+                        KILLS,
+                        perQueue,
+                        perQueueTx,
+                        fds,
+                        fdsAfter,
+                        maps,
+                        mapsAfter,
                         pandaVhost ? "" : ", buffers reclaimed " + reclaimed);
                 for (int q = 0; q < QUEUES; q++) {
                     assertTrue(perQueueTx.get(q) > 0, "panda sent nothing on queue " + q);
@@ -171,8 +203,10 @@ class PeerKillRestartTest {
                 assertEquals(maps, mapsAfter, "mappings of " + mapsMarker + " after " + KILLS + " kills vs before");
                 if (pandaVhost) {
                     for (String old : prefixes.subList(0, prefixes.size() - 1)) {
-                        assertEquals(0, Leaks.mappingsContaining(old + "map_"), "memory of killed peer " + old
-                                + " still mapped");
+                        assertEquals(
+                                0,
+                                Leaks.mappingsContaining(old + "map_"),
+                                "memory of killed peer " + old + " still mapped");
                     }
                 }
                 dpdk.command("stop");
@@ -198,8 +232,14 @@ class PeerKillRestartTest {
     private DpdkTestpmd start(String base, int n, List<String> prefixes, String vdev) throws IOException {
         String prefix = base + "-" + n;
         prefixes.add(prefix);
-        return DpdkTestpmd.withVdev(prefix, vdev, dir.resolve(prefix + ".log"), "--forward-mode=txonly",
-                "--txpkts=64", "--rxq=" + QUEUES, "--txq=" + QUEUES);
+        return DpdkTestpmd.withVdev(
+                prefix,
+                vdev,
+                dir.resolve(prefix + ".log"),
+                "--forward-mode=txonly",
+                "--txpkts=64",
+                "--rxq=" + QUEUES,
+                "--txq=" + QUEUES);
     }
 
     /** net_virtio_user in client mode needs DPDK listening: retry the open while DPDK comes up. */
@@ -221,7 +261,8 @@ class PeerKillRestartTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (port.link().up() != up) {
             if (System.nanoTime() > deadline) {
-                fail(port.name() + " link never went " + (up ? "up" : "down") + (dpdk != null ? "\n" + dpdk.tail() : ""));
+                fail(port.name() + " link never went " + (up ? "up" : "down")
+                        + (dpdk != null ? "\n" + dpdk.tail() : ""));
             }
             if (dpdk != null && !dpdk.alive()) {
                 fail("dpdk-testpmd exited\n" + dpdk.tail());

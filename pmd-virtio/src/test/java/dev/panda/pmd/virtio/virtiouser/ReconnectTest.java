@@ -1,24 +1,22 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.virtiouser.VirtioUserPortTest.move;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import dev.panda.pmd.virtio.vhostuser.Leaks;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
-
-import static dev.panda.pmd.virtio.virtiouser.VirtioUserPortTest.move;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Connection lifecycle in one process, panda against panda with two queue pairs: each side goes
@@ -31,7 +29,8 @@ class ReconnectTest {
     private static final int CYCLES = 3;
     /** Lines of /proc/self/maps that map a memfd: pools, rings, and the peer's memory panda mapped. */
     private static final LongSupplier MEMFD_MAPPINGS = () -> Leaks.mappingsContaining("/memfd:");
-    private static final int FRAMES = 600;   // more than a ring of 256: descriptors recycled
+
+    private static final int FRAMES = 600; // more than a ring of 256: descriptors recycled
 
     @TempDir
     Path dir;
@@ -45,7 +44,8 @@ class ReconnectTest {
         Path sock = dir.resolve("srv.sock");
         String virtioSpec = "net_virtio_user3,path=" + sock + ",server=1,queues=2";
         String vhostSpec = "net_vhost3,iface=" + sock + ",client=1,queues=2";
-        try (PacketPool up = pool(); PacketPool hp = pool()) {
+        try (PacketPool up = pool();
+                PacketPool hp = pool()) {
             Port virtio = Ports.discover().open(virtioSpec, PortContext.of(up, 0));
             Port vhost = null;
             try {
@@ -66,7 +66,8 @@ class ReconnectTest {
                     awaitUp(virtio, vhost);
                     traffic(virtio, up, vhost, hp);
                 }
-                assertTrue(((VirtioUserPort) virtio).buffersReclaimed() >= CYCLES * 2 * 256L,
+                assertTrue(
+                        ((VirtioUserPort) virtio).buffersReclaimed() >= CYCLES * 2 * 256L,
                         "receive buffers posted to the back-end came back at each disconnect");
                 assertEquals(CYCLES, ((VirtioUserPort) virtio).disconnects());
                 for (int i = 0; i < CYCLES; i++) {
@@ -98,7 +99,8 @@ class ReconnectTest {
         Path sock = dir.resolve("cli.sock");
         String virtioSpec = "net_virtio_user4,path=" + sock + ",queues=2";
         String vhostSpec = "net_vhost4,iface=" + sock + ",queues=2";
-        try (PacketPool up = pool(); PacketPool hp = pool()) {
+        try (PacketPool up = pool();
+                PacketPool hp = pool()) {
             Port vhost = Ports.discover().open(vhostSpec, PortContext.of(hp, 1));
             Port virtio = null;
             try {
@@ -144,11 +146,12 @@ class ReconnectTest {
         try (PacketPool pool = pool()) {
             long fds = Leaks.openFds();
             for (String spec : new String[] {
-                "net_vhost5,iface=" + dir.resolve("nobody-listens.sock") + ",client=1",   // dialing, backing off
-                "net_virtio_user5,path=" + dir.resolve("nobody-connects.sock") + ",server=1",   // accepting
-                "net_vhost6,iface=" + dir.resolve("nobody-connects-either.sock")}) {   // accepting
+                "net_vhost5,iface=" + dir.resolve("nobody-listens.sock") + ",client=1", // dialing, backing off
+                "net_virtio_user5,path=" + dir.resolve("nobody-connects.sock") + ",server=1", // accepting
+                "net_vhost6,iface=" + dir.resolve("nobody-connects-either.sock")
+            }) { // accepting
                 Port p = Ports.discover().open(spec, PortContext.of(pool, 0));
-                sleep(700);   // a dialing port is several attempts into its backoff by now
+                sleep(700); // a dialing port is several attempts into its backoff by now
                 assertFalse(p.link().up(), spec);
                 long t0 = System.nanoTime();
                 p.close();

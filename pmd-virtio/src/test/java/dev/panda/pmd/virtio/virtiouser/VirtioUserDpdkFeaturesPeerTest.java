@@ -1,5 +1,10 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -7,21 +12,14 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * panda's net_virtio_user takes what DPDK 22.11's net_vhost offers (MRG_RXBUF, EVENT_IDX,
@@ -33,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Tag("peer")
 class VirtioUserDpdkFeaturesPeerTest {
 
-    private static final Pattern FWD = Pattern.compile("Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
-            + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)", Pattern.DOTALL);
+    private static final Pattern FWD = Pattern.compile(
+            "Forward statistics for port 0.*?RX-packets:\\s+(\\d+)\\s+"
+                    + "RX-dropped:\\s+(\\d+).*?TX-packets:\\s+(\\d+)\\s+TX-dropped:\\s+(\\d+)",
+            Pattern.DOTALL);
     private static final Pattern NIC = Pattern.compile("RX-bytes:\\s+(\\d+)");
 
     @TempDir
@@ -46,13 +46,15 @@ class VirtioUserDpdkFeaturesPeerTest {
         Path sock = dir.resolve("vuf.sock");
         // no headroom: the 12-byte header cannot sit in front of the frame, so transmit uses indirect tables
         try (PacketPool pool = PacketPool.create(new PoolConfig(4096, 0, 2048, PoolConfig.Hugepages.OFF));
-             DpdkTestpmd dpdk = new DpdkTestpmd(prefix, sock, dir.resolve("dpdk.log"), "--forward-mode=rxonly")) {
+                DpdkTestpmd dpdk = new DpdkTestpmd(prefix, sock, dir.resolve("dpdk.log"), "--forward-mode=rxonly")) {
             dpdk.awaitSocket(sock);
             VirtioUserPort port = connect(sock, pool, dpdk);
             try {
                 long f = port.features();
                 System.out.printf("panda net_virtio_user negotiated 0x%x with DPDK net_vhost%n", f);
-                assertEquals(VhostUserClient.F_OPTIONAL, f & VhostUserClient.F_OPTIONAL,
+                assertEquals(
+                        VhostUserClient.F_OPTIONAL,
+                        f & VhostUserClient.F_OPTIONAL,
                         "MRG_RXBUF, INDIRECT_DESC and EVENT_IDX taken from DPDK's offer");
                 dpdk.command("start");
                 sleep(500);
@@ -73,7 +75,7 @@ class VirtioUserDpdkFeaturesPeerTest {
                         Thread.yield();
                     }
                 }
-                sleep(3000);   // DPDK's lcore shares a busy CPU
+                sleep(3000); // DPDK's lcore shares a busy CPU
                 dpdk.command("stop");
                 PortStats afterTx = port.stats();
 
@@ -95,9 +97,10 @@ class VirtioUserDpdkFeaturesPeerTest {
                     dpdkRx[run] = Long.parseLong(m.group(1));
                     dpdkTx[run] = Long.parseLong(m.group(3));
                 }
-                System.out.printf("panda tx %d x 300 B (indirect) -> DPDK rx %d; DPDK tx %d x 2040 B -> panda dropped %d;"
-                        + " DPDK tx %d x 500 B -> panda rx %d%n", afterTx.opackets(), dpdkRx[0], dpdkTx[1],
-                        afterBig.ierrors(), dpdkTx[2], small);
+                System.out.printf(
+                        "panda tx %d x 300 B (indirect) -> DPDK rx %d; DPDK tx %d x 2040 B -> panda dropped %d;"
+                                + " DPDK tx %d x 500 B -> panda rx %d%n",
+                        afterTx.opackets(), dpdkRx[0], dpdkTx[1], afterBig.ierrors(), dpdkTx[2], small);
                 assertTrue(afterTx.opackets() > 0, "panda sent nothing\n" + dpdk.tail());
                 assertEquals(afterTx.opackets(), dpdkRx[0], "every frame panda sent, at DPDK");
                 assertTrue(dpdkTx[1] > 0 && dpdkTx[2] > 0, "DPDK sent nothing\n" + dpdk.tail());

@@ -1,5 +1,10 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -9,21 +14,15 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.pmd.virtio.RxSink;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static dev.panda.pmd.virtio.virtiouser.DpdkTestpmd.sleep;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * panda's net_virtio_user against DPDK 22.11's vhost PMD (net_vhost), a back-end nobody here
@@ -34,10 +33,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Tag("peer")
 class VirtioUserDpdkPeerTest {
 
-    private static final Pattern NIC_RX = Pattern.compile(
-            "RX-packets:\\s+(\\d+)\\s+RX-missed:\\s+(\\d+)\\s+RX-bytes:\\s+(\\d+)", Pattern.DOTALL);
-    private static final Pattern NIC_TX = Pattern.compile(
-            "TX-packets:\\s+(\\d+)\\s+TX-errors:\\s+(\\d+)\\s+TX-bytes:\\s+(\\d+)", Pattern.DOTALL);
+    private static final Pattern NIC_RX =
+            Pattern.compile("RX-packets:\\s+(\\d+)\\s+RX-missed:\\s+(\\d+)\\s+RX-bytes:\\s+(\\d+)", Pattern.DOTALL);
+    private static final Pattern NIC_TX =
+            Pattern.compile("TX-packets:\\s+(\\d+)\\s+TX-errors:\\s+(\\d+)\\s+TX-bytes:\\s+(\\d+)", Pattern.DOTALL);
     private static final long SEND_NANOS = TimeUnit.SECONDS.toNanos(3);
 
     @TempDir
@@ -67,7 +66,8 @@ class VirtioUserDpdkPeerTest {
         String prefix = "panda-vu-" + ProcessHandle.current().pid() + "-rx";
         Path sock = dir.resolve("vu-rx.sock");
         try (PacketPool pool = pool();
-             DpdkTestpmd dpdk = new DpdkTestpmd(prefix, sock, dir.resolve("testpmd-rx.log"), "--forward-mode=rxonly")) {
+                DpdkTestpmd dpdk =
+                        new DpdkTestpmd(prefix, sock, dir.resolve("testpmd-rx.log"), "--forward-mode=rxonly")) {
             dpdk.awaitSocket(sock);
             Port port = connect("net_virtio_user0,path=" + sock, pool, dpdk);
             try {
@@ -84,32 +84,35 @@ class VirtioUserDpdkPeerTest {
                         long off = pool.dataOffset(h);
                         pool.setLength(h, 64);
                         mem.asSlice(off, 64).fill((byte) 0);
-                        mem.asSlice(off, 6).fill((byte) 0xff);   // broadcast
-                        mem.set(ValueLayout.JAVA_BYTE, off + 6, (byte) 0x02);   // locally administered source
-                        mem.set(ValueLayout.JAVA_BYTE, off + 12, (byte) 0x08);   // IPv4
+                        mem.asSlice(off, 6).fill((byte) 0xff); // broadcast
+                        mem.set(ValueLayout.JAVA_BYTE, off + 6, (byte) 0x02); // locally administered source
+                        mem.set(ValueLayout.JAVA_BYTE, off + 12, (byte) 0x08); // IPv4
                     }
                     int k = port.txBurst(0, burst, n);
                     pool.freeBulk(burst.handles, k, n - k);
                     sent += k;
                     if (k < n) {
-                        Thread.yield();   // ring full: DPDK's lcore is behind
+                        Thread.yield(); // ring full: DPDK's lcore is behind
                     }
                 }
-                sleep(1000);   // DPDK's forwarding lcore takes what is still in the ring
+                sleep(1000); // DPDK's forwarding lcore takes what is still in the ring
                 dpdk.command("stop");
                 PortStats s = port.stats();
-                port.close();   // GET_VRING_BASE on both rings while DPDK is still up
+                port.close(); // GET_VRING_BASE on both rings while DPDK is still up
                 assertEquals(pool.capacity(), pool.available(), "buffers lost after close");
                 Matcher m = dpdk.statsAtQuit(NIC_RX);
                 long dpdkReceived = Long.parseLong(m.group(1));
                 long missed = Long.parseLong(m.group(2));
-                System.out.printf("panda net_virtio_user TX-packets %d (oerrors %d), DPDK net_vhost RX-packets %d "
-                        + "(RX-missed %d, RX-bytes %s)%n", s.opackets(), s.oerrors(), dpdkReceived, missed, m.group(3));
+                System.out.printf(
+                        "panda net_virtio_user TX-packets %d (oerrors %d), DPDK net_vhost RX-packets %d "
+                                + "(RX-missed %d, RX-bytes %s)%n",
+                        s.opackets(), s.oerrors(), dpdkReceived, missed, m.group(3));
                 assertTrue(s.opackets() > 0, "panda sent nothing\n" + dpdk.tail());
                 assertEquals(sent, s.opackets());
                 assertEquals(0, s.oerrors());
                 assertEquals(s.opackets() * 64, s.obytes());
-                assertEquals(s.opackets(), dpdkReceived, "every packet panda sent was received by DPDK\n" + dpdk.tail());
+                assertEquals(
+                        s.opackets(), dpdkReceived, "every packet panda sent was received by DPDK\n" + dpdk.tail());
                 assertEquals(0, missed);
             } finally {
                 port.close();
@@ -123,8 +126,8 @@ class VirtioUserDpdkPeerTest {
         String prefix = "panda-vu-" + ProcessHandle.current().pid() + "-tx";
         Path sock = dir.resolve("vu-tx.sock");
         try (PacketPool pool = pool();
-             DpdkTestpmd dpdk = new DpdkTestpmd(prefix, sock, dir.resolve("testpmd-tx.log"),
-                     "--forward-mode=txonly", "--txpkts=64")) {
+                DpdkTestpmd dpdk = new DpdkTestpmd(
+                        prefix, sock, dir.resolve("testpmd-tx.log"), "--forward-mode=txonly", "--txpkts=64")) {
             dpdk.awaitSocket(sock);
             Port port = connect("net_virtio_user1,path=" + sock, pool, dpdk);
             RxSink sink = new RxSink("virtio-user-peer-rx", port, pool, 64, -1);
@@ -137,12 +140,13 @@ class VirtioUserDpdkPeerTest {
                 sink.awaitDrained();
                 sink.close();
                 PortStats s = port.stats();
-                port.close();   // GET_VRING_BASE on both rings while DPDK is still up
+                port.close(); // GET_VRING_BASE on both rings while DPDK is still up
                 assertEquals(pool.capacity(), pool.available(), "buffers lost after close");
                 Matcher m = dpdk.statsAtQuit(NIC_TX);
                 long dpdkSent = Long.parseLong(m.group(1));
-                System.out.printf("DPDK net_vhost TX-packets %d (TX-errors %s), "
-                        + "panda net_virtio_user RX-packets %d (ierrors %d, rx_nombuf %d)%n",
+                System.out.printf(
+                        "DPDK net_vhost TX-packets %d (TX-errors %s), "
+                                + "panda net_virtio_user RX-packets %d (ierrors %d, rx_nombuf %d)%n",
                         dpdkSent, m.group(2), s.ipackets(), s.ierrors(), s.rxNombuf());
                 assertTrue(dpdkSent > 0, "DPDK sent nothing\n" + dpdk.tail());
                 assertEquals(dpdkSent, s.ipackets(), "every packet DPDK sent was received by panda");

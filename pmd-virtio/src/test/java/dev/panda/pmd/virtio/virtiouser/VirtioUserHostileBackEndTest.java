@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -19,9 +23,6 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.U64;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringAddr;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -29,10 +30,8 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * net_virtio_user against back-ends that misbehave: refused features, a connection dropped in
@@ -49,7 +48,8 @@ class VirtioUserHostileBackEndTest {
     /** A scripted back-end: {@code handler} gets each request and returns false to hang up. */
     private static Thread backEnd(UnixSocket listener, BiPredicate<VhostUserChannel, VhostUserMessage> handler) {
         return Thread.ofPlatform().daemon().name("fake-vhost").start(() -> {
-            try (UnixSocket c = listener.accept(); VhostUserChannel ch = new VhostUserChannel(c)) {
+            try (UnixSocket c = listener.accept();
+                    VhostUserChannel ch = new VhostUserChannel(c)) {
                 while (true) {
                     if (!(ch.readRequest() instanceof DecodeResult.Ok ok) || !handler.test(ch, ok.message())) {
                         return;
@@ -68,15 +68,17 @@ class VirtioUserHostileBackEndTest {
     @Test
     void backEndWithoutVersion1IsRefused() throws Exception {
         Path sock = dir.resolve("legacy.sock");
-        try (PacketPool pool = pool(); UnixSocket listener = UnixSocket.listen(sock, 1)) {
+        try (PacketPool pool = pool();
+                UnixSocket listener = UnixSocket.listen(sock, 1)) {
             Thread t = backEnd(listener, (ch, m) -> {
                 m.close();
                 if (m.request() == VhostUserRequest.GET_FEATURES) {
-                    ch.send(U64.reply(VhostUserRequest.GET_FEATURES, 1L << 30));   // no VERSION_1
+                    ch.send(U64.reply(VhostUserRequest.GET_FEATURES, 1L << 30)); // no VERSION_1
                 }
                 return true;
             });
-            DeviceException e = assertThrows(DeviceException.class,
+            DeviceException e = assertThrows(
+                    DeviceException.class,
                     () -> Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(pool, 0)));
             assertTrue(e.getMessage().contains("VERSION_1"), e.getMessage());
             assertEquals(pool.capacity(), pool.available());
@@ -87,12 +89,14 @@ class VirtioUserHostileBackEndTest {
     @Test
     void backEndHangingUpDuringSetUpIsADeviceError() throws Exception {
         Path sock = dir.resolve("hangup.sock");
-        try (PacketPool pool = pool(); UnixSocket listener = UnixSocket.listen(sock, 1)) {
+        try (PacketPool pool = pool();
+                UnixSocket listener = UnixSocket.listen(sock, 1)) {
             Thread t = backEnd(listener, (ch, m) -> {
                 m.close();
-                return m.request() != VhostUserRequest.GET_FEATURES;   // hang up instead of answering
+                return m.request() != VhostUserRequest.GET_FEATURES; // hang up instead of answering
             });
-            DeviceException e = assertThrows(DeviceException.class,
+            DeviceException e = assertThrows(
+                    DeviceException.class,
                     () -> Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(pool, 0)));
             assertTrue(e.getMessage().contains("GET_FEATURES"), e.getMessage());
             assertEquals(pool.capacity(), pool.available());
@@ -106,11 +110,12 @@ class VirtioUserHostileBackEndTest {
         MemTable[] table = new MemTable[1];
         VringAddr[] addrs = new VringAddr[2];
         CountDownLatch ready = new CountDownLatch(1);
-        try (PacketPool pool = pool(); UnixSocket listener = UnixSocket.listen(sock, 1)) {
+        try (PacketPool pool = pool();
+                UnixSocket listener = UnixSocket.listen(sock, 1)) {
             Thread t = backEnd(listener, (ch, m) -> {
                 switch (m.request()) {
                     case GET_FEATURES -> ch.send(U64.reply(VhostUserRequest.GET_FEATURES, F_VERSION_1));
-                    case SET_MEM_TABLE -> table[0] = (MemTable) m;   // keeps its fds
+                    case SET_MEM_TABLE -> table[0] = (MemTable) m; // keeps its fds
                     case SET_VRING_ADDR -> addrs[((VringAddr) m).index()] = (VringAddr) m;
                     case SET_VRING_KICK -> {
                         m.close();
@@ -118,14 +123,14 @@ class VirtioUserHostileBackEndTest {
                             ready.countDown();
                         }
                     }
-                    case GET_VRING_BASE -> ch.send(VringState.reply(VhostUserRequest.GET_VRING_BASE,
-                            ((VringState) m).index(), 0));
+                    case GET_VRING_BASE ->
+                        ch.send(VringState.reply(VhostUserRequest.GET_VRING_BASE, ((VringState) m).index(), 0));
                     default -> m.close();
                 }
                 return true;
             });
-            Port port = Ports.discover().open("net_virtio_user0,path=" + sock + ",queue_size=64",
-                    PortContext.of(pool, 0));
+            Port port =
+                    Ports.discover().open("net_virtio_user0,path=" + sock + ",queue_size=64", PortContext.of(pool, 0));
             MemorySegment rings = null;
             try {
                 assertTrue(ready.await(5, TimeUnit.SECONDS), "set-up never finished");
@@ -134,10 +139,10 @@ class VirtioUserHostileBackEndTest {
                 rings = Posix.mmap(r.memorySize(), Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
                 MemorySegment used = rings.asSlice(addrs[0].usedAddr() - r.userspaceAddr());
                 // used ring of the receive queue: {flags u16, idx u16, ring[] {id u32, len u32}}
-                used.set(ValueLayout.JAVA_INT, 4, 999);            // an id the driver never posted
+                used.set(ValueLayout.JAVA_INT, 4, 999); // an id the driver never posted
                 used.set(ValueLayout.JAVA_INT, 8, 100);
-                used.set(ValueLayout.JAVA_INT, 12, 0);             // a real chain ...
-                used.set(ValueLayout.JAVA_INT, 16, 0xFFFF_FFF0);   // ... with a length far past its buffer
+                used.set(ValueLayout.JAVA_INT, 12, 0); // a real chain ...
+                used.set(ValueLayout.JAVA_INT, 16, 0xFFFF_FFF0); // ... with a length far past its buffer
                 VarHandle.fullFence();
                 used.set(ValueLayout.JAVA_SHORT, 2, (short) 2);
                 PacketBurst burst = new PacketBurst(32);
@@ -146,7 +151,7 @@ class VirtioUserHostileBackEndTest {
                 assertEquals(pool.dataRoom(), pool.length(h), "the length is clamped to the buffer");
                 pool.free(h);
                 assertEquals(2, port.stats().ierrors(), "bad id and bad length counted");
-                used.set(ValueLayout.JAVA_SHORT, 2, (short) 1000);   // more used than in flight
+                used.set(ValueLayout.JAVA_SHORT, 2, (short) 1000); // more used than in flight
                 assertEquals(0, port.rxBurst(0, burst));
                 assertEquals(0, port.rxBurst(0, burst));
                 assertEquals(3, port.stats().ierrors(), "the index jump counted once");

@@ -6,7 +6,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortConformanceTest;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceException;
@@ -8,16 +12,11 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** panda's net_virtio_user against panda's net_vhost in one process: frames both ways, content checked. */
 class VirtioUserPortTest {
@@ -69,7 +68,7 @@ class VirtioUserPortTest {
     }
 
     static int len(int i) {
-        return 60 + (i * 37) % 1455;   // 60 .. 1514
+        return 60 + (i * 37) % 1455; // 60 .. 1514
     }
 
     /** Sends {@code total} frames from {@code from} and checks them in order on {@code to}. */
@@ -83,7 +82,7 @@ class VirtioUserPortTest {
         PacketBurst in = new PacketBurst(32);
         int sent = 0;
         int got = 0;
-        int pending = 0;   // handles[0..pending) filled and not yet taken
+        int pending = 0; // handles[0..pending) filled and not yet taken
         long idle = 0;
         while (got < total) {
             if (sent < total && pending == 0) {
@@ -120,12 +119,13 @@ class VirtioUserPortTest {
     @Test
     void framesBothWaysWithContentAgainstPandaVhost() {
         Path sock = dir.resolve("vu.sock");
-        try (PacketPool hp = pool(PoolConfig.Hugepages.OFF); PacketPool vp = pool(PoolConfig.Hugepages.OFF)) {
+        try (PacketPool hp = pool(PoolConfig.Hugepages.OFF);
+                PacketPool vp = pool(PoolConfig.Hugepages.OFF)) {
             Port[] p = pair(sock, hp, vp, "");
             Port vhost = p[0];
             Port virtio = p[1];
             try {
-                int total = 3000;   // more than the ring (256): descriptors are recycled many times
+                int total = 3000; // more than the ring (256): descriptors are recycled many times
                 move(virtio, vp, vhost, hp, total);
                 move(vhost, hp, virtio, vp, total);
                 long bytes = 0;
@@ -155,7 +155,8 @@ class VirtioUserPortTest {
     @Test
     void twoQueuePairsAndHugepagePoolIfAvailable() {
         Path sock = dir.resolve("vu2.sock");
-        try (PacketPool hp = pool(PoolConfig.Hugepages.OFF); PacketPool vp = pool(PoolConfig.Hugepages.AUTO)) {
+        try (PacketPool hp = pool(PoolConfig.Hugepages.OFF);
+                PacketPool vp = pool(PoolConfig.Hugepages.AUTO)) {
             Port[] p = pair(sock, hp, vp, ",queues=2");
             Port vhost = p[0];
             Port virtio = p[1];
@@ -175,11 +176,11 @@ class VirtioUserPortTest {
     void poolWithoutHeadroomUsesHeaderChainsAndStillDeliversIntactFrames() {
         Path sock = dir.resolve("vu0.sock");
         try (PacketPool hp = pool(PoolConfig.Hugepages.OFF);
-             PacketPool vp = PacketPool.create(new PoolConfig(2048, 0, 2048, PoolConfig.Hugepages.OFF))) {
+                PacketPool vp = PacketPool.create(new PoolConfig(2048, 0, 2048, PoolConfig.Hugepages.OFF))) {
             Port[] p = pair(sock, hp, vp, "");
             try {
-                move(p[1], vp, p[0], hp, 1000);   // tx: header descriptor + frame descriptor
-                move(p[0], hp, p[1], vp, 1000);   // rx: header in the data room, data start moved
+                move(p[1], vp, p[0], hp, 1000); // tx: header descriptor + frame descriptor
+                move(p[0], hp, p[1], vp, 1000); // rx: header in the data room, data start moved
                 assertEquals(0, p[1].stats().ierrors() + p[1].stats().oerrors());
             } finally {
                 p[1].close();
@@ -193,14 +194,19 @@ class VirtioUserPortTest {
     @Test
     void noBackEndIsADeviceErrorAndLeavesNothingAllocated() {
         try (PacketPool vp = pool(PoolConfig.Hugepages.OFF)) {
-            DeviceException e = assertThrows(DeviceException.class, () -> Ports.discover()
-                    .open("net_virtio_user3,path=" + dir.resolve("nobody.sock"), PortContext.of(vp, 0)));
+            DeviceException e = assertThrows(
+                    DeviceException.class,
+                    () -> Ports.discover()
+                            .open("net_virtio_user3,path=" + dir.resolve("nobody.sock"), PortContext.of(vp, 0)));
             assertTrue(e.getMessage().contains("net_virtio_user3"), e.getMessage());
             assertEquals(vp.capacity(), vp.available());
-            assertThrows(DeviceException.class, () -> Ports.discover()
-                    .open("net_virtio_user3,path=" + dir.resolve("x") + ",queue_size=100", PortContext.of(vp, 0)));
-            assertThrows(DeviceException.class, () -> Ports.discover()
-                    .open("net_virtio_user3", PortContext.of(vp, 0)));
+            assertThrows(
+                    DeviceException.class,
+                    () -> Ports.discover()
+                            .open(
+                                    "net_virtio_user3,path=" + dir.resolve("x") + ",queue_size=100",
+                                    PortContext.of(vp, 0)));
+            assertThrows(DeviceException.class, () -> Ports.discover().open("net_virtio_user3", PortContext.of(vp, 0)));
         }
     }
 }

@@ -1,16 +1,15 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.testing.AllocationWatch;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * DESIGN.md: no allocation per packet. After a warm-up, net_virtio_user's txBurst and rxBurst
@@ -25,7 +24,7 @@ class VirtioUserSteadyStateAllocationTest {
     @Test
     void burstsDoNotAllocate() {
         try (PacketPool hp = VirtioUserPortTest.pool(PoolConfig.Hugepages.OFF);
-             PacketPool vp = VirtioUserPortTest.pool(PoolConfig.Hugepages.OFF)) {
+                PacketPool vp = VirtioUserPortTest.pool(PoolConfig.Hugepages.OFF)) {
             Port[] p = VirtioUserPortTest.pair(dir.resolve("alloc.sock"), hp, vp, "");
             try {
                 Loop loop = new Loop(p[0], hp, p[1], vp);
