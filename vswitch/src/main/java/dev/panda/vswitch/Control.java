@@ -1,0 +1,46 @@
+package dev.panda.vswitch;
+
+import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.PortConfig;
+import dev.panda.vswitch.config.VswitchConfig;
+import java.util.List;
+
+/**
+ * Everything the control API can ask of a running vswitch: the verbs of {@code panda ctl}, each
+ * one call. Calls are serialised by the implementation; a refused call throws
+ * {@link VswitchException} (with its HTTP status) and changes nothing.
+ */
+public interface Control {
+
+    /** add-br: a new empty bridge (ports in the config are added too). 409 if it exists. */
+    void addBridge(BridgeConfig bridge);
+
+    /** del-br: removes the bridge and every port on it. 404 if unknown. */
+    void delBridge(String bridge);
+
+    /**
+     * add-port: opens the device and puts it on the bridge. 404 unknown bridge; 409 duplicate port
+     * name or device; 400 bad VLAN or device string; 500 device would not open.
+     */
+    void addPort(String bridge, PortConfig port);
+
+    /** del-port: removes the port (its buffers go back to the pool). 404 unknown. */
+    void delPort(String bridge, String port);
+
+    Views.Show show();
+
+    /** fdb-show. 404 unknown bridge. */
+    Views.Fdb fdb(String bridge);
+
+    /** port-stats; {@code port} null for every port. 404 unknown port. */
+    Views.Stats stats(String port);
+
+    /** pmd-stats. */
+    List<Views.PmdStatsView> pmdStats();
+
+    /** pmd-stats-clear. */
+    void clearPmdStats();
+
+    /** config-show: the running state in the config file's form. */
+    VswitchConfig config();
+}

@@ -1,0 +1,88 @@
+package dev.panda.vswitch;
+
+import java.util.List;
+import java.util.Map;
+
+/** What the control API returns: plain records, rendered as JSON by the control server. */
+public final class Views {
+
+    private Views() {}
+
+    /** {@code show}: the bridges and their ports. */
+    public record Show(List<BridgeView> bridges, PmdView pmd) {}
+
+    public record PmdView(String mode, List<Integer> cores, String idle) {}
+
+    public record BridgeView(String name, int macAging, int macTableSize, int fdbEntries, List<PortView> ports) {}
+
+    /**
+     * @param vlanMode {@code access}, {@code trunk} or {@code all} (no tag and no trunks: every VLAN)
+     * @param link     {@code up} or {@code down}
+     * @param pmds     the pmd cores polling this port's rx queues
+     */
+    public record PortView(
+            String name,
+            int id,
+            String device,
+            String driver,
+            String mac,
+            String vlanMode,
+            Integer tag,
+            List<Integer> trunks,
+            Integer nativeVlan,
+            String rxFilter,
+            String link,
+            int rxQueues,
+            int txQueues,
+            List<Integer> pmds) {}
+
+    /** One FDB entry, as {@code ovs-appctl fdb/show}: port, VLAN, MAC, age in seconds. */
+    public record FdbEntry(String port, int vlan, String mac, long age) {}
+
+    public record Fdb(String bridge, int entries, int capacity, List<FdbEntry> table, Map<String, Long> counters) {}
+
+    /**
+     * Per-port counters. {@code drops} is keyed by reason: {@code no_buffer}, {@code tx_full},
+     * {@code vlan}, {@code table_full} (frames flooded because the FDB was full: counted, not
+     * lost), {@code filter}, {@code same_port}, {@code rx_errors}, {@code tx_errors}, {@code missed}.
+     */
+    public record PortStatsView(
+            String bridge,
+            String port,
+            long rxPackets,
+            long rxBytes,
+            long txPackets,
+            long txBytes,
+            long floods,
+            Map<String, Long> drops) {}
+
+    /** Per-bridge counters. */
+    public record BridgeStatsView(
+            String bridge, long learned, long moved, long aged, long tableFull, long floods, long flooded) {}
+
+    /**
+     * One poller, as OVS's {@code dpif-netdev/pmd-stats-show} and {@code pmd-perf-show}.
+     *
+     * @param busyRatio        busy time over all time since the stats were cleared (0..1)
+     * @param busyNsPerPacket  busy ns over packets, counting iterations that moved packets only
+     * @param busyCyclesPerPacket the same at the TSC rate
+     * @param maxIterationNs   the longest iteration
+     * @param iterationsOver250us iterations that took longer than 250 microseconds
+     */
+    public record PmdStatsView(
+            String pmd,
+            int core,
+            String role,
+            List<String> rxqs,
+            long iterations,
+            long busyIterations,
+            long packets,
+            double busyRatio,
+            double busyNsPerPacket,
+            double busyCyclesPerPacket,
+            long maxIterationNs,
+            long iterationsOver250us,
+            double tscGhz) {}
+
+    public record Stats(List<PortStatsView> ports, List<BridgeStatsView> bridges) {}
+}

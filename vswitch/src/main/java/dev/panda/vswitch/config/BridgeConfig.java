@@ -1,0 +1,30 @@
+package dev.panda.vswitch.config;
+
+import java.util.List;
+
+/**
+ * One learning bridge.
+ *
+ * @param name         e.g. {@code br0}
+ * @param macAging     seconds an FDB entry lives without traffic from its MAC (default 300)
+ * @param macTableSize most FDB entries the bridge holds (default 8192); a full table is counted and
+ *                     the frame is flooded
+ * @param ports        its ports, in the order they were added
+ */
+public record BridgeConfig(String name, int macAging, int macTableSize, List<PortConfig> ports) {
+
+    public static final int DEFAULT_MAC_AGING = 300;
+    public static final int DEFAULT_MAC_TABLE_SIZE = 8192;
+
+    public BridgeConfig {
+        ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    public static BridgeConfig of(String name) {
+        return new BridgeConfig(name, DEFAULT_MAC_AGING, DEFAULT_MAC_TABLE_SIZE, List.of());
+    }
+
+    public BridgeConfig withPorts(List<PortConfig> p) {
+        return new BridgeConfig(name, macAging, macTableSize, p);
+    }
+}
