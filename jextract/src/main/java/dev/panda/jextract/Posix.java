@@ -153,6 +153,14 @@ public final class Posix {
      * affects only the calling thread).
      */
     public static void setAffinity(int... cpus) {
+        setThreadAffinity(0, cpus);
+    }
+
+    /**
+     * Pins thread {@code tid} of this process (0: the calling thread) to {@code cpus}, e.g. to keep
+     * the JVM's own threads off the CPUs of pinned pollers.
+     */
+    public static void setThreadAffinity(int tid, int... cpus) {
         if (cpus.length == 0) {
             throw new IllegalArgumentException("no cpus given");
         }
@@ -167,12 +175,13 @@ public final class Posix {
         }
         int rc;
         try {
-            rc = (int) SCHED_SETAFFINITY.invokeExact(scratch.state(), 0, (long) CPU_SET_BYTES, mask);
+            rc = (int) SCHED_SETAFFINITY.invokeExact(scratch.state(), tid, (long) CPU_SET_BYTES, mask);
         } catch (Throwable t) {
             throw rethrow(t);
         }
         if (rc < 0) {
-            throw new NativeException("sched_setaffinity(" + Arrays.toString(cpus) + ")", errno(scratch.state()));
+            throw new NativeException(
+                    "sched_setaffinity(" + tid + ", " + Arrays.toString(cpus) + ")", errno(scratch.state()));
         }
     }
 

@@ -1,0 +1,80 @@
+package dev.panda.vswitch.datapath;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.vswitch.config.PmdConfig;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The threads that move packets, in one of the two execution models, and the snapshot they read.
+ *
+ * <p>The control thread calls {@link #publish} with a new {@link Snapshot}; it returns once no
+ * data-path thread uses the previous one any more (every poller has begun an iteration on the new
+ * one, and in the pipeline every burst published before has left the tx stage), so the caller may
+ * then close a port that the new snapshot no longer has.
+ */
+public abstract class Datapath implements AutoCloseable {
+
+    /** One data-path thread, for pmd-stats and port counters. */
+    public record Worker(String name, int core, String role, int index, PmdCounters perf, DropCounters drops) {}
+
+    protected final PacketPool pool;
+    protected final int burst;
+    protected volatile Snapshot snapshot;
+    /** Seconds since start, for the FDB (advanced by the housekeeping thread). */
+    protected volatile int nowSeconds;
+
+    protected Datapath(PacketPool pool, int burst, int pollers) {
+        this.pool = pool;
+        this.burst = burst;
+        this.snapshot = Snapshot.empty(pollers);
+    }
+
+    public static Datapath create(PacketPool pool, PmdConfig config, int[] cores) {
+        return switch (config.mode()) {
+            case RTC -> new RtcDatapath(pool, PacketBurst.DEFAULT_BURST, cores, config.idle());
+            case PIPELINE -> new PipelineDatapath(pool, PacketBurst.DEFAULT_BURST, cores, config);
+        };
+    }
+
+    public abstract void start();
+
+    /** How many rx pollers there are (rx queues are spread over them). */
+    public abstract int pollers();
+
+    /** How many threads transmit (tx queues beyond this count are not used; fewer are shared). */
+    public abstract int transmitters();
+
+    public abstract List<Worker> workers();
+
+    /** The pmd cores, by poller index. */
+    public abstract int[] pollerCores();
+
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    public void tick(int seconds) {
+        nowSeconds = seconds;
+    }
+
+    /** Installs {@code s} and waits (up to 5 s) until the old snapshot is out of use. */
+    public void publish(Snapshot s) {
+        snapshot = s;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!quiescent(s.generation)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("data path did not take up snapshot " + s.generation + " within 5 s");
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
+    /** True once no thread can still be working on a snapshot older than {@code generation}. */
+    protected abstract boolean quiescent(long generation);
+
+    @Override
+    public abstract void close();
+}

@@ -1,0 +1,266 @@
+package dev.panda.vswitch.datapath;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.vswitch.bridge.Fdb;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The learning bridge, per packet, for one data-path thread: {@link #classify} (parse, ingress
+ * VLAN, learn, look up) and {@link #emit} (replicate for a flood, egress VLAN, stage for tx), then
+ * {@link #flush} once per burst. Run-to-completion calls both on the poller; the pipeline calls
+ * classify on its classify stage and emit on its tx stage.
+ *
+ * <p>Everything here is preallocated per thread: staging bursts per egress port, a list of the
+ * ports with staged packets, a burst of packets to free. Nothing is allocated per packet.
+ */
+public final class Switching {
+
+    /** Decision kinds, in bits 12..13 of a decision; bits 0..11 the VLAN, 16..31 the port. */
+    static final int DROP = 0;
+
+    static final int UNICAST = 1 << 12;
+    static final int FLOOD = 2 << 12;
+    private static final int KIND_MASK = 3 << 12;
+
+    private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final long MULTICAST = 0x0100_0000_0000L;
+    private static final int ETHERTYPE_VLAN = 0x8100;
+
+    private final PacketPool pool;
+    private final MemorySegment seg;
+    private final int threadIndex;
+    private final int burstSize;
+    final DropCounters counters = new DropCounters();
+
+    private final PacketBurst[] staged = new PacketBurst[Snapshot.MAX_PORTS];
+    private final int[] pending = new int[Snapshot.MAX_PORTS];
+    private final boolean[] isPending = new boolean[Snapshot.MAX_PORTS];
+    private int pendingCount;
+    private final int[] freeList;
+    private int freeCount;
+    private long floodCopies;
+
+    /**
+     * @param threadIndex this thread's index among the threads that transmit; it picks the tx
+     *     queue ({@code threadIndex % txQueueCount}) on every port
+     */
+    public Switching(PacketPool pool, int threadIndex, int burstSize) {
+        this.pool = pool;
+        this.seg = pool.segment();
+        this.threadIndex = threadIndex;
+        this.burstSize = burstSize;
+        this.freeList = new int[PacketBurst.MAX_BURST * 2];
+        for (int i = 0; i < staged.length; i++) {
+            staged[i] = new PacketBurst(burstSize);
+        }
+    }
+
+    public DropCounters counters() {
+        return counters;
+    }
+
+    /** The decision for packet {@code h} received on {@code in}; drops are counted here. */
+    int classify(int h, PortEntry in, int nowSeconds) {
+        long base = pool.dataOffset(h);
+        int len = pool.length(h);
+        if (len < 14) {
+            counters.add(in.id, DropCounters.MALFORMED, 1);
+            return DROP;
+        }
+        int vid = -1;
+        if (Short.toUnsignedInt(seg.get(BE16, base + 12)) == ETHERTYPE_VLAN) {
+            if (len < 18) {
+                counters.add(in.id, DropCounters.MALFORMED, 1);
+                return DROP;
+            }
+            vid = Short.toUnsignedInt(seg.get(BE16, base + 14)) & 0xFFF;
+        }
+        int vlan = in.vlan.ingress(vid);
+        if (vlan < 0) {
+            counters.add(in.id, DropCounters.VLAN, 1);
+            return DROP;
+        }
+        long dst = mac(base);
+        long src = mac(base + 6);
+        Fdb fdb = in.bridge.fdb;
+        if ((src & MULTICAST) == 0 && !fdb.learn(vlan, src, in.id, nowSeconds)) {
+            counters.add(in.id, DropCounters.TABLE_FULL, 1);
+        }
+        if ((dst & MULTICAST) != 0) {
+            return FLOOD | vlan;
+        }
+        int out = fdb.lookup(vlan, dst);
+        if (out < 0) {
+            return FLOOD | vlan;
+        }
+        if (out == in.id) {
+            counters.add(in.id, DropCounters.SAME_PORT, 1);
+            return DROP;
+        }
+        return (out << 16) | UNICAST | vlan;
+    }
+
+    private long mac(long off) {
+        return (Integer.toUnsignedLong(seg.get(BE32, off)) << 16) | Short.toUnsignedInt(seg.get(BE16, off + 4));
+    }
+
+    /**
+     * Carries out {@code decision} for packet {@code h} that arrived on port {@code inId}: stages it
+     * on its egress port (or a copy on each port of a flood), or frees it.
+     */
+    void emit(int h, int decision, int inId, Snapshot s) {
+        int kind = decision & KIND_MASK;
+        int vlan = decision & 0xFFF;
+        PortEntry in = s.ports[inId];
+        if (kind == UNICAST) {
+            PortEntry out = s.ports[decision >>> 16];
+            if (out != null && out.bridge == (in == null ? null : in.bridge) && out.vlan.carries(vlan)) {
+                stage(out, h, vlan);
+                return;
+            }
+            kind = FLOOD; // its port left (or changed VLANs) since it was learned
+        }
+        if (kind == FLOOD && in != null) {
+            flood(h, vlan, in);
+            return;
+        }
+        if (in == null) {
+            counters.add(inId, DropCounters.NO_PORT, 1);
+        }
+        free(h);
+    }
+
+    private void flood(int h, int vlan, PortEntry in) {
+        PortEntry[] members = in.bridge.members;
+        PortEntry last = null;
+        counters.add(in.id, DropCounters.FLOODS, 1);
+        for (PortEntry p : members) {
+            if (p == in || !p.vlan.carries(vlan)) {
+                continue;
+            }
+            if (last != null) {
+                int copy = pool.alloc();
+                if (copy < 0) {
+                    counters.add(last.id, DropCounters.NO_BUFFER, 1);
+                } else {
+                    int len = pool.length(h);
+                    MemorySegment.copy(seg, pool.dataOffset(h), seg, pool.dataOffset(copy), len);
+                    pool.setLength(copy, len);
+                    floodCopies++;
+                    stage(last, copy, vlan);
+                }
+            }
+            last = p;
+        }
+        if (last == null) {
+            free(h);
+        } else {
+            stage(last, h, vlan);
+        }
+    }
+
+    /** Tags or untags the frame as {@code out} carries {@code vlan}, and queues it for tx. */
+    private void stage(PortEntry out, int h, int vlan) {
+        if (!retag(h, out.vlan.egressTag(vlan))) {
+            counters.add(out.id, DropCounters.NO_BUFFER, 1);
+            free(h);
+            return;
+        }
+        PacketBurst b = staged[out.id];
+        if (!isPending[out.id]) {
+            isPending[out.id] = true;
+            pending[pendingCount++] = out.id;
+        }
+        b.handles[b.size++] = h;
+        if (b.size == burstSize) {
+            transmit(out, b);
+        }
+    }
+
+    /** Makes the frame carry 802.1Q tag {@code vid}, or no tag when 0. False if no headroom. */
+    private boolean retag(int h, int vid) {
+        long base = pool.dataOffset(h);
+        boolean tagged = Short.toUnsignedInt(seg.get(BE16, base + 12)) == ETHERTYPE_VLAN;
+        if (vid == 0) {
+            if (tagged) {
+                MemorySegment.copy(seg, base, seg, base + 4, 12);
+                pool.adjust(h, 4);
+            }
+            return true;
+        }
+        if (tagged) {
+            int tci = Short.toUnsignedInt(seg.get(BE16, base + 14));
+            seg.set(BE16, base + 14, (short) ((tci & 0xF000) | vid));
+            return true;
+        }
+        if (pool.dataOffset(h) - pool.bufferOffset(h) < 4) {
+            return false;
+        }
+        pool.adjust(h, -4);
+        MemorySegment.copy(seg, base, seg, base - 4, 12);
+        seg.set(BE16, base + 8, (short) ETHERTYPE_VLAN);
+        seg.set(BE16, base + 10, (short) vid);
+        return true;
+    }
+
+    private void transmit(PortEntry out, PacketBurst b) {
+        int n = b.size;
+        int q = threadIndex % out.port.txQueueCount();
+        int sent = out.transmit(q, b, n);
+        if (sent < n) {
+            counters.add(out.id, DropCounters.TX_FULL, n - sent);
+            pool.freeBulk(b.handles, sent, n - sent);
+        }
+        b.size = 0;
+    }
+
+    private void free(int h) {
+        if (freeCount == freeList.length) {
+            pool.freeBulk(freeList, 0, freeCount);
+            freeCount = 0;
+        }
+        freeList[freeCount++] = h;
+    }
+
+    /** Drops {@code n} packets of {@code handles} at once (e.g. a burst that found no port). */
+    void freeAll(int[] handles, int n) {
+        pool.freeBulk(handles, 0, n);
+    }
+
+    /** Sends what is staged and frees what was dropped; called at the end of every burst. */
+    void flush(Snapshot s) {
+        for (int i = 0; i < pendingCount; i++) {
+            int id = pending[i];
+            isPending[id] = false;
+            PacketBurst b = staged[id];
+            if (b.size == 0) {
+                continue;
+            }
+            PortEntry out = s.ports[id];
+            if (out == null) {
+                counters.add(id, DropCounters.NO_PORT, b.size);
+                pool.freeBulk(b.handles, 0, b.size);
+                b.size = 0;
+            } else {
+                transmit(out, b);
+            }
+        }
+        pendingCount = 0;
+        if (freeCount > 0) {
+            pool.freeBulk(freeList, 0, freeCount);
+            freeCount = 0;
+        }
+    }
+
+    public long floodCopies() {
+        return floodCopies;
+    }
+
+    static boolean isDrop(int decision) {
+        return (decision & KIND_MASK) == DROP;
+    }
+}
