@@ -46,6 +46,7 @@ public final class Vswitch implements Control, AutoCloseable {
     private final long startNanos = System.nanoTime();
     private final double tscGhz = TscRate.ghz();
     private long generation;
+    private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;
 
     private static final class BridgeState {
@@ -476,6 +477,7 @@ public final class Vswitch implements Control, AutoCloseable {
                 }
             }
         }
+        fdbs = bridges.values().stream().map(b -> b.fdb).toArray(Fdb[]::new);
         datapath.publish(new Snapshot(++generation, pes, bes, rxqs));
     }
 
@@ -518,11 +520,7 @@ public final class Vswitch implements Control, AutoCloseable {
             }
             int now = seconds();
             datapath.tick(now);
-            List<Fdb> fdbs;
-            synchronized (this) {
-                fdbs = bridges.values().stream().map(b -> b.fdb).toList();
-            }
-            for (Fdb f : fdbs) {
+            for (Fdb f : fdbs) { // the array is replaced, never changed, so no allocation here
                 f.age(now);
                 f.compactIfNeeded();
             }
