@@ -29,8 +29,9 @@ import java.util.List;
  * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. The
  * connection is the {@link VirtioUserSession}'s: when the back-end goes away the link goes down,
  * the pollers leave the rings, the buffers it held return to the pool (counted in
- * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end. No
- * The features are negotiated with each back-end, and the queues built for them, before the
+ * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end.
+ *
+ * <p>The features are negotiated with each back-end, and the queues built for them, before the
  * rings are offered: VIRTIO_RING_F_EVENT_IDX (the queues' notification scheme),
  * VIRTIO_RING_F_INDIRECT_DESC (a headerless packet goes as a two-entry indirect table rather than
  * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
