@@ -5,6 +5,7 @@ import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
+import dev.panda.dataplane.stats.Counter;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
@@ -31,9 +32,8 @@ final class VhostPort extends AbstractPort {
     private final int portId;
     private final int queues;
     private final VringSlot[] slots;
-    private final QueueCounters[] nombuf;
     /** Guest memory faults met by each queue's poller (device errors). */
-    private final QueueCounters[] faults;
+    private final Counter[] faults;
     /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
     private final int[] rxAllocated;
 
@@ -58,8 +58,10 @@ final class VhostPort extends AbstractPort {
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new VringSlot();
         }
-        this.nombuf = QueueCounters.array(queues);
-        this.faults = QueueCounters.array(queues);
+        this.faults = new Counter[queues];
+        for (int i = 0; i < queues; i++) {
+            faults[i] = new Counter();
+        }
         this.rxAllocated = new int[queues];
         this.txTaken = new int[queues];
         this.backend = new VhostBackend(name, iface, client, queues, slots, withheld);
@@ -102,7 +104,7 @@ final class VhostPort extends AbstractPort {
             rxAllocated[queue] = got;
             if (got < want) {
                 // the chains stay in the ring for a later burst: nothing is lost, as rx_nombuf says
-                nombuf[queue].add(want - got, 0);
+                rxCounters[queue].addNombuf(want - got);
             }
             Chain c = live.chain;
             MemorySegment mem = pool.segment();
@@ -203,15 +205,15 @@ final class VhostPort extends AbstractPort {
      */
     private void fault(int queue, QueueCounters counters, InternalError e) {
         counters.addErrors(1);
-        faults[queue].add(1, 0);
+        faults[queue].add(1);
         backend.fault(e);
     }
 
     /** Guest memory faults the pollers met (each also counted as an rx or tx error). */
     long deviceFaults() {
         long n = 0;
-        for (QueueCounters c : faults) {
-            n += c.packets();
+        for (Counter c : faults) {
+            n += c.get();
         }
         return n;
     }
@@ -229,15 +231,6 @@ final class VhostPort extends AbstractPort {
     /** Unknown or refused front-end requests, counted by the control thread. */
     long protocolErrors() {
         return backend.protocolErrors();
-    }
-
-    @Override
-    protected long rxNombuf() {
-        long nb = 0;
-        for (QueueCounters c : nombuf) {
-            nb += c.packets();
-        }
-        return nb;
     }
 
     @Override
