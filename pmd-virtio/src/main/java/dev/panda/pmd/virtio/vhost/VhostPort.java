@@ -32,7 +32,10 @@ final class VhostPort extends AbstractPort {
     private final int portId;
     private final int queues;
     private final VringSlot[] slots;
-    /** Guest memory faults met by each queue's poller (device errors). */
+    /**
+     * Guest memory faults met by each poller (device errors): slot 2q + 1 for rx queue q, 2q for
+     * tx queue q (the vring numbering), since rx and tx of one queue may be polled by two lcores.
+     */
     private final Counter[] faults;
     /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
     private final int[] rxAllocated;
@@ -58,8 +61,8 @@ final class VhostPort extends AbstractPort {
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new VringSlot();
         }
-        this.faults = new Counter[queues];
-        for (int i = 0; i < queues; i++) {
+        this.faults = new Counter[2 * queues];
+        for (int i = 0; i < faults.length; i++) {
             faults[i] = new Counter();
         }
         this.rxAllocated = new int[queues];
@@ -84,7 +87,7 @@ final class VhostPort extends AbstractPort {
                 pool.freeBulk(burst.handles, 0, got);
             }
             n = 0;
-            fault(queue, rxCounters[queue], e);
+            fault(2 * queue + 1, rxCounters[queue], e);
         } finally {
             rxAllocated[queue] = 0;
             slot.exit();
@@ -152,7 +155,7 @@ final class VhostPort extends AbstractPort {
         try {
             return live == null ? 0 : transmit(queue, live, burst, n);
         } catch (InternalError e) {
-            fault(queue, txCounters[queue], e);
+            fault(2 * queue, txCounters[queue], e);
             return txTaken[queue]; // freed already, or never freed and so lost, never freed twice
         } finally {
             txTaken[queue] = 0;
@@ -203,9 +206,9 @@ final class VhostPort extends AbstractPort {
      * the connection is ended, which takes every vring back and unmaps its memory; the process and
      * the other ports go on.
      */
-    private void fault(int queue, QueueCounters counters, InternalError e) {
+    private void fault(int vring, QueueCounters counters, InternalError e) {
         counters.addErrors(1);
-        faults[queue].add(1);
+        faults[vring].add(1);
         backend.fault(e);
     }
 
