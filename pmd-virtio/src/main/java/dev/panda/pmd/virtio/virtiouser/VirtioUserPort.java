@@ -91,7 +91,6 @@ final class VirtioUserPort extends AbstractPort {
     private volatile long negotiated;
     private final long[] rxErrorsSeen;
     private final long[] txErrorsSeen;
-    private final QueueCounters[] nombuf;
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
     private final int[] busy;
 
@@ -129,7 +128,6 @@ final class VirtioUserPort extends AbstractPort {
         this.oneLen = new int[queues][];
         this.rxErrorsSeen = new long[queues];
         this.txErrorsSeen = new long[queues];
-        this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
         // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
         this.ringBytes = align(DriverQueue.bytes(qsize, INDIRECT_MAX), PAGE);
@@ -410,7 +408,7 @@ final class VirtioUserPort extends AbstractPort {
         int[] h = refill[queue];
         int got = pool.allocBulk(h, 0, want);
         if (got < want) {
-            nombuf[queue].add(want - got, 0);
+            rxCounters[queue].addNombuf(want - got);
         }
         for (int i = 0; i < got; i++) {
             int b = h[i];
@@ -576,15 +574,6 @@ final class VirtioUserPort extends AbstractPort {
             counters.addErrors(seen - seenArr[queue]);
             seenArr[queue] = seen;
         }
-    }
-
-    @Override
-    protected long rxNombuf() {
-        long nb = 0;
-        for (QueueCounters c : nombuf) {
-            nb += c.packets();
-        }
-        return nb;
     }
 
     @Override
