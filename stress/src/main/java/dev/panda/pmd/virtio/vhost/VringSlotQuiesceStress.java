@@ -24,7 +24,7 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * burst reads with 0, as an unmap would make it unreadable). The poller must never be inside a
  * burst holding the old state when that happens. This is a Dekker pattern (store seq / load live
  * against store live / load seq), so it needs the volatile (StoreLoad-ordered) store in
- * {@code enter}: {@code dev.panda.stress.broken.ReleaseEnterVringSlotStress} runs the same actors
+ * {@code enter}: {@code dev.panda.stress.broken.BrokenReleaseEnterVringSlotStress} runs the same actors
  * on a copy whose enter stores with release only, and shows the forbidden outcome.
  *
  * <p>r1: the poller got a state (1) or null (0); r2: the word it read inside the burst (85 intact,

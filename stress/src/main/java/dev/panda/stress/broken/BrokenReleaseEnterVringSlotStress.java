@@ -17,8 +17,8 @@ import org.openjdk.jcstress.infra.results.III_Result;
 /**
  * The actors and outcomes of {@code VringSlotQuiesceStress} on {@link ReleaseEnterVringSlot}, the
  * copy with the release-only store in enter. Expected to FAIL (forbidden "1, 0, 1" observed):
- * that is the proof the real test can catch the bug. scripts/test leaves the {@code broken}
- * package out; run it by hand (stress/README.md).
+ * that is the proof the real test can catch the bug. scripts/stress leaves tests named
+ * {@code Broken*} out unless selected with -t; run it by hand (stress/README.md).
  */
 @JCStressTest
 @Description("BROKEN on purpose (VringSlot with a release store in enter): must show the forbidden outcome")
@@ -34,14 +34,14 @@ import org.openjdk.jcstress.infra.results.III_Result;
         desc = "quiesce returned and memory was freed while the poller was inside a burst with the old state")
 @Outcome(expect = FORBIDDEN, desc = "impossible")
 @State
-public class ReleaseEnterVringSlotStress {
+public class BrokenReleaseEnterVringSlotStress {
 
     private static final Object LIVE = new Object();
 
     private final ReleaseEnterVringSlot slot = new ReleaseEnterVringSlot();
     private final MemorySegment guest = Arena.ofAuto().allocate(64, 64);
 
-    public ReleaseEnterVringSlotStress() {
+    public BrokenReleaseEnterVringSlotStress() {
         guest.set(ValueLayout.JAVA_INT, 0, 85);
         slot.publish(LIVE);
     }
