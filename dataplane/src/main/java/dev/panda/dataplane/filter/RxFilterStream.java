@@ -3,8 +3,7 @@ package dev.panda.dataplane.filter;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import dev.panda.dataplane.stats.Counter;
 
 /**
  * One stream's filter: {@link #apply} runs {@link #verdict} on each packet of a received burst,
@@ -12,27 +11,12 @@ import java.lang.invoke.VarHandle;
  * bulk call, bounces {@link #TX} packets back out the rx port when the stream owns a tx queue
  * there, and counts per verdict. Everything is preallocated here, so a subclass whose
  * {@code verdict} allocates nothing keeps the burst allocation-free. Owned by one polling thread;
- * counters are written opaque and may be read from any thread.
+ * its counters are {@link Counter}s: written by that thread, read from any thread.
  */
 public abstract class RxFilterStream {
 
     /** Verdicts, numbered as XDP's actions ({@code linux/bpf.h} enum xdp_action). */
     public static final int ABORTED = 0, DROP = 1, PASS = 2, TX = 3;
-
-    private static final VarHandle PASSED, DROPPED, ABORTS, BOUNCED, TX_FAILED;
-
-    static {
-        try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            PASSED = l.findVarHandle(RxFilterStream.class, "passed", long.class);
-            DROPPED = l.findVarHandle(RxFilterStream.class, "dropped", long.class);
-            ABORTS = l.findVarHandle(RxFilterStream.class, "aborted", long.class);
-            BOUNCED = l.findVarHandle(RxFilterStream.class, "bounced", long.class);
-            TX_FAILED = l.findVarHandle(RxFilterStream.class, "txFailed", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     protected final PacketPool pool;
     private final Port rxPort;
@@ -40,11 +24,11 @@ public abstract class RxFilterStream {
     private final int[] freed;
     private final PacketBurst bounce;
 
-    private long passed;
-    private long dropped;
-    private long aborted;
-    private long bounced;
-    private long txFailed;
+    private final Counter passed = new Counter();
+    private final Counter dropped = new Counter();
+    private final Counter aborted = new Counter();
+    private final Counter bounced = new Counter();
+    private final Counter txFailed = new Counter();
 
     /** {@code txQueue} of {@code rxPort} takes XDP_TX packets; -1 drops them (counted as tx-failed). */
     protected RxFilterStream(PacketPool pool, Port rxPort, int txQueue) {
@@ -88,50 +72,50 @@ public abstract class RxFilterStream {
         }
         if (tx > 0) {
             int sent = txQueue >= 0 ? rxPort.txBurst(txQueue, bounce, tx) : 0;
-            BOUNCED.setOpaque(this, bounced + sent);
+            bounced.add(sent);
             if (sent < tx) {
                 pool.freeBulk(bounce.handles, sent, tx - sent);
-                TX_FAILED.setOpaque(this, txFailed + (tx - sent));
+                txFailed.add(tx - sent);
             }
         }
         if (drop > 0) {
             pool.freeBulk(freed, 0, drop);
             if (dr > 0) {
-                DROPPED.setOpaque(this, dropped + dr);
+                dropped.add(dr);
             }
             if (ab > 0) {
-                ABORTS.setOpaque(this, aborted + ab);
+                aborted.add(ab);
             }
         }
         if (pass > 0) {
-            PASSED.setOpaque(this, passed + pass);
+            passed.add(pass);
         }
         return kept;
     }
 
     /** Packets the filter let through to the forwarding engine. */
     public long passed() {
-        return (long) PASSED.getOpaque(this);
+        return passed.get();
     }
 
     /** Packets the filter dropped (XDP_DROP). */
     public long dropped() {
-        return (long) DROPPED.getOpaque(this);
+        return dropped.get();
     }
 
     /** Packets whose run faulted or returned an unknown verdict (XDP_ABORTED), dropped. */
     public long aborted() {
-        return (long) ABORTS.getOpaque(this);
+        return aborted.get();
     }
 
     /** Packets sent back out the rx port (XDP_TX). */
     public long bounced() {
-        return (long) BOUNCED.getOpaque(this);
+        return bounced.get();
     }
 
     /** XDP_TX packets the rx port refused, or that this stream could not send, freed. */
     public long txFailed() {
-        return (long) TX_FAILED.getOpaque(this);
+        return txFailed.get();
     }
 
     /** Everything the filter took out of the stream: dropped, aborted and failed bounces. */

@@ -4,8 +4,7 @@ import dev.panda.dataplane.filter.RxFilterStream;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import dev.panda.dataplane.stats.Counter;
 
 /**
  * One forwarding stream: rx port/queue to tx port/queue, driven by one lcore. It owns the burst
@@ -15,23 +14,6 @@ import java.lang.invoke.VarHandle;
  * engine sees only the packets the filter passed.
  */
 public final class FwdStream {
-
-    private static final VarHandle RX;
-    private static final VarHandle TX;
-    private static final VarHandle DROPPED;
-    private static final VarHandle BAD;
-
-    static {
-        try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            RX = l.findVarHandle(FwdStream.class, "rxPackets", long.class);
-            TX = l.findVarHandle(FwdStream.class, "txPackets", long.class);
-            DROPPED = l.findVarHandle(FwdStream.class, "fwdDropped", long.class);
-            BAD = l.findVarHandle(FwdStream.class, "badPayload", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     public final int id;
     public final Port rxPort;
@@ -46,10 +28,11 @@ public final class FwdStream {
     /** The receive filter of this stream, or null. */
     public final RxFilterStream filter;
 
-    private long rxPackets;
-    private long txPackets;
-    private long fwdDropped;
-    private long badPayload;
+    // written by the stream's lcore only, read by any thread
+    private final Counter rxPackets = new Counter();
+    private final Counter txPackets = new Counter();
+    private final Counter fwdDropped = new Counter();
+    private final Counter badPayload = new Counter();
 
     public FwdStream(
             int id,
@@ -96,7 +79,7 @@ public final class FwdStream {
     public int receive() {
         int n = rxPort.rxBurst(rxQueue, burst);
         if (n > 0) {
-            RX.setOpaque(this, rxPackets + n);
+            rxPackets.add(n);
             if (filter != null) {
                 n = filter.apply(burst, n);
             }
@@ -115,10 +98,10 @@ public final class FwdStream {
             return 0;
         }
         int sent = txPort.txBurst(txQueue, burst, n);
-        TX.setOpaque(this, txPackets + sent);
+        txPackets.add(sent);
         if (sent < n) {
             pool.freeBulk(burst.handles, sent, n - sent);
-            DROPPED.setOpaque(this, fwdDropped + (n - sent));
+            fwdDropped.add(n - sent);
         }
         return sent;
     }
@@ -130,34 +113,34 @@ public final class FwdStream {
 
     /** Counts packets an engine dropped on purpose (not answered, malformed). */
     public void countDropped(int n) {
-        DROPPED.setOpaque(this, fwdDropped + n);
+        fwdDropped.add(n);
     }
 
     public void countBadPayload(int n) {
-        BAD.setOpaque(this, badPayload + n);
+        badPayload.add(n);
     }
 
     public long rxPackets() {
-        return (long) RX.getOpaque(this);
+        return rxPackets.get();
     }
 
     public long txPackets() {
-        return (long) TX.getOpaque(this);
+        return txPackets.get();
     }
 
     public long fwdDropped() {
-        return (long) DROPPED.getOpaque(this);
+        return fwdDropped.get();
     }
 
     public long badPayload() {
-        return (long) BAD.getOpaque(this);
+        return badPayload.get();
     }
 
     /** Zeroes the counters; only while no lcore runs the stream. */
     public void resetCounters() {
-        RX.setOpaque(this, 0L);
-        TX.setOpaque(this, 0L);
-        DROPPED.setOpaque(this, 0L);
-        BAD.setOpaque(this, 0L);
+        rxPackets.reset();
+        txPackets.reset();
+        fwdDropped.reset();
+        badPayload.reset();
     }
 }

@@ -71,7 +71,10 @@ public final class Lcore implements AutoCloseable {
         running = false;
     }
 
-    /** Stops and waits for the thread; rethrows what killed the loop, if anything did. */
+    /**
+     * Stops and waits for the thread. Throws nothing: what killed the loop, if anything did, is in
+     * {@link #failure()}.
+     */
     public void join() {
         stop();
         boolean interrupted = false;

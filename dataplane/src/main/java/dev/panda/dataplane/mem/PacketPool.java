@@ -109,7 +109,7 @@ public final class PacketPool implements AutoCloseable {
 
     // ---- handles -------------------------------------------------------------------------
 
-    /** The whole mapped region: metadata table and buffers. */
+    /** The whole mapped region: the buffers only (their metadata is on the Java heap). */
     public MemorySegment segment() {
         return region;
     }

@@ -2,9 +2,11 @@ package dev.panda.dataplane.port;
 
 /**
  * What every {@link Port} has besides its bursts: a name, a driver name, per-queue counters, a
- * MAC. Subclasses write their queue's {@link #rxCounters}/{@link #txCounters} from the poller
- * and report what only they know (buffer shortage, drops counted by the kernel or the device)
- * through {@link #rxNombuf()} and {@link #missedElsewhere()}; {@link #stats()} sums it all.
+ * MAC. Each queue's poller writes every figure it counts (packets, bytes, errors, missed,
+ * rx_nombuf) into that queue's own {@link #rxCounters}/{@link #txCounters} entry, never into a
+ * per-port field, so queues polled from different lcores lose nothing. {@link #stats()} sums them
+ * and adds, in this one place, the rx drops the kernel or the device counts on its own
+ * ({@link #missedElsewhere()}, read at stats time).
  *
  * <p>Only identity and counting live here: the hot path stays in the final subclass, so call
  * sites stay monomorphic.
@@ -52,19 +54,19 @@ public abstract class AbstractPort implements Port {
         return mac;
     }
 
-    /** Rx buffer shortage so far ({@code rx_nombuf}); 0 for ports that never allocate on rx. */
-    protected long rxNombuf() {
-        return 0;
-    }
-
-    /** Received packets dropped outside the queue counters (kernel or device counts), added to {@code imissed}. */
+    /**
+     * Received packets the kernel or the device dropped and counted itself (AF_PACKET's
+     * PACKET_STATISTICS, AF_XDP's XDP_STATISTICS), read when {@link #stats()} is asked (any
+     * thread, not a poller) and added to {@code imissed}; 0 for ports with no such count.
+     */
     protected long missedElsewhere() {
         return 0;
     }
 
+    /** The sum of every queue's counters, plus {@link #missedElsewhere()} in imissed. */
     @Override
-    public PortStats stats() {
-        PortStats p = QueueCounters.snapshot(rxCounters, txCounters, rxNombuf());
+    public final PortStats stats() {
+        PortStats p = QueueCounters.snapshot(rxCounters, txCounters);
         long more = missedElsewhere();
         return more == 0
                 ? p

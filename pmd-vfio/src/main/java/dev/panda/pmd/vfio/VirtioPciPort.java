@@ -73,7 +73,6 @@ public final class VirtioPciPort extends AbstractPort {
     private final long[] errorsSeen = new long[2];
     private final QueueCounters rx0 = rxCounters[0];
     private final QueueCounters tx0 = txCounters[0];
-    private final QueueCounters nombuf = QueueCounters.array(1)[0];
     private final int[] busy = new int[32];
     private volatile boolean closed;
 
@@ -196,7 +195,7 @@ public final class VirtioPciPort extends AbstractPort {
         }
         int got = pool.allocBulk(refill, 0, want);
         if (got < want) {
-            nombuf.add(want - got, 0);
+            rx0.addNombuf(want - got);
         }
         for (int i = 0; i < got; i++) {
             int b = refill[i];
@@ -292,11 +291,6 @@ public final class VirtioPciPort extends AbstractPort {
         boolean woke = device.awaitRxInterrupt(timeoutMillis);
         rxq.disableInterrupts();
         return woke || rxq.pendingUsed() != 0;
-    }
-
-    @Override
-    protected long rxNombuf() {
-        return nombuf.packets();
     }
 
     @Override

@@ -35,7 +35,6 @@ public final class AfXdpPort extends AbstractPort {
     private final int[][] scratch;
     private final Prefilter prefilter;
     private final AutoCloseable onClose;
-    private volatile long nombuf;
     private boolean closed;
 
     AfXdpPort(
@@ -85,7 +84,7 @@ public final class AfXdpPort extends AbstractPort {
         int[] hs = scratch[2 * q];
         int got = pool.allocBulk(hs, 0, n);
         if (got < n) {
-            nombuf += n - got;
+            rxCounters[q].addNombuf(n - got); // q's poller (or the set-up thread before it starts)
         }
         long[] owned = rxOwned[q];
         for (int i = 0; i < got; i++) {
@@ -214,11 +213,6 @@ public final class AfXdpPort extends AbstractPort {
     /** The prefilter redirecting into this port's sockets (its rules and counters). */
     public Prefilter prefilter() {
         return prefilter;
-    }
-
-    @Override
-    protected long rxNombuf() {
-        return nombuf;
     }
 
     /** The kernel's rx_dropped + rx_ring_full of every socket. */

@@ -10,6 +10,7 @@ import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.xdp.bpf.BpfFs;
 import dev.panda.xdp.bpf.BpfObject;
+import dev.panda.xdp.bpf.BpfSupport;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
@@ -26,7 +27,8 @@ import java.util.Set;
  * stay). Then one AF_XDP socket per queue is bound, the first registering the pool as UMEM, the
  * others sharing it, and each socket's fd goes into the prefilter's XSKMAP at its queue index.
  * {@code zerocopy=1} demands zero-copy (fails where the driver has none, e.g. veth),
- * {@code zerocopy=0} demands copy mode; unset lets the kernel choose.
+ * {@code zerocopy=0} demands copy mode; unset lets the kernel choose. Without libbpf, opening
+ * fails with {@link BpfSupport#unavailabilityCause()} before anything is linked.
  */
 public final class AfXdpPortDriver implements PortDriver {
 
@@ -50,6 +52,9 @@ public final class AfXdpPortDriver implements PortDriver {
     @Override
     public Port open(DeviceSpec spec, PortContext ctx) {
         spec.requireKnownKeys(NAME, keys());
+        if (!BpfSupport.isAvailable()) {
+            throw new DeviceException(spec.name() + ": " + BpfSupport.unavailabilityCause());
+        }
         String iface = spec.require("iface", "eth0");
         int ifindex = KernelInterface.index(spec, iface);
         int start = spec.getInt("start_queue", 0, 0, 1023);

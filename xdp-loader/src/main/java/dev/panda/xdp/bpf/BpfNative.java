@@ -17,12 +17,14 @@ import java.lang.invoke.MethodHandle;
  * libbpf calls the generated {@code Libbpf} class does not cover (pinning, offload ifindex,
  * object info, possible CPUs), linked by hand from {@code libbpf.so.1}, and the error handling
  * shared by the loader: libbpf 1.x returns {@code -errno} from int functions and NULL plus errno
- * from pointer functions.
+ * from pointer functions. Entry points check {@link BpfSupport#isAvailable()} before anything
+ * here is linked.
  */
 final class BpfNative {
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBBPF = SymbolLookup.libraryLookup("libbpf.so.1", Arena.global());
+    /** Throws (with {@link BpfSupport#unavailabilityCause()}) where there is no libbpf: probe first. */
+    private static final SymbolLookup LIBBPF = BpfSupport.lookup();
 
     static final MethodHandle OPEN_MEM =
             ErrnoCalls.link(Libbpf.bpf_object__open_mem$address(), Libbpf.bpf_object__open_mem$descriptor());

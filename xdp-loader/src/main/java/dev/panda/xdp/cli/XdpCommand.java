@@ -3,6 +3,7 @@ package dev.panda.xdp.cli;
 import dev.panda.xdp.bpf.BpfFs;
 import dev.panda.xdp.bpf.BpfMap;
 import dev.panda.xdp.bpf.BpfObject;
+import dev.panda.xdp.bpf.BpfSupport;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpAttachment;
 import dev.panda.xdp.bpf.XdpMode;
@@ -72,6 +73,10 @@ public final class XdpCommand {
         }
         String cmd = a.remove(0);
         Map<String, String> opt = options(a);
+        if (!BpfSupport.isAvailable()
+                && List.of("load", "unload", "status", "map").contains(cmd)) {
+            throw new IllegalStateException(BpfSupport.unavailabilityCause()); // one line, status 1
+        }
         return switch (cmd) {
             case "load" -> load(opt, out);
             case "unload" -> unload(opt, out);

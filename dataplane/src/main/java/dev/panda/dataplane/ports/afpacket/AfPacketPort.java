@@ -68,7 +68,6 @@ final class AfPacketPort extends AbstractPort {
     private int pktsLeft;
     private long pktOff;
     private int txHead;
-    private volatile long nombuf;
     private long kernelDrops;
     private boolean closed;
 
@@ -140,7 +139,7 @@ final class AfPacketPort extends AbstractPort {
         if (got > k) {
             pool.freeBulk(burst.handles, k, got - k);
         } else if (got < max) {
-            nombuf += 1;
+            rxq.addNombuf(1); // the pool, not the ring, ended this burst
         }
         burst.size = k;
         if (k > 0) {
@@ -186,11 +185,6 @@ final class AfPacketPort extends AbstractPort {
             SockCalls.kickSend(fd.value());
         }
         return k;
-    }
-
-    @Override
-    protected long rxNombuf() {
-        return nombuf;
     }
 
     /** Kernel drops: PACKET_STATISTICS resets on read, so they are accumulated here. */

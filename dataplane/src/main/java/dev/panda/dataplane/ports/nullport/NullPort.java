@@ -5,8 +5,6 @@ import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
  * A source and sink: rx hands out fresh buffers of a fixed size (zero-filled when copy=1), tx
@@ -14,23 +12,10 @@ import java.lang.invoke.VarHandle;
  */
 final class NullPort extends AbstractPort {
 
-    private static final VarHandle NOMBUF;
-
-    static {
-        try {
-            NOMBUF = MethodHandles.lookup().findVarHandle(NullPort.class, "nombuf", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final PacketPool pool;
     private final int size;
     private final boolean fill;
     private final boolean noRx;
-
-    @SuppressWarnings("unused") // written through NOMBUF
-    private long nombuf;
 
     private volatile boolean closed;
     private final MemorySegment zeros;
@@ -53,7 +38,7 @@ final class NullPort extends AbstractPort {
         int want = burst.maxBurst();
         int n = pool.allocBulk(burst.handles, 0, want);
         if (n < want) {
-            NOMBUF.setOpaque(this, (long) NOMBUF.getOpaque(this) + (want - n));
+            rxCounters[queue].addNombuf(want - n);
         }
         for (int i = 0; i < n; i++) {
             int h = burst.handles[i];
@@ -78,11 +63,6 @@ final class NullPort extends AbstractPort {
         pool.freeBulk(burst.handles, 0, n);
         txCounters[queue].add(n, bytes);
         return n;
-    }
-
-    @Override
-    protected long rxNombuf() {
-        return (long) NOMBUF.getOpaque(this);
     }
 
     @Override

@@ -98,11 +98,6 @@ final class PcapPort extends AbstractPort {
     }
 
     @Override
-    protected long rxNombuf() {
-        return reader == null ? 0 : reader.nombuf();
-    }
-
-    @Override
     public LinkStatus link() {
         return closed ? LinkStatus.DOWN : LinkStatus.VIRTUAL_UP;
     }

@@ -9,8 +9,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.QueueCounters;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
  * Replays the records of a libpcap capture held in a {@link MemorySegment} (a read-only file
@@ -34,16 +32,6 @@ import java.lang.invoke.VarHandle;
 public final class PcapReader {
 
     private static final System.Logger LOG = System.getLogger(PcapReader.class.getName());
-    private static final VarHandle NOMBUF;
-
-    static {
-        try {
-            NOMBUF = MethodHandles.lookup().findVarHandle(PcapReader.class, "nombuf", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private static final int TRUNCATED_HEADER = 1;
     private static final int TRUNCATED_PACKET = 2;
     private static final int ABSURD_CAPLEN = 3;
@@ -74,14 +62,11 @@ public final class PcapReader {
     private long recData;
     private int recLen;
 
-    @SuppressWarnings("unused") // written through NOMBUF, read by any thread
-    private long nombuf;
-
     /**
      * @param file     the whole capture, file header included
      * @param source   how errors and the log name the capture, e.g. the port and the path
      * @param infinite replay from the first record after the last one (DPDK's infinite_rx)
-     * @param counters the rx queue's counters: packets, bytes and ierrors go there
+     * @param counters the rx queue's counters: packets, bytes, ierrors and rx_nombuf go there
      * @throws dev.panda.dataplane.port.DeviceException when the file header is not a libpcap
      *         Ethernet capture
      */
@@ -101,7 +86,7 @@ public final class PcapReader {
 
     /**
      * Fills {@code handles[0..k)} with up to {@code max} packets and returns k. Buffers the pool
-     * could not give are counted in {@link #nombuf()} for the packets that were waiting for them;
+     * could not give are counted in the queue's rx_nombuf for the packets that were waiting for them;
      * those packets stay in the file for the next call.
      */
     public int rxBurst(int[] handles, int max) {
@@ -124,7 +109,7 @@ public final class PcapReader {
         if (got < max) {
             int waiting = countAhead(max - got);
             if (waiting > 0) {
-                NOMBUF.setOpaque(this, (long) NOMBUF.getOpaque(this) + waiting);
+                counters.addNombuf(waiting);
             }
         }
         if (n > 0) {
@@ -238,11 +223,6 @@ public final class PcapReader {
             p += RECORD_HEADER_BYTES + caplen;
         }
         return c;
-    }
-
-    /** Packets that waited for a buffer the pool did not have (rx_nombuf); any thread. */
-    public long nombuf() {
-        return (long) NOMBUF.getOpaque(this);
     }
 
     /** True once the reader will return nothing more (end of file without infinite replay). */

@@ -42,7 +42,6 @@ final class TapPort extends AbstractPort {
     private final QueueCounters rxq;
     private final QueueCounters txq;
     private final int[] scratch = new int[PacketBurst.MAX_BURST];
-    private volatile long nombuf;
     private boolean closed;
 
     TapPort(String name, String iface, PacketPool pool, Fd fd, long mac) {
@@ -59,7 +58,7 @@ final class TapPort extends AbstractPort {
     public int rxBurst(int queue, PacketBurst burst) {
         int got = pool.allocBulk(burst.handles, 0, burst.maxBurst());
         if (got == 0) {
-            nombuf++;
+            rxq.addNombuf(1); // one per burst the empty pool left without a buffer
         }
         int k = 0;
         long bytes = 0;
@@ -142,11 +141,6 @@ final class TapPort extends AbstractPort {
         } catch (Throwable t) {
             throw ErrnoCalls.rethrow(t);
         }
-    }
-
-    @Override
-    protected long rxNombuf() {
-        return nombuf;
     }
 
     @Override

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * initramfs. In the guest one JVM runs {@link VfioGuestMain}: devbind, frames both ways with the
  * guest kernel's driver on the second device, icmpecho answering the kernel's ping, reopen after
  * reset, an MSI-X wake-up and nothing left mapped. The device under test is
- * {@code disable-legacy=on,iommu_platform=on} (DESIGN.md, VFIO paragraph).
+ * {@code disable-legacy=on,iommu_platform=on} (docs/ARCHITECTURE.md, "Peer tests").
  */
 @Tag("peer")
 class VirtioPciQemuGuestTest {

@@ -12,12 +12,12 @@ import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Walks one descriptor chain the driver offered, trusting nothing in it (DESIGN.md, untrusted
- * input). Each descriptor is read once into locals, then checked; the walk visits at most as many
- * descriptors as the table it is in holds (Queue Size for the descriptor table, {@code len / 16}
- * for an indirect one), so it ends even on a loop; every buffer is translated through
- * {@link GuestMemory} and bounds-checked against the region's segment before it becomes a segment
- * of the {@link Chain}.
+ * Walks one descriptor chain the driver offered, trusting nothing in it (docs/ARCHITECTURE.md,
+ * "Untrusted input"). Each descriptor is read once into locals, then checked; the walk visits at
+ * most as many descriptors as the table it is in holds (Queue Size for the descriptor table,
+ * {@code len / 16} for an indirect one), so it ends even on a loop; every buffer is translated
+ * through {@link GuestMemory} and bounds-checked against the region's segment before it becomes
+ * a segment of the {@link Chain}.
  *
  * <p>One walker serves one queue, and it remembers the region its last buffer was in: a queue's
  * buffers almost always sit in the same region, so that one is tried first (a per-queue cache in

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Every address a descriptor carries is untrusted and goes through {@link #find} before any
  * byte is touched (virtio 1.2 §2.7.5: {@code addr} is a guest address). Implementations must not
  * allocate in {@code find} and must be safe to call from the poller while the control thread only
- * swaps whole instances (DESIGN.md, control path).
+ * swaps whole instances (docs/ARCHITECTURE.md, "Control path and data path").
  */
 public interface GuestMemory {
 

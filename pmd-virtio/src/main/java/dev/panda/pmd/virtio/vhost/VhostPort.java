@@ -5,6 +5,7 @@ import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.QueueCounters;
+import dev.panda.dataplane.stats.Counter;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
@@ -31,9 +32,11 @@ final class VhostPort extends AbstractPort {
     private final int portId;
     private final int queues;
     private final VringSlot[] slots;
-    private final QueueCounters[] nombuf;
-    /** Guest memory faults met by each queue's poller (device errors). */
-    private final QueueCounters[] faults;
+    /**
+     * Guest memory faults met by each poller (device errors): slot 2q + 1 for rx queue q, 2q for
+     * tx queue q (the vring numbering), since rx and tx of one queue may be polled by two lcores.
+     */
+    private final Counter[] faults;
     /** Per queue, poller only: buffers a receive burst holds, packets a transmit burst took (for a fault). */
     private final int[] rxAllocated;
 
@@ -58,8 +61,10 @@ final class VhostPort extends AbstractPort {
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new VringSlot();
         }
-        this.nombuf = QueueCounters.array(queues);
-        this.faults = QueueCounters.array(queues);
+        this.faults = new Counter[2 * queues];
+        for (int i = 0; i < faults.length; i++) {
+            faults[i] = new Counter();
+        }
         this.rxAllocated = new int[queues];
         this.txTaken = new int[queues];
         this.backend = new VhostBackend(name, iface, client, queues, slots, withheld);
@@ -82,7 +87,7 @@ final class VhostPort extends AbstractPort {
                 pool.freeBulk(burst.handles, 0, got);
             }
             n = 0;
-            fault(queue, rxCounters[queue], e);
+            fault(2 * queue + 1, rxCounters[queue], e);
         } finally {
             rxAllocated[queue] = 0;
             slot.exit();
@@ -102,7 +107,7 @@ final class VhostPort extends AbstractPort {
             rxAllocated[queue] = got;
             if (got < want) {
                 // the chains stay in the ring for a later burst: nothing is lost, as rx_nombuf says
-                nombuf[queue].add(want - got, 0);
+                rxCounters[queue].addNombuf(want - got);
             }
             Chain c = live.chain;
             MemorySegment mem = pool.segment();
@@ -150,7 +155,7 @@ final class VhostPort extends AbstractPort {
         try {
             return live == null ? 0 : transmit(queue, live, burst, n);
         } catch (InternalError e) {
-            fault(queue, txCounters[queue], e);
+            fault(2 * queue, txCounters[queue], e);
             return txTaken[queue]; // freed already, or never freed and so lost, never freed twice
         } finally {
             txTaken[queue] = 0;
@@ -201,17 +206,17 @@ final class VhostPort extends AbstractPort {
      * the connection is ended, which takes every vring back and unmaps its memory; the process and
      * the other ports go on.
      */
-    private void fault(int queue, QueueCounters counters, InternalError e) {
+    private void fault(int vring, QueueCounters counters, InternalError e) {
         counters.addErrors(1);
-        faults[queue].add(1, 0);
+        faults[vring].add(1);
         backend.fault(e);
     }
 
     /** Guest memory faults the pollers met (each also counted as an rx or tx error). */
     long deviceFaults() {
         long n = 0;
-        for (QueueCounters c : faults) {
-            n += c.packets();
+        for (Counter c : faults) {
+            n += c.get();
         }
         return n;
     }
@@ -229,15 +234,6 @@ final class VhostPort extends AbstractPort {
     /** Unknown or refused front-end requests, counted by the control thread. */
     long protocolErrors() {
         return backend.protocolErrors();
-    }
-
-    @Override
-    protected long rxNombuf() {
-        long nb = 0;
-        for (QueueCounters c : nombuf) {
-            nb += c.packets();
-        }
-        return nb;
     }
 
     @Override

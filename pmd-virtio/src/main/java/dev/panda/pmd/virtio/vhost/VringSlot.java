@@ -8,10 +8,10 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Where one vring passes from the control thread to its poller (DESIGN.md, "Control path vs
- * data path"). The control thread publishes an immutable {@link Live} (a volatile store) and
- * takes it back with {@link #quiesce}: it clears the reference, then waits until the poller is
- * no longer inside a burst that may still hold the old one. The poller brackets every burst with
+ * Where one vring passes from the control thread to its poller (docs/ARCHITECTURE.md, "Control path
+ * and data path"). The control thread publishes an immutable {@link Live} (a volatile store) and
+ * takes it back with {@link #quiesce}: it clears the reference, then waits until the poller is no
+ * longer inside a burst that may still hold the old one. The poller brackets every burst with
  * {@link #enter()} / {@link #exit()}, which bump a sequence number: odd while inside.
  *
  * <p>Why that suffices: {@code enter} is a volatile store of the odd sequence followed by a

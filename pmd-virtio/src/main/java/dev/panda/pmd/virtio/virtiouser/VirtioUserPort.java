@@ -29,8 +29,9 @@ import java.util.List;
  * {@link #close()} stops the rings (GET_VRING_BASE) and frees every buffer still out. The
  * connection is the {@link VirtioUserSession}'s: when the back-end goes away the link goes down,
  * the pollers leave the rings, the buffers it held return to the pool (counted in
- * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end. No
- * The features are negotiated with each back-end, and the queues built for them, before the
+ * {@link #buffersReclaimed()}), and the rings start from zero with the next back-end.
+ *
+ * <p>The features are negotiated with each back-end, and the queues built for them, before the
  * rings are offered: VIRTIO_RING_F_EVENT_IDX (the queues' notification scheme),
  * VIRTIO_RING_F_INDIRECT_DESC (a headerless packet goes as a two-entry indirect table rather than
  * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
@@ -90,7 +91,6 @@ final class VirtioUserPort extends AbstractPort {
     private volatile long negotiated;
     private final long[] rxErrorsSeen;
     private final long[] txErrorsSeen;
-    private final QueueCounters[] nombuf;
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
     private final int[] busy;
 
@@ -128,7 +128,6 @@ final class VirtioUserPort extends AbstractPort {
         this.oneLen = new int[queues][];
         this.rxErrorsSeen = new long[queues];
         this.txErrorsSeen = new long[queues];
-        this.nombuf = QueueCounters.array(queues);
         this.busy = new int[2 * queues * 16];
         // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
         this.ringBytes = align(DriverQueue.bytes(qsize, INDIRECT_MAX), PAGE);
@@ -409,7 +408,7 @@ final class VirtioUserPort extends AbstractPort {
         int[] h = refill[queue];
         int got = pool.allocBulk(h, 0, want);
         if (got < want) {
-            nombuf[queue].add(want - got, 0);
+            rxCounters[queue].addNombuf(want - got);
         }
         for (int i = 0; i < got; i++) {
             int b = h[i];
@@ -575,15 +574,6 @@ final class VirtioUserPort extends AbstractPort {
             counters.addErrors(seen - seenArr[queue]);
             seenArr[queue] = seen;
         }
-    }
-
-    @Override
-    protected long rxNombuf() {
-        long nb = 0;
-        for (QueueCounters c : nombuf) {
-            nb += c.packets();
-        }
-        return nb;
     }
 
     @Override

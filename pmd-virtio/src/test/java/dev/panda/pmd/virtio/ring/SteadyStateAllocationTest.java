@@ -10,8 +10,9 @@ import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md: no allocation per packet. After a warm-up, a million chains (direct and indirect,
- * copied both ways, notification decisions on both sides) allocate nothing on this thread.
+ * docs/ARCHITECTURE.md, "No allocation per packet": after a warm-up, a million chains (direct and
+ * indirect, copied both ways, notification decisions on both sides) allocate nothing on this
+ * thread.
  */
 class SteadyStateAllocationTest {
 

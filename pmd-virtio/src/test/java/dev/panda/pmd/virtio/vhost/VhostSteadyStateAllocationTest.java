@@ -15,8 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * DESIGN.md: no allocation per packet. After a warm-up, net_vhost's rxBurst and txBurst (copies
- * both ways, used-ring publication, call eventfd writes) allocate nothing on the poller thread.
+ * docs/ARCHITECTURE.md, "No allocation per packet": after a warm-up, net_vhost's rxBurst and
+ * txBurst (copies both ways, used-ring publication, call eventfd writes) allocate nothing on the
+ * poller thread.
  */
 class VhostSteadyStateAllocationTest {
 

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN.md: no allocation per packet. After a warm-up, net_virtio_user's txBurst and rxBurst
- * (descriptor posting, harvesting, refill, kicks) allocate nothing on the poller thread; the
- * back-end is panda's net_vhost, already proven allocation-free, polled on the same thread.
+ * docs/ARCHITECTURE.md, "No allocation per packet": after a warm-up, net_virtio_user's txBurst and
+ * rxBurst (descriptor posting, harvesting, refill, kicks) allocate nothing on the poller thread;
+ * the back-end is panda's net_vhost, already proven allocation-free, polled on the same thread.
  */
 class VirtioUserSteadyStateAllocationTest {
 
