@@ -282,7 +282,7 @@ final class ConfigFilesReader {
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
             String key = p.currentName();
-            String child = join(path, key);
+            String child = join(path, key.matches("[A-Za-z0-9_-]{1,40}") ? key : quote(key));
             if (!keys.contains(key)) {
                 throw fail(child, "unknown key; expected one of " + String.join(", ", keys));
             }
@@ -413,7 +413,9 @@ final class ConfigFilesReader {
     static String quote(String s) {
         StringBuilder sb = new StringBuilder("'");
         clip(s).codePoints().forEach(c -> {
-            if (Character.isISOControl(c)) {
+            if (Character.isISOControl(c)
+                    || Character.getType(c) == Character.LINE_SEPARATOR
+                    || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) {
                 sb.append(String.format("\\x%02x", c));
             } else {
                 sb.appendCodePoint(c);
