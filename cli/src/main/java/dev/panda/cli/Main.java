@@ -4,6 +4,8 @@ import dev.panda.dataplane.testpmd.TestpmdMain;
 import dev.panda.perf.PerfMain;
 import dev.panda.pmd.vfio.DevBind;
 import dev.panda.pmd.vfio.PciSysfs;
+import dev.panda.vswitch.VswitchMain;
+import dev.panda.vswitch.ctl.CtlMain;
 import dev.panda.xdp.cli.XdpCommand;
 import java.util.Arrays;
 
@@ -20,13 +22,15 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "testpmd" -> TestpmdMain.main(rest);
+            case "vswitch" -> System.exit(VswitchMain.run(rest, System.out, System.err));
+            case "ctl" -> System.exit(CtlMain.run(rest, System.out, System.err));
             case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
             case "xdp" -> System.exit(XdpCommand.run(rest, System.out, System.err));
             case "devbind" -> System.exit(DevBind.run(rest, PciSysfs.system(), System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
                 System.err.println("panda: unknown command '" + args[0]
-                        + "'; commands: testpmd, perf, xdp, devbind, version, help");
+                        + "'; commands: testpmd, vswitch, ctl, perf, xdp, devbind, version, help");
                 System.exit(2);
             }
         }
@@ -43,6 +47,10 @@ public final class Main {
         System.out.println(
                 "  testpmd   DPDK-testpmd-style forwarding: panda testpmd --vdev net_ring0 --vdev net_ring1 -i");
         System.out.println(
+                "  vswitch   the vSwitch: panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]");
+        System.out.println(
+                "  ctl       talk to a running vswitch: panda ctl add-br|del-br|add-port|del-port|show|fdb-show|port-stats|pmd-stats|config-show");
+        System.out.println(
                 "  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
         System.out.println(
                 "  xdp       eBPF/XDP prefilter: panda xdp load|unload|status|map dump|map update|map delete");
@@ -50,6 +58,7 @@ public final class Main {
                 "  devbind   bind PCI devices to vfio-pci: panda devbind --status | --bind=vfio-pci ADDR | -u ADDR");
         System.out.println("  version   print the version");
         System.out.println();
-        System.out.println("Run 'panda testpmd --help' for testpmd's options.");
+        System.out.println(
+                "Run 'panda testpmd --help', 'panda vswitch --help' or 'panda ctl --help' for their options.");
     }
 }

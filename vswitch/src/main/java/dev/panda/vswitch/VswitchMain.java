@@ -1,0 +1,228 @@
+package dev.panda.vswitch;
+
+import dev.panda.jextract.Posix;
+import dev.panda.vswitch.config.ConfigFiles;
+import dev.panda.vswitch.config.PmdConfig;
+import dev.panda.vswitch.config.VswitchConfig;
+import dev.panda.vswitch.control.ControlServer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
+
+/**
+ * {@code panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
+ * [--idle spin|yield|park]}: loads the config (options override the file), starts the {@link
+ * Vswitch}, serves it on the control socket and runs until SIGTERM or SIGINT, which close the
+ * control server, then the vswitch, and exit 0. A bad option or file: one line, exit 2.
+ */
+public final class VswitchMain {
+
+    static final String USAGE = """
+            usage: panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
+                                 [--idle spin|yield|park] [--demo]
+              --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
+              --control PATH    the control socket panda ctl talks to (default %s)
+              --pmd-cores LIST  CPUs of the pollers, e.g. 1, 1,2 or 0-1 (other threads stay off them)
+              --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
+              --idle I          what an idle poller does: spin, yield or park
+              --demo            two network namespaces on br0 ping each other, then everything is removed
+            Options override the file. Stop with SIGTERM or Ctrl-C.
+            """.formatted(ControlServer.DEFAULT_PATH);
+
+    /** The parsed command line. */
+    static final class Options {
+        Path config;
+        Path control = Path.of(ControlServer.DEFAULT_PATH);
+        List<Integer> pmdCores;
+        PmdConfig.Mode mode;
+        String idle;
+        boolean demo;
+        boolean help;
+    }
+
+    /** A refused command line: one line, exit 2. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    private VswitchMain() {}
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CountDownLatch stop = new CountDownLatch(1);
+        onSignal(stop);
+        return run(args, out, err, Vswitch::start, stop);
+    }
+
+    /**
+     * @param start starts the data path (tests pass a fake); an {@link AutoCloseable} result is
+     *     closed on the way out
+     * @param stop  counted down to stop (by SIGTERM/SIGINT in {@link #run(String[], PrintStream,
+     *     PrintStream)})
+     */
+    static int run(
+            String[] args,
+            PrintStream out,
+            PrintStream err,
+            Function<VswitchConfig, ? extends Control> start,
+            CountDownLatch stop) {
+        Options o;
+        VswitchConfig config;
+        try {
+            o = parse(args);
+            if (o.help) {
+                out.print(USAGE);
+                return 0;
+            }
+            config = apply(o, o.config == null ? VswitchConfig.empty() : ConfigFiles.load(o.config));
+        } catch (UsageException | VswitchException e) {
+            err.println("panda vswitch: " + e.getMessage());
+            return 2;
+        }
+        if (o.demo) {
+            // ---- DEMO HOOK (lead): return Demo.run(o, config, out, err); ----
+            err.println("panda vswitch: --demo is not written yet");
+            return 2;
+        }
+        Control vswitch;
+        ControlServer server;
+        try {
+            ControlServer.claim(o.control); // fail on a socket in use before opening any device
+            vswitch = start.apply(config);
+        } catch (VswitchException e) {
+            err.println("panda vswitch: " + oneLine(e.getMessage()));
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("panda vswitch: cannot start: " + oneLine(String.valueOf(e.getMessage())));
+            return 1;
+        }
+        try {
+            server = ControlServer.start(
+                    o.control, vswitch, controlCpus(config.pmd().cores()));
+        } catch (VswitchException e) {
+            err.println("panda vswitch: " + oneLine(e.getMessage()));
+            closeQuietly(vswitch, err);
+            return 2;
+        }
+        out.println("panda vswitch: control socket " + server.path() + " (panda ctl --control " + server.path()
+                + " show); SIGTERM or Ctrl-C stops");
+        out.flush();
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        server.close();
+        return closeQuietly(vswitch, err) ? 0 : 1;
+    }
+
+    private static boolean closeQuietly(Control vswitch, PrintStream err) {
+        if (vswitch instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                err.println("panda vswitch: closing: " + oneLine(String.valueOf(e.getMessage())));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static Options parse(String[] args) {
+        Options o = new Options();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String name = a;
+            String value = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                name = a.substring(0, eq);
+                value = a.substring(eq + 1);
+            }
+            switch (name) {
+                case "-h", "--help" -> o.help = true;
+                case "--demo" -> o.demo = true;
+                case "--config", "--control", "--pmd-cores", "--mode", "--idle" -> {
+                    if (value == null) {
+                        if (i + 1 >= args.length) {
+                            throw new UsageException(name + " needs a value (see panda vswitch --help)");
+                        }
+                        value = args[++i];
+                    }
+                    option(o, name, value);
+                }
+                default -> throw new UsageException("unknown option '" + a + "' (see panda vswitch --help)");
+            }
+        }
+        return o;
+    }
+
+    private static void option(Options o, String name, String value) {
+        try {
+            switch (name) {
+                case "--config" -> o.config = Path.of(value);
+                case "--control" -> o.control = Path.of(value);
+                case "--pmd-cores" -> o.pmdCores = ConfigFiles.parseCpuList(value);
+                case "--mode" -> o.mode = PmdConfig.Mode.parse(value);
+                case "--idle" -> {
+                    if (!List.of("spin", "yield", "park").contains(value)) {
+                        throw new IllegalArgumentException("'" + value + "' is not spin, yield or park");
+                    }
+                    o.idle = value;
+                }
+                default -> throw new IllegalStateException(name);
+            }
+        } catch (IllegalArgumentException e) { // InvalidPathException too
+            throw new UsageException(name + ": " + e.getMessage());
+        }
+    }
+
+    /** The file's config with the command line's pmd options on top. */
+    static VswitchConfig apply(Options o, VswitchConfig c) {
+        PmdConfig p = c.pmd();
+        PmdConfig pmd = new PmdConfig(
+                o.pmdCores != null ? o.pmdCores : p.cores(),
+                o.mode != null ? o.mode : p.mode(),
+                o.idle != null ? o.idle : p.idle(),
+                p.stages(),
+                p.ringSize());
+        return new VswitchConfig(pmd, c.bridges());
+    }
+
+    /** The online CPUs minus the pmd cores (null if that leaves none: the control threads then float). */
+    static int[] controlCpus(List<Integer> pmdCores) {
+        if (pmdCores.isEmpty()) {
+            return null;
+        }
+        List<Integer> free = new ArrayList<>();
+        try {
+            for (int cpu : Posix.getAffinity()) {
+                if (!pmdCores.contains(cpu)) {
+                    free.add(cpu);
+                }
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        return free.isEmpty() ? null : free.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @SuppressWarnings("restriction")
+    private static void onSignal(CountDownLatch stop) {
+        for (String name : new String[] {"INT", "TERM"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), s -> stop.countDown());
+            } catch (IllegalArgumentException e) {
+                // signal not available here: the JVM's default action stays
+            }
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+}

@@ -1,0 +1,172 @@
+package dev.panda.vswitch.control;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * One connection: decodes each aggregated request, runs it on the control executor (never on the
+ * event loop: a Control call may open a device), and writes the answers in request order. While a
+ * request is in flight the channel stops reading; requests a client pipelined wait in a queue.
+ */
+final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    /** Most requests a client may pipeline before the connection is closed. */
+    static final int MAX_PENDING = 64;
+
+    private final ControlRoutes routes;
+    private final Executor executor;
+    private final ControlServer.Counters counters;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private boolean busy;
+
+    private record Pending(ControlRoutes.Request request, ControlRoutes.Response preset, boolean keepAlive) {}
+
+    ControlHandler(ControlRoutes routes, Executor executor, ControlServer.Counters counters) {
+        this.routes = routes;
+        this.executor = executor;
+        this.counters = counters;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
+        boolean keepAlive = HttpUtil.isKeepAlive(msg);
+        Pending p;
+        if (msg.decoderResult().isFailure()) {
+            p = new Pending(
+                    null,
+                    ControlRoutes.Response.error(
+                            400,
+                            "malformed HTTP request: "
+                                    + ControlRoutes.oneLine(String.valueOf(
+                                            msg.decoderResult().cause().getMessage()))),
+                    false);
+        } else {
+            p = decode(msg, keepAlive);
+        }
+        if (pending.size() >= MAX_PENDING) {
+            counters.request(429);
+            ctx.close();
+            return;
+        }
+        pending.add(p);
+        ctx.channel().config().setAutoRead(false);
+        if (!busy) {
+            next(ctx);
+        }
+    }
+
+    private static Pending decode(FullHttpRequest msg, boolean keepAlive) {
+        QueryStringDecoder qs;
+        List<String> path = new ArrayList<>();
+        try {
+            qs = new QueryStringDecoder(msg.uri());
+            for (String seg : qs.rawPath().split("/")) {
+                if (!seg.isEmpty()) {
+                    path.add(QueryStringDecoder.decodeComponent(seg));
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            return new Pending(
+                    null,
+                    ControlRoutes.Response.error(400, "malformed URI: " + ControlRoutes.oneLine(e.getMessage())),
+                    keepAlive);
+        }
+        byte[] body = ByteBufUtil.getBytes(msg.content());
+        return new Pending(
+                new ControlRoutes.Request(
+                        msg.method().name(),
+                        path,
+                        qs.parameters(),
+                        msg.headers().get(HttpHeaderNames.ACCEPT),
+                        body),
+                null,
+                keepAlive);
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        Pending p = pending.poll();
+        if (p == null) {
+            busy = false;
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+            return;
+        }
+        busy = true;
+        if (p.preset() != null) {
+            write(ctx, p, p.preset());
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                ControlRoutes.Response r;
+                try {
+                    r = routes.handle(p.request());
+                } catch (RuntimeException e) {
+                    r = ControlRoutes.Response.error(500, "internal error: " + e);
+                }
+                ControlRoutes.Response answer = r;
+                ctx.channel().eventLoop().execute(() -> write(ctx, p, answer));
+            });
+        } catch (RejectedExecutionException e) {
+            write(ctx, new Pending(p.request(), null, false), ControlRoutes.Response.error(503, "shutting down"));
+        }
+    }
+
+    private void write(ChannelHandlerContext ctx, Pending p, ControlRoutes.Response r) {
+        counters.request(r.status());
+        FullHttpResponse res = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(r.body()));
+        if (r.contentType() != null) {
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+        }
+        if (r.allow() != null) {
+            res.headers().set(HttpHeaderNames.ALLOW, r.allow());
+        }
+        HttpUtil.setContentLength(res, r.body().length);
+        if (!p.keepAlive()) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            pending.clear();
+            return;
+        }
+        ctx.writeAndFlush(res).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                f.channel().close();
+            } else if (f.channel().isActive()) {
+                next(ctx);
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && !busy) {
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

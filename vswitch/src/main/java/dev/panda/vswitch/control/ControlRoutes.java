@@ -1,0 +1,179 @@
+package dev.panda.vswitch.control;
+
+import dev.panda.vswitch.Control;
+import dev.panda.vswitch.VswitchException;
+import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.ConfigFiles;
+import dev.panda.vswitch.config.PortConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The control API: one route per {@code panda ctl} verb, answered from a {@link Control}. Runs on
+ * the control executor thread; knows nothing of Netty. See the module README for the table.
+ */
+final class ControlRoutes {
+
+    private static final System.Logger LOG = System.getLogger(ControlRoutes.class.getName());
+
+    static final String JSON = "application/json; charset=utf-8";
+    static final String YAML = "application/yaml; charset=utf-8";
+
+    /** A decoded request: its path split into decoded segments. */
+    record Request(String method, List<String> path, Map<String, List<String>> query, String accept, byte[] body) {}
+
+    /** An answer; {@code allow} is set on 405. */
+    record Response(int status, String contentType, byte[] body, String allow) {
+
+        static Response json(int status, Object value) {
+            return new Response(status, JSON, Json.bytes(value), null);
+        }
+
+        static Response empty() {
+            return new Response(204, null, new byte[0], null);
+        }
+
+        static Response error(int status, String message) {
+            return new Response(status, JSON, Json.error(status, message), null);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Handler {
+        Response handle(Request r, List<String> params);
+    }
+
+    private record Route(String method, String[] pattern, Handler handler) {}
+
+    private final List<Route> routes = new ArrayList<>();
+    private final Control control;
+
+    ControlRoutes(Control control) {
+        this.control = control;
+        add("GET", "v1/show", (r, p) -> Response.json(200, control.show()));
+        add("POST", "v1/bridges", (r, p) -> {
+            BridgeConfig b = ConfigFiles.bridgeFromJson(r.body());
+            control.addBridge(b);
+            return new Response(201, JSON, json(ConfigFiles.toTree(b)), null);
+        });
+        add("DELETE", "v1/bridges/*", (r, p) -> {
+            control.delBridge(p.get(0));
+            return Response.empty();
+        });
+        add("POST", "v1/bridges/*/ports", (r, p) -> {
+            PortConfig port = ConfigFiles.portFromJson(r.body());
+            control.addPort(p.get(0), port);
+            return new Response(201, JSON, json(ConfigFiles.toTree(port)), null);
+        });
+        add("DELETE", "v1/bridges/*/ports/*", (r, p) -> {
+            control.delPort(p.get(0), p.get(1));
+            return Response.empty();
+        });
+        add("GET", "v1/bridges/*/fdb", (r, p) -> Response.json(200, control.fdb(p.get(0))));
+        add("GET", "v1/ports/stats", (r, p) -> Response.json(200, control.stats(null)));
+        add("GET", "v1/ports/*/stats", (r, p) -> Response.json(200, control.stats(p.get(0))));
+        add("GET", "v1/pmd-stats", (r, p) -> Response.json(200, Map.of("pmds", control.pmdStats())));
+        add("POST", "v1/pmd-stats/clear", (r, p) -> {
+            control.clearPmdStats();
+            return Response.empty();
+        });
+        add(
+                "GET",
+                "v1/config",
+                (r, p) -> wantsYaml(r)
+                        ? new Response(
+                                200, YAML, ConfigFiles.toYaml(control.config()).getBytes(StandardCharsets.UTF_8), null)
+                        : new Response(
+                                200,
+                                JSON,
+                                ConfigFiles.toJson(control.config()).getBytes(StandardCharsets.UTF_8),
+                                null));
+    }
+
+    private void add(String method, String pattern, Handler h) {
+        routes.add(new Route(method, pattern.split("/"), h));
+    }
+
+    /** Routes and runs one request; every failure becomes a JSON error answer. */
+    Response handle(Request r) {
+        TreeSet<String> allowed = new TreeSet<>();
+        for (Route route : routes) {
+            List<String> params = match(route.pattern(), r.path());
+            if (params == null) {
+                continue;
+            }
+            if (!route.method().equals(r.method())) {
+                allowed.add(route.method());
+                continue;
+            }
+            return run(route, r, params);
+        }
+        if (!allowed.isEmpty()) {
+            String allow = String.join(", ", allowed);
+            return new Response(
+                    405,
+                    JSON,
+                    Json.error(
+                            405,
+                            r.method() + " not allowed on /" + String.join("/", r.path()) + " (allowed: " + allow
+                                    + ")"),
+                    allow);
+        }
+        return Response.error(404, "no such path: /" + String.join("/", r.path()) + " (see GET /v1/show)");
+    }
+
+    private Response run(Route route, Request r, List<String> params) {
+        try {
+            return route.handler().handle(r, params);
+        } catch (VswitchException e) {
+            return Response.error(e.status(), oneLine(e.getMessage()));
+        } catch (UnsupportedOperationException e) {
+            return Response.error(501, "not implemented: " + oneLine(String.valueOf(e.getMessage())));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, r.method() + " /" + String.join("/", r.path()) + " failed", e);
+            return Response.error(
+                    500, "internal error: " + e.getClass().getSimpleName() + ": " + oneLine(e.getMessage()));
+        }
+    }
+
+    private static List<String> match(String[] pattern, List<String> path) {
+        if (pattern.length != path.size()) {
+            return null;
+        }
+        List<String> params = new ArrayList<>(2);
+        for (int i = 0; i < pattern.length; i++) {
+            if (pattern[i].equals("*")) {
+                params.add(path.get(i));
+            } else if (!pattern[i].equals(path.get(i))) {
+                return null;
+            }
+        }
+        return params;
+    }
+
+    /** YAML with {@code ?format=yaml}, or an Accept header naming YAML before (or without) JSON. */
+    static boolean wantsYaml(Request r) {
+        List<String> format = r.query().get("format");
+        if (format != null && !format.isEmpty()) {
+            return format.getLast().equalsIgnoreCase("yaml");
+        }
+        String accept = r.accept() == null ? "" : r.accept().toLowerCase(java.util.Locale.ROOT);
+        int yaml = accept.indexOf("yaml");
+        int json = accept.indexOf("json");
+        return yaml >= 0 && (json < 0 || yaml < json);
+    }
+
+    private static byte[] json(Object tree) {
+        return Json.bytes(tree);
+    }
+
+    static String oneLine(String s) {
+        if (s == null || s.isBlank()) {
+            return "(no message)";
+        }
+        return s.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+}

@@ -1,0 +1,38 @@
+package dev.panda.vswitch.control;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The control API's JSON: records written with kebab-case keys ({@code rx-packets},
+ * {@code mac-aging}), the same spelling as the config file, indented, one trailing newline.
+ */
+public final class Json {
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
+    private Json() {}
+
+    public static byte[] bytes(Object value) {
+        try {
+            return (MAPPER.writeValueAsString(value) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+        }
+    }
+
+    /** {@code {"error": "...", "status": N}}. */
+    public static byte[] error(int status, String message) {
+        return bytes(new ErrorBody(message, status));
+    }
+
+    /** The body of every 4xx/5xx answer. */
+    public record ErrorBody(String error, int status) {}
+}

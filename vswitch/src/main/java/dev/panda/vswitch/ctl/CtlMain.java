@@ -1,0 +1,285 @@
+package dev.panda.vswitch.ctl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panda.vswitch.control.ControlServer;
+import dev.panda.vswitch.control.Json;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * {@code panda ctl [--control PATH] [--json] VERB ARGS}: each verb is one call on the running
+ * vswitch's control API. Exit 0 on success; a bad argument, an unknown verb, a refused call or no
+ * vswitch listening prints one line on stderr and exits 2.
+ */
+public final class CtlMain {
+
+    static final String USAGE = """
+            usage: panda ctl [--control PATH] [--json] [--timeout S] VERB [ARGS]
+              add-br BR [mac-aging=S] [mac-table-size=N]     add a bridge
+              del-br BR                                      remove a bridge and its ports
+              add-port BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]
+                                                             open DEVICE (as testpmd's --vdev) as PORT on BR
+              del-port BR PORT                               remove a port
+              show                                           bridges, ports and pollers
+              fdb-show BR                                    the MAC table of BR
+              port-stats [PORT]                              counters of every port (or one)
+              pmd-stats                                      poller statistics
+              pmd-stats-clear                                zero the poller statistics
+              config-show                                    the running state as a config file (YAML)
+            --control PATH  the vswitch's control socket (default %s)
+            --json          print the API's JSON answer as is
+            --timeout S     seconds to wait for an answer (default 60)
+            """.formatted(ControlServer.DEFAULT_PATH);
+
+    /** A refused command line: one line, exit 2. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** One API call and how to print its answer. */
+    record Call(String method, String uri, byte[] body, String accept, Function<JsonNode, String> format) {}
+
+    private CtlMain() {}
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Path socket = Path.of(ControlServer.DEFAULT_PATH);
+        boolean json = false;
+        long timeout = 60;
+        List<String> words = new ArrayList<>();
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.equals("-h") || a.equals("--help") || a.equals("help")) {
+                    out.print(USAGE);
+                    return 0;
+                } else if (a.equals("--json")) {
+                    json = true;
+                } else if (a.equals("--control") || a.equals("--timeout")) {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException(a + " needs a value");
+                    }
+                    String v = args[++i];
+                    if (a.equals("--control")) {
+                        socket = Path.of(v);
+                    } else {
+                        timeout = seconds(v);
+                    }
+                } else if (a.startsWith("--control=")) {
+                    socket = Path.of(a.substring("--control=".length()));
+                } else if (a.startsWith("--timeout=")) {
+                    timeout = seconds(a.substring("--timeout=".length()));
+                } else if (a.startsWith("--") && words.isEmpty()) {
+                    throw new UsageException("unknown option " + a + " (see panda ctl --help)");
+                } else {
+                    words.add(a);
+                }
+            }
+            if (words.isEmpty()) {
+                throw new UsageException("no verb given (see panda ctl --help)");
+            }
+            Call call = parse(words, json);
+            return execute(new CtlClient(socket, Duration.ofSeconds(timeout)), call, json, out, err);
+        } catch (UsageException | java.nio.file.InvalidPathException e) {
+            err.println("panda ctl: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private static long seconds(String v) {
+        try {
+            long s = Long.parseLong(v);
+            if (s > 0 && s <= 86_400) {
+                return s;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException("--timeout: '" + v + "' is not a number of seconds (1..86400)");
+    }
+
+    /** The verb and its arguments as one API call. */
+    static Call parse(List<String> words, boolean json) {
+        String verb = words.getFirst();
+        List<String> a = words.subList(1, words.size());
+        return switch (verb) {
+            case "add-br" -> {
+                arity(verb, a, 1, Integer.MAX_VALUE, "BR [mac-aging=S] [mac-table-size=N]");
+                ObjectNode body = JsonNodeFactory.instance.objectNode().put("name", a.get(0));
+                options(verb, a.subList(1, a.size()), body, Set.of("mac-aging", "mac-table-size"));
+                yield new Call("POST", "/v1/bridges", bytes(body), null, null);
+            }
+            case "del-br" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call("DELETE", "/v1/bridges/" + seg(a.get(0)), null, null, null);
+            }
+            case "add-port" -> {
+                arity(
+                        verb,
+                        a,
+                        3,
+                        Integer.MAX_VALUE,
+                        "BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]");
+                ObjectNode body = JsonNodeFactory.instance.objectNode();
+                body.put("name", a.get(1)).put("device", a.get(2));
+                options(verb, a.subList(3, a.size()), body, Set.of("tag", "trunks", "native-vlan", "rx-filter"));
+                yield new Call("POST", "/v1/bridges/" + seg(a.get(0)) + "/ports", bytes(body), null, null);
+            }
+            case "del-port" -> {
+                arity(verb, a, 2, 2, "BR PORT");
+                yield new Call("DELETE", "/v1/bridges/" + seg(a.get(0)) + "/ports/" + seg(a.get(1)), null, null, null);
+            }
+            case "show" -> {
+                arity(verb, a, 0, 0, "");
+                yield new Call("GET", "/v1/show", null, null, CtlFormat::show);
+            }
+            case "fdb-show" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call("GET", "/v1/bridges/" + seg(a.get(0)) + "/fdb", null, null, CtlFormat::fdb);
+            }
+            case "port-stats" -> {
+                arity(verb, a, 0, 1, "[PORT]");
+                String uri = a.isEmpty() ? "/v1/ports/stats" : "/v1/ports/" + seg(a.get(0)) + "/stats";
+                yield new Call("GET", uri, null, null, CtlFormat::stats);
+            }
+            case "pmd-stats" -> {
+                arity(verb, a, 0, 0, "");
+                yield new Call("GET", "/v1/pmd-stats", null, null, CtlFormat::pmdStats);
+            }
+            case "pmd-stats-clear" -> {
+                arity(verb, a, 0, 0, "");
+                yield new Call("POST", "/v1/pmd-stats/clear", null, null, null);
+            }
+            case "config-show" -> {
+                arity(verb, a, 0, 0, "");
+                yield json
+                        ? new Call("GET", "/v1/config", null, "application/json", null)
+                        : new Call("GET", "/v1/config?format=yaml", null, "application/yaml", null);
+            }
+            default ->
+                throw new UsageException("unknown verb '" + verb
+                        + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
+                        + " pmd-stats-clear, config-show");
+        };
+    }
+
+    private static void arity(String verb, List<String> a, int min, int max, String usage) {
+        if (a.size() < min || a.size() > max) {
+            throw new UsageException(verb + ": " + (a.size() < min ? "missing arguments" : "too many arguments")
+                    + "; usage: " + verb + (usage.isEmpty() ? "" : " " + usage));
+        }
+    }
+
+    /**
+     * {@code key=value} options into the request body: integers as numbers, trunks as a list; the
+     * vswitch checks ranges and types and names the field when it refuses.
+     */
+    private static void options(String verb, List<String> opts, ObjectNode body, Set<String> keys) {
+        for (String o : opts) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                throw new UsageException(verb + ": '" + o + "' is not KEY=VALUE (keys: "
+                        + String.join(", ", keys.stream().sorted().toList()) + ")");
+            }
+            String key = o.substring(0, eq);
+            String value = o.substring(eq + 1);
+            if (!keys.contains(key)) {
+                throw new UsageException(verb + ": unknown key '" + key + "' (keys: "
+                        + String.join(", ", keys.stream().sorted().toList()) + ")");
+            }
+            if (body.has(key)) {
+                throw new UsageException(verb + ": " + key + " given twice");
+            }
+            if (key.equals("trunks")) {
+                ArrayNode list = body.putArray(key);
+                for (String v : value.split(",", -1)) {
+                    list.add(number(v.strip()));
+                }
+            } else if (key.equals("rx-filter")) {
+                body.put(key, value);
+            } else {
+                body.set(key, number(value));
+            }
+        }
+    }
+
+    private static JsonNode number(String v) {
+        try {
+            return JsonNodeFactory.instance.numberNode(Long.parseLong(v));
+        } catch (NumberFormatException e) {
+            return JsonNodeFactory.instance.textNode(v); // the vswitch answers "expected an integer"
+        }
+    }
+
+    private static byte[] bytes(JsonNode n) {
+        return n.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** One path segment, percent-encoded. */
+    static String seg(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~".indexOf(c) >= 0) {
+                sb.append((char) c);
+            } else {
+                sb.append('%').append(String.format("%02X", c));
+            }
+        }
+        return sb.toString();
+    }
+
+    static int execute(CtlClient client, Call call, boolean json, PrintStream out, PrintStream err) {
+        CtlClient.Answer a;
+        try {
+            a = client.call(call.method(), call.uri(), call.body(), call.accept());
+        } catch (CtlClient.NotRunningException e) {
+            err.println("panda ctl: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            err.println("panda ctl: " + client.socket() + ": " + e.getMessage());
+            return 2;
+        }
+        if (a.status() >= 400) {
+            err.println("panda ctl: " + errorMessage(a));
+            return 2;
+        }
+        if (json || (call.format() == null && call.method().equals("GET"))) {
+            out.print(a.text());
+            return 0;
+        }
+        if (call.format() == null) {
+            return 0; // a change: silent on success, as ovs-vsctl
+        }
+        try {
+            out.print(call.format().apply(Json.MAPPER.readTree(a.body())));
+        } catch (IOException e) {
+            err.println("panda ctl: the vswitch answered something that is not JSON");
+            return 2;
+        }
+        return 0;
+    }
+
+    private static String errorMessage(CtlClient.Answer a) {
+        try {
+            JsonNode n = Json.MAPPER.readTree(a.body());
+            if (n != null && n.hasNonNull("error")) {
+                return n.get("error").asText().replaceAll("\\s*\\R\\s*", " ");
+            }
+        } catch (IOException e) {
+            // not JSON: below
+        }
+        return "the vswitch answered " + a.status();
+    }
+}

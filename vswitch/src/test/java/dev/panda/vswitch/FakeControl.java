@@ -1,0 +1,171 @@
+package dev.panda.vswitch;
+
+import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.PmdConfig;
+import dev.panda.vswitch.config.PortConfig;
+import dev.panda.vswitch.config.VswitchConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** An in-memory {@link Control} for the control server and ctl tests: no devices, fixed counters. */
+public final class FakeControl implements Control {
+
+    public final Map<String, BridgeConfig> bridges = new LinkedHashMap<>();
+    public final List<String> threads = Collections.synchronizedList(new ArrayList<>());
+    public volatile int pmdClears;
+    /** Thrown by the next call, then cleared. */
+    public volatile RuntimeException failNext;
+    /** Each call sleeps this long first (to see calls serialised). */
+    public volatile long delayMillis;
+
+    private void enter() {
+        threads.add(Thread.currentThread().getName());
+        if (delayMillis > 0) {
+            try {
+                Thread.sleep(delayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        RuntimeException f = failNext;
+        if (f != null) {
+            failNext = null;
+            throw f;
+        }
+    }
+
+    private BridgeConfig bridge(String name) {
+        BridgeConfig b = bridges.get(name);
+        if (b == null) {
+            throw VswitchException.notFound("no bridge named " + name);
+        }
+        return b;
+    }
+
+    @Override
+    public synchronized void addBridge(BridgeConfig bridge) {
+        enter();
+        if (bridges.containsKey(bridge.name())) {
+            throw VswitchException.conflict("bridge " + bridge.name() + " already exists");
+        }
+        bridges.put(bridge.name(), bridge);
+    }
+
+    @Override
+    public synchronized void delBridge(String bridge) {
+        enter();
+        bridge(bridge);
+        bridges.remove(bridge);
+    }
+
+    @Override
+    public synchronized void addPort(String bridge, PortConfig port) {
+        enter();
+        BridgeConfig b = bridge(bridge);
+        for (BridgeConfig other : bridges.values()) {
+            for (PortConfig p : other.ports()) {
+                if (p.name().equals(port.name())) {
+                    throw VswitchException.conflict("port " + port.name() + " already exists on " + other.name());
+                }
+            }
+        }
+        if (port.device().startsWith("bad")) {
+            throw VswitchException.badRequest("unknown device '" + port.device() + "'");
+        }
+        List<PortConfig> ports = new ArrayList<>(b.ports());
+        ports.add(port);
+        bridges.put(bridge, b.withPorts(ports));
+    }
+
+    @Override
+    public synchronized void delPort(String bridge, String port) {
+        enter();
+        BridgeConfig b = bridge(bridge);
+        List<PortConfig> ports = new ArrayList<>(b.ports());
+        if (!ports.removeIf(p -> p.name().equals(port))) {
+            throw VswitchException.notFound("no port named " + port + " on " + bridge);
+        }
+        bridges.put(bridge, b.withPorts(ports));
+    }
+
+    @Override
+    public synchronized Views.Show show() {
+        enter();
+        List<Views.BridgeView> views = new ArrayList<>();
+        int id = 0;
+        for (BridgeConfig b : bridges.values()) {
+            List<Views.PortView> ports = new ArrayList<>();
+            for (PortConfig p : b.ports()) {
+                ports.add(new Views.PortView(
+                        p.name(),
+                        id++,
+                        p.device(),
+                        p.device().replaceAll("[0-9].*", ""),
+                        "02:00:00:00:00:0" + id,
+                        p.tag() != null ? "access" : p.trunks().isEmpty() ? "all" : "trunk",
+                        p.tag(),
+                        p.trunks(),
+                        p.nativeVlan(),
+                        p.rxFilter(),
+                        "up",
+                        1,
+                        1,
+                        List.of(1)));
+            }
+            views.add(new Views.BridgeView(b.name(), b.macAging(), b.macTableSize(), 2, ports));
+        }
+        return new Views.Show(views, new Views.PmdView("rtc", List.of(1), "yield"));
+    }
+
+    @Override
+    public synchronized Views.Fdb fdb(String bridge) {
+        enter();
+        BridgeConfig b = bridge(bridge);
+        return new Views.Fdb(
+                bridge,
+                2,
+                b.macTableSize(),
+                List.of(
+                        new Views.FdbEntry("vm1", 0, "52:54:00:00:00:01", 3),
+                        new Views.FdbEntry("c1", 10, "52:54:00:00:00:02", 120)),
+                Map.of("learned", 2L, "moved", 0L));
+    }
+
+    @Override
+    public synchronized Views.Stats stats(String port) {
+        enter();
+        Views.PortStatsView vm1 =
+                new Views.PortStatsView("br0", "vm1", 10, 640, 12, 768, 1, Map.of("no_buffer", 0L, "vlan", 2L));
+        Views.PortStatsView c1 = new Views.PortStatsView("br0", "c1", 12, 768, 10, 640, 0, Map.of());
+        List<Views.PortStatsView> all = List.of(vm1, c1);
+        if (port != null) {
+            all = all.stream().filter(p -> p.port().equals(port)).toList();
+            if (all.isEmpty()) {
+                throw VswitchException.notFound("no port named " + port);
+            }
+        }
+        return new Views.Stats(all, List.of(new Views.BridgeStatsView("br0", 2, 0, 0, 0, 1, 1)));
+    }
+
+    @Override
+    public synchronized List<Views.PmdStatsView> pmdStats() {
+        enter();
+        return List.of(new Views.PmdStatsView(
+                "pmd-1", 1, "poller", List.of("vm1/0", "c1/0"), 1000, 250, 22, 0.25, 120.5, 361.5, 80_000, 0, 3.0));
+    }
+
+    @Override
+    public synchronized void clearPmdStats() {
+        enter();
+        pmdClears++;
+    }
+
+    @Override
+    public synchronized VswitchConfig config() {
+        enter();
+        return new VswitchConfig(PmdConfig.defaults(), new ArrayList<>(bridges.values()));
+    }
+}
