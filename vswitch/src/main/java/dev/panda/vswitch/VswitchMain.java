@@ -84,9 +84,19 @@ public final class VswitchMain {
             return 2;
         }
         if (o.demo) {
-            // ---- DEMO HOOK (lead): return Demo.run(o, config, out, err); ----
-            err.println("panda vswitch: --demo is not written yet");
-            return 2;
+            // the demo needs no control socket: it drives the vswitch in-process, then stops it
+            Control demo;
+            try {
+                demo = start.apply(config);
+            } catch (RuntimeException e) {
+                err.println("panda vswitch: cannot start: " + oneLine(String.valueOf(e.getMessage())));
+                return 1;
+            }
+            try {
+                return Demo.run(demo, out);
+            } finally {
+                closeQuietly(demo, err);
+            }
         }
         Control vswitch;
         ControlServer server;
