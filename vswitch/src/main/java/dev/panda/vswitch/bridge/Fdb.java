@@ -156,27 +156,22 @@ public final class Fdb {
 
     /** Removes entries older than the aging time (housekeeping thread). Returns how many. */
     public int age(int nowSeconds) {
-        Table t = table;
-        int n = 0;
-        for (int i = 0; i <= t.mask; i++) {
-            long k = (long) LONGS.getOpaque(t.keys, i);
-            if (k == 0 || k == DELETED) {
-                continue;
-            }
-            long v = (long) LONGS.getOpaque(t.vals, i);
-            int seen = (int) (v >>> PORT_BITS);
-            if (nowSeconds - seen >= agingSeconds && LONGS.compareAndSet(t.keys, i, k, DELETED)) {
-                size.decrementAndGet();
-                deleted.incrementAndGet();
-                n++;
-            }
-        }
+        int n = remove(true, nowSeconds);
         aged.addAndGet(n);
         return n;
     }
 
     /** Removes every entry of {@code port} (it left the bridge). Returns how many. */
     public int flushPort(int port) {
+        return remove(false, port);
+    }
+
+    /**
+     * Deletes the live entries last seen {@code agingSeconds} before {@code arg} ({@code byAge}), or
+     * those of port {@code arg}. A compare-and-set on the key, so an entry a poller refreshed or
+     * replaced meanwhile is left alone.
+     */
+    private int remove(boolean byAge, int arg) {
         Table t = table;
         int n = 0;
         for (int i = 0; i <= t.mask; i++) {
@@ -185,7 +180,8 @@ public final class Fdb {
                 continue;
             }
             long v = (long) LONGS.getOpaque(t.vals, i);
-            if ((int) (v & PORT_MASK) == port && LONGS.compareAndSet(t.keys, i, k, DELETED)) {
+            boolean match = byAge ? arg - (int) (v >>> PORT_BITS) >= agingSeconds : (int) (v & PORT_MASK) == arg;
+            if (match && LONGS.compareAndSet(t.keys, i, k, DELETED)) {
                 size.decrementAndGet();
                 deleted.incrementAndGet();
                 n++;

@@ -40,6 +40,66 @@ public abstract class Datapath implements AutoCloseable {
 
     public abstract void start();
 
+    private final java.util.List<dev.panda.dataplane.lcore.Lcore> lcores = new java.util.ArrayList<>();
+
+    /** A pmd thread's pass: it notes the snapshot it works on, and times itself. */
+    protected abstract class Poller implements java.util.function.IntSupplier {
+        final int index;
+        final PmdCounters perf = new PmdCounters();
+        final dev.panda.dataplane.port.PacketBurst rx;
+        volatile long seen;
+
+        protected Poller(int index) {
+            this.index = index;
+            this.rx = new dev.panda.dataplane.port.PacketBurst(burst);
+        }
+
+        /** The snapshot this pass works on; the previous pass, on an older one, has ended. */
+        final Snapshot begin() {
+            Snapshot s = snapshot;
+            if (s.generation != seen) {
+                seen = s.generation;
+            }
+            return s;
+        }
+    }
+
+    /** Starts one pinned lcore per poller, poller i on {@code cores[i]}. */
+    protected final void startPollers(int[] cores, String idle, List<? extends Poller> pollers) {
+        for (int i = 0; i < cores.length; i++) {
+            var l = new dev.panda.dataplane.lcore.Lcore(
+                    cores[i],
+                    new int[] {cores[i]},
+                    dev.panda.dataplane.lcore.IdleStrategy.Kind.parse(idle).create(),
+                    pollers.get(i),
+                    null);
+            lcores.add(l.start());
+        }
+    }
+
+    /** True once every running poller has begun a pass on snapshot {@code generation} or later. */
+    protected final boolean pollersOn(long generation, List<? extends Poller> pollers) {
+        for (int i = 0; i < pollers.size(); i++) {
+            if (pollers.get(i).seen < generation
+                    && lcores.size() > i
+                    && lcores.get(i).thread().isAlive()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Stops and joins the pollers. */
+    protected final void stopPollers() {
+        for (var l : lcores) {
+            l.stop();
+        }
+        for (var l : lcores) {
+            l.join();
+        }
+        lcores.clear();
+    }
+
     /** How many rx pollers there are (rx queues are spread over them). */
     public abstract int pollers();
 

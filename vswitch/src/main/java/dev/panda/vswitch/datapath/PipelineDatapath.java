@@ -10,18 +10,13 @@ import com.lmax.disruptor.WaitStrategy;
 import com.lmax.disruptor.YieldingWaitStrategy;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
-import dev.panda.dataplane.filter.RxFilterStream;
-import dev.panda.dataplane.lcore.IdleStrategy;
-import dev.panda.dataplane.lcore.Lcore;
 import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.jextract.Posix;
 import dev.panda.vswitch.config.PmdConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntSupplier;
 
 /**
  * The pipeline: pollers on the pmd cores receive bursts and publish them into one LMAX Disruptor
@@ -52,8 +47,7 @@ final class PipelineDatapath extends Datapath {
     private final int txCore;
     private final Disruptor<BurstEvent> disruptor;
     private final RingBuffer<BurstEvent> ring;
-    private final List<Poller> pollers = new ArrayList<>();
-    private final List<Lcore> lcores = new ArrayList<>();
+    private final List<PipelinePoller> pollers = new ArrayList<>();
     private final ClassifyStage classify;
     private final TxStage tx;
 
@@ -75,7 +69,7 @@ final class PipelineDatapath extends Datapath {
         disruptor.handleEventsWith(classify).then(tx);
         this.ring = disruptor.getRingBuffer();
         for (int i = 0; i < cores.length; i++) {
-            pollers.add(new Poller(i));
+            pollers.add(new PipelinePoller(i));
         }
     }
 
@@ -111,36 +105,21 @@ final class PipelineDatapath extends Datapath {
     @Override
     public void start() {
         disruptor.start();
-        for (int i = 0; i < cores.length; i++) {
-            Lcore l = new Lcore(
-                    cores[i],
-                    new int[] {cores[i]},
-                    IdleStrategy.Kind.parse(idle).create(),
-                    pollers.get(i),
-                    null);
-            lcores.add(l.start());
-        }
+        startPollers(cores, idle, pollers);
     }
 
     /** A pmd in pipeline mode: receive, filter, publish. */
-    private final class Poller implements IntSupplier {
-        final int index;
-        final PmdCounters perf = new PmdCounters();
+    private final class PipelinePoller extends Poller {
         final DropCounters drops = new DropCounters();
-        final PacketBurst rx = new PacketBurst(burst);
-        volatile long seen;
 
-        Poller(int index) {
-            this.index = index;
+        PipelinePoller(int index) {
+            super(index);
         }
 
         @Override
         public int getAsInt() {
             long t0 = System.nanoTime();
-            Snapshot s = snapshot;
-            if (s.generation != seen) {
-                seen = s.generation;
-            }
+            Snapshot s = begin();
             int[] ports = s.rxqPort[index];
             int[] queues = s.rxqQueue[index];
             int moved = 0;
@@ -150,18 +129,9 @@ final class PipelineDatapath extends Datapath {
                 }
                 PortEntry in = s.ports[ports[i]];
                 int q = queues[i];
-                int n = in.port.rxBurst(q, rx);
+                int n = in.receive(q, rx, drops);
                 if (n == 0) {
                     continue;
-                }
-                RxFilterStream f = in.filters == null ? null : in.filters[q];
-                if (f != null) {
-                    int kept = f.apply(rx, n);
-                    drops.add(in.id, DropCounters.FILTER, n - kept);
-                    n = kept;
-                    if (n == 0) {
-                        continue;
-                    }
                 }
                 long seq;
                 try {
@@ -238,7 +208,7 @@ final class PipelineDatapath extends Datapath {
     @Override
     public List<Worker> workers() {
         List<Worker> w = new ArrayList<>();
-        for (Poller p : pollers) {
+        for (PipelinePoller p : pollers) {
             w.add(new Worker("pmd" + p.index, cores[p.index], "poller", p.index, p.perf, p.drops));
         }
         w.add(new Worker("classify", classifyCore, "classify", -1, classify.perf, classify.sw.counters));
@@ -253,12 +223,8 @@ final class PipelineDatapath extends Datapath {
 
     @Override
     protected boolean quiescent(long generation) {
-        for (int i = 0; i < pollers.size(); i++) {
-            if (pollers.get(i).seen < generation
-                    && lcores.size() > i
-                    && lcores.get(i).thread().isAlive()) {
-                return false;
-            }
+        if (!pollersOn(generation, pollers)) {
+            return false;
         }
         // every burst a poller published on the old snapshot has left the tx stage
         long cursor = ring.getCursor();
@@ -274,13 +240,7 @@ final class PipelineDatapath extends Datapath {
 
     @Override
     public void close() {
-        for (Lcore l : lcores) {
-            l.stop();
-        }
-        for (Lcore l : lcores) {
-            l.join();
-        }
-        lcores.clear();
+        stopPollers();
         try {
             disruptor.shutdown(5, TimeUnit.SECONDS);
         } catch (com.lmax.disruptor.TimeoutException e) {

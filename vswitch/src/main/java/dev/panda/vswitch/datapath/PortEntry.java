@@ -47,6 +47,21 @@ public final class PortEntry {
         this.txLocks = txLocks;
     }
 
+    /**
+     * Receives a burst on rx queue {@code q} and runs the port's rx filter over it (what it drops is
+     * counted in {@code drops}); returns how many packets remain in {@code burst.handles[0..)}.
+     */
+    int receive(int q, dev.panda.dataplane.port.PacketBurst burst, DropCounters drops) {
+        int n = port.rxBurst(q, burst);
+        RxFilterStream f = n == 0 || filters == null ? null : filters[q];
+        if (f != null) {
+            int kept = f.apply(burst, n);
+            drops.add(id, DropCounters.FILTER, n - kept);
+            n = kept;
+        }
+        return n;
+    }
+
     /** Sends {@code burst.handles[0..n)} on {@code queue}, under its lock when the queue is shared. */
     int transmit(int queue, dev.panda.dataplane.port.PacketBurst burst, int n) {
         if (txLocks == null) {
