@@ -55,6 +55,7 @@ class SteadyStateAllocationTest {
                 java.util.Map<Thread, Long> all0 = allThreads();
                 System.gc(); // start the window on an empty young generation: what the test did before is not counted
                 long[] before = allocated(dataPath);
+                hs.vswitch.clearPmdStats();
                 long p0 = hs.vswitch.stats("b").ports().get(0).txPackets();
                 AllocationWatch.Result res;
                 try (AllocationWatch w = AllocationWatch.start(poller)) {
@@ -70,6 +71,11 @@ class SteadyStateAllocationTest {
                     }
                 });
                 System.out.println("allocated in the window by: " + who);
+                for (var pmd : hs.vswitch.pmdStats()) {
+                    System.out.printf(
+                            "%s %s: %d packets, busy %.1f ns/packet (%.0f cycles)%n",
+                            mode, pmd.pmd(), pmd.packets(), pmd.busyNsPerPacket(), pmd.busyCyclesPerPacket());
+                }
                 long packets = hs.vswitch.stats("b").ports().get(0).txPackets() - p0;
                 System.out.printf(
                         "%s: %d packets to b in %.1f s, poller allocated %d B, JFR events %d, GC %d/%d, threads %s%n",
