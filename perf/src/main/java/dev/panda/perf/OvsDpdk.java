@@ -124,6 +124,11 @@ final class OvsDpdk implements AutoCloseable {
         return run(20, cmd.toArray(String[]::new));
     }
 
+    /** True while ovsdb-server and ovs-vswitchd-dpdk both run. */
+    boolean alive() {
+        return !daemons.isEmpty() && daemons.stream().allMatch(Process::isAlive);
+    }
+
     /** The tail of ovs-vswitchd's log, for error messages. */
     String log() {
         try {
