@@ -21,6 +21,8 @@ final class LoopRun implements AutoCloseable {
     private final String prefix = "panda-loop-" + ProcessHandle.current().pid();
     private final Thread hook;
     private int runs;
+    /** Set by the shutdown hook: no run starts any more. */
+    private volatile boolean stopping;
 
     LoopRun(int warmup, int seconds) throws IOException {
         this.warmup = warmup;
@@ -32,6 +34,9 @@ final class LoopRun implements AutoCloseable {
 
     /** Runs the loop through the switch {@code starter} makes; returns {loop Mpps, busy cycles per packet}. */
     double[] measure(String name, LoopSwitches.Starter starter) throws Exception {
+        if (stopping) {
+            throw new IOException("stopping");
+        }
         Path dir = Files.createDirectory(base.resolve("run" + ++runs + "-" + name));
         Path sock0 = dir.resolve("vm0.sock");
         Path sock1 = dir.resolve("vm1.sock");
@@ -93,6 +98,7 @@ final class LoopRun implements AutoCloseable {
     }
 
     private void emergencyCleanup() {
+        stopping = true;
         ProcessHandle.current().descendants().forEach(ProcessHandle::destroy);
         try {
             Thread.sleep(2000);
