@@ -15,6 +15,8 @@ public final class PerfMain {
             out.println("       panda perf vhost-rx [--pairs N] [--seconds S]");
             out.println("       panda perf virtio-tx [--pairs N] [--seconds S]");
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
+            out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
+                    + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -25,6 +27,9 @@ public final class PerfMain {
                     "  virtio-tx panda's net_virtio_user txonly vs DPDK's virtio-user txonly, into DPDK's net_vhost rxonly");
             out.println(
                     "  xdp-rxdrop panda net_af_xdp rxdrop vs the same XDP prefilter dropping in the kernel, on a veth pair");
+            out.println("  vswitch-loop a closed vhost-user loop from dpdk-testpmd (CPU 0) through a switch on CPU 1:");
+            out.println("           panda vswitch rtc and pipeline, OVS-DPDK NORMAL, testpmd io; loop Mpps and busy"
+                    + " cycles/packet");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -38,9 +43,10 @@ public final class PerfMain {
                 case "vhost-rx" -> VhostRxComparison.run(rest, out);
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
+                case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
                 default -> {
                     err.println("panda perf: unknown benchmark '" + args[0]
-                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop");
+                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop");
                     yield 2;
                 }
             };

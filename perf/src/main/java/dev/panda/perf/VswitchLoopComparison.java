@@ -1,0 +1,259 @@
+package dev.panda.perf;
+
+import dev.panda.vswitch.config.PmdConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A closed vhost-user loop: dpdk-testpmd on CPU 0 sends 64-byte frames out of two virtio-user
+ * ports ({@code start tx_first 32}, then mac forwarding, each port addressing the other's MAC) into
+ * a switch on CPU 1 that sends them back: panda's vswitch in rtc and in pipeline mode, OVS-DPDK's
+ * NORMAL bridge, and dpdk-testpmd io forwarding (the loop's ceiling). Each round runs every switch
+ * once and then the first one again (the A/A pair that shows the spread). A run warms up, then
+ * measures the loop rate (the traffic side's RX-packets of both ports over the window) and the
+ * switch's own busy cycles per packet.
+ */
+final class VswitchLoopComparison {
+
+    private record Variant(String name, LoopSwitches.Starter starter) {}
+
+    private record Result(double mpps, double cycles) {}
+
+    private static final List<String> NAMES = List.of("panda-rtc", "panda-pipeline", "ovs", "testpmd");
+
+    private VswitchLoopComparison() {}
+
+    static int run(String[] args, PrintStream out) throws Exception {
+        int pairs = 7;
+        int seconds = 5;
+        int warmup = 3;
+        String idle = null;
+        List<String> only = NAMES;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
+                case "--seconds" -> seconds = RingIoComparison.positive(args, ++i);
+                case "--warmup" -> warmup = RingIoComparison.positive(args, ++i);
+                case "--idle" -> {
+                    idle = value(args, ++i);
+                    if (!List.of("spin", "yield", "park").contains(idle)) {
+                        throw new IllegalArgumentException("--idle: spin, yield or park, got '" + idle + "'");
+                    }
+                }
+                case "--only" -> only = only(value(args, ++i));
+                case "-h", "--help" -> {
+                    out.println("usage: panda perf vswitch-loop [--pairs N (7)] [--seconds S (5)] [--warmup S (3)]");
+                    out.println("         [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
+                    return 0;
+                }
+                default ->
+                    throw new IllegalArgumentException("unknown vswitch-loop option '" + args[i]
+                            + "'; accepted --pairs N, --seconds S, --warmup S, --only LIST, --idle MODE");
+            }
+        }
+        if (!DpdkProcess.available()) {
+            throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
+        }
+        if (Runtime.getRuntime().availableProcessors() < 2) {
+            throw new IllegalArgumentException("vswitch-loop needs CPUs 0 and 1");
+        }
+        List<String> chosen = new ArrayList<>(only);
+        if (chosen.contains("ovs") && !OvsDpdk.available()) {
+            out.println("note: " + OvsDpdk.VSWITCHD + " not found (scripts/setup installs openvswitch-switch-dpdk);"
+                    + " leaving ovs out");
+            chosen.remove("ovs");
+        }
+        String rtcIdle = idle == null ? "spin" : idle;
+        String pipelineIdle = idle == null ? "yield" : idle;
+        Map<String, Variant> all = new LinkedHashMap<>();
+        all.put("panda-rtc", new Variant("panda-rtc", LoopSwitches.panda(PmdConfig.Mode.RTC, rtcIdle)));
+        all.put(
+                "panda-pipeline",
+                new Variant("panda-pipeline", LoopSwitches.panda(PmdConfig.Mode.PIPELINE, pipelineIdle)));
+        all.put("ovs", new Variant("ovs", LoopSwitches::ovs));
+        all.put("testpmd", new Variant("testpmd", LoopSwitches::testpmd));
+        List<Variant> variants = chosen.stream().map(all::get).toList();
+
+        out.printf(
+                "vswitch-loop: %d round(s) of %s + %s again (A/A); warm-up %d s, window %d s%n",
+                pairs, String.join(", ", chosen), chosen.getFirst(), warmup, seconds);
+        out.printf(
+                "  traffic: dpdk-testpmd, 2 virtio-user servers (mac=%s, %s), mac fwd with eth-peers crossed,"
+                        + " tx_first 32, CPU %d%n",
+                LoopSwitches.MAC0, LoopSwitches.MAC1, LoopSwitches.TRAFFIC_CPU);
+        out.printf(
+                "  switch on CPU %d between 2 vhost-user client ports; panda idle: rtc %s, pipeline %s (stages on CPU %d)%n",
+                LoopSwitches.SWITCH_CPU, rtcIdle, pipelineIdle, LoopSwitches.SWITCH_CPU);
+        out.printf(
+                "  hugepages: each testpmd -m %d with %d mbufs; OVS dpdk-socket-mem %d, socket-limit %d;"
+                        + " panda a %d-buffer pool%n",
+                LoopSwitches.TESTPMD_MEM,
+                LoopSwitches.TESTPMD_MBUFS,
+                LoopSwitches.OVS_SOCKET_MEM,
+                LoopSwitches.OVS_SOCKET_LIMIT,
+                dev.panda.dataplane.mem.PoolConfig.DEFAULT_COUNT);
+
+        Map<String, List<Result>> results = new LinkedHashMap<>();
+        for (String n : chosen) {
+            results.put(n, new ArrayList<>());
+        }
+        List<Result> again = new ArrayList<>();
+        // panda's ports log each vhost-user (re)connection (System.Logger, on java.util.logging):
+        // only errors while runs come and go
+        Logger pandaLog = Logger.getLogger("dev.panda");
+        Level level = pandaLog.getLevel();
+        pandaLog.setLevel(Level.SEVERE);
+        LoopRun loop = new LoopRun(warmup, seconds);
+        try {
+            for (int r = 1; r <= pairs; r++) {
+                List<Variant> order = new ArrayList<>(variants);
+                order.add(variants.getFirst());
+                for (int i = 0; i < order.size(); i++) {
+                    Variant v = order.get(i);
+                    boolean aa = i == order.size() - 1;
+                    String label = aa ? v.name() + " (A/A)" : v.name();
+                    Result res;
+                    try {
+                        double[] m = loop.measure(v.name(), v.starter());
+                        res = new Result(m[0], m[1]);
+                        out.printf(
+                                "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet%n",
+                                r, label, res.mpps(), res.cycles());
+                    } catch (Exception e) {
+                        res = new Result(Double.NaN, Double.NaN);
+                        out.printf("  round %d  %-22s failed: %s%n", r, label, tail(e.getMessage(), 40));
+                    }
+                    (aa ? again : results.get(v.name())).add(res);
+                }
+            }
+        } finally {
+            loop.close();
+            pandaLog.setLevel(level);
+        }
+
+        out.println();
+        out.printf("medians over %d round(s):%n", pairs);
+        out.printf("  %-22s %10s %20s%n", "switch", "loop Mpps", "busy cycles/packet");
+        for (var e : results.entrySet()) {
+            out.printf(
+                    "  %-22s %10.3f %20.1f%n",
+                    e.getKey(), median(e.getValue(), Result::mpps), median(e.getValue(), Result::cycles));
+        }
+        out.printf(
+                "  %-22s %10.3f %20.1f%n",
+                chosen.getFirst() + " (A/A)", median(again, Result::mpps), median(again, Result::cycles));
+        out.println("median of the per-round ratios:");
+        String a = chosen.getFirst();
+        ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::mpps, "loop Mpps", "");
+        ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::cycles, "busy cycles/packet", "");
+        for (String p : List.of("panda-rtc", "panda-pipeline")) {
+            if (results.containsKey(p) && results.containsKey("testpmd")) {
+                ratio(
+                        out,
+                        p + "/testpmd",
+                        results.get(p),
+                        results.get("testpmd"),
+                        Result::mpps,
+                        "loop Mpps",
+                        "   (target >= 1.00)");
+            }
+            if (results.containsKey(p) && results.containsKey("ovs")) {
+                ratio(
+                        out,
+                        p + "/ovs",
+                        results.get(p),
+                        results.get("ovs"),
+                        Result::cycles,
+                        "busy cycles/packet",
+                        "   (target <= 0.67)");
+            }
+        }
+        return 0;
+    }
+
+    private static void ratio(
+            PrintStream out,
+            String what,
+            List<Result> x,
+            List<Result> y,
+            java.util.function.ToDoubleFunction<Result> f,
+            String unit,
+            String target) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
+            double q = f.applyAsDouble(x.get(i)) / f.applyAsDouble(y.get(i));
+            if (Double.isFinite(q)) {
+                ratios.add(q);
+            }
+        }
+        if (ratios.isEmpty()) {
+            out.printf("  %-40s %-19s n/a%n", what, unit);
+            return;
+        }
+        out.printf(
+                "  %-40s %-19s %5.2f  (range %.2f..%.2f)%s%n",
+                what,
+                unit,
+                RingIoComparison.median(ratios),
+                ratios.stream().min(Comparator.naturalOrder()).orElseThrow(),
+                ratios.stream().max(Comparator.naturalOrder()).orElseThrow(),
+                target);
+    }
+
+    private static double median(List<Result> rs, java.util.function.ToDoubleFunction<Result> f) {
+        double[] v = rs.stream().mapToDouble(f).filter(Double::isFinite).toArray();
+        return v.length == 0 ? Double.NaN : RingIoComparison.median(v);
+    }
+
+    private static String value(String[] args, int i) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException("option " + args[i - 1] + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static List<String> only(String list) {
+        List<String> out = new ArrayList<>();
+        for (String s : list.split(",")) {
+            String n = s.strip();
+            if (!NAMES.contains(n)) {
+                throw new IllegalArgumentException(
+                        "--only: unknown switch '" + n + "'; accepted " + String.join(", ", NAMES));
+            }
+            if (!out.contains(n)) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /** The last {@code lines} lines of {@code s}. */
+    static String tail(String s, int lines) {
+        if (s == null) {
+            return "(no message)";
+        }
+        String[] l = s.split("\n");
+        return l.length <= lines ? s : String.join("\n", List.of(l).subList(l.length - lines, l.length));
+    }
+
+    /** Removes a run directory and what is in it. */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
