@@ -85,7 +85,11 @@ class GuestsOnBridgeTest {
         int[] cpus = Posix.getAffinity();
         pool = PacketPool.create(PoolConfig.defaults());
         vswitch = Vswitch.start(
-                new VswitchConfig(PmdConfig.defaults(), List.of()), pool, new int[] {cpus[cpus.length - 1]}, true);
+                new VswitchConfig(
+                        new PmdConfig(List.of(), mode(), "yield", null, PmdConfig.DEFAULT_RING_SIZE), List.of()),
+                pool,
+                new int[] {cpus[cpus.length - 1]},
+                true);
         vswitch.addBridge(BridgeConfig.of("br0"));
         vswitch.addPort("br0", PortConfig.of("vm1", "net_vhost0,iface=" + sock1));
         vswitch.addPort("br0", new PortConfig("vm1t", "net_vhost2,iface=" + sock3, null, List.of(10, 20), null, null));
@@ -94,7 +98,7 @@ class GuestsOnBridgeTest {
                 "guest1",
                 initramfs,
                 IP1 + "/24",
-                LOGS.resolve("guest1.log"),
+                log("guest1.log"),
                 List.of(new Guest.Nic("path=" + sock1, MAC1), new Guest.Nic("path=" + sock3, MAC1T)));
         guest2 = startGuest2("guest2.log");
         String r1 = guest1.awaitReady().group();
@@ -106,12 +110,21 @@ class GuestsOnBridgeTest {
                 ms(System.nanoTime() - t0));
     }
 
+    /** The vswitch's execution mode (run-to-completion here; the pipeline in a subclass). */
+    PmdConfig.Mode mode() {
+        return PmdConfig.Mode.RTC;
+    }
+
+    private Path log(String name) {
+        return LOGS.resolve(getClass().getSimpleName() + "-" + name);
+    }
+
     private Guest startGuest2(String log) {
         return Guest.start(
                 "guest2",
                 initramfs,
                 IP2 + "/24",
-                LOGS.resolve(log),
+                log(log),
                 List.of(new Guest.Nic("path=" + sock2 + ",server=on,wait=off", MAC2)));
     }
 
@@ -166,30 +179,43 @@ class GuestsOnBridgeTest {
     @Test
     @Order(3)
     void twentyMegabytesCrossWithTheSameSha256() {
+        transfer(guest1, guest2, IP2, 5001); // panda reads guest1's tx ring, fills guest2's rx ring
+        transfer(guest2, guest1, IP1, 5002); // and the other way
+    }
+
+    /** {@code FILE_MB} MiB from /dev/urandom sent over TCP with busybox nc; the sums must agree. */
+    private static void transfer(Guest from, Guest to, String toIp, int tcpPort) {
         long t0 = System.nanoTime();
         // the listener's stdin is a pipe that never ends: busybox nc quits when its stdin does
-        guest2.run("rm -f /tmp/r; sleep 900 | nc -l -p 5001 > /tmp/r &", Duration.ofSeconds(30));
-        guest2.run(
-                "n=0; until netstat -ltn | grep -q ':5001 '; do n=$((n+1)); [ $n -gt 100 ] && exit 1; sleep 0.1; done",
+        to.run("rm -f /tmp/r; sleep 900 | nc -l -p " + tcpPort + " > /tmp/r &", Duration.ofSeconds(30));
+        to.run(
+                "n=0; until netstat -ltn | grep -q ':" + tcpPort
+                        + " '; do n=$((n+1)); [ $n -gt 100 ] && exit 1; sleep 0.1; done",
                 Duration.ofSeconds(60));
-        String sent = guest1.run(
+        String sent = from.run(
                 "dd if=/dev/urandom of=/tmp/f bs=1M count=" + FILE_MB + " 2>/dev/null && sha256sum /tmp/f",
                 Duration.ofSeconds(120));
         long t1 = System.nanoTime();
-        guest1.run("nc " + IP2 + " 5001 < /tmp/f", Duration.ofSeconds(600));
+        from.run("nc " + toIp + " " + tcpPort + " < /tmp/f", Duration.ofSeconds(600));
         long t2 = System.nanoTime();
         // the sender's nc has closed; the listener sees the end of the stream and exits
-        String got = guest2.run(
+        String got = to.run(
                 "n=0; while pidof nc > /dev/null; do n=$((n+1)); [ $n -gt 600 ] && exit 1; sleep 0.1; done;"
-                        + " wc -c < /tmp/r; sha256sum /tmp/r",
+                        + " wc -c < /tmp/r; sha256sum /tmp/r; killall sleep",
                 Duration.ofSeconds(180));
         String a = sum(sent, "/tmp/f");
         String b = sum(got, "/tmp/r");
-        assertTrue(got.contains(Integer.toString(FILE_MB << 20)), "bytes received by guest2: " + got);
-        assertEquals(a, b, "sha256 of the file on guest1 and of what guest2 received");
+        assertTrue(got.contains(Integer.toString(FILE_MB << 20)), "bytes received by " + to.name() + ": " + got);
+        assertEquals(a, b, "sha256 of the file on " + from.name() + " and of what " + to.name() + " received");
         System.out.printf(
-                "file: %d MiB guest1 -> guest2 through br0 in %d ms (%.1f MB/s), sha256 %s on both; whole case %d ms%n",
-                FILE_MB, ms(t2 - t1), (FILE_MB << 20) / 1e3 / Math.max(1, ms(t2 - t1)), a, ms(System.nanoTime() - t0));
+                "file: %d MiB %s -> %s through br0 in %d ms (%.1f MB/s), sha256 %s on both; whole case %d ms%n",
+                FILE_MB,
+                from.name(),
+                to.name(),
+                ms(t2 - t1),
+                (FILE_MB << 20) / 1e3 / Math.max(1, ms(t2 - t1)),
+                a,
+                ms(System.nanoTime() - t0));
     }
 
     @Test
@@ -247,6 +273,7 @@ class GuestsOnBridgeTest {
         Guest.Result leak2 = guest1.exec("ping -c 2 -w 4 198.19.65.3", PING);
         assertNotEquals(0, leak2.rc(), "guest1's eth1.10 reached VLAN 20's member\n" + leak2.output());
         long v20txAfter = port(vswitch.stats("v20"), "v20").txPackets();
+        assertEquals(v20tx, v20txAfter, "frames panda sent to the VLAN 20 port while VLAN 10 looked for 198.19.65.3");
         Views.Fdb fdb = vswitch.fdb("br0");
         List<Views.FdbEntry> trunk = fdb.table().stream()
                 .filter(e -> e.mac().equalsIgnoreCase(MAC1T))
@@ -272,6 +299,7 @@ class GuestsOnBridgeTest {
     void clientModeGuestKilledAndRestartedResumesAndLeaksNothing() {
         ping(guest1, IP2, 56); // the connection is up and has carried traffic
         ProcSelf base = ProcSelf.settled();
+        System.out.println("baseline: fds " + base.fdKinds() + ", memfd mappings " + base.memfdMapLines());
         for (int round = 1; round <= 2; round++) {
             long t0 = System.nanoTime();
             guest2.kill();
@@ -279,6 +307,9 @@ class GuestsOnBridgeTest {
             long t1 = System.nanoTime();
             awaitLink("vm2", "down", Duration.ofSeconds(30));
             long t2 = System.nanoTime();
+            // while guest2 is gone panda holds less: its memory table unmapped, its fds closed (so
+            // the comparison below sees what a connection holds)
+            ProcSelf down = awaitBelow(base, Duration.ofSeconds(10));
             guest2 = startGuest2("guest2-restart" + round + ".log");
             guest2.awaitReady();
             long t3 = System.nanoTime();
@@ -288,12 +319,14 @@ class GuestsOnBridgeTest {
             long t4 = System.nanoTime();
             ProcSelf now = ProcSelf.settled();
             System.out.printf(
-                    "restart %d: SIGKILL %d ms, panda saw the link down %d ms later, QEMU start to guest up %d ms,"
-                            + " pings both ways %d ms; fds %d (baseline %d) %s, maps %d (baseline %d),"
-                            + " memfd maps %d (baseline %d)%n",
+                    "restart %d: SIGKILL %d ms, panda saw the link down %d ms later (then fds %d, memfd maps %d),"
+                            + " QEMU start to guest up %d ms, pings both ways %d ms; fds %d (baseline %d) %s,"
+                            + " maps %d (baseline %d), memfd maps %d (baseline %d)%n",
                     round,
                     ms(t1 - t0),
                     ms(t2 - t1),
+                    down.fds(),
+                    down.memfdMaps(),
                     ms(t3 - t2),
                     ms(t4 - t3),
                     now.fds(),
@@ -349,6 +382,20 @@ class GuestsOnBridgeTest {
             dev.panda.dataplane.testing.Frames.sleep(50);
         }
         throw new AssertionError("port " + port + " link " + now + ", not " + state + ", after " + timeout);
+    }
+
+    /** Waits until this process holds fewer memfd mappings and fewer fds than {@code base}. */
+    private static ProcSelf awaitBelow(ProcSelf base, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ProcSelf now = ProcSelf.take();
+        while (!(now.memfdMaps() < base.memfdMaps() && now.fds() < base.fds()) && System.nanoTime() < deadline) {
+            dev.panda.dataplane.testing.Frames.sleep(50);
+            now = ProcSelf.take();
+        }
+        assertTrue(
+                now.memfdMaps() < base.memfdMaps() && now.fds() < base.fds(),
+                "panda still holds the killed guest's memory or fds: " + now + " vs baseline " + base);
+        return now;
     }
 
     private static String sum(String out, String file) {
