@@ -9,11 +9,8 @@ import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,8 +26,6 @@ class CtlMainTest {
     FakeControl control;
     ControlServer server;
 
-    record Run(int status, String out, String err) {}
-
     @BeforeEach
     void start() {
         sock = dir.resolve("vswitch.ctl");
@@ -43,20 +38,12 @@ class CtlMainTest {
         server.close();
     }
 
-    Run ctl(String... args) {
-        List<String> all = new ArrayList<>(List.of("--control", sock.toString()));
-        all.addAll(List.of(args));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = CtlMain.run(
-                all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    CtlRun ctl(String... args) {
+        return CtlRun.of(sock, args);
     }
 
     void ok(String... args) {
-        Run r = ctl(args);
+        CtlRun r = ctl(args);
         assertEquals(0, r.status(), r.err());
         assertEquals("", r.err());
     }
@@ -64,7 +51,7 @@ class CtlMainTest {
     /** Exit 2, one line on stderr, nothing on stdout, and the switch unchanged. */
     void refused(String expected, String... args) {
         String before = ctl("show").out();
-        Run r = ctl(args);
+        CtlRun r = ctl(args);
         assertEquals(2, r.status(), r.out());
         assertEquals("", r.out());
         assertEquals("panda ctl: " + expected + "\n", r.err());
@@ -178,7 +165,7 @@ class CtlMainTest {
         refused("add-br: unknown key 'colour' (keys: mac-aging, mac-table-size)", "add-br", "br1", "colour=red");
         refused("unknown option --frobnicate (see panda ctl --help)", "--frobnicate", "show");
         control.failNext = new IllegalStateException("boom");
-        Run r = ctl("show");
+        CtlRun r = ctl("show");
         assertEquals(2, r.status());
         assertEquals("panda ctl: internal error: IllegalStateException: boom\n", r.err());
     }
@@ -186,7 +173,7 @@ class CtlMainTest {
     @Test
     void noVswitchListening() {
         server.close();
-        Run r = ctl("show");
+        CtlRun r = ctl("show");
         assertEquals(2, r.status());
         assertTrue(r.err().startsWith("panda ctl: no vswitch listening on " + sock), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
@@ -194,7 +181,7 @@ class CtlMainTest {
 
     @Test
     void helpAndNoVerb() {
-        Run r = ctl("--help");
+        CtlRun r = ctl("--help");
         assertEquals(0, r.status());
         assertTrue(r.out().contains("add-port BR PORT DEVICE"), r.out());
         r = ctl();

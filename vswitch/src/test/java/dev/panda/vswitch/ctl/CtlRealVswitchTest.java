@@ -10,8 +10,6 @@ import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -39,8 +37,6 @@ class CtlRealVswitchTest {
     Vswitch vswitch;
     ControlServer server;
 
-    record Run(int status, String out, String err) {}
-
     @BeforeEach
     void start() {
         sock = dir.resolve("vswitch.ctl");
@@ -61,21 +57,13 @@ class CtlRealVswitchTest {
         pool.close();
     }
 
-    Run ctl(String... args) {
-        List<String> all = new ArrayList<>(List.of("--control", sock.toString()));
-        all.addAll(List.of(args));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = CtlMain.run(
-                all.toArray(String[]::new),
-                new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    CtlRun ctl(String... args) {
+        return CtlRun.of(sock, args);
     }
 
     void refused(String why, String... args) {
         String before = ctl("show").out();
-        Run r = ctl(args);
+        CtlRun r = ctl(args);
         assertEquals(2, r.status(), why + ": " + r);
         assertEquals(1, r.err().strip().lines().count(), why + ": not one line: " + r.err());
         assertTrue(r.err().startsWith("panda ctl: "), r.err());

@@ -334,7 +334,7 @@ class GuestsOnBridgeTest {
             System.out.printf(
                     "restart %d: SIGKILL %d ms, panda saw the link down %d ms later (then fds %d, memfd maps %d),"
                             + " QEMU start to guest up %d ms, pings both ways %d ms; fds %d (baseline %d) %s,"
-                            + " maps %d (baseline %d), memfd maps %d (baseline %d)%n",
+                            + " maps %d (baseline %d), file/memfd maps %d (baseline %d), memfd maps %d (baseline %d)%n",
                     round,
                     ms(t1 - t0),
                     ms(t2 - t1),
@@ -347,12 +347,17 @@ class GuestsOnBridgeTest {
                     now.fdKinds(),
                     now.maps(),
                     base.maps(),
+                    now.namedMaps(),
+                    base.namedMaps(),
                     now.memfdMaps(),
                     base.memfdMaps());
             assertEquals(base.fdKinds(), now.fdKinds(), "open fds by kind after restart " + round);
             assertEquals(
                     base.memfdMapLines().size(), now.memfdMapLines().size(), "memfd mappings\n" + now.memfdMapLines());
-            assertEquals(base.maps(), now.maps(), "lines of /proc/self/maps after restart " + round);
+            // every file and memfd mapping exactly as before; the total count of lines is printed
+            // only: anonymous mappings (thread stacks of JIT compiler threads, malloc arenas) move
+            // by a few lines whatever panda does (seen: -1 and +2 after a restart)
+            assertEquals(base.namedMaps(), now.namedMaps(), "file and memfd mappings after restart " + round);
         }
         assertOnlyOn(vswitch.fdb("br0"), MAC2, "vm2");
     }

@@ -13,9 +13,11 @@ import java.util.stream.Stream;
  * What this process holds, from /proc/self: its open file descriptors (counted by kind: what
  * their link names, with inode numbers cut off, e.g. {@code socket}, {@code anon_inode:[eventfd]},
  * {@code /memfd:...}) and the lines of its memory map (counted in total and for shared memfd
- * mappings, which is what a vhost-user front-end's memory table becomes).
+ * mappings, which is what a vhost-user front-end's memory table becomes, and for every mapping of
+ * a file: the anonymous ones change with the JVM's own threads, JIT and allocator).
  */
-record ProcSelf(int fds, Map<String, Integer> fdKinds, int maps, int memfdMaps, List<String> memfdMapLines) {
+record ProcSelf(
+        int fds, Map<String, Integer> fdKinds, int maps, int namedMaps, int memfdMaps, List<String> memfdMapLines) {
 
     static ProcSelf take() {
         Map<String, Integer> kinds = new TreeMap<>();
@@ -41,7 +43,11 @@ record ProcSelf(int fds, Map<String, Integer> fdKinds, int maps, int memfdMaps, 
             throw new UncheckedIOException(e);
         }
         List<String> memfd = lines.stream().filter(l -> l.contains("/memfd:")).toList();
-        return new ProcSelf(fds, kinds, lines.size(), memfd.size(), memfd);
+        // mappings of a file or memfd (6th field present); anonymous ones come and go with the
+        // JVM's own threads, JIT and allocator
+        int named = (int)
+                lines.stream().filter(l -> l.trim().split("\\s+").length >= 6).count();
+        return new ProcSelf(fds, kinds, lines.size(), named, memfd.size(), memfd);
     }
 
     private static String kind(String link) {
