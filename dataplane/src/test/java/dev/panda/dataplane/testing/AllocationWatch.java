@@ -52,6 +52,10 @@ public final class AllocationWatch implements AutoCloseable {
         w.recording.enable("jdk.ObjectAllocationOutsideTLAB");
         w.recording.enable("jdk.GarbageCollection");
         w.recording.start();
+        // Starting a recording allocates a lot on JFR's threads; collect that now, so a GC it
+        // would trigger falls before the window instead of being counted in it (seen: 2 GC cycles
+        // counted, none in JFR's window, forwarding thread 0 bytes).
+        System.gc();
         w.bytes0 = THREADS.getThreadAllocatedBytes(thread.threadId());
         w.cpu0 = THREADS.getThreadCpuTime(thread.threadId());
         w.gc0 = gcCount();
