@@ -299,7 +299,7 @@ public final class Vswitch implements Control, AutoCloseable {
         Snapshot s = datapath.snapshot();
         int[] cores = datapath.pollerCores();
         for (int i = 0; i < cores.length; i++) {
-            for (int[] rxq : rxqs(s, i)) {
+            for (int[] rxq : s.rxqs(i)) {
                 List<Integer> l = m.computeIfAbsent(rxq[0], k -> new ArrayList<>());
                 if (!l.contains(cores[i])) {
                     l.add(cores[i]);
@@ -307,10 +307,6 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         return m;
-    }
-
-    private static List<int[]> rxqs(Snapshot s, int poller) {
-        return s.rxqs(poller);
     }
 
     @Override
@@ -404,7 +400,7 @@ public final class Vswitch implements Control, AutoCloseable {
         for (Datapath.Worker w : datapath.workers()) {
             List<String> rxqs = new ArrayList<>();
             if (w.index() >= 0) {
-                for (int[] rxq : rxqs(s, w.index())) {
+                for (int[] rxq : s.rxqs(w.index())) {
                     PortState p = portsById[rxq[0]];
                     rxqs.add((p == null ? "#" + rxq[0] : p.config.name()) + "/" + rxq[1]);
                 }

@@ -216,11 +216,6 @@ final class PipelineDatapath extends Datapath {
         return w;
     }
 
-    /** Events waiting in the ring (published, not yet through the tx stage). */
-    public long ringOccupancy() {
-        return ring.getCursor() - disruptor.getSequenceValueFor(tx);
-    }
-
     @Override
     protected boolean quiescent(long generation) {
         if (!pollersOn(generation, pollers)) {

@@ -52,8 +52,4 @@ public final class Snapshot {
         }
         return l;
     }
-
-    public PortEntry port(int id) {
-        return ports[id];
-    }
 }

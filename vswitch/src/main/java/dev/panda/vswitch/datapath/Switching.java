@@ -42,7 +42,6 @@ public final class Switching {
     private int pendingCount;
     private final int[] freeList;
     private int freeCount;
-    private long floodCopies;
 
     /**
      * @param threadIndex this thread's index among the threads that transmit; it picks the tx
@@ -150,7 +149,6 @@ public final class Switching {
                     int len = pool.length(h);
                     MemorySegment.copy(seg, pool.dataOffset(h), seg, pool.dataOffset(copy), len);
                     pool.setLength(copy, len);
-                    floodCopies++;
                     stage(last, copy, vlan);
                 }
             }
@@ -226,11 +224,6 @@ public final class Switching {
         freeList[freeCount++] = h;
     }
 
-    /** Drops {@code n} packets of {@code handles} at once (e.g. a burst that found no port). */
-    void freeAll(int[] handles, int n) {
-        pool.freeBulk(handles, 0, n);
-    }
-
     /** Sends what is staged and frees what was dropped; called at the end of every burst. */
     void flush(Snapshot s) {
         for (int i = 0; i < pendingCount; i++) {
@@ -254,13 +247,5 @@ public final class Switching {
             pool.freeBulk(freeList, 0, freeCount);
             freeCount = 0;
         }
-    }
-
-    public long floodCopies() {
-        return floodCopies;
-    }
-
-    static boolean isDrop(int decision) {
-        return (decision & KIND_MASK) == DROP;
     }
 }
