@@ -68,6 +68,9 @@ public final class Views {
      * @param busyCyclesPerPacket the same at the TSC rate
      * @param maxIterationNs   the longest iteration
      * @param iterationsOver250us iterations that took longer than 250 microseconds
+     * @param ringBacklog      pipeline stages only: bursts waiting in the ring for this stage (null
+     *                         for a poller)
+     * @param ringSize         pipeline stages only: the ring's size in bursts (null for a poller)
      */
     public record PmdStatsView(
             String pmd,
@@ -82,7 +85,9 @@ public final class Views {
             double busyCyclesPerPacket,
             long maxIterationNs,
             long iterationsOver250us,
-            double tscGhz) {}
+            double tscGhz,
+            Long ringBacklog,
+            Integer ringSize) {}
 
     public record Stats(List<PortStatsView> ports, List<BridgeStatsView> bridges) {}
 }

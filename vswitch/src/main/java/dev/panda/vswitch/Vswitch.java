@@ -423,7 +423,9 @@ public final class Vswitch implements Control, AutoCloseable {
                     nsPerPacket * tscGhz,
                     c.maxIterationNs(),
                     c.over250us(),
-                    tscGhz));
+                    tscGhz,
+                    w.backlog() == null ? null : w.backlog().getAsLong(),
+                    w.backlog() == null ? null : w.ringSize()));
         }
         return out;
     }

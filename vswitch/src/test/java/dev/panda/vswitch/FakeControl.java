@@ -154,7 +154,21 @@ public final class FakeControl implements Control {
     public synchronized List<Views.PmdStatsView> pmdStats() {
         enter();
         return List.of(new Views.PmdStatsView(
-                "pmd-1", 1, "poller", List.of("vm1/0", "c1/0"), 1000, 250, 22, 0.25, 120.5, 361.5, 80_000, 0, 3.0));
+                "pmd-1",
+                1,
+                "poller",
+                List.of("vm1/0", "c1/0"),
+                1000,
+                250,
+                22,
+                0.25,
+                120.5,
+                361.5,
+                80_000,
+                0,
+                3.0,
+                null,
+                null));
     }
 
     @Override

@@ -166,6 +166,11 @@ final class CtlFormat {
             sb.append(String.format(
                     "  iterations over 250 us: %d%n",
                     p.path("iterations-over250us").asLong()));
+            if (p.hasNonNull("ring-backlog")) {
+                sb.append(String.format(
+                        "  ring backlog: %d of %d bursts%n",
+                        p.path("ring-backlog").asLong(), p.path("ring-size").asInt()));
+            }
         }
         return sb.toString();
     }

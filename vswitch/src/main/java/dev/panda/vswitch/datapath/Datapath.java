@@ -17,7 +17,27 @@ import java.util.concurrent.TimeUnit;
 public abstract class Datapath implements AutoCloseable {
 
     /** One data-path thread, for pmd-stats and port counters. */
-    public record Worker(String name, int core, String role, int index, PmdCounters perf, DropCounters drops) {}
+    /**
+     * One thread of the data path.
+     *
+     * @param backlog  for a pipeline stage: the bursts in its ring waiting for it (read at any time,
+     *                 approximate); null for a poller
+     * @param ringSize the pipeline ring's size in bursts; 0 for a poller
+     */
+    public record Worker(
+            String name,
+            int core,
+            String role,
+            int index,
+            PmdCounters perf,
+            DropCounters drops,
+            java.util.function.LongSupplier backlog,
+            int ringSize) {
+
+        public Worker(String name, int core, String role, int index, PmdCounters perf, DropCounters drops) {
+            this(name, core, role, index, perf, drops, null, 0);
+        }
+    }
 
     protected final PacketPool pool;
     protected final int burst;

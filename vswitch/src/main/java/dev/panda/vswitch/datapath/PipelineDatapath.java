@@ -211,8 +211,25 @@ final class PipelineDatapath extends Datapath {
         for (PipelinePoller p : pollers) {
             w.add(new Worker("pmd" + p.index, cores[p.index], "poller", p.index, p.perf, p.drops));
         }
-        w.add(new Worker("classify", classifyCore, "classify", -1, classify.perf, classify.sw.counters));
-        w.add(new Worker("tx", txCore, "tx", -1, tx.perf, tx.sw.counters));
+        int size = ring.getBufferSize();
+        w.add(new Worker(
+                "classify",
+                classifyCore,
+                "classify",
+                -1,
+                classify.perf,
+                classify.sw.counters,
+                () -> Math.max(0, ring.getCursor() - disruptor.getSequenceValueFor(classify)),
+                size));
+        w.add(new Worker(
+                "tx",
+                txCore,
+                "tx",
+                -1,
+                tx.perf,
+                tx.sw.counters,
+                () -> Math.max(0, disruptor.getSequenceValueFor(classify) - disruptor.getSequenceValueFor(tx)),
+                size));
         return w;
     }
 
