@@ -36,6 +36,15 @@ public final class FrameTemplate {
         s.pool.setLength(h, length);
     }
 
+    /** As {@link #writeTo}, with a timed stamp carrying {@code nanos} (the sender's {@code System.nanoTime()}). */
+    public void writeTimedTo(FwdStream s, int h, long nanos) {
+        MemorySegment mem = s.pool.segment();
+        long f = s.pool.dataOffset(h);
+        MemorySegment.copy(frame, 0, mem, f, length);
+        PayloadStamp.writeTimed(mem, f + Packets.PAYLOAD, nanos, restDigest);
+        s.pool.setLength(h, length);
+    }
+
     public int length() {
         return length;
     }

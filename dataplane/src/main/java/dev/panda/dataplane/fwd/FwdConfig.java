@@ -15,6 +15,10 @@ import dev.panda.dataplane.port.PacketBurst;
  * @param flows         number of flows flowgen cycles through
  * @param peerMacs      per port: the destination MAC mac-mode and generators write (--eth-peer)
  * @param verifyPayload whether rxonly checks the payload stamp generators write
+ * @param txRate        packets per second each generating stream sends (txonly, flowgen); 0: as
+ *                      fast as it can. testpmd divides {@code --tx-rate} over its streams
+ * @param latency       generators write timed stamps and every stream records the one-way latency
+ *                      of the timed packets it receives ({@code --latency})
  */
 public record FwdConfig(
         int burst,
@@ -25,7 +29,9 @@ public record FwdConfig(
         int udpDst,
         int flows,
         long[] peerMacs,
-        boolean verifyPayload) {
+        boolean verifyPayload,
+        double txRate,
+        boolean latency) {
 
     /** 198.18.0.1 and 198.18.0.2, from the benchmarking range (RFC 2544). */
     public static final int DEFAULT_IP_SRC = (198 << 24) | (18 << 16) | 1;
@@ -35,6 +41,8 @@ public record FwdConfig(
     public static final int MIN_TXPKTS = Packets.PAYLOAD + PayloadStamp.SIZE;
     public static final int DEFAULT_FLOWS = 1024;
     public static final int MAX_PORTS = 64;
+    /** 1e9 packets per second: one per nanosecond, far above what any port here moves. */
+    public static final double MAX_TX_RATE = 1e9;
 
     public FwdConfig {
         if (burst < 1 || burst > PacketBurst.MAX_BURST) {
@@ -46,6 +54,9 @@ public record FwdConfig(
         }
         if (flows < 1 || flows > 65536) {
             throw new IllegalArgumentException("flows must be 1..65536, got " + flows);
+        }
+        if (!(txRate >= 0 && txRate <= MAX_TX_RATE)) {
+            throw new IllegalArgumentException("tx rate must be 0.." + (long) MAX_TX_RATE + " pps, got " + txRate);
         }
         peerMacs = peerMacs.clone();
     }
@@ -64,6 +75,8 @@ public record FwdConfig(
                 9,
                 DEFAULT_FLOWS,
                 peers,
+                false,
+                0,
                 false);
     }
 
@@ -82,24 +95,37 @@ public record FwdConfig(
     }
 
     public FwdConfig withBurst(int b) {
-        return new FwdConfig(b, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload);
+        return new FwdConfig(
+                b, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload, txRate, latency);
     }
 
     public FwdConfig withTxPacketLen(int len) {
-        return new FwdConfig(burst, len, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload);
+        return new FwdConfig(burst, len, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload, txRate, latency);
     }
 
     public FwdConfig withFlows(int n) {
-        return new FwdConfig(burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, n, peerMacs, verifyPayload);
+        return new FwdConfig(
+                burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, n, peerMacs, verifyPayload, txRate, latency);
     }
 
     public FwdConfig withVerifyPayload(boolean v) {
-        return new FwdConfig(burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, v);
+        return new FwdConfig(burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, v, txRate, latency);
     }
 
     public FwdConfig withPeerMac(int port, long mac) {
         long[] p = peerMacs.clone();
         p[port] = mac;
-        return new FwdConfig(burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, p, verifyPayload);
+        return new FwdConfig(
+                burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, p, verifyPayload, txRate, latency);
+    }
+
+    public FwdConfig withTxRate(double pps) {
+        return new FwdConfig(
+                burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload, pps, latency);
+    }
+
+    public FwdConfig withLatency(boolean on) {
+        return new FwdConfig(
+                burst, txPacketLen, ipSrc, ipDst, udpSrc, udpDst, flows, peerMacs, verifyPayload, txRate, on);
     }
 }

@@ -27,12 +27,16 @@ public final class FwdStream {
     public final FwdConfig config;
     /** The receive filter of this stream, or null. */
     public final RxFilterStream filter;
+    /** Where received timed packets' latency goes ({@code --latency}; shared by the lcore's streams), or null. */
+    public final LatencyRecorder latency;
 
     // written by the stream's lcore only, read by any thread
     private final Counter rxPackets = new Counter();
     private final Counter txPackets = new Counter();
     private final Counter fwdDropped = new Counter();
     private final Counter badPayload = new Counter();
+    private final Counter busyNanos = new Counter();
+    private final Counter rateSkipped = new Counter();
 
     public FwdStream(
             int id,
@@ -59,7 +63,27 @@ public final class FwdStream {
             PacketPool pool,
             FwdConfig config,
             RxFilterStream filter) {
+        this(id, rxPort, rxPortId, rxQueue, txPort, txPortId, txQueue, pool, config, filter, null);
+    }
+
+    /**
+     * A stream whose received bursts go through {@code filter} (null for none) first and whose
+     * timed packets are recorded in {@code latency} (null for none).
+     */
+    public FwdStream(
+            int id,
+            Port rxPort,
+            int rxPortId,
+            int rxQueue,
+            Port txPort,
+            int txPortId,
+            int txQueue,
+            PacketPool pool,
+            FwdConfig config,
+            RxFilterStream filter,
+            LatencyRecorder latency) {
         this.id = id;
+        this.latency = latency;
         this.filter = filter;
         this.rxPort = rxPort;
         this.rxPortId = rxPortId;
@@ -82,6 +106,9 @@ public final class FwdStream {
             rxPackets.add(n);
             if (filter != null) {
                 n = filter.apply(burst, n);
+            }
+            if (latency != null && n > 0) {
+                latency.record(pool, burst, n);
             }
         }
         return n;
@@ -120,6 +147,26 @@ public final class FwdStream {
         badPayload.add(n);
     }
 
+    /** Adds busy time of this stream's lcore ({@code --record-core-cycles}); the lcore only. */
+    public void countBusyNanos(long ns) {
+        busyNanos.add(ns);
+    }
+
+    /** Time the lcore spent in passes of this stream that moved packets, when it records it. */
+    public long busyNanos() {
+        return busyNanos.get();
+    }
+
+    /** Counts packets a paced generator gave up because it fell behind ({@link TxPacer}); the lcore only. */
+    public void countRateSkipped(long n) {
+        rateSkipped.add(n);
+    }
+
+    /** Packets this stream's paced generator gave up (more than 1 ms behind its rate). */
+    public long rateSkipped() {
+        return rateSkipped.get();
+    }
+
     public long rxPackets() {
         return rxPackets.get();
     }
@@ -142,5 +189,7 @@ public final class FwdStream {
         txPackets.reset();
         fwdDropped.reset();
         badPayload.reset();
+        busyNanos.reset();
+        rateSkipped.reset();
     }
 }

@@ -10,11 +10,19 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>The bytes after the stamp come from a template, so the sender computes their digest once and
  * stamping costs O(1) per packet; the sink recomputes the digest over what it received.
+ *
+ * <p>A timed stamp ({@code --latency}) has magic {@link #MAGIC_TIMED} and carries the sender's
+ * {@code System.nanoTime()} in place of stream and sequence (high word first, big-endian), so a
+ * receiver in the same process, or another process on the same host, can compute the one-way
+ * latency: on Linux {@code System.nanoTime()} is {@code clock_gettime(CLOCK_MONOTONIC)}, one clock
+ * for every process of the machine. Its check word is computed the same way, so
+ * {@code --verify-payload} verifies both kinds.
  */
 public final class PayloadStamp {
 
     public static final int SIZE = 16;
     public static final int MAGIC = 0x50_4e_44_41; // "PNDA"
+    public static final int MAGIC_TIMED = 0x50_4e_44_54; // "PNDT"
 
     private PayloadStamp() {}
 
@@ -26,8 +34,33 @@ public final class PayloadStamp {
         Packets.u32(s, off + 12, restDigest ^ mix(stream, seq));
     }
 
+    /** Writes a timed stamp at {@code off}: {@code nanos} is the sender's {@code System.nanoTime()}. */
+    public static void writeTimed(MemorySegment s, long off, long nanos, int restDigest) {
+        int hi = (int) (nanos >>> 32);
+        int lo = (int) nanos;
+        Packets.u32(s, off, MAGIC_TIMED);
+        Packets.u32(s, off + 4, hi);
+        Packets.u32(s, off + 8, lo);
+        Packets.u32(s, off + 12, restDigest ^ mix(hi, lo));
+    }
+
+    /** True if a stamp of either kind starts at {@code off}. */
     public static boolean present(MemorySegment s, long off, int available) {
-        return available >= SIZE && Packets.u32(s, off) == MAGIC;
+        if (available < SIZE) {
+            return false;
+        }
+        int magic = Packets.u32(s, off);
+        return magic == MAGIC || magic == MAGIC_TIMED;
+    }
+
+    /** True if a timed stamp starts at {@code off}. */
+    public static boolean timed(MemorySegment s, long off, int available) {
+        return available >= SIZE && Packets.u32(s, off) == MAGIC_TIMED;
+    }
+
+    /** The sender's {@code System.nanoTime()} of a timed stamp. */
+    public static long nanos(MemorySegment s, long off) {
+        return ((long) Packets.u32(s, off + 4) << 32) | Integer.toUnsignedLong(Packets.u32(s, off + 8));
     }
 
     public static int stream(MemorySegment s, long off) {

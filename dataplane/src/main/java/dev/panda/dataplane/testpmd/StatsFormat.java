@@ -3,6 +3,8 @@ package dev.panda.dataplane.testpmd;
 import dev.panda.dataplane.fwd.FwdStream;
 import dev.panda.dataplane.port.PortStats;
 import java.io.PrintStream;
+import java.util.Locale;
+import org.HdrHistogram.Histogram;
 
 /**
  * testpmd's report layouts, character for character, so scripts that grep DPDK's output keep
@@ -41,7 +43,7 @@ final class StatsFormat {
         return seconds <= 0 ? 0 : Math.max(0, Math.round(delta / seconds));
     }
 
-    static void streamStats(PrintStream out, FwdStream fs, long rx, long tx, long dropped, long bad) {
+    static void streamStats(PrintStream out, FwdStream fs, long rx, long tx, long dropped, long bad, long skipped) {
         if (rx == 0 && tx == 0 && dropped == 0) {
             return;
         }
@@ -51,6 +53,10 @@ final class StatsFormat {
         out.printf("  RX-packets: %-14d TX-packets: %-14d TX-dropped: %-14d", rx, tx, dropped);
         if (bad > 0) {
             out.printf("%n  RX-bad-payload: %-14d", bad);
+        }
+        if (skipped > 0) {
+            // --tx-rate: packets given up because the generator fell more than 1 ms behind
+            out.printf("%n  TX-rate-skipped: %-14d", skipped);
         }
         if (fs.filter != null) {
             out.printf(
@@ -90,5 +96,48 @@ final class StatsFormat {
     private static void rxTxLines(PrintStream out, long rx, long rxDropped, long tx, long txDropped) {
         out.printf("  RX-packets: %-14d RX-dropped: %-14dRX-total: %d%n", rx, rxDropped, rx + rxDropped);
         out.printf("  TX-packets: %-14d TX-dropped: %-14dTX-total: %d%n", tx, txDropped, tx + txDropped);
+    }
+
+    /**
+     * dpdk-testpmd's {@code --record-core-cycles} line (22.11's fwd_stats_display): busy cycles
+     * over {@code packets}, which are the transmitted ones for txonly and flowgen and the received
+     * ones otherwise; the clock in whole MHz.
+     */
+    static void coreCycles(PrintStream out, String mode, long busyNanos, long packets, double tscHz) {
+        long cycles = Math.round(busyNanos * (tscHz / 1e9));
+        String perPacket = packets > 0
+                ? String.format(Locale.ROOT, "%.2f", (double) cycles / packets)
+                : (cycles > 0 ? "inf" : "-nan"); // what printf("%.2F") shows for x/0 in C
+        out.printf(
+                Locale.ROOT,
+                "%n  CPU cycles/packet=%s (total cycles=%d / total %s packets=%d) at %d MHz Clock%n",
+                perPacket,
+                cycles,
+                mode,
+                packets,
+                (long) (tscHz / 1e6));
+    }
+
+    /** The one-way latency line of {@code --latency}, in nanoseconds. */
+    static void latency(PrintStream out, Histogram h, long negative, long clipped) {
+        if (h.getTotalCount() == 0) {
+            out.printf("%n  Latency (one-way, ns): no timed packets received%n");
+        } else {
+            out.printf(
+                    Locale.ROOT,
+                    "%n  Latency (one-way, ns): packets=%d min=%d p50=%d p99=%d p99.9=%d p99.99=%d max=%d%n",
+                    h.getTotalCount(),
+                    h.getMinValue(),
+                    h.getValueAtPercentile(50),
+                    h.getValueAtPercentile(99),
+                    h.getValueAtPercentile(99.9),
+                    h.getValueAtPercentile(99.99),
+                    h.getMaxValue());
+        }
+        if (negative > 0 || clipped > 0) {
+            out.printf(
+                    "  Latency: %d stamp(s) later than their arrival (not recorded), %d above 10 s (recorded as 10 s)%n",
+                    negative, clipped);
+        }
     }
 }

@@ -7,6 +7,7 @@ import dev.panda.dataplane.fwd.ForwardEngine;
 import dev.panda.dataplane.fwd.ForwardEngines;
 import dev.panda.dataplane.fwd.FwdConfig;
 import dev.panda.dataplane.fwd.FwdStream;
+import dev.panda.dataplane.fwd.LatencyRecorder;
 import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.lcore.Lcore;
 import dev.panda.dataplane.lcore.LcoreList;
@@ -17,12 +18,14 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
+import dev.panda.dataplane.stats.TscRate;
 import dev.panda.jextract.Posix;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
 
 /**
  * The testpmd application: a pool, the ports, a forwarding mode, and the lcores that run the
@@ -45,6 +48,11 @@ public final class Testpmd implements AutoCloseable {
     private final List<Lcore> running = new ArrayList<>();
     private final List<ForwardingLoop> loops = new ArrayList<>();
     private List<ForwardingLoop> lastLoops = List.of();
+    /** One per forwarding lcore of the current (or last) run with --latency, else empty. */
+    private List<LatencyRecorder> recorders = List.of();
+    /** Stream counters at the last {@code clear fwd stats all} of the current run, by stream id. */
+    private long[][] streamBase = new long[0][];
+
     private PortStats[] atStart;
     private final PortStats[] cleared;
     private final PortStats[] lastShown;
@@ -204,17 +212,23 @@ public final class Testpmd implements AutoCloseable {
             out.println("Packet forwarding already started");
             return;
         }
-        List<List<FwdStream>> perCore = streamsPerCore();
-        int cores = perCore.size();
+        int cores = Math.min(nbCores, streamCount());
+        List<LatencyRecorder> rec = new ArrayList<>();
+        for (int c = 0; fwd.latency() && c < cores; c++) {
+            rec.add(new LatencyRecorder());
+        }
+        recorders = List.copyOf(rec);
+        List<List<FwdStream>> perCore = streamsPerCore(recorders);
         printFwdConfig(perCore);
         atStart = snapshot();
+        streamBase = new long[streamCount()][];
         for (int c = 0; c < cores; c++) {
             FwdStream[] s = perCore.get(c).toArray(FwdStream[]::new);
             ForwardEngine[] engines = new ForwardEngine[s.length];
             for (int i = 0; i < s.length; i++) {
                 engines[i] = mode.factory().get();
             }
-            ForwardingLoop loop = new ForwardingLoop(s, engines, txFirstBursts);
+            ForwardingLoop loop = new ForwardingLoop(s, engines, txFirstBursts, options.recordCoreCycles);
             int id = fwdLcoreIds[c];
             Lcore l = new Lcore(id, options.pin ? lcores.cpus(id) : new int[0], options.idle.create(), loop, loop::end);
             loops.add(loop);
@@ -252,10 +266,19 @@ public final class Testpmd implements AutoCloseable {
         }
     }
 
-    /** The streams of the current configuration, in contiguous blocks per forwarding lcore. */
-    private List<List<FwdStream>> streamsPerCore() {
-        List<FwdStream> streams = buildStreams();
-        int cores = Math.min(nbCores, streams.size());
+    /** One stream per (port, rx queue). */
+    private int streamCount() {
+        return ports.size() * options.rxq;
+    }
+
+    /**
+     * The streams of the current configuration, in contiguous blocks per forwarding lcore; the
+     * streams of lcore c record latency into {@code recorders.get(c)} when there are recorders.
+     */
+    private List<List<FwdStream>> streamsPerCore(List<LatencyRecorder> recorders) {
+        int total = streamCount();
+        int cores = Math.min(nbCores, total);
+        List<FwdStream> streams = buildStreams(i -> recorders.isEmpty() ? null : recorders.get(i * cores / total));
         List<List<FwdStream>> perCore = new ArrayList<>();
         for (int c = 0; c < cores; c++) {
             perCore.add(new ArrayList<>());
@@ -266,9 +289,11 @@ public final class Testpmd implements AutoCloseable {
         return perCore;
     }
 
-    private List<FwdStream> buildStreams() {
+    private List<FwdStream> buildStreams(java.util.function.IntFunction<LatencyRecorder> recorderOf) {
         List<FwdStream> streams = new ArrayList<>();
         int n = ports.size();
+        // --tx-rate is the rate of the whole generator: each stream sends its share
+        FwdConfig cfg = fwd.txRate() > 0 ? fwd.withTxRate(fwd.txRate() / streamCount()) : fwd;
         for (int p = 0; p < n; p++) {
             int peer = peerPort(p, n);
             for (int q = 0; q < options.rxq; q++) {
@@ -277,8 +302,9 @@ public final class Testpmd implements AutoCloseable {
                         ? null
                         // XDP_TX goes back out the rx port only where this stream owns that tx queue
                         : rxFilter.newStream(streams.size(), pool, ports.get(p), p, q, peer == p ? txq : -1);
-                streams.add(
-                        new FwdStream(streams.size(), ports.get(p), p, q, ports.get(peer), peer, txq, pool, fwd, f));
+                int id = streams.size();
+                streams.add(new FwdStream(
+                        id, ports.get(p), p, q, ports.get(peer), peer, txq, pool, cfg, f, recorderOf.apply(id)));
             }
         }
         return streams;
@@ -343,16 +369,22 @@ public final class Testpmd implements AutoCloseable {
         out.println("Done.");
     }
 
-    /** Per-stream, per-port and accumulated forward statistics since {@code start}. */
+    /**
+     * Per-stream, per-port and accumulated forward statistics since {@code start} (or the last
+     * {@code clear fwd stats all}); then, as asked, busy cycles per packet and the latency.
+     */
     private void printForwardStats(List<ForwardingLoop> of) {
         PortStats[] now = snapshot();
         long[] txDropped = new long[ports.size()];
         long[] filtered = new long[ports.size()];
+        long busyNs = 0;
         for (ForwardingLoop loop : of) {
             for (FwdStream fs : loop.streams()) {
-                StatsFormat.streamStats(out, fs, fs.rxPackets(), fs.txPackets(), fs.fwdDropped(), fs.badPayload());
-                txDropped[fs.txPortId] += fs.fwdDropped();
-                filtered[fs.rxPortId] += fs.filtered();
+                long[] c = sinceClear(fs);
+                StatsFormat.streamStats(out, fs, c[0], c[1], c[2], c[3], c[6]);
+                txDropped[fs.txPortId] += c[2];
+                filtered[fs.rxPortId] += c[5];
+                busyNs += c[4];
             }
         }
         long rx = 0, rxd = 0, tx = 0, txd = 0;
@@ -367,6 +399,83 @@ public final class Testpmd implements AutoCloseable {
             txd += txDropped[p];
         }
         StatsFormat.accumulated(out, rx, rxd, tx, txd);
+        if (options.recordCoreCycles && (rx > 0 || tx > 0)) {
+            // as dpdk-testpmd: generators are measured per packet sent, the other modes per packet received
+            boolean generator = mode.name().equals("txonly") || mode.name().equals("flowgen");
+            StatsFormat.coreCycles(out, mode.name(), busyNs, generator ? tx : rx, TscRate.hz());
+        }
+        if (!recorders.isEmpty()) {
+            StatsFormat.latency(out, latency(), latencyNegative(), latencyClipped());
+        }
+    }
+
+    /**
+     * {rx, tx, dropped, bad payload, busy ns, filtered, rate-skipped} of {@code fs} since start or
+     * the last clear.
+     */
+    private long[] sinceClear(FwdStream fs) {
+        long[] c = counts(fs);
+        long[] base = fs.id < streamBase.length ? streamBase[fs.id] : null;
+        if (base != null) {
+            for (int i = 0; i < c.length; i++) {
+                c[i] -= base[i];
+            }
+        }
+        return c;
+    }
+
+    private static long[] counts(FwdStream fs) {
+        return new long[] {
+            fs.rxPackets(),
+            fs.txPackets(),
+            fs.fwdDropped(),
+            fs.badPayload(),
+            fs.busyNanos(),
+            fs.filtered(),
+            fs.rateSkipped()
+        };
+    }
+
+    /**
+     * {@code clear fwd stats all}: forward statistics (streams, ports, cycles, latency) start from
+     * zero again, without stopping the lcores; prints nothing, as dpdk-testpmd.
+     */
+    public void clearForwardStats() {
+        if (atStart == null) {
+            out.println("Packet forwarding not started");
+            return;
+        }
+        atStart = snapshot();
+        for (ForwardingLoop loop : running.isEmpty() ? lastLoops : loops) {
+            for (FwdStream fs : loop.streams()) {
+                if (fs.id < streamBase.length) {
+                    streamBase[fs.id] = counts(fs);
+                }
+            }
+        }
+        for (LatencyRecorder r : recorders) {
+            r.reset();
+        }
+    }
+
+    /**
+     * The one-way latency recorded by every lcore of the current (or last) run since start or the
+     * last clear, merged; empty without {@code --latency}.
+     */
+    public Histogram latency() {
+        Histogram h = LatencyRecorder.newHistogram();
+        for (LatencyRecorder r : recorders) {
+            r.addTo(h);
+        }
+        return h;
+    }
+
+    private long latencyNegative() {
+        return recorders.stream().mapToLong(LatencyRecorder::negative).sum();
+    }
+
+    private long latencyClipped() {
+        return recorders.stream().mapToLong(LatencyRecorder::clipped).sum();
     }
 
     /** {@code show fwd stats all}: forward statistics of the current (or last) run, without stopping. */
@@ -458,7 +567,7 @@ public final class Testpmd implements AutoCloseable {
     }
 
     public void showConfigFwd() {
-        printFwdConfig(streamsPerCore());
+        printFwdConfig(streamsPerCore(List.of()));
     }
 
     /** {@code set fwd MODE}; takes effect at the next start. */

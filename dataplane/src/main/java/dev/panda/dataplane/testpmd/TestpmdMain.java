@@ -238,7 +238,8 @@ public final class TestpmdMain {
         out.println();
         out.println("Interactive commands: start, start tx_first [N], stop, set fwd MODE, set burst|txpkts|nbcore N,");
         out.println(
-                "  show port stats|info all|N, clear port stats all|N, show config fwd, show fwd stats all, help, quit");
+                "  show port stats|info all|N, clear port stats all|N, show config fwd, show|clear fwd stats all, help,"
+                        + " quit");
         out.println();
         out.println("Forwarding modes:");
         for (ForwardEngines.Mode m : ForwardEngines.modes()) {

@@ -87,7 +87,6 @@ public final class TestpmdOptions {
             "--enable-rx-cksum",
             "--no-flush-rx",
             "--no-numa",
-            "--record-core-cycles",
             "--record-burst-stats",
             "--txonly-multi-flow",
             "--disable-link-check",
@@ -117,6 +116,8 @@ public final class TestpmdOptions {
     public boolean help;
     /** {@code --rx-filter} as given (opened by {@link Testpmd#open}), or null. */
     public String rxFilter;
+    /** {@code --record-core-cycles}: show fwd stats prints busy cycles per packet, as dpdk-testpmd. */
+    public boolean recordCoreCycles;
     /** Options accepted without effect, reported in one note line. */
     public final List<String> ignored = new ArrayList<>();
 
@@ -175,6 +176,18 @@ public final class TestpmdOptions {
                         + "or PATH.o[,prog=NAME][,engine=jit|interp] (eBPF XDP object run in userspace)"
             },
             new String[] {"--verify-payload", "panda: rxonly checks the payload stamp of generated packets"},
+            new String[] {
+                "--tx-rate=PPS",
+                "panda: txonly and flowgen send PPS packets per second in all (e.g. 100000, 1.5M), paced"
+                        + " on the clock; what cannot be sent within 1 ms of its time is given up"
+            },
+            new String[] {
+                "--latency",
+                "panda: generators stamp the send time (System.nanoTime) into the payload; every stream"
+                        + " records the one-way latency of stamped packets it receives; show fwd stats"
+                        + " prints p50/p99/p99.9/p99.99/max"
+            },
+            new String[] {"--record-core-cycles", "show fwd stats prints busy CPU cycles per packet (as testpmd)"},
             new String[] {"-h, --help", "this help"});
 
     static String appOptionNames() {
@@ -285,6 +298,9 @@ public final class TestpmdOptions {
             case "--no-pin" -> pin = false;
             case "--run-time" -> runTimeSeconds = c.doubleValue(a, name);
             case "--verify-payload" -> fwd = fwd.withVerifyPayload(true);
+            case "--tx-rate" -> fwd = fwd.withTxRate(rate(c.value(a, name)));
+            case "--latency" -> fwd = fwd.withLatency(true);
+            case "--record-core-cycles" -> recordCoreCycles = true;
             case "--rx-filter" -> {
                 String f = c.value(a, name);
                 if (f.isBlank()) {
@@ -313,6 +329,34 @@ public final class TestpmdOptions {
             return p.get();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** {@code --tx-rate}: packets per second, a number with an optional k, M or G suffix. */
+    static double rate(String v) {
+        String t = v.strip();
+        double unit = 1;
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'k', 'K' -> unit = 1e3;
+                case 'm', 'M' -> unit = 1e6;
+                case 'g', 'G' -> unit = 1e9;
+                default -> {}
+            }
+            if (unit != 1) {
+                t = t.substring(0, t.length() - 1);
+            }
+        }
+        try {
+            double pps = Double.parseDouble(t) * unit;
+            if (!t.matches("([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][0-9]+)?")
+                    || !(pps >= 1 && pps <= FwdConfig.MAX_TX_RATE)) {
+                throw new NumberFormatException();
+            }
+            return pps;
+        } catch (NumberFormatException e) {
+            throw new UsageException("invalid --tx-rate '" + v + "': expected packets per second 1.."
+                    + (long) FwdConfig.MAX_TX_RATE + ", e.g. 100000, 250k or 1.5M");
         }
     }
 

@@ -26,6 +26,7 @@ public final class TestpmdShell {
             "show config fwd",
             "show fwd stats all",
             "clear port stats <port>",
+            "clear fwd stats all",
             "set fwd <mode>",
             "set burst",
             "set txpkts",
@@ -96,8 +97,10 @@ public final class TestpmdShell {
     private void clear(String[] w) {
         if (w.length == 4 && w[1].equals("port") && w[2].equals("stats")) {
             forPorts(w[3], app::clearPortStats);
+        } else if (w.length == 4 && w[1].equals("fwd") && w[2].equals("stats") && w[3].equals("all")) {
+            app.clearForwardStats();
         } else {
-            throw new BadArguments("clear port stats all|N");
+            throw new BadArguments("clear port stats all|N, clear fwd stats all");
         }
     }
 
@@ -172,6 +175,7 @@ public final class TestpmdShell {
         out.println("  show port info all|N");
         out.println("  show config fwd            streams and lcores of the forwarding configuration");
         out.println("  show fwd stats all         forward statistics since start, without stopping");
+        out.println("  clear fwd stats all        forward statistics (cycles, latency too) start from zero");
         out.println("  quit | exit");
         for (ForwardEngines.Mode m : ForwardEngines.modes()) {
             out.printf("  fwd %-9s %s%n", m.name(), m.help());
