@@ -22,14 +22,14 @@ import java.util.List;
  * under test on CPU 1, between two vhost-user client ports: panda's vswitch (rtc or pipeline,
  * in-process), OVS-DPDK's NORMAL bridge, or dpdk-testpmd io forwarding.
  */
-final class LoopSwitches {
+public final class LoopSwitches {
 
     static final String MAC0 = "02:00:00:00:00:01";
     static final String MAC1 = "02:00:00:00:00:02";
     /** The traffic side's CPU and the switch's (PMD) CPU. */
-    static final int TRAFFIC_CPU = 0;
+    public static final int TRAFFIC_CPU = 0;
 
-    static final int SWITCH_CPU = 1;
+    public static final int SWITCH_CPU = 1;
     /** MB of hugepages each testpmd (traffic side, testpmd as switch) preallocates ({@code -m}). */
     static final int TESTPMD_MEM = 256;
     /** mbufs in each testpmd's pool (2176 B each: about 70 MB). */
@@ -40,7 +40,7 @@ final class LoopSwitches {
     static final int OVS_SOCKET_LIMIT = 512;
 
     /** The switch in a run: cleared before the window, read after it. */
-    interface LoopSwitch extends AutoCloseable {
+    public interface LoopSwitch extends AutoCloseable {
         void clearStats() throws Exception;
 
         /** Busy cycles per packet received since {@link #clearStats}. */
@@ -53,7 +53,7 @@ final class LoopSwitches {
         String log();
     }
 
-    interface Starter {
+    public interface Starter {
         LoopSwitch start(Path dir, Path sock0, Path sock1, String prefix) throws Exception;
     }
 
@@ -83,7 +83,7 @@ final class LoopSwitches {
     }
 
     /** dpdk-testpmd io forwarding between two net_vhost client ports, both lcores on the switch CPU. */
-    static LoopSwitch testpmd(Path dir, Path sock0, Path sock1, String prefix) throws Exception {
+    public static LoopSwitch testpmd(Path dir, Path sock0, Path sock1, String prefix) throws Exception {
         InteractiveTestpmd sw = new InteractiveTestpmd(
                 prefix,
                 List.of(
@@ -138,7 +138,7 @@ final class LoopSwitches {
     }
 
     /** OVS-DPDK: a private ovsdb-server and ovs-vswitchd-dpdk, br0 with two dpdkvhostuserclient ports. */
-    static LoopSwitch ovs(Path dir, Path sock0, Path sock1, String prefix) throws Exception {
+    public static LoopSwitch ovs(Path dir, Path sock0, Path sock1, String prefix) throws Exception {
         Path run = Files.createDirectories(dir.resolve("ovs"));
         OvsDpdk ovs = OvsDpdk.start(run, prefix, OVS_SOCKET_MEM, OVS_SOCKET_LIMIT);
         try {
@@ -177,7 +177,7 @@ final class LoopSwitches {
     }
 
     /** panda's vswitch in this process: br0 with two net_vhost client ports, one pmd on the switch CPU. */
-    static Starter panda(PmdConfig.Mode mode, String idle) {
+    public static Starter panda(PmdConfig.Mode mode, String idle) {
         return (dir, sock0, sock1, prefix) -> {
             int[] all = Posix.getAffinity();
             int[] others = Arrays.stream(all).filter(c -> c != SWITCH_CPU).toArray();

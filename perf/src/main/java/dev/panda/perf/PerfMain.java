@@ -17,6 +17,8 @@ public final class PerfMain {
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
+            out.println("       panda perf latency [--rates 0.1,1,5] [--seconds N] [--warmup N]"
+                    + " [--only ring,vswitch,ovs,testpmd]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -30,6 +32,8 @@ public final class PerfMain {
             out.println("  vswitch-loop a closed vhost-user loop from dpdk-testpmd (CPU 0) through a switch on CPU 1:");
             out.println("           panda vswitch rtc and pipeline, OVS-DPDK NORMAL, testpmd io; loop Mpps and busy"
                     + " cycles/packet");
+            out.println("  latency  one-way latency percentiles (p50..max) of panda's paced generator at fixed rates:");
+            out.println("           net_ring loop, and vhost-user loops through panda vswitch, OVS-DPDK, testpmd io");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -44,9 +48,10 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
                     err.println("panda perf: unknown benchmark '" + args[0]
-                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop");
+                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency");
                     yield 2;
                 }
             };
