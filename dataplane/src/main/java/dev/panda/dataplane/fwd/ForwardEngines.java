@@ -21,8 +21,11 @@ public final class ForwardEngines {
             new Mode("mac", "set source MAC to the tx port's, destination to its peer's", MacEngine::new),
             new Mode("macswap", "swap source and destination MAC", MacSwapEngine::new),
             new Mode("flowgen", "generate UDP packets over N flows (--flowgen-flows)", FlowGenEngine::new),
-            new Mode("rxonly", "receive and free (checks payload stamps with --verify-payload)", RxOnlyEngine::new),
-            new Mode("txonly", "generate UDP packets (--txpkts bytes)", TxOnlyEngine::new),
+            new Mode(
+                    "rxonly",
+                    "receive and free (checks payload stamps with --verify-payload, times them with --latency)",
+                    RxOnlyEngine::new),
+            new Mode("txonly", "generate UDP packets (--txpkts bytes, --tx-rate PPS, --latency)", TxOnlyEngine::new),
             new Mode("icmpecho", "answer ARP requests and ICMP echo requests", IcmpEchoEngine::new));
 
     private ForwardEngines() {}
