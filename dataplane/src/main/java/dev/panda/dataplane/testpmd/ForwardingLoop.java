@@ -66,7 +66,7 @@ final class ForwardingLoop implements IntSupplier {
         begun = true;
         if (txFirstBursts > 0) {
             for (FwdStream s : streams) {
-                TxOnlyEngine tx = new TxOnlyEngine();
+                TxOnlyEngine tx = new TxOnlyEngine(false); // tx_first: whole bursts, never paced
                 tx.begin(s);
                 for (int b = 0; b < txFirstBursts; b++) {
                     tx.forward(s);

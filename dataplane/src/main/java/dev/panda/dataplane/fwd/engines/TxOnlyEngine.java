@@ -13,15 +13,26 @@ import dev.panda.dataplane.fwd.TxPacer;
  */
 public final class TxOnlyEngine implements ForwardEngine {
 
+    private final boolean paced;
     private FrameTemplate template;
     private TxPacer pacer;
     private boolean timed;
     private int seq;
 
+    /** txonly as a forwarding mode: paced when the stream's config has a tx rate. */
+    public TxOnlyEngine() {
+        this(true);
+    }
+
+    /** {@code paced = false}: full bursts whatever the tx rate ({@code start tx_first}'s bursts). */
+    public TxOnlyEngine(boolean paced) {
+        this.paced = paced;
+    }
+
     @Override
     public void begin(FwdStream s) {
         template = new FrameTemplate(s);
-        pacer = s.config.txRate() > 0 ? new TxPacer(s.config.txRate(), s::countRateSkipped) : null;
+        pacer = paced && s.config.txRate() > 0 ? new TxPacer(s.config.txRate(), s::countRateSkipped) : null;
         timed = s.config.latency();
     }
 
