@@ -38,11 +38,18 @@ class LatencyBenchmarkTest {
             // loaded machine (seen: load 17 on 2 CPUs) it reaches 8-30% of the rate, on an idle
             // one all of it
             assertTrue(r.achievedPps() > 1_000, "hardly anything sent: " + r);
+            // achieved is over the measured window, which a loaded machine stretches past 2 s
             double sent = r.achievedPps() * 2;
             assertTrue(
-                    Math.abs(r.count() - sent) <= sent * 0.01 + 64,
+                    Math.abs(r.count() + r.lost() - sent) <= sent * 0.1 + 64,
                     "count " + r.count() + " for ~" + sent + " sent: " + r);
-            assertEquals(0, r.lost(), "lost packets: " + r);
+            if (r.path().equals("net_ring loop")) {
+                assertEquals(0, r.lost(), "a ring loses nothing: " + r);
+            } else {
+                // the switch drops what the receiver's ring cannot take while the receiving lcore
+                // is descheduled (3-4% seen at load 15-17; none expected on an idle machine)
+                assertTrue(r.lost() <= sent * 0.05, "lost more than 5%: " + r);
+            }
             assertTrue(r.p50Ns() > 0, "p50: " + r);
             assertTrue(
                     r.p50Ns() <= r.p99Ns()
