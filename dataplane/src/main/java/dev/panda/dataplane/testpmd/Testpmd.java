@@ -18,7 +18,6 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.dataplane.stats.TscRate;
 import dev.panda.jextract.Posix;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -48,12 +47,10 @@ public final class Testpmd implements AutoCloseable {
     private final List<Lcore> running = new ArrayList<>();
     private final List<ForwardingLoop> loops = new ArrayList<>();
     private List<ForwardingLoop> lastLoops = List.of();
-    /** One per forwarding lcore of the current (or last) run with --latency, else empty. */
-    private List<LatencyRecorder> recorders = List.of();
-    /** Stream counters at the last {@code clear fwd stats all} of the current run, by stream id. */
-    private long[][] streamBase = new long[0][];
 
-    private PortStats[] atStart;
+    /** Forward statistics of the current (or last) run; null before the first start. */
+    private FwdRunStats runStats;
+
     private final PortStats[] cleared;
     private final PortStats[] lastShown;
     private final long[] lastShownNanos;
@@ -217,11 +214,9 @@ public final class Testpmd implements AutoCloseable {
         for (int c = 0; fwd.latency() && c < cores; c++) {
             rec.add(new LatencyRecorder());
         }
-        recorders = List.copyOf(rec);
-        List<List<FwdStream>> perCore = streamsPerCore(recorders);
+        List<List<FwdStream>> perCore = streamsPerCore(rec);
         printFwdConfig(perCore);
-        atStart = snapshot();
-        streamBase = new long[streamCount()][];
+        runStats = new FwdRunStats(ports, streamCount(), rec);
         for (int c = 0; c < cores; c++) {
             FwdStream[] s = perCore.get(c).toArray(FwdStream[]::new);
             ForwardEngine[] engines = new ForwardEngine[s.length];
@@ -358,7 +353,7 @@ public final class Testpmd implements AutoCloseable {
                 failure = l.failure();
             }
         }
-        printForwardStats(loops);
+        printForwardStats();
         out.println();
         running.clear();
         lastLoops = List.copyOf(loops);
@@ -373,67 +368,8 @@ public final class Testpmd implements AutoCloseable {
      * Per-stream, per-port and accumulated forward statistics since {@code start} (or the last
      * {@code clear fwd stats all}); then, as asked, busy cycles per packet and the latency.
      */
-    private void printForwardStats(List<ForwardingLoop> of) {
-        PortStats[] now = snapshot();
-        long[] txDropped = new long[ports.size()];
-        long[] filtered = new long[ports.size()];
-        long busyNs = 0;
-        for (ForwardingLoop loop : of) {
-            for (FwdStream fs : loop.streams()) {
-                long[] c = sinceClear(fs);
-                StatsFormat.streamStats(out, fs, c[0], c[1], c[2], c[3], c[6]);
-                txDropped[fs.txPortId] += c[2];
-                filtered[fs.rxPortId] += c[5];
-                busyNs += c[4];
-            }
-        }
-        long rx = 0, rxd = 0, tx = 0, txd = 0;
-        for (int p = 0; p < ports.size(); p++) {
-            PortStats d = now[p].minus(atStart[p]);
-            long rxDropped = d.imissed() + d.rxNombuf();
-            StatsFormat.portFwdStats(
-                    out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p], rxFilter != null ? filtered[p] : -1);
-            rx += d.ipackets();
-            rxd += rxDropped;
-            tx += d.opackets();
-            txd += txDropped[p];
-        }
-        StatsFormat.accumulated(out, rx, rxd, tx, txd);
-        if (options.recordCoreCycles && (rx > 0 || tx > 0)) {
-            // as dpdk-testpmd: generators are measured per packet sent, the other modes per packet received
-            boolean generator = mode.name().equals("txonly") || mode.name().equals("flowgen");
-            StatsFormat.coreCycles(out, mode.name(), busyNs, generator ? tx : rx, TscRate.hz());
-        }
-        if (!recorders.isEmpty()) {
-            StatsFormat.latency(out, latency(), latencyNegative(), latencyClipped());
-        }
-    }
-
-    /**
-     * {rx, tx, dropped, bad payload, busy ns, filtered, rate-skipped} of {@code fs} since start or
-     * the last clear.
-     */
-    private long[] sinceClear(FwdStream fs) {
-        long[] c = counts(fs);
-        long[] base = fs.id < streamBase.length ? streamBase[fs.id] : null;
-        if (base != null) {
-            for (int i = 0; i < c.length; i++) {
-                c[i] -= base[i];
-            }
-        }
-        return c;
-    }
-
-    private static long[] counts(FwdStream fs) {
-        return new long[] {
-            fs.rxPackets(),
-            fs.txPackets(),
-            fs.fwdDropped(),
-            fs.badPayload(),
-            fs.busyNanos(),
-            fs.filtered(),
-            fs.rateSkipped()
-        };
+    private void printForwardStats() {
+        runStats.print(out, streams(), mode.name(), options.recordCoreCycles, rxFilter != null);
     }
 
     /**
@@ -441,21 +377,11 @@ public final class Testpmd implements AutoCloseable {
      * zero again, without stopping the lcores; prints nothing, as dpdk-testpmd.
      */
     public void clearForwardStats() {
-        if (atStart == null) {
+        if (runStats == null) {
             out.println("Packet forwarding not started");
             return;
         }
-        atStart = snapshot();
-        for (ForwardingLoop loop : running.isEmpty() ? lastLoops : loops) {
-            for (FwdStream fs : loop.streams()) {
-                if (fs.id < streamBase.length) {
-                    streamBase[fs.id] = counts(fs);
-                }
-            }
-        }
-        for (LatencyRecorder r : recorders) {
-            r.reset();
-        }
+        runStats.clear(streams());
     }
 
     /**
@@ -463,28 +389,16 @@ public final class Testpmd implements AutoCloseable {
      * last clear, merged; empty without {@code --latency}.
      */
     public Histogram latency() {
-        Histogram h = LatencyRecorder.newHistogram();
-        for (LatencyRecorder r : recorders) {
-            r.addTo(h);
-        }
-        return h;
-    }
-
-    private long latencyNegative() {
-        return recorders.stream().mapToLong(LatencyRecorder::negative).sum();
-    }
-
-    private long latencyClipped() {
-        return recorders.stream().mapToLong(LatencyRecorder::clipped).sum();
+        return runStats == null ? LatencyRecorder.newHistogram() : runStats.latency();
     }
 
     /** {@code show fwd stats all}: forward statistics of the current (or last) run, without stopping. */
     public void showForwardStats() {
-        if (atStart == null) {
+        if (runStats == null) {
             out.println("Packet forwarding not started");
             return;
         }
-        printForwardStats(running.isEmpty() ? lastLoops : loops);
+        printForwardStats();
     }
 
     /** Streams of the current or, when stopped, the last forwarding run. */
@@ -497,14 +411,6 @@ public final class Testpmd implements AutoCloseable {
     }
 
     // ---- show / set ----------------------------------------------------------------------
-
-    private PortStats[] snapshot() {
-        PortStats[] s = new PortStats[ports.size()];
-        for (int i = 0; i < s.length; i++) {
-            s[i] = ports.get(i).stats();
-        }
-        return s;
-    }
 
     /** Port stats since the last {@code clear port stats}. */
     public PortStats portStats(int port) {
