@@ -7,8 +7,10 @@ import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceSpec;
+import dev.panda.dataplane.port.PciAllow;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
+import dev.panda.dataplane.port.PortDriver;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.vswitch.bridge.Fdb;
@@ -470,6 +472,10 @@ public final class Vswitch implements Control, AutoCloseable {
                 try {
                     vlans.put(p.name(), VlanPolicy.of(p.tag(), p.trunks(), p.nativeVlan()));
                     spec = DeviceSpec.parse(p.device());
+                    if (!PciAllow.isPci(p.device())) { // a driver that exists, keys it knows
+                        PortDriver driver = drivers.driverFor(spec);
+                        spec.requireKnownKeys(driver.name(), driver.keys());
+                    }
                 } catch (RuntimeException e) {
                     throw VswitchException.badRequest(label + ": " + e.getMessage() + " (nothing changed)");
                 }
