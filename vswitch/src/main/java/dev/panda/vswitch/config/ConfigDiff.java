@@ -27,7 +27,8 @@ import java.util.Objects;
  * </pre>
  *
  * A bridge added or removed lists its ports as {@code +}/{@code -} port lines of their own. In the
- * pmd section an empty desired {@code cores} means "the vswitch picks" and matches whatever runs.
+ * pmd section an empty desired {@code cores} means "the vswitch picks" and matches whatever runs;
+ * {@code stages} and {@code ring-size} are compared only when both sides run the pipeline.
  */
 public record ConfigDiff(List<Change> changes) {
 
@@ -334,6 +335,9 @@ public record ConfigDiff(List<Change> changes) {
         }
         if (!desired.idle().equals(running.idle())) {
             out.add(new PmdChanged("idle", running.idle(), desired.idle()));
+        }
+        if (desired.mode() != PmdConfig.Mode.PIPELINE || running.mode() != PmdConfig.Mode.PIPELINE) {
+            return out; // stages and ring-size mean nothing to run-to-completion pollers
         }
         if (!Objects.equals(desired.stages().classify(), running.stages().classify())) {
             out.add(new PmdChanged(

@@ -86,14 +86,27 @@ class ConfigDiffTest {
         VswitchConfig other = yaml("""
                 pmd: {cores: "0-1", mode: pipeline, idle: park, ring-size: 256, stages: {tx: 1}}
                 """);
-        ConfigDiff d = ConfigDiff.between(new VswitchConfig(RUNNING.pmd(), java.util.List.of()), other);
+        VswitchConfig pipeline = yaml("pmd: {cores: [1], mode: pipeline}");
+        ConfigDiff d = ConfigDiff.between(pipeline, other);
         assertEquals("""
                 ~ pmd cores 1 -> 0,1
-                ~ pmd mode rtc -> pipeline
                 ~ pmd idle yield -> park
                 ~ pmd stages.tx none -> 1
                 ~ pmd ring-size 1024 -> 256
                 """, d.text());
-        assertEquals(5, d.pmd().size());
+        assertEquals(4, d.pmd().size());
+        assertEquals(
+                "~ pmd mode rtc -> pipeline\n",
+                ConfigDiff.between(RUNNING, pipeline)
+                                .text()
+                                .lines()
+                                .filter(l -> l.contains("pmd"))
+                                .findFirst()
+                                .orElseThrow()
+                        + "\n");
+        // stages and ring-size count only when both run the pipeline
+        VswitchConfig rtc = yaml("pmd: {cores: [1], ring-size: 64, stages: {tx: 0}}");
+        assertTrue(ConfigDiff.between(new VswitchConfig(RUNNING.pmd(), java.util.List.of()), rtc)
+                .isEmpty());
     }
 }
