@@ -7,10 +7,8 @@ import dev.panda.dataplane.fwd.Packets;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.DeviceSpec;
-import dev.panda.dataplane.port.PciAllow;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
-import dev.panda.dataplane.port.PortDriver;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.vswitch.bridge.Fdb;
@@ -301,12 +299,13 @@ public final class Vswitch implements Control, AutoCloseable {
     @Override
     public synchronized ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         checkOpen();
-        ConfigDiff diff = ConfigDiff.between(config(), desired);
+        VswitchConfig running = config();
+        ConfigDiff diff = ConfigDiff.between(running, desired);
         for (ConfigDiff.PmdChanged c : diff.pmd()) {
             throw VswitchException.conflict("pmd." + c.field() + ": " + c.from() + " -> " + c.to()
                     + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
         }
-        Map<String, VlanPolicy> vlans = check(desired, diff);
+        Map<String, VlanPolicy> vlans = ApplyCheck.check(running, desired, diff, drivers);
         if (dryRun || diff.isEmpty()) {
             return diff;
         }
@@ -336,13 +335,17 @@ public final class Vswitch implements Control, AutoCloseable {
                         newFilters.put(
                                 ch.port(),
                                 openFilter(
-                                        label(ch.bridge(), ch.port()), ch.to().rxFilter(), old.port, old.id));
+                                        ApplyCheck.label(ch.bridge(), ch.port()),
+                                        ch.to().rxFilter(),
+                                        old.port,
+                                        old.id));
                     }
                     continue;
                 }
                 BridgeState b =
                         newBridges.containsKey(c.bridge()) ? newBridges.get(c.bridge()) : bridges.get(c.bridge());
-                PortState ps = openPort(label(c.bridge(), pc.name()), freeId(taken), pc, b, vlans.get(pc.name()));
+                PortState ps =
+                        openPort(ApplyCheck.label(c.bridge(), pc.name()), freeId(taken), pc, b, vlans.get(pc.name()));
                 taken.add(ps.id);
                 opened.put(pc.name(), ps);
             }
@@ -427,84 +430,6 @@ public final class Vswitch implements Control, AutoCloseable {
             p.bridge.fdb.flushPort(p.id);
         }
         return diff;
-    }
-
-    private static String label(String bridge, String port) {
-        return "port " + bridge + "/" + port;
-    }
-
-    /**
-     * What {@code apply} can check without opening anything: names given once, device strings,
-     * VLANs, table sizes, and that no device name a leaving port holds is opened again in the same
-     * apply (the new device would open while the old one still runs). Returns each port's VLANs.
-     */
-    private Map<String, VlanPolicy> check(VswitchConfig desired, ConfigDiff diff) {
-        Set<String> bridgeNames = new HashSet<>();
-        Map<String, String> ports = new HashMap<>();
-        Map<String, String> devices = new HashMap<>();
-        Map<String, VlanPolicy> vlans = new HashMap<>();
-        for (BridgeConfig b : desired.bridges()) {
-            if (b.name() == null || b.name().isBlank()) {
-                throw VswitchException.badRequest("a bridge needs a name (nothing changed)");
-            }
-            if (!bridgeNames.add(b.name())) {
-                throw VswitchException.conflict("bridge " + b.name() + " is given twice (nothing changed)");
-            }
-            if (b.macAging() < 1 || b.macTableSize() < 1 || b.macTableSize() > (1 << 24)) {
-                throw VswitchException.badRequest("bridge " + b.name() + ": mac-aging " + b.macAging()
-                        + " (>= 1) or mac-table-size " + b.macTableSize() + " (1.." + (1 << 24)
-                        + ") out of range (nothing changed)");
-            }
-            for (PortConfig p : b.ports()) {
-                if (p.name() == null || p.name().isBlank()) {
-                    throw VswitchException.badRequest("bridge " + b.name() + ": a port needs a name (nothing changed)");
-                }
-                String label = label(b.name(), p.name());
-                String twice = ports.putIfAbsent(p.name(), b.name());
-                if (twice != null) {
-                    throw VswitchException.conflict(
-                            label + ": port " + p.name() + " is also on " + twice + " (nothing changed)");
-                }
-                if (p.device() == null || p.device().isBlank()) {
-                    throw VswitchException.badRequest(label + ": needs a device string (nothing changed)");
-                }
-                DeviceSpec spec;
-                try {
-                    vlans.put(p.name(), VlanPolicy.of(p.tag(), p.trunks(), p.nativeVlan()));
-                    spec = DeviceSpec.parse(p.device());
-                    if (!PciAllow.isPci(p.device())) { // a driver that exists, keys it knows
-                        PortDriver driver = drivers.driverFor(spec);
-                        spec.requireKnownKeys(driver.name(), driver.keys());
-                    }
-                } catch (RuntimeException e) {
-                    throw VswitchException.badRequest(label + ": " + e.getMessage() + " (nothing changed)");
-                }
-                String other = devices.putIfAbsent(spec.name(), p.name());
-                if (other != null) {
-                    throw VswitchException.conflict(
-                            label + ": device " + spec.name() + " is also port " + other + "'s (nothing changed)");
-                }
-            }
-        }
-        Set<String> reopened = new HashSet<>();
-        for (ConfigDiff.PortChanged c : diff.of(ConfigDiff.PortChanged.class)) {
-            if (c.reopens()) {
-                reopened.add(c.port());
-            }
-        }
-        for (PortState r : portsById) {
-            if (r == null || (ports.containsKey(r.config.name()) && !reopened.contains(r.config.name()))) {
-                continue; // stays with its device
-            }
-            String taker = devices.get(r.port.name());
-            if (taker != null) {
-                throw VswitchException.conflict(label(ports.get(taker), taker) + ": device " + r.port.name()
-                        + " is still open as port " + r.config.name()
-                        + " until this apply has closed it; give the new device another name (e.g. "
-                        + r.port.name().replaceAll("[0-9]+$", "") + "9) or apply in two steps (nothing changed)");
-            }
-        }
-        return vlans;
     }
 
     /** After the data path let go of it: forget its MACs, close it (its buffers go back). */
