@@ -19,6 +19,16 @@ final class ApplyCheck {
 
     private ApplyCheck() {}
 
+    /** The parsed device string, its driver known and its keys known to the driver. */
+    static DeviceSpec device(String device, Ports drivers) {
+        DeviceSpec spec = DeviceSpec.parse(device);
+        if (!PciAllow.isPci(device)) {
+            PortDriver driver = drivers.driverFor(spec);
+            spec.requireKnownKeys(driver.name(), driver.keys());
+        }
+        return spec;
+    }
+
     static String label(String bridge, String port) {
         return "port " + bridge + "/" + port;
     }
@@ -61,11 +71,7 @@ final class ApplyCheck {
                 DeviceSpec spec;
                 try {
                     vlans.put(p.name(), VlanPolicy.of(p.tag(), p.trunks(), p.nativeVlan()));
-                    spec = DeviceSpec.parse(p.device());
-                    if (!PciAllow.isPci(p.device())) { // a driver that exists, keys it knows
-                        PortDriver driver = drivers.driverFor(spec);
-                        spec.requireKnownKeys(driver.name(), driver.keys());
-                    }
+                    spec = device(p.device(), drivers);
                 } catch (RuntimeException e) {
                     throw VswitchException.badRequest(label + ": " + e.getMessage() + " (nothing changed)");
                 }

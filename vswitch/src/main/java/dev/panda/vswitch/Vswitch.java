@@ -218,7 +218,7 @@ public final class Vswitch implements Control, AutoCloseable {
         DeviceSpec spec;
         try {
             vlan = VlanPolicy.of(pc.tag(), pc.trunks(), pc.nativeVlan());
-            spec = DeviceSpec.parse(pc.device());
+            spec = ApplyCheck.device(pc.device(), drivers);
         } catch (RuntimeException e) {
             throw VswitchException.badRequest("port " + pc.name() + ": " + e.getMessage());
         }

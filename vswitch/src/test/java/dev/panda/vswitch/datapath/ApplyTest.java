@@ -98,7 +98,7 @@ class ApplyTest {
                             List.of(
                                     PortConfig.of("a", a.device),
                                     PortConfig.of("b", b.device),
-                                    new PortConfig("e", e.device, 20, List.of(), null, null),
+                                    new PortConfig("e", e.device, 20, List.of(), null, "prefilter,engine=interp"),
                                     new PortConfig("d", d.device, null, List.of(10, 20), 30, null))));
             ConfigDiff diff;
             try {
@@ -113,14 +113,14 @@ class ApplyTest {
                             "- port br0 c",
                             "+ port br0 d device '" + d.device + "' trunks 10,20 native-vlan 30",
                             "~ bridge br0 mac-aging 300 -> 60",
-                            "~ port br0 e tag 10 -> 20"),
+                            "~ port br0 e tag 10 -> 20, rx-filter none -> 'prefilter,engine=interp'"),
                     diff.text().lines().toList());
             assertEquals(total, got.get(), "frames between a and b lost during apply: " + hs.vswitch.stats(null));
             Views.Show show = hs.vswitch.show();
             Map<String, Integer> after = ids(show);
             assertEquals(ids.get("a"), after.get("a"));
             assertEquals(ids.get("b"), after.get("b"));
-            assertEquals(ids.get("e"), after.get("e"), "a VLAN change must not reopen the port");
+            assertEquals(ids.get("e"), after.get("e"), "a VLAN or rx-filter change must not reopen the port");
             assertFalse(after.containsKey("c"));
             assertEquals(
                     20,
@@ -175,6 +175,65 @@ class ApplyTest {
                     new PmdConfig(List.of(), p.mode(), p.idle(), p.stages(), p.ringSize()),
                     hs.vswitch.config().bridges());
             assertTrue(hs.vswitch.apply(anyCores, false).isEmpty());
+        }
+    }
+
+    @Test
+    void aPortMovesToAnotherBridgeWithoutReopeningAsItsOldBridgeGoes() {
+        try (Hosts hs = new Hosts(PmdConfig.Mode.RTC)) {
+            var a = hs.host();
+            var b = hs.host();
+            var c = hs.host();
+            hs.vswitch.addBridge(BridgeConfig.of("br0"));
+            hs.vswitch.addBridge(BridgeConfig.of("br1"));
+            hs.vswitch.addPort("br0", PortConfig.of("a", a.device));
+            hs.vswitch.addPort("br0", PortConfig.of("b", b.device));
+            hs.vswitch.addPort("br1", PortConfig.of("c", c.device));
+            a.send(B, A, 0, 46); // A learned on br0
+            b.receive(100);
+            int id = ids(hs.vswitch.show()).get("a");
+            VswitchConfig desired = withBridges(
+                    hs.vswitch.config(),
+                    new BridgeConfig(
+                            "br1", 300, 8192, List.of(PortConfig.of("c", c.device), PortConfig.of("a", a.device))));
+            ConfigDiff d = hs.vswitch.apply(desired, false);
+            assertEquals(
+                    List.of("- port br0 b", "- bridge br0", "~ port br1 a bridge br0 -> br1"),
+                    d.text().lines().toList());
+            assertEquals(id, ids(hs.vswitch.show()).get("a"));
+            assertEquals(desired, hs.vswitch.config());
+            // c's unknown unicast floods to a, its new bridge-mate; then a's answer is known unicast
+            c.send(A, 0x02_00_00_00_00_0cL, 0, 46);
+            assertEquals(1, a.receive(200).size());
+            a.send(0x02_00_00_00_00_0cL, A, 0, 46);
+            assertEquals(1, c.receive(200).size());
+            Views.Fdb fdb = hs.vswitch.fdb("br1");
+            assertTrue(
+                    fdb.table().stream()
+                            .anyMatch(x -> x.port().equals("c") && x.mac().equals("02:00:00:00:00:0C")),
+                    fdb.toString());
+            assertTrue(
+                    fdb.table().stream()
+                            .anyMatch(x -> x.port().equals("a") && x.mac().equals("02:00:00:00:00:0A")),
+                    fdb.toString());
+            // a bad rx filter is refused before anything changes
+            VswitchException e = assertThrows(
+                    VswitchException.class,
+                    () -> hs.vswitch.apply(
+                            withBridges(
+                                    desired,
+                                    new BridgeConfig(
+                                            "br1",
+                                            300,
+                                            8192,
+                                            List.of(
+                                                    PortConfig.of("c", c.device),
+                                                    new PortConfig(
+                                                            "a", a.device, null, List.of(), null, "nosuchfilter")))),
+                            false));
+            assertEquals(400, e.status());
+            assertTrue(e.getMessage().startsWith("port br1/a: rx-filter: "), e.getMessage());
+            assertEquals(desired, hs.vswitch.config());
         }
     }
 
