@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@code panda ctl apply} against a real vswitch whose ports are AF_XDP sockets on veth pairs into
@@ -55,13 +55,12 @@ class CtlApplyNamespaceTest {
     Vswitch vswitch;
     ControlServer server;
 
-    @BeforeEach
-    void start() {
+    void start(PmdConfig.Mode mode) {
         sock = dir.resolve("vswitch.ctl");
         int[] cpus = Posix.getAffinity();
         pool = PacketPool.create(PoolConfig.defaults());
         vswitch = Vswitch.start(
-                new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
+                new VswitchConfig(new PmdConfig(List.of(), mode, "yield", null, 256), List.of()),
                 pool,
                 new int[] {cpus[cpus.length - 1]},
                 false);
@@ -70,23 +69,32 @@ class CtlApplyNamespaceTest {
 
     @AfterEach
     void stop() throws Exception {
-        server.close();
-        vswitch.close();
-        pool.close();
+        if (server != null) {
+            server.close();
+        }
+        if (vswitch != null) {
+            vswitch.close();
+        }
+        if (pool != null) {
+            pool.close();
+        }
         for (String n : namespaces) {
             new ProcessBuilder("ip", "netns", "del", n).start().waitFor();
         }
     }
 
-    @Test
-    void applyUnderAPingFloodLosesNothingAndBadOrEmptyAppliesChangeNothing() throws Exception {
+    @ParameterizedTest
+    @EnumSource(PmdConfig.Mode.class)
+    void applyUnderAPingFloodLosesNothingAndBadOrEmptyAppliesChangeNothing(PmdConfig.Mode mode) throws Exception {
+        start(mode);
         // h1, h2: VLAN 10, untouched; h3: VLAN 10, removed; h4: VLAN 20 -> 10; h5: added
         Map<String, String> dev = new LinkedHashMap<>();
         for (int i = 1; i <= 5; i++) {
             dev.put("p" + i, "net_af_xdp" + i + ",iface=" + ns(i, "198.18.30." + i + "/24") + ",mode=skb");
         }
-        String first = config(dev, "p1", 10, "p2", 10, "p3", 10, "p4", 20);
-        String next = config(dev, "p1", 10, "p2", 10, "p4", 10, "p5", 10);
+        String pmd = "pmd: {mode: " + mode.label() + ", ring-size: 256}\n"; // as running
+        String first = pmd + config(dev, "p1", 10, "p2", 10, "p3", 10, "p4", 20);
+        String next = pmd + config(dev, "p1", 10, "p2", 10, "p4", 10, "p5", 10);
         CtlRun r = ctl("apply", file("first.yaml", first));
         assertEquals(0, r.status(), r.err());
         assertEquals(5, r.out().lines().count(), r.out());
@@ -124,7 +132,7 @@ class CtlApplyNamespaceTest {
                         "+ port br0 p5 device '" + dev.get("p5") + "' tag 10",
                         "~ port br0 p4 tag 20 -> 10"),
                 r.out().lines().toList());
-        System.out.println("ping under apply: " + floodOut.strip().replace('\n', ' '));
+        System.out.println(mode + ": ping under apply: " + floodOut.strip().replace('\n', ' '));
         Matcher m =
                 Pattern.compile("(\\d+) packets transmitted, (\\d+) received").matcher(floodOut);
         assertTrue(m.find(), floodOut);
@@ -140,8 +148,12 @@ class CtlApplyNamespaceTest {
         long rep2 = delta(before, after, "p2", "rx-packets");
         long rep1 = delta(before, after, "p1", "tx-packets");
         System.out.printf(
-                "counters: p1 rx %d, p2 tx %d, p2 rx %d, p1 tx %d (ping: %d each way)%n",
-                req1, req2, rep2, rep1, FLOOD);
+                mode + ": counters: p1 rx %d, p2 tx %d, p2 rx %d, p1 tx %d (ping: %d each way)%n",
+                req1,
+                req2,
+                rep2,
+                rep1,
+                FLOOD);
         for (long d : new long[] {req1, req2, rep2, rep1}) {
             assertTrue(
                     d >= FLOOD && d <= FLOOD + 4,
@@ -167,7 +179,8 @@ class CtlApplyNamespaceTest {
         String show = ctl("show").out();
         long fds = openFiles();
         // (p5 removed, p3 opened again: both undone)
-        String bad = config(dev, "p1", 10, "p2", 10, "p4", 10, "p3", 10)
+        String bad = pmd
+                + config(dev, "p1", 10, "p2", 10, "p4", 10, "p3", 10)
                 + "      - {name: bad, device: 'net_af_xdp9,iface=pannosuch" + tag + ",mode=skb'}\n";
         r = ctl("apply", file("bad.yaml", bad));
         assertEquals(2, r.status(), r.out());
