@@ -1,6 +1,7 @@
 package dev.panda.vswitch;
 
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import java.util.List;
@@ -43,4 +44,15 @@ public interface Control {
 
     /** config-show: the running state in the config file's form. */
     VswitchConfig config();
+
+    /**
+     * apply: makes the running state {@code desired} by changing only what differs, all or nothing,
+     * and returns the difference; with {@code dryRun} checks everything that can be checked
+     * without opening a device and changes nothing. Refused (and nothing changed): 400 a bad part
+     * (bad device string, VLAN, rx filter), 409 a name or device in use or a pmd setting that
+     * cannot change while running, 500 a device that would not open. The message names the part.
+     */
+    default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
+        throw new UnsupportedOperationException("apply");
+    }
 }

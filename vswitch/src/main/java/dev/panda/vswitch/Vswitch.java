@@ -14,6 +14,7 @@ import dev.panda.dataplane.port.Ports;
 import dev.panda.vswitch.bridge.Fdb;
 import dev.panda.vswitch.bridge.VlanPolicy;
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -23,9 +24,12 @@ import dev.panda.vswitch.datapath.DropCounters;
 import dev.panda.vswitch.datapath.PortEntry;
 import dev.panda.vswitch.datapath.Snapshot;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -50,14 +54,24 @@ public final class Vswitch implements Control, AutoCloseable {
     private volatile boolean closed;
 
     private static final class BridgeState {
-        final BridgeConfig config;
-        final Fdb fdb;
+        BridgeConfig config; // mac-aging and mac-table-size may change by apply
+        Fdb fdb; // replaced by apply when mac-table-size changes
         final List<PortState> ports = new ArrayList<>();
-        BridgeEntry entry;
 
         BridgeState(BridgeConfig config) {
             this.config = config;
             this.fdb = new Fdb(config.macTableSize(), config.macAging());
+        }
+    }
+
+    /** An open rx filter and its stream per rx queue. */
+    private record Filter(RxFilter filter, RxFilterStream[] streams) {
+        static final Filter NONE = new Filter(null, null);
+
+        void close() {
+            if (filter != null) {
+                filter.close();
+            }
         }
     }
 
@@ -67,10 +81,11 @@ public final class Vswitch implements Control, AutoCloseable {
         final BridgeState bridge;
         final Port port;
         final VlanPolicy vlan;
-        final RxFilter filter;
-        final RxFilterStream[] streams;
+        final Filter filter;
         final int[] txLocks;
-        final long[] baseline = new long[DropCounters.COUNT];
+        final long[] baseline;
+        /** The poller of each rx queue, fixed when the port is first published (queues never move). */
+        int[] pollerOf;
 
         PortState(
                 int id,
@@ -78,17 +93,24 @@ public final class Vswitch implements Control, AutoCloseable {
                 BridgeState bridge,
                 Port port,
                 VlanPolicy vlan,
-                RxFilter filter,
-                RxFilterStream[] streams,
-                int[] txLocks) {
+                Filter filter,
+                int[] txLocks,
+                long[] baseline) {
             this.id = id;
             this.config = config;
             this.bridge = bridge;
             this.port = port;
             this.vlan = vlan;
             this.filter = filter;
-            this.streams = streams;
             this.txLocks = txLocks;
+            this.baseline = baseline;
+        }
+
+        /** The same open device (same id, counters, queues) with a new config, bridge, VLANs, filter. */
+        PortState with(PortConfig c, BridgeState b, VlanPolicy v, Filter f) {
+            PortState n = new PortState(id, c, b, port, v, f, txLocks, baseline);
+            n.pollerOf = pollerOf;
+            return n;
         }
     }
 
@@ -196,7 +218,7 @@ public final class Vswitch implements Control, AutoCloseable {
         DeviceSpec spec;
         try {
             vlan = VlanPolicy.of(pc.tag(), pc.trunks(), pc.nativeVlan());
-            spec = DeviceSpec.parse(pc.device());
+            spec = ApplyCheck.device(pc.device(), drivers);
         } catch (RuntimeException e) {
             throw VswitchException.badRequest("port " + pc.name() + ": " + e.getMessage());
         }
@@ -205,34 +227,52 @@ public final class Vswitch implements Control, AutoCloseable {
                 throw VswitchException.conflict("device " + spec.name() + " is already port " + other.config.name());
             }
         }
-        int id = freeId();
+        PortState ps = openPort("port " + pc.name(), freeId(Set.of()), pc, b, vlan);
+        portsById[ps.id] = ps;
+        b.ports.add(ps);
+        publish();
+    }
+
+    /** Opens the device and its rx filter; on failure nothing stays open. */
+    private PortState openPort(String label, int id, PortConfig pc, BridgeState b, VlanPolicy vlan) {
         Port port;
         try {
             port = drivers.open(pc.device(), PortContext.of(pool, id));
         } catch (RuntimeException e) {
             throw new VswitchException(
-                    e instanceof IllegalArgumentException ? 400 : 500, "port " + pc.name() + ": " + e.getMessage(), e);
+                    e instanceof IllegalArgumentException ? 400 : 500, label + ": " + e.getMessage(), e);
         }
-        RxFilter filter = null;
-        RxFilterStream[] streams = null;
+        Filter filter;
         try {
-            if (pc.rxFilter() != null && !pc.rxFilter().isBlank()) {
-                filter = RxFilters.discover().open(pc.rxFilter(), port.rxQueueCount());
-                streams = new RxFilterStream[port.rxQueueCount()];
-                for (int q = 0; q < streams.length; q++) {
-                    streams[q] = filter.newStream(q, pool, port, id, q, -1);
-                }
-            }
+            filter = openFilter(label, pc.rxFilter(), port, id);
         } catch (RuntimeException e) {
             port.close();
-            throw VswitchException.badRequest("port " + pc.name() + ": rx-filter: " + e.getMessage());
+            throw e;
         }
         int[] txLocks = port.txQueueCount() < datapath.transmitters() ? new int[port.txQueueCount()] : null;
-        PortState ps = new PortState(id, pc, b, port, vlan, filter, streams, txLocks);
-        sumDrops(id, ps.baseline);
-        portsById[id] = ps;
-        b.ports.add(ps);
-        publish();
+        long[] baseline = new long[DropCounters.COUNT];
+        sumDrops(id, baseline);
+        return new PortState(id, pc, b, port, vlan, filter, txLocks, baseline);
+    }
+
+    private Filter openFilter(String label, String spec, Port port, int id) {
+        if (spec == null || spec.isBlank()) {
+            return Filter.NONE;
+        }
+        RxFilter filter = null;
+        try {
+            filter = RxFilters.discover().open(spec, port.rxQueueCount());
+            RxFilterStream[] streams = new RxFilterStream[port.rxQueueCount()];
+            for (int q = 0; q < streams.length; q++) {
+                streams[q] = filter.newStream(q, pool, port, id, q, -1);
+            }
+            return new Filter(filter, streams);
+        } catch (RuntimeException e) {
+            if (filter != null) {
+                filter.close();
+            }
+            throw VswitchException.badRequest(label + ": rx-filter: " + e.getMessage());
+        }
     }
 
     @Override
@@ -249,12 +289,153 @@ public final class Vswitch implements Control, AutoCloseable {
         closePort(p);
     }
 
+    // ---- apply: the whole desired state, as a diff --------------------------------------
+
+    /**
+     * Three steps: check everything and open every new device, filter and table (a failure closes
+     * what was opened and changes nothing); commit the state and publish one snapshot; then close
+     * what left. Ports whose config did not change keep their device, id, counters and queues.
+     */
+    @Override
+    public synchronized ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
+        checkOpen();
+        VswitchConfig running = config();
+        ConfigDiff diff = ConfigDiff.between(running, desired);
+        for (ConfigDiff.PmdChanged c : diff.pmd()) {
+            throw VswitchException.conflict("pmd." + c.field() + ": " + c.from() + " -> " + c.to()
+                    + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
+        }
+        Map<String, VlanPolicy> vlans = ApplyCheck.check(running, desired, diff, drivers);
+        if (dryRun || diff.isEmpty()) {
+            return diff;
+        }
+        Map<String, BridgeState> newBridges = new LinkedHashMap<>();
+        Map<String, Fdb> newTables = new HashMap<>();
+        Map<String, PortState> opened = new LinkedHashMap<>();
+        Map<String, Filter> newFilters = new HashMap<>();
+        Set<Integer> taken = new HashSet<>();
+        try {
+            for (ConfigDiff.BridgeAdded a : diff.of(ConfigDiff.BridgeAdded.class)) {
+                newBridges.put(a.bridge(), new BridgeState(a.config()));
+            }
+            for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
+                if (c.tableSizeChanged()) {
+                    newTables.put(c.bridge(), new Fdb(c.to().macTableSize(), c.to().macAging()));
+                }
+            }
+            for (ConfigDiff.Change c : diff.changes()) {
+                PortConfig pc;
+                if (c instanceof ConfigDiff.PortAdded a) {
+                    pc = a.config();
+                } else if (c instanceof ConfigDiff.PortChanged ch && ch.reopens()) {
+                    pc = ch.to();
+                } else {
+                    if (c instanceof ConfigDiff.PortChanged ch && ch.filterChanged()) {
+                        PortState old = findPort(ch.port());
+                        newFilters.put(
+                                ch.port(),
+                                openFilter(
+                                        ApplyCheck.label(ch.bridge(), ch.port()),
+                                        ch.to().rxFilter(),
+                                        old.port,
+                                        old.id));
+                    }
+                    continue;
+                }
+                BridgeState b =
+                        newBridges.containsKey(c.bridge()) ? newBridges.get(c.bridge()) : bridges.get(c.bridge());
+                PortState ps =
+                        openPort(ApplyCheck.label(c.bridge(), pc.name()), freeId(taken), pc, b, vlans.get(pc.name()));
+                taken.add(ps.id);
+                opened.put(pc.name(), ps);
+            }
+        } catch (RuntimeException e) {
+            for (PortState p : opened.values()) {
+                p.filter.close();
+                p.port.close();
+            }
+            newFilters.values().forEach(Filter::close);
+            int status = e instanceof VswitchException v ? v.status() : 500;
+            throw new VswitchException(status, e.getMessage() + " (nothing changed)", e);
+        }
+
+        // commit: from here on nothing can be refused
+        Map<String, PortState> before = new HashMap<>();
+        for (PortState p : portsById) {
+            if (p != null) {
+                before.put(p.config.name(), p);
+            }
+        }
+        List<PortState> gone = new ArrayList<>();
+        List<PortState> relearn = new ArrayList<>();
+        List<Filter> oldFilters = new ArrayList<>();
+        for (ConfigDiff.PortRemoved r : diff.of(ConfigDiff.PortRemoved.class)) {
+            PortState p = before.get(r.port());
+            p.bridge.ports.remove(p);
+            portsById[p.id] = null;
+            gone.add(p);
+        }
+        for (ConfigDiff.BridgeRemoved r : diff.of(ConfigDiff.BridgeRemoved.class)) {
+            bridges.remove(r.bridge());
+        }
+        bridges.putAll(newBridges);
+        for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
+            BridgeState b = bridges.get(c.bridge());
+            b.config = c.to().withPorts(List.of());
+            if (c.tableSizeChanged()) {
+                b.fdb = newTables.get(c.bridge());
+            } else {
+                b.fdb.setAgingSeconds(c.to().macAging());
+            }
+        }
+        for (ConfigDiff.PortAdded a : diff.of(ConfigDiff.PortAdded.class)) {
+            PortState p = opened.get(a.port());
+            portsById[p.id] = p;
+            p.bridge.ports.add(p);
+        }
+        for (ConfigDiff.PortChanged c : diff.of(ConfigDiff.PortChanged.class)) {
+            PortState old = before.get(c.port());
+            BridgeState to = bridges.get(c.bridge());
+            PortState now;
+            if (c.reopens()) {
+                now = opened.get(c.port());
+                portsById[old.id] = null;
+                gone.add(old);
+            } else {
+                Filter f = old.filter;
+                if (c.filterChanged()) {
+                    f = newFilters.get(c.port());
+                    oldFilters.add(old.filter);
+                }
+                now = old.with(c.to(), to, vlans.get(c.port()), f);
+                if (c.moved() || c.vlanChanged()) {
+                    relearn.add(old); // its MACs, learned in its old bridge or VLANs
+                }
+            }
+            portsById[now.id] = now;
+            int at = old.bridge.ports.indexOf(old);
+            if (old.bridge == to) {
+                to.ports.set(at, now);
+            } else {
+                old.bridge.ports.remove(at);
+                to.ports.add(now);
+            }
+        }
+        publish();
+        for (PortState p : gone) {
+            closePort(p);
+        }
+        oldFilters.forEach(Filter::close);
+        for (PortState p : relearn) {
+            p.bridge.fdb.flushPort(p.id);
+        }
+        return diff;
+    }
+
     /** After the data path let go of it: forget its MACs, close it (its buffers go back). */
     private void closePort(PortState p) {
         p.bridge.fdb.flushPort(p.id);
-        if (p.filter != null) {
-            p.filter.close();
-        }
+        p.filter.close();
         p.port.close();
     }
 
@@ -454,24 +635,47 @@ public final class Vswitch implements Control, AutoCloseable {
 
     // ---- internals ------------------------------------------------------------------------
 
-    /** Builds the next snapshot from the state and waits until the data path runs on it. */
+    /**
+     * Builds the next snapshot from the state and waits until the data path runs on it. A port's
+     * rx queues keep the poller they got when the port was first published; a new port's queues go
+     * to the pollers with the fewest.
+     */
     private void publish() {
         List<BridgeEntry> bes = new ArrayList<>();
         List<PortEntry> pes = new ArrayList<>();
         List<List<int[]>> rxqs = new ArrayList<>();
         int pollers = datapath.pollers();
+        int[] load = new int[pollers];
         for (int i = 0; i < pollers; i++) {
             rxqs.add(new ArrayList<>());
         }
-        int next = 0;
+        for (BridgeState b : bridges.values()) {
+            for (PortState p : b.ports) {
+                if (p.pollerOf != null) {
+                    for (int poller : p.pollerOf) {
+                        load[poller]++;
+                    }
+                }
+            }
+        }
         for (BridgeState b : bridges.values()) {
             BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb);
-            b.entry = be;
             bes.add(be);
             for (PortState p : b.ports) {
-                pes.add(new PortEntry(p.id, p.config.name(), p.port, p.vlan, be, p.streams, p.txLocks));
-                for (int q = 0; q < p.port.rxQueueCount(); q++) {
-                    rxqs.get(next++ % pollers).add(new int[] {p.id, q});
+                if (p.pollerOf == null) {
+                    p.pollerOf = new int[p.port.rxQueueCount()];
+                    for (int q = 0; q < p.pollerOf.length; q++) {
+                        int least = 0;
+                        for (int i = 1; i < pollers; i++) {
+                            least = load[i] < load[least] ? i : least;
+                        }
+                        p.pollerOf[q] = least;
+                        load[least]++;
+                    }
+                }
+                pes.add(new PortEntry(p.id, p.config.name(), p.port, p.vlan, be, p.filter.streams(), p.txLocks));
+                for (int q = 0; q < p.pollerOf.length; q++) {
+                    rxqs.get(p.pollerOf[q]).add(new int[] {p.id, q});
                 }
             }
         }
@@ -496,9 +700,10 @@ public final class Vswitch implements Control, AutoCloseable {
         return null;
     }
 
-    private int freeId() {
+    /** The lowest port id neither in use nor in {@code taken}. */
+    private int freeId(Set<Integer> taken) {
         for (int i = 1; i < portsById.length; i++) {
-            if (portsById[i] == null) {
+            if (portsById[i] == null && !taken.contains(i)) {
                 return i;
             }
         }

@@ -1,6 +1,7 @@
 package dev.panda.vswitch;
 
 import dev.panda.jextract.Posix;
+import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -10,13 +11,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
  * {@code panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
  * [--idle spin|yield|park]}: loads the config (options override the file), starts the {@link
  * Vswitch}, serves it on the control socket and runs until SIGTERM or SIGINT, which close the
- * control server, then the vswitch, and exit 0. A bad option or file: one line, exit 2.
+ * control server, then the vswitch, and exit 0; SIGHUP re-reads the {@code --config} file and
+ * applies the difference. A bad option or file: one line, exit 2.
  */
 public final class VswitchMain {
 
@@ -29,7 +33,8 @@ public final class VswitchMain {
               --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
               --idle I          what an idle poller does: spin, yield or park
               --demo            two network namespaces on br0 ping each other, then everything is removed
-            Options override the file. Stop with SIGTERM or Ctrl-C.
+            Options override the file. Stop with SIGTERM or Ctrl-C; SIGHUP re-reads the --config file
+            and applies what changed (as panda ctl apply).
             """.formatted(ControlServer.DEFAULT_PATH);
 
     /** The parsed command line. */
@@ -54,8 +59,18 @@ public final class VswitchMain {
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         CountDownLatch stop = new CountDownLatch(1);
-        onSignal(stop);
-        return run(args, out, err, Vswitch::start, stop);
+        Semaphore reload = new Semaphore(0);
+        onSignal(stop, reload);
+        return run(args, out, err, Vswitch::start, stop, reload);
+    }
+
+    static int run(
+            String[] args,
+            PrintStream out,
+            PrintStream err,
+            Function<VswitchConfig, ? extends Control> start,
+            CountDownLatch stop) {
+        return run(args, out, err, start, stop, new Semaphore(0));
     }
 
     /**
@@ -63,13 +78,15 @@ public final class VswitchMain {
      *     closed on the way out
      * @param stop  counted down to stop (by SIGTERM/SIGINT in {@link #run(String[], PrintStream,
      *     PrintStream)})
+     * @param reload released to re-read the {@code --config} file and apply it (by SIGHUP)
      */
     static int run(
             String[] args,
             PrintStream out,
             PrintStream err,
             Function<VswitchConfig, ? extends Control> start,
-            CountDownLatch stop) {
+            CountDownLatch stop,
+            Semaphore reload) {
         Options o;
         VswitchConfig config;
         try {
@@ -122,12 +139,38 @@ public final class VswitchMain {
                 + " show); SIGTERM or Ctrl-C stops");
         out.flush();
         try {
-            stop.await();
+            while (!stop.await(100, TimeUnit.MILLISECONDS)) {
+                if (reload.tryAcquire()) {
+                    reload.drainPermits(); // signals that came meanwhile: one re-read covers them
+                    out.println(reload(o, vswitch));
+                    out.flush();
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         server.close();
         return closeQuietly(vswitch, err) ? 0 : 1;
+    }
+
+    /**
+     * SIGHUP: the {@code --config} file again (with the command line's options on top), applied as
+     * {@code panda ctl apply} does: only what differs changes, all or nothing. One line back.
+     */
+    static String reload(Options o, Control vswitch) {
+        if (o.config == null) {
+            return "panda vswitch: SIGHUP: no --config file to re-read; nothing changed";
+        }
+        try {
+            VswitchConfig desired = apply(o, ConfigFiles.load(o.config));
+            ConfigDiff diff = vswitch.apply(desired, false);
+            return "panda vswitch: SIGHUP: " + o.config + ": "
+                    + (diff.isEmpty() ? "no changes" : "applied " + diff.summary());
+        } catch (VswitchException e) {
+            return "panda vswitch: SIGHUP: " + o.config + " refused, nothing changed: " + oneLine(e.getMessage());
+        } catch (RuntimeException e) {
+            return "panda vswitch: SIGHUP: " + o.config + " failed: " + oneLine(String.valueOf(e));
+        }
     }
 
     private static boolean closeQuietly(Control vswitch, PrintStream err) {
@@ -222,12 +265,18 @@ public final class VswitchMain {
     }
 
     @SuppressWarnings("restriction")
-    private static void onSignal(CountDownLatch stop) {
-        for (String name : new String[] {"INT", "TERM"}) {
+    private static void onSignal(CountDownLatch stop, Semaphore reload) {
+        for (String name : new String[] {"INT", "TERM", "HUP"}) {
             try {
-                sun.misc.Signal.handle(new sun.misc.Signal(name), s -> stop.countDown());
+                sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
+                    if (name.equals("HUP")) {
+                        reload.release(); // the main thread re-reads the file
+                    } else {
+                        stop.countDown();
+                    }
+                });
             } catch (IllegalArgumentException e) {
-                // signal not available here: the JVM's default action stays
+                // signal not available here (e.g. -Xrs): the JVM's default action stays
             }
         }
     }

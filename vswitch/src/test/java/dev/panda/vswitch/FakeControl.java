@@ -1,6 +1,7 @@
 package dev.panda.vswitch;
 
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -181,5 +182,26 @@ public final class FakeControl implements Control {
     public synchronized VswitchConfig config() {
         enter();
         return new VswitchConfig(PmdConfig.defaults(), new ArrayList<>(bridges.values()));
+    }
+
+    /** The diff against the fake's state; a device starting with "bad" refuses the whole apply. */
+    @Override
+    public synchronized ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
+        enter();
+        ConfigDiff diff =
+                ConfigDiff.between(new VswitchConfig(desired.pmd(), new ArrayList<>(bridges.values())), desired);
+        for (BridgeConfig b : desired.bridges()) {
+            for (PortConfig p : b.ports()) {
+                if (p.device().startsWith("bad")) {
+                    throw VswitchException.badRequest("port " + b.name() + "/" + p.name() + ": unknown device '"
+                            + p.device() + "' (nothing changed)");
+                }
+            }
+        }
+        if (!dryRun) {
+            bridges.clear();
+            desired.bridges().forEach(b -> bridges.put(b.name(), b));
+        }
+        return diff;
     }
 }

@@ -43,7 +43,9 @@ public final class Fdb {
     }
 
     private final int maxEntries;
-    private final int agingSeconds;
+    /** Changed live by {@code apply} (read by the housekeeping thread only). */
+    private volatile int agingSeconds;
+
     private volatile Table table;
     private final AtomicInteger size = new AtomicInteger();
     private final AtomicInteger deleted = new AtomicInteger();
@@ -173,6 +175,7 @@ public final class Fdb {
      */
     private int remove(boolean byAge, int arg) {
         Table t = table;
+        int aging = agingSeconds;
         int n = 0;
         for (int i = 0; i <= t.mask; i++) {
             long k = (long) LONGS.getOpaque(t.keys, i);
@@ -180,7 +183,7 @@ public final class Fdb {
                 continue;
             }
             long v = (long) LONGS.getOpaque(t.vals, i);
-            boolean match = byAge ? arg - (int) (v >>> PORT_BITS) >= agingSeconds : (int) (v & PORT_MASK) == arg;
+            boolean match = byAge ? arg - (int) (v >>> PORT_BITS) >= aging : (int) (v & PORT_MASK) == arg;
             if (match && LONGS.compareAndSet(t.keys, i, k, DELETED)) {
                 size.decrementAndGet();
                 deleted.incrementAndGet();
@@ -265,6 +268,14 @@ public final class Fdb {
 
     public int agingSeconds() {
         return agingSeconds;
+    }
+
+    /** A new aging time, from the next aging pass on (entries stay). */
+    public void setAgingSeconds(int seconds) {
+        if (seconds < 1) {
+            throw new IllegalArgumentException("mac-aging must be at least 1 s, got " + seconds);
+        }
+        agingSeconds = seconds;
     }
 
     public long learned() {

@@ -96,7 +96,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                         path,
                         qs.parameters(),
                         msg.headers().get(HttpHeaderNames.ACCEPT),
-                        body),
+                        body,
+                        msg.headers().get(HttpHeaderNames.CONTENT_TYPE)),
                 null,
                 keepAlive);
     }

@@ -3,8 +3,10 @@ package dev.panda.vswitch.control;
 import dev.panda.vswitch.Control;
 import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PortConfig;
+import dev.panda.vswitch.config.VswitchConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +25,18 @@ final class ControlRoutes {
     static final String YAML = "application/yaml; charset=utf-8";
 
     /** A decoded request: its path split into decoded segments. */
-    record Request(String method, List<String> path, Map<String, List<String>> query, String accept, byte[] body) {}
+    record Request(
+            String method,
+            List<String> path,
+            Map<String, List<String>> query,
+            String accept,
+            byte[] body,
+            String contentType) {
+
+        Request(String method, List<String> path, Map<String, List<String>> query, String accept, byte[] body) {
+            this(method, path, query, accept, body, null);
+        }
+    }
 
     /** An answer; {@code allow} is set on 405. */
     record Response(int status, String contentType, byte[] body, String allow) {
@@ -91,6 +104,40 @@ final class ControlRoutes {
                                 JSON,
                                 ConfigFiles.toJson(control.config()).getBytes(StandardCharsets.UTF_8),
                                 null));
+        add("PUT", "v1/config", (r, p) -> applyConfig(r));
+    }
+
+    /**
+     * {@code PUT /v1/config}: the whole desired state, YAML or JSON by Content-Type (without one:
+     * JSON if it starts with '{'); {@code ?dry-run=1} only computes the difference.
+     */
+    private Response applyConfig(Request r) {
+        boolean dryRun = flag(r, "dry-run");
+        String type = r.contentType() == null ? "" : r.contentType().toLowerCase(java.util.Locale.ROOT);
+        String text = new String(r.body(), StandardCharsets.UTF_8).strip();
+        if (text.isEmpty()) {
+            throw VswitchException.badRequest(
+                    "empty body: send the whole desired state (as GET /v1/config answers; no bridges: {\"bridges\": []})");
+        }
+        boolean json = type.contains("json") || (!type.contains("yaml") && text.startsWith("{"));
+        VswitchConfig desired =
+                json ? ConfigFiles.configFromJson(r.body()) : ConfigFiles.parseYaml(r.body(), "request body");
+        ConfigDiff diff = control.apply(desired, dryRun);
+        return new Response(200, JSON, json(diff.toTree(dryRun, !dryRun)), null);
+    }
+
+    /** {@code ?name}, {@code ?name=1}, {@code =true} or {@code =yes}; refuses other values. */
+    private static boolean flag(Request r, String name) {
+        List<String> v = r.query().get(name);
+        if (v == null || v.isEmpty()) {
+            return false;
+        }
+        String s = v.getLast().toLowerCase(java.util.Locale.ROOT);
+        return switch (s) {
+            case "", "1", "true", "yes" -> true;
+            case "0", "false", "no" -> false;
+            default -> throw VswitchException.badRequest(name + ": '" + oneLine(v.getLast()) + "' is not 1 or 0");
+        };
     }
 
     private void add(String method, String pattern, Handler h) {

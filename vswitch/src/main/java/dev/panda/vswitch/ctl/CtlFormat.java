@@ -175,6 +175,15 @@ final class CtlFormat {
         return sb.toString();
     }
 
+    /** {@code apply}: the difference, one line per change ({@code + port br0 c3 ...}); nothing if none. */
+    static String diff(JsonNode answer) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode c : answer.path("changes")) {
+            sb.append(c.path("line").asText()).append('\n');
+        }
+        return sb.toString();
+    }
+
     private static String ints(JsonNode list, String none) {
         List<String> s = new ArrayList<>();
         list.forEach(n -> s.add(n.asText()));

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panda.vswitch.VswitchException;
+import dev.panda.vswitch.config.ConfigFiles;
+import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import java.io.IOException;
@@ -36,6 +39,8 @@ public final class CtlMain {
               pmd-stats                                      poller statistics
               pmd-stats-clear                                zero the poller statistics
               config-show                                    the running state as a config file (YAML)
+              apply FILE|- [--dry-run]                       make the running state FILE's (YAML), changing only
+                                                             what differs, all or nothing; prints the difference
             --control PATH  the vswitch's control socket (default %s)
             --json          print the API's JSON answer as is
             --timeout S     seconds to wait for an answer (default 60)
@@ -167,11 +172,38 @@ public final class CtlMain {
                         ? new Call("GET", "/v1/config", null, "application/json", null)
                         : new Call("GET", "/v1/config?format=yaml", null, "application/yaml", null);
             }
+            case "apply" -> apply(a);
             default ->
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
-                        + " pmd-stats-clear, config-show");
+                        + " pmd-stats-clear, config-show, apply");
         };
+    }
+
+    /**
+     * {@code apply FILE|- [--dry-run]}: the file is read and checked here, so a refusal names its
+     * line, and sent as JSON to {@code PUT /v1/config}.
+     */
+    private static Call apply(List<String> a) {
+        List<String> files = a.stream().filter(w -> !w.equals("--dry-run")).toList();
+        boolean dryRun = files.size() < a.size();
+        arity("apply", files, 1, 1, "FILE|- [--dry-run]");
+        if (a.size() - files.size() > 1) {
+            throw new UsageException("apply: --dry-run given twice");
+        }
+        String file = files.getFirst();
+        VswitchConfig desired;
+        try {
+            desired = file.equals("-")
+                    ? ConfigFiles.parseYaml(System.in.readNBytes(ConfigFiles.MAX_BYTES + 1), "stdin")
+                    : ConfigFiles.load(Path.of(file));
+        } catch (VswitchException e) {
+            throw new UsageException(e.getMessage());
+        } catch (IOException e) {
+            throw new UsageException("stdin: cannot read: " + e.getMessage());
+        }
+        byte[] body = ConfigFiles.toJson(desired).getBytes(StandardCharsets.UTF_8);
+        return new Call("PUT", "/v1/config" + (dryRun ? "?dry-run=1" : ""), body, null, CtlFormat::diff);
     }
 
     private static void arity(String verb, List<String> a, int min, int max, String usage) {
