@@ -22,7 +22,6 @@ import org.jline.terminal.Size;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import org.jline.utils.AttributedString;
-import org.jline.utils.Display;
 import org.jline.utils.InfoCmp.Capability;
 import org.jline.utils.NonBlockingReader;
 
@@ -190,7 +189,7 @@ public final class TopMain {
         try {
             JsonNode n = Json.MAPPER.readTree(a.body());
             if (n != null && n.hasNonNull("error")) {
-                return ": " + TopModel.clean(n.get("error").asText()).replace('_', ' ');
+                return ": " + TopModel.printable(n.get("error").asText(), 300);
             }
         } catch (IOException e) {
             // not JSON
@@ -211,6 +210,7 @@ public final class TopMain {
         private TopModel.View view;
         private String status;
         private volatile boolean resized;
+        private List<AttributedString> shown = List.of();
         private final AtomicBoolean stop = new AtomicBoolean();
 
         Live(CtlClient client, TopModel.Sample first, double interval, SortKey sort) {
@@ -222,6 +222,7 @@ public final class TopMain {
         }
 
         void run() throws IOException {
+            String stty = stty("-g"); // to restore exactly: JLine's own restore leaves the line speed 0
             Terminal t = TerminalBuilder.builder()
                     .system(true)
                     .dumb(false)
@@ -231,13 +232,16 @@ public final class TopMain {
             AtomicBoolean restored = new AtomicBoolean();
             Runnable restore = () -> {
                 if (restored.compareAndSet(false, true)) {
-                    t.setAttributes(saved);
                     if (!t.puts(Capability.exit_ca_mode)) {
                         t.puts(Capability.clear_screen);
                     }
                     t.puts(Capability.keypad_local);
-                    t.puts(Capability.cursor_visible);
+                    t.puts(Capability.cursor_normal);
                     t.writer().flush();
+                    t.setAttributes(saved);
+                    if (stty != null) {
+                        stty(stty);
+                    }
                 }
             };
             // SIGTERM and SIGHUP run shutdown hooks: the terminal is given back as it was
@@ -256,6 +260,9 @@ public final class TopMain {
             } finally {
                 restore.run();
                 t.close();
+                if (stty != null) {
+                    stty(stty); // again: closing sets JLine's idea of the original settings
+                }
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
                 } catch (IllegalStateException e) {
@@ -264,22 +271,42 @@ public final class TopMain {
             }
         }
 
+        /**
+         * Runs {@code stty ARG} on the controlling terminal; its output (for {@code -g}: the
+         * settings in a form stty takes back), or null if stty failed.
+         */
+        private static String stty(String arg) {
+            try {
+                Process p = new ProcessBuilder("stty", arg)
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/tty")))
+                        .redirectError(ProcessBuilder.Redirect.DISCARD)
+                        .start();
+                String o = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+                return p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0 ? o.strip() : null;
+            } catch (IOException e) {
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+
         private void loop(Terminal t) throws IOException {
-            Display display = new Display(t, true);
             BindingReader reader = new BindingReader(t.reader());
             KeyMap<Op> keys = keys(t);
             long period = (long) (interval * 1e9);
             long next = System.nanoTime() + period;
             boolean dirty = true;
+            boolean full = true;
             while (!stop.get() && !state.quit) {
                 if (resized) {
                     resized = false;
-                    display.clear();
-                    dirty = true;
+                    full = true;
                 }
-                if (dirty) {
-                    draw(t, display);
+                if (dirty || full) {
+                    draw(t, full);
                     dirty = false;
+                    full = false;
                 }
                 long wait = Math.min(100, Math.max(1, (next - System.nanoTime()) / 1_000_000));
                 int c = reader.peekCharacter(wait);
@@ -291,9 +318,7 @@ public final class TopMain {
                     if (op != null) {
                         List<TopModel.PortRow> rows = TopModel.sorted(view.ports(), state.sort);
                         state.apply(op, rows, Math.max(1, t.getHeight() / 2));
-                        if (op == Op.REDRAW) {
-                            display.clear();
-                        }
+                        full |= op == Op.REDRAW;
                         dirty = true;
                     }
                 }
@@ -321,11 +346,15 @@ public final class TopMain {
             }
         }
 
-        private void draw(Terminal t, Display display) {
+        /**
+         * Paints the screen: each line that differs from what is shown goes to its row (cursor
+         * addressing, then erase to the end of the line unless the line fills it); {@code full}
+         * clears the screen first.
+         */
+        private void draw(Terminal t, boolean full) {
             Size size = t.getSize();
             int rows = size.getRows() > 0 ? size.getRows() : 24;
             int cols = size.getColumns() > 0 ? size.getColumns() : 80;
-            display.resize(rows, cols);
             List<AttributedString> lines = TopRender.screen(
                     view,
                     state,
@@ -336,7 +365,22 @@ public final class TopMain {
                             status,
                             rows,
                             cols));
-            display.update(lines, 0);
+            if (full) {
+                t.puts(Capability.clear_screen);
+                shown = List.of();
+            }
+            for (int i = 0; i < rows; i++) {
+                AttributedString l = i < lines.size() ? lines.get(i) : AttributedString.EMPTY;
+                if (i < shown.size() && shown.get(i).equals(l)) {
+                    continue;
+                }
+                t.puts(Capability.cursor_address, i, 0);
+                t.writer().write(l.toAnsi(t));
+                if (l.columnLength() < cols) {
+                    t.puts(Capability.clr_eol);
+                }
+            }
+            shown = lines;
             t.flush();
         }
 

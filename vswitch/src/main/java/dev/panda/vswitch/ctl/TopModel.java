@@ -406,18 +406,20 @@ final class TopModel {
     }
 
     /**
-     * A string from the vswitch as top prints it: at most 64 characters, control characters (which
+     * A name from the vswitch as top prints it: at most 64 characters, control characters (which
      * could drive the terminal) and spaces (which would split a {@code --once} column) as {@code ?}
      * and {@code _}; empty as {@code ?}.
      */
     static String clean(String s) {
-        if (s.isEmpty()) {
-            return "?";
-        }
-        StringBuilder b = new StringBuilder(Math.min(s.length(), 64));
-        for (int i = 0; i < s.length() && b.length() < 64; i++) {
+        return s.isEmpty() ? "?" : printable(s, 64).replace(' ', '_');
+    }
+
+    /** At most {@code max} characters of {@code s}, each control or wide character as {@code ?}. */
+    static String printable(String s, int max) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), max));
+        for (int i = 0; i < s.length() && b.length() < max; i++) {
             char c = s.charAt(i);
-            b.append(Character.isISOControl(c) || Character.isSurrogate(c) || c >= 0x2000 ? '?' : c == ' ' ? '_' : c);
+            b.append(Character.isISOControl(c) || Character.isSurrogate(c) || c >= 0x2000 ? '?' : c);
         }
         return b.toString();
     }
