@@ -108,10 +108,6 @@ public final class TopMain {
             return 2;
         }
         CtlClient client = new CtlClient(socket, CALL_TIMEOUT);
-        if (!once && !(System.console() != null && System.console().isTerminal())) {
-            err.println("panda top: not a terminal; use --once to print the rates once");
-            return 2;
-        }
         TopModel.Sample first;
         try {
             first = sample(client);
@@ -122,6 +118,10 @@ public final class TopMain {
         if (once) {
             return once(client, first, interval, sort, out, err);
         }
+        if (!(System.console() != null && System.console().isTerminal())) {
+            err.println("panda top: not a terminal; use --once to print the rates once");
+            return 2;
+        }
         try {
             new Live(client, first, interval, sort).run();
             return 0;
@@ -131,11 +131,13 @@ public final class TopMain {
         }
     }
 
+    /** The second sample an interval after the first's {@code ports/stats} call, and the rates. */
     private static int once(
             CtlClient client, TopModel.Sample first, double interval, SortKey sort, PrintStream out, PrintStream err) {
         TopModel.Sample second;
         try {
-            Thread.sleep(Duration.ofNanos((long) (interval * 1e9)));
+            Thread.sleep(
+                    Duration.ofNanos(Math.max(0, first.portsNanos() + (long) (interval * 1e9) - System.nanoTime())));
             second = sample(client);
         } catch (IOException e) {
             err.println("panda top: " + failure(client, e));

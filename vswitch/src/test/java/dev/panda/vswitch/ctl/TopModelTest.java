@@ -243,6 +243,26 @@ class TopModelTest {
     }
 
     @Test
+    void manyPortsScrollWithTheSelection() throws Exception {
+        StringBuilder ports = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            ports.append(i == 0 ? "" : ",")
+                    .append("{\"bridge\": \"br0\", \"port\": \"p%02d\", \"rx-packets\": %d}".formatted(i, i));
+        }
+        Sample a = sample(SHOW, "{\"ports\": [" + ports + "]}", pmd(1, 1, 0), 1);
+        View v = TopModel.compute(null, a);
+        TopState st = new TopState(SortKey.NAME);
+        List<String> s = text(TopRender.screen(v, st, frame(20, 100)));
+        assertTrue(s.get(1).endsWith("(1-11 of 30)"), s.get(1));
+        assertTrue(s.get(2).startsWith("> p00"), s.get(2));
+        st.selected = "p25";
+        s = text(TopRender.screen(v, st, frame(20, 100)));
+        assertTrue(s.get(1).endsWith("(16-26 of 30)"), s.get(1));
+        assertTrue(s.get(12).startsWith("> p25"), String.join("\n", s));
+        assertTrue(s.stream().anyMatch(l -> l.startsWith("  PMD")), "the pollers still show");
+    }
+
+    @Test
     void detailShowsThePortAndItsDropsByReason() throws Exception {
         View v = twoSamples();
         TopState st = new TopState(SortKey.NAME);
