@@ -5,8 +5,10 @@ import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.ctl.TopModel.SortKey;
 import dev.panda.vswitch.ctl.TopState.Op;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +16,7 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jline.keymap.BindingReader;
 import org.jline.keymap.KeyMap;
@@ -280,11 +283,11 @@ public final class TopMain {
         private static String stty(String arg) {
             try {
                 Process p = new ProcessBuilder("stty", arg)
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/tty")))
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/tty")))
                         .redirectError(ProcessBuilder.Redirect.DISCARD)
                         .start();
-                String o = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
-                return p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0 ? o.strip() : null;
+                String o = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0 ? o.strip() : null;
             } catch (IOException e) {
                 return null;
             } catch (InterruptedException e) {
