@@ -6,6 +6,7 @@ import dev.panda.pmd.vfio.DevBind;
 import dev.panda.pmd.vfio.PciSysfs;
 import dev.panda.vswitch.VswitchMain;
 import dev.panda.vswitch.ctl.CtlMain;
+import dev.panda.vswitch.ctl.TopMain;
 import dev.panda.xdp.cli.XdpCommand;
 import java.util.Arrays;
 
@@ -24,13 +25,14 @@ public final class Main {
             case "testpmd" -> TestpmdMain.main(rest);
             case "vswitch" -> System.exit(VswitchMain.run(rest, System.out, System.err));
             case "ctl" -> System.exit(CtlMain.run(rest, System.out, System.err));
+            case "top" -> System.exit(TopMain.run(rest, System.out, System.err));
             case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
             case "xdp" -> System.exit(XdpCommand.run(rest, System.out, System.err));
             case "devbind" -> System.exit(DevBind.run(rest, PciSysfs.system(), System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
                 System.err.println("panda: unknown command '" + args[0]
-                        + "'; commands: testpmd, vswitch, ctl, perf, xdp, devbind, version, help");
+                        + "'; commands: testpmd, vswitch, ctl, top, perf, xdp, devbind, version, help");
                 System.exit(2);
             }
         }
@@ -51,6 +53,8 @@ public final class Main {
         System.out.println(
                 "  ctl       talk to a running vswitch: panda ctl add-br|del-br|add-port|del-port|show|fdb-show|port-stats|pmd-stats|config-show");
         System.out.println(
+                "  top       live view of a running vswitch: panda top [--control PATH] [--interval S] [--sort KEY] [--once]");
+        System.out.println(
                 "  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
         System.out.println(
                 "  xdp       eBPF/XDP prefilter: panda xdp load|unload|status|map dump|map update|map delete");
@@ -59,6 +63,6 @@ public final class Main {
         System.out.println("  version   print the version");
         System.out.println();
         System.out.println(
-                "Run 'panda testpmd --help', 'panda vswitch --help' or 'panda ctl --help' for their options.");
+                "Run 'panda testpmd --help', 'panda vswitch --help', 'panda ctl --help' or 'panda top --help' for their options.");
     }
 }
