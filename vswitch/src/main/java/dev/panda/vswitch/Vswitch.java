@@ -14,6 +14,7 @@ import dev.panda.dataplane.port.Ports;
 import dev.panda.vswitch.bridge.Fdb;
 import dev.panda.vswitch.bridge.VlanPolicy;
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.MetricsConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -48,6 +49,8 @@ public final class Vswitch implements Control, AutoCloseable {
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;
+    /** The metrics listener it was started with (served by VswitchMain), for config-show. */
+    private volatile MetricsConfig metrics = MetricsConfig.off();
 
     private static final class BridgeState {
         final BridgeConfig config;
@@ -121,6 +124,7 @@ public final class Vswitch implements Control, AutoCloseable {
      */
     public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool) {
         Vswitch v = new Vswitch(pool, Ports.discover(), config.pmd(), cores, ownsPool);
+        v.metrics = config.metrics();
         v.datapath.start();
         v.housekeeping.start();
         try {
@@ -449,7 +453,7 @@ public final class Vswitch implements Control, AutoCloseable {
             coreList.add(c);
         }
         PmdConfig p = pmdConfig;
-        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out);
+        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out, metrics);
     }
 
     // ---- internals ------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+package dev.panda.vswitch.metrics;
+
+import dev.panda.vswitch.Control;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * What {@code GET /metrics} answers: a registry of its own (the vswitch's collector, the JVM's
+ * metrics from the Prometheus Java client's {@code JvmMetrics}, and the metrics listener's own
+ * request counts), written in the format the {@code Accept} header picks: the Prometheus text
+ * format 0.0.4 by default, OpenMetrics 1.0 when asked for {@code application/openmetrics-text}.
+ */
+public final class Exposition {
+
+    /** What one scrape produced. */
+    public record Scrape(String contentType, byte[] body) {}
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final ExpositionFormats formats = ExpositionFormats.init();
+
+    /**
+     * @param control  the running vswitch, read at scrape time
+     * @param requests the listener's answers by status, exposed as {@code panda_metrics_requests_total}
+     */
+    public Exposition(Control control, MetricsServer.Counters requests) {
+        registry.register(new VswitchCollector(control));
+        if (requests != null) {
+            registry.register(requestsCollector(requests));
+        }
+        JvmMetrics.builder().register(registry);
+    }
+
+    /** Collects everything now and writes it as {@code accept} asks (null: the text format). */
+    public Scrape scrape(String accept) {
+        ExpositionFormatWriter w = formats.findWriter(accept);
+        if (!w.isAvailable()) { // protobuf asked for: not on the class path, answer text
+            w = formats.getPrometheusTextFormatWriter();
+        }
+        MetricSnapshots snapshots = registry.scrape();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
+        try {
+            w.write(out, snapshots);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Scrape(w.getContentType(), out.toByteArray());
+    }
+
+    private static MultiCollector requestsCollector(MetricsServer.Counters counters) {
+        return () -> {
+            CounterSnapshot.Builder b = CounterSnapshot.builder()
+                    .name("panda_metrics_requests")
+                    .help("Requests the metrics listener answered, by HTTP status (this scrape not counted yet)");
+            for (int i = 0; i < MetricsServer.Counters.STATUSES.length; i++) {
+                b.dataPoint(CounterDataPointSnapshot.builder()
+                        .labels(Labels.of("code", String.valueOf(MetricsServer.Counters.STATUSES[i])))
+                        .value(counters.countAt(i))
+                        .build());
+            }
+            return new MetricSnapshots(b.build());
+        };
+    }
+}
