@@ -17,6 +17,8 @@ public final class PerfMain {
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
+            out.println("       panda perf scrape-cost [--pairs N] [--seconds S] [--warmup S] [--interval S]"
+                    + " [--mode rtc|pipeline] [--idle spin|yield|park]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -30,6 +32,9 @@ public final class PerfMain {
             out.println("  vswitch-loop a closed vhost-user loop from dpdk-testpmd (CPU 0) through a switch on CPU 1:");
             out.println("           panda vswitch rtc and pipeline, OVS-DPDK NORMAL, testpmd io; loop Mpps and busy"
                     + " cycles/packet");
+            out.println("  scrape-cost the vswitch-loop set-up with panda rtc, without and with a /metrics scraper"
+                    + " (every 1 s):");
+            out.println("           pmd busy cycles/packet in interleaved rounds A, B, A again; medians and ratios");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -44,9 +49,10 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
                 default -> {
                     err.println("panda perf: unknown benchmark '" + args[0]
-                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop");
+                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, scrape-cost");
                     yield 2;
                 }
             };
