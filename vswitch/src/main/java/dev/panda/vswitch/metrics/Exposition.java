@@ -13,6 +13,7 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Set;
 
 /**
  * What {@code GET /metrics} answers: a registry of its own (the vswitch's collector, the JVM's
@@ -24,6 +25,14 @@ public final class Exposition {
 
     /** What one scrape produced. */
     public record Scrape(String contentType, byte[] body) {}
+
+    /**
+     * JvmMetrics' deadlock gauges call ThreadMXBean.findDeadlockedThreads and
+     * findMonitorDeadlockedThreads, each a safepoint (a VM operation that stops every Java thread,
+     * the pollers too): left out, so a scrape never pauses the data path. The thread-state counts
+     * (getThreadInfo without stack traces) and the rest need no safepoint.
+     */
+    static final Set<String> STOPS_THE_WORLD = Set.of("jvm_threads_deadlocked", "jvm_threads_deadlocked_monitor");
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ExpositionFormats formats = ExpositionFormats.init();
@@ -46,7 +55,7 @@ public final class Exposition {
         if (!w.isAvailable()) { // protobuf asked for: not on the class path, answer text
             w = formats.getPrometheusTextFormatWriter();
         }
-        MetricSnapshots snapshots = registry.scrape();
+        MetricSnapshots snapshots = registry.scrape(name -> !STOPS_THE_WORLD.contains(name));
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         try {
             w.write(out, snapshots);

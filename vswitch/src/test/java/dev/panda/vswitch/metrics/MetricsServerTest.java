@@ -16,10 +16,15 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -170,6 +175,40 @@ class MetricsServerTest {
         assertEquals(200, send("GET", "/metrics", null).statusCode());
         assertEquals(1, server.counters().answers(413));
         assertTrue(server.counters().answers(400) >= 4);
+    }
+
+    /**
+     * A scrape makes the JVM stop no thread: no safepoint VM operation of its own (JvmMetrics'
+     * deadlock detection would be two per scrape, FindDeadlocks, pausing the pollers too), seen
+     * with JFR's ExecuteVMOperation events over 20 scrapes.
+     */
+    @Test
+    void scrapesStopNoThreads() throws Exception {
+        assertEquals(200, send("GET", "/metrics", null).statusCode()); // classes loaded, JIT warm
+        Path file = Files.createTempFile("scrapes", ".jfr");
+        List<String> ops = new ArrayList<>();
+        try (Recording r = new Recording()) {
+            r.enable("jdk.ExecuteVMOperation").withThreshold(Duration.ZERO);
+            r.start();
+            for (int i = 0; i < 20; i++) {
+                assertEquals(200, send("GET", "/metrics", null).statusCode());
+            }
+            r.stop();
+            r.dump(file);
+            for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
+                if (e.getBoolean("safepoint")) {
+                    ops.add(e.getString("operation"));
+                }
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        System.out.println("safepoint VM operations during 20 scrapes: " + ops);
+        for (String op : ops) {
+            assertTrue(
+                    !op.contains("Deadlock") && !op.contains("ThreadDump") && !op.contains("StackTrace"),
+                    "a scrape stopped the world: " + ops);
+        }
     }
 
     /** Sends {@code request} on a fresh connection; everything read until the server closes it. */

@@ -193,6 +193,21 @@ class VswitchMetricsPrometheusTest {
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                         om.headers().firstValue("Content-Type").orElseThrow());
                 assertTrue(om.body().endsWith("# EOF\n"));
+
+                // what a scrape allocates on the listener's threads (printed: it decides how often a
+                // 1 s scrape interval brings a young collection)
+                long before = metricsThreadsAllocated();
+                int n = 20;
+                for (int i = 0; i < n; i++) {
+                    assertEquals(
+                            200,
+                            get("http://127.0.0.1:" + target + "/metrics", null).statusCode());
+                }
+                long perScrape = (metricsThreadsAllocated() - before) / n;
+                System.out.printf(
+                        "%s: a scrape allocates %d KiB on the metrics threads (%d bytes of text)%n",
+                        mode, perScrape / 1024, text.body().length());
+                assertTrue(perScrape > 0, "allocation not measured");
             } finally {
                 traffic.close();
                 if (prometheus != null) {
@@ -209,6 +224,18 @@ class VswitchMetricsPrometheusTest {
                 hostB.close();
             }
         }
+    }
+
+    /** Bytes allocated so far by panda-metrics-exec and panda-metrics-1 (HotSpot's per-thread counter). */
+    private static long metricsThreadsAllocated() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("panda-metrics")) {
+                sum += mx.getThreadAllocatedBytes(t.threadId());
+            }
+        }
+        return sum;
     }
 
     private static void between(String what, long lo, double v, long hi) {
