@@ -14,6 +14,7 @@ import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Posix;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.BridgeConfig;
+import dev.panda.vswitch.config.MetricsConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -23,7 +24,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -79,7 +79,8 @@ class VswitchMetricsPrometheusTest {
                     .withPorts(List.of(
                             PortConfig.of("a", "net_ring" + (base + 2) + ",size=1024,peer=net_ring" + base),
                             PortConfig.of("b", "net_ring" + (base + 3) + ",size=1024,peer=net_ring" + (base + 1))));
-            VswitchConfig config = new VswitchConfig(new PmdConfig(List.of(), mode, "yield", null, 256), List.of(br0));
+            VswitchConfig config = new VswitchConfig(
+                    new PmdConfig(List.of(), mode, "yield", null, 256), List.of(br0), new MetricsConfig("127.0.0.1:0"));
             Vswitch vswitch = Vswitch.start(config, pool, new int[] {cpus[cpus.length - 1]}, false);
             ControlServer control = null;
             MetricsServer metrics = null;
@@ -87,7 +88,10 @@ class VswitchMetricsPrometheusTest {
             Traffic traffic = new Traffic(pool, hostA, hostB);
             try {
                 control = ControlServer.start(sock, vswitch, null);
-                metrics = MetricsServer.start(new InetSocketAddress("127.0.0.1", 0), vswitch, null);
+                metrics = MetricsServer.start(config.metrics().address(), vswitch, null);
+                assertTrue(
+                        ctl(sock, "config-show").contains("\nmetrics:\n  listen: 127.0.0.1:0\n"),
+                        "config-show keeps the metrics listener");
                 int target = metrics.address().getPort();
                 int api = freePort();
                 prometheus = startPrometheus(target, api);
@@ -107,6 +111,7 @@ class VswitchMetricsPrometheusTest {
                 }
 
                 // while traffic runs: a sample scraped after port-stats #1 lies between #1 and #2
+                long firstRx = portStats(sock).get("a")[0];
                 for (int round = 0; round < 3; round++) {
                     long t1 = System.currentTimeMillis();
                     Map<String, long[]> before = portStats(sock);
@@ -132,12 +137,13 @@ class VswitchMetricsPrometheusTest {
                         String what = mode + " round " + round + " port " + port;
                         between(what + " rx", b0[0], rx.get(port).value, b1[0]);
                         between(what + " tx", b0[1], tx.get(port).value, b1[1]);
-                        assertTrue(b1[0] > b0[0], what + ": traffic is not running");
                     }
                     System.out.printf(
                             "%s round %d: port-stats a rx %d..%d, Prometheus %d%n",
                             mode, round, before.get("a")[0], after.get("a")[0], (long) rx.get("a").value);
                 }
+
+                assertTrue(portStats(sock).get("a")[0] > firstRx, "traffic is not running");
 
                 // traffic stopped: the next scrape equals port-stats exactly
                 traffic.close();
@@ -342,6 +348,17 @@ class VswitchMetricsPrometheusTest {
     }
 
     // --- panda ctl ------------------------------------------------------------------------
+
+    private static String ctl(Path sock, String verb) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertEquals(
+                0,
+                CtlMain.run(
+                        new String[] {"--control", sock.toString(), verb},
+                        new PrintStream(out, true, StandardCharsets.UTF_8),
+                        System.err));
+        return out.toString(StandardCharsets.UTF_8);
+    }
 
     /** {@code panda ctl --json port-stats}: per port {rx packets, tx packets, rx bytes}. */
     private static Map<String, long[]> portStats(Path sock) throws Exception {
