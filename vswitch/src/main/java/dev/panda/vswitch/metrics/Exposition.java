@@ -9,16 +9,19 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
- * What {@code GET /metrics} answers: a registry of its own (the vswitch's collector, the JVM's
- * metrics from the Prometheus Java client's {@code JvmMetrics}, and the metrics listener's own
- * request counts), written in the format the {@code Accept} header picks: the Prometheus text
+ * What {@code GET /metrics} answers: a registry of its own (the vswitch's collector and the
+ * metrics listener's request counts) and the process's JVM metrics (the Prometheus Java client's
+ * {@code JvmMetrics}), written in the format the {@code Accept} header picks: the Prometheus text
  * format 0.0.4 by default, OpenMetrics 1.0 when asked for {@code application/openmetrics-text}.
  */
 public final class Exposition {
@@ -34,6 +37,16 @@ public final class Exposition {
      */
     static final Set<String> STOPS_THE_WORLD = Set.of("jvm_threads_deadlocked", "jvm_threads_deadlocked_monitor");
 
+    /**
+     * The JVM's metrics, one registry for the process: JvmMetrics remembers every registry it was
+     * registered with (in a static set), so one per listener would keep each closed switch alive.
+     */
+    private static final PrometheusRegistry JVM = new PrometheusRegistry();
+
+    static {
+        JvmMetrics.builder().register(JVM);
+    }
+
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ExpositionFormats formats = ExpositionFormats.init();
 
@@ -46,7 +59,6 @@ public final class Exposition {
         if (requests != null) {
             registry.register(requestsCollector(requests));
         }
-        JvmMetrics.builder().register(registry);
     }
 
     /** Collects everything now and writes it as {@code accept} asks (null: the text format). */
@@ -55,7 +67,10 @@ public final class Exposition {
         if (!w.isAvailable()) { // protobuf asked for: not on the class path, answer text
             w = formats.getPrometheusTextFormatWriter();
         }
-        MetricSnapshots snapshots = registry.scrape(name -> !STOPS_THE_WORLD.contains(name));
+        List<MetricSnapshot> all = new ArrayList<>();
+        registry.scrape().forEach(all::add);
+        JVM.scrape(name -> !STOPS_THE_WORLD.contains(name)).forEach(all::add);
+        MetricSnapshots snapshots = new MetricSnapshots(all);
         ByteArrayOutputStream out = new ByteArrayOutputStream(64 * 1024);
         try {
             w.write(out, snapshots);
