@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The two ends of {@code panda perf vswitch-loop}: the traffic side (dpdk-testpmd on CPU 0 with two
@@ -178,6 +179,14 @@ public final class LoopSwitches {
 
     /** panda's vswitch in this process: br0 with two net_vhost client ports, one pmd on the switch CPU. */
     public static Starter panda(PmdConfig.Mode mode, String idle) {
+        return panda(mode, idle, null);
+    }
+
+    /**
+     * The same, with {@code attach} started on the running vswitch (given the CPUs off the pmd core)
+     * and closed before it, e.g. a metrics listener and a scraper.
+     */
+    public static Starter panda(PmdConfig.Mode mode, String idle, BiFunction<Vswitch, int[], AutoCloseable> attach) {
         return (dir, sock0, sock1, prefix) -> {
             int[] all = Posix.getAffinity();
             int[] others = Arrays.stream(all).filter(c -> c != SWITCH_CPU).toArray();
@@ -198,6 +207,14 @@ public final class LoopSwitches {
                 PacketPool pool = PacketPool.create(PoolConfig.defaults());
                 v = Vswitch.start(new VswitchConfig(pmd, List.of(br0)), pool, new int[] {SWITCH_CPU}, true);
             } catch (RuntimeException e) {
+                pinAllThreads(all);
+                throw e;
+            }
+            AutoCloseable extra;
+            try {
+                extra = attach == null ? null : attach.apply(v, others.length > 0 ? others : all);
+            } catch (RuntimeException e) {
+                v.close();
                 pinAllThreads(all);
                 throw e;
             }
@@ -232,11 +249,17 @@ public final class LoopSwitches {
                 }
 
                 @Override
-                public void close() {
+                public void close() throws Exception {
                     try {
-                        v.close();
+                        if (extra != null) {
+                            extra.close();
+                        }
                     } finally {
-                        pinAllThreads(all);
+                        try {
+                            v.close();
+                        } finally {
+                            pinAllThreads(all);
+                        }
                     }
                 }
             };

@@ -19,6 +19,8 @@ public final class PerfMain {
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
             out.println("       panda perf latency [--rates 0.1,1,5] [--seconds N] [--warmup N]"
                     + " [--only ring,vswitch,ovs,testpmd]");
+            out.println("       panda perf scrape-cost [--pairs N] [--seconds S] [--warmup S] [--interval S]"
+                    + " [--mode rtc|pipeline] [--idle spin|yield|park]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -34,6 +36,9 @@ public final class PerfMain {
                     + " cycles/packet");
             out.println("  latency  one-way latency percentiles (p50..max) of panda's paced generator at fixed rates:");
             out.println("           net_ring loop, and vhost-user loops through panda vswitch, OVS-DPDK, testpmd io");
+            out.println("  scrape-cost the vswitch-loop set-up with panda rtc, without and with a /metrics scraper"
+                    + " (every 1 s):");
+            out.println("           pmd busy cycles/packet in interleaved rounds A, B, A again; medians and ratios");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -48,10 +53,12 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
                 case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
-                    err.println("panda perf: unknown benchmark '" + args[0]
-                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency");
+                    err.println(
+                            "panda perf: unknown benchmark '" + args[0]
+                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost");
                     yield 2;
                 }
             };

@@ -15,6 +15,7 @@ import dev.panda.vswitch.bridge.Fdb;
 import dev.panda.vswitch.bridge.VlanPolicy;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.ConfigDiff;
+import dev.panda.vswitch.config.MetricsConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
@@ -52,6 +53,8 @@ public final class Vswitch implements Control, AutoCloseable {
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;
+    /** The metrics listener it was started with (served by VswitchMain), for config-show. */
+    private volatile MetricsConfig metrics = MetricsConfig.off();
 
     private static final class BridgeState {
         BridgeConfig config; // mac-aging and mac-table-size may change by apply
@@ -143,6 +146,7 @@ public final class Vswitch implements Control, AutoCloseable {
      */
     public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool) {
         Vswitch v = new Vswitch(pool, Ports.discover(), config.pmd(), cores, ownsPool);
+        v.metrics = config.metrics();
         v.datapath.start();
         v.housekeeping.start();
         try {
@@ -303,6 +307,10 @@ public final class Vswitch implements Control, AutoCloseable {
         ConfigDiff diff = ConfigDiff.between(running, desired);
         for (ConfigDiff.PmdChanged c : diff.pmd()) {
             throw VswitchException.conflict("pmd." + c.field() + ": " + c.from() + " -> " + c.to()
+                    + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
+        }
+        for (ConfigDiff.MetricsChanged c : diff.of(ConfigDiff.MetricsChanged.class)) {
+            throw VswitchException.conflict("metrics.listen: " + c.from() + " -> " + c.to()
                     + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
         }
         Map<String, VlanPolicy> vlans = ApplyCheck.check(running, desired, diff, drivers);
@@ -630,7 +638,7 @@ public final class Vswitch implements Control, AutoCloseable {
             coreList.add(c);
         }
         PmdConfig p = pmdConfig;
-        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out);
+        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out, metrics);
     }
 
     // ---- internals ------------------------------------------------------------------------

@@ -3,10 +3,14 @@ package dev.panda.vswitch;
 import dev.panda.jextract.Posix;
 import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
+import dev.panda.vswitch.config.MetricsConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
+import dev.panda.vswitch.metrics.MetricsServer;
 import java.io.PrintStream;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +21,7 @@ import java.util.function.Function;
 
 /**
  * {@code panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
- * [--idle spin|yield|park]}: loads the config (options override the file), starts the {@link
+ * [--idle spin|yield|park] [--metrics ADDR:PORT|off]}: loads the config (options override the file), starts the {@link
  * Vswitch}, serves it on the control socket and runs until SIGTERM or SIGINT, which close the
  * control server, then the vswitch, and exit 0; SIGHUP re-reads the {@code --config} file and
  * applies the difference. A bad option or file: one line, exit 2.
@@ -26,12 +30,13 @@ public final class VswitchMain {
 
     static final String USAGE = """
             usage: panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
-                                 [--idle spin|yield|park] [--demo]
+                                 [--idle spin|yield|park] [--metrics ADDR:PORT|off] [--demo]
               --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
               --control PATH    the control socket panda ctl talks to (default %s)
               --pmd-cores LIST  CPUs of the pollers, e.g. 1, 1,2 or 0-1 (other threads stay off them)
               --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
               --idle I          what an idle poller does: spin, yield or park
+              --metrics A:P     serve Prometheus metrics at http://A:P/metrics, e.g. 127.0.0.1:9464 (off: none)
               --demo            two network namespaces on br0 ping each other, then everything is removed
             Options override the file. Stop with SIGTERM or Ctrl-C; SIGHUP re-reads the --config file
             and applies what changed (as panda ctl apply).
@@ -44,6 +49,7 @@ public final class VswitchMain {
         List<Integer> pmdCores;
         PmdConfig.Mode mode;
         String idle;
+        MetricsConfig metrics;
         boolean demo;
         boolean help;
     }
@@ -135,8 +141,29 @@ public final class VswitchMain {
             closeQuietly(vswitch, err);
             return 2;
         }
+        MetricsServer metrics = null;
+        if (config.metrics().enabled()) {
+            try {
+                metrics = MetricsServer.start(
+                        config.metrics().address(),
+                        vswitch,
+                        controlCpus(config.pmd().cores()));
+            } catch (VswitchException e) {
+                err.println("panda vswitch: " + oneLine(e.getMessage()));
+                server.close();
+                closeQuietly(vswitch, err);
+                return 2;
+            }
+        }
         out.println("panda vswitch: control socket " + server.path() + " (panda ctl --control " + server.path()
                 + " show); SIGTERM or Ctrl-C stops");
+        if (metrics != null) {
+            InetSocketAddress a = metrics.address();
+            String host = a.getAddress() instanceof Inet6Address
+                    ? "[" + a.getAddress().getHostAddress() + "]"
+                    : a.getAddress().getHostAddress();
+            out.println("panda vswitch: metrics http://" + host + ":" + a.getPort() + "/metrics");
+        }
         out.flush();
         try {
             while (!stop.await(100, TimeUnit.MILLISECONDS)) {
@@ -148,6 +175,9 @@ public final class VswitchMain {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
         server.close();
         return closeQuietly(vswitch, err) ? 0 : 1;
@@ -199,7 +229,7 @@ public final class VswitchMain {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "--demo" -> o.demo = true;
-                case "--config", "--control", "--pmd-cores", "--mode", "--idle" -> {
+                case "--config", "--control", "--pmd-cores", "--mode", "--idle", "--metrics" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(name + " needs a value (see panda vswitch --help)");
@@ -227,6 +257,14 @@ public final class VswitchMain {
                     }
                     o.idle = value;
                 }
+                case "--metrics" -> {
+                    if (value.equals("off")) {
+                        o.metrics = MetricsConfig.off();
+                    } else {
+                        MetricsConfig.parseListen(value);
+                        o.metrics = new MetricsConfig(value);
+                    }
+                }
                 default -> throw new IllegalStateException(name);
             }
         } catch (IllegalArgumentException e) { // InvalidPathException too
@@ -243,7 +281,7 @@ public final class VswitchMain {
                 o.idle != null ? o.idle : p.idle(),
                 p.stages(),
                 p.ringSize());
-        return new VswitchConfig(pmd, c.bridges());
+        return new VswitchConfig(pmd, c.bridges(), o.metrics != null ? o.metrics : c.metrics());
     }
 
     /** The online CPUs minus the pmd cores (null if that leaves none: the control threads then float). */

@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panda.jextract.Posix;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +21,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code panda vswitch --pmd-cores N} as its own process: the pmd thread runs on CPU N only and
- * every other thread of the JVM (main, GC, JIT, Netty, housekeeping) is kept off it, read from
+ * {@code panda vswitch --pmd-cores N --metrics 127.0.0.1:0} as its own process: the pmd thread
+ * runs on CPU N only and every other thread of the JVM (main, GC, JIT, Netty, the metrics
+ * listener's two, housekeeping) is kept off it, read from
  * /proc/PID/task/TID; SIGTERM stops the process with status 0 and removes its control socket.
  */
 class PmdCoresProcessTest {
@@ -42,13 +47,24 @@ class PmdCoresProcessTest {
                         "--pmd-cores",
                         Integer.toString(pmd),
                         "--control",
-                        sock.toString())
+                        sock.toString(),
+                        "--metrics",
+                        "127.0.0.1:0")
                 .redirectErrorStream(true)
                 .start();
         try {
             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             String first = r.readLine();
             assertTrue(first != null && first.contains("control socket"), "vswitch did not start: " + first);
+            String second = r.readLine();
+            assertTrue(second != null && second.startsWith("panda vswitch: metrics http://127.0.0.1:"), second);
+            // one scrape, so that the scrape executor's thread exists too
+            var http = HttpClient.newHttpClient();
+            var scrape = http.send(
+                    HttpRequest.newBuilder(URI.create(second.substring(second.indexOf("http://"))))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, scrape.statusCode());
             Thread.sleep(500);
             List<String> pmdThreads = new ArrayList<>();
             List<String> others = new ArrayList<>();
@@ -76,6 +92,9 @@ class PmdCoresProcessTest {
                 assertFalse(covers(allowed, pmd), "thread " + o + " may run on pmd core " + pmd + "; all: " + others);
             }
             assertTrue(others.stream().anyMatch(o -> o.startsWith("panda-ctl")), "no Netty control thread? " + others);
+            assertTrue(
+                    others.stream().filter(o -> o.startsWith("panda-metrics")).count() == 2,
+                    "metrics event loop and scrape thread? " + others);
             new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "SIGTERM did not stop the vswitch");
             assertEquals(0, p.exitValue());

@@ -268,11 +268,42 @@ public record ConfigDiff(List<Change> changes) {
     }
 
     /**
+     * The metrics listener differs; like the pmd settings it is fixed while the vswitch runs. A
+     * desired state without a {@code metrics} block matches whatever runs (as {@code cores: []}).
+     */
+    public record MetricsChanged(String from, String to) implements Change {
+        public String op() {
+            return "~";
+        }
+
+        public String kind() {
+            return "metrics";
+        }
+
+        public String bridge() {
+            return null;
+        }
+
+        public String port() {
+            return null;
+        }
+
+        public String line() {
+            return "~ metrics listen " + from + " -> " + to;
+        }
+    }
+
+    /**
      * The changes that turn {@code running} into {@code desired}: pmd first, then removals (ports
      * before their bridge), additions (a bridge before its ports), then changes in place.
      */
     public static ConfigDiff between(VswitchConfig running, VswitchConfig desired) {
         List<Change> out = new ArrayList<>(pmdChanges(running.pmd(), desired.pmd()));
+        if (desired.metrics().enabled()
+                && !Objects.equals(desired.metrics().listen(), running.metrics().listen())) {
+            out.add(new MetricsChanged(
+                    text(running.metrics().listen()), desired.metrics().listen()));
+        }
         Map<String, BridgeConfig> oldBridges = byName(running.bridges());
         Map<String, BridgeConfig> newBridges = byName(desired.bridges());
         Map<String, String> oldPortBridge = new LinkedHashMap<>();

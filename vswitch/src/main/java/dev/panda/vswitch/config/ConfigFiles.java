@@ -201,6 +201,9 @@ public final class ConfigFiles {
         for (BridgeConfig b : c.bridges()) {
             bridges.add(toTree(b));
         }
+        if (c.metrics().enabled()) {
+            root.putObject("metrics").put("listen", c.metrics().listen());
+        }
         return root;
     }
 

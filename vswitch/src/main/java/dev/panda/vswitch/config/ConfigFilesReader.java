@@ -28,7 +28,8 @@ final class ConfigFilesReader {
     static final int MAX_DEVICE_LENGTH = 4096;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
-    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges");
+    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics");
+    private static final Set<String> METRICS_KEYS = ordered("listen");
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
     private static final Set<String> BRIDGE_KEYS = ordered("name", "mac-aging", "mac-table-size", "ports");
@@ -56,16 +57,18 @@ final class ConfigFilesReader {
             return VswitchConfig.empty();
         }
         PmdConfig[] pmd = {null};
+        MetricsConfig[] metrics = {null};
         List<BridgeConfig> bridges = new ArrayList<>();
         readObject("", ROOT_KEYS, (key, path) -> {
             switch (key) {
                 case "pmd" -> pmd[0] = readPmd(path);
                 case "bridges" -> readList(path, i -> bridges.add(readBridge(path + "[" + i + "]")));
+                case "metrics" -> metrics[0] = readMetrics(path);
                 default -> throw new IllegalStateException(key);
             }
         });
         end();
-        return new VswitchConfig(pmd[0], bridges);
+        return new VswitchConfig(pmd[0], bridges, metrics[0]);
     }
 
     /** One bridge as the whole document (a control request body). */
@@ -136,6 +139,26 @@ final class ConfigFilesReader {
             }
         });
         return new PmdConfig(cores, mode[0], idle[0], new PmdConfig.Stages(stages[0], stages[1]), ring[0]);
+    }
+
+    private MetricsConfig readMetrics(String at) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return MetricsConfig.off();
+        }
+        String[] listen = {null};
+        readObject(at, METRICS_KEYS, (key, path) -> {
+            if (p.currentToken() == JsonToken.VALUE_NULL) {
+                return;
+            }
+            String text = readString(path);
+            try {
+                MetricsConfig.parseListen(text);
+            } catch (IllegalArgumentException e) {
+                throw fail(path, e.getMessage());
+            }
+            listen[0] = text;
+        });
+        return new MetricsConfig(listen[0]);
     }
 
     private List<Integer> readCpus(String path) throws IOException {

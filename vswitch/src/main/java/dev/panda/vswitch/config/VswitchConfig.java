@@ -2,15 +2,29 @@ package dev.panda.vswitch.config;
 
 import java.util.List;
 
-/** The whole state the config file holds and {@code panda ctl config-show} prints. */
-public record VswitchConfig(PmdConfig pmd, List<BridgeConfig> bridges) {
+/**
+ * The whole state the config file holds and {@code panda ctl config-show} prints.
+ *
+ * @param metrics the {@code /metrics} listener (off when absent)
+ */
+public record VswitchConfig(PmdConfig pmd, List<BridgeConfig> bridges, MetricsConfig metrics) {
 
     public VswitchConfig {
         pmd = pmd == null ? PmdConfig.defaults() : pmd;
         bridges = bridges == null ? List.of() : List.copyOf(bridges);
+        metrics = metrics == null ? MetricsConfig.off() : metrics;
+    }
+
+    /** No metrics listener. */
+    public VswitchConfig(PmdConfig pmd, List<BridgeConfig> bridges) {
+        this(pmd, bridges, null);
     }
 
     public static VswitchConfig empty() {
         return new VswitchConfig(PmdConfig.defaults(), List.of());
+    }
+
+    public VswitchConfig withMetrics(MetricsConfig m) {
+        return new VswitchConfig(pmd, bridges, m);
     }
 }

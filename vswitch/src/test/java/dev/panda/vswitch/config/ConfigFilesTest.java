@@ -214,4 +214,55 @@ class ConfigFilesTest {
             assertThrows(IllegalArgumentException.class, () -> ConfigFiles.parseCpuList(bad), bad);
         }
     }
+
+    @Test
+    void metricsListener() {
+        VswitchConfig c = parse("metrics:\n  listen: 127.0.0.1:9464\n");
+        assertEquals(new MetricsConfig("127.0.0.1:9464"), c.metrics());
+        assertEquals(
+                new java.net.InetSocketAddress("127.0.0.1", 9464), c.metrics().address());
+        String yaml = ConfigFiles.toYaml(c);
+        assertTrue(yaml.contains("metrics:\n  listen: 127.0.0.1:9464\n"), yaml);
+        assertEquals(c, parse(yaml));
+        assertEquals(c, ConfigFiles.configFromJson(ConfigFiles.toJson(c).getBytes(StandardCharsets.UTF_8)));
+        VswitchConfig all = parse(EXAMPLE + "metrics: {listen: '[::1]:0'}\n");
+        assertEquals(0, all.metrics().address().getPort());
+        assertEquals(all, parse(ConfigFiles.toYaml(all)));
+        // off: absent, empty, null; and then config-show prints no metrics key
+        for (String off : new String[] {"", "metrics: {}\n", "metrics: null\n", "metrics: {listen: null}\n"}) {
+            assertEquals(MetricsConfig.off(), parse(off).metrics(), off);
+        }
+        assertTrue(!ConfigFiles.toYaml(VswitchConfig.empty()).contains("metrics"));
+        assertEquals(
+                "vswitch.yaml:2: metrics.listen: 'localhost:9464' is not ADDR:PORT (an IP address and a port, e.g."
+                        + " 127.0.0.1:9464 or [::1]:9464)",
+                refusal("metrics:\n  listen: localhost:9464\n"));
+        assertEquals(
+                "vswitch.yaml:2: metrics.port: unknown key; expected one of listen",
+                refusal("metrics:\n  port: 9464\n"));
+        assertEquals(
+                "vswitch.yaml:1: metrics: expected a mapping (key: value ...), got the number 9464",
+                refusal("metrics: 9464\n"));
+        for (String bad : new String[] {
+            "127.0.0.1",
+            "127.0.0.1:",
+            ":9464",
+            "127.0.0.1:65536",
+            "127.0.0.1:-1",
+            "127.0.0.1:94a",
+            "1.2.3:80",
+            "256.0.0.1:80",
+            "::1:80",
+            "[127.0.0.1]:80",
+            "[::1]",
+            "[]:80",
+            "127.0.0.1:123456",
+            "a.b.c.d:1",
+            " 1.2.3.4:5"
+        }) {
+            assertThrows(IllegalArgumentException.class, () -> MetricsConfig.parseListen(bad), bad);
+            assertTrue(refusal("metrics: {listen: '" + bad + "'}\n").contains("is not ADDR:PORT"), bad);
+        }
+        assertEquals(65535, MetricsConfig.parseListen("0.0.0.0:65535").getPort());
+    }
 }

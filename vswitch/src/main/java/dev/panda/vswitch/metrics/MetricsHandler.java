@@ -1,0 +1,192 @@
+package dev.panda.vswitch.metrics;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+
+/**
+ * One connection of the metrics listener. {@code GET} or {@code HEAD /metrics} (any query string)
+ * is answered with a scrape, made on the scrape executor (never on the event loop: it waits for
+ * the vswitch's lock); another method on {@code /metrics} is 405, any other path 404, a malformed
+ * request 400 (then the connection closes). Pipelined requests are answered in order.
+ */
+final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    static final String PATH = "/metrics";
+    static final String TEXT = "text/plain; charset=utf-8";
+
+    /** Most requests a client may pipeline before the connection is closed. */
+    static final int MAX_PENDING = 16;
+
+    /** An answer before it is written. */
+    record Answer(int status, String contentType, byte[] body, String allow) {
+        static Answer text(int status, String line) {
+            return new Answer(status, TEXT, (line + "\n").getBytes(StandardCharsets.UTF_8), null);
+        }
+    }
+
+    private record Pending(boolean head, String accept, Answer preset, boolean keepAlive) {}
+
+    private final Function<String, Exposition.Scrape> scrape;
+    private final Executor executor;
+    private final MetricsServer.Counters counters;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private boolean busy;
+
+    /**
+     * @param scrape   renders the metrics for an {@code Accept} header (runs on {@code executor})
+     * @param executor where scrapes run
+     */
+    MetricsHandler(Function<String, Exposition.Scrape> scrape, Executor executor, MetricsServer.Counters counters) {
+        this.scrape = scrape;
+        this.executor = executor;
+        this.counters = counters;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
+        if (pending.size() >= MAX_PENDING) {
+            counters.answered(429);
+            ctx.close();
+            return;
+        }
+        pending.add(decode(msg));
+        ctx.channel().config().setAutoRead(false);
+        if (!busy) {
+            next(ctx);
+        }
+    }
+
+    /** What a request asks for; everything but a scrape is answered at once. */
+    static Pending decode(FullHttpRequest msg) {
+        if (msg.decoderResult().isFailure()) {
+            return new Pending(
+                    false,
+                    null,
+                    Answer.text(
+                            400,
+                            "malformed HTTP request: "
+                                    + oneLine(msg.decoderResult().cause().getMessage())),
+                    false);
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(msg);
+        String path;
+        try {
+            path = new QueryStringDecoder(msg.uri()).path();
+        } catch (IllegalArgumentException e) {
+            return new Pending(false, null, Answer.text(400, "malformed URI: " + oneLine(e.getMessage())), keepAlive);
+        }
+        boolean head = msg.method().equals(HttpMethod.HEAD);
+        if (!path.equals(PATH)) {
+            return new Pending(
+                    head, null, Answer.text(404, "not found: this listener serves only GET " + PATH), keepAlive);
+        }
+        if (!head && !msg.method().equals(HttpMethod.GET)) {
+            return new Pending(
+                    false,
+                    null,
+                    new Answer(
+                            405,
+                            TEXT,
+                            (PATH + " answers GET and HEAD only\n").getBytes(StandardCharsets.UTF_8),
+                            "GET, HEAD"),
+                    keepAlive);
+        }
+        return new Pending(head, msg.headers().get(HttpHeaderNames.ACCEPT), null, keepAlive);
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        Pending p = pending.poll();
+        if (p == null) {
+            busy = false;
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+            return;
+        }
+        busy = true;
+        if (p.preset() != null) {
+            write(ctx, p, p.preset());
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                Answer a;
+                try {
+                    Exposition.Scrape s = scrape.apply(p.accept());
+                    a = new Answer(200, s.contentType(), s.body(), null);
+                } catch (RuntimeException e) {
+                    a = Answer.text(500, "scrape failed: " + oneLine(String.valueOf(e.getMessage())));
+                }
+                Answer answer = a;
+                ctx.channel().eventLoop().execute(() -> write(ctx, p, answer));
+            });
+        } catch (RejectedExecutionException e) {
+            write(ctx, new Pending(p.head(), null, null, false), Answer.text(503, "shutting down"));
+        }
+    }
+
+    private void write(ChannelHandlerContext ctx, Pending p, Answer a) {
+        counters.answered(a.status());
+        FullHttpResponse res = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(a.status()),
+                p.head() ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(a.body()));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
+        if (a.allow() != null) {
+            res.headers().set(HttpHeaderNames.ALLOW, a.allow());
+        }
+        HttpUtil.setContentLength(res, a.body().length);
+        if (!p.keepAlive()) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            pending.clear();
+            return;
+        }
+        ctx.writeAndFlush(res).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                f.channel().close();
+            } else if (f.channel().isActive()) {
+                next(ctx);
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent && !busy) {
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    static String oneLine(String s) {
+        if (s == null || s.isBlank()) {
+            return "malformed";
+        }
+        String one = s.strip().replaceAll("\\s*\\R\\s*", " ").replaceAll("\\p{Cntrl}", "?");
+        return one.length() > 200 ? one.substring(0, 197) + "..." : one;
+    }
+}
