@@ -5,7 +5,9 @@ import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
+import dev.panda.vswitch.control.ControlToken;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +23,16 @@ import java.util.function.Function;
 public final class VswitchMain {
 
     static final String USAGE = """
-            usage: panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
-                                 [--idle spin|yield|park] [--demo]
+            usage: panda vswitch [--config FILE] [--control PATH] [--control-group G]
+                                 [--control-tcp ADDR:PORT --control-token FILE] [--pmd-cores LIST]
+                                 [--mode rtc|pipeline] [--idle spin|yield|park] [--demo]
               --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
-              --control PATH    the control socket panda ctl talks to (default %s)
+              --control PATH    the control socket panda ctl talks to (default %s), mode 0600
+              --control-group G let group G use the control socket too (mode 0660)
+              --control-tcp ADDR:PORT
+                                also serve the control API on TCP (every request needs the bearer token)
+              --control-token FILE
+                                the TCP listener's token, from a file only this user may read (mode 0600)
               --pmd-cores LIST  CPUs of the pollers, e.g. 1, 1,2 or 0-1 (other threads stay off them)
               --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
               --idle I          what an idle poller does: spin, yield or park
@@ -36,6 +44,9 @@ public final class VswitchMain {
     static final class Options {
         Path config;
         Path control = Path.of(ControlServer.DEFAULT_PATH);
+        String controlGroup;
+        InetSocketAddress controlTcp;
+        Path controlToken;
         List<Integer> pmdCores;
         PmdConfig.Mode mode;
         String idle;
@@ -100,8 +111,14 @@ public final class VswitchMain {
         }
         Control vswitch;
         ControlServer server;
+        ControlServer.Options serverOptions;
         try {
-            ControlServer.claim(o.control); // fail on a socket in use before opening any device
+            serverOptions = ControlServer.Options.unix(o.control).withGroup(o.controlGroup);
+            if (o.controlTcp != null) {
+                serverOptions = serverOptions.withTcp(o.controlTcp, ControlToken.read(o.controlToken));
+            }
+            // fail on a socket in use, an unknown group or an unsafe directory before opening any device
+            ControlServer.claim(serverOptions);
             vswitch = start.apply(config);
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
@@ -112,7 +129,7 @@ public final class VswitchMain {
         }
         try {
             server = ControlServer.start(
-                    o.control, vswitch, controlCpus(config.pmd().cores()));
+                    serverOptions, vswitch, controlCpus(config.pmd().cores()));
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
             closeQuietly(vswitch, err);
@@ -120,6 +137,10 @@ public final class VswitchMain {
         }
         out.println("panda vswitch: control socket " + server.path() + " (panda ctl --control " + server.path()
                 + " show); SIGTERM or Ctrl-C stops");
+        if (server.tcpAddress() != null) {
+            out.println("panda vswitch: control listener tcp:" + ControlServer.hostPort(server.tcpAddress())
+                    + " (bearer token from " + o.controlToken + ")");
+        }
         out.flush();
         try {
             stop.await();
@@ -156,7 +177,14 @@ public final class VswitchMain {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "--demo" -> o.demo = true;
-                case "--config", "--control", "--pmd-cores", "--mode", "--idle" -> {
+                case "--config",
+                        "--control",
+                        "--control-group",
+                        "--control-tcp",
+                        "--control-token",
+                        "--pmd-cores",
+                        "--mode",
+                        "--idle" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(name + " needs a value (see panda vswitch --help)");
@@ -168,6 +196,12 @@ public final class VswitchMain {
                 default -> throw new UsageException("unknown option '" + a + "' (see panda vswitch --help)");
             }
         }
+        if (o.controlTcp != null && o.controlToken == null) {
+            throw new UsageException("--control-tcp needs --control-token FILE");
+        }
+        if (o.controlToken != null && o.controlTcp == null) {
+            throw new UsageException("--control-token is for the TCP listener (--control-tcp ADDR:PORT)");
+        }
         return o;
     }
 
@@ -176,6 +210,14 @@ public final class VswitchMain {
             switch (name) {
                 case "--config" -> o.config = Path.of(value);
                 case "--control" -> o.control = Path.of(value);
+                case "--control-group" -> {
+                    if (!value.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
+                        throw new IllegalArgumentException("'" + value + "' is not a group name");
+                    }
+                    o.controlGroup = value;
+                }
+                case "--control-tcp" -> o.controlTcp = ControlServer.parseTcp(value);
+                case "--control-token" -> o.controlToken = Path.of(value);
                 case "--pmd-cores" -> o.pmdCores = ConfigFiles.parseCpuList(value);
                 case "--mode" -> o.mode = PmdConfig.Mode.parse(value);
                 case "--idle" -> {
