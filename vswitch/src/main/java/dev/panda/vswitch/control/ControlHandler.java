@@ -210,7 +210,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof WriteTimeoutException) {
             counters.countTimeout(); // the client did not take its answer
-        } else if (!(cause instanceof java.io.IOException)) {
+        } else if (!(cause instanceof java.io.IOException
+                || cause instanceof io.netty.handler.codec.PrematureChannelClosureException)) {
             counters.exception(cause); // a bug: counted and logged; the connection goes, the server stays
         }
         ctx.close();
