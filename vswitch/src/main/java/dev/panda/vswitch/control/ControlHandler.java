@@ -21,6 +21,7 @@ import io.netty.handler.timeout.WriteTimeoutException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -98,15 +99,16 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private static Pending decode(FullHttpRequest msg, boolean keepAlive) {
-        QueryStringDecoder qs;
+        Map<String, List<String>> query;
         List<String> path = new ArrayList<>();
         try {
-            qs = new QueryStringDecoder(msg.uri());
+            QueryStringDecoder qs = new QueryStringDecoder(msg.uri());
             for (String seg : qs.rawPath().split("/")) {
                 if (!seg.isEmpty()) {
                     path.add(QueryStringDecoder.decodeComponent(seg));
                 }
             }
+            query = qs.parameters(); // decoded lazily: a bad escape in the query throws here
         } catch (IllegalArgumentException e) {
             return new Pending(
                     null,
@@ -116,11 +118,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         byte[] body = ByteBufUtil.getBytes(msg.content());
         return new Pending(
                 new ControlRoutes.Request(
-                        msg.method().name(),
-                        path,
-                        qs.parameters(),
-                        msg.headers().get(HttpHeaderNames.ACCEPT),
-                        body),
+                        msg.method().name(), path, query, msg.headers().get(HttpHeaderNames.ACCEPT), body),
                 null,
                 keepAlive);
     }
