@@ -178,6 +178,16 @@ final class LoopSwitches {
 
     /** panda's vswitch in this process: br0 with two net_vhost client ports, one pmd on the switch CPU. */
     static Starter panda(PmdConfig.Mode mode, String idle) {
+        return panda(mode, idle, (v, dir) -> () -> {});
+    }
+
+    /** Something run beside a panda switch (api-burst's control clients), closed before the switch. */
+    interface Alongside {
+        AutoCloseable start(Vswitch v, Path dir) throws Exception;
+    }
+
+    /** {@link #panda(PmdConfig.Mode, String)} with {@code alongside} started once the switch runs. */
+    static Starter panda(PmdConfig.Mode mode, String idle, Alongside alongside) {
         return (dir, sock0, sock1, prefix) -> {
             int[] all = Posix.getAffinity();
             int[] others = Arrays.stream(all).filter(c -> c != SWITCH_CPU).toArray();
@@ -198,6 +208,14 @@ final class LoopSwitches {
                 PacketPool pool = PacketPool.create(PoolConfig.defaults());
                 v = Vswitch.start(new VswitchConfig(pmd, List.of(br0)), pool, new int[] {SWITCH_CPU}, true);
             } catch (RuntimeException e) {
+                pinAllThreads(all);
+                throw e;
+            }
+            AutoCloseable beside;
+            try {
+                beside = alongside.start(v, dir);
+            } catch (Exception e) {
+                v.close();
                 pinAllThreads(all);
                 throw e;
             }
@@ -232,11 +250,15 @@ final class LoopSwitches {
                 }
 
                 @Override
-                public void close() {
+                public void close() throws Exception {
                     try {
-                        v.close();
+                        beside.close();
                     } finally {
-                        pinAllThreads(all);
+                        try {
+                            v.close();
+                        } finally {
+                            pinAllThreads(all);
+                        }
                     }
                 }
             };

@@ -17,6 +17,8 @@ public final class PerfMain {
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
+            out.println("       panda perf api-burst [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]"
+                    + " [--idle I] [--rate N|max]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -30,6 +32,9 @@ public final class PerfMain {
             out.println("  vswitch-loop a closed vhost-user loop from dpdk-testpmd (CPU 0) through a switch on CPU 1:");
             out.println("           panda vswitch rtc and pipeline, OVS-DPDK NORMAL, testpmd io; loop Mpps and busy"
                     + " cycles/packet");
+            out.println("  api-burst the vswitch loop with panda quiet vs with a client hammering its control socket:"
+                    + " pmd busy");
+            out.println("           cycles/packet and loop Mpps, interleaved rounds with an A/A pair");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -44,9 +49,10 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "api-burst" -> ApiBurstComparison.run(rest, out);
                 default -> {
                     err.println("panda perf: unknown benchmark '" + args[0]
-                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop");
+                            + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, api-burst");
                     yield 2;
                 }
             };
