@@ -36,16 +36,20 @@ final class RequestGate extends ChannelInboundHandlerAdapter {
         this.counters = counters;
     }
 
+    /** Marks the request refused; no {@code 100 Continue} goes out for it first. */
+    private static void refuse(HttpRequest req, Refusal r) {
+        req.headers().remove(HttpHeaderNames.EXPECT);
+        req.setDecoderResult(DecoderResult.failure(r));
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         if (msg instanceof HttpRequest req) {
             if (token != null && !token.matches(req.headers().get(HttpHeaderNames.AUTHORIZATION))) {
                 counters.countUnauthorized();
-                req.setDecoderResult(DecoderResult.failure(
-                        new Refusal(401, "unauthorized: this listener needs 'Authorization: Bearer TOKEN'")));
+                refuse(req, new Refusal(401, "unauthorized: this listener needs 'Authorization: Bearer TOKEN'"));
             } else if (req.decoderResult().isSuccess() && req.headers().size() > maxHeaders) {
-                req.setDecoderResult(
-                        DecoderResult.failure(new Refusal(431, "more than " + maxHeaders + " header fields")));
+                refuse(req, new Refusal(431, "more than " + maxHeaders + " header fields"));
             }
         }
         super.channelRead(ctx, msg);
