@@ -86,6 +86,8 @@ final class ApiBurstComparison {
         String pmdIdle = idle != null ? idle : mode == PmdConfig.Mode.RTC ? "spin" : "yield";
         AtomicLong calls = new AtomicLong();
         int callRate = rate;
+        int warmupS = warmup;
+        int secondsS = seconds;
         LoopSwitches.Starter quiet = LoopSwitches.panda(mode, pmdIdle);
         LoopSwitches.Starter burst = LoopSwitches.panda(mode, pmdIdle, (v, dir) -> new Burst(v, dir, callRate, calls));
 
@@ -124,7 +126,11 @@ final class ApiBurstComparison {
                                 label,
                                 res.mpps(),
                                 res.cycles(),
-                                isBurst ? String.format("   %d API calls", res.calls()) : "");
+                                isBurst
+                                        ? String.format(
+                                                "   %d API calls (%.0f/s over warm-up and window)",
+                                                res.calls(), res.calls() / (double) (warmupS + secondsS))
+                                        : "");
                     } catch (Exception e) {
                         res = new Result(Double.NaN, Double.NaN, 0);
                         out.printf(
