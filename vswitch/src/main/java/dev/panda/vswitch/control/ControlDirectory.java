@@ -36,7 +36,12 @@ final class ControlDirectory {
             }
         }
         int me = uid();
+        // the path as given (whoever may write a directory holding a symlink could redirect it)
+        // and the path it resolves to
         for (Path d = abs; d != null; d = d.getParent()) {
+            check(d, me);
+        }
+        for (Path d = abs.toRealPath(); d != null; d = d.getParent()) {
             check(d, me);
         }
         if (group != null) {

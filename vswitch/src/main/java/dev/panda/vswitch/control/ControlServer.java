@@ -351,8 +351,14 @@ public final class ControlServer implements AutoCloseable {
             Files.setPosixFilePermissions(
                     tmp, PosixFilePermissions.fromString(unixGroup == null ? "rw-------" : "rw-rw----"));
             if (unixGroup != null) {
-                Files.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                        .setGroup(unixGroup);
+                try {
+                    Files.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                            .setGroup(unixGroup);
+                } catch (IOException e) {
+                    throw VswitchException.badRequest("--control-group " + unixGroup.getName()
+                            + ": cannot give the socket to this group (this user is neither root nor a member): "
+                            + e.getMessage());
+                }
             }
             try {
                 Files.createLink(path, tmp);
