@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.BiFunction;
 
 /**
  * The two ends of {@code panda perf vswitch-loop}: the traffic side (dpdk-testpmd on CPU 0 with two
@@ -179,14 +178,20 @@ public final class LoopSwitches {
 
     /** panda's vswitch in this process: br0 with two net_vhost client ports, one pmd on the switch CPU. */
     public static Starter panda(PmdConfig.Mode mode, String idle) {
-        return panda(mode, idle, null);
+        return panda(mode, idle, (v, dir, cpus) -> () -> {});
     }
 
     /**
-     * The same, with {@code attach} started on the running vswitch (given the CPUs off the pmd core)
-     * and closed before it, e.g. a metrics listener and a scraper.
+     * Something run beside a panda switch once it runs (a metrics listener and a scraper, control API
+     * clients), given the switch's run directory and the CPUs off the pmd core; closed before the
+     * switch.
      */
-    public static Starter panda(PmdConfig.Mode mode, String idle, BiFunction<Vswitch, int[], AutoCloseable> attach) {
+    public interface Alongside {
+        AutoCloseable start(Vswitch v, Path dir, int[] offPmdCpus) throws Exception;
+    }
+
+    /** {@link #panda(PmdConfig.Mode, String)} with {@code alongside} started once the switch runs. */
+    public static Starter panda(PmdConfig.Mode mode, String idle, Alongside alongside) {
         return (dir, sock0, sock1, prefix) -> {
             int[] all = Posix.getAffinity();
             int[] others = Arrays.stream(all).filter(c -> c != SWITCH_CPU).toArray();
@@ -210,10 +215,10 @@ public final class LoopSwitches {
                 pinAllThreads(all);
                 throw e;
             }
-            AutoCloseable extra;
+            AutoCloseable beside;
             try {
-                extra = attach == null ? null : attach.apply(v, others.length > 0 ? others : all);
-            } catch (RuntimeException e) {
+                beside = alongside.start(v, dir, others.length > 0 ? others : all);
+            } catch (Exception e) {
                 v.close();
                 pinAllThreads(all);
                 throw e;
@@ -251,9 +256,7 @@ public final class LoopSwitches {
                 @Override
                 public void close() throws Exception {
                     try {
-                        if (extra != null) {
-                            extra.close();
-                        }
+                        beside.close();
                     } finally {
                         try {
                             v.close();

@@ -21,6 +21,8 @@ public final class PerfMain {
                     + " [--only ring,vswitch,ovs,testpmd]");
             out.println("       panda perf scrape-cost [--pairs N] [--seconds S] [--warmup S] [--interval S]"
                     + " [--mode rtc|pipeline] [--idle spin|yield|park]");
+            out.println("       panda perf api-burst [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]"
+                    + " [--idle I] [--rate N|max]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -39,6 +41,9 @@ public final class PerfMain {
             out.println("  scrape-cost the vswitch-loop set-up with panda rtc, without and with a /metrics scraper"
                     + " (every 1 s):");
             out.println("           pmd busy cycles/packet in interleaved rounds A, B, A again; medians and ratios");
+            out.println("  api-burst the vswitch loop with panda quiet vs with a client hammering its control socket:"
+                    + " pmd busy");
+            out.println("           cycles/packet and loop Mpps, interleaved rounds with an A/A pair");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -53,12 +58,13 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "api-burst" -> ApiBurstComparison.run(rest, out);
                 case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
                 case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
                     err.println(
                             "panda perf: unknown benchmark '" + args[0]
-                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost");
+                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst");
                     yield 2;
                 }
             };

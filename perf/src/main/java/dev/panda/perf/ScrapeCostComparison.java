@@ -102,7 +102,7 @@ final class ScrapeCostComparison {
                     Scraper[] scraper = {null};
                     LoopSwitches.Starter starter = i == 1
                             ? LoopSwitches.panda(
-                                    m, switchIdle, (v, cpus) -> scraper[0] = new Scraper(v, cpus, intervalMs))
+                                    m, switchIdle, (v, dir, cpus) -> scraper[0] = new Scraper(v, cpus, intervalMs))
                             : LoopSwitches.panda(m, switchIdle);
                     Result res;
                     try {

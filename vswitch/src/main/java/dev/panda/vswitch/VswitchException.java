@@ -8,19 +8,32 @@ package dev.panda.vswitch;
 public final class VswitchException extends RuntimeException {
 
     private final int status;
+    private final String field;
 
     public VswitchException(int status, String message) {
+        this(status, message, (String) null);
+    }
+
+    /** @param field the request body's field the refusal is about ({@code ports[0].tag}), or null */
+    public VswitchException(int status, String message, String field) {
         super(message);
         this.status = status;
+        this.field = field;
     }
 
     public VswitchException(int status, String message, Throwable cause) {
         super(message, cause);
         this.status = status;
+        this.field = null;
     }
 
     public int status() {
         return status;
+    }
+
+    /** The field of the request body or config file this refusal names, or null. */
+    public String field() {
+        return field;
     }
 
     public static VswitchException badRequest(String m) {

@@ -7,6 +7,7 @@ import dev.panda.vswitch.config.MetricsConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
+import dev.panda.vswitch.control.ControlToken;
 import dev.panda.vswitch.metrics.MetricsServer;
 import java.io.PrintStream;
 import java.net.Inet6Address;
@@ -29,10 +30,16 @@ import java.util.function.Function;
 public final class VswitchMain {
 
     static final String USAGE = """
-            usage: panda vswitch [--config FILE] [--control PATH] [--pmd-cores LIST] [--mode rtc|pipeline]
-                                 [--idle spin|yield|park] [--metrics ADDR:PORT|off] [--demo]
+            usage: panda vswitch [--config FILE] [--control PATH] [--control-group G]
+                                 [--control-tcp ADDR:PORT --control-token FILE] [--pmd-cores LIST]
+                                 [--mode rtc|pipeline] [--idle spin|yield|park] [--metrics ADDR:PORT|off] [--demo]
               --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
-              --control PATH    the control socket panda ctl talks to (default %s)
+              --control PATH    the control socket panda ctl talks to (default %s), mode 0600
+              --control-group G let group G use the control socket too (mode 0660)
+              --control-tcp ADDR:PORT
+                                also serve the control API on TCP (every request needs the bearer token)
+              --control-token FILE
+                                the TCP listener's token, from a file only this user may read (mode 0600)
               --pmd-cores LIST  CPUs of the pollers, e.g. 1, 1,2 or 0-1 (other threads stay off them)
               --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
               --idle I          what an idle poller does: spin, yield or park
@@ -46,6 +53,9 @@ public final class VswitchMain {
     static final class Options {
         Path config;
         Path control = Path.of(ControlServer.DEFAULT_PATH);
+        String controlGroup;
+        InetSocketAddress controlTcp;
+        Path controlToken;
         List<Integer> pmdCores;
         PmdConfig.Mode mode;
         String idle;
@@ -123,8 +133,14 @@ public final class VswitchMain {
         }
         Control vswitch;
         ControlServer server;
+        ControlServer.Options serverOptions;
         try {
-            ControlServer.claim(o.control); // fail on a socket in use before opening any device
+            serverOptions = ControlServer.Options.unix(o.control).withGroup(o.controlGroup);
+            if (o.controlTcp != null) {
+                serverOptions = serverOptions.withTcp(o.controlTcp, ControlToken.read(o.controlToken));
+            }
+            // fail on a socket in use, an unknown group or an unsafe directory before opening any device
+            ControlServer.claim(serverOptions);
             vswitch = start.apply(config);
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
@@ -135,7 +151,7 @@ public final class VswitchMain {
         }
         try {
             server = ControlServer.start(
-                    o.control, vswitch, controlCpus(config.pmd().cores()));
+                    serverOptions, vswitch, controlCpus(config.pmd().cores()));
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
             closeQuietly(vswitch, err);
@@ -163,6 +179,10 @@ public final class VswitchMain {
                     ? "[" + a.getAddress().getHostAddress() + "]"
                     : a.getAddress().getHostAddress();
             out.println("panda vswitch: metrics http://" + host + ":" + a.getPort() + "/metrics");
+        }
+        if (server.tcpAddress() != null) {
+            out.println("panda vswitch: control listener tcp:" + ControlServer.hostPort(server.tcpAddress())
+                    + " (bearer token from " + o.controlToken + ")");
         }
         out.flush();
         try {
@@ -229,7 +249,15 @@ public final class VswitchMain {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "--demo" -> o.demo = true;
-                case "--config", "--control", "--pmd-cores", "--mode", "--idle", "--metrics" -> {
+                case "--config",
+                        "--control",
+                        "--control-group",
+                        "--control-tcp",
+                        "--control-token",
+                        "--pmd-cores",
+                        "--mode",
+                        "--idle",
+                        "--metrics" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(name + " needs a value (see panda vswitch --help)");
@@ -241,6 +269,12 @@ public final class VswitchMain {
                 default -> throw new UsageException("unknown option '" + a + "' (see panda vswitch --help)");
             }
         }
+        if (o.controlTcp != null && o.controlToken == null) {
+            throw new UsageException("--control-tcp needs --control-token FILE");
+        }
+        if (o.controlToken != null && o.controlTcp == null) {
+            throw new UsageException("--control-token is for the TCP listener (--control-tcp ADDR:PORT)");
+        }
         return o;
     }
 
@@ -249,6 +283,14 @@ public final class VswitchMain {
             switch (name) {
                 case "--config" -> o.config = Path.of(value);
                 case "--control" -> o.control = Path.of(value);
+                case "--control-group" -> {
+                    if (!value.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
+                        throw new IllegalArgumentException("'" + value + "' is not a group name");
+                    }
+                    o.controlGroup = value;
+                }
+                case "--control-tcp" -> o.controlTcp = ControlServer.parseTcp(value);
+                case "--control-token" -> o.controlToken = Path.of(value);
                 case "--pmd-cores" -> o.pmdCores = ConfigFiles.parseCpuList(value);
                 case "--mode" -> o.mode = PmdConfig.Mode.parse(value);
                 case "--idle" -> {

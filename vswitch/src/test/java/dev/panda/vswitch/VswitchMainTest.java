@@ -174,6 +174,85 @@ class VswitchMainTest {
         }
     }
 
+    /** The control listener's flags: refused before anything starts, each with one line and status 2. */
+    @Test
+    void controlAccessRefusals() throws Exception {
+        Path sock = dir.resolve("v.ctl");
+        Path token = dir.resolve("token");
+        Files.writeString(token, "dG9rZW4tZm9yLXZzd2l0Y2gtbWFpbi10ZXN0\n");
+        Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Run r = run("--control", sock.toString(), "--control-tcp", "127.0.0.1:0", "--control-token", token.toString());
+        assertEquals(2, r.status());
+        assertEquals(
+                "panda vswitch: control token " + token + ": mode 0644 lets group or others read it; chmod 600 " + token
+                        + "\n",
+                r.err());
+        r = run("--control", sock.toString(), "--control-tcp", "127.0.0.1:0");
+        assertEquals(2, r.status());
+        assertEquals("panda vswitch: --control-tcp needs --control-token FILE\n", r.err());
+        r = run("--control-token", token.toString());
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--control-token is for the TCP listener"), r.err());
+        r = run("--control-tcp", "localhost");
+        assertEquals(2, r.status());
+        assertEquals(
+                "panda vswitch: --control-tcp: 'localhost' is not ADDR:PORT (e.g. 127.0.0.1:7001 or [::1]:7001)\n",
+                r.err());
+        r = run("--control", sock.toString(), "--control-group", "no-such-group-pq");
+        assertEquals(2, r.status());
+        assertEquals("panda vswitch: --control-group: no group named 'no-such-group-pq'\n", r.err());
+        r = run("--control-group", "a b");
+        assertEquals(2, r.status());
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        r = run("--control", open.resolve("v.ctl").toString());
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("writable by group or others without the sticky bit"), r.err());
+        assertFalse(Files.exists(sock), "nothing bound");
+    }
+
+    @Test
+    void servesOnTcpWithTheToken() throws Exception {
+        Path sock = dir.resolve("t.ctl");
+        Path token = dir.resolve("token");
+        String secret = "dG9rZW4tZm9yLXZzd2l0Y2gtbWFpbi10ZXN0";
+        Files.writeString(token, secret + "\n");
+        Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        CountDownLatch stop = new CountDownLatch(1);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ClosingFake fake = new ClosingFake();
+        CompletableFuture<Integer> rc = CompletableFuture.supplyAsync(() -> VswitchMain.run(
+                new String[] {
+                    "--control", sock.toString(), "--control-tcp", "127.0.0.1:0", "--control-token", token.toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                System.err,
+                c -> fake,
+                stop));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!out.toString(StandardCharsets.UTF_8).contains("control listener tcp:")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            String text = out.toString(StandardCharsets.UTF_8);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("control listener tcp:(\\S+) ")
+                    .matcher(text);
+            assertTrue(m.find(), text);
+            ByteArrayOutputStream show = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int status = CtlMain.run(
+                    new String[] {"--control", "tcp:" + m.group(1), "--token", token.toString(), "add-br", "br7"},
+                    new PrintStream(show, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(0, status, err.toString());
+            assertTrue(fake.inner.bridges.containsKey("br7"));
+        } finally {
+            stop.countDown();
+        }
+        assertEquals(0, rc.get(10, TimeUnit.SECONDS));
+    }
+
     @Test
     void controlThreadsAvoidThePmdCores() {
         int[] free = VswitchMain.controlCpus(List.of(0));

@@ -111,12 +111,21 @@ public final class ConfigFiles {
         }
         try (JsonParser p = factory.createParser(bytes)) {
             ConfigFilesReader r = new ConfigFilesReader(p, source);
-            return (T)
-                    switch (kind) {
-                        case CONFIG -> r.readConfig();
-                        case BRIDGE -> r.readBridgeDocument();
-                        case PORT -> r.readPortDocument();
-                    };
+            try {
+                return (T)
+                        switch (kind) {
+                            case CONFIG -> r.readConfig();
+                            case BRIDGE -> r.readBridgeDocument();
+                            case PORT -> r.readPortDocument();
+                        };
+            } catch (JacksonException e) {
+                String field = ConfigFilesReader.pathOf(p.getParsingContext());
+                String message = syntaxError(e, source, factory == YAML_FACTORY ? "YAML" : "JSON");
+                if (!field.isEmpty() && source == null) {
+                    message = field + ": " + message;
+                }
+                throw new VswitchException(400, message, field.isEmpty() ? null : field);
+            }
         } catch (JacksonException e) {
             throw VswitchException.badRequest(syntaxError(e, source, factory == YAML_FACTORY ? "YAML" : "JSON"));
         } catch (IOException e) {

@@ -414,7 +414,7 @@ final class ConfigFilesReader {
         if (!path.isEmpty()) {
             sb.append(path).append(": ");
         }
-        return VswitchException.badRequest(sb.append(message).toString());
+        return new VswitchException(400, sb.append(message).toString(), path.isEmpty() ? null : path);
     }
 
     private String describe() throws IOException {
@@ -449,6 +449,21 @@ final class ConfigFilesReader {
 
     private static String clip(String s) {
         return s.length() > 80 ? s.substring(0, 77) + "..." : s;
+    }
+
+    /** Where the parser stands, in the messages' notation ({@code bridges[0].ports[1].tag}); "" at the top. */
+    static String pathOf(com.fasterxml.jackson.core.JsonStreamContext c) {
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (; c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inArray()) {
+                parts.push("[" + Math.max(0, c.getCurrentIndex()) + "]");
+            } else if (c.getCurrentName() != null) {
+                String k = c.getCurrentName();
+                parts.push("." + (k.matches("[A-Za-z0-9_-]{1,40}") ? k : quote(k)));
+            }
+        }
+        String s = String.join("", parts);
+        return s.startsWith(".") ? s.substring(1) : s;
     }
 
     private static String join(String path, String key) {

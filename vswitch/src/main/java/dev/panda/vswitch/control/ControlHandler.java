@@ -14,10 +14,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.WriteTimeoutException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -28,40 +32,46 @@ import java.util.concurrent.RejectedExecutionException;
  */
 final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
-    /** Most requests a client may pipeline before the connection is closed. */
-    static final int MAX_PENDING = 64;
-
     private final ControlRoutes routes;
     private final Executor executor;
     private final ControlServer.Counters counters;
+    private final int maxPending;
+    private final RequestTimer timer;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean busy;
 
     private record Pending(ControlRoutes.Request request, ControlRoutes.Response preset, boolean keepAlive) {}
 
-    ControlHandler(ControlRoutes routes, Executor executor, ControlServer.Counters counters) {
+    /**
+     * @param maxPending requests a client may pipeline before the connection is closed
+     * @param timer      told when a whole request arrived (null: none)
+     */
+    ControlHandler(
+            ControlRoutes routes,
+            Executor executor,
+            ControlServer.Counters counters,
+            int maxPending,
+            RequestTimer timer) {
         this.routes = routes;
         this.executor = executor;
         this.counters = counters;
+        this.maxPending = maxPending;
+        this.timer = timer;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
+        if (timer != null) {
+            timer.done();
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(msg);
         Pending p;
         if (msg.decoderResult().isFailure()) {
-            p = new Pending(
-                    null,
-                    ControlRoutes.Response.error(
-                            400,
-                            "malformed HTTP request: "
-                                    + ControlRoutes.oneLine(String.valueOf(
-                                            msg.decoderResult().cause().getMessage()))),
-                    false);
+            p = new Pending(null, refusal(msg.decoderResult().cause()), false);
         } else {
             p = decode(msg, keepAlive);
         }
-        if (pending.size() >= MAX_PENDING) {
+        if (pending.size() >= maxPending) {
             counters.request(429);
             ctx.close();
             return;
@@ -73,16 +83,32 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
+    /** The answer to a request the codec or the gate refused: 401, 414, 431 or 400. */
+    static ControlRoutes.Response refusal(Throwable cause) {
+        if (cause instanceof RequestGate.Refusal r) {
+            return ControlRoutes.Response.error(r.status, r.getMessage());
+        }
+        if (cause instanceof TooLongHttpLineException) {
+            return ControlRoutes.Response.error(414, "request line longer than the limit");
+        }
+        if (cause instanceof TooLongHttpHeaderException) {
+            return ControlRoutes.Response.error(431, "request header fields larger than the limit");
+        }
+        return ControlRoutes.Response.error(
+                400, "malformed HTTP request: " + ControlRoutes.oneLine(String.valueOf(cause.getMessage())));
+    }
+
     private static Pending decode(FullHttpRequest msg, boolean keepAlive) {
-        QueryStringDecoder qs;
+        Map<String, List<String>> query;
         List<String> path = new ArrayList<>();
         try {
-            qs = new QueryStringDecoder(msg.uri());
+            QueryStringDecoder qs = new QueryStringDecoder(msg.uri());
             for (String seg : qs.rawPath().split("/")) {
                 if (!seg.isEmpty()) {
                     path.add(QueryStringDecoder.decodeComponent(seg));
                 }
             }
+            query = qs.parameters(); // decoded lazily: a bad escape in the query throws here
         } catch (IllegalArgumentException e) {
             return new Pending(
                     null,
@@ -94,7 +120,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 new ControlRoutes.Request(
                         msg.method().name(),
                         path,
-                        qs.parameters(),
+                        query,
                         msg.headers().get(HttpHeaderNames.ACCEPT),
                         body,
                         msg.headers().get(HttpHeaderNames.CONTENT_TYPE)),
@@ -141,6 +167,9 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         if (r.allow() != null) {
             res.headers().set(HttpHeaderNames.ALLOW, r.allow());
         }
+        if (r.status() == 401) {
+            res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
         HttpUtil.setContentLength(res, r.body().length);
         if (!p.keepAlive()) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -163,11 +192,31 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             ctx.close();
             return;
         }
+        if (evt == RequestTimer.EXPIRED) {
+            counters.countTimeout();
+            if (busy) {
+                ctx.close(); // an answer is on its way: a 408 now would come out of order
+            } else {
+                busy = true;
+                pending.clear();
+                write(
+                        ctx,
+                        new Pending(null, null, false),
+                        ControlRoutes.Response.error(408, "request not received whole in time"));
+            }
+            return;
+        }
         super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof WriteTimeoutException) {
+            counters.countTimeout(); // the client did not take its answer
+        } else if (!(cause instanceof java.io.IOException
+                || cause instanceof io.netty.handler.codec.PrematureChannelClosureException)) {
+            counters.exception(cause); // a bug: counted and logged; the connection goes, the server stays
+        }
         ctx.close();
     }
 }

@@ -52,6 +52,10 @@ final class ControlRoutes {
         static Response error(int status, String message) {
             return new Response(status, JSON, Json.error(status, message), null);
         }
+
+        static Response error(int status, String message, String field) {
+            return new Response(status, JSON, Json.error(status, message, field), null);
+        }
     }
 
     @FunctionalInterface
@@ -176,7 +180,7 @@ final class ControlRoutes {
         try {
             return route.handler().handle(r, params);
         } catch (VswitchException e) {
-            return Response.error(e.status(), oneLine(e.getMessage()));
+            return Response.error(e.status(), oneLine(e.getMessage()), e.field());
         } catch (UnsupportedOperationException e) {
             return Response.error(501, "not implemented: " + oneLine(String.valueOf(e.getMessage())));
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.panda.vswitch.control;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -30,9 +31,15 @@ public final class Json {
 
     /** {@code {"error": "...", "status": N}}. */
     public static byte[] error(int status, String message) {
-        return bytes(new ErrorBody(message, status));
+        return bytes(new ErrorBody(message, status, null));
     }
 
-    /** The body of every 4xx/5xx answer. */
-    public record ErrorBody(String error, int status) {}
+    /** {@code {"error": "...", "status": N, "field": "ports[0].tag"}}; no field key when field is null. */
+    public static byte[] error(int status, String message, String field) {
+        return bytes(new ErrorBody(message, status, field));
+    }
+
+    /** The body of every 4xx/5xx answer; {@code field} names the body's field a 400 is about. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ErrorBody(String error, int status, String field) {}
 }

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -26,9 +27,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * One HTTP/1.1 exchange over the control socket: the JDK's unix-domain {@link SocketChannel}
- * carries the bytes, Netty's HTTP codec (in an {@link EmbeddedChannel}, no event loop) writes the
- * request and parses the answer. One connection per call, closed after it.
+ * One HTTP/1.1 exchange over the control socket (or the vswitch's TCP control listener, with its
+ * bearer token): the JDK's {@link SocketChannel} carries the bytes, Netty's HTTP codec (in an
+ * {@link EmbeddedChannel}, no event loop) writes the request and parses the answer. One connection
+ * per call, closed after it.
  */
 public final class CtlClient {
 
@@ -50,15 +52,35 @@ public final class CtlClient {
     }
 
     private final Path socket;
+    private final InetSocketAddress tcp;
+    private final String token;
     private final Duration timeout;
 
+    /** A client of the unix control socket. */
     public CtlClient(Path socket, Duration timeout) {
+        this(socket, null, null, timeout);
+    }
+
+    private CtlClient(Path socket, InetSocketAddress tcp, String token, Duration timeout) {
         this.socket = socket;
+        this.tcp = tcp;
+        this.token = token;
         this.timeout = timeout;
     }
 
+    /** A client of the TCP control listener; every request carries {@code Authorization: Bearer token}. */
+    public static CtlClient tcp(InetSocketAddress address, String token, Duration timeout) {
+        return new CtlClient(null, address, token, timeout);
+    }
+
+    /** The unix socket, or null for a TCP client. */
     public Path socket() {
         return socket;
+    }
+
+    /** The socket path, or {@code tcp:ADDR:PORT}. */
+    public String where() {
+        return socket != null ? socket.toString() : "tcp:" + tcp.getHostString() + ":" + tcp.getPort();
     }
 
     /**
@@ -76,6 +98,9 @@ public final class CtlClient {
         req.headers().set(HttpHeaderNames.USER_AGENT, "panda-ctl");
         if (accept != null) {
             req.headers().set(HttpHeaderNames.ACCEPT, accept);
+        }
+        if (token != null) {
+            req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token);
         }
         if (body != null) {
             req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
@@ -115,14 +140,18 @@ public final class CtlClient {
     }
 
     private SocketChannel connect() throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        SocketChannel ch = socket != null ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         try {
-            ch.connect(UnixDomainSocketAddress.of(socket));
+            if (socket != null) {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+            } else {
+                ch.socket().connect(tcp, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+            }
             return ch;
         } catch (IOException e) {
             ch.close();
             throw new NotRunningException(
-                    "no vswitch listening on " + socket + " (" + e.getMessage() + "); start one with 'panda vswitch'",
+                    "no vswitch listening on " + where() + " (" + e.getMessage() + "); start one with 'panda vswitch'",
                     e);
         }
     }

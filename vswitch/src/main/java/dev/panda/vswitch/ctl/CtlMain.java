@@ -8,9 +8,11 @@ import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
+import dev.panda.vswitch.control.ControlToken;
 import dev.panda.vswitch.control.Json;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +29,7 @@ import java.util.function.Function;
 public final class CtlMain {
 
     static final String USAGE = """
-            usage: panda ctl [--control PATH] [--json] [--timeout S] VERB [ARGS]
+            usage: panda ctl [--control PATH|tcp:ADDR:PORT] [--token FILE] [--json] [--timeout S] VERB [ARGS]
               add-br BR [mac-aging=S] [mac-table-size=N]     add a bridge
               del-br BR                                      remove a bridge and its ports
               add-port BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]
@@ -41,7 +43,9 @@ public final class CtlMain {
               config-show                                    the running state as a config file (YAML)
               apply FILE|- [--dry-run]                       make the running state FILE's (YAML), changing only
                                                              what differs, all or nothing; prints the difference
-            --control PATH  the vswitch's control socket (default %s)
+            --control PATH  the vswitch's control socket (default %s),
+                            or tcp:ADDR:PORT for its TCP control listener (needs --token)
+            --token FILE    the TCP listener's bearer token, from a file only you may read (mode 0600)
             --json          print the API's JSON answer as is
             --timeout S     seconds to wait for an answer (default 60)
             """.formatted(ControlServer.DEFAULT_PATH);
@@ -59,7 +63,8 @@ public final class CtlMain {
     private CtlMain() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        Path socket = Path.of(ControlServer.DEFAULT_PATH);
+        String control = ControlServer.DEFAULT_PATH;
+        Path tokenFile = null;
         boolean json = false;
         long timeout = 60;
         List<String> words = new ArrayList<>();
@@ -71,18 +76,22 @@ public final class CtlMain {
                     return 0;
                 } else if (a.equals("--json")) {
                     json = true;
-                } else if (a.equals("--control") || a.equals("--timeout")) {
+                } else if (a.equals("--control") || a.equals("--timeout") || a.equals("--token")) {
                     if (i + 1 >= args.length) {
                         throw new UsageException(a + " needs a value");
                     }
                     String v = args[++i];
                     if (a.equals("--control")) {
-                        socket = Path.of(v);
+                        control = v;
+                    } else if (a.equals("--token")) {
+                        tokenFile = Path.of(v);
                     } else {
                         timeout = seconds(v);
                     }
                 } else if (a.startsWith("--control=")) {
-                    socket = Path.of(a.substring("--control=".length()));
+                    control = a.substring("--control=".length());
+                } else if (a.startsWith("--token=")) {
+                    tokenFile = Path.of(a.substring("--token=".length()));
                 } else if (a.startsWith("--timeout=")) {
                     timeout = seconds(a.substring("--timeout=".length()));
                 } else if (a.startsWith("--") && words.isEmpty()) {
@@ -95,11 +104,31 @@ public final class CtlMain {
                 throw new UsageException("no verb given (see panda ctl --help)");
             }
             Call call = parse(words, json);
-            return execute(new CtlClient(socket, Duration.ofSeconds(timeout)), call, json, out, err);
-        } catch (UsageException | java.nio.file.InvalidPathException e) {
+            return execute(client(control, tokenFile, Duration.ofSeconds(timeout)), call, json, out, err);
+        } catch (UsageException | java.nio.file.InvalidPathException | VswitchException e) {
             err.println("panda ctl: " + e.getMessage());
             return 2;
         }
+    }
+
+    /** A unix socket path, or {@code tcp:ADDR:PORT} with a token file. */
+    static CtlClient client(String control, Path tokenFile, Duration timeout) {
+        if (!control.startsWith("tcp:")) {
+            if (tokenFile != null) {
+                throw new UsageException("--token is for a TCP control listener (--control tcp:ADDR:PORT)");
+            }
+            return new CtlClient(Path.of(control), timeout);
+        }
+        if (tokenFile == null) {
+            throw new UsageException("--control " + control + " needs --token FILE");
+        }
+        InetSocketAddress address;
+        try {
+            address = ControlServer.parseTcp(control.substring("tcp:".length()));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--control: " + e.getMessage());
+        }
+        return CtlClient.tcp(address, ControlToken.readText(tokenFile, true), timeout);
     }
 
     private static long seconds(String v) {
@@ -280,7 +309,7 @@ public final class CtlMain {
             err.println("panda ctl: " + e.getMessage());
             return 2;
         } catch (IOException e) {
-            err.println("panda ctl: " + client.socket() + ": " + e.getMessage());
+            err.println("panda ctl: " + client.where() + ": " + e.getMessage());
             return 2;
         }
         if (a.status() >= 400) {

@@ -199,8 +199,22 @@ class ConfigFilesTest {
                 () -> ConfigFiles.portFromJson(
                         "{\"name\":\"p\",\"device\":\"net_ring0\",\"tag\":5000}".getBytes(StandardCharsets.UTF_8)));
         assertEquals("tag: 5000 is not a VLAN (1..4094)", e.getMessage());
+        assertEquals("tag", e.field());
         e = assertThrows(VswitchException.class, () -> ConfigFiles.bridgeFromJson("{\"name\":".getBytes()));
-        assertTrue(e.getMessage().startsWith("line 1: not JSON: "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("name: line 1: not JSON: "), e.getMessage());
+        assertEquals("name", e.field(), "a syntax error names where the parser stood");
+        e = assertThrows(
+                VswitchException.class,
+                () -> ConfigFiles.bridgeFromJson(
+                        "{\"name\": \"b\", \"ports\": [{\"name\": \"p\", \"device\": \"d\", \"tag\": \"x\"}]}"
+                                .getBytes()));
+        assertEquals("ports[0].tag: expected an integer, got the string 'x'", e.getMessage());
+        assertEquals("ports[0].tag", e.field());
+        e = assertThrows(
+                VswitchException.class,
+                () -> ConfigFiles.bridgeFromJson(
+                        "{\"name\": \"b\", \"ports\": [{\"name\": \"p\", \"device\": \"d\"}, }".getBytes()));
+        assertEquals("ports[1]", e.field(), e.getMessage());
         e = assertThrows(VswitchException.class, () -> ConfigFiles.bridgeFromJson(new byte[0]));
         assertTrue(e.getMessage().startsWith("empty body"), e.getMessage());
     }

@@ -38,10 +38,15 @@ final class Hosts implements AutoCloseable {
 
     /** Opens a host end and returns the device string of the switch end to add as a port. */
     Host host() {
+        return host(1024);
+    }
+
+    /** {@link #host()} with rings of {@code size} slots each way. */
+    Host host(int size) {
         int h = NEXT.getAndIncrement();
-        Port p = ports.open("net_ring" + h + ",size=1024", PortContext.of(pool, 0));
+        Port p = ports.open("net_ring" + h + ",size=" + size, PortContext.of(pool, 0));
         hosts.add(p);
-        return new Host(p, "net_ring" + (h + 1000) + ",size=1024,peer=net_ring" + h);
+        return new Host(p, "net_ring" + (h + 1000) + ",size=" + size + ",peer=net_ring" + h);
     }
 
     final class Host {
