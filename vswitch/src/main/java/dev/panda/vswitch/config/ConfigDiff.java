@@ -302,7 +302,8 @@ public record ConfigDiff(List<Change> changes) {
         if (desired.metrics().enabled()
                 && !Objects.equals(desired.metrics().listen(), running.metrics().listen())) {
             out.add(new MetricsChanged(
-                    text(running.metrics().listen()), desired.metrics().listen()));
+                    running.metrics().enabled() ? running.metrics().listen() : "none",
+                    desired.metrics().listen()));
         }
         Map<String, BridgeConfig> oldBridges = byName(running.bridges());
         Map<String, BridgeConfig> newBridges = byName(desired.bridges());

@@ -109,4 +109,17 @@ class ConfigDiffTest {
         assertTrue(ConfigDiff.between(new VswitchConfig(RUNNING.pmd(), java.util.List.of()), rtc)
                 .isEmpty());
     }
+
+    @Test
+    void aMetricsListenerThatDiffersIsAChangeAndNoneMatchesWhateverRuns() {
+        VswitchConfig running = RUNNING.withMetrics(new MetricsConfig("127.0.0.1:9464"));
+        assertTrue(ConfigDiff.between(running, RUNNING).isEmpty(), "no metrics block: whatever runs");
+        assertTrue(ConfigDiff.between(running, running).isEmpty());
+        ConfigDiff d = ConfigDiff.between(running, RUNNING.withMetrics(new MetricsConfig("127.0.0.1:9999")));
+        assertEquals("~ metrics listen 127.0.0.1:9464 -> 127.0.0.1:9999\n", d.text());
+        assertEquals(1, d.of(ConfigDiff.MetricsChanged.class).size());
+        assertEquals(
+                "~ metrics listen none -> 127.0.0.1:9464\n",
+                ConfigDiff.between(RUNNING, running).text());
+    }
 }
