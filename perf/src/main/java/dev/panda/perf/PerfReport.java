@@ -21,6 +21,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -47,7 +48,13 @@ final class PerfReport {
 
     @FunctionalInterface
     private interface Body {
-        List<ComparisonResult> run(PrintStream out, RunObserver obs, List<LatencyFigure> latency, List<String> skipped)
+        /** Runs the section, handing each comparison's result to {@code sink} as soon as it is there. */
+        void run(
+                PrintStream out,
+                RunObserver obs,
+                Consumer<ComparisonResult> sink,
+                List<LatencyFigure> latency,
+                List<String> skipped)
                 throws Exception;
     }
 
@@ -120,6 +127,10 @@ final class PerfReport {
         int cpus = Runtime.getRuntime().availableProcessors();
         CrossCpuRtt rtt = cpus >= 2 ? CrossCpuRtt.start(0, cpus - 1, 1000) : null;
         long t0 = System.nanoTime();
+        // panda's ports log each vhost-user (re)connection: only warnings and errors while runs come and go
+        java.util.logging.Logger pandaLog = java.util.logging.Logger.getLogger("dev.panda");
+        java.util.logging.Level level = pandaLog.getLevel();
+        pandaLog.setLevel(java.util.logging.Level.WARNING);
         try (Progress progress = new Progress(out, Progress.stdoutIsTerminal(), total)) {
             PrintStream lines = progress.lines();
             for (Section s : plan) {
@@ -131,10 +142,16 @@ final class PerfReport {
                 }
                 progress.section(s.secondsPerRun());
                 try {
-                    for (ComparisonResult c : s.body().run(lines, progress, latency, skipped)) {
-                        results.add(c);
-                        progress.line(summaryLine(c));
-                    }
+                    s.body()
+                            .run(
+                                    lines,
+                                    progress,
+                                    c -> {
+                                        results.add(c);
+                                        progress.line(summaryLine(c));
+                                    },
+                                    latency,
+                                    skipped);
                 } catch (Exception e) {
                     failed++;
                     String why = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -146,6 +163,7 @@ final class PerfReport {
                 }
             }
         } finally {
+            pandaLog.setLevel(level);
             if (rtt != null) {
                 rtt.close();
             }
@@ -218,7 +236,7 @@ final class PerfReport {
                                     b.seconds() + 3,
                                     3 * b.pairs(),
                                     dpdk ? null : noDpdk,
-                                    (out, obs, l, sk) -> List.of(
+                                    (out, obs, sink, l, sk) -> sink.accept(
                                             RingIoComparison.measure(b.pairs(), b.seconds(), 32, true, out, obs)));
                         case "vhost-rx", "virtio-tx" ->
                             new Section(
@@ -226,15 +244,14 @@ final class PerfReport {
                                     b.seconds() + 4,
                                     2 * b.pairs() * SIZES.length,
                                     !dpdk ? noDpdk : hugepages,
-                                    (out, obs, l, sk) -> {
+                                    (out, obs, sink, l, sk) -> {
                                         VhostUserPairs.Spec spec = name.equals("vhost-rx")
                                                 ? VhostRxComparison.SPEC
                                                 : VirtioTxComparison.SPEC;
-                                        List<ComparisonResult> r = new ArrayList<>();
                                         for (int size : SIZES) {
-                                            r.add(VhostUserPairs.measure(spec, b.pairs(), b.seconds(), size, out, obs));
+                                            sink.accept(VhostUserPairs.measure(
+                                                    spec, b.pairs(), b.seconds(), size, out, obs));
                                         }
-                                        return r;
                                     });
                         case "xdp-rxdrop" ->
                             new Section(
@@ -242,8 +259,8 @@ final class PerfReport {
                                     b.seconds() + 2,
                                     2 * b.pairs(),
                                     root ? null : "it needs root (XDP programs and a veth pair)",
-                                    (out, obs, l, sk) ->
-                                            List.of(XdpRxDropComparison.measure(b.pairs(), b.seconds(), out, obs)));
+                                    (out, obs, sink, l, sk) ->
+                                            sink.accept(XdpRxDropComparison.measure(b.pairs(), b.seconds(), out, obs)));
                         case "vswitch-loop" -> {
                             List<String> sw = b == Budget.QUICK || b.mode().startsWith("quick")
                                     ? List.of("panda-rtc", "ovs", "testpmd")
@@ -258,7 +275,7 @@ final class PerfReport {
                                     6 + b.warmup() + b.seconds(),
                                     b.loopRounds() * (sw.size() + 1),
                                     skip,
-                                    (out, obs, l, sk) -> {
+                                    (out, obs, sink, l, sk) -> {
                                         if (!OvsDpdk.available()) {
                                             sk.add(
                                                     "vswitch-loop-ovs: skipped, " + OvsDpdk.VSWITCHD
@@ -266,7 +283,8 @@ final class PerfReport {
                                         }
                                         VswitchLoopComparison.Rounds r = VswitchLoopComparison.measure(
                                                 b.loopRounds(), b.seconds(), b.warmup(), sw, null, out, obs);
-                                        return VswitchLoopComparison.comparisons(r, b.seconds(), b.warmup());
+                                        VswitchLoopComparison.comparisons(r, b.seconds(), b.warmup())
+                                                .forEach(sink);
                                     });
                         }
                         case "classifier" ->
@@ -291,10 +309,8 @@ final class PerfReport {
                     "latency", 0, 0, "no latency runner in this build (dev.panda.perf.latency is not wired in)", null);
         }
         String why = runner.unavailable();
-        return new Section("latency", runner.secondsPerRun(b), runner.runs(b), why, (out, obs, l, sk) -> {
-            List<LatencyFigure> figures = runner.run(b, out, obs);
-            l.addAll(figures);
-            return List.of();
+        return new Section("latency", runner.secondsPerRun(b), runner.runs(b), why, (out, obs, sink, l, sk) -> {
+            l.addAll(runner.run(b, out, obs));
         });
     }
 

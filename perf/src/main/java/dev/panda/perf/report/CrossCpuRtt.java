@@ -67,10 +67,22 @@ public final class CrossCpuRtt implements AutoCloseable {
         return s;
     }
 
-    /** One sample now, on the calling thread (which it pins to {@code cpuA}). */
+    /**
+     * One sample now, on a thread of its own (pinning the calling thread would shrink what
+     * {@code Runtime.availableProcessors()} reports to it).
+     */
     public static Sample once(int cpuA, int cpuB) throws InterruptedException {
         CrossCpuRtt s = new CrossCpuRtt(cpuA, cpuB, 0);
-        return s.sample();
+        Sample[] out = new Sample[1];
+        Thread t = Thread.ofPlatform().daemon(true).name("cross-cpu-rtt-once").start(() -> {
+            try {
+                out[0] = s.sample();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        t.join();
+        return out[0];
     }
 
     public synchronized List<Sample> samples() {
