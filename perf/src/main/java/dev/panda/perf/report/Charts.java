@@ -4,6 +4,7 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Rectangle;
+import java.text.DecimalFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.StandardChartTheme;
 import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
@@ -158,19 +160,28 @@ public final class Charts {
      */
     public static String latency(String path, List<LatencyFigure> figures) {
         DefaultCategoryDataset d = new DefaultCategoryDataset();
+        long lo = Long.MAX_VALUE;
+        long hi = 1;
         for (LatencyFigure f : figures) {
-            String series = f.sw() + " @ " + Figures.mpps(f.offeredMpps()) + " Mpps";
+            String series = (f.sw().equals("-") ? "" : f.sw() + " @ ") + Figures.mpps(f.offeredMpps()) + " Mpps";
             long[] v = f.values();
             for (int i = 0; i < v.length; i++) {
-                d.addValue(Math.max(1, v[i]), series, LatencyFigure.LABELS[i]);
+                long x = Math.max(1, v[i]);
+                d.addValue(x, series, LatencyFigure.LABELS[i]);
+                lo = Math.min(lo, x);
+                hi = Math.max(hi, x);
             }
         }
         JFreeChart chart = ChartFactory.createLineChart(
                 path + ": latency percentiles", "percentile", "ns", d, PlotOrientation.VERTICAL, true, false, false);
         CategoryPlot plot = chart.getCategoryPlot();
-        LogAxis axis = new LogAxis("ns (log)");
+        // a log axis from the power of ten below the smallest value to the one above the largest
+        LogAxis axis = new LogAxis("ns (log scale)");
         axis.setBase(10);
         axis.setSmallestValue(1);
+        axis.setTickUnit(new NumberTickUnit(1.0));
+        axis.setNumberFormatOverride(new DecimalFormat("#,##0"));
+        axis.setRange(Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi) + 1e-9)));
         plot.setRangeAxis(axis);
         LineAndShapeRenderer r = (LineAndShapeRenderer) plot.getRenderer();
         r.setDefaultShapesVisible(true);
