@@ -45,12 +45,20 @@ public final class CpuWatch {
             return new long[] {-1, -1};
         }
         String[] f = stat.lines().findFirst().orElseThrow().trim().split("\\s+");
-        long total = 0;
-        // user nice system idle iowait irq softirq steal (guest time is already in user)
-        for (int i = 1; i <= 8 && i < f.length; i++) {
-            total += Long.parseLong(f[i]);
+        if (f.length < 5) {
+            return new long[] {-1, -1};
         }
-        long busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]);
+        long total = 0;
+        long busy;
+        try {
+            // user nice system idle iowait irq softirq steal (guest time is already in user)
+            for (int i = 1; i <= 8 && i < f.length; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]);
+        } catch (NumberFormatException e) {
+            return new long[] {-1, -1};
+        }
         return new long[] {total, busy};
     }
 
