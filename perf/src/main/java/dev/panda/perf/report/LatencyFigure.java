@@ -5,8 +5,9 @@ import org.HdrHistogram.AbstractHistogram;
 /**
  * One latency run: frames stamped by the generator at {@code offeredMpps} through {@code path}
  * (e.g. "net_ring loop", "vhost-user loop") with {@code sw} as the switch ("panda vswitch",
- * "ovs", "testpmd", or "-" where there is none), and the percentiles of their one-way latency in
- * nanoseconds as HdrHistogram computes them.
+ * "ovs", "testpmd", or "-" where there is none), how many frames were measured, and the
+ * percentiles of their latency in nanoseconds as HdrHistogram computes them
+ * ({@link #of(String, String, double, AbstractHistogram)}).
  */
 public record LatencyFigure(
         String path,
@@ -18,6 +19,12 @@ public record LatencyFigure(
         long p999Ns,
         long p9999Ns,
         long maxNs) {
+
+    /** A run whose sample count is not known (0). */
+    public LatencyFigure(
+            String path, String sw, double offeredMpps, long p50Ns, long p99Ns, long p999Ns, long p9999Ns, long maxNs) {
+        this(path, sw, offeredMpps, 0, p50Ns, p99Ns, p999Ns, p9999Ns, maxNs);
+    }
 
     /** The percentiles of a histogram whose values are nanoseconds. */
     public static LatencyFigure of(String path, String sw, double offeredMpps, AbstractHistogram ns) {
