@@ -253,11 +253,17 @@ public final class MarkdownReport {
         if (mins.isEmpty()) {
             return "No sample (" + samples.size() + " tried; one CPU, or no round trip completed).";
         }
-        return samples.size() + " samples, about one a second: per-sample fastest round trip "
-                + Figures.ns(Stats.min(mins)) + " .. " + Figures.ns(Stats.max(mins)) + " ns (median "
+        double fastest = Stats.min(mins);
+        List<Double> fast = mins.stream().filter(m -> m <= 1.5 * fastest).toList();
+        List<Double> slow = mins.stream().filter(m -> m > 1.5 * fastest).toList();
+        return samples.size() + " samples, about one a second (" + mins.size() + " with a figure): per-sample fastest"
+                + " round trip " + Figures.ns(fastest) + " .. " + Figures.ns(Stats.max(mins)) + " ns (median "
                 + Figures.ns(Stats.median(mins)) + "), per-sample median round trip median "
-                + Figures.ns(Stats.median(medians)) + " ns. A step in the fastest round trip during the run means the"
-                + " two CPUs were placed elsewhere (fast: SMT siblings or one core complex; slow: across sockets).";
+                + Figures.ns(Stats.median(medians)) + " ns. Placement: " + fast.size() + " sample(s) fast (within 1.5x"
+                + " of the run's fastest, median " + Figures.ns(Stats.median(fast)) + " ns), " + slow.size()
+                + " slow" + (slow.isEmpty() ? "" : " (median " + Figures.ns(Stats.median(slow)) + " ns)")
+                + ". Slow samples during the run mean the two CPUs were placed further apart for a while (on a VM:"
+                + " other host cores or sockets), or a busy machine kept the two threads from meeting.";
     }
 
     static String cell(String s) {

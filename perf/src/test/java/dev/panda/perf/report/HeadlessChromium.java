@@ -162,14 +162,44 @@ public final class HeadlessChromium implements AutoCloseable {
 
     @Override
     public void close() throws IOException, InterruptedException {
+        // chromium's own children (zygote, renderer, GPU and network processes) by their PIDs, then the browser
+        List<ProcessHandle> children = process.descendants().toList();
         process.destroy();
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor();
         }
-        try (var files = Files.walk(profile)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        for (ProcessHandle c : children) {
+            c.destroy();
+        }
+        for (ProcessHandle c : children) {
+            try {
+                c.onExit().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                c.destroyForcibly();
+            }
+        }
+        removeProfile();
+    }
+
+    /** Removes the profile directory; a file that a dying chromium process removes meanwhile is no error. */
+    private void removeProfile() throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try (var files = Files.walk(profile)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+                return;
+            } catch (java.io.UncheckedIOException | java.nio.file.DirectoryNotEmptyException e) {
+                if (attempt == 4) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         }
     }

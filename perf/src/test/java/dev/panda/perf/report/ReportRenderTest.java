@@ -102,7 +102,8 @@ class ReportRenderTest {
                 List.of(
                         new CrossCpuRtt.Sample(1.0, 120, 180, 2000),
                         new CrossCpuRtt.Sample(2.0, 130, 190, 2000),
-                        new CrossCpuRtt.Sample(3.0, Double.NaN, Double.NaN, 3)),
+                        new CrossCpuRtt.Sample(3.0, Double.NaN, Double.NaN, 3),
+                        new CrossCpuRtt.Sample(4.0, 400, 600, 2000)),
                 List.of(ring, loop),
                 List.of(
                         LatencyFigure.of("net_ring loop", "-", 0.1, h),
@@ -163,6 +164,15 @@ class ReportRenderTest {
         String md = Files.readString(dir.resolve("report.md"));
         assertTrue(md.contains("> **warning:** other processes used 7.5% of the CPU during pair 2's panda run"), md);
         assertTrue(md.contains("two ring ports | one lcore"));
+        assertTrue(
+                md.contains(
+                        "4 samples, about one a second (3 with a figure): per-sample fastest round trip 120.0 .. 400.0"
+                                + " ns (median 130.0)"),
+                md);
+        assertTrue(
+                md.contains("Placement: 2 sample(s) fast (within 1.5x of the run's fastest, median 125.0 ns), 1 slow"
+                        + " (median 400.0 ns)"),
+                md);
         assertTrue(md.contains("- classifier: skipped, panda has no flows yet"));
 
         String html = Files.readString(dir.resolve("report.html"));
