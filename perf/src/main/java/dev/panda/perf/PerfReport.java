@@ -155,9 +155,9 @@ final class PerfReport {
                 } catch (Exception e) {
                     failed++;
                     String why = e.getMessage() == null ? e.toString() : e.getMessage();
-                    String line = s.name() + ": failed, " + VswitchLoopComparison.tail(why, 5);
-                    progress.line(line);
-                    skipped.add(line);
+                    progress.line(s.name() + ": failed, " + VswitchLoopComparison.tail(why, 20));
+                    skipped.add(
+                            s.name() + ": failed, " + why.lines().findFirst().orElse(""));
                 } finally {
                     progress.endSection(s.estimate());
                 }

@@ -50,6 +50,7 @@ class PerfReportPeerTest {
         String printed = buf.toString(StandardCharsets.UTF_8);
         System.out.println(printed);
         assertEquals(0, rc, printed);
+        assertTrue(!printed.contains("\nskip "), "nothing may be skipped here (dpdk-testpmd, hugepages):\n" + printed);
         for (String f : List.of("report.html", "report.json", "report.md")) {
             assertTrue(Files.size(report.resolve(f)) > 1000, f + " written");
         }
