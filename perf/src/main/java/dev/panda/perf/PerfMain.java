@@ -12,8 +12,8 @@ public final class PerfMain {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
             out.println("usage: panda perf jmh [JMH options, e.g. -f 1 -wi 2 -i 3 RingBurst]");
             out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
-            out.println("       panda perf vhost-rx [--pairs N] [--seconds S]");
-            out.println("       panda perf virtio-tx [--pairs N] [--seconds S]");
+            out.println("       panda perf vhost-rx [--pairs N] [--seconds S] [--size B]");
+            out.println("       panda perf virtio-tx [--pairs N] [--seconds S] [--size B]");
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
@@ -23,6 +23,7 @@ public final class PerfMain {
                     + " [--mode rtc|pipeline] [--idle spin|yield|park]");
             out.println("       panda perf api-burst [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]"
                     + " [--idle I] [--rate N|max]");
+            out.println("       panda perf report [--quick | --full] [--only NAME,...] [--out DIR]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
             out.println("  ring-io  io forwarding between two net_ring ports on one lcore, panda vs dpdk-testpmd");
@@ -44,6 +45,8 @@ public final class PerfMain {
             out.println("  api-burst the vswitch loop with panda quiet vs with a client hammering its control socket:"
                     + " pmd busy");
             out.println("           cycles/packet and loop Mpps, interleaved rounds with an A/A pair");
+            out.println(
+                    "  report   runs the comparisons and writes report.html (SVG plots), report.json and report.md");
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -58,13 +61,14 @@ public final class PerfMain {
                 case "virtio-tx" -> VirtioTxComparison.run(rest, out);
                 case "xdp-rxdrop" -> XdpRxDropComparison.run(rest, out);
                 case "vswitch-loop" -> VswitchLoopComparison.run(rest, out);
+                case "report" -> PerfReport.run(rest, out);
                 case "api-burst" -> ApiBurstComparison.run(rest, out);
                 case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
                 case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
                     err.println(
                             "panda perf: unknown benchmark '" + args[0]
-                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst");
+                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst, report");
                     yield 2;
                 }
             };

@@ -3,12 +3,18 @@ package dev.panda.perf;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
+import dev.panda.perf.report.ComparisonResult;
+import dev.panda.perf.report.PairFigure;
+import dev.panda.perf.report.RunFigure;
+import dev.panda.perf.report.RunObserver;
+import dev.panda.perf.report.Stats;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * io forwarding between two net_ring ports on one forwarding lcore (pinned to the last CPU,
@@ -48,37 +54,66 @@ final class RingIoComparison {
                     "note: " + DpdkProcess.TESTPMD + " not found (scripts/setup installs it); measuring panda alone");
             dpdk = false;
         }
+        ComparisonResult r = measure(pairs, seconds, burst, dpdk, out, RunObserver.NONE);
+        out.printf(
+                "panda median %.3f Mpps (with byte counters %.3f Mpps)%n",
+                r.summary().pandaMpps(),
+                Stats.median(r.pairs().stream()
+                        .map(p -> p.extra().get(WITH_BYTES).mpps())
+                        .toList()));
+        if (dpdk) {
+            out.printf("dpdk-testpmd median %.3f Mpps%n", r.summary().peerMpps());
+            out.printf("median ratio panda/dpdk-testpmd: %.2f%n", r.summary().ratio());
+        }
+        return 0;
+    }
+
+    /** The extra run of each pair: panda with its byte counters on. */
+    static final String WITH_BYTES = "panda with byte counters";
+
+    /**
+     * Runs {@code pairs} interleaved pairs (panda, dpdk-testpmd unless {@code dpdk} is false, panda
+     * with byte counters), printing each pair's line to {@code out}.
+     */
+    static ComparisonResult measure(int pairs, int seconds, int burst, boolean dpdk, PrintStream out, RunObserver obs)
+            throws Exception {
         int cpus = Runtime.getRuntime().availableProcessors();
         String lcores = cpus >= 2 ? "0," + (cpus - 1) : "0@0,1@0";
         out.printf(
                 "ring-io: %d pair(s), %d s each, burst %d, forwarding lcore on CPU %d%n",
                 pairs, seconds, burst, cpus - 1);
-        List<Double> ratios = new ArrayList<>();
-        List<Double> pandaRates = new ArrayList<>();
-        List<Double> dpdkRates = new ArrayList<>();
-        List<Double> bytesRates = new ArrayList<>();
+        List<PairFigure> figures = new ArrayList<>();
         for (int p = 0; p < pairs; p++) {
-            double a = panda(lcores, burst, seconds, false);
-            pandaRates.add(a);
-            out.printf("  pair %d  panda %8.3f Mpps", p + 1, a / 1e6);
+            String at = "ring-io pair " + (p + 1) + "/" + pairs + ": ";
+            obs.starting(at + "panda");
+            RunFigure a = Measured.run("panda", () -> panda(lcores, burst, seconds, false));
+            StringBuilder line = new StringBuilder(String.format("  pair %d  panda %8.3f Mpps", p + 1, a.mpps()));
+            RunFigure b = Measured.none("dpdk-testpmd");
             if (dpdk) {
-                double b = dpdk(lcores, burst, seconds);
-                dpdkRates.add(b);
-                ratios.add(a / b);
-                out.printf("   dpdk-testpmd %8.3f Mpps   ratio %.2f", b / 1e6, a / b);
+                obs.starting(at + "dpdk-testpmd");
+                b = Measured.run("dpdk-testpmd", () -> dpdk(lcores, burst, seconds));
+                line.append(String.format("   dpdk-testpmd %8.3f Mpps   ratio %.2f", b.mpps(), a.mpps() / b.mpps()));
             }
-            double c = panda(lcores, burst, seconds, true);
-            bytesRates.add(c);
-            out.printf("   panda with byte counters %8.3f Mpps%n", c / 1e6);
+            obs.starting(at + WITH_BYTES);
+            RunFigure c = Measured.run(WITH_BYTES, () -> panda(lcores, burst, seconds, true));
+            line.append(String.format("   panda with byte counters %8.3f Mpps", c.mpps()));
+            out.println(line);
+            figures.add(new PairFigure(p + 1, a, b, Map.of(WITH_BYTES, c)));
         }
-        out.printf(
-                "panda median %.3f Mpps (with byte counters %.3f Mpps)%n",
-                median(pandaRates) / 1e6, median(bytesRates) / 1e6);
-        if (dpdk) {
-            out.printf("dpdk-testpmd median %.3f Mpps%n", median(dpdkRates) / 1e6);
-            out.printf("median ratio panda/dpdk-testpmd: %.2f%n", median(ratios));
-        }
-        return 0;
+        return ComparisonResult.of(
+                "ring-io",
+                "io forwarding between two net_ring ports",
+                String.format(
+                        "io forwarding between two net_ring ports on one lcore pinned to CPU %d, busy-spinning, one"
+                                + " tx_first burst of %d per stream in flight; panda with count_bytes=0 (DPDK's ring"
+                                + " PMD counts no bytes) against dpdk-testpmd; a third run per pair shows panda with"
+                                + " its byte counters. Figure: median of %d per-second rates after a warm-up second.",
+                        cpus - 1, burst, seconds),
+                "panda",
+                "dpdk-testpmd",
+                figures,
+                List.of(),
+                List.of());
     }
 
     /** The positive integer after an option, for the comparisons' --pairs/--seconds/--burst. */
@@ -93,8 +128,8 @@ final class RingIoComparison {
         return n;
     }
 
-    /** Median per-second forwarded packet rate of panda's in-process testpmd. */
-    static double panda(String lcores, int burst, int seconds, boolean countBytes) throws InterruptedException {
+    /** Per-second forwarded packet rates of panda's in-process testpmd. */
+    static double[] panda(String lcores, int burst, int seconds, boolean countBytes) throws InterruptedException {
         String args = countBytes ? "" : ",count_bytes=0";
         TestpmdOptions o = TestpmdOptions.parse(
                 "--lcores",
@@ -122,7 +157,7 @@ final class RingIoComparison {
                 prev = now;
                 t0 = t1;
             }
-            return median(rates);
+            return rates;
         }
     }
 
@@ -135,8 +170,8 @@ final class RingIoComparison {
         return rx;
     }
 
-    /** Median per-second forwarded packet rate of dpdk-testpmd, from its own --stats-period output. */
-    static double dpdk(String lcores, int burst, int seconds) throws IOException, InterruptedException {
+    /** Per-second forwarded packet rates of dpdk-testpmd, from its own --stats-period output. */
+    static double[] dpdk(String lcores, int burst, int seconds) throws IOException, InterruptedException {
         List<String> eal = List.of(
                 "--lcores", lcores, "--no-huge", "-m", "512", "--no-pci", "--vdev", "net_ring0", "--vdev", "net_ring1");
         List<String> app = List.of(
@@ -157,7 +192,7 @@ final class RingIoComparison {
             for (int p = 2; p < periods; p++) {
                 rates.add((double) (pps.get(2 * p) + pps.get(2 * p + 1)));
             }
-            return median(rates);
+            return Measured.toArray(rates);
         }
     }
 

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * vhost-user receive: dpdk-testpmd's virtio-user in txonly (64-byte frames) sends into a
+ * vhost-user receive: dpdk-testpmd's virtio-user in txonly (64-byte frames, or --size) sends into a
  * vhost-user back-end in rxonly that is either panda's net_vhost or DPDK's own net_vhost, in
  * interleaved pairs. The generator runs on CPU 0 and the receiver on CPU 1 in both cases; the
  * figure for a run is the median of the receiver's per-second rates after a warm-up second.
@@ -23,29 +23,29 @@ final class VhostRxComparison {
     private VhostRxComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run(
-                "vhost-rx",
-                "dpdk virtio-user txonly 64 B on CPU 0 -> rxonly back-end on CPU 1",
-                "panda net_vhost",
-                VhostRxComparison::panda,
-                "dpdk net_vhost",
-                VhostRxComparison::dpdk,
-                args,
-                out);
+        return VhostUserPairs.run(SPEC, args, out);
     }
 
-    private static DpdkProcess generator(Path sock) throws IOException {
+    static final VhostUserPairs.Spec SPEC = new VhostUserPairs.Spec(
+            "vhost-rx",
+            "dpdk virtio-user txonly %d B on CPU 0 -> rxonly back-end on CPU 1",
+            "panda net_vhost",
+            VhostRxComparison::panda,
+            "dpdk net_vhost",
+            VhostRxComparison::dpdk);
+
+    private static DpdkProcess generator(Path sock, int size) throws IOException {
         List<String> eal = new ArrayList<>(GENERATOR_LCORES);
         eal.addAll(
                 List.of("-m", "512", "--no-pci", "--single-file-segments", "--vdev", "net_virtio_user0,path=" + sock));
         return new DpdkProcess(
                 "panda-vhgen-" + ProcessHandle.current().pid(),
                 eal,
-                List.of("--forward-mode=txonly", "--txpkts=64", "--burst=32", "--stats-period", "1"));
+                List.of("--forward-mode=txonly", "--txpkts=" + size, "--burst=32", "--stats-period", "1"));
     }
 
-    /** Median per-second rx rate of panda's net_vhost in rxonly, fed by DPDK's virtio-user. */
-    static double panda(Path sock, int seconds) throws Exception {
+    /** Per-second rx rates of panda's net_vhost in rxonly, fed by DPDK's virtio-user. */
+    static double[] panda(Path sock, int seconds, int size) throws Exception {
         TestpmdOptions o = TestpmdOptions.parse(
                 "--lcores",
                 RECEIVER_LCORES,
@@ -55,7 +55,7 @@ final class VhostRxComparison {
                 "--burst=32");
         try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {
             app.start(0);
-            try (DpdkProcess gen = generator(sock)) {
+            try (DpdkProcess gen = generator(sock, size)) {
                 long deadline = System.nanoTime() + 20_000_000_000L;
                 while (app.port(0).stats().ipackets() == 0) {
                     if (System.nanoTime() > deadline || !gen.alive()) {
@@ -75,15 +75,15 @@ final class VhostRxComparison {
                     prev = now;
                     t0 = t1;
                 }
-                return RingIoComparison.median(rates);
+                return rates;
             } finally {
                 app.stop();
             }
         }
     }
 
-    /** Median per-second rx rate of DPDK's net_vhost in rxonly, from its own --stats-period output. */
-    static double dpdk(Path sock, int seconds) throws Exception {
+    /** Per-second rx rates of DPDK's net_vhost in rxonly, from its own --stats-period output. */
+    static double[] dpdk(Path sock, int seconds, int size) throws Exception {
         List<String> eal = List.of(
                 "--lcores",
                 RECEIVER_LCORES,
@@ -99,7 +99,7 @@ final class VhostRxComparison {
                 List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
             long deadline = System.nanoTime() + 20_000_000_000L;
             rx.awaitFile(sock, deadline);
-            try (DpdkProcess gen = generator(sock)) {
+            try (DpdkProcess gen = generator(sock, size)) {
                 // rx-pps lines start once forwarding runs; skip two periods (start-up and warm-up)
                 while (nonZero(rx.rxPps()) < seconds + 2) {
                     if (System.nanoTime() > deadline + seconds * 2_000_000_000L || !rx.alive() || !gen.alive()) {
@@ -109,7 +109,7 @@ final class VhostRxComparison {
                     Thread.sleep(100);
                 }
                 List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
-                return RingIoComparison.median(pps.subList(2, 2 + seconds).stream()
+                return Measured.toArray(pps.subList(2, 2 + seconds).stream()
                         .map(Long::doubleValue)
                         .toList());
             }

@@ -1,5 +1,9 @@
 package dev.panda.perf;
 
+import dev.panda.perf.report.ComparisonResult;
+import dev.panda.perf.report.PairFigure;
+import dev.panda.perf.report.RunFigure;
+import dev.panda.perf.report.RunObserver;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,15 +11,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The frame of a vhost-user comparison: {@code --pairs N --seconds S}, a private socket
+ * The frame of a vhost-user comparison: {@code --pairs N --seconds S --size B}, a private socket
  * directory, panda's run and DPDK's run interleaved pair by pair, and the medians.
  */
 final class VhostUserPairs {
 
-    /** One measured run: the median receive rate in packets per second, over {@code seconds}. */
+    /** One measured run: the per-second receive rates in packets per second, over {@code seconds}. */
     interface Run {
-        double measure(Path socket, int seconds) throws Exception;
+        double[] measure(Path socket, int seconds, int size) throws Exception;
     }
+
+    /** What a comparison is: its name, a one-line description (with %d for the frame size), its two sides. */
+    record Spec(String name, String what, String pandaLabel, Run panda, String dpdkLabel, Run dpdk) {}
 
     private VhostUserPairs() {}
 
@@ -23,49 +30,62 @@ final class VhostUserPairs {
      * Parses the options, runs {@code pairs} pairs of (panda, dpdk), prints each pair and the
      * medians; returns the exit code.
      */
-    static int run(
-            String name,
-            String what,
-            String pandaLabel,
-            Run panda,
-            String dpdkLabel,
-            Run dpdk,
-            String[] args,
-            PrintStream out)
-            throws Exception {
+    static int run(Spec spec, String[] args, PrintStream out) throws Exception {
         int pairs = 3;
         int seconds = 4;
+        int size = 64;
+        String name = spec.name();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
                 case "--seconds" -> seconds = RingIoComparison.positive(args, ++i);
+                case "--size" -> {
+                    size = RingIoComparison.positive(args, ++i);
+                    if (size < 60 || size > 1514) {
+                        throw new IllegalArgumentException("--size: 60..1514 bytes, got " + size);
+                    }
+                }
                 case "-h", "--help" -> {
-                    out.println("usage: panda perf " + name + " [--pairs N (3)] [--seconds S (4)]");
+                    out.println("usage: panda perf " + name + " [--pairs N (3)] [--seconds S (4)] [--size B (64)]");
                     return 0;
                 }
                 default ->
                     throw new IllegalArgumentException(
-                            "unknown " + name + " option '" + args[i] + "'; accepted --pairs N, --seconds S");
+                            "unknown " + name + " option '" + args[i] + "'; accepted --pairs N, --seconds S, --size B");
             }
         }
         if (!DpdkProcess.available()) {
             throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
         }
+        ComparisonResult r = measure(spec, pairs, seconds, size, out, RunObserver.NONE);
+        out.printf(
+                "panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
+                r.summary().pandaMpps(), r.summary().peerMpps(), r.summary().ratio());
+        return 0;
+    }
+
+    /** Runs the pairs with {@code size}-byte frames, printing the header and each pair's line to {@code out}. */
+    static ComparisonResult measure(Spec spec, int pairs, int seconds, int size, PrintStream out, RunObserver obs)
+            throws Exception {
+        String name = spec.name();
+        String what = String.format(spec.what(), size);
         out.printf("%s: %d pair(s), %d s each; %s%n", name, pairs, seconds, what);
-        List<Double> a = new ArrayList<>();
-        List<Double> b = new ArrayList<>();
-        List<Double> ratios = new ArrayList<>();
+        List<PairFigure> figures = new ArrayList<>();
         Path dir = Files.createTempDirectory("panda-" + name);
         try {
             for (int p = 0; p < pairs; p++) {
-                double x = panda.measure(dir.resolve("panda" + p + ".sock"), seconds);
-                double y = dpdk.measure(dir.resolve("dpdk" + p + ".sock"), seconds);
-                a.add(x);
-                b.add(y);
-                ratios.add(x / y);
+                Path a = dir.resolve("panda" + p + ".sock");
+                Path b = dir.resolve("dpdk" + p + ".sock");
+                String at = name + " " + size + " B pair " + (p + 1) + "/" + pairs + ": ";
+                obs.starting(at + spec.pandaLabel());
+                RunFigure x = Measured.run(spec.pandaLabel(), () -> spec.panda().measure(a, seconds, size));
+                obs.starting(at + spec.dpdkLabel());
+                RunFigure y = Measured.run(spec.dpdkLabel(), () -> spec.dpdk().measure(b, seconds, size));
+                PairFigure f = new PairFigure(p + 1, x, y);
+                figures.add(f);
                 out.printf(
                         "  pair %d  %s %7.3f Mpps   %s %7.3f Mpps   ratio %.2f%n",
-                        p + 1, pandaLabel, x / 1e6, dpdkLabel, y / 1e6, x / y);
+                        p + 1, spec.pandaLabel(), x.mpps(), spec.dpdkLabel(), y.mpps(), f.ratio());
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -75,9 +95,15 @@ final class VhostUserPairs {
             }
             Files.deleteIfExists(dir);
         }
-        out.printf(
-                "panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
-                RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(ratios));
-        return 0;
+        return ComparisonResult.of(
+                name + "-" + size,
+                (name.equals("vhost-rx") ? "vhost-user receive" : "virtio-user transmit") + ", " + size
+                        + "-byte frames",
+                what + ". Figure: the receiver's median per-second rate over " + seconds + " s after warm-up.",
+                spec.pandaLabel(),
+                spec.dpdkLabel(),
+                figures,
+                List.of(),
+                List.of());
     }
 }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * vhost-user transmit: a txonly generator on CPU 0 sends 64-byte frames through virtio-user into
+ * vhost-user transmit: a txonly generator on CPU 0 sends 64-byte frames (or --size) through virtio-user into
  * DPDK's net_vhost in rxonly on CPU 1; the generator is panda's net_virtio_user or DPDK's own
  * virtio-user, in interleaved pairs. The figure for a run is the median of the receiver's
  * per-second rates (its own --stats-period output) after two periods of start-up.
@@ -20,35 +20,35 @@ final class VirtioTxComparison {
     private VirtioTxComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run(
-                "virtio-tx",
-                "txonly 64 B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
-                "panda virtio-user",
-                (sock, secs) -> receive(sock, secs, () -> pandaGenerator(sock)),
-                "dpdk virtio-user",
-                (sock, secs) -> receive(sock, secs, () -> dpdkGenerator(sock)),
-                args,
-                out);
+        return VhostUserPairs.run(SPEC, args, out);
     }
+
+    static final VhostUserPairs.Spec SPEC = new VhostUserPairs.Spec(
+            "virtio-tx",
+            "txonly %d B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
+            "panda virtio-user",
+            (sock, secs, size) -> receive(sock, secs, () -> pandaGenerator(sock, size)),
+            "dpdk virtio-user",
+            (sock, secs, size) -> receive(sock, secs, () -> dpdkGenerator(sock, size)));
 
     /** Something running that sends; closing it stops it. */
     private interface Generator extends AutoCloseable {}
 
-    private static Generator pandaGenerator(Path sock) {
+    private static Generator pandaGenerator(Path sock, int size) {
         TestpmdOptions o = TestpmdOptions.parse(
                 "--lcores",
                 "0@0,1@0",
                 "--vdev",
                 "net_virtio_user0,path=" + sock,
                 "--forward-mode=txonly",
-                "--txpkts=64",
+                "--txpkts=" + size,
                 "--burst=32");
         Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()));
         app.start(0);
         return app::close;
     }
 
-    private static Generator dpdkGenerator(Path sock) {
+    private static Generator dpdkGenerator(Path sock, int size) {
         try {
             DpdkProcess gen = new DpdkProcess(
                     "panda-vtgen-" + ProcessHandle.current().pid(),
@@ -61,15 +61,15 @@ final class VirtioTxComparison {
                             "--single-file-segments",
                             "--vdev",
                             "net_virtio_user0,path=" + sock),
-                    List.of("--forward-mode=txonly", "--txpkts=64", "--burst=32"));
+                    List.of("--forward-mode=txonly", "--txpkts=" + size, "--burst=32"));
             return gen::close;
         } catch (IOException e) {
             throw new IllegalStateException("cannot start dpdk-testpmd: " + e.getMessage(), e);
         }
     }
 
-    /** Starts DPDK's net_vhost in rxonly, then the generator; returns the median per-second rx rate. */
-    private static double receive(Path sock, int seconds, Supplier<Generator> generator) throws Exception {
+    /** Starts DPDK's net_vhost in rxonly, then the generator; returns the per-second rx rates. */
+    private static double[] receive(Path sock, int seconds, Supplier<Generator> generator) throws Exception {
         List<String> eal = List.of(
                 "--lcores",
                 "0@1,1@1",
@@ -94,7 +94,7 @@ final class VirtioTxComparison {
                 }
             }
             List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
-            return RingIoComparison.median(
+            return Measured.toArray(
                     pps.subList(2, 2 + seconds).stream().map(Long::doubleValue).toList());
         }
     }

@@ -1,5 +1,10 @@
 package dev.panda.perf;
 
+import dev.panda.perf.report.ComparisonResult;
+import dev.panda.perf.report.CpuWatch;
+import dev.panda.perf.report.PairFigure;
+import dev.panda.perf.report.RunFigure;
+import dev.panda.perf.report.RunObserver;
 import dev.panda.vswitch.config.PmdConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -26,7 +31,11 @@ final class VswitchLoopComparison {
 
     private record Variant(String name, LoopSwitches.Starter starter) {}
 
-    private record Result(double mpps, double cycles) {}
+    private record Result(double mpps, double cycles) {
+        static Result of(RunFigure r) {
+            return new Result(r.mpps(), r.cyclesPerPacket());
+        }
+    }
 
     private static final List<String> NAMES = List.of("panda-rtc", "panda-pipeline", "ovs", "testpmd");
 
@@ -66,79 +75,13 @@ final class VswitchLoopComparison {
         if (Runtime.getRuntime().availableProcessors() < 2) {
             throw new IllegalArgumentException("vswitch-loop needs CPUs 0 and 1");
         }
-        List<String> chosen = new ArrayList<>(only);
-        if (chosen.contains("ovs") && !OvsDpdk.available()) {
-            out.println("note: " + OvsDpdk.VSWITCHD + " not found (scripts/setup installs openvswitch-switch-dpdk);"
-                    + " leaving ovs out");
-            chosen.remove("ovs");
-        }
-        String rtcIdle = idle == null ? "spin" : idle;
-        String pipelineIdle = idle == null ? "yield" : idle;
-        Map<String, Variant> all = new LinkedHashMap<>();
-        all.put("panda-rtc", new Variant("panda-rtc", LoopSwitches.panda(PmdConfig.Mode.RTC, rtcIdle)));
-        all.put(
-                "panda-pipeline",
-                new Variant("panda-pipeline", LoopSwitches.panda(PmdConfig.Mode.PIPELINE, pipelineIdle)));
-        all.put("ovs", new Variant("ovs", LoopSwitches::ovs));
-        all.put("testpmd", new Variant("testpmd", LoopSwitches::testpmd));
-        List<Variant> variants = chosen.stream().map(all::get).toList();
-
-        out.printf(
-                "vswitch-loop: %d round(s) of %s + %s again (A/A); warm-up %d s, window %d s%n",
-                pairs, String.join(", ", chosen), chosen.getFirst(), warmup, seconds);
-        out.printf(
-                "  traffic: dpdk-testpmd, 2 virtio-user servers (mac=%s, %s), mac fwd with eth-peers crossed,"
-                        + " tx_first 32, CPU %d%n",
-                LoopSwitches.MAC0, LoopSwitches.MAC1, LoopSwitches.TRAFFIC_CPU);
-        out.printf(
-                "  switch on CPU %d between 2 vhost-user client ports; panda idle: rtc %s, pipeline %s (stages on CPU %d)%n",
-                LoopSwitches.SWITCH_CPU, rtcIdle, pipelineIdle, LoopSwitches.SWITCH_CPU);
-        out.printf(
-                "  hugepages: each testpmd -m %d with %d mbufs; OVS dpdk-socket-mem %d, socket-limit %d;"
-                        + " panda a %d-buffer pool%n",
-                LoopSwitches.TESTPMD_MEM,
-                LoopSwitches.TESTPMD_MBUFS,
-                LoopSwitches.OVS_SOCKET_MEM,
-                LoopSwitches.OVS_SOCKET_LIMIT,
-                dev.panda.dataplane.mem.PoolConfig.DEFAULT_COUNT);
-
+        Rounds rounds = measure(pairs, seconds, warmup, only, idle, out, RunObserver.NONE);
+        List<String> chosen = rounds.chosen();
         Map<String, List<Result>> results = new LinkedHashMap<>();
-        for (String n : chosen) {
-            results.put(n, new ArrayList<>());
+        for (var e : rounds.runs().entrySet()) {
+            results.put(e.getKey(), e.getValue().stream().map(Result::of).toList());
         }
-        List<Result> again = new ArrayList<>();
-        // panda's ports log each vhost-user (re)connection (System.Logger, on java.util.logging):
-        // only errors while runs come and go
-        Logger pandaLog = Logger.getLogger("dev.panda");
-        Level level = pandaLog.getLevel();
-        pandaLog.setLevel(Level.SEVERE);
-        LoopRun loop = new LoopRun(warmup, seconds);
-        try {
-            for (int r = 1; r <= pairs; r++) {
-                List<Variant> order = new ArrayList<>(variants);
-                order.add(variants.getFirst());
-                for (int i = 0; i < order.size(); i++) {
-                    Variant v = order.get(i);
-                    boolean aa = i == order.size() - 1;
-                    String label = aa ? v.name() + " (A/A)" : v.name();
-                    Result res;
-                    try {
-                        double[] m = loop.measure(v.name(), v.starter());
-                        res = new Result(m[0], m[1]);
-                        out.printf(
-                                "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet%n",
-                                r, label, res.mpps(), res.cycles());
-                    } catch (Exception e) {
-                        res = new Result(Double.NaN, Double.NaN);
-                        out.printf("  round %d  %-22s failed: %s%n", r, label, tail(e.getMessage(), 40));
-                    }
-                    (aa ? again : results.get(v.name())).add(res);
-                }
-            }
-        } finally {
-            loop.close();
-            pandaLog.setLevel(level);
-        }
+        List<Result> again = rounds.again().stream().map(Result::of).toList();
 
         out.println();
         out.printf("medians over %d round(s):%n", pairs);
@@ -178,6 +121,159 @@ final class VswitchLoopComparison {
             }
         }
         return 0;
+    }
+
+    /**
+     * Every run of every round: per switch of {@code chosen} (in order, OVS left out when it is not
+     * installed) one figure per round, and the first switch's A/A run per round. A run that failed
+     * has NaN figures.
+     */
+    record Rounds(List<String> chosen, Map<String, List<RunFigure>> runs, List<RunFigure> again, String setup) {}
+
+    /** The switches {@code --only} accepts, in their default order. */
+    static List<String> names() {
+        return NAMES;
+    }
+
+    /** Runs {@code pairs} rounds of {@code only} and the A/A run, printing each run's line to {@code out}. */
+    static Rounds measure(
+            int pairs, int seconds, int warmup, List<String> only, String idle, PrintStream out, RunObserver obs)
+            throws Exception {
+        List<String> chosen = new ArrayList<>(only);
+        if (chosen.contains("ovs") && !OvsDpdk.available()) {
+            out.println("note: " + OvsDpdk.VSWITCHD + " not found (scripts/setup installs openvswitch-switch-dpdk);"
+                    + " leaving ovs out");
+            chosen.remove("ovs");
+        }
+        String rtcIdle = idle == null ? "spin" : idle;
+        String pipelineIdle = idle == null ? "yield" : idle;
+        Map<String, Variant> all = new LinkedHashMap<>();
+        all.put("panda-rtc", new Variant("panda-rtc", LoopSwitches.panda(PmdConfig.Mode.RTC, rtcIdle)));
+        all.put(
+                "panda-pipeline",
+                new Variant("panda-pipeline", LoopSwitches.panda(PmdConfig.Mode.PIPELINE, pipelineIdle)));
+        all.put("ovs", new Variant("ovs", LoopSwitches::ovs));
+        all.put("testpmd", new Variant("testpmd", LoopSwitches::testpmd));
+        List<Variant> variants = chosen.stream().map(all::get).toList();
+
+        out.printf(
+                "vswitch-loop: %d round(s) of %s + %s again (A/A); warm-up %d s, window %d s%n",
+                pairs, String.join(", ", chosen), chosen.getFirst(), warmup, seconds);
+        String traffic = String.format(
+                "traffic: dpdk-testpmd, 2 virtio-user servers (mac=%s, %s), mac fwd with eth-peers crossed,"
+                        + " tx_first 32, CPU %d",
+                LoopSwitches.MAC0, LoopSwitches.MAC1, LoopSwitches.TRAFFIC_CPU);
+        String sw = String.format(
+                "switch on CPU %d between 2 vhost-user client ports; panda idle: rtc %s, pipeline %s (stages on CPU %d)",
+                LoopSwitches.SWITCH_CPU, rtcIdle, pipelineIdle, LoopSwitches.SWITCH_CPU);
+        String huge = String.format(
+                "hugepages: each testpmd -m %d with %d mbufs; OVS dpdk-socket-mem %d, socket-limit %d;"
+                        + " panda a %d-buffer pool",
+                LoopSwitches.TESTPMD_MEM,
+                LoopSwitches.TESTPMD_MBUFS,
+                LoopSwitches.OVS_SOCKET_MEM,
+                LoopSwitches.OVS_SOCKET_LIMIT,
+                dev.panda.dataplane.mem.PoolConfig.DEFAULT_COUNT);
+        out.println("  " + traffic);
+        out.println("  " + sw);
+        out.println("  " + huge);
+
+        Map<String, List<RunFigure>> results = new LinkedHashMap<>();
+        for (String n : chosen) {
+            results.put(n, new ArrayList<>());
+        }
+        List<RunFigure> again = new ArrayList<>();
+        // panda's ports log each vhost-user (re)connection (System.Logger, on java.util.logging):
+        // only errors while runs come and go
+        Logger pandaLog = Logger.getLogger("dev.panda");
+        Level level = pandaLog.getLevel();
+        pandaLog.setLevel(Level.SEVERE);
+        LoopRun loop = new LoopRun(warmup, seconds);
+        try {
+            for (int r = 1; r <= pairs; r++) {
+                List<Variant> order = new ArrayList<>(variants);
+                order.add(variants.getFirst());
+                for (int i = 0; i < order.size(); i++) {
+                    Variant v = order.get(i);
+                    boolean aa = i == order.size() - 1;
+                    String label = aa ? v.name() + " (A/A)" : v.name();
+                    obs.starting("vswitch-loop round " + r + "/" + pairs + ": " + label);
+                    RunFigure res;
+                    CpuWatch w = CpuWatch.start();
+                    try {
+                        double[] m = loop.measure(v.name(), v.starter());
+                        res = new RunFigure(label, m[0], m[1], w.otherPercent(), List.of());
+                        out.printf(
+                                "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet%n",
+                                r, label, res.mpps(), res.cyclesPerPacket());
+                    } catch (Exception e) {
+                        res = new RunFigure(label, Double.NaN, Double.NaN, w.otherPercent(), List.of());
+                        out.printf("  round %d  %-22s failed: %s%n", r, label, tail(e.getMessage(), 40));
+                    }
+                    (aa ? again : results.get(v.name())).add(res);
+                }
+            }
+        } finally {
+            loop.close();
+            pandaLog.setLevel(level);
+        }
+        return new Rounds(chosen, results, again, traffic + "; " + sw + "; " + huge);
+    }
+
+    /**
+     * The report's comparisons out of the rounds: panda rtc (or the first panda switch run) against
+     * testpmd-as-switch and against OVS, each with the other panda mode and the A/A run as extra
+     * runs of the round and the A/A Mpps ratios.
+     */
+    static List<ComparisonResult> comparisons(Rounds rounds, int seconds, int warmup) {
+        List<ComparisonResult> out = new ArrayList<>();
+        String panda = rounds.chosen().stream()
+                .filter(n -> n.startsWith("panda"))
+                .findFirst()
+                .orElse(null);
+        if (panda == null) {
+            return out;
+        }
+        String first = rounds.chosen().getFirst();
+        List<Double> aa = new ArrayList<>();
+        for (int i = 0; i < rounds.again().size(); i++) {
+            aa.add(rounds.runs().get(first).get(i).mpps()
+                    / rounds.again().get(i).mpps());
+        }
+        for (String peer : List.of("testpmd", "ovs")) {
+            if (!rounds.runs().containsKey(peer)) {
+                continue;
+            }
+            List<PairFigure> pairs = new ArrayList<>();
+            List<RunFigure> a = rounds.runs().get(panda);
+            for (int i = 0; i < a.size(); i++) {
+                Map<String, RunFigure> extra = new LinkedHashMap<>();
+                for (var e : rounds.runs().entrySet()) {
+                    if (!e.getKey().equals(panda) && !e.getKey().equals(peer)) {
+                        extra.put(e.getKey(), e.getValue().get(i));
+                    }
+                }
+                extra.put(first + " (A/A)", rounds.again().get(i));
+                pairs.add(
+                        new PairFigure(i + 1, a.get(i), rounds.runs().get(peer).get(i), extra));
+            }
+            String peerLabel = peer.equals("ovs") ? "OVS-DPDK NORMAL" : "dpdk-testpmd io";
+            out.add(ComparisonResult.of(
+                    "vswitch-loop-" + peer,
+                    "vswitch loop: " + panda + " against " + peerLabel + " as the switch",
+                    "A closed vhost-user loop; " + rounds.setup() + ". Each round runs "
+                            + String.join(", ", rounds.chosen()) + " and " + first + " again (A/A); warm-up "
+                            + warmup + " s, window " + seconds + " s. Figure: the loop's Mpps (the traffic side's"
+                            + " RX-packets over the window) and the switch's own busy cycles per packet.",
+                    panda,
+                    peerLabel,
+                    pairs,
+                    aa,
+                    peer.equals("ovs")
+                            ? List.of("target (issue 9): panda's busy cycles per packet at most 0.67 of OVS's")
+                            : List.of("target (issue 9): loop Mpps at least that of testpmd as the switch")));
+        }
+        return out;
     }
 
     private static void ratio(
@@ -221,7 +317,7 @@ final class VswitchLoopComparison {
         return args[i];
     }
 
-    private static List<String> only(String list) {
+    static List<String> only(String list) {
         List<String> out = new ArrayList<>();
         for (String s : list.split(",")) {
             String n = s.strip();

@@ -16,6 +16,10 @@ import dev.panda.jextract.libbpf.Libbpf;
 import dev.panda.jextract.libbpf.bpf_test_run_opts;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.xdp_md;
+import dev.panda.perf.report.ComparisonResult;
+import dev.panda.perf.report.PairFigure;
+import dev.panda.perf.report.RunFigure;
+import dev.panda.perf.report.RunObserver;
 import dev.panda.xdp.bpf.BpfObject;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpMode;
@@ -77,6 +81,15 @@ final class XdpRxDropComparison {
                             "unknown xdp-rxdrop option '" + args[i] + "'; accepted --pairs N, --seconds S");
             }
         }
+        ComparisonResult r = measure(pairs, seconds, out, RunObserver.NONE);
+        out.printf(
+                "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n",
+                r.summary().pandaMpps(), r.summary().peerMpps(), r.summary().ratio());
+        return 0;
+    }
+
+    /** Sets up the veth pair, runs the interleaved pairs printing each to {@code out}, removes the pair. */
+    static ComparisonResult measure(int pairs, int seconds, PrintStream out, RunObserver obs) throws Exception {
         String tag = Long.toString(ProcessHandle.current().pid() % 100000, 36);
         String ns = "pxperf" + tag;
         String host = "pxrh" + tag;
@@ -93,33 +106,45 @@ final class XdpRxDropComparison {
                     "xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s;%n"
                             + "  A = panda net_af_xdp rxdrop (native XDP, copy mode, poller on CPU %d), B = the prefilter dropping in the kernel%n",
                     pairs, seconds, host, cpus - 1);
-            noteXdpTools(out, host);
+            String note = noteXdpTools(out, host);
             byte[] frame = frame(mac(Files.readString(Path.of("/sys/class/net", host, "address"))));
-            List<Double> a = new ArrayList<>();
-            List<Double> b = new ArrayList<>();
-            List<Double> r = new ArrayList<>();
+            List<PairFigure> figures = new ArrayList<>();
+            List<String> notes = new ArrayList<>(List.of(note));
             for (int p = 0; p < pairs; p++) {
-                double x = panda(host, ns, peer, frame, seconds, cpus);
-                double y = kernel(host, ns, peer, frame, seconds);
-                a.add(x);
-                b.add(y);
-                r.add(x / y);
+                String at = "xdp-rxdrop pair " + (p + 1) + "/" + pairs + ": ";
+                obs.starting(at + "panda AF_XDP");
+                RunFigure x = Measured.run("panda AF_XDP", () -> panda(host, ns, peer, frame, seconds, cpus));
+                obs.starting(at + "kernel XDP drop");
+                RunFigure y = Measured.run("kernel XDP drop", () -> kernel(host, ns, peer, frame, seconds));
+                PairFigure f = new PairFigure(p + 1, x, y);
+                figures.add(f);
                 out.printf(
                         "  pair %d  panda AF_XDP %7.3f Mpps   kernel XDP drop %7.3f Mpps   ratio %.2f%n",
-                        p + 1, x / 1e6, y / 1e6, x / y);
+                        p + 1, x.mpps(), y.mpps(), f.ratio());
                 out.printf("          panda run: %s%n", lastNote);
+                notes.add("pair " + (p + 1) + " panda run: " + lastNote);
             }
-            out.printf(
-                    "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n",
-                    RingIoComparison.median(a) / 1e6, RingIoComparison.median(b) / 1e6, RingIoComparison.median(r));
-            return 0;
+            return ComparisonResult.of(
+                    "xdp-rxdrop",
+                    "AF_XDP rxdrop against the kernel's XDP drop",
+                    String.format(
+                            "64-byte UDP from XDP live frames (BPF_PROG_TEST_RUN, CPU 0) into a veth; panda"
+                                    + " net_af_xdp rxdrop (native XDP, copy mode, Java poller on CPU %d) against the"
+                                    + " same prefilter dropping in the kernel by a source-prefix rule. Figure: median"
+                                    + " of %d per-second rates after a warm-up second.",
+                            cpus - 1, seconds),
+                    "panda AF_XDP",
+                    "kernel XDP drop",
+                    figures,
+                    List.of(),
+                    notes);
         } finally {
             run(List.of("ip", "link", "del", host));
             run(List.of("ip", "netns", "del", ns));
         }
     }
 
-    private static double panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus)
+    private static double[] panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus)
             throws Exception {
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
                 Port port = Ports.discover()
@@ -163,7 +188,7 @@ final class XdpRxDropComparison {
         }
     }
 
-    private static double kernel(String host, String ns, String peer, byte[] frame, int seconds) throws Exception {
+    private static double[] kernel(String host, String ns, String peer, byte[] frame, int seconds) throws Exception {
         try (Xdp.Loaded l = Xdp.load(
                 () -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, host, XdpMode.NATIVE, true)) {
             Prefilter pf = new Prefilter(l.object());
@@ -193,8 +218,8 @@ final class XdpRxDropComparison {
         return (long) LONGS.getOpaque(c, 0);
     }
 
-    /** One warm-up second, then the median of {@code seconds} per-second rates of {@code counter}. */
-    private static double sample(LongSupplier counter, int seconds) throws InterruptedException {
+    /** One warm-up second, then {@code seconds} per-second rates of {@code counter}. */
+    private static double[] sample(LongSupplier counter, int seconds) throws InterruptedException {
         Thread.sleep(1000);
         List<Double> rates = new ArrayList<>();
         long last = counter.getAsLong();
@@ -207,7 +232,7 @@ final class XdpRxDropComparison {
             last = now;
             t = t2;
         }
-        return RingIoComparison.median(rates);
+        return Measured.toArray(rates);
     }
 
     /** The live-frames generator thread: joins the namespace, pins to CPU 0, runs until closed. */
@@ -304,21 +329,23 @@ final class XdpRxDropComparison {
     }
 
     /** Says whether xdp-bench (xdp-tools) runs here, and why it is not the baseline when it does not. */
-    private static void noteXdpTools(PrintStream out, String host) {
+    private static String noteXdpTools(PrintStream out, String host) {
+        String note;
         if (!Files.isExecutable(Path.of("/usr/sbin/xdp-bench"))) {
-            out.println("  note: xdp-bench not installed (xdp-tools); the in-kernel baseline is the prefilter's drop");
-            return;
+            note = "xdp-bench not installed (xdp-tools); the in-kernel baseline is the prefilter's drop";
+            out.println("  note: " + note);
+            return note;
         }
         Result r = run(List.of("timeout", "3", "/usr/sbin/xdp-bench", "drop", host));
         String last = r.output.strip();
         last = last.substring(last.lastIndexOf('\n') + 1);
         if (r.status == 124) {
-            out.println(
-                    "  note: xdp-bench drop attaches here; the baseline stays the prefilter's own drop (same parsing)");
+            note = "xdp-bench drop attaches here; the baseline stays the prefilter's own drop (same parsing)";
         } else {
-            out.println("  note: xdp-bench drop fails on this kernel (\"" + last
-                    + "\"); baseline: the prefilter dropping in C");
+            note = "xdp-bench drop fails on this kernel (\"" + last + "\"); baseline: the prefilter dropping in C";
         }
+        out.println("  note: " + note);
+        return note;
     }
 
     private static void sh(String... cmd) {

@@ -10,11 +10,11 @@ import java.util.regex.Pattern;
  * The TSC rate, to express busy time in cycles as DPDK and OVS do: the nominal frequency in the
  * CPU's model name (the rate of an invariant TSC), else the first {@code cpu MHz} line.
  */
-final class TscRate {
+public final class TscRate {
 
     private TscRate() {}
 
-    static double ghz() {
+    public static double ghz() {
         try {
             return parse(Files.readString(Path.of("/proc/cpuinfo")));
         } catch (IOException e) {
@@ -22,7 +22,7 @@ final class TscRate {
         }
     }
 
-    static double parse(String cpuinfo) {
+    public static double parse(String cpuinfo) {
         Matcher m = Pattern.compile("model name\\s*:.*@\\s*([0-9.]+)\\s*GHz").matcher(cpuinfo);
         if (m.find()) {
             return Double.parseDouble(m.group(1));
