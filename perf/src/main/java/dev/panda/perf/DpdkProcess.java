@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 
 /**
  * One dpdk-testpmd run for a benchmark: started with a private file prefix, its output read on
- * a thread, stopped with SIGTERM, and its hugepage files and run directory removed afterwards.
+ * a thread, stopped with SIGINT, and its hugepage files and run directory removed afterwards.
  */
 final class DpdkProcess implements AutoCloseable {
 
@@ -26,6 +26,9 @@ final class DpdkProcess implements AutoCloseable {
     private final Process process;
     private final List<Long> rxPps = new ArrayList<>();
     private final StringBuilder log = new StringBuilder();
+    /** The last --record-core-cycles figure printed (the log keeps only its first 20,000 characters). */
+    private double cyclesPerPacket = Double.NaN;
+
     private final Thread reader;
 
     /** Starts testpmd with {@code eal} options, {@code --file-prefix} added, then {@code --} and {@code app}. */
@@ -52,6 +55,10 @@ final class DpdkProcess implements AutoCloseable {
                     if (log.length() < 20_000) {
                         log.append(line).append('\n');
                     }
+                    Matcher c = Measured.CORE_CYCLES.matcher(line);
+                    if (c.find()) {
+                        cyclesPerPacket = Double.parseDouble(c.group(1));
+                    }
                     Matcher m = RX_PPS.matcher(line);
                     if (m.find()) {
                         rxPps.add(Long.parseLong(m.group(1)));
@@ -61,6 +68,14 @@ final class DpdkProcess implements AutoCloseable {
         } catch (IOException e) {
             // the process ended
         }
+    }
+
+    /**
+     * The busy cycles per packet testpmd printed with {@code --record-core-cycles} (at exit: read it
+     * after {@link #close}), NaN if none.
+     */
+    synchronized double cyclesPerPacket() {
+        return cyclesPerPacket;
     }
 
     /** Rx-pps figures printed so far by {@code --stats-period} (one per port per period). */
@@ -88,10 +103,21 @@ final class DpdkProcess implements AutoCloseable {
 
     @Override
     public void close() throws IOException, InterruptedException {
-        process.destroy(); // SIGTERM: testpmd stops forwarding and exits
+        // SIGINT: testpmd stops forwarding, prints its statistics (and --record-core-cycles' line)
+        // and exits. Started from this JVM, it dies on SIGTERM without printing them.
+        if (process.isAlive()) {
+            new ProcessBuilder("kill", "-INT", Long.toString(process.pid()))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start()
+                    .waitFor();
+        }
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            process.waitFor();
+            process.destroy();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor();
+            }
         }
         reader.join(2000);
         removeLeftovers(prefix);

@@ -5,6 +5,8 @@ import dev.panda.perf.report.RunFigure;
 import dev.panda.perf.report.Stats;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** A comparison's run measured with the CPU use of other processes watched around it. */
 final class Measured {
@@ -14,15 +16,54 @@ final class Measured {
         double[] measure() throws Exception;
     }
 
+    /** The busy cycles per packet the measuring code reported for the run on this thread. */
+    private static final ThreadLocal<Double> CYCLES = new ThreadLocal<>();
+
+    /** A testpmd's {@code --record-core-cycles} line, panda's or DPDK's (one layout). */
+    static final Pattern CORE_CYCLES =
+            Pattern.compile("CPU cycles/packet=([0-9.]+) \\(total cycles=(\\d+) / total \\S+ packets=(\\d+)\\)");
+
     private Measured() {}
+
+    /**
+     * Called by a run's measuring code (on the thread that runs it) with the busy cycles per packet
+     * of the side under test, as dpdk-testpmd's {@code --record-core-cycles} counts them.
+     */
+    static void cycles(double perPacket) {
+        CYCLES.set(perPacket);
+    }
+
+    /** The last {@code --record-core-cycles} figure in a testpmd's output, NaN if it printed none. */
+    static double coreCycles(String output) {
+        Matcher m = CORE_CYCLES.matcher(output);
+        double last = Double.NaN;
+        while (m.find()) {
+            last = Double.parseDouble(m.group(1));
+        }
+        return last;
+    }
+
+    /** Reports the cycles figure of a testpmd's output for the run on this thread. */
+    static void cyclesFrom(String output) {
+        cycles(coreCycles(output));
+    }
 
     /** Runs {@code run}; the figure is the median of its per-second rates, in Mpps. */
     static RunFigure run(String label, Rates run) throws Exception {
+        CYCLES.remove();
         CpuWatch w = CpuWatch.start();
-        double[] pps = run.measure();
+        double[] pps;
+        try {
+            pps = run.measure();
+        } catch (Exception | Error e) {
+            CYCLES.remove();
+            throw e;
+        }
         double other = w.otherPercent();
+        Double cycles = CYCLES.get();
+        CYCLES.remove();
         List<Double> mpps = Arrays.stream(pps).map(x -> x / 1e6).boxed().toList();
-        return new RunFigure(label, Stats.median(mpps), Double.NaN, other, mpps);
+        return new RunFigure(label, Stats.median(mpps), cycles == null ? Double.NaN : cycles, other, mpps);
     }
 
     /** A run that was not made (the peer is missing): NaN everywhere. */

@@ -9,7 +9,6 @@ import dev.panda.perf.report.RunFigure;
 import dev.panda.perf.report.RunObserver;
 import dev.panda.perf.report.Stats;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -87,12 +86,22 @@ final class RingIoComparison {
             String at = "ring-io pair " + (p + 1) + "/" + pairs + ": ";
             obs.starting(at + "panda");
             RunFigure a = Measured.run("panda", () -> panda(lcores, burst, seconds, false));
-            StringBuilder line = new StringBuilder(String.format("  pair %d  panda %8.3f Mpps", p + 1, a.mpps()));
+            StringBuilder line = new StringBuilder(String.format(
+                    java.util.Locale.ROOT,
+                    "  pair %d  panda %8.3f Mpps (%.1f cycles/pkt)",
+                    p + 1,
+                    a.mpps(),
+                    a.cyclesPerPacket()));
             RunFigure b = Measured.none("dpdk-testpmd");
             if (dpdk) {
                 obs.starting(at + "dpdk-testpmd");
                 b = Measured.run("dpdk-testpmd", () -> dpdk(lcores, burst, seconds));
-                line.append(String.format("   dpdk-testpmd %8.3f Mpps   ratio %.2f", b.mpps(), a.mpps() / b.mpps()));
+                line.append(String.format(
+                        java.util.Locale.ROOT,
+                        "   dpdk-testpmd %8.3f Mpps (%.1f cycles/pkt)   ratio %.2f",
+                        b.mpps(),
+                        b.cyclesPerPacket(),
+                        a.mpps() / b.mpps()));
             }
             obs.starting(at + WITH_BYTES);
             RunFigure c = Measured.run(WITH_BYTES, () -> panda(lcores, burst, seconds, true));
@@ -141,8 +150,10 @@ final class RingIoComparison {
                 "--forward-mode=io",
                 "--burst=" + burst,
                 "--total-num-mbufs=8192",
-                "--no-huge");
-        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+                "--no-huge",
+                "--record-core-cycles");
+        java.io.ByteArrayOutputStream output = new java.io.ByteArrayOutputStream();
+        PrintStream quiet = new PrintStream(output, true, java.nio.charset.StandardCharsets.UTF_8);
         try (Testpmd app = Testpmd.open(o, quiet)) {
             app.start(1);
             Thread.sleep(1000);
@@ -157,6 +168,8 @@ final class RingIoComparison {
                 prev = now;
                 t0 = t1;
             }
+            app.showForwardStats(); // the whole run's busy cycles per packet, as DPDK's prints at exit
+            Measured.cyclesFrom(output.toString(java.nio.charset.StandardCharsets.UTF_8));
             return rates;
         }
     }
@@ -175,9 +188,16 @@ final class RingIoComparison {
         List<String> eal = List.of(
                 "--lcores", lcores, "--no-huge", "-m", "512", "--no-pci", "--vdev", "net_ring0", "--vdev", "net_ring1");
         List<String> app = List.of(
-                "--forward-mode=io", "--tx-first", "--stats-period", "1", "--burst=" + burst, "--total-num-mbufs=8192");
-        try (DpdkProcess proc =
-                new DpdkProcess("panda-perf-" + ProcessHandle.current().pid(), eal, app)) {
+                "--forward-mode=io",
+                "--tx-first",
+                "--stats-period",
+                "1",
+                "--burst=" + burst,
+                "--total-num-mbufs=8192",
+                "--record-core-cycles");
+        DpdkProcess proc =
+                new DpdkProcess("panda-perf-" + ProcessHandle.current().pid(), eal, app);
+        try (proc) {
             // two Rx-pps lines (ports 0 and 1) per period; the first two periods are start-up and warm-up
             int periods = seconds + 2;
             long deadline = System.nanoTime() + (periods + 20) * 1_000_000_000L;
@@ -192,6 +212,8 @@ final class RingIoComparison {
             for (int p = 2; p < periods; p++) {
                 rates.add((double) (pps.get(2 * p) + pps.get(2 * p + 1)));
             }
+            proc.close(); // SIGINT: it stops forwarding and prints the run's statistics and cycles
+            Measured.cycles(proc.cyclesPerPacket());
             return Measured.toArray(rates);
         }
     }

@@ -3,7 +3,6 @@ package dev.panda.perf;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,8 +51,10 @@ final class VhostRxComparison {
                 "--vdev",
                 "net_vhost0,iface=" + sock,
                 "--forward-mode=rxonly",
-                "--burst=32");
-        try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {
+                "--burst=32",
+                "--record-core-cycles");
+        java.io.ByteArrayOutputStream output = new java.io.ByteArrayOutputStream();
+        try (Testpmd app = Testpmd.open(o, new PrintStream(output, true, java.nio.charset.StandardCharsets.UTF_8))) {
             app.start(0);
             try (DpdkProcess gen = generator(sock, size)) {
                 long deadline = System.nanoTime() + 20_000_000_000L;
@@ -75,6 +76,8 @@ final class VhostRxComparison {
                     prev = now;
                     t0 = t1;
                 }
+                app.showForwardStats(); // the whole run's busy cycles per packet, as DPDK's prints at exit
+                Measured.cyclesFrom(output.toString(java.nio.charset.StandardCharsets.UTF_8));
                 return rates;
             } finally {
                 app.stop();
@@ -93,10 +96,11 @@ final class VhostRxComparison {
                 "--single-file-segments",
                 "--vdev",
                 "net_vhost0,iface=" + sock);
-        try (DpdkProcess rx = new DpdkProcess(
+        DpdkProcess rx = new DpdkProcess(
                 "panda-vhrx-" + ProcessHandle.current().pid(),
                 eal,
-                List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1"))) {
+                List.of("--forward-mode=rxonly", "--burst=32", "--stats-period", "1", "--record-core-cycles"));
+        try (rx) {
             long deadline = System.nanoTime() + 20_000_000_000L;
             rx.awaitFile(sock, deadline);
             try (DpdkProcess gen = generator(sock, size)) {
@@ -109,9 +113,12 @@ final class VhostRxComparison {
                     Thread.sleep(100);
                 }
                 List<Long> pps = rx.rxPps().stream().filter(v -> v > 0).toList();
-                return Measured.toArray(pps.subList(2, 2 + seconds).stream()
+                double[] rates = Measured.toArray(pps.subList(2, 2 + seconds).stream()
                         .map(Long::doubleValue)
                         .toList());
+                rx.close(); // SIGINT: it stops forwarding and prints the run's statistics and cycles
+                Measured.cycles(rx.cyclesPerPacket());
+                return rates;
             }
         }
     }

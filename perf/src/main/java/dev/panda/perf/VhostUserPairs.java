@@ -84,8 +84,16 @@ final class VhostUserPairs {
                 PairFigure f = new PairFigure(p + 1, x, y);
                 figures.add(f);
                 out.printf(
-                        "  pair %d  %s %7.3f Mpps   %s %7.3f Mpps   ratio %.2f%n",
-                        p + 1, spec.pandaLabel(), x.mpps(), spec.dpdkLabel(), y.mpps(), f.ratio());
+                        java.util.Locale.ROOT,
+                        "  pair %d  %s %7.3f Mpps (%.1f cycles/pkt)   %s %7.3f Mpps (%.1f cycles/pkt)   ratio %.2f%n",
+                        p + 1,
+                        spec.pandaLabel(),
+                        x.mpps(),
+                        x.cyclesPerPacket(),
+                        spec.dpdkLabel(),
+                        y.mpps(),
+                        y.cyclesPerPacket(),
+                        f.ratio());
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -99,7 +107,10 @@ final class VhostUserPairs {
                 name + "-" + size,
                 (name.equals("vhost-rx") ? "vhost-user receive" : "virtio-user transmit") + ", " + size
                         + "-byte frames",
-                what + ". Figure: the receiver's median per-second rate over " + seconds + " s after warm-up.",
+                what + ". Figure: the receiver's median per-second rate over " + seconds + " s after warm-up;"
+                        + " busy cycles per packet of the side under test (the "
+                        + (name.equals("vhost-rx") ? "receiver" : "generator")
+                        + ") from --record-core-cycles over its whole run, panda's and DPDK's alike.",
                 spec.pandaLabel(),
                 spec.dpdkLabel(),
                 figures,

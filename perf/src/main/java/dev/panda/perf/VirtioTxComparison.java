@@ -3,7 +3,6 @@ package dev.panda.perf;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,10 +41,19 @@ final class VirtioTxComparison {
                 "net_virtio_user0,path=" + sock,
                 "--forward-mode=txonly",
                 "--txpkts=" + size,
-                "--burst=32");
-        Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()));
+                "--burst=32",
+                "--record-core-cycles");
+        java.io.ByteArrayOutputStream output = new java.io.ByteArrayOutputStream();
+        Testpmd app = Testpmd.open(o, new PrintStream(output, true, java.nio.charset.StandardCharsets.UTF_8));
         app.start(0);
-        return app::close;
+        return () -> {
+            try {
+                app.showForwardStats(); // the whole run's busy cycles per packet, as DPDK's prints at exit
+                Measured.cyclesFrom(output.toString(java.nio.charset.StandardCharsets.UTF_8));
+            } finally {
+                app.close();
+            }
+        };
     }
 
     private static Generator dpdkGenerator(Path sock, int size) {
@@ -61,8 +69,11 @@ final class VirtioTxComparison {
                             "--single-file-segments",
                             "--vdev",
                             "net_virtio_user0,path=" + sock),
-                    List.of("--forward-mode=txonly", "--txpkts=" + size, "--burst=32"));
-            return gen::close;
+                    List.of("--forward-mode=txonly", "--txpkts=" + size, "--burst=32", "--record-core-cycles"));
+            return () -> {
+                gen.close(); // SIGINT: it stops forwarding and prints the run's statistics and cycles
+                Measured.cycles(gen.cyclesPerPacket());
+            };
         } catch (IOException e) {
             throw new IllegalStateException("cannot start dpdk-testpmd: " + e.getMessage(), e);
         }

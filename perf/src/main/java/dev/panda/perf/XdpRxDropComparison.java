@@ -119,8 +119,14 @@ final class XdpRxDropComparison {
                 PairFigure f = new PairFigure(p + 1, x, y);
                 figures.add(f);
                 out.printf(
-                        "  pair %d  panda AF_XDP %7.3f Mpps   kernel XDP drop %7.3f Mpps   ratio %.2f%n",
-                        p + 1, x.mpps(), y.mpps(), f.ratio());
+                        java.util.Locale.ROOT,
+                        "  pair %d  panda AF_XDP %7.3f Mpps (%.1f busy cycles/pkt)   kernel XDP drop %7.3f Mpps"
+                                + "   ratio %.2f%n",
+                        p + 1,
+                        x.mpps(),
+                        x.cyclesPerPacket(),
+                        y.mpps(),
+                        f.ratio());
                 out.printf("          panda run: %s%n", lastNote);
                 notes.add("pair " + (p + 1) + " panda run: " + lastNote);
             }
@@ -150,6 +156,7 @@ final class XdpRxDropComparison {
                 Port port = Ports.discover()
                         .open("net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0", PortContext.of(pool, 0))) {
             long[] count = new long[1];
+            long[] busy = new long[2]; // busy ns and packets, written by the poller before it ends
             boolean[] stop = new boolean[1];
             Thread poller = new Thread(
                     () -> {
@@ -158,14 +165,19 @@ final class XdpRxDropComparison {
                         }
                         PacketBurst burst = new PacketBurst(64);
                         long n = 0;
+                        long busyNs = 0; // as testpmd's --record-core-cycles: polls that received
                         while (!stopped(stop)) {
+                            long t0 = System.nanoTime();
                             int k = port.rxBurst(0, burst);
                             if (k > 0) {
                                 pool.freeBulk(burst.handles, 0, k);
                                 n += k;
                                 publish(count, n);
+                                busyNs += System.nanoTime() - t0;
                             }
                         }
+                        busy[0] = busyNs;
+                        busy[1] = n;
                     },
                     "xdp-rxdrop-poller");
             poller.start();
@@ -176,6 +188,9 @@ final class XdpRxDropComparison {
                     stop[0] = true;
                 }
                 poller.join();
+                if (busy[1] > 0) {
+                    Measured.cycles(busy[0] * (dev.panda.dataplane.stats.TscRate.hz() / 1e9) / busy[1]);
+                }
                 var x = (dev.panda.xdp.afxdp.AfXdpPort) port;
                 long[] xs = x.xdpStatistics(0);
                 lastNote = String.format(
