@@ -72,6 +72,10 @@ class PerfReportPeerTest {
                     assertTrue(mpps > 0, c.path("id") + " " + side + " Mpps " + p.path(side));
                     assertEquals(2, p.path(side).path("perSecondMpps").size(), "2 s per run in --quick");
                     assertTrue(p.path(side).path("otherCpuPercent").isNumber(), "CPU use of others watched");
+                    double cycles = p.path(side).path("cyclesPerPacket").asDouble(-1);
+                    assertTrue(
+                            cycles > 0 && cycles < 100_000,
+                            c.path("id") + " " + side + " busy cycles/packet (--record-core-cycles) " + p.path(side));
                 }
             }
         }
@@ -87,7 +91,7 @@ class PerfReportPeerTest {
                 .matcher(Files.readString(report.resolve("report.html")))
                 .results()
                 .count();
-        assertEquals(1 + 3 * 2, svgs, "round trips, and Mpps and ratios per comparison");
+        assertEquals(1 + 3 * 3, svgs, "round trips, and Mpps, ratios and busy cycles per comparison");
         try (HeadlessChromium chromium = new HeadlessChromium()) {
             HeadlessChromium.PageResult page =
                     chromium.load(report.resolve("report.html"), report.resolve("report.png"));
