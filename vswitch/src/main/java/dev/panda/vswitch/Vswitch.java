@@ -49,7 +49,7 @@ public final class Vswitch implements Control, AutoCloseable {
     private final PortState[] portsById = new PortState[Snapshot.MAX_PORTS];
     private final Thread housekeeping;
     private final long startNanos = System.nanoTime();
-    private final double tscGhz = TscRate.ghz();
+    private final double tscGhz = dev.panda.dataplane.stats.TscRate.hz() / 1e9;
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;

@@ -1,6 +1,6 @@
 package dev.panda.perf.report;
 
-import dev.panda.vswitch.TscRate;
+import dev.panda.dataplane.stats.TscRate;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,7 +35,7 @@ public record MachineInfo(
         return new MachineInfo(
                 model,
                 Runtime.getRuntime().availableProcessors(),
-                TscRate.parse(cpuinfo),
+                TscRate.parse(cpuinfo) / 1e9,
                 read("/proc/sys/kernel/osrelease").strip(),
                 System.getProperty("java.vm.name", "java") + " " + Runtime.version() + " ("
                         + System.getProperty("java.vendor", "?") + ")",
