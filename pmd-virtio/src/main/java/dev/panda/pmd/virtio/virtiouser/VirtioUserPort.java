@@ -273,7 +273,6 @@ final class VirtioUserPort extends AbstractPort {
         }
         int back = releaseBuffers();
         if (back > 0) {
-            reclaimed += back;
             LOG.log(
                     System.Logger.Level.INFO,
                     "{0}: {1} buffer(s) the back-end held returned to the pool",
@@ -611,13 +610,24 @@ final class VirtioUserPort extends AbstractPort {
     }
 
     /** Frees every buffer the back-end still holds (rings stopped, or never started); returns how many. */
+    /**
+     * Frees every buffer the rings still hold and counts them in {@link #buffersReclaimed()}. The
+     * count is published before the first buffer goes back, so whoever sees the pool whole again
+     * also sees them counted.
+     */
     private int releaseBuffers() {
         int n = 0;
+        for (byte h : held) {
+            n += h != 0 ? 1 : 0;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        reclaimed += n;
         for (int b = 0; b < held.length; b++) {
             if (held[b] != 0) {
                 held[b] = 0;
                 pool.free(b);
-                n++;
             }
         }
         return n;

@@ -199,7 +199,11 @@ class PeerKillRestartTest {
                 for (int q = 0; q < QUEUES; q++) {
                     assertTrue(perQueueTx.get(q) > 0, "panda sent nothing on queue " + q);
                 }
-                assertEquals(fds, fdsAfter, "open descriptors after " + KILLS + " kills vs before");
+                // fewer is fine (a descriptor of the JVM's or the harness's that was open at the first count
+                // closed since); more is a leak
+                assertTrue(
+                        fdsAfter <= fds,
+                        "open descriptors after " + KILLS + " kills (" + fdsAfter + ") vs before (" + fds + ")");
                 assertEquals(maps, mapsAfter, "mappings of " + mapsMarker + " after " + KILLS + " kills vs before");
                 if (pandaVhost) {
                     for (String old : prefixes.subList(0, prefixes.size() - 1)) {
@@ -298,11 +302,11 @@ class PeerKillRestartTest {
         }
     }
 
-    /** The count once it is back at {@code baseline}, or what it still is after 10 s. */
+    /** The count once it is back at or below {@code baseline}, or what it still is after 10 s. */
     private static long awaitCount(long baseline, java.util.function.LongSupplier now) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         long n = now.getAsLong();
-        while (n != baseline && System.nanoTime() < deadline) {
+        while (n > baseline && System.nanoTime() < deadline) {
             sleep(100);
             n = now.getAsLong();
         }
