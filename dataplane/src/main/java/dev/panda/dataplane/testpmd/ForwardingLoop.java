@@ -22,6 +22,10 @@ final class ForwardingLoop implements IntSupplier {
     private int txFirstBursts;
     private final boolean recordCycles;
     private boolean begun;
+    /** The clock reading that ended the last pass, and whether the next pass starts from it. */
+    private long carried;
+
+    private boolean carry;
     private final CountDownLatch started = new CountDownLatch(1);
 
     ForwardingLoop(FwdStream[] streams, ForwardEngine[] engines, int txFirstBursts, boolean recordCycles) {
@@ -46,10 +50,15 @@ final class ForwardingLoop implements IntSupplier {
         return work;
     }
 
-    /** One pass that charges each busy engine call to its stream; one clock read per call. */
+    /**
+     * One pass that charges each busy engine call to its stream; one clock read per call. A pass
+     * that moved packets hands its last reading to the next pass as its start (the loop between
+     * two passes is charged to the next call, as a busy loop's own cost); after an idle pass the
+     * poller may have backed off, so the next pass reads the clock afresh.
+     */
     private int timedPass() {
         int work = 0;
-        long t0 = System.nanoTime();
+        long t0 = carry ? carried : System.nanoTime();
         for (int i = 0; i < streams.length; i++) {
             int n = engines[i].forward(streams[i]);
             long t1 = System.nanoTime();
@@ -59,6 +68,8 @@ final class ForwardingLoop implements IntSupplier {
             }
             t0 = t1;
         }
+        carried = t0;
+        carry = work > 0;
         return work;
     }
 
