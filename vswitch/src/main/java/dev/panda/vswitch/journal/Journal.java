@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.MappedBytes;
 import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.core.io.SingleThreadedChecked;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycles;
@@ -276,6 +277,9 @@ public final class Journal implements AutoCloseable {
             Files.createDirectories(gd);
             q = build(gd, false);
             a = q.createAppender();
+            if (a instanceof SingleThreadedChecked c) {
+                c.singleThreadedCheckDisabled(true); // created here, used by the control thread; calls are synchronized
+            }
             write(
                     a,
                     new JournalEntry(
