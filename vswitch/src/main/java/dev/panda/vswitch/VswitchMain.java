@@ -64,6 +64,7 @@ public final class VswitchMain {
     /** The parsed command line. */
     static final class Options {
         Path stateDir = Path.of(DEFAULT_STATE_DIR);
+        boolean stateDirGiven;
         boolean fresh;
         boolean journal = !"off".equals(System.getenv("PANDA_VSWITCH_JOURNAL"));
         int compactAfter = Journal.DEFAULT_COMPACT_AFTER;
@@ -128,6 +129,16 @@ public final class VswitchMain {
                 return 0;
             }
             config = apply(o, o.config == null ? VswitchConfig.empty() : ConfigFiles.load(o.config));
+            if (o.config != null && !o.stateDirGiven) {
+                String d = ConfigFiles.stateDir(o.config);
+                if (d != null) {
+                    try {
+                        o.stateDir = Path.of(d);
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw VswitchException.badRequest(o.config + ": state-dir: " + e.getMessage());
+                    }
+                }
+            }
         } catch (UsageException | VswitchException e) {
             err.println("panda vswitch: " + e.getMessage());
             return 2;
@@ -173,9 +184,7 @@ public final class VswitchMain {
             if (!journal.recovery().empty()) {
                 config = apply(o, journal.recovery().state());
             }
-        } else {
-            out.println("panda vswitch: journal off: changes are not kept across a restart");
-        }
+        } // off: no line (the test JVMs run that way; the README says what off means)
         try {
             vswitch = start.apply(config);
         } catch (VswitchException e) {
@@ -389,7 +398,10 @@ public final class VswitchMain {
             switch (name) {
                 case "--config" -> o.config = Path.of(value);
                 case "--control" -> o.control = Path.of(value);
-                case "--state-dir" -> o.stateDir = Path.of(value);
+                case "--state-dir" -> {
+                    o.stateDir = Path.of(value);
+                    o.stateDirGiven = true;
+                }
                 case "--journal" -> {
                     if (!value.equals("on") && !value.equals("off")) {
                         throw new IllegalArgumentException("'" + value + "' is not on or off");

@@ -140,6 +140,21 @@ public final class Journal implements AutoCloseable {
                 return null;
             }
         }
+        Path lockPath = dir.resolve("lock");
+        if (Files.exists(lockPath)) {
+            try (FileChannel ch = FileChannel.open(lockPath, StandardOpenOption.WRITE)) {
+                FileLock l;
+                try {
+                    l = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    l = null;
+                }
+                if (l == null) {
+                    throw new IOException(dir + " is in use by another panda vswitch (its lock file is held)");
+                }
+                l.release();
+            }
+        }
         Path to = dir.resolveSibling(dir.getFileName() + ".old-" + stamp());
         Files.move(dir, to);
         syncDir(to.getParent());

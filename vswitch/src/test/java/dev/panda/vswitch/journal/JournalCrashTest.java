@@ -129,23 +129,41 @@ class JournalCrashTest {
         Path sock = dir.resolve("v.ctl");
         CtlClient ctl = new CtlClient(sock, Duration.ofSeconds(20));
         List<BridgeConfig> model = List.of();
-        VswitchConfig running = null;
         int done = 0;
         int restarts = 0;
         int inFlight = 0;
         int inFlightThere = 0;
         int next = 0;
-        while (done < CHANGES) {
-            try (Child c = new Child(sock)) {
-                restarts++;
+        Change pending = null; // killed in flight without an answer: all or nothing
+        List<BridgeConfig> pendingBefore = null;
+        Child child = new Child(sock);
+        restarts++;
+        try {
+            while (true) {
+                // a fresh process: its state is the acknowledged one (or that plus the pending change)
                 VswitchConfig shown = configShow(ctl);
+                if (pending != null) {
+                    if (norm(shown.bridges()).equals(norm(pending.after()))) {
+                        model = pending.after();
+                        inFlightThere++;
+                    } else {
+                        assertEquals(
+                                norm(pendingBefore),
+                                norm(shown.bridges()),
+                                "in-flight " + pending.method() + " " + pending.uri() + " half there (seed " + seed
+                                        + ")");
+                    }
+                    pending = null;
+                }
                 assertEquals(norm(model), norm(shown.bridges()), "after restart " + restarts + " (seed " + seed + ")");
-                running = shown;
-                int batch = 1 + rnd.nextInt(15);
+                if (done >= CHANGES) {
+                    break;
+                }
+                int batch = 1 + rnd.nextInt(30);
+                boolean inFlightKill = rnd.nextInt(3) > 0;
                 for (int i = 0; i < batch && done < CHANGES; i++, done++) {
-                    Change ch = generate(rnd, model, running, next++);
-                    boolean killNow = i == batch - 1 && rnd.nextBoolean();
-                    if (!killNow) {
+                    Change ch = generate(rnd, model, shown, next++);
+                    if (i < batch - 1 || !inFlightKill) {
                         CtlClient.Answer a = ctl.call(ch.method(), ch.uri(), ch.body(), null);
                         assertTrue(a.status() / 100 == 2, ch.method() + " " + ch.uri() + ": " + a.text());
                         model = ch.after();
@@ -160,36 +178,22 @@ class JournalCrashTest {
                             return null;
                         }
                     });
-                    Thread.sleep(rnd.nextInt(30));
-                    c.kill();
+                    Thread.sleep(rnd.nextInt(40));
+                    child.kill();
                     CtlClient.Answer a = f.get(30, TimeUnit.SECONDS);
-                    Child again = null;
-                    List<BridgeConfig> before = model;
                     if (a != null && a.status() / 100 == 2) {
                         model = ch.after(); // acknowledged: must be there
                     } else {
-                        // unknown: either all of it or none of it
-                        again = new Child(sock);
-                        restarts++;
-                        List<BridgeConfig> now = configShow(ctl).bridges();
-                        if (norm(now).equals(norm(ch.after()))) {
-                            model = ch.after();
-                            inFlightThere++;
-                        } else {
-                            assertEquals(
-                                    norm(before),
-                                    norm(now),
-                                    "in-flight " + ch.method() + " " + ch.uri() + " half there (seed " + seed + ")");
-                        }
-                        again.close();
+                        pending = ch;
+                        pendingBefore = model;
                     }
-                    done++;
-                    break;
                 }
+                child.kill();
+                child = new Child(sock);
+                restarts++;
             }
-        }
-        try (Child c = new Child(sock)) {
-            assertEquals(norm(model), norm(configShow(ctl).bridges()), "at the end (seed " + seed + ")");
+        } finally {
+            child.close();
         }
         System.out.println("JournalCrashTest: " + CHANGES + " changes, " + restarts + " restarts, " + inFlight
                 + " killed in flight (" + inFlightThere + " of them were there after the restart)");
