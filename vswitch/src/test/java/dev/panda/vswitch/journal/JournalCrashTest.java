@@ -133,6 +133,7 @@ class JournalCrashTest {
         int restarts = 0;
         int inFlight = 0;
         int inFlightThere = 0;
+        int inFlightAcked = 0;
         int next = 0;
         Change pending = null; // killed in flight without an answer: all or nothing
         List<BridgeConfig> pendingBefore = null;
@@ -182,6 +183,7 @@ class JournalCrashTest {
                     child.kill();
                     CtlClient.Answer a = f.get(30, TimeUnit.SECONDS);
                     if (a != null && a.status() / 100 == 2) {
+                        inFlightAcked++;
                         model = ch.after(); // acknowledged: must be there
                     } else {
                         pending = ch;
@@ -196,7 +198,8 @@ class JournalCrashTest {
             child.close();
         }
         System.out.println("JournalCrashTest: " + CHANGES + " changes, " + restarts + " restarts, " + inFlight
-                + " killed in flight (" + inFlightThere + " of them were there after the restart)");
+                + " killed in flight (" + inFlightAcked + " answered before the kill, of the others " + inFlightThere
+                + " wholly there after the restart, the rest wholly absent)");
 
         // the tail cut at a random byte of the last entry, then a random byte of it flipped
         for (boolean flip : new boolean[] {false, true}) {
