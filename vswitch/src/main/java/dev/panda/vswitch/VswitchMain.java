@@ -8,7 +8,11 @@ import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.ControlToken;
+import dev.panda.vswitch.journal.ChangeKinds;
+import dev.panda.vswitch.journal.Journal;
+import dev.panda.vswitch.journal.JournaledControl;
 import dev.panda.vswitch.metrics.MetricsServer;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -29,10 +33,14 @@ import java.util.function.Function;
  */
 public final class VswitchMain {
 
+    /** Where durable state lives unless {@code --state-dir} says otherwise. */
+    public static final String DEFAULT_STATE_DIR = "/var/lib/panda";
+
     static final String USAGE = """
             usage: panda vswitch [--config FILE] [--control PATH] [--control-group G]
                                  [--control-tcp ADDR:PORT --control-token FILE] [--pmd-cores LIST]
                                  [--mode rtc|pipeline] [--idle spin|yield|park] [--metrics ADDR:PORT|off] [--demo]
+                                 [--state-dir DIR] [--fresh] [--journal on|off]
               --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
               --control PATH    the control socket panda ctl talks to (default %s), mode 0600
               --control-group G let group G use the control socket too (mode 0660)
@@ -45,12 +53,21 @@ public final class VswitchMain {
               --idle I          what an idle poller does: spin, yield or park
               --metrics A:P     serve Prometheus metrics at http://A:P/metrics, e.g. 127.0.0.1:9464 (off: none)
               --demo            two network namespaces on br0 ping each other, then everything is removed
+              --state-dir DIR   durable state: the control journal in DIR/journal (default %s)
+              --fresh           start empty: the old journal is moved aside to DIR/journal.old-TIMESTAMP
+              --journal on|off  keep every applied change in the journal, synced before it is acknowledged
+                                (default on; off, or PANDA_VSWITCH_JOURNAL=off: nothing survives a restart)
             Options override the file. Stop with SIGTERM or Ctrl-C; SIGHUP re-reads the --config file
-            and applies what changed (as panda ctl apply).
-            """.formatted(ControlServer.DEFAULT_PATH);
+            and applies what changed (as panda ctl apply). A non-empty journal wins over --config.
+            """.formatted(ControlServer.DEFAULT_PATH, DEFAULT_STATE_DIR);
 
     /** The parsed command line. */
     static final class Options {
+        Path stateDir = Path.of(DEFAULT_STATE_DIR);
+        boolean stateDirGiven;
+        boolean fresh;
+        boolean journal = !"off".equals(System.getenv("PANDA_VSWITCH_JOURNAL"));
+        int compactAfter = Journal.DEFAULT_COMPACT_AFTER;
         Path config;
         Path control = Path.of(ControlServer.DEFAULT_PATH);
         String controlGroup;
@@ -112,6 +129,16 @@ public final class VswitchMain {
                 return 0;
             }
             config = apply(o, o.config == null ? VswitchConfig.empty() : ConfigFiles.load(o.config));
+            if (o.config != null && !o.stateDirGiven) {
+                String d = ConfigFiles.stateDir(o.config);
+                if (d != null) {
+                    try {
+                        o.stateDir = Path.of(d);
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw VswitchException.badRequest(o.config + ": state-dir: " + e.getMessage());
+                    }
+                }
+            }
         } catch (UsageException | VswitchException e) {
             err.println("panda vswitch: " + e.getMessage());
             return 2;
@@ -141,13 +168,48 @@ public final class VswitchMain {
             }
             // fail on a socket in use, an unknown group or an unsafe directory before opening any device
             ControlServer.claim(serverOptions);
-            vswitch = start.apply(config);
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
             return 2;
+        }
+        Journal journal = null;
+        if (o.journal) {
+            try {
+                journal = openJournal(o, out, err);
+            } catch (IOException | RuntimeException e) {
+                err.println("panda vswitch: journal: " + oneLine(String.valueOf(e.getMessage()))
+                        + " (--state-dir DIR elsewhere, or --journal off)");
+                return 2;
+            }
+            if (!journal.recovery().empty()) {
+                config = apply(o, journal.recovery().state());
+            }
+        } // off: no line (the test JVMs run that way; the README says what off means)
+        try {
+            vswitch = start.apply(config);
+        } catch (VswitchException e) {
+            err.println("panda vswitch: " + oneLine(e.getMessage()) + fromJournal(journal));
+            closeJournal(journal);
+            return 2;
         } catch (RuntimeException e) {
-            err.println("panda vswitch: cannot start: " + oneLine(String.valueOf(e.getMessage())));
+            err.println(
+                    "panda vswitch: cannot start: " + oneLine(String.valueOf(e.getMessage())) + fromJournal(journal));
+            closeJournal(journal);
             return 1;
+        }
+        if (journal != null) {
+            try {
+                Path aside = journal.begin(vswitch.config());
+                if (aside != null) {
+                    out.println("panda vswitch: journal: the generation it could not read in full is kept in " + aside);
+                }
+            } catch (IOException | RuntimeException e) {
+                err.println("panda vswitch: journal: " + oneLine(String.valueOf(e.getMessage())));
+                closeQuietly(vswitch, err);
+                closeJournal(journal);
+                return 1;
+            }
+            vswitch = new JournaledControl(vswitch, journal);
         }
         try {
             server = ControlServer.start(
@@ -204,6 +266,55 @@ public final class VswitchMain {
     }
 
     /**
+     * {@code --fresh} moves the old journal aside; then the journal is locked and read. One line for
+     * each of: where the old journal went, a torn or corrupt tail, which state wins.
+     */
+    private static Journal openJournal(Options o, PrintStream out, PrintStream err) throws IOException {
+        Path dir = o.stateDir.resolve("journal");
+        if (o.fresh) {
+            Path moved = Journal.setAside(dir);
+            out.println(
+                    moved == null
+                            ? "panda vswitch: --fresh: no journal in " + dir + " to move aside; starting empty"
+                            : "panda vswitch: --fresh: the old journal moved to " + moved + "; starting "
+                                    + (o.config == null ? "empty" : "from " + o.config));
+        }
+        Journal j = Journal.open(dir, ChangeKinds.standard(), o.compactAfter);
+        Journal.Recovery r = j.recovery();
+        for (String p : r.problems()) {
+            err.println("panda vswitch: journal " + dir + ": " + p);
+        }
+        if (!r.empty()) {
+            VswitchConfig s = r.state();
+            String what = s.bridges().size() + " bridge(s), "
+                    + s.bridges().stream().mapToInt(b -> b.ports().size()).sum() + " port(s) from its snapshot and "
+                    + r.changes() + " change(s) after it (through entry #" + r.lastSeq() + ")";
+            out.println(
+                    o.config == null
+                            ? "panda vswitch: state from the journal in " + dir + ": " + what
+                            : "panda vswitch: the journal in " + dir + " wins: " + what + "; --config " + o.config
+                                    + " is ignored (--fresh starts from the file instead)");
+        } else {
+            out.println("panda vswitch: journal " + dir + " is empty; starting "
+                    + (o.config == null ? "empty" : "from " + o.config));
+        }
+        out.flush();
+        return j;
+    }
+
+    private static String fromJournal(Journal j) {
+        return j == null || j.recovery().empty()
+                ? ""
+                : " (the state came from the journal in " + j.dir() + "; --fresh starts without it)";
+    }
+
+    private static void closeJournal(Journal j) {
+        if (j != null) {
+            j.close();
+        }
+    }
+
+    /**
      * SIGHUP: the {@code --config} file again (with the command line's options on top), applied as
      * {@code panda ctl apply} does: only what differs changes, all or nothing. One line back.
      */
@@ -249,6 +360,7 @@ public final class VswitchMain {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "--demo" -> o.demo = true;
+                case "--fresh" -> o.fresh = true;
                 case "--config",
                         "--control",
                         "--control-group",
@@ -257,7 +369,10 @@ public final class VswitchMain {
                         "--pmd-cores",
                         "--mode",
                         "--idle",
-                        "--metrics" -> {
+                        "--metrics",
+                        "--state-dir",
+                        "--journal",
+                        "--journal-compact-after" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(name + " needs a value (see panda vswitch --help)");
@@ -283,6 +398,28 @@ public final class VswitchMain {
             switch (name) {
                 case "--config" -> o.config = Path.of(value);
                 case "--control" -> o.control = Path.of(value);
+                case "--state-dir" -> {
+                    o.stateDir = Path.of(value);
+                    o.stateDirGiven = true;
+                }
+                case "--journal" -> {
+                    if (!value.equals("on") && !value.equals("off")) {
+                        throw new IllegalArgumentException("'" + value + "' is not on or off");
+                    }
+                    o.journal = value.equals("on");
+                }
+                case "--journal-compact-after" -> {
+                    int n;
+                    try {
+                        n = Integer.parseInt(value);
+                    } catch (NumberFormatException e) {
+                        n = 0;
+                    }
+                    if (n < 1) {
+                        throw new IllegalArgumentException("'" + value + "' is not a number of changes >= 1");
+                    }
+                    o.compactAfter = n;
+                }
                 case "--control-group" -> {
                     if (!value.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
                         throw new IllegalArgumentException("'" + value + "' is not a group name");

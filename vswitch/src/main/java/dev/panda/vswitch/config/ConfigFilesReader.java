@@ -28,7 +28,7 @@ final class ConfigFilesReader {
     static final int MAX_DEVICE_LENGTH = 4096;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
-    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics");
+    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics", "state-dir");
     private static final Set<String> METRICS_KEYS = ordered("listen");
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
@@ -64,6 +64,7 @@ final class ConfigFilesReader {
                 case "pmd" -> pmd[0] = readPmd(path);
                 case "bridges" -> readList(path, i -> bridges.add(readBridge(path + "[" + i + "]")));
                 case "metrics" -> metrics[0] = readMetrics(path);
+                case "state-dir" -> readText(path, MAX_DEVICE_LENGTH); // read at start by ConfigFiles.stateDir
                 default -> throw new IllegalStateException(key);
             }
         });

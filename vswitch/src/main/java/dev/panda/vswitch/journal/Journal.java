@@ -1,0 +1,477 @@
+package dev.panda.vswitch.journal;
+
+import dev.panda.vswitch.config.ConfigFiles;
+import dev.panda.vswitch.config.VswitchConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.MappedBytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.core.io.SingleThreadedChecked;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+
+/**
+ * The control journal: {@code DIR/journal/gen-NNNNNNNN/}, each generation a Chronicle Queue whose
+ * first entry is a snapshot of the whole state and whose other entries are the changes after it.
+ *
+ * <p>{@link #open} reads the newest generation that starts with a whole snapshot and replays its
+ * entries up to the first one that is torn, corrupt (CRC, sequence gap, a payload that does not fit)
+ * or missing; {@link #begin} then writes a new generation holding a snapshot of the running state,
+ * and only after that is on disk removes the older generations (a corrupt one is moved aside, not
+ * removed). {@link #append} writes one change and msyncs it before returning; after
+ * {@code compactAfter} changes in a generation the next {@link #append} starts a new one the same
+ * way (compaction).
+ */
+public final class Journal implements AutoCloseable {
+
+    static {
+        Chronicle.quiet();
+    }
+
+    /** Changes after which a generation is compacted into a new snapshot. */
+    public static final int DEFAULT_COMPACT_AFTER = 1000;
+
+    private static final String GEN = "gen-";
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'");
+
+    /** What {@link #open} found. */
+    public record Recovery(
+            VswitchConfig state, long lastSeq, int changes, List<String> problems, Path corruptGeneration) {
+
+        /** True when the journal held no state (no generation, or none with a snapshot). */
+        public boolean empty() {
+            return state == null;
+        }
+    }
+
+    private final Path dir;
+    private final ChangeKinds kinds;
+    private final int compactAfter;
+    private final FileChannel lockFile;
+    private final FileLock lock;
+    private final Recovery recovery;
+    private SingleChronicleQueue queue;
+    private ExcerptAppender appender;
+    private int generation;
+    /** The generation {@link #open} recovered from (0: none). */
+    private int source;
+
+    private long nextSeq;
+    private int changesInGeneration;
+    private IOException failedWith;
+    /** Tests only: the next appends fail with this. */
+    private volatile IOException injected;
+
+    private Journal(Path dir, ChangeKinds kinds, int compactAfter, FileChannel lockFile, FileLock lock) {
+        this.dir = dir;
+        this.kinds = kinds;
+        this.compactAfter = compactAfter;
+        this.lockFile = lockFile;
+        this.lock = lock;
+        this.recovery = recover();
+        this.nextSeq = recovery.lastSeq() + 1;
+    }
+
+    /**
+     * Locks {@code dir} (one vswitch per journal) and reads it; writes nothing until {@link #begin}.
+     *
+     * @throws IOException the directory cannot be made or locked (another vswitch holds it)
+     */
+    public static Journal open(Path dir, ChangeKinds kinds, int compactAfter) throws IOException {
+        Files.createDirectories(dir);
+        FileChannel ch = FileChannel.open(
+                dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        FileLock l;
+        try {
+            l = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            l = null;
+        }
+        if (l == null) {
+            ch.close();
+            throw new IOException(dir + " is in use by another panda vswitch (its lock file is held)");
+        }
+        try {
+            return new Journal(dir, kinds, compactAfter, ch, l);
+        } catch (RuntimeException e) {
+            l.release();
+            ch.close();
+            throw e;
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Recovery recovery() {
+        return recovery;
+    }
+
+    /**
+     * Moves {@code dir} aside to {@code dir.old-TIMESTAMP} (for {@code --fresh}).
+     *
+     * @return where it went, or null if there was nothing to move
+     */
+    public static Path setAside(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return null;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.noneMatch(p -> p.getFileName().toString().startsWith(GEN))) {
+                return null;
+            }
+        }
+        Path lockPath = dir.resolve("lock");
+        if (Files.exists(lockPath)) {
+            try (FileChannel ch = FileChannel.open(lockPath, StandardOpenOption.WRITE)) {
+                FileLock l;
+                try {
+                    l = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    l = null;
+                }
+                if (l == null) {
+                    throw new IOException(dir + " is in use by another panda vswitch (its lock file is held)");
+                }
+                l.release();
+            }
+        }
+        Path to = dir.resolveSibling(dir.getFileName() + ".old-" + stamp());
+        Files.move(dir, to);
+        syncDir(to.getParent());
+        return to;
+    }
+
+    // ---- recovery -----------------------------------------------------------------------
+
+    private Recovery recover() {
+        List<Integer> gens = generations();
+        List<String> problems = new ArrayList<>();
+        for (int i = gens.size() - 1; i >= 0; i--) {
+            int g = gens.get(i);
+            Recovery r = read(g, problems);
+            if (r != null) {
+                generation = g;
+                source = g;
+                return r;
+            }
+        }
+        generation = gens.isEmpty() ? 0 : gens.getLast();
+        return new Recovery(null, 0, 0, problems, null);
+    }
+
+    /** The state in generation {@code g}, or null (and a problem) if it does not start with a snapshot. */
+    private Recovery read(int g, List<String> problems) {
+        Path gd = genDir(g);
+        try (SingleChronicleQueue q = build(gd, true)) {
+            ExcerptTailer t = q.createTailer();
+            VswitchConfig state = null;
+            long seq = 0;
+            long lastIndex = -1;
+            int changes = 0;
+            String bad = null;
+            while (true) {
+                byte[] bytes;
+                long index;
+                try (DocumentContext dc = t.readingDocument()) {
+                    if (!dc.isPresent()) {
+                        break;
+                    }
+                    index = dc.index();
+                    Bytes<?> b = dc.wire().bytes();
+                    if (b instanceof MappedBytes mb
+                            && b.readLimit() > mb.mappedFile().file().length()) {
+                        // reading past the end of a mapped file would fault (SIGBUS)
+                        bad = "truncated: the excerpt ends at byte " + b.readLimit() + ", the file at "
+                                + mb.mappedFile().file().length();
+                        break;
+                    }
+                    bytes = b.toByteArray();
+                } catch (RuntimeException | InternalError e) { // InternalError: a fault in the mapped file
+                    bad = "unreadable excerpt (" + e.getClass().getSimpleName() + ": " + oneLine(e.getMessage()) + ")";
+                    break;
+                }
+                JournalEntry e;
+                try {
+                    e = JournalEntry.decode(bytes);
+                } catch (JournalFormatException x) {
+                    bad = x.reason().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ": "
+                            + x.getMessage();
+                    break;
+                }
+                if (state == null) {
+                    if (e.type() != JournalEntry.Type.SNAPSHOT) {
+                        bad = "the first entry is " + e + ", not a snapshot";
+                        break;
+                    }
+                } else if (e.seq() != seq + 1) {
+                    bad = "entry #" + e.seq() + " follows #" + seq + " (a gap)";
+                    break;
+                }
+                try {
+                    if (e.type() == JournalEntry.Type.SNAPSHOT) {
+                        state = ConfigFiles.configFromJson(e.payload());
+                    } else {
+                        state = kinds.replay(state, e.kind(), e.payload());
+                        changes++;
+                    }
+                } catch (RuntimeException x) {
+                    bad = "entry " + e + " does not replay: " + oneLine(x.getMessage());
+                    break;
+                }
+                seq = e.seq();
+                lastIndex = index;
+            }
+            if (bad == null && state != null) {
+                long end;
+                try {
+                    end = q.lastIndex();
+                } catch (RuntimeException | InternalError e) {
+                    end = Long.MAX_VALUE;
+                }
+                if (end > lastIndex) {
+                    bad = "excerpts after #" + seq + " are unfinished or unreadable";
+                }
+            }
+            if (state == null) {
+                problems.add(gd.getFileName() + ": no snapshot to start from"
+                        + (bad == null ? " (empty: a compaction that did not finish)" : ": " + bad));
+                return null;
+            }
+            if (bad != null) {
+                problems.add("torn or corrupt tail after entry #" + seq + " (" + bad + "); starting from #" + seq
+                        + ", the last complete entry");
+                return new Recovery(state, seq, changes, problems, gd);
+            }
+            return new Recovery(state, seq, changes, problems, null);
+        } catch (RuntimeException | InternalError e) {
+            problems.add(gd.getFileName() + ": cannot be read (" + e.getClass().getSimpleName() + ": "
+                    + oneLine(e.getMessage()) + ")");
+            return null;
+        }
+    }
+
+    // ---- writing ------------------------------------------------------------------------
+
+    /**
+     * Starts a new generation with a snapshot of {@code running} (synced), then drops the older
+     * generations (a corrupt one found by {@link #open} is moved aside to
+     * {@code DIR.corrupt-TIMESTAMP}).
+     *
+     * @return where a corrupt generation went, or null
+     */
+    public synchronized Path begin(VswitchConfig running) throws IOException {
+        SingleChronicleQueue oldQueue = queue;
+        int g = Math.max(
+                        generation,
+                        generations().stream().mapToInt(Integer::intValue).max().orElse(0))
+                + 1;
+        Path gd = genDir(g);
+        SingleChronicleQueue q;
+        ExcerptAppender a;
+        try {
+            Files.createDirectories(gd);
+            q = build(gd, false);
+            a = q.createAppender();
+            if (a instanceof SingleThreadedChecked c) {
+                c.singleThreadedCheckDisabled(true); // created here, used by the control thread; calls are synchronized
+            }
+            write(
+                    a,
+                    new JournalEntry(
+                            nextSeq,
+                            JournalEntry.Type.SNAPSHOT,
+                            JournalEntry.SNAPSHOT_KIND,
+                            ChangeKinds.config(running)));
+            syncDir(gd);
+            syncDir(dir);
+        } catch (RuntimeException e) {
+            throw new IOException("cannot write a snapshot to " + gd + ": " + oneLine(e.getMessage()), e);
+        }
+        nextSeq++;
+        queue = q;
+        appender = a;
+        generation = g;
+        changesInGeneration = 0;
+        if (oldQueue != null) {
+            oldQueue.close();
+        }
+        Path corrupt = null;
+        for (int x : generations()) {
+            if (x >= g) {
+                continue;
+            }
+            Path xd = genDir(x);
+            boolean bad = x > source || xd.equals(recovery.corruptGeneration());
+            if (bad) {
+                // what recovery could not read is kept for a post-mortem, out of the journal's way
+                corrupt = dir.resolveSibling(dir.getFileName() + ".corrupt-" + stamp() + "-" + xd.getFileName());
+                Files.move(xd, corrupt);
+            } else {
+                deleteTree(xd);
+            }
+        }
+        syncDir(dir);
+        syncDir(dir.getParent());
+        source = g;
+        return corrupt;
+    }
+
+    /**
+     * Appends one change and msyncs it; returns only once it is on disk. After
+     * {@code compactAfter} changes the generation is compacted into a snapshot of {@code after}.
+     *
+     * @throws IOException the change is not in the journal (and a failure once means every later
+     *     append fails too: the file's tail is then unknown)
+     */
+    public synchronized void append(String kind, byte[] payload, VswitchConfig after) throws IOException {
+        if (!kinds.names().contains(kind)) {
+            throw new IllegalArgumentException("unregistered change kind " + kind);
+        }
+        if (failedWith != null) {
+            throw new IOException("the journal failed earlier (" + oneLine(failedWith.getMessage()) + ")");
+        }
+        if (appender == null) {
+            throw new IOException("the journal is not open for writing");
+        }
+        IOException fault = injected;
+        if (fault != null) {
+            throw fault;
+        }
+        try {
+            write(appender, new JournalEntry(nextSeq, JournalEntry.Type.CHANGE, kind, payload));
+        } catch (RuntimeException e) {
+            failedWith = new IOException("append to " + genDir(generation) + ": " + oneLine(e.getMessage()), e);
+            throw failedWith;
+        }
+        nextSeq++;
+        if (++changesInGeneration >= compactAfter) {
+            try {
+                begin(after);
+            } catch (IOException e) {
+                // the change itself is on disk in the current generation; compaction is retried later
+                changesInGeneration = compactAfter / 2;
+                System.getLogger(Journal.class.getName())
+                        .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private static void write(ExcerptAppender a, JournalEntry e) {
+        byte[] bytes = e.encode();
+        try (DocumentContext dc = a.writingDocument()) {
+            try {
+                dc.wire().bytes().write(bytes);
+            } catch (RuntimeException x) {
+                dc.rollbackOnClose();
+                throw x;
+            }
+        }
+        a.sync();
+    }
+
+    /** The sequence number the next entry gets. */
+    public synchronized long nextSeq() {
+        return nextSeq;
+    }
+
+    /** The generation being written (0 before {@link #begin}). */
+    public synchronized int generation() {
+        return generation;
+    }
+
+    synchronized void injectFailure(IOException e) {
+        injected = e;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (queue != null) {
+            queue.close();
+            queue = null;
+            appender = null;
+        }
+        try {
+            lock.release();
+            lockFile.close();
+        } catch (IOException e) {
+            // closing: nothing to do
+        }
+    }
+
+    // ---- files ----------------------------------------------------------------------------
+
+    private static SingleChronicleQueue build(Path gd, boolean readOnly) {
+        return SingleChronicleQueueBuilder.binary(gd)
+                .rollCycle(RollCycles.FAST_DAILY)
+                .syncMode(SyncMode.SYNC)
+                .readOnly(readOnly)
+                .timeoutMS(2000)
+                .build();
+    }
+
+    Path genDir(int g) {
+        return dir.resolve(String.format("%s%08d", GEN, g));
+    }
+
+    List<Integer> generations() {
+        List<Integer> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.forEach(p -> {
+                String n = p.getFileName().toString();
+                if (n.startsWith(GEN) && n.length() == GEN.length() + 8 && Files.isDirectory(p)) {
+                    try {
+                        out.add(Integer.parseInt(n.substring(GEN.length())));
+                    } catch (NumberFormatException e) {
+                        // not ours
+                    }
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    static void syncDir(Path d) throws IOException {
+        try (FileChannel c = FileChannel.open(d, StandardOpenOption.READ)) {
+            c.force(true);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    private static String stamp() {
+        return ZonedDateTime.now(ZoneOffset.UTC).format(STAMP);
+    }
+
+    static String oneLine(String s) {
+        return s == null ? "(no message)" : s.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+}
