@@ -53,6 +53,10 @@ public final class Vswitch implements Control, AutoCloseable {
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;
+    /** Packet captures, under the state directory ({@link #stateDir}). */
+    private dev.panda.vswitch.capture.Captures captures;
+
+    private java.nio.file.Path stateDir = dev.panda.vswitch.capture.Captures.DEFAULT_STATE_DIR;
     /** The metrics listener it was started with (served by VswitchMain), for config-show. */
     private volatile MetricsConfig metrics = MetricsConfig.off();
 
@@ -641,6 +645,53 @@ public final class Vswitch implements Control, AutoCloseable {
         return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out, metrics);
     }
 
+    // ---- captures ---------------------------------------------------------------------------
+
+    /** Where captures (and journals) live: {@code --state-dir}, default /var/lib/panda. */
+    public synchronized void stateDir(java.nio.file.Path dir) {
+        if (captures != null && !captures.list().isEmpty()) {
+            throw VswitchException.conflict("state-dir cannot change while captures run");
+        }
+        if (captures != null) {
+            captures.close();
+            captures = null;
+        }
+        stateDir = dir;
+    }
+
+    private dev.panda.vswitch.capture.Captures captureSet() {
+        if (captures == null) {
+            captures = new dev.panda.vswitch.capture.Captures(stateDir);
+        }
+        return captures;
+    }
+
+    @Override
+    public synchronized dev.panda.vswitch.capture.CaptureView captureStart(dev.panda.vswitch.capture.CaptureSpec spec) {
+        checkOpen();
+        PortState p = findPort(spec.port());
+        if (p == null) {
+            throw VswitchException.notFound("port: no port " + spec.port());
+        }
+        var set = captureSet();
+        var view = set.start(spec, p.id, p.port, datapath.captureSlots());
+        datapath.setTaps(set.taps(Snapshot.MAX_PORTS));
+        return view;
+    }
+
+    @Override
+    public synchronized dev.panda.vswitch.capture.CaptureView captureStop(String name) {
+        var set = captureSet();
+        var c = set.remove(name);
+        datapath.setTaps(set.taps(Snapshot.MAX_PORTS));
+        return set.finish(c);
+    }
+
+    @Override
+    public synchronized List<dev.panda.vswitch.capture.CaptureView> captures() {
+        return captures == null ? List.of() : captures.list();
+    }
+
     // ---- internals ------------------------------------------------------------------------
 
     /**
@@ -758,6 +809,9 @@ public final class Vswitch implements Control, AutoCloseable {
         closed = true;
         housekeeping.interrupt();
         datapath.close();
+        if (captures != null) {
+            captures.close(); // the pollers are stopped: every frame taken is written
+        }
         for (BridgeState b : bridges.values()) {
             for (PortState p : b.ports) {
                 closePort(p);

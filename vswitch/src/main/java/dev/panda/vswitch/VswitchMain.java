@@ -33,6 +33,7 @@ public final class VswitchMain {
             usage: panda vswitch [--config FILE] [--control PATH] [--control-group G]
                                  [--control-tcp ADDR:PORT --control-token FILE] [--pmd-cores LIST]
                                  [--mode rtc|pipeline] [--idle spin|yield|park] [--metrics ADDR:PORT|off] [--demo]
+                                 [--state-dir DIR]
               --config FILE     bridges, ports and pollers to start with (YAML; see the vswitch README)
               --control PATH    the control socket panda ctl talks to (default %s), mode 0600
               --control-group G let group G use the control socket too (mode 0660)
@@ -44,6 +45,7 @@ public final class VswitchMain {
               --mode M          rtc (each poller rx -> switch -> tx) or pipeline (Disruptor stages)
               --idle I          what an idle poller does: spin, yield or park
               --metrics A:P     serve Prometheus metrics at http://A:P/metrics, e.g. 127.0.0.1:9464 (off: none)
+              --state-dir DIR   where captures (DIR/captures/NAME) are kept (default /var/lib/panda)
               --demo            two network namespaces on br0 ping each other, then everything is removed
             Options override the file. Stop with SIGTERM or Ctrl-C; SIGHUP re-reads the --config file
             and applies what changed (as panda ctl apply).
@@ -60,6 +62,7 @@ public final class VswitchMain {
         PmdConfig.Mode mode;
         String idle;
         MetricsConfig metrics;
+        Path stateDir;
         boolean demo;
         boolean help;
     }
@@ -142,6 +145,9 @@ public final class VswitchMain {
             // fail on a socket in use, an unknown group or an unsafe directory before opening any device
             ControlServer.claim(serverOptions);
             vswitch = start.apply(config);
+            if (vswitch instanceof Vswitch v && o.stateDir != null) {
+                v.stateDir(o.stateDir);
+            }
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
             return 2;
@@ -257,6 +263,7 @@ public final class VswitchMain {
                         "--pmd-cores",
                         "--mode",
                         "--idle",
+                        "--state-dir",
                         "--metrics" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
@@ -282,6 +289,7 @@ public final class VswitchMain {
         try {
             switch (name) {
                 case "--config" -> o.config = Path.of(value);
+                case "--state-dir" -> o.stateDir = Path.of(value);
                 case "--control" -> o.control = Path.of(value);
                 case "--control-group" -> {
                     if (!value.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?")) {
