@@ -57,6 +57,8 @@ public final class Vswitch implements Control, AutoCloseable {
     private dev.panda.vswitch.capture.Captures captures;
 
     private java.nio.file.Path stateDir = dev.panda.vswitch.capture.Captures.DEFAULT_STATE_DIR;
+    /** The state directory was given (config or --state-dir), so config-show prints it. */
+    private boolean stateDirSet;
     /** The metrics listener it was started with (served by VswitchMain), for config-show. */
     private volatile MetricsConfig metrics = MetricsConfig.off();
 
@@ -151,6 +153,10 @@ public final class Vswitch implements Control, AutoCloseable {
     public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool) {
         Vswitch v = new Vswitch(pool, Ports.discover(), config.pmd(), cores, ownsPool);
         v.metrics = config.metrics();
+        if (config.stateDir() != null) {
+            v.stateDir = java.nio.file.Path.of(config.stateDir());
+            v.stateDirSet = true;
+        }
         v.datapath.start();
         v.housekeeping.start();
         try {
@@ -311,6 +317,10 @@ public final class Vswitch implements Control, AutoCloseable {
         ConfigDiff diff = ConfigDiff.between(running, desired);
         for (ConfigDiff.PmdChanged c : diff.pmd()) {
             throw VswitchException.conflict("pmd." + c.field() + ": " + c.from() + " -> " + c.to()
+                    + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
+        }
+        if (desired.stateDir() != null && !desired.stateDir().equals(running.stateDir())) {
+            throw VswitchException.conflict("state-dir: " + running.stateDir() + " -> " + desired.stateDir()
                     + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
         }
         for (ConfigDiff.MetricsChanged c : diff.of(ConfigDiff.MetricsChanged.class)) {
@@ -642,7 +652,11 @@ public final class Vswitch implements Control, AutoCloseable {
             coreList.add(c);
         }
         PmdConfig p = pmdConfig;
-        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out, metrics);
+        return new VswitchConfig(
+                new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()),
+                out,
+                metrics,
+                stateDirSet ? stateDir.toString() : null);
     }
 
     // ---- captures ---------------------------------------------------------------------------
@@ -657,6 +671,7 @@ public final class Vswitch implements Control, AutoCloseable {
             captures = null;
         }
         stateDir = dir;
+        stateDirSet = true;
     }
 
     private dev.panda.vswitch.capture.Captures captureSet() {

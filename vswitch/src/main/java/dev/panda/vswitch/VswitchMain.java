@@ -145,9 +145,6 @@ public final class VswitchMain {
             // fail on a socket in use, an unknown group or an unsafe directory before opening any device
             ControlServer.claim(serverOptions);
             vswitch = start.apply(config);
-            if (vswitch instanceof Vswitch v && o.stateDir != null) {
-                v.stateDir(o.stateDir);
-            }
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()));
             return 2;
@@ -331,7 +328,11 @@ public final class VswitchMain {
                 o.idle != null ? o.idle : p.idle(),
                 p.stages(),
                 p.ringSize());
-        return new VswitchConfig(pmd, c.bridges(), o.metrics != null ? o.metrics : c.metrics());
+        return new VswitchConfig(
+                pmd,
+                c.bridges(),
+                o.metrics != null ? o.metrics : c.metrics(),
+                o.stateDir != null ? o.stateDir.toString() : c.stateDir());
     }
 
     /** The online CPUs minus the pmd cores (null if that leaves none: the control threads then float). */

@@ -213,6 +213,9 @@ public final class ConfigFiles {
         if (c.metrics().enabled()) {
             root.putObject("metrics").put("listen", c.metrics().listen());
         }
+        if (c.stateDir() != null) {
+            root.put("state-dir", c.stateDir());
+        }
         return root;
     }
 

@@ -28,7 +28,7 @@ final class ConfigFilesReader {
     static final int MAX_DEVICE_LENGTH = 4096;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
-    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics");
+    private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics", "state-dir");
     private static final Set<String> METRICS_KEYS = ordered("listen");
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
@@ -58,17 +58,19 @@ final class ConfigFilesReader {
         }
         PmdConfig[] pmd = {null};
         MetricsConfig[] metrics = {null};
+        String[] stateDir = {null};
         List<BridgeConfig> bridges = new ArrayList<>();
         readObject("", ROOT_KEYS, (key, path) -> {
             switch (key) {
                 case "pmd" -> pmd[0] = readPmd(path);
                 case "bridges" -> readList(path, i -> bridges.add(readBridge(path + "[" + i + "]")));
                 case "metrics" -> metrics[0] = readMetrics(path);
+                case "state-dir" -> stateDir[0] = readText(path, 4096);
                 default -> throw new IllegalStateException(key);
             }
         });
         end();
-        return new VswitchConfig(pmd[0], bridges, metrics[0]);
+        return new VswitchConfig(pmd[0], bridges, metrics[0], stateDir[0]);
     }
 
     /** One bridge as the whole document (a control request body). */
