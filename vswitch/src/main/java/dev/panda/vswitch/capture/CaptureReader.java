@@ -22,7 +22,11 @@ public final class CaptureReader implements AutoCloseable {
     private String firstDamage;
 
     private CaptureReader(Path dir, boolean fromEnd) {
-        this.queue = SingleChronicleQueueBuilder.binary(dir).readOnly(true).build();
+        Captures.quietLibraryLogs();
+        this.queue = SingleChronicleQueueBuilder.binary(dir)
+                .readOnly(true)
+                .rollCycle(Rolls.cycle(roll(dir)))
+                .build();
         this.tailer = queue.createTailer();
         if (fromEnd) {
             tailer.toEnd();
@@ -42,6 +46,20 @@ public final class CaptureReader implements AutoCloseable {
             throw new IllegalArgumentException(dir + ": not a capture directory (no capture.json, no *.cq4)");
         }
         return new CaptureReader(dir, fromEnd);
+    }
+
+    /** The roll the capture was started with (capture.json), so the queue opens with it; else hour. */
+    private static String roll(Path dir) {
+        try {
+            String r = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(Files.readAllBytes(dir.resolve("capture.json")))
+                    .path("roll")
+                    .asText("hour");
+            Rolls.cycle(r);
+            return r;
+        } catch (java.io.IOException | RuntimeException e) {
+            return "hour";
+        }
     }
 
     /**

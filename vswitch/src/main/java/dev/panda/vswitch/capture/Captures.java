@@ -31,7 +31,21 @@ public final class Captures implements AutoCloseable {
     private volatile List<Capture> list = List.of();
     private volatile boolean closed;
 
+    /** Chronicle's own loggers, held so the level set below stays. */
+    private static final java.util.logging.Logger CHRONICLE_LOG = java.util.logging.Logger.getLogger("net.openhft");
+
+    /**
+     * Chronicle Queue logs its start-up (version, page sizes, mapping times, a release-notes
+     * invitation) at INFO through SLF4J to java.util.logging; panda keeps its warnings only.
+     */
+    static void quietLibraryLogs() {
+        if (CHRONICLE_LOG.getLevel() == null) {
+            CHRONICLE_LOG.setLevel(java.util.logging.Level.WARNING);
+        }
+    }
+
     public Captures(Path stateDir) {
+        quietLibraryLogs();
         this.root = stateDir.resolve("captures");
         this.retention =
                 Thread.ofPlatform().name("panda-capture-retention").daemon(true).unstarted(this::retain);
