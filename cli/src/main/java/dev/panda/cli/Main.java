@@ -26,13 +26,14 @@ public final class Main {
             case "vswitch" -> System.exit(VswitchMain.run(rest, System.out, System.err));
             case "ctl" -> System.exit(CtlMain.run(rest, System.out, System.err));
             case "top" -> System.exit(TopMain.run(rest, System.out, System.err));
+            case "capture" -> System.exit(dev.panda.vswitch.capture.CaptureMain.run(rest, System.out, System.err));
             case "perf" -> System.exit(PerfMain.run(rest, System.out, System.err));
             case "xdp" -> System.exit(XdpCommand.run(rest, System.out, System.err));
             case "devbind" -> System.exit(DevBind.run(rest, PciSysfs.system(), System.out, System.err));
             case "version", "--version" -> System.out.println("panda " + version());
             default -> {
                 System.err.println("panda: unknown command '" + args[0]
-                        + "'; commands: testpmd, vswitch, ctl, top, perf, xdp, devbind, version, help");
+                        + "'; commands: testpmd, vswitch, ctl, top, capture, perf, xdp, devbind, version, help");
                 System.exit(2);
             }
         }
@@ -54,6 +55,8 @@ public final class Main {
                 "  ctl       talk to a running vswitch: panda ctl add-br|del-br|add-port|del-port|show|fdb-show|port-stats|pmd-stats|config-show");
         System.out.println(
                 "  top       live view of a running vswitch: panda top [--control PATH] [--interval S] [--sort KEY] [--once]");
+        System.out.println(
+                "  capture   read a vswitch capture: panda capture export NAME --pcap FILE | tail NAME [--state-dir DIR]");
         System.out.println(
                 "  perf      benchmarks: panda perf jmh [JMH options] | ring-io | vhost-rx | virtio-tx | xdp-rxdrop");
         System.out.println(

@@ -19,6 +19,8 @@ public final class PerfMain {
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
             out.println("       panda perf latency [--rates 0.1,1,5] [--seconds N] [--warmup N]"
                     + " [--only ring,vswitch,ovs,testpmd]");
+            out.println(
+                    "       panda perf capture [--records N] [--dir DIR] [--journal-only] [--pairs N] [--seconds S]");
             out.println("       panda perf scrape-cost [--pairs N] [--seconds S] [--warmup S] [--interval S]"
                     + " [--mode rtc|pipeline] [--idle spin|yield|park]");
             out.println("       panda perf api-burst [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]"
@@ -64,11 +66,12 @@ public final class PerfMain {
                 case "report" -> PerfReport.run(rest, out);
                 case "api-burst" -> ApiBurstComparison.run(rest, out);
                 case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
+                case "capture" -> CaptureCostComparison.run(rest, out);
                 case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
                     err.println(
                             "panda perf: unknown benchmark '" + args[0]
-                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst, report");
+                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst, capture, report");
                     yield 2;
                 }
             };

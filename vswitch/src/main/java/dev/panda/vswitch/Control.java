@@ -55,4 +55,23 @@ public interface Control {
     default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         throw new UnsupportedOperationException("apply");
     }
+
+    /**
+     * capture start: compiles the filter, opens the capture's queue under the state directory and
+     * starts taking the port's frames. 400 bad spec or filter (libpcap's message); 404 unknown port;
+     * 409 a capture of that name runs; 500 the queue would not open.
+     */
+    default dev.panda.vswitch.capture.CaptureView captureStart(dev.panda.vswitch.capture.CaptureSpec spec) {
+        throw new UnsupportedOperationException("capture");
+    }
+
+    /** capture stop: stops taking frames, appends what is in the ring, closes the queue. 404 unknown. */
+    default dev.panda.vswitch.capture.CaptureView captureStop(String name) {
+        throw new UnsupportedOperationException("capture");
+    }
+
+    /** capture list: the running captures and their counters. */
+    default List<dev.panda.vswitch.capture.CaptureView> captures() {
+        return List.of();
+    }
 }

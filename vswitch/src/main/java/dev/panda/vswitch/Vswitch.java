@@ -53,6 +53,12 @@ public final class Vswitch implements Control, AutoCloseable {
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
     private volatile boolean closed;
+    /** Packet captures, under the state directory ({@link #stateDir}). */
+    private dev.panda.vswitch.capture.Captures captures;
+
+    private java.nio.file.Path stateDir = dev.panda.vswitch.capture.Captures.DEFAULT_STATE_DIR;
+    /** The state directory was given (config or --state-dir), so config-show prints it. */
+    private boolean stateDirSet;
     /** The metrics listener it was started with (served by VswitchMain), for config-show. */
     private volatile MetricsConfig metrics = MetricsConfig.off();
 
@@ -147,6 +153,10 @@ public final class Vswitch implements Control, AutoCloseable {
     public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool) {
         Vswitch v = new Vswitch(pool, Ports.discover(), config.pmd(), cores, ownsPool);
         v.metrics = config.metrics();
+        if (config.stateDir() != null) {
+            v.stateDir = java.nio.file.Path.of(config.stateDir());
+            v.stateDirSet = true;
+        }
         v.datapath.start();
         v.housekeeping.start();
         try {
@@ -307,6 +317,10 @@ public final class Vswitch implements Control, AutoCloseable {
         ConfigDiff diff = ConfigDiff.between(running, desired);
         for (ConfigDiff.PmdChanged c : diff.pmd()) {
             throw VswitchException.conflict("pmd." + c.field() + ": " + c.from() + " -> " + c.to()
+                    + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
+        }
+        if (desired.stateDir() != null && !desired.stateDir().equals(running.stateDir())) {
+            throw VswitchException.conflict("state-dir: " + running.stateDir() + " -> " + desired.stateDir()
                     + " cannot change while the vswitch runs (restart it with the new value); nothing changed");
         }
         for (ConfigDiff.MetricsChanged c : diff.of(ConfigDiff.MetricsChanged.class)) {
@@ -638,7 +652,59 @@ public final class Vswitch implements Control, AutoCloseable {
             coreList.add(c);
         }
         PmdConfig p = pmdConfig;
-        return new VswitchConfig(new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()), out, metrics);
+        return new VswitchConfig(
+                new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()),
+                out,
+                metrics,
+                stateDirSet ? stateDir.toString() : null);
+    }
+
+    // ---- captures ---------------------------------------------------------------------------
+
+    /** Where captures (and journals) live: {@code --state-dir}, default /var/lib/panda. */
+    public synchronized void stateDir(java.nio.file.Path dir) {
+        if (captures != null && !captures.list().isEmpty()) {
+            throw VswitchException.conflict("state-dir cannot change while captures run");
+        }
+        if (captures != null) {
+            captures.close();
+            captures = null;
+        }
+        stateDir = dir;
+        stateDirSet = true;
+    }
+
+    private dev.panda.vswitch.capture.Captures captureSet() {
+        if (captures == null) {
+            captures = new dev.panda.vswitch.capture.Captures(stateDir);
+        }
+        return captures;
+    }
+
+    @Override
+    public synchronized dev.panda.vswitch.capture.CaptureView captureStart(dev.panda.vswitch.capture.CaptureSpec spec) {
+        checkOpen();
+        PortState p = findPort(spec.port());
+        if (p == null) {
+            throw VswitchException.notFound("port: no port " + spec.port());
+        }
+        var set = captureSet();
+        var view = set.start(spec, p.id, p.port, datapath.captureSlots());
+        datapath.setTaps(set.taps(Snapshot.MAX_PORTS));
+        return view;
+    }
+
+    @Override
+    public synchronized dev.panda.vswitch.capture.CaptureView captureStop(String name) {
+        var set = captureSet();
+        var c = set.remove(name);
+        datapath.setTaps(set.taps(Snapshot.MAX_PORTS));
+        return set.finish(c);
+    }
+
+    @Override
+    public synchronized List<dev.panda.vswitch.capture.CaptureView> captures() {
+        return captures == null ? List.of() : captures.list();
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -758,6 +824,9 @@ public final class Vswitch implements Control, AutoCloseable {
         closed = true;
         housekeeping.interrupt();
         datapath.close();
+        if (captures != null) {
+            captures.close(); // the pollers are stopped: every frame taken is written
+        }
         for (BridgeState b : bridges.values()) {
             for (PortState p : b.ports) {
                 closePort(p);

@@ -53,7 +53,8 @@ public final class VswitchMain {
               --idle I          what an idle poller does: spin, yield or park
               --metrics A:P     serve Prometheus metrics at http://A:P/metrics, e.g. 127.0.0.1:9464 (off: none)
               --demo            two network namespaces on br0 ping each other, then everything is removed
-              --state-dir DIR   durable state: the control journal in DIR/journal (default %s)
+              --state-dir DIR   durable state: the control journal (DIR/journal) and captures
+                                (DIR/captures/NAME); default %s
               --fresh           start empty: the old journal is moved aside to DIR/journal.old-TIMESTAMP
               --journal on|off  keep every applied change in the journal, synced before it is acknowledged
                                 (default on; off, or PANDA_VSWITCH_JOURNAL=off: nothing survives a restart)
@@ -129,14 +130,13 @@ public final class VswitchMain {
                 return 0;
             }
             config = apply(o, o.config == null ? VswitchConfig.empty() : ConfigFiles.load(o.config));
-            if (o.config != null && !o.stateDirGiven) {
-                String d = ConfigFiles.stateDir(o.config);
-                if (d != null) {
-                    try {
-                        o.stateDir = Path.of(d);
-                    } catch (java.nio.file.InvalidPathException e) {
-                        throw VswitchException.badRequest(o.config + ": state-dir: " + e.getMessage());
-                    }
+            if (!o.stateDirGiven && config.stateDir() != null) {
+                // the file's state-dir, held as if given: a journal's state that wins keeps it too
+                try {
+                    o.stateDir = Path.of(config.stateDir());
+                    o.stateDirGiven = true;
+                } catch (java.nio.file.InvalidPathException e) {
+                    throw VswitchException.badRequest(o.config + ": state-dir: " + e.getMessage());
                 }
             }
         } catch (UsageException | VswitchException e) {
@@ -460,7 +460,11 @@ public final class VswitchMain {
                 o.idle != null ? o.idle : p.idle(),
                 p.stages(),
                 p.ringSize());
-        return new VswitchConfig(pmd, c.bridges(), o.metrics != null ? o.metrics : c.metrics());
+        return new VswitchConfig(
+                pmd,
+                c.bridges(),
+                o.metrics != null ? o.metrics : c.metrics(),
+                o.stateDirGiven ? o.stateDir.toString() : c.stateDir());
     }
 
     /** The online CPUs minus the pmd cores (null if that leaves none: the control threads then float). */

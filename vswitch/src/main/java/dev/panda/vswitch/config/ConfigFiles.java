@@ -73,21 +73,6 @@ public final class ConfigFiles {
         return parseYaml(bytes, name);
     }
 
-    /**
-     * The file's {@code state-dir} key (where {@code panda vswitch} keeps its journal), or null; read
-     * at start only, like {@code --state-dir}, which overrides it. Call after {@link #load} accepted
-     * the file.
-     */
-    public static String stateDir(Path file) {
-        try {
-            com.fasterxml.jackson.databind.JsonNode root =
-                    new ObjectMapper(YAML_FACTORY).readTree(Files.readAllBytes(file));
-            com.fasterxml.jackson.databind.JsonNode d = root == null ? null : root.get("state-dir");
-            return d == null || d.isNull() ? null : d.asText();
-        } catch (IOException e) {
-            throw VswitchException.badRequest(file + ": cannot read: " + e.getMessage());
-        }
-    }
 
     /**
      * A config from YAML text.
@@ -228,6 +213,9 @@ public final class ConfigFiles {
         }
         if (c.metrics().enabled()) {
             root.putObject("metrics").put("listen", c.metrics().listen());
+        }
+        if (c.stateDir() != null) {
+            root.put("state-dir", c.stateDir());
         }
         return root;
     }

@@ -58,18 +58,19 @@ final class ConfigFilesReader {
         }
         PmdConfig[] pmd = {null};
         MetricsConfig[] metrics = {null};
+        String[] stateDir = {null};
         List<BridgeConfig> bridges = new ArrayList<>();
         readObject("", ROOT_KEYS, (key, path) -> {
             switch (key) {
                 case "pmd" -> pmd[0] = readPmd(path);
                 case "bridges" -> readList(path, i -> bridges.add(readBridge(path + "[" + i + "]")));
                 case "metrics" -> metrics[0] = readMetrics(path);
-                case "state-dir" -> readText(path, MAX_DEVICE_LENGTH); // read at start by ConfigFiles.stateDir
+                case "state-dir" -> stateDir[0] = readText(path, 4096);
                 default -> throw new IllegalStateException(key);
             }
         });
         end();
-        return new VswitchConfig(pmd[0], bridges, metrics[0]);
+        return new VswitchConfig(pmd[0], bridges, metrics[0], stateDir[0]);
     }
 
     /** One bridge as the whole document (a control request body). */

@@ -109,6 +109,9 @@ final class ControlRoutes {
                                 ConfigFiles.toJson(control.config()).getBytes(StandardCharsets.UTF_8),
                                 null));
         add("PUT", "v1/config", (r, p) -> applyConfig(r));
+        add("GET", "v1/captures", (r, p) -> Response.json(200, Map.of("captures", control.captures())));
+        add("POST", "v1/captures", (r, p) -> Response.json(201, control.captureStart(CaptureBodies.spec(r.body()))));
+        add("DELETE", "v1/captures/*", (r, p) -> Response.json(200, control.captureStop(p.get(0))));
     }
 
     /**

@@ -43,6 +43,10 @@ public final class CtlMain {
               config-show                                    the running state as a config file (YAML)
               apply FILE|- [--dry-run]                       make the running state FILE's (YAML), changing only
                                                              what differs, all or nothing; prints the difference
+              capture start NAME port=PORT [dir=rx|tx|both] [snaplen=N] [filter='EXPR'] [roll=R] [max-bytes=N] [max-age=S]
+                                                             capture PORT's frames (tcpdump filter) under the state dir
+              capture stop NAME                              stop it (what it took is written); its counters
+              capture list                                   running captures: matched, captured, dropped
             --control PATH  the vswitch's control socket (default %s),
                             or tcp:ADDR:PORT for its TCP control listener (needs --token)
             --token FILE    the TCP listener's bearer token, from a file only you may read (mode 0600)
@@ -202,10 +206,11 @@ public final class CtlMain {
                         : new Call("GET", "/v1/config?format=yaml", null, "application/yaml", null);
             }
             case "apply" -> apply(a);
+            case "capture" -> CaptureCtl.parse(a);
             default ->
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
-                        + " pmd-stats-clear, config-show, apply");
+                        + " pmd-stats-clear, config-show, apply, capture");
         };
     }
 

@@ -42,6 +42,8 @@ public abstract class Datapath implements AutoCloseable {
     protected final PacketPool pool;
     protected final int burst;
     protected volatile Snapshot snapshot;
+    /** The running packet captures, read once per pass (see {@link #setTaps}). */
+    protected volatile dev.panda.vswitch.capture.Taps taps = dev.panda.vswitch.capture.Taps.NONE;
     /** Seconds since start, for the FDB (advanced by the housekeeping thread). */
     protected volatile int nowSeconds;
 
@@ -133,6 +135,22 @@ public abstract class Datapath implements AutoCloseable {
 
     public Snapshot snapshot() {
         return snapshot;
+    }
+
+    /**
+     * Publishes the running captures; the data path offers frames to them from its next pass on.
+     * A capture taken out is stopped by its tap's close, which waits for threads inside it.
+     */
+    public void setTaps(dev.panda.vswitch.capture.Taps t) {
+        taps = t;
+    }
+
+    /**
+     * Data-path threads that may offer frames to a capture, each with its own index below this:
+     * pollers 0..pollers-1 and, in the pipeline, the tx stage (index pollers).
+     */
+    public int captureSlots() {
+        return pollers() + 1;
     }
 
     public void tick(int seconds) {

@@ -122,6 +122,7 @@ final class PipelineDatapath extends Datapath {
             Snapshot s = begin();
             int[] ports = s.rxqPort[index];
             int[] queues = s.rxqQueue[index];
+            var t = taps;
             int moved = 0;
             for (int i = 0; i < ports.length; i++) {
                 if (!ring.hasAvailableCapacity(1)) {
@@ -133,6 +134,7 @@ final class PipelineDatapath extends Datapath {
                 if (n == 0) {
                     continue;
                 }
+                t.received(in.id, in.port, pool, pool.segment(), rx.handles, n, index);
                 long seq;
                 try {
                     seq = ring.tryNext();
@@ -181,6 +183,8 @@ final class PipelineDatapath extends Datapath {
         public void onEvent(BurstEvent ev, long sequence, boolean endOfBatch) {
             long t0 = System.nanoTime();
             Snapshot s = snapshot;
+            sw.taps = taps;
+            sw.tapSlot = pollers.size();
             int n = ev.count;
             for (int k = 0; k < n; k++) {
                 sw.emit(ev.handles[k], ev.decisions[k], ev.inPort, s);

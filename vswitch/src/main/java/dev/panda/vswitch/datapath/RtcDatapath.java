@@ -36,6 +36,7 @@ final class RtcDatapath extends Datapath {
         RtcPoller(int index) {
             super(index);
             this.sw = new Switching(pool, index, burst);
+            sw.tapSlot = index;
         }
 
         @Override
@@ -43,6 +44,8 @@ final class RtcDatapath extends Datapath {
             long t0 = System.nanoTime();
             Snapshot s = begin();
             int now = nowSeconds;
+            var t = taps;
+            sw.taps = t;
             int[] ports = s.rxqPort[index];
             int[] queues = s.rxqQueue[index];
             int moved = 0;
@@ -54,6 +57,7 @@ final class RtcDatapath extends Datapath {
                     continue;
                 }
                 int[] h = rx.handles;
+                t.received(in.id, in.port, pool, pool.segment(), h, n, index);
                 for (int k = 0; k < n; k++) {
                     int d = sw.classify(h[k], in, now);
                     sw.emit(h[k], d, in.id, s);

@@ -40,6 +40,11 @@ public final class Switching {
     private final int[] pending = new int[Snapshot.MAX_PORTS];
     private final boolean[] isPending = new boolean[Snapshot.MAX_PORTS];
     private int pendingCount;
+    /** The captures this thread offers transmitted frames to, set by the thread at each pass. */
+    dev.panda.vswitch.capture.Taps taps = dev.panda.vswitch.capture.Taps.NONE;
+    /** This thread's index among the data-path threads that offer frames to captures. */
+    int tapSlot;
+
     private final int[] freeList;
     private int freeCount;
 
@@ -208,6 +213,7 @@ public final class Switching {
     private void transmit(PortEntry out, PacketBurst b) {
         int n = b.size;
         int q = threadIndex % out.port.txQueueCount();
+        taps.sending(out.id, out.port, pool, seg, b.handles, n, tapSlot);
         int sent = out.transmit(q, b, n);
         if (sent < n) {
             counters.add(out.id, DropCounters.TX_FULL, n - sent);

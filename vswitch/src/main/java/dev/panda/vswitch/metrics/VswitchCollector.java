@@ -68,7 +68,45 @@ final class VswitchCollector implements MultiCollector {
         links(show, out);
         bridges(show, stats.bridges(), out);
         pmds(pmds, out);
+        captures(control.captures(), out);
         return new MetricSnapshots(out);
+    }
+
+    /** Capture families, present while a capture runs (labels {@code capture}, {@code port}). */
+    static final List<String> CAPTURE_NAMES =
+            List.of("panda_capture_matched_total", "panda_capture_captured_total", "panda_capture_dropped_total");
+
+    private static void captures(List<dev.panda.vswitch.capture.CaptureView> cs, List<MetricSnapshot> out) {
+        if (cs.isEmpty()) {
+            return;
+        }
+        CounterSnapshot.Builder matched = CounterSnapshot.builder()
+                .name("panda_capture_matched")
+                .help("Frames of the capture's port and direction that passed its filter");
+        CounterSnapshot.Builder captured = CounterSnapshot.builder()
+                .name("panda_capture_captured")
+                .help("Frames the capture appended to its queue");
+        CounterSnapshot.Builder dropped = CounterSnapshot.builder()
+                .name("panda_capture_dropped")
+                .help("Matching frames the capture dropped because its writer was behind (the switch forwarded them)");
+        for (var c : cs) {
+            Labels l = Labels.of("capture", c.name(), "port", c.port());
+            matched.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(l)
+                    .value(c.matched())
+                    .build());
+            captured.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(l)
+                    .value(c.captured())
+                    .build());
+            dropped.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(l)
+                    .value(c.dropped())
+                    .build());
+        }
+        out.add(matched.build());
+        out.add(captured.build());
+        out.add(dropped.build());
     }
 
     private static void ports(List<Views.PortStatsView> ports, List<MetricSnapshot> out) {
