@@ -73,7 +73,6 @@ public final class ConfigFiles {
         return parseYaml(bytes, name);
     }
 
-
     /**
      * A config from YAML text.
      *
