@@ -94,6 +94,11 @@ public final class Underlay {
         }
     }
 
+    /** The underlay device (for benchmarks and tests that read it raw). */
+    public Port port() {
+        return port;
+    }
+
     VxlanPort[] tunnels() {
         return tunnels;
     }
