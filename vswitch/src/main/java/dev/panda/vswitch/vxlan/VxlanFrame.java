@@ -59,12 +59,30 @@ public final class VxlanFrame {
         seg.set(BE32, ip + 8, (64 << 24) | (IPPROTO_UDP << 16)); // TTL, protocol, checksum 0
         seg.set(BE32, ip + 12, srcIp);
         seg.set(BE32, ip + 16, dstIp);
-        seg.set(BE16, ip + 10, (short) ipChecksum(seg, ip, 20));
+        seg.set(BE16, ip + 10, (short) headerChecksum(headerSum(srcIp, dstIp), total));
         long udp = ip + 20;
         seg.set(BE32, udp, (srcPort << 16) | UDP_PORT);
         seg.set(BE32, udp + 4, (total - 20) << 16); // length, checksum 0
         seg.set(BE32, udp + 8, FLAG_I << 24);
         seg.set(BE32, udp + 12, vni << 8);
+    }
+
+    /**
+     * The one's-complement sum (RFC 1071) of every 16-bit word of the outer IPv4 header that
+     * {@link #writeOuter} writes, except the total length and the checksum: constant per tunnel.
+     */
+    public static int headerSum(int srcIp, int dstIp) {
+        long sum = 0x4500L + 0x4000 + ((64 << 8) | IPPROTO_UDP);
+        sum += (srcIp >>> 16) + (srcIp & 0xffff) + (dstIp >>> 16) + (dstIp & 0xffff);
+        return (int) sum;
+    }
+
+    /** The header checksum from {@link #headerSum} and the total length (RFC 1624's incremental idea). */
+    static int headerChecksum(int headerSum, int totalLength) {
+        int sum = headerSum + totalLength;
+        sum = (sum & 0xffff) + (sum >>> 16);
+        sum = (sum & 0xffff) + (sum >>> 16);
+        return ~sum & 0xffff;
     }
 
     /** The Internet checksum (RFC 1071) over {@code len} bytes, as it goes into the header. */
