@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * ip link add vx0 type vxlan id 42 remote R local L dstport 4789 dev eth0}) on a veth whose other
  * end is panda's underlay (AF_PACKET); namespace H sits on panda's bridge through another veth
  * (AF_PACKET, overlay MTU 1450). The kernel's eth0 keeps checksum offload on, so its outer UDP
- * checksums arrive unfinished and must be accepted. H and the kernel's overlay address ping each
+ * checksums arrive unfinished and must be accepted (then, offload off, finished ones too). H and the kernel's overlay address ping each
  * other both ways with no loss once ARP has resolved; the tunnel port's counters agree and count
  * no drop.
  */
@@ -114,6 +114,11 @@ class VxlanKernelNamespaceTest {
                     "underlay_full")) {
                 assertEquals(0, vx.get("drops").get(reason).asLong(), reason + " in " + vx);
             }
+            // with offload off the kernel finishes its outer UDP checksums: accepted as well
+            net.in(k, "ethtool", "-K", "eth0", "tx", "off");
+            Net.Result done = Net.run(k, "ping", "-c", "10", "-i", "0.05", "-W", "2", "198.18.41.1");
+            assertTrue(done.status() == 0 && done.out().contains(" 0% packet loss"), done.out());
+
             // the kernel learned panda's VTEP MAC by ARP (panda answered for 198.18.40.1)
             String neigh = Net.run(k, "ip", "neigh", "show", "198.18.40.1").out();
             assertTrue(neigh.contains("lladdr"), neigh);

@@ -160,6 +160,31 @@ class VxlanRingTest {
                 ConfigDiff.between(shown, again).isEmpty(),
                 ConfigDiff.between(shown, again).toString());
         assertTrue(va.apply(again, false).isEmpty());
+        // apply: a new tunnel on the shared underlay and a VLAN change in place (same port id)
+        int id43 = va.show().bridges().get(1).ports().get(1).id();
+        VswitchConfig next = ConfigFiles.parseYaml(
+                yaml.replace(
+                                "      - name: vx43\n",
+                                "      - name: vx44\n        vxlan: {vni: 44, local: 198.18.1.1, remote: 198.18.1.3,"
+                                        + " underlay: " + underA + "}\n      - name: vx43\n        tag: 7\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "next.yaml");
+        ConfigDiff d = va.apply(next, false);
+        assertEquals(
+                List.of(
+                        "+ port br1 vx44 device 'vxlan vni=44 local=198.18.1.1 remote=198.18.1.3 underlay='" + underA
+                                + "''",
+                        "~ port br1 vx43 tag none -> 7"),
+                d.changes().stream().map(ConfigDiff.Change::line).toList());
+        assertEquals(
+                id43,
+                va.show().bridges().get(1).ports().stream()
+                        .filter(p -> p.name().equals("vx43"))
+                        .findFirst()
+                        .orElseThrow()
+                        .id(),
+                "vx43 was reopened");
+        assertTrue(va.apply(shown, false).changes().size() == 2, "back to the shown config");
 
         // refusals: a second tunnel with the same VNI and remote; a device port on the underlay
         VswitchException dup = org.junit.jupiter.api.Assertions.assertThrows(
