@@ -150,6 +150,25 @@ class VxlanRingTest {
         assertEquals(0, rxB.drops().get("underlay_malformed"));
         System.out.println(mode + ": vx43 A " + txA + "\n" + mode + ": vx43 B " + rxB);
 
+        // the tunnel's counters in the Prometheus exposition, like any port's
+        String metrics = new String(
+                new dev.panda.vswitch.metrics.Exposition(vb, new dev.panda.vswitch.metrics.MetricsServer.Counters())
+                        .scrape("text/plain")
+                        .body(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(
+                metrics.lines()
+                        .anyMatch(l -> l.startsWith("panda_port_rx_packets_total{")
+                                && l.contains("port=\"vx43\"")
+                                && l.endsWith(" 200.0")),
+                metrics);
+        assertTrue(
+                metrics.lines()
+                        .anyMatch(l -> l.startsWith("panda_port_drops_total{")
+                                && l.contains("port=\"vx42\"")
+                                && l.contains("reason=\"underlay_unknown_vni\"")),
+                metrics);
+
         // config-show round-trips: YAML out, read back, no difference
         VswitchConfig shown = va.config();
         String yaml = ConfigFiles.toYaml(shown);
