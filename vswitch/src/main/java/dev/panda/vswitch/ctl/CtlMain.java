@@ -166,7 +166,7 @@ public final class CtlMain {
                         a,
                         3,
                         Integer.MAX_VALUE,
-                        "BR PORT DEVICE|vxlan [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]");
+                        "BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]");
                 ObjectNode body = JsonNodeFactory.instance.objectNode();
                 body.put("name", a.get(1));
                 if (a.get(2).equals("vxlan")) {
