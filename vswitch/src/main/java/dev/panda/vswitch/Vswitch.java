@@ -697,7 +697,9 @@ public final class Vswitch implements Control, AutoCloseable {
                         load[least]++;
                     }
                 }
-                pes.add(new PortEntry(p.id, p.config.name(), p.port, p.vlan, be, p.filter.streams(), p.txLocks));
+                long tunnelId = p.port instanceof VxlanPort t ? t.vni() : 0;
+                pes.add(new PortEntry(
+                        p.id, p.config.name(), p.port, p.vlan, be, p.filter.streams(), p.txLocks, tunnelId));
                 for (int q = 0; q < p.pollerOf.length; q++) {
                     rxqs.get(p.pollerOf[q]).add(new int[] {p.id, q});
                 }

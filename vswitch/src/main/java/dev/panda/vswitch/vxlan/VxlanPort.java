@@ -75,6 +75,11 @@ public final class VxlanPort extends AbstractPort {
         }
     }
 
+    /** The tunnel's VNI (the tun_id of what it receives). */
+    public int vni() {
+        return vni;
+    }
+
     public Underlay underlay() {
         return underlay;
     }
