@@ -203,9 +203,10 @@ public final class VxlanPort extends AbstractPort {
         return -1;
     }
 
+    /** Down until ARP has resolved the remote VTEP (nothing can be sent before), then the underlay's. */
     @Override
     public LinkStatus link() {
-        return underlay.port.link();
+        return resolved() ? underlay.port.link() : LinkStatus.DOWN;
     }
 
     /** This tunnel's drop reasons, then its underlay's (prefixed {@code underlay_}). */

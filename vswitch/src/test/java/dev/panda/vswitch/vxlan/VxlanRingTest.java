@@ -95,6 +95,7 @@ class VxlanRingTest {
             Thread.sleep(10);
         }
         assertEquals(1, drops(va, "vx42", "unresolved"), "a frame before ARP resolved the remote");
+        assertEquals("down", link(va, "vx42"), "an unresolved tunnel's link");
 
         Vswitch vb = vswitch(mode);
         vb.addBridge(BridgeConfig.of("br0"));
@@ -116,6 +117,8 @@ class VxlanRingTest {
         assertArrayEquals(sent, got.get(0));
         assertTrue(receive(b1.port(), 300).isEmpty(), "VNI 42's frame reached VNI 43's bridge");
 
+        assertEquals("up", link(va, "vx42"));
+        assertEquals("up", link(vb, "vx43"));
         // B learned A's host on its tunnel port; B's host answers as known unicast
         assertTrue(
                 vb.fdb("br0").table().stream()
@@ -222,6 +225,17 @@ class VxlanRingTest {
 
     static PortConfig tunnel(String name, int vni, String local, String remote, String underlay) {
         return new PortConfig(name, null, null, List.of(), null, null, new VxlanConfig(vni, local, remote, underlay));
+    }
+
+    private static String link(Vswitch v, String port) {
+        for (Views.BridgeView b : v.show().bridges()) {
+            for (Views.PortView p : b.ports()) {
+                if (p.name().equals(port)) {
+                    return p.link();
+                }
+            }
+        }
+        throw new AssertionError("no port " + port);
     }
 
     private static long drops(Vswitch v, String port, String reason) {
