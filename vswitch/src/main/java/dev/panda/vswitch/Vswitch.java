@@ -575,8 +575,10 @@ public final class Vswitch implements Control, AutoCloseable {
         drops.put("missed", s.imissed());
         drops.put("rx_errors", s.ierrors());
         drops.put("tx_errors", s.oerrors());
+        Map<String, Long> tunnelCounters = null;
         if (p.port instanceof VxlanPort tunnel) {
             tunnel.addDrops(drops);
+            tunnelCounters = tunnel.counters();
         }
         return new Views.PortStatsView(
                 p.bridge.config.name(),
@@ -586,7 +588,8 @@ public final class Vswitch implements Control, AutoCloseable {
                 s.opackets(),
                 s.obytes(),
                 d[DropCounters.FLOODS],
-                drops);
+                drops,
+                tunnelCounters);
     }
 
     private void sumDrops(int id, long[] into) {

@@ -217,6 +217,16 @@ public final class VxlanPort extends AbstractPort {
         underlay.addDrops(into);
     }
 
+    /** {@code resolved} (1 once ARP resolved the remote, else 0) and the underlay's ARP counters. */
+    public Map<String, Long> counters() {
+        Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("resolved", resolved() ? 1L : 0L);
+        for (String k : new String[] {"arp_requests", "arp_replies", "arp_answered"}) {
+            m.put(k, underlay.counter(k));
+        }
+        return m;
+    }
+
     public long drops(String reason) {
         for (int i = 0; i < DROP_NAMES.length; i++) {
             if (DROP_NAMES[i].equals(reason)) {

@@ -106,6 +106,23 @@ class VxlanConfigTest {
     }
 
     @Test
+    void onlyTunnelPortsHaveATunnelKey() throws Exception {
+        var plain = new dev.panda.vswitch.Views.PortStatsView("br0", "h", 1, 2, 3, 4, 5, java.util.Map.of());
+        var tunnel = new dev.panda.vswitch.Views.PortStatsView(
+                "br0", "vx", 1, 2, 3, 4, 5, java.util.Map.of(), java.util.Map.of("resolved", 1L));
+        String a = dev.panda.vswitch.control.Json.MAPPER.writeValueAsString(plain);
+        String b = dev.panda.vswitch.control.Json.MAPPER.writeValueAsString(tunnel);
+        assertTrue(!a.contains("tunnel"), a);
+        assertEquals(
+                1,
+                dev.panda.vswitch.control.Json.MAPPER
+                        .readTree(b)
+                        .at("/tunnel/resolved")
+                        .asInt(),
+                b);
+    }
+
+    @Test
     void ctlAddPortVxlan() {
         FakeControl control = new FakeControl();
         Path sock = dir.resolve("v.ctl");

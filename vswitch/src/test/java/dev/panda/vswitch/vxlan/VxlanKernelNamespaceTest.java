@@ -114,14 +114,32 @@ class VxlanKernelNamespaceTest {
                     "underlay_full")) {
                 assertEquals(0, vx.get("drops").get(reason).asLong(), reason + " in " + vx);
             }
+            JsonNode tunnel = vx.get("tunnel");
+            assertEquals(1, tunnel.get("resolved").asLong(), vx.toString());
+            assertTrue(tunnel.get("arp_requests").asLong() >= 1, tunnel.toString());
+            String text = Net.ctl(sock, "port-stats", "vx42");
+            assertTrue(text.contains("           tunnel resolved=1, arp_requests="), text);
+            assertTrue(Net.ctl(sock, "show").contains("link: up"), Net.ctl(sock, "show"));
+
             // with offload off the kernel finishes its outer UDP checksums: accepted as well
             net.in(k, "ethtool", "-K", "eth0", "tx", "off");
             Net.Result done = Net.run(k, "ping", "-c", "10", "-i", "0.05", "-W", "2", "198.18.41.1");
             assertTrue(done.status() == 0 && done.out().contains(" 0% packet loss"), done.out());
 
-            // the kernel learned panda's VTEP MAC by ARP (panda answered for 198.18.40.1)
+            // the kernel forgets panda's VTEP MAC (it had it from panda's own request), asks by ARP,
+            // panda answers for 198.18.40.1 and traffic flows again
+            net.in(k, "ip", "neigh", "flush", "dev", "eth0");
+            Net.Result again = Net.run(k, "ping", "-c", "5", "-i", "0.1", "-W", "2", "198.18.41.1");
+            assertTrue(again.status() == 0 && again.out().contains(" 0% packet loss"), again.out());
             String neigh = Net.run(k, "ip", "neigh", "show", "198.18.40.1").out();
             assertTrue(neigh.contains("lladdr"), neigh);
+            JsonNode after = Json.MAPPER
+                    .readTree(Net.ctl(sock, "--json", "port-stats", "vx42"))
+                    .get("ports")
+                    .get(0);
+            assertTrue(
+                    after.get("tunnel").get("arp_answered").asLong() >= 1,
+                    "panda never answered the kernel's ARP: " + after.get("tunnel"));
         }
     }
 
