@@ -199,16 +199,30 @@ public final class Underlay {
         }
     }
 
-    /** ARP for each remote that is unresolved (every second) or due a refresh (every 30 s). */
+    /**
+     * ARP for each remote that is unresolved (every second) or due a refresh (every 30 s). Tunnels
+     * to one remote share one request and what is known of its MAC (a tunnel added later takes it
+     * from the others at its first timer pass).
+     */
     private void arpTimers(VxlanPort[] ts, long now) {
         for (int i = 0; i < ts.length; i++) {
             VxlanPort t = ts[i];
             if (now - t.nextArpNs < 0) {
                 continue;
             }
+            for (VxlanPort o : ts) {
+                if (o != t && o.remoteIp == t.remoteIp && o.remoteMac >= 0 && t.remoteMac < 0) {
+                    t.remoteMac = o.remoteMac;
+                }
+            }
             t.nextArpNs = now + (t.remoteMac < 0 ? ARP_RETRY_NS : ARP_REFRESH_NS);
-            if (sameRemoteBefore(ts, i)) {
-                continue;
+            for (VxlanPort o : ts) {
+                if (o != t && o.remoteIp == t.remoteIp) {
+                    if (o.remoteMac < 0 && t.remoteMac >= 0) {
+                        o.remoteMac = t.remoteMac;
+                    }
+                    o.nextArpNs = t.nextArpNs; // one request for them all
+                }
             }
             int h = pool.alloc();
             if (h < 0) {
@@ -219,15 +233,6 @@ public final class Underlay {
             counters[ARP_REQUESTS].add(1);
             stage(h);
         }
-    }
-
-    private static boolean sameRemoteBefore(VxlanPort[] ts, int i) {
-        for (int j = 0; j < i; j++) {
-            if (ts[j].remoteIp == ts[i].remoteIp) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void stage(int h) {
