@@ -43,6 +43,8 @@ final class ApplyCheck {
         Map<String, String> ports = new HashMap<>();
         Map<String, String> devices = new HashMap<>();
         Map<String, VlanPolicy> vlans = new HashMap<>();
+        Map<String, String> underlays = new HashMap<>(); // device name -> first tunnel port on it
+        Map<String, String> tunnels = new HashMap<>();
         for (BridgeConfig b : desired.bridges()) {
             if (b.name() == null || b.name().isBlank()) {
                 throw VswitchException.badRequest("a bridge needs a name (nothing changed)");
@@ -71,9 +73,30 @@ final class ApplyCheck {
                 DeviceSpec spec;
                 try {
                     vlans.put(p.name(), VlanPolicy.of(p.tag(), p.trunks(), p.nativeVlan()));
-                    spec = device(p.device(), drivers);
+                    spec = device(p.vxlan() != null ? p.vxlan().underlay() : p.device(), drivers);
                 } catch (RuntimeException e) {
                     throw VswitchException.badRequest(label + ": " + e.getMessage() + " (nothing changed)");
+                }
+                if (p.vxlan() != null) {
+                    String other = devices.get(spec.name());
+                    if (other != null) {
+                        throw VswitchException.conflict(label + ": underlay " + spec.name() + " is also port " + other
+                                + "'s device (nothing changed)");
+                    }
+                    underlays.putIfAbsent(spec.name(), p.name());
+                    String tunnel =
+                            "vni " + p.vxlan().vni() + " to " + p.vxlan().remote();
+                    String twin = tunnels.putIfAbsent(tunnel, p.name());
+                    if (twin != null) {
+                        throw VswitchException.conflict(
+                                label + ": a tunnel with " + tunnel + " is also port " + twin + " (nothing changed)");
+                    }
+                    continue;
+                }
+                String user = underlays.get(spec.name());
+                if (user != null) {
+                    throw VswitchException.conflict(label + ": device " + spec.name() + " is the underlay of port "
+                            + user + " (nothing changed)");
                 }
                 String other = devices.putIfAbsent(spec.name(), p.name());
                 if (other != null) {
@@ -93,8 +116,13 @@ final class ApplyCheck {
                 if (ports.containsKey(r.name()) && !reopened.contains(r.name())) {
                     continue; // stays with its device
                 }
-                String device = DeviceSpec.parse(r.device()).name();
+                String device = r.vxlan() != null
+                        ? r.vxlan().underlayName()
+                        : DeviceSpec.parse(r.device()).name();
                 String taker = devices.get(device);
+                if (taker == null && r.vxlan() == null) {
+                    taker = underlays.get(device);
+                }
                 if (taker != null) {
                     throw VswitchException.conflict(label(ports.get(taker), taker) + ": device " + device
                             + " is still open as port " + r.name()

@@ -45,6 +45,8 @@ public final class Views {
      * Per-port counters. {@code drops} is keyed by reason: {@code no_buffer}, {@code tx_full},
      * {@code vlan}, {@code table_full} (frames flooded because the FDB was full: counted, not
      * lost), {@code filter}, {@code same_port}, {@code rx_errors}, {@code tx_errors}, {@code missed}.
+     * {@code tunnel} is null but for a VXLAN tunnel port: whether its remote is resolved (0/1) and
+     * its underlay's ARP counters.
      */
     public record PortStatsView(
             String bridge,
@@ -54,7 +56,23 @@ public final class Views {
             long txPackets,
             long txBytes,
             long floods,
-            Map<String, Long> drops) {}
+            Map<String, Long> drops,
+
+            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+            Map<String, Long> tunnel) {
+
+        public PortStatsView(
+                String bridge,
+                String port,
+                long rxPackets,
+                long rxBytes,
+                long txPackets,
+                long txBytes,
+                long floods,
+                Map<String, Long> drops) {
+            this(bridge, port, rxPackets, rxBytes, txPackets, txBytes, floods, drops, null);
+        }
+    }
 
     /** Per-bridge counters. */
     public record BridgeStatsView(

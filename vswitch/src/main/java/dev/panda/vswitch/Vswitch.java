@@ -24,6 +24,8 @@ import dev.panda.vswitch.datapath.Datapath;
 import dev.panda.vswitch.datapath.DropCounters;
 import dev.panda.vswitch.datapath.PortEntry;
 import dev.panda.vswitch.datapath.Snapshot;
+import dev.panda.vswitch.vxlan.Underlays;
+import dev.panda.vswitch.vxlan.VxlanPort;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,6 +45,9 @@ public final class Vswitch implements Control, AutoCloseable {
     private final PacketPool pool;
     private final boolean ownsPool;
     private final Ports drivers;
+    /** The underlays of VXLAN tunnel ports, opened once per device and shared. */
+    private final Underlays underlays;
+
     private final Datapath datapath;
     private final PmdConfig pmdConfig;
     private final Map<String, BridgeState> bridges = new LinkedHashMap<>();
@@ -127,6 +132,7 @@ public final class Vswitch implements Control, AutoCloseable {
         this.pool = pool;
         this.ownsPool = ownsPool;
         this.drivers = drivers;
+        this.underlays = new Underlays(drivers, pool);
         this.pmdConfig = pmd;
         this.datapath = Datapath.create(pool, pmd, cores);
         this.housekeeping =
@@ -232,9 +238,12 @@ public final class Vswitch implements Control, AutoCloseable {
         DeviceSpec spec;
         try {
             vlan = VlanPolicy.of(pc.tag(), pc.trunks(), pc.nativeVlan());
-            spec = ApplyCheck.device(pc.device(), drivers);
+            spec = ApplyCheck.device(pc.vxlan() != null ? pc.vxlan().underlay() : pc.device(), drivers);
         } catch (RuntimeException e) {
             throw VswitchException.badRequest("port " + pc.name() + ": " + e.getMessage());
+        }
+        if (pc.vxlan() == null && underlays.isOpen(spec.name())) {
+            throw VswitchException.conflict("device " + spec.name() + " is the underlay of a vxlan port");
         }
         for (PortState other : portsById) {
             if (other != null && other.port.name().equals(spec.name())) {
@@ -251,7 +260,11 @@ public final class Vswitch implements Control, AutoCloseable {
     private PortState openPort(String label, int id, PortConfig pc, BridgeState b, VlanPolicy vlan) {
         Port port;
         try {
-            port = drivers.open(pc.device(), PortContext.of(pool, id));
+            port = pc.vxlan() != null
+                    ? underlays.openTunnel(label, pc.vxlan(), id)
+                    : drivers.open(pc.device(), PortContext.of(pool, id));
+        } catch (VswitchException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new VswitchException(
                     e instanceof IllegalArgumentException ? 400 : 500, label + ": " + e.getMessage(), e);
@@ -576,6 +589,11 @@ public final class Vswitch implements Control, AutoCloseable {
         drops.put("missed", s.imissed());
         drops.put("rx_errors", s.ierrors());
         drops.put("tx_errors", s.oerrors());
+        Map<String, Long> tunnelCounters = null;
+        if (p.port instanceof VxlanPort tunnel) {
+            tunnel.addDrops(drops);
+            tunnelCounters = tunnel.counters();
+        }
         return new Views.PortStatsView(
                 p.bridge.config.name(),
                 p.config.name(),
@@ -584,7 +602,8 @@ public final class Vswitch implements Control, AutoCloseable {
                 s.opackets(),
                 s.obytes(),
                 d[DropCounters.FLOODS],
-                drops);
+                drops,
+                tunnelCounters);
     }
 
     private void sumDrops(int id, long[] into) {
@@ -747,7 +766,9 @@ public final class Vswitch implements Control, AutoCloseable {
                         load[least]++;
                     }
                 }
-                pes.add(new PortEntry(p.id, p.config.name(), p.port, p.vlan, be, p.filter.streams(), p.txLocks));
+                long tunnelId = p.port instanceof VxlanPort t ? t.vni() : 0;
+                pes.add(new PortEntry(
+                        p.id, p.config.name(), p.port, p.vlan, be, p.filter.streams(), p.txLocks, tunnelId));
                 for (int q = 0; q < p.pollerOf.length; q++) {
                     rxqs.get(p.pollerOf[q]).add(new int[] {p.id, q});
                 }

@@ -234,7 +234,15 @@ public final class ConfigFiles {
     public static ObjectNode toTree(PortConfig p) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("name", p.name());
-        n.put("device", p.device());
+        if (p.vxlan() != null) {
+            ObjectNode v = n.putObject("vxlan");
+            v.put("vni", p.vxlan().vni());
+            v.put("local", p.vxlan().local());
+            v.put("remote", p.vxlan().remote());
+            v.put("underlay", p.vxlan().underlay());
+        } else {
+            n.put("device", p.device());
+        }
         if (p.tag() != null) {
             n.put("tag", p.tag());
         }

@@ -33,7 +33,9 @@ final class ConfigFilesReader {
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
     private static final Set<String> BRIDGE_KEYS = ordered("name", "mac-aging", "mac-table-size", "ports");
-    private static final Set<String> PORT_KEYS = ordered("name", "device", "tag", "trunks", "native-vlan", "rx-filter");
+    private static final Set<String> PORT_KEYS =
+            ordered("name", "device", "tag", "trunks", "native-vlan", "rx-filter", "vxlan");
+    private static final Set<String> VXLAN_KEYS = ordered("vni", "local", "remote", "underlay");
 
     private final JsonParser p;
     private final String source;
@@ -219,6 +221,7 @@ final class ConfigFilesReader {
         Integer[] vlan = {null, null}; // tag, native-vlan
         int[] vlanLine = {0, 0};
         List<Integer> trunks = new ArrayList<>();
+        VxlanConfig[] vxlan = {null};
         readObject(at, PORT_KEYS, (key, path) -> {
             switch (key) {
                 case "name" -> {
@@ -234,7 +237,7 @@ final class ConfigFilesReader {
                     String dev = deviceName(d);
                     String other = deviceNames.putIfAbsent(dev, path);
                     if (other != null) {
-                        throw fail(path, "device " + dev + " is already used at " + other);
+                        throw fail(path, "device " + dev + " is already used at " + other.replace(UNDERLAY, ""));
                     }
                     text[1] = d;
                 }
@@ -257,11 +260,28 @@ final class ConfigFilesReader {
                         trunks.add(v);
                     });
                 case "rx-filter" -> text[2] = p.currentToken() == JsonToken.VALUE_NULL ? null : readText(path, 4096);
+                case "vxlan" -> vxlan[0] = readVxlan(path);
                 default -> throw new IllegalStateException(key);
             }
         });
         if (text[0] == null) {
             throw fail(at, line, "a port needs a name");
+        }
+        if (vxlan[0] != null) {
+            if (text[1] != null) {
+                throw fail(join(at, "device"), line, "a vxlan port has no device (its underlay is in vxlan)");
+            }
+            String tunnel = "vxlan " + vxlan[0].vni() + " to " + vxlan[0].remote();
+            String other = deviceNames.putIfAbsent(tunnel, join(at, "vxlan"));
+            if (other != null) {
+                throw fail(join(at, "vxlan"), line, tunnel + " is already used at " + other);
+            }
+            String underlay = vxlan[0].underlayName();
+            String user = deviceNames.putIfAbsent(underlay, UNDERLAY + join(at, "vxlan.underlay"));
+            if (user != null && !user.startsWith(UNDERLAY)) {
+                throw fail(join(at, "vxlan.underlay"), line, "device " + underlay + " is already used at " + user);
+            }
+            return new PortConfig(text[0], null, vlan[0], trunks, vlan[1], text[2], vxlan[0]);
         }
         if (text[1] == null) {
             throw fail(at, line, "port " + text[0] + " needs a device");
@@ -273,6 +293,51 @@ final class ConfigFilesReader {
             throw fail(join(at, "native-vlan"), vlanLine[1], "an access port (tag) has no native VLAN");
         }
         return new PortConfig(text[0], text[1], vlan[0], trunks, vlan[1], text[2]);
+    }
+
+    /** Marks a device name taken as a tunnel's underlay (several tunnels may share it). */
+    private static final String UNDERLAY = "\0underlay ";
+
+    /** A port's {@code vxlan} mapping: vni, local, remote, underlay, all required. */
+    private VxlanConfig readVxlan(String at) throws IOException {
+        int line = line();
+        Integer[] vni = {null};
+        String[] text = {null, null, null};
+        int[] lines = {0, 0, 0, 0};
+        readObject(at, VXLAN_KEYS, (key, path) -> {
+            switch (key) {
+                case "vni" -> {
+                    lines[0] = line();
+                    vni[0] = readInt(path);
+                }
+                case "local" -> {
+                    lines[1] = line();
+                    text[0] = readText(path, 64);
+                }
+                case "remote" -> {
+                    lines[2] = line();
+                    text[1] = readText(path, 64);
+                }
+                case "underlay" -> {
+                    lines[3] = line();
+                    text[2] = readText(path, MAX_DEVICE_LENGTH);
+                }
+                default -> throw new IllegalStateException(key);
+            }
+        });
+        String[] names = {"vni", "local", "remote", "underlay"};
+        for (int i = 0; i < names.length; i++) {
+            if ((i == 0 ? vni[0] : text[i - 1]) == null) {
+                throw fail(join(at, names[i]), line, "a vxlan port needs " + names[i]);
+            }
+        }
+        try {
+            return new VxlanConfig(vni[0], text[0], text[1], text[2]);
+        } catch (IllegalArgumentException e) {
+            String field = e.getMessage().substring(0, e.getMessage().indexOf(':'));
+            int i = List.of(names).indexOf(field);
+            throw fail(join(at, field), lines[Math.max(0, i)], e.getMessage().substring(field.length() + 2));
+        }
     }
 
     /** {@code net_vhost0} of {@code net_vhost0,iface=...}: two ports may not open one device. */

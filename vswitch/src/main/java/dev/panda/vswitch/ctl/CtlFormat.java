@@ -115,6 +115,13 @@ final class CtlFormat {
                 drops.forEach((k, v) -> parts.add(k + "=" + v));
                 sb.append("           drops ").append(String.join(", ", parts)).append('\n');
             }
+            if (p.has("tunnel")) {
+                List<String> parts = new ArrayList<>();
+                p.path("tunnel")
+                        .properties()
+                        .forEach(e -> parts.add(e.getKey() + "=" + e.getValue().asLong()));
+                sb.append("           tunnel ").append(String.join(", ", parts)).append('\n');
+            }
         }
         for (JsonNode b : stats.path("bridges")) {
             sb.append(String.format(

@@ -34,6 +34,8 @@ public final class CtlMain {
               del-br BR                                      remove a bridge and its ports
               add-port BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]
                                                              open DEVICE (as testpmd's --vdev) as PORT on BR
+              add-port BR PORT vxlan vni=N local=IP remote=IP underlay=DEVICE [tag=N] ...
+                                                             a VXLAN tunnel port over the underlay DEVICE
               del-port BR PORT                               remove a port
               show                                           bridges, ports and pollers
               fdb-show BR                                    the MAC table of BR
@@ -170,7 +172,33 @@ public final class CtlMain {
                         Integer.MAX_VALUE,
                         "BR PORT DEVICE [tag=N] [trunks=A,B] [native-vlan=N] [rx-filter=F]");
                 ObjectNode body = JsonNodeFactory.instance.objectNode();
-                body.put("name", a.get(1)).put("device", a.get(2));
+                body.put("name", a.get(1));
+                if (a.get(2).equals("vxlan")) {
+                    // add-port BR PORT vxlan vni=N local=IP remote=IP underlay=DEVICE [tag=N] ...
+                    Set<String> tunnel = Set.of("vni", "local", "remote", "underlay");
+                    ObjectNode all = JsonNodeFactory.instance.objectNode();
+                    options(
+                            verb,
+                            a.subList(3, a.size()),
+                            all,
+                            Set.of("vni", "local", "remote", "underlay", "tag", "trunks", "native-vlan", "rx-filter"));
+                    ObjectNode vxlan = body.putObject("vxlan");
+                    for (String k : List.of("vni", "local", "remote", "underlay")) {
+                        if (!all.has(k)) {
+                            throw new UsageException(verb + ": a vxlan port needs " + k
+                                    + "= (vxlan vni=N local=IP remote=IP underlay=DEVICE)");
+                        }
+                        JsonNode v = all.get(k);
+                        vxlan.set(k, k.equals("vni") ? v : JsonNodeFactory.instance.textNode(v.asText()));
+                    }
+                    all.properties().forEach(e -> {
+                        if (!tunnel.contains(e.getKey())) {
+                            body.set(e.getKey(), e.getValue());
+                        }
+                    });
+                    yield new Call("POST", "/v1/bridges/" + seg(a.get(0)) + "/ports", bytes(body), null, null);
+                }
+                body.put("device", a.get(2));
                 options(verb, a.subList(3, a.size()), body, Set.of("tag", "trunks", "native-vlan", "rx-filter"));
                 yield new Call("POST", "/v1/bridges/" + seg(a.get(0)) + "/ports", bytes(body), null, null);
             }

@@ -24,6 +24,8 @@ public final class PortEntry {
     public final BridgeEntry bridge;
     final RxFilterStream[] filters;
     private final int[] txLocks;
+    /** The tun_id of packets received on this port: a VXLAN tunnel port's VNI, else 0. */
+    public final long tunnelId;
 
     /**
      * @param txLocks one lock word per tx queue when queues are shared between transmitting
@@ -38,6 +40,20 @@ public final class PortEntry {
             BridgeEntry bridge,
             RxFilterStream[] filters,
             int[] txLocks) {
+        this(id, name, port, vlan, bridge, filters, txLocks, 0);
+    }
+
+    /** @param tunnelId the tun_id of packets received on this port (a tunnel's VNI), else 0 */
+    public PortEntry(
+            int id,
+            String name,
+            Port port,
+            VlanPolicy vlan,
+            BridgeEntry bridge,
+            RxFilterStream[] filters,
+            int[] txLocks,
+            long tunnelId) {
+        this.tunnelId = tunnelId;
         this.id = id;
         this.name = name;
         this.port = port;
