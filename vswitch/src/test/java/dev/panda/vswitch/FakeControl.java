@@ -169,7 +169,15 @@ public final class FakeControl implements Control {
                 0,
                 3.0,
                 null,
-                null));
+                null,
+                20L,
+                2L));
+    }
+
+    @Override
+    public synchronized List<Views.FlowTableView> flowTables() {
+        enter();
+        return List.of(new Views.FlowTableView("br0", 0, 3, 22, 21));
     }
 
     @Override
