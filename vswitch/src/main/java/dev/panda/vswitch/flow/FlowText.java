@@ -222,9 +222,15 @@ public final class FlowText {
     /**
      * A field's value as text: a number (decimal or 0x hex), a MAC, an IPv4 or IPv6 address, each
      * with an optional {@code /mask} (a prefix length for addresses); a port name for in_port;
-     * {@code none}, {@code any} or a VID for vlan_vid.
+     * {@code none}, {@code any} or a VID for vlan_vid. Value bits outside the mask are cleared.
      */
     public static Masked value(Field f, String v) {
+        Masked m = rawValue(f, v);
+        // as ovs-ofctl: value bits outside the mask are dropped (the wire form refuses them)
+        return new Masked(m.value() & m.mask(), m.mask(), m.valueHi() & m.maskHi(), m.maskHi());
+    }
+
+    private static Masked rawValue(Field f, String v) {
         String name = f.ofName();
         int slash = v.indexOf('/');
         String val = slash < 0 ? v : v.substring(0, slash);
