@@ -120,6 +120,11 @@ public final class FlowEngine {
     /** Runs packet {@code h}, received on {@code port} (tunnel id {@code tun}), through {@code f}'s tables. */
     public void process(int h, int port, long tun, BridgeFlows f, Egress egress) {
         PACKETS.setOpaque(this, packets + 1);
+        if (pool.length(h) < 14) { // not even an Ethernet header
+            DROPS.setOpaque(this, drops + 1);
+            egress.drop(h);
+            return;
+        }
         begin(h, port, tun, f, egress);
         reparse();
         pipeline(f.classifier(), 0);

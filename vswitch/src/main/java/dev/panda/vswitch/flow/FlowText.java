@@ -141,7 +141,7 @@ public final class FlowText {
                     } else if (k.equals("vlan_tci")) {
                         mb.set(f, vlanTci(val));
                     } else {
-                        mb.set(f, value(f, val));
+                        mb.set(f, value(f, val, k));
                     }
                     if (f == Field.ETH_TYPE) {
                         ethType = (int) mb.build().get(Field.ETH_TYPE).value();
@@ -169,7 +169,7 @@ public final class FlowText {
                     case "nw_src" -> ethType != null && ethType == 0x0806 ? Field.ARP_SPA : Field.IPV4_SRC;
                     default -> ethType != null && ethType == 0x0806 ? Field.ARP_TPA : Field.IPV4_DST;
                 };
-                mb.set(f, value(f, kv[1]));
+                mb.set(f, value(f, kv[1], kv[0]));
             }
         }
     }
@@ -225,13 +225,17 @@ public final class FlowText {
      * {@code none}, {@code any} or a VID for vlan_vid. Value bits outside the mask are cleared.
      */
     public static Masked value(Field f, String v) {
-        Masked m = rawValue(f, v);
+        return value(f, v, f.ofName());
+    }
+
+    /** As {@link #value(Field, String)}, refusals naming the field {@code name} (as the user wrote it). */
+    public static Masked value(Field f, String v, String name) {
+        Masked m = rawValue(f, v, name);
         // as ovs-ofctl: value bits outside the mask are dropped (the wire form refuses them)
         return new Masked(m.value() & m.mask(), m.mask(), m.valueHi() & m.maskHi(), m.maskHi());
     }
 
-    private static Masked rawValue(Field f, String v) {
-        String name = f.ofName();
+    private static Masked rawValue(Field f, String v, String name) {
         int slash = v.indexOf('/');
         String val = slash < 0 ? v : v.substring(0, slash);
         String mask = slash < 0 ? null : v.substring(slash + 1);
