@@ -4,7 +4,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * The exact-match cache of one data-path thread (the idea of OVS's EMC): direct-mapped, keyed by
+ * The exact-match cache of one data-path thread (the idea of OVS's EMC): two-way set associative
+ * (a key may sit in either slot of its pair; a new one replaces a stale entry, else the one its
+ * hash picks), keyed by
  * the whole {@link FlowKey} and the table id, remembering the flow a classifier lookup found (or
  * that none matched). An entry is valid only for the {@link Classifier} it was filled from, so
  * publishing a new classifier (every flow change) invalidates the whole cache at once. Preallocated;
@@ -38,28 +40,32 @@ final class FlowCache {
             h = (h ^ k[i]) * 0xbf58476d1ce4e5b9L;
             h ^= h >>> 31;
         }
-        int slot = (int) (h ^ (h >>> 32)) & (ENTRIES - 1);
-        int base = slot * FlowKey.WORDS;
-        if (owners[slot] == c && tables[slot] == table) {
-            boolean eq = true;
-            for (int i = 0; i < FlowKey.WORDS; i++) {
-                if (keys[base + i] != k[i]) {
-                    eq = false;
-                    break;
-                }
-            }
-            if (eq) {
+        int mixed = (int) (h ^ (h >>> 32));
+        int first = mixed & (ENTRIES - 2);
+        for (int slot = first; slot <= first + 1; slot++) {
+            if (owners[slot] == c && tables[slot] == table && same(slot * FlowKey.WORDS, k)) {
                 HITS.setOpaque(this, hits + 1);
                 return rules[slot];
             }
         }
         MISSES.setOpaque(this, misses + 1);
         Rule r = c.lookup(table, k);
+        int slot = owners[first] != c ? first : owners[first + 1] != c ? first + 1 : first + ((mixed >>> 16) & 1);
+        int base = slot * FlowKey.WORDS;
         System.arraycopy(k, 0, keys, base, FlowKey.WORDS);
         tables[slot] = table;
         rules[slot] = r;
         owners[slot] = c;
         return r;
+    }
+
+    private boolean same(int base, long[] k) {
+        for (int i = 0; i < FlowKey.WORDS; i++) {
+            if (keys[base + i] != k[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     long hits() {
