@@ -52,6 +52,24 @@ public interface Control {
      * (bad device string, VLAN, rx filter), 409 a name or device in use or a pmd setting that
      * cannot change while running, 500 a device that would not open. The message names the part.
      */
+    /**
+     * The OpenFlow tables of {@code bridge}: what the OpenFlow channel and the flow API drive. The
+     * same object for as long as the bridge exists. 404 if unknown.
+     */
+    default dev.panda.vswitch.flow.BridgeFlows flows(String bridge) {
+        throw new UnsupportedOperationException("flows");
+    }
+
+    /** set-fail-mode: {@code secure} or {@code standalone}; 404 unknown bridge, 400 another mode. */
+    default void setFailMode(String bridge, String mode) {
+        throw new UnsupportedOperationException("set-fail-mode");
+    }
+
+    /** The OpenFlow tables that hold flows or saw lookups, of every bridge (pmd-stats, metrics). */
+    default List<Views.FlowTableView> flowTables() {
+        return List.of();
+    }
+
     default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         throw new UnsupportedOperationException("apply");
     }

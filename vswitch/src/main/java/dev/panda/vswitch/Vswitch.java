@@ -26,6 +26,8 @@ import dev.panda.vswitch.datapath.PortEntry;
 import dev.panda.vswitch.datapath.Snapshot;
 import dev.panda.vswitch.vxlan.Underlays;
 import dev.panda.vswitch.vxlan.VxlanPort;
+import dev.panda.vswitch.flow.BridgeFlows;
+import dev.panda.vswitch.flow.FailMode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -57,6 +59,7 @@ public final class Vswitch implements Control, AutoCloseable {
     private final double tscGhz = dev.panda.dataplane.stats.TscRate.hz() / 1e9;
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
+    private volatile BridgeFlows[] flowTables = new BridgeFlows[0];
     private volatile boolean closed;
     /** Packet captures, under the state directory ({@link #stateDir}). */
     private dev.panda.vswitch.capture.Captures captures;
@@ -71,6 +74,8 @@ public final class Vswitch implements Control, AutoCloseable {
         BridgeConfig config; // mac-aging and mac-table-size may change by apply
         Fdb fdb; // replaced by apply when mac-table-size changes
         final List<PortState> ports = new ArrayList<>();
+        /** Its OpenFlow tables; kept across apply (flows are not part of the config). */
+        BridgeFlows flows;
 
         BridgeState(BridgeConfig config) {
             this.config = config;
@@ -417,6 +422,9 @@ public final class Vswitch implements Control, AutoCloseable {
         for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
             BridgeState b = bridges.get(c.bridge());
             b.config = c.to().withPorts(List.of());
+            if (b.flows != null) {
+                b.flows.setFailMode(FailMode.parse(b.config.failMode()));
+            }
             if (c.tableSizeChanged()) {
                 b.fdb = newTables.get(c.bridge());
             } else {
@@ -632,6 +640,7 @@ public final class Vswitch implements Control, AutoCloseable {
             long busyNs = c.busyNs();
             long span = Math.max(1, now - c.sinceNs());
             double nsPerPacket = packets == 0 ? 0 : (double) busyNs / packets;
+            var fe = datapath.flowEngines().get(w.name());
             out.add(new Views.PmdStatsView(
                     w.name(),
                     w.core(),
@@ -647,7 +656,9 @@ public final class Vswitch implements Control, AutoCloseable {
                     c.over250us(),
                     tscGhz,
                     w.backlog() == null ? null : w.backlog().getAsLong(),
-                    w.backlog() == null ? null : w.ringSize()));
+                    w.backlog() == null ? null : w.ringSize(),
+                    fe == null ? null : fe.cacheHits(),
+                    fe == null ? null : fe.cacheMisses()));
         }
         return out;
     }
@@ -752,7 +763,8 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         for (BridgeState b : bridges.values()) {
-            BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb);
+            flowsOf(b);
+            BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb, b.flows);
             bes.add(be);
             for (PortState p : b.ports) {
                 if (p.pollerOf == null) {
@@ -775,7 +787,52 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         fdbs = bridges.values().stream().map(b -> b.fdb).toArray(Fdb[]::new);
+        flowTables = bridges.values().stream().map(b -> b.flows).toArray(BridgeFlows[]::new);
         datapath.publish(new Snapshot(++generation, pes, bes, rxqs));
+    }
+
+    @Override
+    public synchronized BridgeFlows flows(String bridgeName) {
+        checkOpen();
+        return flowsOf(bridge(bridgeName));
+    }
+
+    /** The bridge's flow tables, made with the config's fail mode on first use. */
+    private BridgeFlows flowsOf(BridgeState b) {
+        if (b.flows == null) {
+            b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
+            b.flows.setFailMode(FailMode.parse(b.config.failMode()));
+        }
+        return b.flows;
+    }
+
+    @Override
+    public synchronized void setFailMode(String bridgeName, String mode) {
+        checkOpen();
+        BridgeState b = bridge(bridgeName);
+        FailMode m;
+        try {
+            m = FailMode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw VswitchException.badRequest(e.getMessage());
+        }
+        b.config = b.config.withFailMode(m.label());
+        flowsOf(b).setFailMode(m);
+    }
+
+    @Override
+    public synchronized List<Views.FlowTableView> flowTables() {
+        List<Views.FlowTableView> out = new ArrayList<>();
+        for (BridgeState b : bridges.values()) {
+            BridgeFlows f = flowsOf(b);
+            for (var t : f.tableStats()) {
+                if (t.activeCount() > 0 || t.lookups() > 0) {
+                    out.add(new Views.FlowTableView(
+                            b.config.name(), t.tableId(), t.activeCount(), t.lookups(), t.matched()));
+                }
+            }
+        }
+        return out;
     }
 
     private BridgeState bridge(String name) {
@@ -821,6 +878,10 @@ public final class Vswitch implements Control, AutoCloseable {
             for (Fdb f : fdbs) { // the array is replaced, never changed, so no allocation here
                 f.age(now);
                 f.compactIfNeeded();
+            }
+            long nanos = System.nanoTime();
+            for (BridgeFlows f : flowTables) { // idle and hard timeouts
+                f.sweep(nanos);
             }
         }
     }

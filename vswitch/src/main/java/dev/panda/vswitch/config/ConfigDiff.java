@@ -73,7 +73,10 @@ public record ConfigDiff(List<Change> changes) {
 
         public String line() {
             return "+ bridge " + config.name() + " mac-aging " + config.macAging() + " mac-table-size "
-                    + config.macTableSize();
+                    + config.macTableSize()
+                    + (config.failMode().equals(BridgeConfig.DEFAULT_FAIL_MODE)
+                            ? ""
+                            : " fail-mode " + config.failMode());
         }
     }
 
@@ -129,6 +132,9 @@ public record ConfigDiff(List<Change> changes) {
             }
             if (tableSizeChanged()) {
                 parts.add("mac-table-size " + from.macTableSize() + " -> " + to.macTableSize() + " (MACs relearned)");
+            }
+            if (!from.failMode().equals(to.failMode())) {
+                parts.add("fail-mode " + from.failMode() + " -> " + to.failMode());
             }
             return "~ bridge " + to.name() + " " + String.join(", ", parts);
         }
@@ -339,7 +345,9 @@ public record ConfigDiff(List<Change> changes) {
             BridgeConfig old = oldBridges.get(b.name());
             if (old == null) {
                 added.add(new BridgeAdded(b.withPorts(List.of())));
-            } else if (old.macAging() != b.macAging() || old.macTableSize() != b.macTableSize()) {
+            } else if (old.macAging() != b.macAging()
+                    || old.macTableSize() != b.macTableSize()
+                    || !old.failMode().equals(b.failMode())) {
                 changed.add(new BridgeChanged(old.withPorts(List.of()), b.withPorts(List.of())));
             }
             for (PortConfig p : b.ports()) {
