@@ -32,8 +32,7 @@ final class ConfigFilesReader {
     private static final Set<String> METRICS_KEYS = ordered("listen");
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
-    private static final Set<String> BRIDGE_KEYS =
-            ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports");
+    private static final Set<String> BRIDGE_KEYS = ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports");
     private static final Set<String> PORT_KEYS =
             ordered("name", "device", "tag", "trunks", "native-vlan", "rx-filter", "vxlan");
     private static final Set<String> VXLAN_KEYS = ordered("vni", "local", "remote", "underlay");
