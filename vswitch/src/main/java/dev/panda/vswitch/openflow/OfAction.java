@@ -118,6 +118,13 @@ public sealed interface OfAction {
                             if (f.mask() != null) {
                                 throw new OfError(Of.ET_BAD_ACTION, Of.BAC_BAD_SET_ARGUMENT, "set_field with a mask");
                             }
+                            if (f.field() == Oxm.VLAN_VID
+                                    && (f.longValue() & Of.VID_PRESENT) == 0 | f.longValue() > 0x1fff) {
+                                throw new OfError(
+                                        Of.ET_BAD_ACTION,
+                                        Of.BAC_BAD_SET_ARGUMENT,
+                                        "set_field vlan_vid without OFPVID_PRESENT (0x1000)");
+                            }
                             if (Oxm.pad8(4 + 4 + f.value().length) != len) {
                                 throw new OfError(Of.ET_BAD_ACTION, Of.BAC_BAD_SET_LEN, "set_field length " + len);
                             }
