@@ -52,6 +52,14 @@ public interface Control {
      * (bad device string, VLAN, rx filter), 409 a name or device in use or a pmd setting that
      * cannot change while running, 500 a device that would not open. The message names the part.
      */
+    /**
+     * The OpenFlow tables of {@code bridge}: what the OpenFlow channel and the flow API drive. The
+     * same object for as long as the bridge exists. 404 if unknown.
+     */
+    default dev.panda.vswitch.flow.BridgeFlows flows(String bridge) {
+        throw new UnsupportedOperationException("flows");
+    }
+
     default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         throw new UnsupportedOperationException("apply");
     }

@@ -24,6 +24,7 @@ import dev.panda.vswitch.datapath.Datapath;
 import dev.panda.vswitch.datapath.DropCounters;
 import dev.panda.vswitch.datapath.PortEntry;
 import dev.panda.vswitch.datapath.Snapshot;
+import dev.panda.vswitch.flow.BridgeFlows;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -60,6 +61,8 @@ public final class Vswitch implements Control, AutoCloseable {
         BridgeConfig config; // mac-aging and mac-table-size may change by apply
         Fdb fdb; // replaced by apply when mac-table-size changes
         final List<PortState> ports = new ArrayList<>();
+        /** Its OpenFlow tables; kept across apply (flows are not part of the config). */
+        BridgeFlows flows;
 
         BridgeState(BridgeConfig config) {
             this.config = config;
@@ -667,7 +670,10 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         for (BridgeState b : bridges.values()) {
-            BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb);
+            if (b.flows == null) {
+                b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
+            }
+            BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb, b.flows);
             bes.add(be);
             for (PortState p : b.ports) {
                 if (p.pollerOf == null) {
@@ -689,6 +695,16 @@ public final class Vswitch implements Control, AutoCloseable {
         }
         fdbs = bridges.values().stream().map(b -> b.fdb).toArray(Fdb[]::new);
         datapath.publish(new Snapshot(++generation, pes, bes, rxqs));
+    }
+
+    @Override
+    public synchronized BridgeFlows flows(String bridgeName) {
+        checkOpen();
+        BridgeState b = bridge(bridgeName);
+        if (b.flows == null) {
+            b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
+        }
+        return b.flows;
     }
 
     private BridgeState bridge(String name) {

@@ -24,6 +24,8 @@ public final class PortEntry {
     public final BridgeEntry bridge;
     final RxFilterStream[] filters;
     private final int[] txLocks;
+    /** The tunnel id (VXLAN VNI) packets received here carry as {@code tun_id}; 0 for other ports. */
+    public final long tunnelId;
 
     /**
      * @param txLocks one lock word per tx queue when queues are shared between transmitting
@@ -38,6 +40,20 @@ public final class PortEntry {
             BridgeEntry bridge,
             RxFilterStream[] filters,
             int[] txLocks) {
+        this(id, name, port, vlan, bridge, filters, txLocks, 0L);
+    }
+
+    /** As above, for a tunnel port whose packets carry {@code tunnelId} as tun_id. */
+    public PortEntry(
+            int id,
+            String name,
+            Port port,
+            VlanPolicy vlan,
+            BridgeEntry bridge,
+            RxFilterStream[] filters,
+            int[] txLocks,
+            long tunnelId) {
+        this.tunnelId = tunnelId;
         this.id = id;
         this.name = name;
         this.port = port;

@@ -1,0 +1,4 @@
+package dev.panda.vswitch.flow;
+
+/** OFPMP_AGGREGATE's reply: sums over the flows a {@link FlowFilter} covers. */
+public record AggregateStats(long packets, long bytes, int flowCount) {}

@@ -1,0 +1,618 @@
+package dev.panda.vswitch.flow;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One bridge's OpenFlow 1.3 flow tables: what the control API and the OpenFlow channel call.
+ *
+ * <p>Control-side calls ({@link #apply}, {@link #flows}, {@link #sweep}, ...) are serialised on
+ * this object; the data path never takes that lock. Every change publishes a new immutable
+ * {@link Classifier} with a volatile write, which the data path reads per packet (and which
+ * invalidates every thread's exact-match cache). Per-flow and per-table counters live in one slot
+ * per data-path thread. PACKET_INs travel to the control side through a preallocated ring
+ * ({@link #drainPacketIns}); PACKET_OUTs the other way through a queue the data path polls.
+ *
+ * <p>While the bridge has no flow, is in {@code standalone} fail mode and has no controller, it is
+ * not {@link #engaged()}: the data path switches its packets as the learning bridge (NORMAL)
+ * without looking at the tables at all.
+ */
+public final class BridgeFlows {
+
+    /** Tables 0..TABLES-1 (n_tables in FEATURES_REPLY). */
+    public static final int TABLES = 64;
+
+    public static final int DEFAULT_MAX_FLOWS = 65536;
+    /** Packet-outs waiting for the data path at most; beyond, {@link #packetOut} refuses. */
+    public static final int MAX_PENDING_PACKET_OUTS = 1024;
+
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    /** A PACKET_OUT waiting for the data path. */
+    record PacketOut(int inPort, byte[] frame, Action[] actions) {}
+
+    private final String bridge;
+    private final int threads;
+    private final int maxFlows;
+
+    @SuppressWarnings("unchecked")
+    private final List<Rule>[] tables = new List[TABLES];
+
+    private int flowCount;
+    private long generation;
+    private volatile Classifier classifier;
+    private volatile FailMode failMode = FailMode.STANDALONE;
+    private volatile boolean controllerConnected;
+    private volatile boolean engaged;
+    private volatile FlowRemoved.Listener listener;
+
+    /** Per table and data-path thread: [table * threads + thread]. */
+    private final long[] lookups;
+
+    private final long[] matched;
+    final PacketInRing packetIns = new PacketInRing();
+    final ConcurrentLinkedQueue<PacketOut> packetOuts = new ConcurrentLinkedQueue<>();
+    final AtomicInteger packetOutsPending = new AtomicInteger();
+    private final AtomicLong packetInsNoController = new AtomicLong();
+
+    /**
+     * @param threads how many data-path threads run flows (their indices are 0..threads-1)
+     */
+    public BridgeFlows(String bridge, int threads, int maxFlows) {
+        if (maxFlows < 1) {
+            throw new IllegalArgumentException("max flows must be at least 1, got " + maxFlows);
+        }
+        this.bridge = bridge;
+        this.threads = Math.max(1, threads);
+        this.maxFlows = maxFlows;
+        for (int i = 0; i < TABLES; i++) {
+            tables[i] = new ArrayList<>();
+        }
+        this.classifier = Classifier.empty(TABLES);
+        this.lookups = new long[TABLES * this.threads];
+        this.matched = new long[TABLES * this.threads];
+    }
+
+    public BridgeFlows(String bridge, int threads) {
+        this(bridge, threads, DEFAULT_MAX_FLOWS);
+    }
+
+    public String bridge() {
+        return bridge;
+    }
+
+    public int maxFlows() {
+        return maxFlows;
+    }
+
+    // ---- configuration ------------------------------------------------------------------------
+
+    public FailMode failMode() {
+        return failMode;
+    }
+
+    public synchronized void setFailMode(FailMode mode) {
+        this.failMode = mode;
+        updateEngaged();
+    }
+
+    public boolean controllerConnected() {
+        return controllerConnected;
+    }
+
+    /** The OpenFlow channel says whether a controller is connected (table-miss behaviour, PACKET_IN). */
+    public synchronized void setControllerConnected(boolean connected) {
+        this.controllerConnected = connected;
+        updateEngaged();
+    }
+
+    /** Receives FLOW_REMOVED for flows flagged SEND_FLOW_REM (null: none). */
+    public void setFlowRemovedListener(FlowRemoved.Listener l) {
+        this.listener = l;
+    }
+
+    private void updateEngaged() {
+        engaged = flowCount > 0 || failMode == FailMode.SECURE || controllerConnected;
+    }
+
+    /** True when the data path must run packets through the tables (else: NORMAL, as without flows). */
+    public boolean engaged() {
+        return engaged;
+    }
+
+    /** What a table-miss does now: true = NORMAL (standalone, no controller), false = drop. */
+    boolean missIsNormal() {
+        return !controllerConnected && failMode == FailMode.STANDALONE;
+    }
+
+    Classifier classifier() {
+        return classifier;
+    }
+
+    /** Changes so far (each publishes a new classifier). */
+    public synchronized long generation() {
+        return generation;
+    }
+
+    public synchronized int flowCount() {
+        return flowCount;
+    }
+
+    // ---- flow mods ----------------------------------------------------------------------------
+
+    /** Carries out {@code m} all or nothing; a refusal names the OpenFlow error and changes nothing. */
+    public FlowModResult apply(FlowMod m) {
+        List<FlowRemoved> removed = new ArrayList<>();
+        FlowModResult r;
+        synchronized (this) {
+            r = applyLocked(m, System.nanoTime(), removed);
+        }
+        notify(removed);
+        return r;
+    }
+
+    private void notify(List<FlowRemoved> removed) {
+        FlowRemoved.Listener l = listener;
+        if (l != null) {
+            for (FlowRemoved e : removed) {
+                l.flowRemoved(e);
+            }
+        }
+    }
+
+    /** Checks {@code m} without applying it: null if it would be accepted, else the error. */
+    public static FlowModResult check(FlowMod m) {
+        if (m.command() == null) {
+            return FlowModResult.fail(FlowError.BAD_COMMAND, "no command");
+        }
+        boolean delete = m.command() == FlowMod.Command.DELETE || m.command() == FlowMod.Command.DELETE_STRICT;
+        if (m.tableId() == FlowMod.ALL_TABLES ? !delete : m.tableId() < 0 || m.tableId() >= TABLES) {
+            return FlowModResult.fail(
+                    FlowError.BAD_TABLE_ID,
+                    "table " + m.tableId() + " is not 0.." + (TABLES - 1) + (delete ? " or 255 (all)" : ""));
+        }
+        if (m.priority() < 0 || m.priority() > 0xffff) {
+            return FlowModResult.fail(FlowError.UNKNOWN, "priority " + m.priority() + " is not 0..65535");
+        }
+        if (m.idleTimeout() < 0 || m.idleTimeout() > 0xffff || m.hardTimeout() < 0 || m.hardTimeout() > 0xffff) {
+            return FlowModResult.fail(FlowError.BAD_TIMEOUT, "timeouts are 0..65535 seconds");
+        }
+        int known = FlowMod.SEND_FLOW_REM
+                | FlowMod.CHECK_OVERLAP
+                | FlowMod.RESET_COUNTS
+                | FlowMod.NO_PKT_COUNTS
+                | FlowMod.NO_BYT_COUNTS;
+        if ((m.flags() & ~known) != 0) {
+            return FlowModResult.fail(FlowError.BAD_FLAGS, "unknown flags 0x" + Integer.toHexString(m.flags()));
+        }
+        var me = m.match().validate();
+        if (me.isPresent()) {
+            return FlowModResult.fail(
+                    FlowError.of(me.get()), "bad match: " + me.get().name().toLowerCase());
+        }
+        if (delete) {
+            return null; // instructions of a delete are ignored
+        }
+        return checkInstructions(m.instructions(), m.tableId());
+    }
+
+    static FlowModResult checkInstructions(List<Instruction> instructions, int tableId) {
+        boolean[] seen = new boolean[8];
+        for (Instruction i : instructions) {
+            if (i == null) {
+                return FlowModResult.fail(FlowError.UNKNOWN_INST, "null instruction");
+            }
+            int t = i.ofType();
+            if (seen[t]) {
+                return FlowModResult.fail(FlowError.UNSUP_INST, "two instructions of type " + t);
+            }
+            seen[t] = true;
+            switch (i) {
+                case Instruction.GotoTable g -> {
+                    if (g.tableId() <= tableId || g.tableId() >= TABLES) {
+                        return FlowModResult.fail(
+                                FlowError.BAD_INST_TABLE_ID,
+                                "goto_table:" + g.tableId() + " must name a later table (" + (tableId + 1) + ".."
+                                        + (TABLES - 1) + ")");
+                    }
+                }
+                case Instruction.ApplyActions a -> {
+                    FlowModResult r = checkActions(a.actions(), false);
+                    if (r != null) {
+                        return r;
+                    }
+                }
+                case Instruction.WriteActions w -> {
+                    FlowModResult r = checkActions(w.actions(), false);
+                    if (r != null) {
+                        return r;
+                    }
+                }
+                case Instruction.ClearActions c -> {}
+            }
+        }
+        return null;
+    }
+
+    /** Null if every action is one panda carries out with valid arguments. */
+    static FlowModResult checkActions(List<Action> actions, boolean packetOut) {
+        if (actions.size() > 64) {
+            return FlowModResult.fail(FlowError.TOO_MANY_ACTIONS, "more than 64 actions");
+        }
+        for (Action a : actions) {
+            switch (a) {
+                case null -> {
+                    return FlowModResult.fail(FlowError.BAD_ACTION_TYPE, "null action");
+                }
+                case Action.Output o -> {
+                    int p = o.port();
+                    boolean ok = OfPort.isPhysical(p)
+                            || p == OfPort.IN_PORT
+                            || p == OfPort.NORMAL
+                            || p == OfPort.FLOOD
+                            || p == OfPort.ALL
+                            || p == OfPort.CONTROLLER
+                            || (packetOut && p == OfPort.TABLE);
+                    if (!ok) {
+                        return FlowModResult.fail(
+                                FlowError.BAD_OUT_PORT, "output to " + OfPort.name(p) + " is not supported here");
+                    }
+                    if (o.maxLen() < 0 || o.maxLen() > 0xffff) {
+                        return FlowModResult.fail(FlowError.BAD_ACTION_ARGUMENT, "max_len " + o.maxLen());
+                    }
+                }
+                case Action.PushVlan pv -> {
+                    if (pv.ethertype() != 0x8100 && pv.ethertype() != 0x88a8) {
+                        return FlowModResult.fail(
+                                FlowError.BAD_ACTION_ARGUMENT,
+                                "push_vlan ethertype must be 0x8100 or 0x88a8, got 0x"
+                                        + Integer.toHexString(pv.ethertype()));
+                    }
+                }
+                case Action.PopVlan pv -> {}
+                case Action.SetField sf -> {
+                    if (sf.field() == null) {
+                        return FlowModResult.fail(FlowError.BAD_SET_TYPE, "set_field without a field");
+                    }
+                    switch (sf.field()) {
+                        case ETH_SRC, ETH_DST -> {
+                            if ((sf.value() & ~0xffff_ffff_ffffL) != 0) {
+                                return FlowModResult.fail(FlowError.BAD_SET_ARGUMENT, "a MAC is 48 bits");
+                            }
+                        }
+                        case VLAN_VID -> {
+                            if ((sf.value() & ~0x1fffL) != 0) {
+                                return FlowModResult.fail(FlowError.BAD_SET_ARGUMENT, "vlan_vid is 0..4095 (| 0x1000)");
+                            }
+                        }
+                        default -> {
+                            return FlowModResult.fail(
+                                    FlowError.BAD_SET_TYPE,
+                                    "set_field of " + sf.field().ofName() + " is not supported");
+                        }
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private FlowModResult applyLocked(FlowMod m, long now, List<FlowRemoved> removed) {
+        FlowModResult bad = check(m);
+        if (bad != null) {
+            return bad;
+        }
+        return switch (m.command()) {
+            case ADD -> add(m, now);
+            case MODIFY, MODIFY_STRICT -> modify(m, m.command() == FlowMod.Command.MODIFY_STRICT);
+            case DELETE, DELETE_STRICT -> delete(m, m.command() == FlowMod.Command.DELETE_STRICT, now, removed);
+        };
+    }
+
+    private FlowModResult add(FlowMod m, long now) {
+        List<Rule> t = tables[m.tableId()];
+        Match match = m.match().normalized();
+        int same = -1;
+        for (int i = 0; i < t.size(); i++) {
+            Rule r = t.get(i);
+            if (r.priority != m.priority()) {
+                continue;
+            }
+            if (r.match.equals(match)) {
+                same = i;
+            } else if ((m.flags() & FlowMod.CHECK_OVERLAP) != 0 && r.match.overlaps(match)) {
+                return FlowModResult.fail(
+                        FlowError.OVERLAP, "overlaps a flow of the same priority: " + FlowFormat.match(r.match));
+            }
+        }
+        if (same < 0 && flowCount >= maxFlows) {
+            return FlowModResult.fail(
+                    FlowError.TABLE_FULL, "bridge " + bridge + " holds its maximum of " + maxFlows + " flows");
+        }
+        Rule r = new Rule(m, now, new FlowCounters(threads));
+        if (same >= 0) {
+            t.set(same, r); // an identical flow is replaced, its counters and duration start again
+        } else {
+            t.add(r);
+            flowCount++;
+        }
+        publish(m.tableId());
+        return FlowModResult.ok(1);
+    }
+
+    private static boolean cookieMatches(Rule r, FlowMod m) {
+        return ((r.cookie ^ m.cookie()) & m.cookieMask()) == 0;
+    }
+
+    private FlowModResult modify(FlowMod m, boolean strict) {
+        List<Rule> t = tables[m.tableId()];
+        Match match = m.match().normalized();
+        int n = 0;
+        for (int i = 0; i < t.size(); i++) {
+            Rule r = t.get(i);
+            if (!cookieMatches(r, m)) {
+                continue;
+            }
+            boolean hit = strict ? r.priority == m.priority() && r.match.equals(match) : r.match.isSubsetOf(match);
+            if (hit) {
+                t.set(i, r.modified(m.instructions(), (m.flags() & FlowMod.RESET_COUNTS) != 0));
+                n++;
+            }
+        }
+        if (n > 0) {
+            publish(m.tableId());
+        }
+        return FlowModResult.ok(n);
+    }
+
+    private FlowModResult delete(FlowMod m, boolean strict, long now, List<FlowRemoved> removed) {
+        Match match = m.match().normalized();
+        int n = 0;
+        for (int tid = 0; tid < TABLES; tid++) {
+            if (m.tableId() != FlowMod.ALL_TABLES && m.tableId() != tid) {
+                continue;
+            }
+            boolean changed = false;
+            for (Iterator<Rule> it = tables[tid].iterator(); it.hasNext(); ) {
+                Rule r = it.next();
+                if (!cookieMatches(r, m)) {
+                    continue;
+                }
+                if (m.outPort() != OfPort.ANY && !r.outputsTo(m.outPort())) {
+                    continue;
+                }
+                if (m.outGroup() != OfPort.GROUP_ANY) {
+                    continue; // no flow outputs to a group
+                }
+                boolean hit = strict ? r.priority == m.priority() && r.match.equals(match) : r.match.isSubsetOf(match);
+                if (hit) {
+                    it.remove();
+                    flowCount--;
+                    changed = true;
+                    n++;
+                    removedEvent(r, FlowRemoved.Reason.DELETE, now, removed);
+                }
+            }
+            if (changed) {
+                publish(tid);
+            }
+        }
+        return FlowModResult.ok(n);
+    }
+
+    private static void removedEvent(Rule r, FlowRemoved.Reason why, long now, List<FlowRemoved> out) {
+        if ((r.flags & FlowMod.SEND_FLOW_REM) != 0) {
+            out.add(new FlowRemoved(
+                    why,
+                    r.table,
+                    r.priority,
+                    r.match,
+                    r.cookie,
+                    now - r.addedNanos,
+                    r.idleTimeout,
+                    r.hardTimeout,
+                    r.counters.packets(),
+                    r.counters.bytes()));
+        }
+    }
+
+    private void publish(int changedTable) {
+        Classifier old = classifier;
+        Subtable[][] t = old.tables.clone();
+        t[changedTable] = Classifier.buildTable(tables[changedTable]);
+        generation++;
+        classifier = new Classifier(generation, t, flowCount);
+        updateEngaged();
+    }
+
+    // ---- timeouts -----------------------------------------------------------------------------
+
+    /**
+     * Removes flows whose idle or hard timeout has passed at {@code nowNanos} (System.nanoTime),
+     * sending FLOW_REMOVED for those flagged; returns how many. Called by the housekeeping thread.
+     */
+    public int sweep(long nowNanos) {
+        List<FlowRemoved> removed = new ArrayList<>();
+        int n = 0;
+        synchronized (this) {
+            for (int tid = 0; tid < TABLES; tid++) {
+                boolean changed = false;
+                for (Iterator<Rule> it = tables[tid].iterator(); it.hasNext(); ) {
+                    Rule r = it.next();
+                    touch(r, nowNanos);
+                    FlowRemoved.Reason why = null;
+                    if (r.hardTimeout > 0 && nowNanos - r.addedNanos >= r.hardTimeout * 1_000_000_000L) {
+                        why = FlowRemoved.Reason.HARD_TIMEOUT;
+                    } else if (r.idleTimeout > 0 && nowNanos - r.lastUsedNanos >= r.idleTimeout * 1_000_000_000L) {
+                        why = FlowRemoved.Reason.IDLE_TIMEOUT;
+                    }
+                    if (why != null) {
+                        it.remove();
+                        flowCount--;
+                        changed = true;
+                        n++;
+                        removedEvent(r, why, nowNanos, removed);
+                    }
+                }
+                if (changed) {
+                    publish(tid);
+                }
+            }
+        }
+        notify(removed);
+        return n;
+    }
+
+    /** A flow whose packet count moved since the last look was used now. */
+    private static void touch(Rule r, long now) {
+        long p = r.counters.rawPackets();
+        if (p != r.lastRawPackets) {
+            r.lastRawPackets = p;
+            r.lastUsedNanos = now;
+        }
+    }
+
+    // ---- statistics ---------------------------------------------------------------------------
+
+    private static boolean covered(Rule r, int tid, FlowFilter f) {
+        return (f.tableId() == FlowMod.ALL_TABLES || f.tableId() == tid)
+                && ((r.cookie ^ f.cookie()) & f.cookieMask()) == 0
+                && (f.outPort() == OfPort.ANY || r.outputsTo(f.outPort()))
+                && f.outGroup() == OfPort.GROUP_ANY
+                && r.match.isSubsetOf(f.match().normalized());
+    }
+
+    /** The flows {@code filter} covers, table by table, highest priority first. */
+    public synchronized List<FlowStats> flows(FlowFilter filter) {
+        long now = System.nanoTime();
+        List<FlowStats> out = new ArrayList<>();
+        for (int tid = 0; tid < TABLES; tid++) {
+            List<Rule> sorted = new ArrayList<>(tables[tid]);
+            sorted.sort((a, b) -> Integer.compare(b.priority, a.priority));
+            for (Rule r : sorted) {
+                if (covered(r, tid, filter)) {
+                    touch(r, now);
+                    out.add(r.stats(now, tid));
+                }
+            }
+        }
+        return out;
+    }
+
+    public synchronized AggregateStats aggregate(FlowFilter filter) {
+        long p = 0, b = 0;
+        int n = 0;
+        for (int tid = 0; tid < TABLES; tid++) {
+            for (Rule r : tables[tid]) {
+                if (covered(r, tid, filter)) {
+                    p += r.counters.packets();
+                    b += r.counters.bytes();
+                    n++;
+                }
+            }
+        }
+        return new AggregateStats(p, b, n);
+    }
+
+    /** Every table 0..TABLES-1 with its flows, lookups and matches. */
+    public synchronized List<TableStats> tableStats() {
+        List<TableStats> out = new ArrayList<>(TABLES);
+        for (int tid = 0; tid < TABLES; tid++) {
+            out.add(new TableStats(tid, tables[tid].size(), sum(lookups, tid), sum(matched, tid)));
+        }
+        return out;
+    }
+
+    private long sum(long[] a, int table) {
+        long s = 0;
+        for (int i = 0; i < threads; i++) {
+            s += (long) LONGS.getOpaque(a, table * threads + i);
+        }
+        return s;
+    }
+
+    /** Counts a lookup in {@code table} by data-path thread {@code thread} (and a match if hit). */
+    void countLookup(int thread, int table, boolean hit) {
+        if (thread < threads) {
+            int i = table * threads + thread;
+            LONGS.setOpaque(lookups, i, lookups[i] + 1);
+            if (hit) {
+                LONGS.setOpaque(matched, i, matched[i] + 1);
+            }
+        } else {
+            int i = table * threads + thread % threads;
+            LONGS.getAndAdd(lookups, i, 1L);
+            if (hit) {
+                LONGS.getAndAdd(matched, i, 1L);
+            }
+        }
+    }
+
+    // ---- PACKET_IN / PACKET_OUT ---------------------------------------------------------------
+
+    /** Hands every queued PACKET_IN to {@code c}; returns how many. */
+    public int drainPacketIns(PacketIn.Consumer c) {
+        return packetIns.drain(c);
+    }
+
+    /** PACKET_INs dropped because the ring was full. */
+    public long packetInsDropped() {
+        return packetIns.dropped.get();
+    }
+
+    /** PACKET_INs queued so far. */
+    public long packetInsQueued() {
+        return packetIns.queued.get();
+    }
+
+    /** Outputs to CONTROLLER while no controller was connected (dropped). */
+    public long packetInsNoController() {
+        return packetInsNoController.get();
+    }
+
+    void countNoController() {
+        packetInsNoController.incrementAndGet();
+    }
+
+    /**
+     * Queues {@code frame} for the data path to send with {@code actions}, as if received on
+     * {@code inPort} (a port, or {@link OfPort#CONTROLLER}); output to {@link OfPort#TABLE} runs it
+     * through the flow tables. Returns null when queued, else the error (bad action, bad in_port,
+     * frame empty or too long, too many waiting).
+     */
+    public FlowModResult packetOut(int inPort, byte[] frame, List<Action> actions) {
+        if (!(OfPort.isPhysical(inPort) || inPort == OfPort.CONTROLLER || inPort == OfPort.ANY)) {
+            return FlowModResult.fail(FlowError.BAD_OUT_PORT, "in_port " + OfPort.name(inPort));
+        }
+        if (frame == null || frame.length < 14 || frame.length > 9216) {
+            return FlowModResult.fail(FlowError.BAD_ACTION_LEN, "a packet-out frame is 14..9216 bytes");
+        }
+        FlowModResult bad = checkActions(actions, true);
+        if (bad != null) {
+            return bad;
+        }
+        if (packetOutsPending.incrementAndGet() > MAX_PENDING_PACKET_OUTS) {
+            packetOutsPending.decrementAndGet();
+            return FlowModResult.fail(FlowError.EPERM, "too many packet-outs waiting");
+        }
+        packetOuts.add(new PacketOut(inPort, frame.clone(), actions.toArray(new Action[0])));
+        return null;
+    }
+
+    /** True when a PACKET_OUT waits for the data path. */
+    public boolean hasPacketOuts() {
+        return packetOutsPending.get() > 0;
+    }
+
+    /** Lookup through the classifier for tests and benchmarks (no cache, no counters). */
+    FlowStats lookup(int table, FlowKey k) {
+        Rule r = classifier.lookup(table, k.w);
+        return r == null ? null : r.stats(System.nanoTime(), table);
+    }
+}
