@@ -43,10 +43,21 @@ public interface OfDatapath {
 
     interface EventSink {
         /**
-         * @param maxLen the output action's max_len, or {@code -1} for a table miss (the
-         *               connection's miss_send_len applies)
+         * @param tunnelId the tunnel the frame came in on (0: none), sent as tun_id in the match
+         * @param frame    its first bytes; {@code frame.length} may exceed them
+         * @param frameLen the frame's whole length (total_len)
+         * @param maxLen   how many of {@code frame}'s bytes to send, or {@code -1}: the
+         *                 connection's miss_send_len
          */
-        void packetIn(int reason, int tableId, long cookie, int inPort, byte[] frame, int frameLen, int maxLen);
+        void packetIn(
+                int reason,
+                int tableId,
+                long cookie,
+                int inPort,
+                long tunnelId,
+                byte[] frame,
+                int frameLen,
+                int maxLen);
 
         void flowRemoved(FlowStats flow, int reason);
     }

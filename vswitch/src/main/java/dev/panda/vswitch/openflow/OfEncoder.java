@@ -96,14 +96,18 @@ public final class OfEncoder {
     }
 
     /** PACKET_IN (spec 7.4.1): NO_BUFFER, in_port in the match, {@code len} bytes of {@code frame}. */
-    public ByteBuf packetIn(int reason, int tableId, long cookie, int inPort, byte[] frame, int totalLen, int len) {
+    public ByteBuf packetIn(
+            int reason, int tableId, long cookie, int inPort, long tunnelId, byte[] frame, int totalLen, int len) {
         ByteBuf b = start(Of.PACKET_IN, 0);
         b.writeInt(Of.NO_BUFFER);
         b.writeShort(totalLen);
         b.writeByte(reason);
         b.writeByte(tableId);
         b.writeLong(cookie);
-        Oxm.encodeMatch(List.of(Oxm.exact(Oxm.IN_PORT, inPort & 0xffffffffL)), b);
+        List<Oxm> match = tunnelId == 0
+                ? List.of(Oxm.exact(Oxm.IN_PORT, inPort & 0xffffffffL))
+                : List.of(Oxm.exact(Oxm.IN_PORT, inPort & 0xffffffffL), Oxm.exact(Oxm.TUNNEL_ID, tunnelId));
+        Oxm.encodeMatch(match, b);
         b.writeZero(2);
         b.writeBytes(frame, 0, len);
         return end(b);

@@ -24,10 +24,11 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     private final boolean controller;
     private final Runnable onReady;
     private final Runnable onClose;
-    private OfEncoder enc;
-    private ChannelHandlerContext ctx;
-    private boolean helloDone;
-    private boolean echoOutstanding;
+    private final java.util.concurrent.Executor exec;
+    private volatile OfEncoder enc;
+    private volatile ChannelHandlerContext ctx;
+    private volatile boolean helloDone;
+    private volatile boolean echoOutstanding;
     private volatile boolean async;
     private volatile int missSendLen = 128;
     private int configFlags;
@@ -37,7 +38,14 @@ final class OfSession extends ChannelInboundHandlerAdapter {
      * @param controller an active connection to a controller: it gets asynchronous messages from
      *                   the start and counts for the fail mode
      */
-    OfSession(OfDatapath dp, OfChannelCounters counters, boolean controller, Runnable onReady, Runnable onClose) {
+    OfSession(
+            OfDatapath dp,
+            OfChannelCounters counters,
+            boolean controller,
+            java.util.concurrent.Executor exec,
+            Runnable onReady,
+            Runnable onClose) {
+        this.exec = exec;
         this.dp = dp;
         this.counters = counters;
         this.controller = controller;
@@ -76,7 +84,7 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         boolean was = helloDone;
         helloDone = false;
         if (was) {
-            onClose.run();
+            exec.execute(onClose);
         }
         ctx.fireChannelInactive();
     }
@@ -90,6 +98,18 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         } finally {
             frame.release();
         }
+        try {
+            exec.execute(() -> received(ctx, bytes));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            ctx.close(); // shutting down
+        }
+    }
+
+    /**
+     * On the channel's executor (one thread for every connection, so nothing here ever blocks the
+     * event loop, and each connection's answers leave in the order its requests came).
+     */
+    private void received(ChannelHandlerContext ctx, byte[] bytes) {
         int xid = bytes.length >= 8
                 ? ((bytes[4] & 0xff) << 24) | ((bytes[5] & 0xff) << 16) | ((bytes[6] & 0xff) << 8) | (bytes[7] & 0xff)
                 : 0;
@@ -251,14 +271,12 @@ final class OfSession extends ChannelInboundHandlerAdapter {
 
     // ---- asynchronous messages, called on this channel's event loop ----------------------
 
-    void packetIn(int reason, int tableId, long cookie, int inPort, byte[] frame, int frameLen, int maxLen) {
+    void packetIn(
+            int reason, int tableId, long cookie, int inPort, long tunnelId, byte[] frame, int frameLen, int maxLen) {
         int limit = maxLen < 0 ? missSendLen : maxLen;
-        if (reason == Of.R_ACTION && limit == 0) {
-            return;
-        }
         int len = limit == Of.CML_NO_BUFFER ? frameLen : Math.min(frameLen, limit);
-        len = Math.min(len, Of.MAX_MESSAGE - 64);
-        ctx.writeAndFlush(enc.packetIn(reason, tableId, cookie, inPort, frame, frameLen, len));
+        len = Math.min(Math.min(len, frame.length), Of.MAX_MESSAGE - 128);
+        ctx.writeAndFlush(enc.packetIn(reason, tableId, cookie, inPort, tunnelId, frame, frameLen, len));
         counters.packetIns.increment();
     }
 

@@ -15,7 +15,6 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,6 +42,9 @@ public final class OpenFlowService implements AutoCloseable {
     public static final int MAX_CONNECTIONS_PER_LISTENER = 64;
 
     private final EventLoopGroup group;
+    /** Runs every message and every call into the bridge: the event loop only moves bytes. */
+    private final java.util.concurrent.ScheduledExecutorService exec;
+
     private final OfChannelCounters counters = new OfChannelCounters();
     private final Map<String, BridgeChannels> bridges = new LinkedHashMap<>();
     private final long probeMs;
@@ -60,6 +62,8 @@ public final class OpenFlowService implements AutoCloseable {
         this.maxBackoffMs = maxBackoffMs;
         this.group = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("panda-of", true), NioIoHandler.newFactory());
+        this.exec = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("panda-of-exec").daemon(true).factory());
     }
 
     public OfChannelCounters counters() {
@@ -170,6 +174,7 @@ public final class OpenFlowService implements AutoCloseable {
             remove(name);
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        exec.shutdownNow(); // not awaited: it may be waiting for a lock the caller holds
     }
 
     // ---- one bridge ----------------------------------------------------------------------
@@ -180,8 +185,8 @@ public final class OpenFlowService implements AutoCloseable {
         final Map<ControllerTarget, Active> actives = new ConcurrentHashMap<>();
         final Set<OfSession> sessions = ConcurrentHashMap.newKeySet();
         final Map<ControllerTarget, AtomicInteger> passiveCounts = new ConcurrentHashMap<>();
-        final ScheduledFuture<?> pump;
-        final ScheduledFuture<?> portPoll;
+        final java.util.concurrent.ScheduledFuture<?> pump;
+        final java.util.concurrent.ScheduledFuture<?> portPoll;
         final AtomicInteger controllers = new AtomicInteger();
         volatile List<ControllerTarget> targets = List.of();
         Map<Integer, OfDatapath.PortInfo> lastPorts;
@@ -232,6 +237,7 @@ public final class OpenFlowService implements AutoCloseable {
                     dp,
                     counters,
                     controller,
+                    exec,
                     () -> {
                         if (controller) {
                             counters.connected.increment();
@@ -267,10 +273,17 @@ public final class OpenFlowService implements AutoCloseable {
                 dp.drainEvents(new OfDatapath.EventSink() {
                     @Override
                     public void packetIn(
-                            int reason, int tableId, long cookie, int inPort, byte[] frame, int frameLen, int maxLen) {
+                            int reason,
+                            int tableId,
+                            long cookie,
+                            int inPort,
+                            long tunnelId,
+                            byte[] frame,
+                            int frameLen,
+                            int maxLen) {
                         for (OfSession s : sessions) {
                             if (s.wantsAsync()) {
-                                s.packetIn(reason, tableId, cookie, inPort, frame, frameLen, maxLen);
+                                s.packetIn(reason, tableId, cookie, inPort, tunnelId, frame, frameLen, maxLen);
                             }
                         }
                     }
@@ -341,7 +354,7 @@ public final class OpenFlowService implements AutoCloseable {
             actives.values().forEach(Active::stop);
             actives.clear();
             if (controllers.getAndSet(0) > 0) {
-                dp.controllerConnected(false);
+                exec.execute(() -> dp.controllerConnected(false));
             }
         }
     }

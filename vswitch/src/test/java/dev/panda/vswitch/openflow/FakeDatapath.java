@@ -143,7 +143,7 @@ final class FakeDatapath implements OfDatapath {
     public void drainEvents(EventSink sink) {
         byte[] f;
         while ((f = packetIns.poll()) != null) {
-            sink.packetIn(Of.R_NO_MATCH, 0, 0, 1, f, f.length, -1);
+            sink.packetIn(Of.R_NO_MATCH, 0, 0, 1, 0, f, f.length, -1);
         }
     }
 }
