@@ -10,14 +10,23 @@ import java.util.List;
  * @param macTableSize most FDB entries the bridge holds (default 8192); a full table is counted and
  *                     the frame is flooded
  * @param ports        its ports, in the order they were added
+ * @param controllers  its OpenFlow controllers as ovs-vsctl's set-controller takes them
+ *                     ({@code ptcp:PORT[:ADDR]}, {@code tcp:HOST:PORT}); empty: none
  */
-public record BridgeConfig(String name, int macAging, int macTableSize, List<PortConfig> ports) {
+public record BridgeConfig(
+        String name, int macAging, int macTableSize, List<PortConfig> ports, List<String> controllers) {
 
     public static final int DEFAULT_MAC_AGING = 300;
     public static final int DEFAULT_MAC_TABLE_SIZE = 8192;
 
     public BridgeConfig {
         ports = ports == null ? List.of() : List.copyOf(ports);
+        controllers = controllers == null ? List.of() : List.copyOf(controllers);
+    }
+
+    /** A bridge without controllers. */
+    public BridgeConfig(String name, int macAging, int macTableSize, List<PortConfig> ports) {
+        this(name, macAging, macTableSize, ports, List.of());
     }
 
     public static BridgeConfig of(String name) {
@@ -25,6 +34,10 @@ public record BridgeConfig(String name, int macAging, int macTableSize, List<Por
     }
 
     public BridgeConfig withPorts(List<PortConfig> p) {
-        return new BridgeConfig(name, macAging, macTableSize, p);
+        return new BridgeConfig(name, macAging, macTableSize, p, controllers);
+    }
+
+    public BridgeConfig withControllers(List<String> c) {
+        return new BridgeConfig(name, macAging, macTableSize, ports, c);
     }
 }

@@ -73,7 +73,8 @@ public record ConfigDiff(List<Change> changes) {
 
         public String line() {
             return "+ bridge " + config.name() + " mac-aging " + config.macAging() + " mac-table-size "
-                    + config.macTableSize();
+                    + config.macTableSize()
+                    + (config.controllers().isEmpty() ? "" : " controllers " + config.controllers());
         }
     }
 
@@ -122,6 +123,10 @@ public record ConfigDiff(List<Change> changes) {
             return from.macTableSize() != to.macTableSize();
         }
 
+        public boolean controllersChanged() {
+            return !from.controllers().equals(to.controllers());
+        }
+
         public String line() {
             List<String> parts = new ArrayList<>();
             if (from.macAging() != to.macAging()) {
@@ -129,6 +134,9 @@ public record ConfigDiff(List<Change> changes) {
             }
             if (tableSizeChanged()) {
                 parts.add("mac-table-size " + from.macTableSize() + " -> " + to.macTableSize() + " (MACs relearned)");
+            }
+            if (controllersChanged()) {
+                parts.add("controllers " + from.controllers() + " -> " + to.controllers());
             }
             return "~ bridge " + to.name() + " " + String.join(", ", parts);
         }
@@ -339,7 +347,9 @@ public record ConfigDiff(List<Change> changes) {
             BridgeConfig old = oldBridges.get(b.name());
             if (old == null) {
                 added.add(new BridgeAdded(b.withPorts(List.of())));
-            } else if (old.macAging() != b.macAging() || old.macTableSize() != b.macTableSize()) {
+            } else if (old.macAging() != b.macAging()
+                    || old.macTableSize() != b.macTableSize()
+                    || !old.controllers().equals(b.controllers())) {
                 changed.add(new BridgeChanged(old.withPorts(List.of()), b.withPorts(List.of())));
             }
             for (PortConfig p : b.ports()) {

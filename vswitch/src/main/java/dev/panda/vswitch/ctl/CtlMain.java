@@ -40,6 +40,10 @@ public final class CtlMain {
               port-stats [PORT]                              counters of every port (or one)
               pmd-stats                                      poller statistics
               pmd-stats-clear                                zero the poller statistics
+              set-controller BR TARGET...                    OpenFlow: ptcp:PORT[:ADDR] listens (127.0.0.1 unless
+                                                             ADDR is given), tcp:HOST:PORT connects to a controller
+              del-controller BR                              remove the bridge's OpenFlow controllers
+              get-controller BR                              the bridge's controllers and their state
               config-show                                    the running state as a config file (YAML)
               apply FILE|- [--dry-run]                       make the running state FILE's (YAML), changing only
                                                              what differs, all or nothing; prints the difference
@@ -202,10 +206,26 @@ public final class CtlMain {
                         : new Call("GET", "/v1/config?format=yaml", null, "application/yaml", null);
             }
             case "apply" -> apply(a);
+            case "set-controller" -> {
+                arity(verb, a, 2, 64, "BR TARGET...");
+                ObjectNode body = JsonNodeFactory.instance.objectNode();
+                ArrayNode t = body.putArray("targets");
+                a.subList(1, a.size()).forEach(t::add);
+                yield new Call("PUT", "/v1/bridges/" + seg(a.get(0)) + "/controllers", bytes(body), null, null);
+            }
+            case "del-controller" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call("DELETE", "/v1/bridges/" + seg(a.get(0)) + "/controllers", null, null, null);
+            }
+            case "get-controller" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call(
+                        "GET", "/v1/bridges/" + seg(a.get(0)) + "/controllers", null, null, CtlFormat::controllers);
+            }
             default ->
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
-                        + " pmd-stats-clear, config-show, apply");
+                        + " pmd-stats-clear, config-show, apply, set-controller, del-controller, get-controller");
         };
     }
 
