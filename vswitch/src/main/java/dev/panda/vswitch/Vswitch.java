@@ -53,6 +53,7 @@ public final class Vswitch implements Control, AutoCloseable {
     private final double tscGhz = dev.panda.dataplane.stats.TscRate.hz() / 1e9;
     private long generation;
     private volatile Fdb[] fdbs = new Fdb[0];
+    private volatile BridgeFlows[] flowTables = new BridgeFlows[0];
     private volatile boolean closed;
     /** The metrics listener it was started with (served by VswitchMain), for config-show. */
     private volatile MetricsConfig metrics = MetricsConfig.off();
@@ -753,6 +754,7 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         fdbs = bridges.values().stream().map(b -> b.fdb).toArray(Fdb[]::new);
+        flowTables = bridges.values().stream().map(b -> b.flows).toArray(BridgeFlows[]::new);
         datapath.publish(new Snapshot(++generation, pes, bes, rxqs));
     }
 
@@ -809,6 +811,10 @@ public final class Vswitch implements Control, AutoCloseable {
             for (Fdb f : fdbs) { // the array is replaced, never changed, so no allocation here
                 f.age(now);
                 f.compactIfNeeded();
+            }
+            long nanos = System.nanoTime();
+            for (BridgeFlows f : flowTables) { // idle and hard timeouts
+                f.sweep(nanos);
             }
         }
     }

@@ -128,6 +128,11 @@ public abstract class Datapath implements AutoCloseable {
 
     public abstract List<Worker> workers();
 
+    /** The flow-table engine of each thread that runs flows, by worker name (pmd-stats, metrics). */
+    public java.util.Map<String, dev.panda.vswitch.flow.FlowEngine> flowEngines() {
+        return java.util.Map.of();
+    }
+
     /** The pmd cores, by poller index. */
     public abstract int[] pollerCores();
 

@@ -34,6 +34,8 @@ final class PipelineDatapath extends Datapath {
         final int[] decisions;
         int count;
         int inPort;
+        /** Asks the tx stage to send the queued PACKET_OUTs (count is then 0). */
+        boolean packetOuts;
 
         BurstEvent(int burst) {
             handles = new int[burst];
@@ -145,12 +147,34 @@ final class PipelineDatapath extends Datapath {
                 System.arraycopy(rx.handles, 0, ev.handles, 0, n);
                 ev.count = n;
                 ev.inPort = in.id;
+                ev.packetOuts = false;
                 ring.publish(seq);
                 moved += n;
+            }
+            if (index == 0 && !packetOutPosted && Switching.hasPacketOuts(s)) {
+                postPacketOuts();
             }
             perf.iteration(System.nanoTime() - t0, moved);
             return moved;
         }
+    }
+
+    /** Set while an event asking the tx stage to send PACKET_OUTs is in the ring. */
+    private volatile boolean packetOutPosted;
+
+    private void postPacketOuts() {
+        long seq;
+        try {
+            seq = ring.tryNext();
+        } catch (InsufficientCapacityException e) {
+            return; // the next pass tries again
+        }
+        BurstEvent ev = ring.get(seq);
+        ev.count = 0;
+        ev.inPort = 0;
+        ev.packetOuts = true;
+        packetOutPosted = true;
+        ring.publish(seq);
     }
 
     /** Parse, VLAN, learn, look up: writes a decision per packet into the event. */
@@ -182,12 +206,23 @@ final class PipelineDatapath extends Datapath {
             long t0 = System.nanoTime();
             Snapshot s = snapshot;
             int n = ev.count;
-            for (int k = 0; k < n; k++) {
+            sw.tick(nowSeconds);
+            if (ev.packetOuts) {
+                ev.packetOuts = false;
+                packetOutPosted = false;
+                n += sw.packetOuts(s);
+            }
+            for (int k = 0; k < ev.count; k++) {
                 sw.emit(ev.handles[k], ev.decisions[k], ev.inPort, s);
             }
             sw.flush(s);
             perf.iteration(System.nanoTime() - t0, n);
         }
+    }
+
+    @Override
+    public java.util.Map<String, dev.panda.vswitch.flow.FlowEngine> flowEngines() {
+        return java.util.Map.of("tx", tx.sw.flowEngine());
     }
 
     @Override

@@ -61,9 +61,22 @@ final class RtcDatapath extends Datapath {
                 sw.flush(s);
                 moved += n;
             }
+            if (index == 0 && Switching.hasPacketOuts(s)) {
+                moved += sw.packetOuts(s);
+                sw.flush(s);
+            }
             perf.iteration(System.nanoTime() - t0, moved);
             return moved;
         }
+    }
+
+    @Override
+    public java.util.Map<String, dev.panda.vswitch.flow.FlowEngine> flowEngines() {
+        java.util.Map<String, dev.panda.vswitch.flow.FlowEngine> m = new java.util.LinkedHashMap<>();
+        for (RtcPoller p : pollers) {
+            m.put("pmd" + p.index, p.sw.flowEngine());
+        }
+        return m;
     }
 
     @Override

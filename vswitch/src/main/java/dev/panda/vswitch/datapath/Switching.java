@@ -3,6 +3,8 @@ package dev.panda.vswitch.datapath;
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.vswitch.bridge.Fdb;
+import dev.panda.vswitch.flow.BridgeFlows;
+import dev.panda.vswitch.flow.FlowEngine;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -23,6 +25,9 @@ public final class Switching {
 
     static final int UNICAST = 1 << 12;
     static final int FLOOD = 2 << 12;
+    /** The bridge runs OpenFlow tables: {@link #emit} runs the packet through them. */
+    static final int FLOW = 3 << 12;
+
     private static final int KIND_MASK = 3 << 12;
 
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -42,6 +47,10 @@ public final class Switching {
     private int pendingCount;
     private final int[] freeList;
     private int freeCount;
+    private final FlowEngine flow;
+    private final FlowEgress egress = new FlowEgress();
+    /** Seconds for the FDB when a flow says NORMAL (set by {@link #classify} or {@link #tick}). */
+    private int now;
 
     /**
      * @param threadIndex this thread's index among the threads that transmit; it picks the tx
@@ -56,6 +65,17 @@ public final class Switching {
         for (int i = 0; i < staged.length; i++) {
             staged[i] = new PacketBurst(burstSize);
         }
+        this.flow = new FlowEngine(pool, threadIndex);
+    }
+
+    /** This thread's flow-table engine (its exact-match cache counters). */
+    public FlowEngine flowEngine() {
+        return flow;
+    }
+
+    /** The clock for the FDB, for a thread that only emits (the pipeline's tx stage). */
+    void tick(int nowSeconds) {
+        this.now = nowSeconds;
     }
 
     public DropCounters counters() {
@@ -64,6 +84,16 @@ public final class Switching {
 
     /** The decision for packet {@code h} received on {@code in}; drops are counted here. */
     int classify(int h, PortEntry in, int nowSeconds) {
+        now = nowSeconds;
+        BridgeFlows f = in.bridge.flows;
+        if (f != null && f.engaged()) {
+            return FLOW;
+        }
+        return normal(h, in, nowSeconds);
+    }
+
+    /** The learning bridge's decision (NORMAL). */
+    private int normal(int h, PortEntry in, int nowSeconds) {
         long base = pool.dataOffset(h);
         int len = pool.length(h);
         if (len < 14) {
@@ -115,6 +145,16 @@ public final class Switching {
         int kind = decision & KIND_MASK;
         int vlan = decision & 0xFFF;
         PortEntry in = s.ports[inId];
+        if (kind == FLOW) {
+            if (in == null || in.bridge.flows == null) {
+                counters.add(inId, DropCounters.NO_PORT, 1);
+                free(h);
+                return;
+            }
+            egress.bind(s, in.bridge);
+            flow.process(h, in.id, in.tunnelId, in.bridge.flows, egress);
+            return;
+        }
         if (kind == UNICAST) {
             PortEntry out = s.ports[decision >>> 16];
             if (out != null && out.bridge == (in == null ? null : in.bridge) && out.vlan.carries(vlan)) {
@@ -168,6 +208,11 @@ public final class Switching {
             free(h);
             return;
         }
+        enqueue(out, h);
+    }
+
+    /** Queues the frame unchanged for tx on {@code out}. */
+    private void enqueue(PortEntry out, int h) {
         PacketBurst b = staged[out.id];
         if (!isPending[out.id]) {
             isPending[out.id] = true;
@@ -203,6 +248,96 @@ public final class Switching {
         seg.set(BE16, base + 8, (short) ETHERTYPE_VLAN);
         seg.set(BE16, base + 10, (short) vid);
         return true;
+    }
+
+    /**
+     * Sends the PACKET_OUTs the control side queued on any bridge of {@code s} (one thread of the
+     * data path calls this); returns how many. The caller flushes.
+     */
+    int packetOuts(Snapshot s) {
+        int n = 0;
+        for (BridgeEntry b : s.bridges) {
+            if (b.flows != null && b.flows.hasPacketOuts()) {
+                egress.bind(s, b);
+                n += flow.packetOuts(b.flows, egress);
+            }
+        }
+        return n;
+    }
+
+    /** True if a bridge of {@code s} has PACKET_OUTs waiting. */
+    static boolean hasPacketOuts(Snapshot s) {
+        for (BridgeEntry b : s.bridges) {
+            if (b.flows != null && b.flows.hasPacketOuts()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How the flow engine hands packets to this bridge: as-is outputs, floods, NORMAL. */
+    private final class FlowEgress implements FlowEngine.Egress {
+        private Snapshot s;
+        private BridgeEntry bridge;
+
+        void bind(Snapshot snapshot, BridgeEntry b) {
+            this.s = snapshot;
+            this.bridge = b;
+        }
+
+        @Override
+        public void output(int h, int port) {
+            PortEntry p = port > 0 && port < Snapshot.MAX_PORTS ? s.ports[port] : null;
+            if (p == null || p.bridge != bridge) {
+                counters.add(0, DropCounters.NO_PORT, 1);
+                free(h);
+                return;
+            }
+            enqueue(p, h);
+        }
+
+        @Override
+        public void flood(int h, int inPort) {
+            PortEntry last = null;
+            for (PortEntry p : bridge.members) {
+                if (p.id == inPort) {
+                    continue;
+                }
+                if (last != null) {
+                    int copy = pool.alloc();
+                    if (copy < 0) {
+                        counters.add(last.id, DropCounters.NO_BUFFER, 1);
+                    } else {
+                        int len = pool.length(h);
+                        MemorySegment.copy(seg, pool.dataOffset(h), seg, pool.dataOffset(copy), len);
+                        pool.setLength(copy, len);
+                        enqueue(last, copy);
+                    }
+                }
+                last = p;
+            }
+            if (last == null) {
+                free(h);
+            } else {
+                enqueue(last, h);
+            }
+        }
+
+        @Override
+        public void normal(int h, int inPort) {
+            PortEntry in = inPort > 0 && inPort < Snapshot.MAX_PORTS ? s.ports[inPort] : null;
+            if (in == null || in.bridge != bridge) {
+                free(h);
+                return;
+            }
+            int d = Switching.this.normal(h, in, now);
+            emit(h, d, inPort, s);
+        }
+
+        @Override
+        public void drop(int h) {
+            free(h);
+        }
     }
 
     private void transmit(PortEntry out, PacketBurst b) {
