@@ -177,6 +177,18 @@ public final class OpenFlowService implements AutoCloseable {
         exec.shutdownNow(); // not awaited: it may be waiting for a lock the caller holds
     }
 
+    /**
+     * The handlers of one connection: the inactivity probe's timer, the length-field framer (the
+     * header's 16-bit length at offset 2 counts the whole message; a length under 4 is a
+     * framing error that closes the connection), and the session.
+     */
+    static void handlers(Channel c, OfSession s, long probeMs) {
+        c.pipeline()
+                .addLast("idle", new IdleStateHandler(probeMs, 0, 0, TimeUnit.MILLISECONDS))
+                .addLast("frame", new LengthFieldBasedFrameDecoder(Of.MAX_MESSAGE, 2, 2, -4, 0, true))
+                .addLast("of", s);
+    }
+
     // ---- one bridge ----------------------------------------------------------------------
 
     private final class BridgeChannels {
@@ -194,8 +206,8 @@ public final class OpenFlowService implements AutoCloseable {
 
         BridgeChannels(OfDatapath dp) {
             this.dp = dp;
-            this.pump = group.next().scheduleAtFixedRate(this::pump, PUMP_MS, PUMP_MS, TimeUnit.MILLISECONDS);
-            this.portPoll = group.next().scheduleAtFixedRate(this::pollPorts, 0, PORT_POLL_MS, TimeUnit.MILLISECONDS);
+            this.pump = exec.scheduleWithFixedDelay(this::pump, PUMP_MS, PUMP_MS, TimeUnit.MILLISECONDS);
+            this.portPoll = exec.scheduleWithFixedDelay(this::pollPorts, 0, PORT_POLL_MS, TimeUnit.MILLISECONDS);
         }
 
         int passiveCount(ControllerTarget t) {
@@ -257,10 +269,7 @@ public final class OpenFlowService implements AutoCloseable {
             self[0] = s;
             sessions.add(s);
             c.closeFuture().addListener(x -> sessions.remove(self[0]));
-            c.pipeline()
-                    .addLast("idle", new IdleStateHandler(probeMs, 0, 0, TimeUnit.MILLISECONDS))
-                    .addLast("frame", new LengthFieldBasedFrameDecoder(Of.MAX_MESSAGE, 2, 2, -4, 0, true))
-                    .addLast("of", s);
+            handlers(c, s, probeMs);
             return s;
         }
 
