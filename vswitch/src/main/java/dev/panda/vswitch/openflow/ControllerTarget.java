@@ -62,7 +62,8 @@ public record ControllerTarget(boolean passive, String host, int port) {
             throw new IllegalArgumentException("'" + s + "': '" + a + "' is not an IP address");
         }
         try {
-            return InetAddress.getByName(a).getHostAddress();
+            String h = InetAddress.getByName(a).getHostAddress();
+            return v6 ? a.toLowerCase(java.util.Locale.ROOT) : h; // IPv6 as written (::1, not 0:0:...:1)
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException("'" + s + "': '" + a + "' is not an IP address");
         }
