@@ -81,6 +81,6 @@ public interface Control {
 
     /** The OpenFlow channels' counters (connections, messages, decode errors), by name. */
     default java.util.Map<String, Long> openflowCounters() {
-        return java.util.Map.of();
+        return new dev.panda.vswitch.openflow.OfChannelCounters().snapshot();
     }
 }

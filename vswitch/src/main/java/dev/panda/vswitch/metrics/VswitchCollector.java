@@ -56,7 +56,8 @@ final class VswitchCollector implements MultiCollector {
             "panda_pmd_max_iteration_seconds",
             "panda_pmd_long_iterations_total",
             "panda_pipeline_ring_backlog",
-            "panda_pipeline_ring_size");
+            "panda_pipeline_ring_size",
+            "panda_openflow_events_total");
 
     @Override
     public MetricSnapshots collect() {
@@ -68,6 +69,7 @@ final class VswitchCollector implements MultiCollector {
         links(show, out);
         bridges(show, stats.bridges(), out);
         pmds(pmds, out);
+        openflow(control.openflowCounters(), out);
         return new MetricSnapshots(out);
     }
 
@@ -95,6 +97,21 @@ final class VswitchCollector implements MultiCollector {
             }
         }
         out.add(drops.build());
+    }
+
+    /** The OpenFlow channels' counters (connections, messages, decode errors), one label per event. */
+    private static void openflow(Map<String, Long> counters, List<MetricSnapshot> out) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder()
+                .name("panda_openflow_events")
+                .help("OpenFlow channel events: connections accepted and made, messages in, decode errors,"
+                        + " refused messages, failed hellos, probe timeouts, flow mods, packet-ins and -outs");
+        for (Map.Entry<String, Long> e : counters.entrySet()) {
+            b.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(Labels.of("event", e.getKey()))
+                    .value(e.getValue())
+                    .build());
+        }
+        out.add(b.build());
     }
 
     private static CounterSnapshot portCounter(
