@@ -99,7 +99,7 @@ class CtlMainTest {
                 ctl("get-controller", "br0").out());
         assertTrue(ctl("show").out().contains("        Controller \"ptcp:6653\"\n            state: listening"));
         refused(
-                "panda ctl: bridge br0: controllers: 'unix:/x' is not a controller target: ptcp:PORT[:ADDR] (listen)"
+                "bridge br0: controllers: 'unix:/x' is not a controller target: ptcp:PORT[:ADDR] (listen)"
                         + " or tcp:HOST:PORT (connect)",
                 "set-controller",
                 "br0",
