@@ -60,6 +60,16 @@ public interface Control {
         throw new UnsupportedOperationException("flows");
     }
 
+    /** set-fail-mode: {@code secure} or {@code standalone}; 404 unknown bridge, 400 another mode. */
+    default void setFailMode(String bridge, String mode) {
+        throw new UnsupportedOperationException("set-fail-mode");
+    }
+
+    /** The OpenFlow tables that hold flows or saw lookups, of every bridge (pmd-stats, metrics). */
+    default List<Views.FlowTableView> flowTables() {
+        return List.of();
+    }
+
     default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         throw new UnsupportedOperationException("apply");
     }

@@ -109,7 +109,49 @@ public final class Views {
             long iterationsOver250us,
             double tscGhz,
             Long ringBacklog,
-            Integer ringSize) {}
+            Integer ringSize,
+            Long flowCacheHits,
+            Long flowCacheMisses) {
+
+        public PmdStatsView(
+                String pmd,
+                int core,
+                String role,
+                List<String> rxqs,
+                long iterations,
+                long busyIterations,
+                long packets,
+                double busyRatio,
+                double busyNsPerPacket,
+                double busyCyclesPerPacket,
+                long maxIterationNs,
+                long iterationsOver250us,
+                double tscGhz,
+                Long ringBacklog,
+                Integer ringSize) {
+            this(
+                    pmd,
+                    core,
+                    role,
+                    rxqs,
+                    iterations,
+                    busyIterations,
+                    packets,
+                    busyRatio,
+                    busyNsPerPacket,
+                    busyCyclesPerPacket,
+                    maxIterationNs,
+                    iterationsOver250us,
+                    tscGhz,
+                    ringBacklog,
+                    ringSize,
+                    null,
+                    null);
+        }
+    }
+
+    /** One OpenFlow table of a bridge with flows or lookups: for pmd-stats and metrics. */
+    public record FlowTableView(String bridge, int table, int active, long lookups, long matched) {}
 
     public record Stats(List<PortStatsView> ports, List<BridgeStatsView> bridges) {}
 }

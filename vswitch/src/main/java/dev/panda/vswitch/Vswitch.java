@@ -25,6 +25,7 @@ import dev.panda.vswitch.datapath.DropCounters;
 import dev.panda.vswitch.datapath.PortEntry;
 import dev.panda.vswitch.datapath.Snapshot;
 import dev.panda.vswitch.flow.BridgeFlows;
+import dev.panda.vswitch.flow.FailMode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -409,6 +410,9 @@ public final class Vswitch implements Control, AutoCloseable {
         for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
             BridgeState b = bridges.get(c.bridge());
             b.config = c.to().withPorts(List.of());
+            if (b.flows != null) {
+                b.flows.setFailMode(FailMode.parse(b.config.failMode()));
+            }
             if (c.tableSizeChanged()) {
                 b.fdb = newTables.get(c.bridge());
             } else {
@@ -662,6 +666,7 @@ public final class Vswitch implements Control, AutoCloseable {
             long busyNs = c.busyNs();
             long span = Math.max(1, now - c.sinceNs());
             double nsPerPacket = packets == 0 ? 0 : (double) busyNs / packets;
+            var fe = datapath.flowEngines().get(w.name());
             out.add(new Views.PmdStatsView(
                     w.name(),
                     w.core(),
@@ -677,7 +682,9 @@ public final class Vswitch implements Control, AutoCloseable {
                     c.over250us(),
                     tscGhz,
                     w.backlog() == null ? null : w.backlog().getAsLong(),
-                    w.backlog() == null ? null : w.ringSize()));
+                    w.backlog() == null ? null : w.ringSize(),
+                    fe == null ? null : fe.cacheHits(),
+                    fe == null ? null : fe.cacheMisses()));
         }
         return out;
     }
@@ -730,9 +737,7 @@ public final class Vswitch implements Control, AutoCloseable {
             }
         }
         for (BridgeState b : bridges.values()) {
-            if (b.flows == null) {
-                b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
-            }
+            flowsOf(b);
             BridgeEntry be = new BridgeEntry(b.config.name(), b.fdb, b.flows);
             bes.add(be);
             for (PortState p : b.ports) {
@@ -761,11 +766,45 @@ public final class Vswitch implements Control, AutoCloseable {
     @Override
     public synchronized BridgeFlows flows(String bridgeName) {
         checkOpen();
-        BridgeState b = bridge(bridgeName);
+        return flowsOf(bridge(bridgeName));
+    }
+
+    /** The bridge's flow tables, made with the config's fail mode on first use. */
+    private BridgeFlows flowsOf(BridgeState b) {
         if (b.flows == null) {
             b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
+            b.flows.setFailMode(FailMode.parse(b.config.failMode()));
         }
         return b.flows;
+    }
+
+    @Override
+    public synchronized void setFailMode(String bridgeName, String mode) {
+        checkOpen();
+        BridgeState b = bridge(bridgeName);
+        FailMode m;
+        try {
+            m = FailMode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw VswitchException.badRequest(e.getMessage());
+        }
+        b.config = b.config.withFailMode(m.label());
+        flowsOf(b).setFailMode(m);
+    }
+
+    @Override
+    public synchronized List<Views.FlowTableView> flowTables() {
+        List<Views.FlowTableView> out = new ArrayList<>();
+        for (BridgeState b : bridges.values()) {
+            BridgeFlows f = flowsOf(b);
+            for (var t : f.tableStats()) {
+                if (t.activeCount() > 0 || t.lookups() > 0) {
+                    out.add(new Views.FlowTableView(
+                            b.config.name(), t.tableId(), t.activeCount(), t.lookups(), t.matched()));
+                }
+            }
+        }
+        return out;
     }
 
     private BridgeState bridge(String name) {

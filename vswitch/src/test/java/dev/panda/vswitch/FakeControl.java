@@ -38,6 +38,34 @@ public final class FakeControl implements Control {
         }
     }
 
+    /** Real flow tables per bridge (the flow routes drive them as they would the vswitch's). */
+    public final Map<String, dev.panda.vswitch.flow.BridgeFlows> flowTables = new LinkedHashMap<>();
+
+    @Override
+    public synchronized dev.panda.vswitch.flow.BridgeFlows flows(String name) {
+        enter();
+        BridgeConfig b = bridge(name);
+        return flowTables.computeIfAbsent(name, n -> {
+            var f = new dev.panda.vswitch.flow.BridgeFlows(n, 1);
+            f.setFailMode(dev.panda.vswitch.flow.FailMode.parse(b.failMode()));
+            return f;
+        });
+    }
+
+    @Override
+    public synchronized void setFailMode(String name, String mode) {
+        enter();
+        BridgeConfig b = bridge(name);
+        dev.panda.vswitch.flow.FailMode m;
+        try {
+            m = dev.panda.vswitch.flow.FailMode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw VswitchException.badRequest(e.getMessage());
+        }
+        bridges.put(name, b.withFailMode(m.label()));
+        flows(name).setFailMode(m);
+    }
+
     private BridgeConfig bridge(String name) {
         BridgeConfig b = bridges.get(name);
         if (b == null) {
@@ -169,7 +197,15 @@ public final class FakeControl implements Control {
                 0,
                 3.0,
                 null,
-                null));
+                null,
+                20L,
+                2L));
+    }
+
+    @Override
+    public synchronized List<Views.FlowTableView> flowTables() {
+        enter();
+        return List.of(new Views.FlowTableView("br0", 0, 3, 22, 21));
     }
 
     @Override

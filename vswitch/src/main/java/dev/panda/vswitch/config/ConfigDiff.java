@@ -74,6 +74,9 @@ public record ConfigDiff(List<Change> changes) {
         public String line() {
             return "+ bridge " + config.name() + " mac-aging " + config.macAging() + " mac-table-size "
                     + config.macTableSize()
+                    + (config.failMode().equals(BridgeConfig.DEFAULT_FAIL_MODE)
+                            ? ""
+                            : " fail-mode " + config.failMode())
                     + (config.controllers().isEmpty() ? "" : " controllers " + config.controllers());
         }
     }
@@ -134,6 +137,9 @@ public record ConfigDiff(List<Change> changes) {
             }
             if (tableSizeChanged()) {
                 parts.add("mac-table-size " + from.macTableSize() + " -> " + to.macTableSize() + " (MACs relearned)");
+            }
+            if (!from.failMode().equals(to.failMode())) {
+                parts.add("fail-mode " + from.failMode() + " -> " + to.failMode());
             }
             if (controllersChanged()) {
                 parts.add("controllers " + from.controllers() + " -> " + to.controllers());
@@ -349,6 +355,7 @@ public record ConfigDiff(List<Change> changes) {
                 added.add(new BridgeAdded(b.withPorts(List.of())));
             } else if (old.macAging() != b.macAging()
                     || old.macTableSize() != b.macTableSize()
+                    || !old.failMode().equals(b.failMode())
                     || !old.controllers().equals(b.controllers())) {
                 changed.add(new BridgeChanged(old.withPorts(List.of()), b.withPorts(List.of())));
             }

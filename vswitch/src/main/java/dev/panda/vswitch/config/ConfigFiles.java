@@ -221,6 +221,9 @@ public final class ConfigFiles {
         n.put("name", b.name());
         n.put("mac-aging", b.macAging());
         n.put("mac-table-size", b.macTableSize());
+        if (!b.failMode().equals(BridgeConfig.DEFAULT_FAIL_MODE)) {
+            n.put("fail-mode", b.failMode());
+        }
         ArrayNode ports = n.putArray("ports");
         for (PortConfig p : b.ports()) {
             ports.add(toTree(p));

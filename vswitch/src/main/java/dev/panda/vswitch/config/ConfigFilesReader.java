@@ -33,7 +33,7 @@ final class ConfigFilesReader {
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
     private static final Set<String> BRIDGE_KEYS =
-            ordered("name", "mac-aging", "mac-table-size", "ports", "controllers");
+            ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports", "controllers");
     private static final Set<String> PORT_KEYS = ordered("name", "device", "tag", "trunks", "native-vlan", "rx-filter");
 
     private final JsonParser p;
@@ -193,6 +193,7 @@ final class ConfigFilesReader {
         int[] size = {BridgeConfig.DEFAULT_MAC_TABLE_SIZE};
         List<PortConfig> ports = new ArrayList<>();
         List<String> controllers = new ArrayList<>();
+        String[] failMode = {BridgeConfig.DEFAULT_FAIL_MODE};
         readObject(at, BRIDGE_KEYS, (key, path) -> {
             switch (key) {
                 case "name" -> {
@@ -203,6 +204,13 @@ final class ConfigFilesReader {
                 }
                 case "mac-aging" -> aging[0] = readPositive(path, Integer.MAX_VALUE);
                 case "mac-table-size" -> size[0] = readPositive(path, MAX_MAC_TABLE_SIZE);
+                case "fail-mode" -> {
+                    String m = readString(path);
+                    if (!m.equals("secure") && !m.equals("standalone")) {
+                        throw fail(path, quote(m) + " is not a fail mode (secure or standalone)");
+                    }
+                    failMode[0] = m;
+                }
                 case "ports" -> readList(path, i -> ports.add(readPort(path + "[" + i + "]")));
                 case "controllers" ->
                     readList(path, i -> {
@@ -226,7 +234,7 @@ final class ConfigFilesReader {
         if (name[0] == null) {
             throw fail(at, line, "a bridge needs a name");
         }
-        return new BridgeConfig(name[0], aging[0], size[0], ports, controllers);
+        return new BridgeConfig(name[0], aging[0], size[0], ports, failMode[0], controllers);
     }
 
     private PortConfig readPort(String at) throws IOException {

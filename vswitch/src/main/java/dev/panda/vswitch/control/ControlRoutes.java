@@ -7,6 +7,12 @@ import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
+import dev.panda.vswitch.flow.BridgeFlows;
+import dev.panda.vswitch.flow.FlowError;
+import dev.panda.vswitch.flow.FlowFilter;
+import dev.panda.vswitch.flow.FlowJson;
+import dev.panda.vswitch.flow.FlowMod;
+import dev.panda.vswitch.flow.FlowModResult;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,7 +98,53 @@ final class ControlRoutes {
         add("GET", "v1/bridges/*/fdb", (r, p) -> Response.json(200, control.fdb(p.get(0))));
         add("GET", "v1/ports/stats", (r, p) -> Response.json(200, control.stats(null)));
         add("GET", "v1/ports/*/stats", (r, p) -> Response.json(200, control.stats(p.get(0))));
-        add("GET", "v1/pmd-stats", (r, p) -> Response.json(200, Map.of("pmds", control.pmdStats())));
+        add(
+                "GET",
+                "v1/pmd-stats",
+                (r, p) -> Response.json(
+                        200,
+                        new java.util.TreeMap<>(
+                                Map.of("pmds", control.pmdStats(), "flow-tables", control.flowTables()))));
+        add("PUT", "v1/bridges/*/fail-mode", (r, p) -> {
+            control.setFailMode(p.get(0), failModeBody(r.body()));
+            return Response.empty();
+        });
+        add("POST", "v1/bridges/*/flows", (r, p) -> flowMod(p.get(0), r.body(), FlowMod.Command.ADD));
+        add("DELETE", "v1/bridges/*/flows", (r, p) -> {
+            if (r.body() == null || new String(r.body(), StandardCharsets.UTF_8).isBlank()) {
+                return flowMod(p.get(0), null, FlowMod.Command.DELETE);
+            }
+            return flowMod(p.get(0), r.body(), FlowMod.Command.DELETE);
+        });
+        add("GET", "v1/bridges/*/flows", (r, p) -> {
+            BridgeFlows f = control.flows(p.get(0));
+            int table = FlowMod.ALL_TABLES;
+            List<String> t = r.query().get("table");
+            if (t != null && !t.isEmpty()) {
+                try {
+                    table = Integer.parseInt(t.getLast());
+                } catch (NumberFormatException e) {
+                    throw VswitchException.badRequest("table: '" + oneLine(t.getLast()) + "' is not a number");
+                }
+                if (table < 0 || table >= BridgeFlows.TABLES) {
+                    throw VswitchException.badRequest("table: " + table + " is not 0.." + (BridgeFlows.TABLES - 1));
+                }
+            }
+            return new Response(200, JSON, json(FlowJson.toTree(f.flows(FlowFilter.table(table)))), null);
+        });
+        add("GET", "v1/bridges/*/flow-tables", (r, p) -> {
+            BridgeFlows f = control.flows(p.get(0));
+            return Response.json(
+                    200,
+                    Map.of(
+                            "bridge", p.get(0),
+                            "fail-mode", f.failMode().label(),
+                            "controller-connected", f.controllerConnected(),
+                            "tables",
+                                    f.tableStats().stream()
+                                            .filter(ts -> ts.activeCount() > 0 || ts.lookups() > 0)
+                                            .toList()));
+        });
         add("POST", "v1/pmd-stats/clear", (r, p) -> {
             control.clearPmdStats();
             return Response.empty();
@@ -165,6 +217,40 @@ final class ControlRoutes {
             throw VswitchException.badRequest("targets: more than 64");
         }
         return out;
+    }
+
+    /**
+     * A flow mod on bridge {@code br}: the body as {@link FlowJson} reads it ({@code null}: delete
+     * every flow). 200 {@code {"affected": N}}; 400 a bad body or a refused flow (its OpenFlow error
+     * named), 409 a full table or an overlap.
+     */
+    private Response flowMod(String br, byte[] body, FlowMod.Command command) {
+        BridgeFlows f = control.flows(br);
+        FlowMod m;
+        try {
+            m = body == null ? FlowMod.delete(FlowMod.ALL_TABLES, null) : FlowJson.parse(body, command);
+        } catch (IllegalArgumentException e) {
+            throw VswitchException.badRequest(e.getMessage());
+        }
+        FlowModResult res = f.apply(m);
+        if (!res.isOk()) {
+            int status = res.error() == FlowError.TABLE_FULL || res.error() == FlowError.OVERLAP ? 409 : 400;
+            throw new VswitchException(status, FlowJson.describe(res));
+        }
+        return Response.json(200, Map.of("affected", res.affected()));
+    }
+
+    /** {@code {"fail-mode": "secure"}}. */
+    private static String failModeBody(byte[] body) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(body == null ? new byte[0] : body);
+            if (n == null || !n.isObject() || !n.path("fail-mode").isTextual() || n.size() != 1) {
+                throw VswitchException.badRequest("expected {\"fail-mode\": \"secure\" or \"standalone\"}");
+            }
+            return n.get("fail-mode").asText();
+        } catch (java.io.IOException e) {
+            throw VswitchException.badRequest("not JSON: expected {\"fail-mode\": \"secure\" or \"standalone\"}");
+        }
     }
 
     /** {@code ?name}, {@code ?name=1}, {@code =true} or {@code =yes}; refuses other values. */

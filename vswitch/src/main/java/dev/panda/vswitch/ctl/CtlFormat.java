@@ -141,6 +141,15 @@ final class CtlFormat {
     }
 
     /** Like {@code ovs-appctl dpif-netdev/pmd-stats-show} (with pmd-perf-show's longest iterations). */
+    /** dump-flows: one line per flow, as ovs-ofctl dump-flows prints them. */
+    static String flows(JsonNode answer) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode f : answer.path("flows")) {
+            sb.append(f.path("text").asText()).append('\n');
+        }
+        return sb.toString();
+    }
+
     static String pmdStats(JsonNode answer) {
         StringBuilder sb = new StringBuilder();
         for (JsonNode p : answer.path("pmds")) {
@@ -181,6 +190,25 @@ final class CtlFormat {
                         "  ring backlog: %d of %d bursts%n",
                         p.path("ring-backlog").asLong(), p.path("ring-size").asInt()));
             }
+            if (p.hasNonNull("flow-cache-hits")) {
+                long hits = p.path("flow-cache-hits").asLong();
+                long misses = p.path("flow-cache-misses").asLong();
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "  flow cache: %d hits, %d misses (%.1f%% hit)%n",
+                        hits,
+                        misses,
+                        hits + misses == 0 ? 0.0 : 100.0 * hits / (hits + misses)));
+            }
+        }
+        for (JsonNode t : answer.path("flow-tables")) {
+            sb.append(String.format(
+                    "flow table %s/%d: %d flows, %d lookups, %d matched%n",
+                    t.path("bridge").asText(),
+                    t.path("table").asInt(),
+                    t.path("active").asInt(),
+                    t.path("lookups").asLong(),
+                    t.path("matched").asLong()));
         }
         return sb.toString();
     }

@@ -44,6 +44,12 @@ public final class CtlMain {
                                                              ADDR is given), tcp:HOST:PORT connects to a controller
               del-controller BR                              remove the bridge's OpenFlow controllers
               get-controller BR                              the bridge's controllers and their state
+              set-fail-mode BR secure|standalone             what unmatched packets do without a controller
+              add-flow BR FLOW                               add an OpenFlow flow, in ovs-ofctl's syntax, e.g.
+                                                             'priority=10,ip,nw_dst=198.18.0.0/24,actions=output:2'
+              mod-flows BR [--strict] FLOW                   change the actions of the flows FLOW covers
+              del-flows BR [--strict] [FLOW]                 delete the flows FLOW covers (all without FLOW)
+              dump-flows BR [table=N]                        the flows with their counters, as ovs-ofctl's
               config-show                                    the running state as a config file (YAML)
               apply FILE|- [--dry-run]                       make the running state FILE's (YAML), changing only
                                                              what differs, all or nothing; prints the difference
@@ -222,10 +228,53 @@ public final class CtlMain {
                 yield new Call(
                         "GET", "/v1/bridges/" + seg(a.get(0)) + "/controllers", null, null, CtlFormat::controllers);
             }
+            case "set-fail-mode" -> {
+                arity(verb, a, 2, 2, "BR secure|standalone");
+                if (!a.get(1).equals("secure") && !a.get(1).equals("standalone")) {
+                    throw new UsageException("set-fail-mode: '" + a.get(1) + "' is not secure or standalone");
+                }
+                ObjectNode body = JsonNodeFactory.instance.objectNode().put("fail-mode", a.get(1));
+                yield new Call("PUT", "/v1/bridges/" + seg(a.get(0)) + "/fail-mode", bytes(body), null, null);
+            }
+            case "add-flow" -> {
+                arity(verb, a, 2, 2, "BR FLOW");
+                ObjectNode body = JsonNodeFactory.instance.objectNode().put("flow", a.get(1));
+                yield new Call("POST", "/v1/bridges/" + seg(a.get(0)) + "/flows", bytes(body), null, null);
+            }
+            case "mod-flows", "del-flows" -> {
+                List<String> rest =
+                        a.stream().filter(w -> !w.equals("--strict")).toList();
+                boolean strict = rest.size() < a.size();
+                boolean del = verb.equals("del-flows");
+                arity(verb, rest, del ? 1 : 2, 2, del ? "BR [--strict] [FLOW]" : "BR [--strict] FLOW");
+                String uri = "/v1/bridges/" + seg(rest.get(0)) + "/flows";
+                if (rest.size() == 1) {
+                    if (strict) {
+                        throw new UsageException("del-flows: --strict needs a FLOW");
+                    }
+                    yield new Call("DELETE", uri, null, null, null);
+                }
+                ObjectNode body = JsonNodeFactory.instance.objectNode();
+                body.put("command", (del ? "delete" : "modify") + (strict ? "-strict" : ""));
+                body.put("flow", rest.get(1));
+                yield new Call(del ? "DELETE" : "POST", uri, bytes(body), null, null);
+            }
+            case "dump-flows" -> {
+                arity(verb, a, 1, 2, "BR [table=N]");
+                String q = "";
+                if (a.size() == 2) {
+                    if (!a.get(1).startsWith("table=")) {
+                        throw new UsageException("dump-flows: '" + a.get(1) + "' is not table=N");
+                    }
+                    q = "?table=" + seg(a.get(1).substring("table=".length()));
+                }
+                yield new Call("GET", "/v1/bridges/" + seg(a.get(0)) + "/flows" + q, null, null, CtlFormat::flows);
+            }
             default ->
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
-                        + " pmd-stats-clear, config-show, apply, set-controller, del-controller, get-controller");
+                        + " pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, mod-flows, del-flows,"
+                        + " dump-flows, set-controller, del-controller, get-controller");
         };
     }
 

@@ -57,6 +57,11 @@ final class VswitchCollector implements MultiCollector {
             "panda_pmd_long_iterations_total",
             "panda_pipeline_ring_backlog",
             "panda_pipeline_ring_size",
+            "panda_flow_cache_hits_total",
+            "panda_flow_cache_misses_total",
+            "panda_flow_table_active",
+            "panda_flow_table_lookups_total",
+            "panda_flow_table_matched_total",
             "panda_openflow_events_total");
 
     @Override
@@ -69,6 +74,7 @@ final class VswitchCollector implements MultiCollector {
         links(show, out);
         bridges(show, stats.bridges(), out);
         pmds(pmds, out);
+        flows(pmds, control.flowTables(), out);
         openflow(control.openflowCounters(), out);
         return new MetricSnapshots(out);
     }
@@ -239,6 +245,46 @@ final class VswitchCollector implements MultiCollector {
         }
         out.add(backlog.build());
         out.add(size.build());
+    }
+
+    /** The OpenFlow tables: each thread's exact-match cache, each table's flows and lookups. */
+    private static void flows(
+            List<Views.PmdStatsView> pmds, List<Views.FlowTableView> tables, List<MetricSnapshot> out) {
+        List<Views.PmdStatsView> withCache =
+                pmds.stream().filter(s -> s.flowCacheHits() != null).toList();
+        out.add(pmdCounter(
+                "panda_flow_cache_hits",
+                "Flow-table lookups answered by the thread's exact-match cache",
+                withCache,
+                s -> s.flowCacheHits()));
+        out.add(pmdCounter(
+                "panda_flow_cache_misses",
+                "Flow-table lookups that went to the classifier (tuple space search)",
+                withCache,
+                s -> s.flowCacheMisses()));
+        GaugeSnapshot.Builder active =
+                GaugeSnapshot.builder().name("panda_flow_table_active").help("Flows in the OpenFlow table");
+        CounterSnapshot.Builder lookups = CounterSnapshot.builder()
+                .name("panda_flow_table_lookups")
+                .help("Packets looked up in the OpenFlow table");
+        CounterSnapshot.Builder matched = CounterSnapshot.builder()
+                .name("panda_flow_table_matched")
+                .help("Packets that matched a flow of the OpenFlow table");
+        for (Views.FlowTableView t : tables) {
+            Labels l = Labels.of("bridge", t.bridge(), "table", String.valueOf(t.table()));
+            active.dataPoint(gauge(l, t.active()));
+            lookups.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(l)
+                    .value(t.lookups())
+                    .build());
+            matched.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(l)
+                    .value(t.matched())
+                    .build());
+        }
+        out.add(active.build());
+        out.add(lookups.build());
+        out.add(matched.build());
     }
 
     private static CounterSnapshot pmdCounter(

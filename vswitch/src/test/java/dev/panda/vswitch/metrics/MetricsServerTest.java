@@ -98,6 +98,11 @@ class MetricsServerTest {
         assertLine(body, "panda_pmd_busy_ratio{pmd=\"pmd-1\"} 0.25");
         assertLine(body, "panda_pmd_busy_cycles_per_packet{pmd=\"pmd-1\"} 361.5");
         assertLine(body, "panda_pmd_packets_total{pmd=\"pmd-1\"} 22.0");
+        assertLine(body, "panda_flow_cache_hits_total{pmd=\"pmd-1\"} 20.0");
+        assertLine(body, "panda_flow_cache_misses_total{pmd=\"pmd-1\"} 2.0");
+        assertLine(body, "panda_flow_table_active{bridge=\"br0\",table=\"0\"} 3.0");
+        assertLine(body, "panda_flow_table_lookups_total{bridge=\"br0\",table=\"0\"} 22.0");
+        assertLine(body, "panda_flow_table_matched_total{bridge=\"br0\",table=\"0\"} 21.0");
         assertTrue(body.contains("\njvm_gc_collection_seconds_count{"), "GC counts");
         assertTrue(body.contains("\njvm_memory_used_bytes{area=\"heap\"}"), "heap");
         // the scrape ran on the metrics executor, never on the event loop
