@@ -226,6 +226,38 @@ class OfChannelTest {
     }
 
     @Test
+    void portStatusGoesToPeersThatAskedForAsyncMessages() throws Exception {
+        FakeDatapath dp = passive(2);
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(msg(4, 9, 3, new byte[] {0, 0, (byte) 0xff, (byte) 0xff})); // SET_CONFIG: as ovs-ofctl monitor
+            p.send(msg(4, 20, 4, new byte[0]));
+            assertEquals(21, type(p.read()));
+            Thread.sleep(2 * OpenFlowService.PORT_POLL_MS);
+            dp.ports.add(new OfDatapath.PortInfo(3, "p3", new byte[6], true, 10_000_000));
+            byte[] added = p.read();
+            assertEquals(12, type(added));
+            assertEquals(0, added[8], "OFPPR_ADD");
+            assertEquals(3, ByteBuffer.wrap(added).getInt(16));
+            dp.ports.set(0, new OfDatapath.PortInfo(1, "p1", dp.ports.get(0).mac(), false, 10_000_000));
+            byte[] down = p.read();
+            assertEquals(12, type(down));
+            assertEquals(2, down[8], "OFPPR_MODIFY");
+            assertEquals(1, ByteBuffer.wrap(down).getInt(16));
+            assertEquals(1, ByteBuffer.wrap(down).getInt(16 + 36), "OFPPS_LINK_DOWN");
+            dp.ports.remove(2);
+            byte[] gone = p.read();
+            assertEquals(1, gone[8], "OFPPR_DELETE");
+            // and the packet-in of a table miss: the whole frame up to miss_send_len (0xffff here)
+            dp.packetIns.add(new byte[300]);
+            byte[] pin = p.read();
+            assertEquals(10, type(pin));
+            assertEquals(300, ByteBuffer.wrap(pin).getShort(12));
+            assertEquals(8 + 16 + 16 + 2 + 300, pin.length); // header, fixed part, match (in_port), pad, frame
+        }
+    }
+
+    @Test
     void manyShortConnectionsAtOnce() throws Exception {
         passive(2);
         List<Thread> threads = new java.util.ArrayList<>();
