@@ -172,10 +172,12 @@ public final class BridgeFlows {
             return FlowModResult.fail(FlowError.BAD_COMMAND, "no command");
         }
         boolean delete = m.command() == FlowMod.Command.DELETE || m.command() == FlowMod.Command.DELETE_STRICT;
-        if (m.tableId() == FlowMod.ALL_TABLES ? !delete : m.tableId() < 0 || m.tableId() >= TABLES) {
+        boolean add = m.command() == FlowMod.Command.ADD;
+        // table 255 (all) for deletes, and for modifies too (as Open vSwitch allows), never for adds
+        if (m.tableId() == FlowMod.ALL_TABLES ? add : m.tableId() < 0 || m.tableId() >= TABLES) {
             return FlowModResult.fail(
                     FlowError.BAD_TABLE_ID,
-                    "table " + m.tableId() + " is not 0.." + (TABLES - 1) + (delete ? " or 255 (all)" : ""));
+                    "table " + m.tableId() + " is not 0.." + (TABLES - 1) + (add ? "" : " or 255 (all)"));
         }
         if (m.priority() < 0 || m.priority() > 0xffff) {
             return FlowModResult.fail(FlowError.UNKNOWN, "priority " + m.priority() + " is not 0..65535");
@@ -199,7 +201,7 @@ public final class BridgeFlows {
         if (delete) {
             return null; // instructions of a delete are ignored
         }
-        return checkInstructions(m.instructions(), m.tableId());
+        return checkInstructions(m.instructions(), m.tableId() == FlowMod.ALL_TABLES ? -1 : m.tableId());
     }
 
     static FlowModResult checkInstructions(List<Instruction> instructions, int tableId) {
@@ -351,22 +353,45 @@ public final class BridgeFlows {
     }
 
     private FlowModResult modify(FlowMod m, boolean strict) {
-        List<Rule> t = tables[m.tableId()];
         Match match = m.match().normalized();
-        int n = 0;
-        for (int i = 0; i < t.size(); i++) {
-            Rule r = t.get(i);
-            if (!cookieMatches(r, m)) {
-                continue;
-            }
-            boolean hit = strict ? r.priority == m.priority() && r.match.equals(match) : r.match.isSubsetOf(match);
-            if (hit) {
-                t.set(i, r.modified(m.instructions(), (m.flags() & FlowMod.RESET_COUNTS) != 0));
-                n++;
+        if (m.tableId() == FlowMod.ALL_TABLES) {
+            // a goto in the new instructions must lead forward from every table it lands in
+            for (int tid = 0; tid < TABLES; tid++) {
+                for (Rule r : tables[tid]) {
+                    if (cookieMatches(r, m)
+                            && (strict
+                                    ? r.priority == m.priority() && r.match.equals(match)
+                                    : r.match.isSubsetOf(match))) {
+                        FlowModResult bad = checkInstructions(m.instructions(), tid);
+                        if (bad != null) {
+                            return bad;
+                        }
+                    }
+                }
             }
         }
-        if (n > 0) {
-            publish(m.tableId());
+        int n = 0;
+        for (int tid = 0; tid < TABLES; tid++) {
+            if (m.tableId() != FlowMod.ALL_TABLES && m.tableId() != tid) {
+                continue;
+            }
+            List<Rule> t = tables[tid];
+            boolean changed = false;
+            for (int i = 0; i < t.size(); i++) {
+                Rule r = t.get(i);
+                if (!cookieMatches(r, m)) {
+                    continue;
+                }
+                boolean hit = strict ? r.priority == m.priority() && r.match.equals(match) : r.match.isSubsetOf(match);
+                if (hit) {
+                    t.set(i, r.modified(m.instructions(), (m.flags() & FlowMod.RESET_COUNTS) != 0));
+                    changed = true;
+                    n++;
+                }
+            }
+            if (changed) {
+                publish(tid);
+            }
         }
         return FlowModResult.ok(n);
     }

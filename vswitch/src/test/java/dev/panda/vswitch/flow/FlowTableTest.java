@@ -311,6 +311,11 @@ class FlowTableTest {
                 FlowError.BAD_TABLE_ID,
                 f.apply(add(FlowMod.ALL_TABLES, 1, Match.ANY)).error());
         assertEquals(
+                0,
+                f.apply(add(FlowMod.ALL_TABLES, 1, Match.ANY).withCommand(FlowMod.Command.MODIFY))
+                        .affected(),
+                "a modify of every table (as Open vSwitch allows) that covers nothing");
+        assertEquals(
                 FlowError.BAD_INST_TABLE_ID,
                 f.apply(add(3, 1, Match.ANY, new Instruction.GotoTable(3))).error());
         assertEquals(
@@ -452,6 +457,11 @@ class FlowTableTest {
         r = f.apply(add(0, 0, ip, out(6)).withCommand(FlowMod.Command.MODIFY));
         assertEquals(3, r.affected());
         assertEquals(List.of("out:6"), run(f, 1, web));
+        // table 255: every table (as Open vSwitch allows for modifies)
+        ok(f.apply(add(2, 10, ip, out(2))));
+        r = f.apply(add(FlowMod.ALL_TABLES, 0, ip, out(8)).withCommand(FlowMod.Command.MODIFY));
+        assertEquals(4, r.affected());
+        f.apply(FlowMod.delete(2, Match.ANY));
         // a modify that covers nothing adds nothing (OpenFlow 1.3)
         r = f.apply(add(0, 0, Match.builder().inPort(9).build(), out(6)).withCommand(FlowMod.Command.MODIFY));
         assertEquals(0, r.affected());
