@@ -136,8 +136,9 @@ public final class OfDecoder {
             throw new OfError(
                     Of.ET_FLOW_MOD_FAILED, Of.FMFC_BAD_FLAGS, "flow-mod flags 0x" + Integer.toHexString(flags));
         }
-        if (table == Of.TT_ALL && command < Of.FC_DELETE) {
-            throw new OfError(Of.ET_FLOW_MOD_FAILED, Of.FMFC_BAD_TABLE_ID, "table 255 (all) on an add or modify");
+        if (table == Of.TT_ALL && command == Of.FC_ADD) {
+            // modify and delete may name every table (Open vSwitch allows a modify of table 255 too)
+            throw new OfError(Of.ET_FLOW_MOD_FAILED, Of.FMFC_BAD_TABLE_ID, "table 255 (all) on an add");
         }
         List<Oxm> match = Oxm.decodeMatch(r);
         List<OfInstruction> inst = OfInstruction.decodeList(r);
