@@ -92,4 +92,24 @@ public interface Control {
     default List<dev.panda.vswitch.capture.CaptureView> captures() {
         return List.of();
     }
+
+    /**
+     * set-controller: makes {@code targets} the bridge's OpenFlow controllers, as ovs-vsctl's
+     * ({@code ptcp:PORT[:ADDR]} listens, {@code tcp:HOST:PORT} connects); an empty list is
+     * del-controller. 404 unknown bridge; 400 a bad target; 409 a port that cannot be listened on
+     * (nothing changed).
+     */
+    default void setController(String bridge, List<String> targets) {
+        throw new UnsupportedOperationException("set-controller");
+    }
+
+    /** get-controller: each target of the bridge and what it is doing. 404 unknown bridge. */
+    default List<Views.ControllerView> controllers(String bridge) {
+        throw new UnsupportedOperationException("get-controller");
+    }
+
+    /** The OpenFlow channels' counters (connections, messages, decode errors), by name. */
+    default java.util.Map<String, Long> openflowCounters() {
+        return new dev.panda.vswitch.openflow.OfChannelCounters().snapshot();
+    }
 }

@@ -13,7 +13,29 @@ public final class Views {
 
     public record PmdView(String mode, List<Integer> cores, String idle) {}
 
-    public record BridgeView(String name, int macAging, int macTableSize, int fdbEntries, List<PortView> ports) {}
+    public record BridgeView(
+            String name,
+            int macAging,
+            int macTableSize,
+            int fdbEntries,
+            List<PortView> ports,
+            List<ControllerView> controllers) {
+
+        public BridgeView(String name, int macAging, int macTableSize, int fdbEntries, List<PortView> ports) {
+            this(name, macAging, macTableSize, fdbEntries, ports, List.of());
+        }
+    }
+
+    /**
+     * One OpenFlow controller target of a bridge.
+     *
+     * @param state       {@code listening}, {@code connected}, {@code connecting}, or why the last
+     *                    attempt failed and when the next one is
+     * @param address     the address listened on (the bound port for {@code ptcp:0}) or connected to
+     * @param connections open connections (a listener's peers; 0 or 1 for an active target)
+     * @param connected   an active target whose controller completed the hello
+     */
+    public record ControllerView(String target, String state, String address, int connections, boolean connected) {}
 
     /**
      * @param vlanMode {@code access}, {@code trunk} or {@code all} (no tag and no trunks: every VLAN)

@@ -69,6 +69,8 @@ public final class Vswitch implements Control, AutoCloseable {
     private boolean stateDirSet;
     /** The metrics listener it was started with (served by VswitchMain), for config-show. */
     private volatile MetricsConfig metrics = MetricsConfig.off();
+    /** The bridges' OpenFlow channels (set-controller); started with the first controller. */
+    private final dev.panda.vswitch.openflow.Controllers openflow = new dev.panda.vswitch.openflow.Controllers(this);
 
     private static final class BridgeState {
         BridgeConfig config; // mac-aging and mac-table-size may change by apply
@@ -193,8 +195,9 @@ public final class Vswitch implements Control, AutoCloseable {
             throw VswitchException.conflict("bridge " + bridge.name() + " already exists");
         }
         BridgeState b;
+        List<String> controllers = dev.panda.vswitch.openflow.Controllers.parse(bridge.name(), bridge.controllers());
         try {
-            b = new BridgeState(bridge.withPorts(List.of()));
+            b = new BridgeState(bridge.withPorts(List.of()).withControllers(controllers));
         } catch (IllegalArgumentException e) {
             throw VswitchException.badRequest("bridge " + bridge.name() + ": " + e.getMessage());
         }
@@ -204,6 +207,7 @@ public final class Vswitch implements Control, AutoCloseable {
             for (PortConfig p : bridge.ports()) {
                 addPort(bridge.name(), p);
             }
+            openflow.set(bridge.name(), controllers);
         } catch (RuntimeException e) {
             delBridge(bridge.name());
             throw e;
@@ -214,6 +218,7 @@ public final class Vswitch implements Control, AutoCloseable {
     public synchronized void delBridge(String name) {
         checkOpen();
         BridgeState b = bridge(name);
+        openflow.remove(name);
         List<PortState> gone = new ArrayList<>(b.ports);
         b.ports.clear();
         bridges.remove(name);
@@ -354,6 +359,7 @@ public final class Vswitch implements Control, AutoCloseable {
         Map<String, PortState> opened = new LinkedHashMap<>();
         Map<String, Filter> newFilters = new HashMap<>();
         Set<Integer> taken = new HashSet<>();
+        Map<String, List<String>> controllersBefore = new LinkedHashMap<>();
         try {
             for (ConfigDiff.BridgeAdded a : diff.of(ConfigDiff.BridgeAdded.class)) {
                 newBridges.put(a.bridge(), new BridgeState(a.config()));
@@ -389,7 +395,15 @@ public final class Vswitch implements Control, AutoCloseable {
                 taken.add(ps.id);
                 opened.put(pc.name(), ps);
             }
+            applyControllers(diff, controllersBefore);
         } catch (RuntimeException e) {
+            controllersBefore.forEach((bridge, before) -> {
+                try {
+                    openflow.set(bridge, before);
+                } catch (RuntimeException again) {
+                    // the listener it had is gone; the bridge keeps what it could
+                }
+            });
             for (PortState p : opened.values()) {
                 p.filter.close();
                 p.port.close();
@@ -417,6 +431,7 @@ public final class Vswitch implements Control, AutoCloseable {
         }
         for (ConfigDiff.BridgeRemoved r : diff.of(ConfigDiff.BridgeRemoved.class)) {
             bridges.remove(r.bridge());
+            openflow.remove(r.bridge());
         }
         bridges.putAll(newBridges);
         for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
@@ -475,6 +490,49 @@ public final class Vswitch implements Control, AutoCloseable {
         return diff;
     }
 
+    /**
+     * The OpenFlow controllers of added and changed bridges, before the commit so a listener that
+     * cannot bind refuses the whole apply; {@code before} collects what to restore on a refusal.
+     */
+    private void applyControllers(ConfigDiff diff, Map<String, List<String>> before) {
+        for (ConfigDiff.Change c : diff.changes()) {
+            BridgeConfig to;
+            if (c instanceof ConfigDiff.BridgeAdded a
+                    && !a.config().controllers().isEmpty()) {
+                to = a.config();
+            } else if (c instanceof ConfigDiff.BridgeChanged ch && ch.controllersChanged()) {
+                to = ch.to();
+            } else {
+                continue;
+            }
+            List<String> targets = dev.panda.vswitch.openflow.Controllers.parse(to.name(), to.controllers());
+            BridgeState running = bridges.get(to.name());
+            List<String> was = running == null ? List.of() : running.config.controllers();
+            openflow.set(to.name(), targets);
+            before.put(to.name(), was);
+        }
+    }
+
+    @Override
+    public synchronized void setController(String bridgeName, List<String> targets) {
+        checkOpen();
+        BridgeState b = bridge(bridgeName);
+        List<String> canonical = dev.panda.vswitch.openflow.Controllers.parse(bridgeName, targets);
+        openflow.set(bridgeName, canonical);
+        b.config = b.config.withControllers(canonical);
+    }
+
+    @Override
+    public synchronized List<Views.ControllerView> controllers(String bridgeName) {
+        bridge(bridgeName);
+        return openflow.status(bridgeName);
+    }
+
+    @Override
+    public Map<String, Long> openflowCounters() {
+        return openflow.counters();
+    }
+
     /** After the data path let go of it: forget its MACs, close it (its buffers go back). */
     private void closePort(PortState p) {
         p.bridge.fdb.flushPort(p.id);
@@ -508,7 +566,8 @@ public final class Vswitch implements Control, AutoCloseable {
                         pmdsByPort.getOrDefault(p.id, List.of())));
             }
             BridgeConfig c = b.config;
-            out.add(new Views.BridgeView(c.name(), c.macAging(), c.macTableSize(), b.fdb.size(), ports));
+            out.add(new Views.BridgeView(
+                    c.name(), c.macAging(), c.macTableSize(), b.fdb.size(), ports, openflow.status(c.name())));
         }
         int[] cores = datapath.pollerCores();
         List<Integer> coreList = new ArrayList<>();
@@ -904,6 +963,7 @@ public final class Vswitch implements Control, AutoCloseable {
             return;
         }
         closed = true;
+        openflow.close();
         housekeeping.interrupt();
         datapath.close();
         if (captures != null) {

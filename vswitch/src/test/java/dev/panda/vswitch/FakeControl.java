@@ -144,7 +144,7 @@ public final class FakeControl implements Control {
                         1,
                         List.of(1)));
             }
-            views.add(new Views.BridgeView(b.name(), b.macAging(), b.macTableSize(), 2, ports));
+            views.add(new Views.BridgeView(b.name(), b.macAging(), b.macTableSize(), 2, ports, controllers(b.name())));
         }
         return new Views.Show(views, new Views.PmdView("rtc", List.of(1), "yield"));
     }
@@ -239,5 +239,24 @@ public final class FakeControl implements Control {
             desired.bridges().forEach(b -> bridges.put(b.name(), b));
         }
         return diff;
+    }
+
+    @Override
+    public synchronized void setController(String bridge, List<String> targets) {
+        threads.add(Thread.currentThread().getName());
+        BridgeConfig b = bridge(bridge);
+        bridges.put(bridge, b.withControllers(dev.panda.vswitch.openflow.Controllers.parse(bridge, targets)));
+    }
+
+    @Override
+    public synchronized List<Views.ControllerView> controllers(String bridge) {
+        return bridge(bridge).controllers().stream()
+                .map(t -> new Views.ControllerView(
+                        t,
+                        t.startsWith("ptcp:") ? "listening" : "connected",
+                        "127.0.0.1:6653",
+                        1,
+                        !t.startsWith("ptcp:")))
+                .toList();
     }
 }

@@ -76,7 +76,8 @@ public record ConfigDiff(List<Change> changes) {
                     + config.macTableSize()
                     + (config.failMode().equals(BridgeConfig.DEFAULT_FAIL_MODE)
                             ? ""
-                            : " fail-mode " + config.failMode());
+                            : " fail-mode " + config.failMode())
+                    + (config.controllers().isEmpty() ? "" : " controllers " + config.controllers());
         }
     }
 
@@ -125,6 +126,10 @@ public record ConfigDiff(List<Change> changes) {
             return from.macTableSize() != to.macTableSize();
         }
 
+        public boolean controllersChanged() {
+            return !from.controllers().equals(to.controllers());
+        }
+
         public String line() {
             List<String> parts = new ArrayList<>();
             if (from.macAging() != to.macAging()) {
@@ -135,6 +140,9 @@ public record ConfigDiff(List<Change> changes) {
             }
             if (!from.failMode().equals(to.failMode())) {
                 parts.add("fail-mode " + from.failMode() + " -> " + to.failMode());
+            }
+            if (controllersChanged()) {
+                parts.add("controllers " + from.controllers() + " -> " + to.controllers());
             }
             return "~ bridge " + to.name() + " " + String.join(", ", parts);
         }
@@ -347,7 +355,8 @@ public record ConfigDiff(List<Change> changes) {
                 added.add(new BridgeAdded(b.withPorts(List.of())));
             } else if (old.macAging() != b.macAging()
                     || old.macTableSize() != b.macTableSize()
-                    || !old.failMode().equals(b.failMode())) {
+                    || !old.failMode().equals(b.failMode())
+                    || !old.controllers().equals(b.controllers())) {
                 changed.add(new BridgeChanged(old.withPorts(List.of()), b.withPorts(List.of())));
             }
             for (PortConfig p : b.ports()) {

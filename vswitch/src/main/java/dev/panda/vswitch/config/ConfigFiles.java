@@ -231,6 +231,10 @@ public final class ConfigFiles {
         for (PortConfig p : b.ports()) {
             ports.add(toTree(p));
         }
+        if (!b.controllers().isEmpty()) {
+            ArrayNode c = n.putArray("controllers");
+            b.controllers().forEach(c::add);
+        }
         return n;
     }
 

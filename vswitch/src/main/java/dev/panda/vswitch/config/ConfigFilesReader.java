@@ -32,7 +32,8 @@ final class ConfigFilesReader {
     private static final Set<String> METRICS_KEYS = ordered("listen");
     private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
-    private static final Set<String> BRIDGE_KEYS = ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports");
+    private static final Set<String> BRIDGE_KEYS =
+            ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports", "controllers");
     private static final Set<String> PORT_KEYS =
             ordered("name", "device", "tag", "trunks", "native-vlan", "rx-filter", "vxlan");
     private static final Set<String> VXLAN_KEYS = ordered("vni", "local", "remote", "underlay");
@@ -195,6 +196,7 @@ final class ConfigFilesReader {
         int[] aging = {BridgeConfig.DEFAULT_MAC_AGING};
         int[] size = {BridgeConfig.DEFAULT_MAC_TABLE_SIZE};
         List<PortConfig> ports = new ArrayList<>();
+        List<String> controllers = new ArrayList<>();
         String[] failMode = {BridgeConfig.DEFAULT_FAIL_MODE};
         readObject(at, BRIDGE_KEYS, (key, path) -> {
             switch (key) {
@@ -214,13 +216,29 @@ final class ConfigFilesReader {
                     failMode[0] = m;
                 }
                 case "ports" -> readList(path, i -> ports.add(readPort(path + "[" + i + "]")));
+                case "controllers" ->
+                    readList(path, i -> {
+                        String ep = path + "[" + i + "]";
+                        String t = readText(ep, 300);
+                        String canonical;
+                        try {
+                            canonical = dev.panda.vswitch.openflow.ControllerTarget.parse(t)
+                                    .toString();
+                        } catch (IllegalArgumentException e) {
+                            throw fail(ep, e.getMessage());
+                        }
+                        if (controllers.contains(canonical)) {
+                            throw fail(ep, "controller " + canonical + " is listed twice");
+                        }
+                        controllers.add(canonical);
+                    });
                 default -> throw new IllegalStateException(key);
             }
         });
         if (name[0] == null) {
             throw fail(at, line, "a bridge needs a name");
         }
-        return new BridgeConfig(name[0], aging[0], size[0], ports, failMode[0]);
+        return new BridgeConfig(name[0], aging[0], size[0], ports, failMode[0], controllers);
     }
 
     private PortConfig readPort(String at) throws IOException {

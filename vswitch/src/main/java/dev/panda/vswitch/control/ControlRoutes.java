@@ -164,6 +164,18 @@ final class ControlRoutes {
         add("GET", "v1/captures", (r, p) -> Response.json(200, Map.of("captures", control.captures())));
         add("POST", "v1/captures", (r, p) -> Response.json(201, control.captureStart(CaptureBodies.spec(r.body()))));
         add("DELETE", "v1/captures/*", (r, p) -> Response.json(200, control.captureStop(p.get(0))));
+        add("PUT", "v1/bridges/*/controllers", (r, p) -> {
+            control.setController(p.get(0), targets(r.body()));
+            return Response.empty();
+        });
+        add("DELETE", "v1/bridges/*/controllers", (r, p) -> {
+            control.setController(p.get(0), List.of());
+            return Response.empty();
+        });
+        add(
+                "GET",
+                "v1/bridges/*/controllers",
+                (r, p) -> Response.json(200, Map.of("bridge", p.get(0), "controllers", control.controllers(p.get(0)))));
     }
 
     /**
@@ -183,6 +195,31 @@ final class ControlRoutes {
                 json ? ConfigFiles.configFromJson(r.body()) : ConfigFiles.parseYaml(r.body(), "request body");
         ConfigDiff diff = control.apply(desired, dryRun);
         return new Response(200, JSON, json(diff.toTree(dryRun, !dryRun)), null);
+    }
+
+    /** {@code {"targets": ["ptcp:6653", "tcp:198.18.0.1:6653"]}}: at most 64 strings. */
+    private static List<String> targets(byte[] body) {
+        com.fasterxml.jackson.databind.JsonNode n;
+        try {
+            n = Json.MAPPER.readTree(body);
+        } catch (java.io.IOException e) {
+            throw VswitchException.badRequest("body: not JSON: " + oneLine(e.getMessage()));
+        }
+        if (n == null || !n.isObject() || !n.path("targets").isArray() || n.size() != 1) {
+            throw VswitchException.badRequest(
+                    "body: expected {\"targets\": [\"ptcp:PORT[:ADDR]\" or \"tcp:HOST:PORT\", ...]}");
+        }
+        List<String> out = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode t : n.get("targets")) {
+            if (!t.isTextual()) {
+                throw VswitchException.badRequest("targets: " + oneLine(t.toString()) + " is not a string");
+            }
+            out.add(t.asText());
+        }
+        if (out.size() > 64) {
+            throw VswitchException.badRequest("targets: more than 64");
+        }
+        return out;
     }
 
     /**

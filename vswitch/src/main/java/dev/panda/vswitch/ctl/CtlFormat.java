@@ -32,6 +32,16 @@ final class CtlFormat {
                     b.path("mac-aging").asLong(),
                     b.path("mac-table-size").asLong(),
                     b.path("fdb-entries").asLong()));
+            for (JsonNode c : b.path("controllers")) {
+                sb.append("        Controller \"")
+                        .append(c.path("target").asText())
+                        .append("\"\n");
+                sb.append(String.format(
+                        "            state: %s, address: %s, connections: %d%n",
+                        c.path("state").asText("?"),
+                        c.path("address").asText("-"),
+                        c.path("connections").asInt()));
+            }
             for (JsonNode p : b.path("ports")) {
                 sb.append("        Port ").append(p.path("name").asText()).append('\n');
                 sb.append("            device: ")
@@ -223,5 +233,19 @@ final class CtlFormat {
         List<String> s = new ArrayList<>();
         list.forEach(n -> s.add(n.asText()));
         return s.isEmpty() ? none : String.join(",", s);
+    }
+
+    /** get-controller: one target per line, as ovs-vsctl prints them, then its state. */
+    static String controllers(JsonNode n) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode c : n.path("controllers")) {
+            sb.append(String.format(
+                    "%s  %s  %s  connections=%d%n",
+                    c.path("target").asText(),
+                    c.path("state").asText("?").replace(' ', '_'),
+                    c.path("address").asText("-"),
+                    c.path("connections").asInt()));
+        }
+        return sb.toString();
     }
 }

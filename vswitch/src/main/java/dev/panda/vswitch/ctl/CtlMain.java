@@ -42,6 +42,10 @@ public final class CtlMain {
               port-stats [PORT]                              counters of every port (or one)
               pmd-stats                                      poller statistics
               pmd-stats-clear                                zero the poller statistics
+              set-controller BR TARGET...                    OpenFlow: ptcp:PORT[:ADDR] listens (127.0.0.1 unless
+                                                             ADDR is given), tcp:HOST:PORT connects to a controller
+              del-controller BR                              remove the bridge's OpenFlow controllers
+              get-controller BR                              the bridge's controllers and their state
               set-fail-mode BR secure|standalone             what unmatched packets do without a controller
               add-flow BR FLOW                               add an OpenFlow flow, in ovs-ofctl's syntax, e.g.
                                                              'priority=10,ip,nw_dst=198.18.0.0/24,actions=output:2'
@@ -241,6 +245,22 @@ public final class CtlMain {
             }
             case "apply" -> apply(a);
             case "capture" -> CaptureCtl.parse(a);
+            case "set-controller" -> {
+                arity(verb, a, 2, 64, "BR TARGET...");
+                ObjectNode body = JsonNodeFactory.instance.objectNode();
+                ArrayNode t = body.putArray("targets");
+                a.subList(1, a.size()).forEach(t::add);
+                yield new Call("PUT", "/v1/bridges/" + seg(a.get(0)) + "/controllers", bytes(body), null, null);
+            }
+            case "del-controller" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call("DELETE", "/v1/bridges/" + seg(a.get(0)) + "/controllers", null, null, null);
+            }
+            case "get-controller" -> {
+                arity(verb, a, 1, 1, "BR");
+                yield new Call(
+                        "GET", "/v1/bridges/" + seg(a.get(0)) + "/controllers", null, null, CtlFormat::controllers);
+            }
             case "set-fail-mode" -> {
                 arity(verb, a, 2, 2, "BR secure|standalone");
                 if (!a.get(1).equals("secure") && !a.get(1).equals("standalone")) {
@@ -287,7 +307,7 @@ public final class CtlMain {
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
                         + " pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, mod-flows, del-flows,"
-                        + " dump-flows, capture");
+                        + " dump-flows, set-controller, del-controller, get-controller, capture");
         };
     }
 

@@ -105,6 +105,28 @@ public final class JournaledControl implements Control, AutoCloseable {
         return diff;
     }
 
+    @Override
+    public synchronized void setFailMode(String bridge, String mode) {
+        VswitchConfig before = inner.config();
+        inner.setFailMode(bridge, mode);
+        journalConfig(before);
+    }
+
+    @Override
+    public synchronized void setController(String bridge, List<String> targets) {
+        VswitchConfig before = inner.config();
+        inner.setController(bridge, targets);
+        journalConfig(before);
+    }
+
+    /** A change made by a verb of its own, journaled as the whole config after it (set-config). */
+    private void journalConfig(VswitchConfig before) {
+        VswitchConfig after = inner.config();
+        if (!after.equals(before)) {
+            journal(ChangeKinds.SET_CONFIG, ChangeKinds.config(after), after, () -> inner.apply(before, false));
+        }
+    }
+
     /** Appends; on failure undoes the change and throws 500. */
     private void journal(String kind, byte[] payload, VswitchConfig after, Runnable undo) {
         try {
@@ -157,6 +179,44 @@ public final class JournaledControl implements Control, AutoCloseable {
     @Override
     public VswitchConfig config() {
         return inner.config();
+    }
+
+    // flows (through BridgeFlows: the OpenFlow channel and the flow API) and captures are not in
+    // the config, so they are not journaled: they pass straight through
+
+    @Override
+    public dev.panda.vswitch.flow.BridgeFlows flows(String bridge) {
+        return inner.flows(bridge);
+    }
+
+    @Override
+    public List<Views.FlowTableView> flowTables() {
+        return inner.flowTables();
+    }
+
+    @Override
+    public dev.panda.vswitch.capture.CaptureView captureStart(dev.panda.vswitch.capture.CaptureSpec spec) {
+        return inner.captureStart(spec);
+    }
+
+    @Override
+    public dev.panda.vswitch.capture.CaptureView captureStop(String name) {
+        return inner.captureStop(name);
+    }
+
+    @Override
+    public List<dev.panda.vswitch.capture.CaptureView> captures() {
+        return inner.captures();
+    }
+
+    @Override
+    public List<Views.ControllerView> controllers(String bridge) {
+        return inner.controllers(bridge);
+    }
+
+    @Override
+    public java.util.Map<String, Long> openflowCounters() {
+        return inner.openflowCounters();
     }
 
     /** Closes the vswitch, then the journal. */

@@ -61,7 +61,8 @@ final class VswitchCollector implements MultiCollector {
             "panda_flow_cache_misses_total",
             "panda_flow_table_active",
             "panda_flow_table_lookups_total",
-            "panda_flow_table_matched_total");
+            "panda_flow_table_matched_total",
+            "panda_openflow_events_total");
 
     @Override
     public MetricSnapshots collect() {
@@ -75,6 +76,7 @@ final class VswitchCollector implements MultiCollector {
         pmds(pmds, out);
         captures(control.captures(), out);
         flows(pmds, control.flowTables(), out);
+        openflow(control.openflowCounters(), out);
         return new MetricSnapshots(out);
     }
 
@@ -139,6 +141,21 @@ final class VswitchCollector implements MultiCollector {
             }
         }
         out.add(drops.build());
+    }
+
+    /** The OpenFlow channels' counters (connections, messages, decode errors), one label per event. */
+    private static void openflow(Map<String, Long> counters, List<MetricSnapshot> out) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder()
+                .name("panda_openflow_events")
+                .help("OpenFlow channel events: connections accepted and made, messages in, decode errors,"
+                        + " refused messages, failed hellos, probe timeouts, flow mods, packet-ins and -outs");
+        for (Map.Entry<String, Long> e : counters.entrySet()) {
+            b.dataPoint(CounterDataPointSnapshot.builder()
+                    .labels(Labels.of("event", e.getKey()))
+                    .value(e.getValue())
+                    .build());
+        }
+        out.add(b.build());
     }
 
     private static CounterSnapshot portCounter(

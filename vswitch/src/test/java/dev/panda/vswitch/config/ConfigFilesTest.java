@@ -1,6 +1,7 @@
 package dev.panda.vswitch.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -227,6 +228,39 @@ class ConfigFilesTest {
         for (String bad : new String[] {"", "a", "1-", "-1", "2-1", "1,,2", "1-2-3", "99999", "1024"}) {
             assertThrows(IllegalArgumentException.class, () -> ConfigFiles.parseCpuList(bad), bad);
         }
+    }
+
+    @Test
+    void openflowControllers() {
+        VswitchConfig c = parse(
+                "bridges:\n  - name: br0\n    controllers: ['ptcp:6653', 'tcp:198.18.0.9:6633', 'ptcp:6654:0.0.0.0']\n");
+        assertEquals(
+                List.of("ptcp:6653", "tcp:198.18.0.9:6633", "ptcp:6654:0.0.0.0"),
+                c.bridges().getFirst().controllers());
+        String yaml = ConfigFiles.toYaml(c);
+        assertTrue(yaml.contains("controllers:"), yaml);
+        assertEquals(c, parse(yaml), yaml);
+        assertEquals(
+                c, ConfigFiles.configFromJson(ConfigFiles.toJson(c).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertFalse(ConfigFiles.toYaml(parse("bridges: [{name: br1}]\n")).contains("controllers"));
+        VswitchException e = assertThrows(
+                VswitchException.class,
+                () -> parse("bridges:\n  - name: br0\n    controllers: ['tcp:nohost.example:1']\n"));
+        assertTrue(
+                e.getMessage()
+                        .contains(
+                                "bridges[0].controllers[0]: 'tcp:nohost.example:1': 'nohost.example' is not an IP address"),
+                e.getMessage());
+        e = assertThrows(
+                VswitchException.class,
+                () -> parse("bridges:\n  - name: br0\n    controllers: ['ptcp:1', 'ptcp:1:127.0.0.1']\n"));
+        assertTrue(e.getMessage().contains("controller ptcp:1 is listed twice"), e.getMessage());
+        // apply's difference names the change
+        ConfigDiff d = ConfigDiff.between(parse("bridges: [{name: br0}]\n"), c);
+        assertEquals(
+                List.of("~ bridge br0 controllers [] -> [ptcp:6653, tcp:198.18.0.9:6633, ptcp:6654:0.0.0.0]"),
+                d.changes().stream().map(ConfigDiff.Change::line).toList());
+        assertTrue(ConfigDiff.between(c, parse(yaml)).isEmpty());
     }
 
     @Test

@@ -174,7 +174,7 @@ class ControlServerTest {
         assertError(
                 call("POST", "/v1/bridges", "{\"name\": \"b\", \"colour\": 1}"),
                 400,
-                "colour: unknown key; expected one of name, mac-aging, mac-table-size, fail-mode, ports");
+                "colour: unknown key; expected one of name, mac-aging, mac-table-size, fail-mode, ports, controllers");
         assertError(call("GET", "/v2/show", null), 404, "no such path: /v2/show (see GET /v1/show)");
         assertError(call("GET", "/v1/bridges/a/b/c", null), 404, "no such path: /v1/bridges/a/b/c (see GET /v1/show)");
         a = call("PUT", "/v1/show", null);

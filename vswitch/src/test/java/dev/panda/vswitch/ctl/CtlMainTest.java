@@ -87,6 +87,30 @@ class CtlMainTest {
     }
 
     @Test
+    void controllerVerbs() {
+        ok("add-br", "br0");
+        ok("set-controller", "br0", "ptcp:6653", "tcp:198.18.0.9:6633");
+        assertEquals(
+                List.of("ptcp:6653", "tcp:198.18.0.9:6633"),
+                control.bridges.get("br0").controllers());
+        assertEquals(
+                "ptcp:6653  listening  127.0.0.1:6653  connections=1\n"
+                        + "tcp:198.18.0.9:6633  connected  127.0.0.1:6653  connections=1\n",
+                ctl("get-controller", "br0").out());
+        assertTrue(ctl("show").out().contains("        Controller \"ptcp:6653\"\n            state: listening"));
+        refused(
+                "bridge br0: controllers: 'unix:/x' is not a controller target: ptcp:PORT[:ADDR] (listen)"
+                        + " or tcp:HOST:PORT (connect)",
+                "set-controller",
+                "br0",
+                "unix:/x");
+        refused("set-controller: missing arguments; usage: set-controller BR TARGET...", "set-controller", "br0");
+        ok("del-controller", "br0");
+        assertEquals(List.of(), control.bridges.get("br0").controllers());
+        assertEquals("", ctl("get-controller", "br0").out());
+    }
+
+    @Test
     void readingVerbs() throws Exception {
         ok("add-br", "br0");
         assertEquals("""
@@ -146,7 +170,7 @@ class CtlMainTest {
         refused(
                 "unknown verb 'add-bridge'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats,"
                         + " pmd-stats, pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, mod-flows, del-flows,"
-                        + " dump-flows, capture",
+                        + " dump-flows, set-controller, del-controller, get-controller, capture",
                 "add-bridge",
                 "br0");
         refused(

@@ -1,0 +1,333 @@
+package dev.panda.vswitch.openflow;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One OpenFlow connection on the switch side, after the length-field framer: sends HELLO,
+ * negotiates 1.3 from the peer's version bitmap, then answers each message in order (so a
+ * BARRIER_REPLY follows everything before it). A refused message gets an OFPT_ERROR with its xid
+ * and first 64 bytes, and the connection stays; bad framing or a failed hello closes it.
+ */
+final class OfSession extends ChannelInboundHandlerAdapter {
+
+    private static final System.Logger LOG = System.getLogger(OfSession.class.getName());
+
+    private final OfDatapath dp;
+    private final OfChannelCounters counters;
+    private final boolean controller;
+    private final Runnable onReady;
+    private final Runnable onClose;
+    private final java.util.concurrent.Executor exec;
+    private volatile OfEncoder enc;
+    private volatile ChannelHandlerContext ctx;
+    private volatile boolean helloDone;
+    private volatile boolean echoOutstanding;
+    private volatile boolean async;
+    private volatile int missSendLen = 128;
+    private int configFlags;
+    private int nextXid = 1;
+
+    /**
+     * @param controller an active connection to a controller: it gets asynchronous messages from
+     *                   the start and counts for the fail mode
+     */
+    OfSession(
+            OfDatapath dp,
+            OfChannelCounters counters,
+            boolean controller,
+            java.util.concurrent.Executor exec,
+            Runnable onReady,
+            Runnable onClose) {
+        this.exec = exec;
+        this.dp = dp;
+        this.counters = counters;
+        this.controller = controller;
+        this.async = controller;
+        this.onReady = onReady;
+        this.onClose = onClose;
+    }
+
+    boolean ready() {
+        return helloDone && ctx != null && ctx.channel().isActive();
+    }
+
+    /** Whether asynchronous messages (PACKET_IN, FLOW_REMOVED, PORT_STATUS) go to this peer. */
+    boolean wantsAsync() {
+        return async && ready();
+    }
+
+    int missSendLen() {
+        return missSendLen;
+    }
+
+    boolean controller() {
+        return controller;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.enc = new OfEncoder(ctx.alloc());
+        ctx.writeAndFlush(enc.hello(nextXid++));
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        boolean was = helloDone;
+        helloDone = false;
+        if (was) {
+            exec.execute(onClose);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        byte[] bytes;
+        try {
+            bytes = ByteBufUtil.getBytes(frame);
+        } finally {
+            frame.release();
+        }
+        try {
+            exec.execute(() -> received(ctx, bytes));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            ctx.close(); // shutting down
+        }
+    }
+
+    /**
+     * On the channel's executor (one thread for every connection, so nothing here ever blocks the
+     * event loop, and each connection's answers leave in the order its requests came).
+     */
+    private void received(ChannelHandlerContext ctx, byte[] bytes) {
+        int xid = bytes.length >= 8
+                ? ((bytes[4] & 0xff) << 24) | ((bytes[5] & 0xff) << 16) | ((bytes[6] & 0xff) << 8) | (bytes[7] & 0xff)
+                : 0;
+        counters.messagesIn.increment();
+        OfMessage m;
+        try {
+            m = OfDecoder.decode(bytes);
+        } catch (OfError e) {
+            counters.decodeErrors.increment();
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "{0} {1}: {2}",
+                    dp.bridge(),
+                    ctx.channel().remoteAddress(),
+                    e);
+            if (!helloDone) {
+                ctx.writeAndFlush(enc.error(xid, Of.ET_HELLO_FAILED, Of.HFC_INCOMPATIBLE, bytes))
+                        .addListener(f -> ctx.close());
+                return;
+            }
+            ctx.writeAndFlush(enc.error(xid, e.type(), e.code(), bytes));
+            return;
+        }
+        echoOutstanding = false;
+        try {
+            handle(ctx, m, bytes);
+        } catch (OfError e) {
+            counters.refused.increment();
+            LOG.log(System.Logger.Level.DEBUG, "{0}: refused: {1}", dp.bridge(), e);
+            ctx.writeAndFlush(enc.error(m.xid(), e.type(), e.code(), bytes));
+        } catch (RuntimeException e) {
+            counters.refused.increment();
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    dp.bridge() + ": " + m.getClass().getSimpleName() + " failed",
+                    e);
+            ctx.writeAndFlush(enc.error(m.xid(), Of.ET_BAD_REQUEST, Of.BRC_EPERM, bytes));
+        }
+    }
+
+    private void handle(ChannelHandlerContext ctx, OfMessage m, byte[] bytes) throws OfError {
+        if (!helloDone) {
+            if (!(m instanceof OfMessage.Hello h)) {
+                counters.helloFailed.increment();
+                ctx.writeAndFlush(enc.error(m.xid(), Of.ET_HELLO_FAILED, Of.HFC_INCOMPATIBLE, bytes))
+                        .addListener(f -> ctx.close());
+                return;
+            }
+            if ((h.versions() & (1L << Of.VERSION)) == 0) {
+                counters.helloFailed.increment();
+                ByteBuf err = enc.error(h.xid(), Of.ET_HELLO_FAILED, Of.HFC_INCOMPATIBLE, null);
+                err.writeBytes(
+                        "panda speaks OpenFlow 1.3 (0x04) only".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                err.setShort(2, err.writerIndex());
+                ctx.writeAndFlush(err).addListener(f -> ctx.close());
+                return;
+            }
+            helloDone = true;
+            onReady.run();
+            return;
+        }
+        switch (m) {
+            case OfMessage.Hello h -> {} // a second hello changes nothing
+            case OfMessage.Error e ->
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "{0}: peer sent error type {1} code {2}",
+                        dp.bridge(),
+                        e.type(),
+                        e.code());
+            case OfMessage.EchoRequest e -> ctx.writeAndFlush(enc.echoReply(e.xid(), e.data()));
+            case OfMessage.EchoReply e -> {}
+            case OfMessage.FeaturesRequest f ->
+                ctx.writeAndFlush(enc.featuresReply(f.xid(), dp.datapathId(), dp.tables()));
+            case OfMessage.GetConfigRequest g ->
+                ctx.writeAndFlush(enc.getConfigReply(g.xid(), configFlags, missSendLen));
+            case OfMessage.SetConfig s -> {
+                configFlags = s.flags();
+                missSendLen = s.missSendLen();
+                async = true; // a tool that sets a miss_send_len wants packet-ins (ovs-ofctl monitor)
+            }
+            case OfMessage.BarrierRequest b -> ctx.writeAndFlush(enc.barrierReply(b.xid()));
+            case OfMessage.RoleRequest r ->
+                ctx.writeAndFlush(enc.roleReply(r.xid(), Of.CR_ROLE_EQUAL, r.generationId())); // every peer is equal
+            case OfMessage.FlowMod f -> {
+                dp.flowMod(f);
+                counters.flowMods.increment();
+            }
+            case OfMessage.PacketOut p -> {
+                dp.packetOut(p);
+                counters.packetOuts.increment();
+            }
+            case OfMessage.DescRequest d -> {
+                ByteBuf body =
+                        enc.desc("panda", "panda vswitch", "panda " + version(), "None", "bridge " + dp.bridge());
+                write(enc.multipart(d.xid(), Of.MP_DESC, List.of(body)));
+            }
+            case OfMessage.FlowStatsRequest r -> {
+                List<OfDatapath.FlowStats> flows = dp.flowStats(r);
+                if (r.aggregate()) {
+                    long packets = 0, bytesSum = 0;
+                    for (OfDatapath.FlowStats f : flows) {
+                        packets += f.packets();
+                        bytesSum += f.bytes();
+                    }
+                    write(enc.multipart(
+                            r.xid(), Of.MP_AGGREGATE, List.of(enc.aggregate(packets, bytesSum, flows.size()))));
+                } else {
+                    List<ByteBuf> entries = new ArrayList<>(flows.size());
+                    for (OfDatapath.FlowStats f : flows) {
+                        entries.add(enc.flowStatsEntry(f));
+                    }
+                    write(enc.multipart(r.xid(), Of.MP_FLOW, entries));
+                }
+            }
+            case OfMessage.TableStatsRequest t -> {
+                List<ByteBuf> entries = new ArrayList<>();
+                for (OfDatapath.TableStats s : dp.tableStats()) {
+                    entries.add(enc.tableStatsEntry(s));
+                }
+                write(enc.multipart(t.xid(), Of.MP_TABLE, entries));
+            }
+            case OfMessage.TableFeaturesRequest t -> {
+                List<ByteBuf> entries = new ArrayList<>();
+                int n = dp.tables();
+                for (int i = 0; i < n; i++) {
+                    entries.add(enc.tableFeaturesEntry(i, n, 1_000_000));
+                }
+                write(enc.multipart(t.xid(), Of.MP_TABLE_FEATURES, entries));
+            }
+            case OfMessage.PortStatsRequest p -> {
+                List<ByteBuf> entries = new ArrayList<>();
+                for (OfDatapath.PortCounters c : dp.portCounters(p.port())) {
+                    entries.add(enc.portStatsEntry(c));
+                }
+                write(enc.multipart(p.xid(), Of.MP_PORT_STATS, entries));
+            }
+            case OfMessage.PortDescRequest p -> {
+                List<ByteBuf> entries = new ArrayList<>();
+                for (OfDatapath.PortInfo i : dp.ports()) {
+                    entries.add(enc.portDescEntry(i));
+                }
+                write(enc.multipart(p.xid(), Of.MP_PORT_DESC, entries));
+            }
+        }
+    }
+
+    private void write(List<ByteBuf> msgs) {
+        for (ByteBuf b : msgs) {
+            ctx.write(b);
+        }
+        ctx.flush();
+    }
+
+    private static String version() {
+        String v = OfSession.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0" : v;
+    }
+
+    // ---- asynchronous messages, called on this channel's event loop ----------------------
+
+    void packetIn(
+            int reason, int tableId, long cookie, int inPort, long tunnelId, byte[] frame, int frameLen, int maxLen) {
+        int limit = maxLen < 0 ? missSendLen : maxLen;
+        int len = limit == Of.CML_NO_BUFFER ? frameLen : Math.min(frameLen, limit);
+        len = Math.min(Math.min(len, frame.length), Of.MAX_MESSAGE - 128);
+        ctx.writeAndFlush(enc.packetIn(reason, tableId, cookie, inPort, tunnelId, frame, frameLen, len));
+        counters.packetIns.increment();
+    }
+
+    void flowRemoved(OfDatapath.FlowStats f, int reason) {
+        ctx.writeAndFlush(enc.flowRemoved(f, reason));
+    }
+
+    void portStatus(int reason, OfDatapath.PortInfo p) {
+        ctx.writeAndFlush(enc.portStatus(reason, p));
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (echoOutstanding) {
+                counters.probeTimeouts.increment();
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "{0} {1}: no answer to the inactivity probe, closing",
+                        dp.bridge(),
+                        ctx.channel().remoteAddress());
+                ctx.close();
+                return;
+            }
+            echoOutstanding = true;
+            ctx.writeAndFlush(enc.echoRequest(nextXid++, new byte[0]));
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof TooLongFrameException
+                || cause instanceof io.netty.handler.codec.CorruptedFrameException
+                || cause instanceof io.netty.handler.codec.DecoderException) {
+            counters.decodeErrors.increment();
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "{0} {1}: bad framing, closing: {2}",
+                    dp.bridge(),
+                    ctx.channel().remoteAddress(),
+                    cause.getMessage());
+            if (enc != null) {
+                ctx.writeAndFlush(enc.error(0, Of.ET_BAD_REQUEST, Of.BRC_BAD_LEN, null))
+                        .addListener(f -> ctx.close());
+                return;
+            }
+        } else {
+            LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", dp.bridge(), cause.toString());
+        }
+        ctx.close();
+    }
+}
