@@ -25,6 +25,7 @@ public final class PerfMain {
                     + " [--mode rtc|pipeline] [--idle spin|yield|park]");
             out.println("       panda perf api-burst [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]"
                     + " [--idle I] [--rate N|max]");
+            out.println("       panda perf flow-cost [--pairs N] [--seconds S] [--warmup S] [--mode rtc|pipeline]");
             out.println("       panda perf report [--quick | --full] [--only NAME,...] [--out DIR]");
             out.println();
             out.println("  jmh      microbenchmarks: ring burst, pool alloc/free, engine per-packet cost (ns/packet)");
@@ -47,6 +48,11 @@ public final class PerfMain {
             out.println("  api-burst the vswitch loop with panda quiet vs with a client hammering its control socket:"
                     + " pmd busy");
             out.println("           cycles/packet and loop Mpps, interleaved rounds with an A/A pair");
+            out.println("  capture  Chronicle appends/s for 64 and 1500 B records; the vswitch loop without and with a"
+                    + " capture of vm0");
+            out.println(
+                    "  flow-cost the vswitch loop with br0 NORMAL vs in flow mode (two flows): pmd busy cycles/packet,"
+                            + " A B A rounds");
             out.println(
                     "  report   runs the comparisons and writes report.html (SVG plots), report.json and report.md");
             return args.length == 0 ? 2 : 0;
@@ -67,11 +73,12 @@ public final class PerfMain {
                 case "api-burst" -> ApiBurstComparison.run(rest, out);
                 case "scrape-cost" -> ScrapeCostComparison.run(rest, out);
                 case "capture" -> CaptureCostComparison.run(rest, out);
+                case "flow-cost" -> FlowCostComparison.run(rest, out);
                 case "latency" -> dev.panda.perf.latency.LatencyBenchmark.main(rest, out);
                 default -> {
                     err.println(
                             "panda perf: unknown benchmark '" + args[0]
-                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst, capture, report");
+                                    + "'; accepted: jmh, ring-io, vhost-rx, virtio-tx, xdp-rxdrop, vswitch-loop, latency, scrape-cost, api-burst, capture, flow-cost, report");
                     yield 2;
                 }
             };

@@ -26,7 +26,8 @@ import java.util.logging.Logger;
  */
 final class ScrapeCostComparison {
 
-    private record Result(double cycles, double mpps, long scrapes, double scrapeMs) {}
+    /** One run: busy cycles per packet, loop Mpps, and (B) the scrapes made and their mean time. */
+    record Result(double cycles, double mpps, long scrapes, double scrapeMs) {}
 
     private ScrapeCostComparison() {}
 
@@ -148,7 +149,7 @@ final class ScrapeCostComparison {
         return 0;
     }
 
-    private static void ratio(PrintStream out, String what, List<Result> x, List<Result> y) {
+    static void ratio(PrintStream out, String what, List<Result> x, List<Result> y) {
         List<Double> q = new ArrayList<>();
         for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
             double v = x.get(i).cycles() / y.get(i).cycles();
@@ -168,7 +169,7 @@ final class ScrapeCostComparison {
                 q.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     }
 
-    private static double median(List<Result> rs, boolean cycles) {
+    static double median(List<Result> rs, boolean cycles) {
         double[] v = rs.stream()
                 .mapToDouble(r -> cycles ? r.cycles() : r.mpps())
                 .filter(Double::isFinite)
