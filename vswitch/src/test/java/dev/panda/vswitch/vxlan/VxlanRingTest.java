@@ -228,6 +228,79 @@ class VxlanRingTest {
         assertEquals(1, receive(b1.port(), 500).size(), "the remaining tunnel stopped");
     }
 
+    /**
+     * tun_id in flows is the VNI a frame arrived on: B has one bridge with both tunnels (VNI 42 and
+     * 43, the same remote) and flows that send tun_id=42 to its host and drop tun_id=43; A sends on
+     * each VNI from its own bridge. Only VNI 42's frames reach B's host, and each flow's packet
+     * count is what arrived on its VNI.
+     */
+    @ParameterizedTest
+    @EnumSource(PmdConfig.Mode.class)
+    void tunIdInFlowsIsTheVniAFrameArrivedOn(PmdConfig.Mode mode) throws Exception {
+        int u = NEXT.getAndAdd(2);
+        String underA = "net_ring" + u;
+        String underB = "net_ring" + (u + 1) + ",peer=net_ring" + u;
+        Host a0 = host(), a1 = host(), b0 = host();
+        Vswitch va = vswitch(mode);
+        va.addBridge(BridgeConfig.of("br0"));
+        va.addBridge(BridgeConfig.of("br1"));
+        va.addPort("br0", PortConfig.of("h0", a0.device()));
+        va.addPort("br1", PortConfig.of("h1", a1.device()));
+        va.addPort("br0", tunnel("vx42", 42, "198.18.1.1", "198.18.1.2", underA));
+        va.addPort("br1", tunnel("vx43", 43, "198.18.1.1", "198.18.1.2", underA));
+        Vswitch vb = vswitch(mode);
+        vb.addBridge(BridgeConfig.of("br0"));
+        vb.addPort("br0", PortConfig.of("h0", b0.device()));
+        vb.addPort("br0", tunnel("vx42", 42, "198.18.1.2", "198.18.1.1", underB));
+        vb.addPort("br0", tunnel("vx43", 43, "198.18.1.2", "198.18.1.1", underB));
+        int h0 = vb.show().bridges().get(0).ports().stream()
+                .filter(p -> p.name().equals("h0"))
+                .findFirst()
+                .orElseThrow()
+                .id();
+        dev.panda.vswitch.flow.BridgeFlows flows = vb.flows("br0");
+        for (String f : List.of("priority=10,tun_id=42,actions=output:" + h0, "priority=10,tun_id=43,actions=drop")) {
+            dev.panda.vswitch.flow.FlowModResult r =
+                    flows.apply(dev.panda.vswitch.flow.FlowText.parse(f, dev.panda.vswitch.flow.FlowMod.Command.ADD));
+            assertTrue(r.isOk(), f + ": " + r.message());
+        }
+        // both tunnels up on both sides (ARP resolved)
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!(link(va, "vx42").equals("up") && link(va, "vx43").equals("up")) && System.nanoTime() < deadline) {
+            send(a0.port(), MAC_B, MAC_A, 60); // a frame into the tunnel makes A ask for B's MAC
+            Thread.sleep(100);
+        }
+        assertEquals("up", link(va, "vx43"), "A's VNI 43 tunnel never resolved B");
+        receive(b0.port(), 300); // what crossed while ARP resolved
+        long before42 = packets(flows, 42);
+        long before43 = packets(flows, 43);
+        for (int i = 0; i < 50; i++) {
+            send(a0.port(), MAC_B, MAC_A, 100 + i);
+            send(a1.port(), MAC_B, MAC_A, 100 + i);
+        }
+        int at = 0;
+        deadline = System.nanoTime() + 5_000_000_000L;
+        while (at < 50 && System.nanoTime() < deadline) {
+            at += receive(b0.port(), 50).size();
+        }
+        at += receive(b0.port(), 200).size();
+        assertEquals(50, at, "B's host got VNI 42's frames only (tun_id=43 drops)");
+        deadline = System.nanoTime() + 2_000_000_000L;
+        while (packets(flows, 43) - before43 < 50 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(50, packets(flows, 42) - before42, "tun_id=42's packet count");
+        assertEquals(50, packets(flows, 43) - before43, "tun_id=43's packet count");
+    }
+
+    private static long packets(dev.panda.vswitch.flow.BridgeFlows flows, long vni) {
+        return flows.flows(dev.panda.vswitch.flow.FlowFilter.ALL).stream()
+                .filter(f -> f.match().toString().contains("tun_id=" + vni)
+                        || f.match().toString().contains("tun_id=0x" + Long.toHexString(vni)))
+                .mapToLong(dev.panda.vswitch.flow.FlowStats::packets)
+                .sum();
+    }
+
     static PortConfig tunnel(String name, int vni, String local, String remote, String underlay) {
         return new PortConfig(name, null, null, List.of(), null, null, new VxlanConfig(vni, local, remote, underlay));
     }
