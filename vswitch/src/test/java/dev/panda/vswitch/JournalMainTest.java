@@ -28,6 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JournalMainTest {
 
+    /** The in-process vswitch moved this JVM's threads off its pmd cores: give them every CPU back. */
+    @org.junit.jupiter.api.AfterEach
+    void everyCpuAgain() {
+        dev.panda.vswitch.AllCpus.restore();
+    }
+
     @TempDir
     Path dir;
 

@@ -30,6 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code panda vswitch --metrics ADDR:PORT} and the config file's {@code metrics.listen}. */
 class VswitchMainMetricsTest {
 
+    /** An in-process vswitch moves this JVM's threads off its pmd cores: give them every CPU back. */
+    @org.junit.jupiter.api.AfterEach
+    void everyCpuAgain() {
+        AllCpus.restore();
+    }
+
     @TempDir
     Path dir;
 

@@ -22,6 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 class VswitchMainTest {
 
+    /** An in-process vswitch moves this JVM's threads off its pmd cores: give them every CPU back. */
+    @org.junit.jupiter.api.AfterEach
+    void everyCpuAgain() {
+        AllCpus.restore();
+    }
+
     @TempDir
     Path dir;
 

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.jextract.Posix;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.BridgeConfig;
@@ -58,15 +57,23 @@ class TopRealVswitchTest {
     ControlServer server;
     RingTraffic traffic;
 
+    /** The CPU the vswitch's pmd (and its pipeline stages) spins on; top runs off it, as an operator's would. */
+    int pmdCpu;
+
     @BeforeEach
     void start() throws Exception {
         sock = dir.resolve("vswitch.ctl");
-        int[] cpus = Posix.getAffinity();
+        // an earlier test's in-process vswitch may have left this JVM's threads pinned: start from every CPU, so
+        // the pmd takes the last one and tmux and the top process (children of this thread) the rest
+        dev.panda.vswitch.AllCpus.restore();
+        int[] cpus = java.util.stream.IntStream.range(0, Runtime.getRuntime().availableProcessors())
+                .toArray();
+        pmdCpu = cpus[cpus.length - 1];
         pool = PacketPool.create(PoolConfig.defaults().withCount(8192));
         vswitch = Vswitch.start(
                 new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.PIPELINE, "yield", null, 256), List.of()),
                 pool,
-                new int[] {cpus[cpus.length - 1]},
+                new int[] {pmdCpu},
                 false);
         server = ControlServer.start(sock, vswitch, null);
         traffic = new RingTraffic(pool);
@@ -172,10 +179,19 @@ class TopRealVswitchTest {
     }
 
     private Path script(String name, String... topArgs) throws Exception {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        String off = cpus > 1
+                ? "taskset -c "
+                        + java.util.stream.IntStream.range(0, cpus)
+                                .filter(c -> c != pmdCpu)
+                                .mapToObj(Integer::toString)
+                                .collect(java.util.stream.Collectors.joining(","))
+                        + " "
+                : "";
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path args = dir.resolve("java.args");
         Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
-        String top = java + " --enable-native-access=ALL-UNNAMED @" + args + " " + TopChild.class.getName() + " "
+        String top = off + java + " --enable-native-access=ALL-UNNAMED @" + args + " " + TopChild.class.getName() + " "
                 + String.join(" ", topArgs);
         Path s = dir.resolve(name + ".sh");
         Files.writeString(s, """
@@ -187,15 +203,42 @@ class TopRealVswitchTest {
         return s;
     }
 
+    /** What the top JVM is doing (its threads, by jcmd), for a failure message. */
+    private static String childThreads(Path pidFile) {
+        try {
+            String pid = Files.readString(pidFile).strip();
+            Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+            Process p = new ProcessBuilder(jcmd.toString(), pid, "Thread.print")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            StringBuilder mine = new StringBuilder();
+            Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getState() == Thread.State.RUNNABLE)
+                    .forEach(t -> mine.append(' ').append(t.getName()));
+            return "this JVM has " + Thread.activeCount() + " threads, runnable:" + mine + "\nthe top process "
+                    + pid + " ("
+                    + Files.readString(Path.of("/proc", pid, "stat")).strip() + "):\n" + out;
+        } catch (Exception x) {
+            return "(no thread dump of the top process: " + x + ")";
+        }
+    }
+
     @Test
     void liveScreenShowsRatesSortsShowsADetailAndQuitsCleanly() throws Exception {
         Path run = script("top", "--control", sock.toString(), "--sort", "name");
         try (Tmux tmux = new Tmux(150, 45)) {
             tmux.type("echo BEFORE-TOP; bash " + run);
-            List<String> s = tmux.await("a screen with the rates of alpha, bravo and charlie", 60, sc -> {
-                List<Row> r = rows(sc);
-                return header(sc, "name") && r.size() == 3 && r.stream().noneMatch(x -> Double.isNaN(x.rxPps()));
-            });
+            List<String> s;
+            try {
+                s = tmux.await("a screen with the rates of alpha, bravo and charlie", 60, sc -> {
+                    List<Row> r = rows(sc);
+                    return header(sc, "name") && r.size() == 3 && r.stream().noneMatch(x -> Double.isNaN(x.rxPps()));
+                });
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\n" + childThreads(dir.resolve("top.pid")), e);
+            }
             System.out.println("panda top in tmux:\n" + String.join("\n", s));
             Map<String, double[]> measured = measuredRates(1.0);
             assertEquals(List.of("alpha", "bravo", "charlie"), order(s), "sorted by name");
