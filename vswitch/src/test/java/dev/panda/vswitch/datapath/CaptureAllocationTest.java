@@ -1,17 +1,15 @@
 package dev.panda.vswitch.datapath;
 
+import static dev.panda.vswitch.datapath.DataPathAllocation.allThreads;
+import static dev.panda.vswitch.datapath.DataPathAllocation.allocated;
+import static dev.panda.vswitch.datapath.DataPathAllocation.dataPathThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.testing.AllocationWatch;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.management.ManagementFactory;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -25,9 +23,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * captured + dropped = matched, and matched covers every frame port a moved in the window.
  */
 class CaptureAllocationTest {
-
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     @ParameterizedTest
     @EnumSource(PmdConfig.Mode.class)
@@ -126,83 +121,6 @@ class CaptureAllocationTest {
             assertTrue(end.matched() > 10_000, "capture matched too little: " + end);
             assertEquals(end.matched(), end.captured() + end.dropped(), "captured + dropped = matched: " + end);
             assertTrue(end.captured() > 0, "nothing captured: " + end);
-        }
-    }
-
-    private static List<Thread> dataPathThreads(PmdConfig.Mode mode) {
-        List<Thread> l = new ArrayList<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("lcore-")) {
-                l.add(0, t);
-            } else if (mode == PmdConfig.Mode.PIPELINE && t.getName().startsWith("pmd-")) {
-                l.add(t);
-            }
-        }
-        assertEquals(mode == PmdConfig.Mode.RTC ? 1 : 3, l.size(), "data-path threads: " + l);
-        return l;
-    }
-
-    private static java.util.Map<Thread, Long> allThreads() {
-        java.util.Map<Thread, Long> m = new java.util.HashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            m.put(t, THREADS.getThreadAllocatedBytes(t.threadId()));
-        }
-        return m;
-    }
-
-    private static long[] allocated(List<Thread> ts) {
-        long[] r = new long[ts.size()];
-        for (int i = 0; i < r.length; i++) {
-            r[i] = THREADS.getThreadAllocatedBytes(ts.get(i).threadId());
-        }
-        return r;
-    }
-
-    /** Each host sends back what it receives with source and destination MACs swapped. */
-    private static final class Reflector implements Runnable {
-        final Hosts hs;
-        final Hosts.Host[] hosts;
-        final PacketBurst burst = new PacketBurst(32);
-        volatile boolean stop;
-
-        Reflector(Hosts hs, Hosts.Host[] hosts) {
-            this.hs = hs;
-            this.hosts = hosts;
-        }
-
-        @Override
-        public void run() {
-            MemorySegment seg = hs.pool.segment();
-            while (!stop) {
-                int moved = 0;
-                for (int j = 0; j < hosts.length; j++) {
-                    Hosts.Host h = hosts[j];
-                    int n = h.port.rxBurst(0, burst);
-                    for (int i = 0; i < n; i++) {
-                        long off = hs.pool.dataOffset(burst.handles[i]);
-                        for (int k = 0; k < 6; k++) {
-                            byte d = seg.get(ValueLayout.JAVA_BYTE, off + k);
-                            seg.set(ValueLayout.JAVA_BYTE, off + k, seg.get(ValueLayout.JAVA_BYTE, off + 6 + k));
-                            seg.set(ValueLayout.JAVA_BYTE, off + 6 + k, d);
-                        }
-                    }
-                    int sent = 0;
-                    while (sent < n && !stop) {
-                        if (sent > 0) {
-                            System.arraycopy(burst.handles, sent, burst.handles, 0, n - sent);
-                        }
-                        int k = h.port.txBurst(0, burst, n - sent);
-                        sent += k;
-                        if (k == 0) {
-                            Thread.yield();
-                        }
-                    }
-                    moved += n;
-                }
-                if (moved == 0) {
-                    Thread.yield();
-                }
-            }
         }
     }
 }
