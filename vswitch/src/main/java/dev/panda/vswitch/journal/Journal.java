@@ -206,7 +206,9 @@ public final class Journal implements AutoCloseable {
                         break;
                     }
                     bytes = b.toByteArray();
-                } catch (RuntimeException | InternalError e) { // InternalError: a fault in the mapped file
+                } catch (RuntimeException | InternalError | AssertionError e) {
+                    // InternalError: a fault in the mapped file; AssertionError: Chronicle's own
+                    // checks (on with -ea) meeting a torn tail
                     bad = "unreadable excerpt (" + e.getClass().getSimpleName() + ": " + oneLine(e.getMessage()) + ")";
                     break;
                 }
@@ -245,7 +247,7 @@ public final class Journal implements AutoCloseable {
                 long end;
                 try {
                     end = q.lastIndex();
-                } catch (RuntimeException | InternalError e) {
+                } catch (RuntimeException | InternalError | AssertionError e) {
                     end = Long.MAX_VALUE;
                 }
                 if (end > lastIndex) {
@@ -263,7 +265,7 @@ public final class Journal implements AutoCloseable {
                 return new Recovery(state, seq, changes, problems, gd);
             }
             return new Recovery(state, seq, changes, problems, null);
-        } catch (RuntimeException | InternalError e) {
+        } catch (RuntimeException | InternalError | AssertionError e) {
             problems.add(gd.getFileName() + ": cannot be read (" + e.getClass().getSimpleName() + ": "
                     + oneLine(e.getMessage()) + ")");
             return null;
