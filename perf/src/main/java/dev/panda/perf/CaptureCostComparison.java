@@ -1,5 +1,6 @@
 package dev.panda.perf;
 
+import dev.panda.perf.latency.CaptureSweep;
 import dev.panda.vswitch.capture.CaptureSpec;
 import dev.panda.vswitch.capture.CaptureView;
 import dev.panda.vswitch.config.PmdConfig;
@@ -27,6 +28,9 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
  *       without again (A/A, the spread), in interleaved rounds: busy cycles per packet and the loop's
  *       rate; for B the capture's matched, captured and dropped, i.e. whether the offered rate was
  *       captured without loss.
+ *   <li>A sweep of offered rates (panda's paced generator through the same vswitch, a capture of
+ *       vm0's received frames per rate): the highest rate captured without loss ({@link
+ *       CaptureSweep}).
  * </ol>
  */
 final class CaptureCostComparison {
@@ -39,6 +43,9 @@ final class CaptureCostComparison {
         int warmup = 3;
         long records = 5_000_000;
         boolean journalOnly = false;
+        boolean sweep = true;
+        boolean sweepOnly = false;
+        int sweepSeconds = 3;
         PmdConfig.Mode mode = PmdConfig.Mode.RTC;
         Path dir = Path.of(System.getProperty("java.io.tmpdir"));
         for (int i = 0; i < args.length; i++) {
@@ -48,17 +55,27 @@ final class CaptureCostComparison {
                 case "--warmup" -> warmup = RingIoComparison.positive(args, ++i);
                 case "--records" -> records = RingIoComparison.positive(args, ++i);
                 case "--journal-only" -> journalOnly = true;
+                case "--no-sweep" -> sweep = false;
+                case "--sweep-only" -> sweepOnly = true;
+                case "--sweep-seconds" -> sweepSeconds = RingIoComparison.positive(args, ++i);
                 case "--mode" -> mode = PmdConfig.Mode.parse(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     out.println("usage: panda perf capture [--records N (5000000)] [--dir DIR (tmp)] [--journal-only]");
                     out.println("         [--pairs N (5)] [--seconds S (10)] [--warmup S (3)] [--mode rtc|pipeline]");
+                    out.println("         [--no-sweep | --sweep-only] [--sweep-seconds S (3)]");
                     return 0;
                 }
                 default ->
                     throw new IllegalArgumentException("unknown capture option '" + args[i]
-                            + "'; accepted --records, --dir, --journal-only, --pairs, --seconds, --warmup, --mode");
+                            + "'; accepted --records, --dir, --journal-only, --pairs, --seconds, --warmup, --mode,"
+                            + " --no-sweep, --sweep-only, --sweep-seconds");
             }
+        }
+        String idle = mode == PmdConfig.Mode.RTC ? "spin" : "yield";
+        if (sweepOnly) {
+            sweep(mode, idle, dir, sweepSeconds, out);
+            return 0;
         }
         for (int size : new int[] {64, 1500}) {
             journal(out, dir, size, records);
@@ -69,7 +86,6 @@ final class CaptureCostComparison {
         if (!DpdkProcess.available()) {
             throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
         }
-        String idle = mode == PmdConfig.Mode.RTC ? "spin" : "yield";
         out.printf(
                 "capture cost: %d round(s) of A (no capture), B (capture of vm0, both directions), A again;"
                         + " warm-up %d s, window %d s%n",
@@ -128,7 +144,25 @@ final class CaptureCostComparison {
         out.printf(
                 "medians: A %.1f, B %.1f, A again %.1f busy cycles/packet; B/A %.3f, A again/A %.3f%n",
                 median(a), median(b), median(again), median(b) / median(a), median(again) / median(a));
+        if (sweep) {
+            sweep(mode, idle, dir, sweepSeconds, out);
+        }
         return 0;
+    }
+
+    /** Offered rates for the lossless-capture sweep, packets per second. */
+    static final double[] SWEEP_PPS = {50e3, 100e3, 200e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6, 3.2e6};
+
+    private static void sweep(PmdConfig.Mode mode, String idle, Path dir, int seconds, PrintStream out)
+            throws Exception {
+        Logger pandaLog = Logger.getLogger("dev.panda");
+        Level level = pandaLog.getLevel();
+        pandaLog.setLevel(Level.SEVERE);
+        try {
+            CaptureSweep.run(mode, idle, dir, SWEEP_PPS, seconds, out);
+        } finally {
+            pandaLog.setLevel(level);
+        }
     }
 
     private static double median(List<double[]> xs) {

@@ -778,7 +778,7 @@ public final class Vswitch implements Control, AutoCloseable {
             throw VswitchException.notFound("port: no port " + spec.port());
         }
         var set = captureSet();
-        var view = set.start(spec, p.id, p.port, datapath.captureSlots());
+        var view = set.start(spec, p.id, p.port, datapath.captureSlots(), pool.headroom() + pool.dataRoom());
         datapath.setTaps(set.taps(Snapshot.MAX_PORTS));
         return view;
     }

@@ -21,7 +21,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
  */
 public final class Capture implements AutoCloseable {
 
-    /** Bytes of ring slots a capture preallocates at most (slots are snaplen + 16 bytes each). */
+    /** Bytes of ring slots a capture preallocates at most (a slot is 16 bytes and the frame bytes it keeps). */
     static final long RING_BYTES = 16L << 20;
 
     final CaptureSpec spec;
@@ -34,17 +34,26 @@ public final class Capture implements AutoCloseable {
     private final long startedMillis = System.currentTimeMillis();
 
     private Capture(
-            CaptureSpec spec, String portName, Path directory, int portId, Port port, CbpfProgram filter, int slots) {
+            CaptureSpec spec,
+            String portName,
+            Path directory,
+            int portId,
+            Port port,
+            CbpfProgram filter,
+            int slots,
+            int maxFrame) {
         this.spec = spec;
         this.portName = portName;
         this.directory = directory;
         this.queue = SingleChronicleQueueBuilder.binary(directory)
                 .rollCycle(Rolls.cycle(spec.roll()))
                 .build();
-        int size = ringSize(spec.snaplen());
+        // a slot holds what a frame can have: no more than snaplen, nor than a packet buffer holds
+        int slotBytes = slotBytes(spec.snaplen(), maxFrame);
+        int size = ringSize(slotBytes);
         this.writer = new Writer();
         this.disruptor = new Disruptor<>(
-                () -> new CaptureTap.Slot(spec.snaplen()),
+                () -> new CaptureTap.Slot(slotBytes),
                 size,
                 r -> Thread.ofPlatform()
                         .name("panda-capture-" + spec.name())
@@ -54,30 +63,38 @@ public final class Capture implements AutoCloseable {
                 new SleepingWaitStrategy());
         disruptor.handleEventsWith(writer);
         this.tap = new CaptureTap(
-                spec.name(),
-                portId,
-                port,
-                spec.rx(),
-                spec.tx(),
-                spec.snaplen(),
-                filter,
-                slots,
-                disruptor.getRingBuffer());
+                spec.name(), portId, port, spec.rx(), spec.tx(), slotBytes, filter, slots, disruptor.getRingBuffer());
     }
 
-    /** Opens the queue in {@code directory} (appending to what is there) and starts the writer. */
+    /**
+     * Opens the queue in {@code directory} (appending to what is there) and starts the writer.
+     *
+     * @param maxFrame the most bytes a frame on the data path can have (a packet buffer's room)
+     */
     static Capture start(
-            CaptureSpec spec, String portName, Path directory, int portId, Port port, CbpfProgram filter, int slots)
+            CaptureSpec spec,
+            String portName,
+            Path directory,
+            int portId,
+            Port port,
+            CbpfProgram filter,
+            int slots,
+            int maxFrame)
             throws IOException {
         java.nio.file.Files.createDirectories(directory);
-        Capture c = new Capture(spec, portName, directory, portId, port, filter, slots);
+        Capture c = new Capture(spec, portName, directory, portId, port, filter, slots, maxFrame);
         c.disruptor.start();
         return c;
     }
 
+    /** Frame bytes a ring slot holds: the snaplen, or less when no frame can be that long. */
+    static int slotBytes(int snaplen, int maxFrame) {
+        return maxFrame > 0 ? Math.min(snaplen, maxFrame) : snaplen;
+    }
+
     /** Slots in the ring: a power of two, 256..65536, about {@link #RING_BYTES} in all. */
-    static int ringSize(int snaplen) {
-        long want = RING_BYTES / (snaplen + CaptureRecord.HEADER);
+    static int ringSize(int slotBytes) {
+        long want = RING_BYTES / (slotBytes + CaptureRecord.HEADER);
         int size = Integer.highestOneBit((int) Math.max(256, Math.min(65_536, want)));
         return size;
     }

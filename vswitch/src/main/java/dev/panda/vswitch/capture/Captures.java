@@ -61,8 +61,9 @@ public final class Captures implements AutoCloseable {
      * {@link #taps()} to the data path afterwards.
      *
      * @param slots data-path threads that may offer frames (each runs its own filter copy)
+     * @param maxFrame the most bytes a frame on the data path can have (ring slots are no larger)
      */
-    public synchronized CaptureView start(CaptureSpec spec, int portId, Port port, int slots) {
+    public synchronized CaptureView start(CaptureSpec spec, int portId, Port port, int slots, int maxFrame) {
         if (running.containsKey(spec.name())) {
             throw VswitchException.conflict("capture " + spec.name() + " is running (capture stop it first)");
         }
@@ -72,7 +73,7 @@ public final class Captures implements AutoCloseable {
         try {
             Files.createDirectories(dir);
             writeMeta(dir, spec, portId);
-            c = Capture.start(spec, spec.port(), dir, portId, port, filter, slots);
+            c = Capture.start(spec, spec.port(), dir, portId, port, filter, slots, maxFrame);
         } catch (IOException | RuntimeException e) {
             throw new VswitchException(500, "capture " + spec.name() + ": cannot open " + dir + ": " + oneLine(e), e);
         }
