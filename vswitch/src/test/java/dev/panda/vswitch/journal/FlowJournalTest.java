@@ -241,6 +241,30 @@ class FlowJournalTest {
     }
 
     @Test
+    void aFlowATimeoutRemovedStaysRemovedAfterARestart() throws Exception {
+        FakeControl fake = new FakeControl();
+        Path jd = dir.resolve("journal");
+        BridgeFlows flows = new BridgeFlows("br0", 1);
+        try (Journal j = Journal.open(jd, KINDS, 1000)) {
+            j.begin(fake.config());
+            JournaledControl jc = new JournaledControl(fake, j);
+            jc.addBridge(BridgeConfig.of("br0"));
+            flows.setGate(jc);
+            assertTrue(flows.apply(add(100, IP1, 1, 0).withTimeouts(0, 1)).isOk());
+            assertTrue(flows.apply(add(50, IN2, 3, 0).withTimeouts(30, 0)).isOk());
+            long seq = j.nextSeq();
+            assertEquals(0, flows.sweep(System.nanoTime()), "nothing has expired yet");
+            assertEquals(seq, j.nextSeq(), "a sweep that removes nothing writes nothing");
+            assertEquals(1, flows.sweep(System.nanoTime() + 2_000_000_000L));
+            assertEquals(seq + 1, j.nextSeq(), "the expiry is one entry");
+        }
+        try (Journal j = Journal.open(jd, KINDS, 1000)) {
+            List<FlowMod> left = j.recovery().journalState().flowAdds().get("br0");
+            assertEquals(List.of(add(50, IN2, 3, 0).withTimeouts(30, 0)), left);
+        }
+    }
+
+    @Test
     void payloadsAreCompact() throws IOException {
         byte[] p = ChangeKinds.flowMod("br0", add(100, IP1, 1, 0));
         String s = new String(p, StandardCharsets.UTF_8);
