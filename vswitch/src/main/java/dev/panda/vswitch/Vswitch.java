@@ -71,6 +71,23 @@ public final class Vswitch implements Control, AutoCloseable {
     private volatile MetricsConfig metrics = MetricsConfig.off();
     /** The bridges' OpenFlow channels (set-controller); started with the first controller. */
     private final dev.panda.vswitch.openflow.Controllers openflow = new dev.panda.vswitch.openflow.Controllers(this);
+    /** What every bridge's flow changes pass through (the journal), or null. */
+    private BridgeFlows.Gate flowGate;
+    /** The flows each bridge gets when it is added by {@link #start} (a restart's, from the journal). */
+    private Map<String, List<dev.panda.vswitch.flow.FlowMod>> restoring = Map.of();
+
+    /**
+     * What a restart brings back before anything runs: each bridge's flows (installed before its
+     * ports forward and before its OpenFlow listeners and controller connections start) and the
+     * gate every flow change passes through from the start (the journal).
+     */
+    public record Restore(Map<String, List<dev.panda.vswitch.flow.FlowMod>> flows, BridgeFlows.Gate gate) {
+        public static final Restore NONE = new Restore(Map.of(), null);
+
+        public Restore {
+            flows = Map.copyOf(flows);
+        }
+    }
 
     private static final class BridgeState {
         BridgeConfig config; // mac-aging and mac-table-size may change by apply
@@ -148,11 +165,16 @@ public final class Vswitch implements Control, AutoCloseable {
 
     /** Starts the pollers as {@code config.pmd()} says and adds its bridges and ports. */
     public static Vswitch start(VswitchConfig config) {
+        return start(config, Restore.NONE);
+    }
+
+    /** Starts as {@link #start(VswitchConfig)} with a restart's flows and the journal's gate. */
+    public static Vswitch start(VswitchConfig config, Restore restore) {
         int[] cores = PmdCores.choose(config.pmd().cores());
         PmdCores.keepOtherThreadsOff(cores);
         PacketPool pool = PacketPool.create(PoolConfig.defaults());
         try {
-            return start(config, pool, cores, true);
+            return start(config, pool, cores, true, restore);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
@@ -164,7 +186,13 @@ public final class Vswitch implements Control, AutoCloseable {
      * in-process ring ports in tests; threads other than the pollers are left where they are.
      */
     public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool) {
+        return start(config, pool, cores, ownsPool, Restore.NONE);
+    }
+
+    public static Vswitch start(VswitchConfig config, PacketPool pool, int[] cores, boolean ownsPool, Restore restore) {
         Vswitch v = new Vswitch(pool, Ports.discover(), config.pmd(), cores, ownsPool);
+        v.flowGate = restore.gate();
+        v.restoring = restore.flows();
         v.metrics = config.metrics();
         if (config.stateDir() != null) {
             v.stateDir = java.nio.file.Path.of(config.stateDir());
@@ -176,9 +204,16 @@ public final class Vswitch implements Control, AutoCloseable {
             for (BridgeConfig b : config.bridges()) {
                 v.addBridge(b);
             }
+            for (String b : v.restoring.keySet()) {
+                if (!v.bridges.containsKey(b)) {
+                    throw new VswitchException(500, "flows for bridge " + b + ", which is not in the state");
+                }
+            }
         } catch (RuntimeException e) {
             v.close();
             throw e;
+        } finally {
+            v.restoring = Map.of();
         }
         return v;
     }
@@ -201,6 +236,14 @@ public final class Vswitch implements Control, AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw VswitchException.badRequest("bridge " + bridge.name() + ": " + e.getMessage());
         }
+        List<dev.panda.vswitch.flow.FlowMod> flows = restoring.get(bridge.name());
+        if (flows != null && !flows.isEmpty()) {
+            try {
+                flowsOf(b).restore(flows); // before the bridge is published: its first packet meets them
+            } catch (IllegalArgumentException e) {
+                throw new VswitchException(500, e.getMessage(), e);
+            }
+        }
         bridges.put(bridge.name(), b);
         publish();
         try {
@@ -219,6 +262,9 @@ public final class Vswitch implements Control, AutoCloseable {
         checkOpen();
         BridgeState b = bridge(name);
         openflow.remove(name);
+        if (b.flows != null) {
+            b.flows.detach();
+        }
         List<PortState> gone = new ArrayList<>(b.ports);
         b.ports.clear();
         bridges.remove(name);
@@ -430,8 +476,11 @@ public final class Vswitch implements Control, AutoCloseable {
             gone.add(p);
         }
         for (ConfigDiff.BridgeRemoved r : diff.of(ConfigDiff.BridgeRemoved.class)) {
-            bridges.remove(r.bridge());
+            BridgeState removed = bridges.remove(r.bridge());
             openflow.remove(r.bridge());
+            if (removed != null && removed.flows != null) {
+                removed.flows.detach();
+            }
         }
         bridges.putAll(newBridges);
         for (ConfigDiff.BridgeChanged c : diff.of(ConfigDiff.BridgeChanged.class)) {
@@ -861,6 +910,7 @@ public final class Vswitch implements Control, AutoCloseable {
         if (b.flows == null) {
             b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
             b.flows.setFailMode(FailMode.parse(b.config.failMode()));
+            b.flows.setGate(flowGate);
         }
         return b.flows;
     }

@@ -1,6 +1,7 @@
 package dev.panda.vswitch;
 
 import dev.panda.jextract.Posix;
+import dev.panda.vswitch.capture.CaptureSpec;
 import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.MetricsConfig;
@@ -10,6 +11,7 @@ import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.ControlToken;
 import dev.panda.vswitch.journal.ChangeKinds;
 import dev.panda.vswitch.journal.Journal;
+import dev.panda.vswitch.journal.JournalState;
 import dev.panda.vswitch.journal.JournaledControl;
 import dev.panda.vswitch.metrics.MetricsServer;
 import java.io.IOException;
@@ -91,11 +93,17 @@ public final class VswitchMain {
 
     private VswitchMain() {}
 
+    /** Starts the data path with a restart's flows and the journal's gate (tests pass a fake). */
+    @FunctionalInterface
+    interface Starter {
+        Control start(VswitchConfig config, Vswitch.Restore restore);
+    }
+
     public static int run(String[] args, PrintStream out, PrintStream err) {
         CountDownLatch stop = new CountDownLatch(1);
         Semaphore reload = new Semaphore(0);
         onSignal(stop, reload);
-        return run(args, out, err, Vswitch::start, stop, reload);
+        return run(args, out, err, (Starter) Vswitch::start, stop, reload);
     }
 
     static int run(
@@ -121,6 +129,11 @@ public final class VswitchMain {
             Function<VswitchConfig, ? extends Control> start,
             CountDownLatch stop,
             Semaphore reload) {
+        return run(args, out, err, (Starter) (c, r) -> start.apply(c), stop, reload);
+    }
+
+    static int run(
+            String[] args, PrintStream out, PrintStream err, Starter start, CountDownLatch stop, Semaphore reload) {
         Options o;
         VswitchConfig config;
         try {
@@ -147,7 +160,7 @@ public final class VswitchMain {
             // the demo needs no control socket: it drives the vswitch in-process, then stops it
             Control demo;
             try {
-                demo = start.apply(config);
+                demo = start.start(config, Vswitch.Restore.NONE);
             } catch (RuntimeException e) {
                 err.println("panda vswitch: cannot start: " + oneLine(String.valueOf(e.getMessage())));
                 return 1;
@@ -185,8 +198,14 @@ public final class VswitchMain {
                 config = apply(o, journal.recovery().state());
             }
         } // off: no line (the test JVMs run that way; the README says what off means)
+        JournaledControl journaled = journal == null ? null : new JournaledControl(journal);
+        JournalState recovered = journal == null ? null : journal.recovery().journalState();
         try {
-            vswitch = start.apply(config);
+            // flows go in before each bridge forwards and before its OpenFlow listeners and
+            // controller connections start; every flow change from then on passes the journal's gate
+            vswitch = start.start(
+                    config,
+                    new Vswitch.Restore(recovered == null ? java.util.Map.of() : recovered.flowAdds(), journaled));
         } catch (VswitchException e) {
             err.println("panda vswitch: " + oneLine(e.getMessage()) + fromJournal(journal));
             closeJournal(journal);
@@ -198,8 +217,20 @@ public final class VswitchMain {
             return 1;
         }
         if (journal != null) {
+            if (recovered != null) {
+                // captures after the ports they take frames from; each appends to its queue
+                for (CaptureSpec c : recovered.captures()) {
+                    try {
+                        vswitch.captureStart(c);
+                    } catch (RuntimeException e) {
+                        err.println("panda vswitch: journal: capture " + c.name() + " (port " + c.port()
+                                + ") was running and could not start again: "
+                                + oneLine(String.valueOf(e.getMessage())));
+                    }
+                }
+            }
             try {
-                Path aside = journal.begin(vswitch.config());
+                Path aside = journaled.begin(vswitch);
                 if (aside != null) {
                     out.println("panda vswitch: journal: the generation it could not read in full is kept in " + aside);
                 }
@@ -209,7 +240,7 @@ public final class VswitchMain {
                 closeJournal(journal);
                 return 1;
             }
-            vswitch = new JournaledControl(vswitch, journal);
+            vswitch = journaled;
         }
         try {
             server = ControlServer.start(
@@ -286,9 +317,13 @@ public final class VswitchMain {
         }
         if (!r.empty()) {
             VswitchConfig s = r.state();
+            JournalState js = r.journalState();
             String what = s.bridges().size() + " bridge(s), "
-                    + s.bridges().stream().mapToInt(b -> b.ports().size()).sum() + " port(s) from its snapshot and "
-                    + r.changes() + " change(s) after it (through entry #" + r.lastSeq() + ")";
+                    + s.bridges().stream().mapToInt(b -> b.ports().size()).sum() + " port(s)"
+                    + (js.flowCount() > 0 ? ", " + js.flowCount() + " flow(s)" : "")
+                    + (js.captures().isEmpty() ? "" : ", " + js.captures().size() + " capture(s)")
+                    + " from its snapshot and " + r.changes() + " change(s) after it (through entry #" + r.lastSeq()
+                    + ")";
             out.println(
                     o.config == null
                             ? "panda vswitch: state from the journal in " + dir + ": " + what

@@ -51,6 +51,8 @@ public final class BridgeFlows {
     private volatile boolean controllerConnected;
     private volatile boolean engaged;
     private volatile FlowRemoved.Listener listener;
+    private volatile Gate gate;
+    private volatile boolean detached;
 
     /** Per table and data-path thread: [table * threads + thread]. */
     private final long[] lookups;
@@ -144,17 +146,173 @@ public final class BridgeFlows {
         return flowCount;
     }
 
+    // ---- the journal's gate ---------------------------------------------------------------------
+
+    /**
+     * What every change of these tables passes through when set (the control journal): a flow mod,
+     * whoever sends it (the control API, an OpenFlow peer), and the removals of the timeout sweep.
+     * The gate runs the change, records it, and only then returns; a flow mod it cannot record it
+     * undoes and refuses by throwing (the caller's answer is an error).
+     */
+    public interface Gate {
+        /** Runs {@code apply} (which carries out {@code m}), records it if it changed anything, returns its result. */
+        FlowModResult flowMod(BridgeFlows flows, FlowMod m, java.util.function.Supplier<Applied> apply);
+
+        /** Runs {@code sweep} (which removes expired flows and lists them) and records what it removed. */
+        List<Expired> expire(BridgeFlows flows, java.util.function.Supplier<List<Expired>> sweep);
+    }
+
+    /** A flow mod carried out, and how to put the tables back as they were before it. */
+    public interface Applied {
+        FlowModResult result();
+
+        /** Puts back the flows the flow mod changed (counters a reset_counts zeroed stay zero). */
+        void undo();
+    }
+
+    /** A flow a timeout removed: enough to find it in a table (table, priority, match). */
+    public record Expired(int table, int priority, Match match, FlowRemoved.Reason reason) {}
+
+    /** Routes every later change through {@code g} (null: none). */
+    public void setGate(Gate g) {
+        this.gate = g;
+    }
+
+    /** The bridge is gone: changes to these tables are no longer the bridge's (the gate records none). */
+    public void detach() {
+        detached = true;
+    }
+
+    public boolean detached() {
+        return detached;
+    }
+
+    /**
+     * The flows as a value (no counters), each table in its order: what a journal snapshot keeps.
+     */
+    public synchronized FlowTableState state() {
+        List<FlowTableState.Entry> out = new ArrayList<>(flowCount);
+        for (List<Rule> t : tables) {
+            for (Rule r : t) {
+                out.add(new FlowTableState.Entry(
+                        r.table, r.priority, r.match, r.instructions, r.cookie, r.idleTimeout, r.hardTimeout, r.flags));
+            }
+        }
+        return FlowTableState.of(out, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Installs {@code adds} (a restart's flows from the journal) without the gate, each table
+     * published once: counters start at zero, timeouts from now.
+     *
+     * @throws IllegalArgumentException a flow the tables refuse (nothing is installed then)
+     */
+    public synchronized void restore(List<FlowMod> adds) {
+        long now = System.nanoTime();
+        java.util.Set<List<Object>> seen = new java.util.HashSet<>();
+        for (List<Rule> t : tables) {
+            for (Rule r : t) {
+                seen.add(List.of(r.table, r.priority, r.match));
+            }
+        }
+        for (FlowMod m : adds) {
+            FlowModResult bad = m.command() != FlowMod.Command.ADD
+                    ? FlowModResult.fail(FlowError.BAD_COMMAND, "not an add")
+                    : check(m);
+            if (bad == null && flowCount + adds.size() > maxFlows) {
+                bad = FlowModResult.fail(FlowError.TABLE_FULL, "more than " + maxFlows + " flows");
+            }
+            if (bad == null
+                    && !seen.add(List.of(m.tableId(), m.priority(), m.match().normalized()))) {
+                bad = FlowModResult.fail(FlowError.OVERLAP, "the same flow twice");
+            }
+            if (bad != null) {
+                throw new IllegalArgumentException(
+                        "bridge " + bridge + ": cannot restore " + FlowFormat.match(m.match()) + ": " + bad.message());
+            }
+        }
+        boolean[] dirty = new boolean[TABLES];
+        for (FlowMod m : adds) {
+            tables[m.tableId()].add(new Rule(m, now, new FlowCounters(threads)));
+            flowCount++;
+            dirty[m.tableId()] = true;
+        }
+        for (int t = 0; t < TABLES; t++) {
+            if (dirty[t]) {
+                publish(t);
+            }
+        }
+    }
+
     // ---- flow mods ----------------------------------------------------------------------------
 
-    /** Carries out {@code m} all or nothing; a refusal names the OpenFlow error and changes nothing. */
+    /**
+     * Carries out {@code m} all or nothing; a refusal names the OpenFlow error and changes nothing.
+     * With a {@link Gate} the change is recorded before this returns; a gate that cannot record it
+     * throws (and the change is undone).
+     */
     public FlowModResult apply(FlowMod m) {
         List<FlowRemoved> removed = new ArrayList<>();
         FlowModResult r;
-        synchronized (this) {
-            r = applyLocked(m, System.nanoTime(), removed);
+        Gate g = gate;
+        if (g == null) {
+            synchronized (this) {
+                r = applyLocked(m, System.nanoTime(), removed);
+            }
+        } else {
+            r = g.flowMod(this, m, () -> applyUndoable(m, removed));
         }
         notify(removed);
         return r;
+    }
+
+    private Applied applyUndoable(FlowMod m, List<FlowRemoved> removed) {
+        synchronized (this) {
+            @SuppressWarnings("unchecked")
+            List<Rule>[] saved = new List[TABLES];
+            boolean one = m.tableId() >= 0 && m.tableId() < TABLES;
+            for (int t = 0; t < TABLES; t++) {
+                if (!one || t == m.tableId()) {
+                    saved[t] = new ArrayList<>(tables[t]);
+                }
+            }
+            int savedCount = flowCount;
+            FlowModResult r = applyLocked(m, System.nanoTime(), removed);
+            return new Applied() {
+                @Override
+                public FlowModResult result() {
+                    return r;
+                }
+
+                @Override
+                public void undo() {
+                    synchronized (BridgeFlows.this) {
+                        flowCount = savedCount;
+                        for (int t = 0; t < TABLES; t++) {
+                            if (saved[t] != null && !sameRules(saved[t], tables[t])) {
+                                tables[t].clear();
+                                tables[t].addAll(saved[t]);
+                                publish(t);
+                            }
+                        }
+                        updateEngaged();
+                        removed.clear(); // nothing was removed after all: no FLOW_REMOVED
+                    }
+                }
+            };
+        }
+    }
+
+    private static boolean sameRules(List<Rule> a, List<Rule> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void notify(List<FlowRemoved> removed) {
@@ -464,7 +622,19 @@ public final class BridgeFlows {
      */
     public int sweep(long nowNanos) {
         List<FlowRemoved> removed = new ArrayList<>();
-        int n = 0;
+        Gate g = gate;
+        if (g != null && !anyExpired(nowNanos)) {
+            return 0; // the gate (the journal's lock) only when there is something to remove
+        }
+        int n = g == null
+                ? sweepLocked(nowNanos, removed).size()
+                : g.expire(this, () -> sweepLocked(nowNanos, removed)).size();
+        notify(removed);
+        return n;
+    }
+
+    private List<Expired> sweepLocked(long nowNanos, List<FlowRemoved> removed) {
+        List<Expired> gone = List.of();
         synchronized (this) {
             for (int tid = 0; tid < TABLES; tid++) {
                 boolean changed = false;
@@ -481,7 +651,10 @@ public final class BridgeFlows {
                         it.remove();
                         flowCount--;
                         changed = true;
-                        n++;
+                        if (gone.isEmpty()) {
+                            gone = new ArrayList<>();
+                        }
+                        gone.add(new Expired(tid, r.priority, r.match, why));
                         removedEvent(r, why, nowNanos, removed);
                     }
                 }
@@ -490,8 +663,20 @@ public final class BridgeFlows {
                 }
             }
         }
-        notify(removed);
-        return n;
+        return gone;
+    }
+
+    private synchronized boolean anyExpired(long nowNanos) {
+        for (List<Rule> t : tables) {
+            for (Rule r : t) {
+                touch(r, nowNanos);
+                if (r.hardTimeout > 0 && nowNanos - r.addedNanos >= r.hardTimeout * 1_000_000_000L
+                        || r.idleTimeout > 0 && nowNanos - r.lastUsedNanos >= r.idleTimeout * 1_000_000_000L) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** A flow whose packet count moved since the last look was used now. */

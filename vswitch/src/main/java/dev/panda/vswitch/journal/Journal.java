@@ -1,6 +1,5 @@
 package dev.panda.vswitch.journal;
 
-import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.VswitchConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -54,11 +53,16 @@ public final class Journal implements AutoCloseable {
 
     /** What {@link #open} found. */
     public record Recovery(
-            VswitchConfig state, long lastSeq, int changes, List<String> problems, Path corruptGeneration) {
+            JournalState journalState, long lastSeq, int changes, List<String> problems, Path corruptGeneration) {
 
         /** True when the journal held no state (no generation, or none with a snapshot). */
         public boolean empty() {
-            return state == null;
+            return journalState == null;
+        }
+
+        /** The config part of the state (null when empty). */
+        public VswitchConfig state() {
+            return journalState == null ? null : journalState.config();
         }
     }
 
@@ -184,7 +188,7 @@ public final class Journal implements AutoCloseable {
         Path gd = genDir(g);
         try (SingleChronicleQueue q = build(gd, true)) {
             ExcerptTailer t = q.createTailer();
-            VswitchConfig state = null;
+            JournalState state = null;
             long seq = 0;
             long lastIndex = -1;
             int changes = 0;
@@ -231,7 +235,7 @@ public final class Journal implements AutoCloseable {
                 }
                 try {
                     if (e.type() == JournalEntry.Type.SNAPSHOT) {
-                        state = ConfigFiles.configFromJson(e.payload());
+                        state = JournalState.fromSnapshot(e.payload());
                     } else {
                         state = kinds.replay(state, e.kind(), e.payload());
                         changes++;
@@ -282,6 +286,11 @@ public final class Journal implements AutoCloseable {
      * @return where a corrupt generation went, or null
      */
     public synchronized Path begin(VswitchConfig running) throws IOException {
+        return begin(JournalState.of(running));
+    }
+
+    /** As {@link #begin(VswitchConfig)}, with flows and captures. */
+    public synchronized Path begin(JournalState running) throws IOException {
         SingleChronicleQueue oldQueue = queue;
         int g = Math.max(
                         generation,
@@ -300,10 +309,7 @@ public final class Journal implements AutoCloseable {
             write(
                     a,
                     new JournalEntry(
-                            nextSeq,
-                            JournalEntry.Type.SNAPSHOT,
-                            JournalEntry.SNAPSHOT_KIND,
-                            ChangeKinds.config(running)));
+                            nextSeq, JournalEntry.Type.SNAPSHOT, JournalEntry.SNAPSHOT_KIND, running.toBytes()));
             syncDir(gd);
             syncDir(dir);
         } catch (RuntimeException e) {
@@ -346,6 +352,15 @@ public final class Journal implements AutoCloseable {
      *     append fails too: the file's tail is then unknown)
      */
     public synchronized void append(String kind, byte[] payload, VswitchConfig after) throws IOException {
+        append(kind, payload, () -> JournalState.of(after));
+    }
+
+    /**
+     * As {@link #append(String, byte[], VswitchConfig)}; {@code after} (the whole state after the
+     * change) is asked for only when the generation is compacted.
+     */
+    public synchronized void append(String kind, byte[] payload, java.util.function.Supplier<JournalState> after)
+            throws IOException {
         if (!kinds.names().contains(kind)) {
             throw new IllegalArgumentException("unregistered change kind " + kind);
         }
@@ -368,8 +383,8 @@ public final class Journal implements AutoCloseable {
         nextSeq++;
         if (++changesInGeneration >= compactAfter) {
             try {
-                begin(after);
-            } catch (IOException e) {
+                begin(after.get());
+            } catch (IOException | RuntimeException e) {
                 // the change itself is on disk in the current generation; compaction is retried later
                 changesInGeneration = compactAfter / 2;
                 System.getLogger(Journal.class.getName())

@@ -3,28 +3,70 @@ package dev.panda.vswitch.journal;
 import dev.panda.vswitch.Control;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.VswitchException;
+import dev.panda.vswitch.capture.CaptureSpec;
+import dev.panda.vswitch.capture.CaptureView;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
+import dev.panda.vswitch.flow.BridgeFlows;
+import dev.panda.vswitch.flow.FlowMod;
+import dev.panda.vswitch.flow.FlowModResult;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * A {@link Control} whose every applied change is in the {@link Journal}, on disk, before the call
  * returns (and so before the control API answers). A change is applied first, then appended; if
  * the append fails the change is undone (the inverse call) and the caller gets a 500 that says so.
  * Calls are serialised here, so the journal's order is the order the changes were applied in.
+ *
+ * <p>It is also every bridge's {@link BridgeFlows.Gate}: a flow mod, from the control API or an
+ * OpenFlow peer, is applied and appended under the same lock, and the flows a timeout removes are
+ * appended right after the sweep removed them. Lock order: this, then the vswitch, then a bridge's
+ * flow tables.
  */
-public final class JournaledControl implements Control, AutoCloseable {
+public final class JournaledControl implements Control, AutoCloseable, BridgeFlows.Gate {
 
-    private final Control inner;
+    private volatile Control inner;
     private final Journal journal;
     private final AtomicLong appendFailures = new AtomicLong();
+    private final AtomicLong flowModsRefused = new AtomicLong();
+    /** False until {@link #begin}: changes before it are in the snapshot it writes, not appended. */
+    private boolean recording;
 
+    private boolean closing;
+
+    /** Journals the changes to {@code inner}, whose state the journal's current generation starts with. */
     public JournaledControl(Control inner, Journal journal) {
         this.inner = inner;
         this.journal = journal;
+        this.recording = true;
+    }
+
+    /**
+     * A gate for the flow tables of a vswitch still being started (pass it in {@code
+     * Vswitch.Restore}); {@link #begin} then writes the snapshot and starts journaling.
+     */
+    public JournaledControl(Journal journal) {
+        this.journal = journal;
+    }
+
+    /**
+     * Starts a new generation with a snapshot of {@code running} (its config, flows and captures)
+     * and journals every change after it. A flow change that comes meanwhile (an OpenFlow peer)
+     * waits for this lock: it lands either in the snapshot or in the journal.
+     *
+     * @return where a corrupt generation went, or null
+     */
+    public synchronized Path begin(Control running) throws IOException {
+        this.inner = running;
+        Path aside = journal.begin(JournalState.of(running));
+        recording = true;
+        return aside;
     }
 
     public Control inner() {
@@ -38,6 +80,15 @@ public final class JournaledControl implements Control, AutoCloseable {
     /** Changes refused because the journal could not take them. */
     public long appendFailures() {
         return appendFailures.get();
+    }
+
+    /** Flow mods (control API or OpenFlow) refused because the journal could not take them. */
+    public long flowModsRefused() {
+        return flowModsRefused.get();
+    }
+
+    private JournalState state() {
+        return JournalState.of(inner);
     }
 
     @Override
@@ -127,10 +178,83 @@ public final class JournaledControl implements Control, AutoCloseable {
         }
     }
 
-    /** Appends; on failure undoes the change and throws 500. */
+    @Override
+    public synchronized CaptureView captureStart(CaptureSpec spec) {
+        CaptureView v = inner.captureStart(spec);
+        CaptureSpec started = JournalState.spec(v);
+        journal(
+                ChangeKinds.CAPTURE_START,
+                ChangeKinds.captureStart(started),
+                null,
+                () -> inner.captureStop(spec.name()));
+        return v;
+    }
+
+    @Override
+    public synchronized CaptureView captureStop(String name) {
+        CaptureSpec was = inner.captures().stream()
+                .filter(c -> c.name().equals(name))
+                .map(JournalState::spec)
+                .findFirst()
+                .orElse(null);
+        CaptureView v = inner.captureStop(name); // refuses an unknown capture
+        journal(ChangeKinds.CAPTURE_STOP, ChangeKinds.captureStop(name), null, () -> inner.captureStart(was));
+        return v;
+    }
+
+    // ---- the flow tables' gate --------------------------------------------------------------
+
+    @Override
+    public FlowModResult flowMod(BridgeFlows flows, FlowMod m, Supplier<BridgeFlows.Applied> apply) {
+        synchronized (this) {
+            if (closing) {
+                throw new VswitchException(503, "the vswitch is shutting down");
+            }
+            BridgeFlows.Applied a = apply.get();
+            FlowModResult r = a.result();
+            if (!recording || flows.detached() || !r.isOk() || r.affected() == 0) {
+                return r; // nothing changed, or not (or no longer) a bridge's
+            }
+            try {
+                journal(ChangeKinds.FLOW_MOD, ChangeKinds.flowMod(flows.bridge(), m), null, a::undo);
+            } catch (VswitchException e) {
+                flowModsRefused.incrementAndGet();
+                throw e;
+            }
+            return r;
+        }
+    }
+
+    @Override
+    public List<BridgeFlows.Expired> expire(BridgeFlows flows, Supplier<List<BridgeFlows.Expired>> sweep) {
+        synchronized (this) {
+            if (closing) {
+                return List.of();
+            }
+            List<BridgeFlows.Expired> gone = sweep.get();
+            if (gone.isEmpty() || !recording || flows.detached()) {
+                return gone;
+            }
+            try {
+                // after the removal took effect: a crash in between brings the flow back, with its
+                // timeout counting from the restart
+                journal.append(ChangeKinds.FLOW_EXPIRED, ChangeKinds.flowExpired(flows.bridge(), gone), this::state);
+            } catch (Exception e) {
+                appendFailures.incrementAndGet();
+                System.getLogger(JournaledControl.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                "journal: cannot write the expiry of " + gone.size() + " flow(s) of bridge "
+                                        + flows.bridge() + ": " + Journal.oneLine(e.getMessage()));
+            }
+            return gone;
+        }
+    }
+
+    /** Appends; on failure undoes the change and throws 500. {@code after} null: the running state. */
     private void journal(String kind, byte[] payload, VswitchConfig after, Runnable undo) {
         try {
-            journal.append(kind, payload, after);
+            journal.append(kind, payload, after == null ? this::state : () -> stateWith(after));
         } catch (Exception e) {
             appendFailures.incrementAndGet();
             String undone;
@@ -181,8 +305,13 @@ public final class JournaledControl implements Control, AutoCloseable {
         return inner.config();
     }
 
-    // flows (through BridgeFlows: the OpenFlow channel and the flow API) and captures are not in
-    // the config, so they are not journaled: they pass straight through
+    /** The state with {@code after} as its config (flows and captures as they run). */
+    private JournalState stateWith(VswitchConfig after) {
+        JournalState now = state();
+        return new JournalState(after, now.flows(), now.captures()).withConfig(after);
+    }
+
+    // flows are journaled by the gate (every bridge's BridgeFlows passes its changes through it)
 
     @Override
     public dev.panda.vswitch.flow.BridgeFlows flows(String bridge) {
@@ -192,16 +321,6 @@ public final class JournaledControl implements Control, AutoCloseable {
     @Override
     public List<Views.FlowTableView> flowTables() {
         return inner.flowTables();
-    }
-
-    @Override
-    public dev.panda.vswitch.capture.CaptureView captureStart(dev.panda.vswitch.capture.CaptureSpec spec) {
-        return inner.captureStart(spec);
-    }
-
-    @Override
-    public dev.panda.vswitch.capture.CaptureView captureStop(String name) {
-        return inner.captureStop(name);
     }
 
     @Override
@@ -216,12 +335,17 @@ public final class JournaledControl implements Control, AutoCloseable {
 
     @Override
     public java.util.Map<String, Long> openflowCounters() {
-        return inner.openflowCounters();
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>(inner.openflowCounters());
+        m.put("flow_mods_refused_by_journal", flowModsRefused.get());
+        return m;
     }
 
     /** Closes the vswitch, then the journal. */
     @Override
     public void close() throws Exception {
+        synchronized (this) {
+            closing = true; // flow changes from now on are refused without waiting for the vswitch
+        }
         try {
             if (inner instanceof AutoCloseable c) {
                 c.close();

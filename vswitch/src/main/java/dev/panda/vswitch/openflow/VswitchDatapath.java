@@ -153,7 +153,13 @@ public final class VswitchDatapath implements OfDatapath {
 
     @Override
     public void flowMod(OfMessage.FlowMod m) throws OfError {
-        FlowModResult r = flows().apply(FlowTranslation.flowMod(m));
+        FlowModResult r;
+        try {
+            r = flows().apply(FlowTranslation.flowMod(m));
+        } catch (dev.panda.vswitch.VswitchException e) {
+            // the journal could not take it (the change is undone), or the vswitch is closing
+            throw new OfError(Of.ET_FLOW_MOD_FAILED, Of.FMFC_UNKNOWN, e.getMessage());
+        }
         if (r != null && !r.isOk()) {
             throw FlowTranslation.error(r.error(), r.message());
         }
