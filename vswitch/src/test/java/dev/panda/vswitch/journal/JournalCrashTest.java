@@ -2,24 +2,19 @@ package dev.panda.vswitch.journal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import dev.panda.jextract.Posix;
-import dev.panda.vswitch.VswitchChild;
+import dev.panda.vswitch.VswitchProcess;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.ctl.CtlClient;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,9 +26,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,74 +51,6 @@ class JournalCrashTest {
     Path dir;
 
     private final List<String> log = new ArrayList<>();
-
-    /** One running child and its output. */
-    private final class Child implements AutoCloseable {
-        final Process p;
-        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        final List<String> seen = new ArrayList<>();
-
-        Child(Path sock) throws Exception {
-            int[] cpus = Posix.getAffinity();
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.addAll(VswitchChild.jvmFlags());
-            cmd.addAll(List.of(
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    VswitchChild.class.getName(),
-                    "--state-dir",
-                    dir.resolve("state").toString(),
-                    "--journal",
-                    "on",
-                    "--journal-compact-after",
-                    "25",
-                    "--pmd-cores",
-                    Integer.toString(cpus[cpus.length - 1]),
-                    "--idle",
-                    "park",
-                    "--control",
-                    sock.toString()));
-            Files.deleteIfExists(sock);
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader r =
-                        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String l; (l = r.readLine()) != null; ) {
-                        lines.add(l);
-                    }
-                } catch (IOException e) {
-                    lines.add("(read failed: " + e + ")");
-                }
-            });
-            while (true) {
-                String l = lines.poll(60, TimeUnit.SECONDS);
-                if (l == null) {
-                    fail("vswitch did not start in 60 s: " + seen);
-                }
-                seen.add(l);
-                if (l.contains("control socket")) {
-                    return;
-                }
-                if (!p.isAlive()) {
-                    lines.drainTo(seen);
-                    fail("vswitch exited " + p.waitFor() + ": " + seen);
-                }
-            }
-        }
-
-        void kill() throws InterruptedException {
-            p.destroyForcibly(); // SIGKILL to this PID
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "SIGKILL did not end pid " + p.pid());
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (p.isAlive()) {
-                kill();
-            }
-        }
-    }
 
     /** One flow as the model keeps it: table, priority and match identify it. */
     record OFlow(int table, int priority, String match, String actions, long cookie) {
@@ -215,7 +140,7 @@ class JournalCrashTest {
         Map<String, Integer> kinds = new TreeMap<>();
         Change pending = null; // killed in flight without an answer: all or nothing
         Model pendingBefore = null;
-        Child child = new Child(sock);
+        VswitchProcess child = new VswitchProcess(dir.resolve("state"), sock, "--journal-compact-after", "25");
         restarts++;
         try {
             while (true) {
@@ -277,7 +202,7 @@ class JournalCrashTest {
                     assertEquals(model.normal(), observed(ctl, configShow(ctl)), "before a kill (seed " + seed + ")");
                 }
                 child.kill();
-                child = new Child(sock);
+                child = new VswitchProcess(dir.resolve("state"), sock, "--journal-compact-after", "25");
                 restarts++;
             }
         } finally {
@@ -294,7 +219,7 @@ class JournalCrashTest {
         for (boolean flip : new boolean[] {false, true}) {
             Model before = model;
             Model after;
-            try (Child c = new Child(sock)) {
+            try (VswitchProcess c = new VswitchProcess(dir.resolve("state"), sock, "--journal-compact-after", "25")) {
                 VswitchConfig shown = configShow(ctl);
                 Change ch = generate(rnd, model, shown, next++);
                 CtlClient.Answer a = ctl.call(ch.method(), ch.uri(), ch.body(), null);
@@ -310,7 +235,7 @@ class JournalCrashTest {
             } else {
                 JournalFiles.cut(last.file(), at);
             }
-            try (Child c = new Child(sock)) {
+            try (VswitchProcess c = new VswitchProcess(dir.resolve("state"), sock, "--journal-compact-after", "25")) {
                 List<String> problems = c.seen.stream()
                         .filter(l -> l.contains("torn or corrupt tail"))
                         .toList();

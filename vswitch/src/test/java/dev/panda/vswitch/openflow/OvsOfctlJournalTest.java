@@ -2,17 +2,13 @@ package dev.panda.vswitch.openflow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.panda.jextract.Posix;
-import dev.panda.vswitch.VswitchChild;
+import dev.panda.vswitch.VswitchProcess;
 import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.ctl.CtlClient;
-import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,7 +16,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,72 +40,6 @@ class OvsOfctlJournalTest {
 
     @TempDir
     Path dir;
-
-    /** A vswitch process on {@code dir/state}. */
-    private final class Child implements AutoCloseable {
-        final Process p;
-        final List<String> seen = new ArrayList<>();
-
-        Child(Path sock) throws Exception {
-            int[] cpus = Posix.getAffinity();
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.addAll(VswitchChild.jvmFlags());
-            cmd.addAll(List.of(
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    VswitchChild.class.getName(),
-                    "--state-dir",
-                    dir.resolve("state").toString(),
-                    "--journal",
-                    "on",
-                    "--pmd-cores",
-                    Integer.toString(cpus[cpus.length - 1]),
-                    "--idle",
-                    "park",
-                    "--control",
-                    sock.toString()));
-            Files.deleteIfExists(sock);
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-            Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader r =
-                        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String l; (l = r.readLine()) != null; ) {
-                        lines.add(l);
-                    }
-                } catch (IOException e) {
-                    lines.add("(read failed: " + e + ")");
-                }
-            });
-            while (true) {
-                String l = lines.poll(60, TimeUnit.SECONDS);
-                if (l == null) {
-                    fail("vswitch did not start in 60 s: " + seen);
-                }
-                seen.add(l);
-                if (l.contains("control socket")) {
-                    return;
-                }
-                if (!p.isAlive()) {
-                    lines.drainTo(seen);
-                    fail("vswitch exited " + p.waitFor() + ": " + seen);
-                }
-            }
-        }
-
-        void kill() throws InterruptedException {
-            p.destroyForcibly(); // SIGKILL to this PID
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "SIGKILL did not end pid " + p.pid());
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (p.isAlive()) {
-                kill();
-            }
-        }
-    }
 
     /**
      * An OpenFlow 1.3 controller that, on each switch connection, says hello, sends one flow-stats
@@ -256,7 +185,7 @@ class OvsOfctlJournalTest {
         CtlClient ctl = new CtlClient(sock, Duration.ofSeconds(20));
         try (TinyController controller = new TinyController()) {
             List<String> before;
-            try (Child c = new Child(sock)) {
+            try (VswitchProcess c = new VswitchProcess(dir.resolve("state"), sock)) {
                 CtlClient.Answer a = ctl.call(
                         "POST",
                         "/v1/bridges",
@@ -286,7 +215,7 @@ class OvsOfctlJournalTest {
                 assertEquals(3, before.size(), before.toString());
                 c.kill(); // right after the last ovs-ofctl got its barrier reply
             }
-            try (Child c = new Child(sock)) {
+            try (VswitchProcess c = new VswitchProcess(dir.resolve("state"), sock)) {
                 assertTrue(
                         c.seen.stream().anyMatch(l -> l.contains("3 flow(s)")),
                         "the start line counts the flows: " + c.seen);
@@ -308,7 +237,7 @@ class OvsOfctlJournalTest {
                 OvsOfctl.ok("del-flows", target, "cookie=0x11/-1");
                 c.kill();
             }
-            try (Child c = new Child(sock)) {
+            try (VswitchProcess c = new VswitchProcess(dir.resolve("state"), sock)) {
                 List<String> again = dump(listener(ctl));
                 assertEquals(2, again.size(), again.toString());
                 assertTrue(again.stream().noneMatch(l -> l.contains("cookie=0x11")), again.toString());
