@@ -97,8 +97,7 @@ public final class Views {
     }
 
     /** Per-bridge counters. */
-    public record BridgeStatsView(
-            String bridge, long learned, long moved, long aged, long tableFull, long floods, long flooded) {}
+    public record BridgeStatsView(String bridge, long learned, long moved, long aged, long tableFull, long floods) {}
 
     /**
      * One poller, as OVS's {@code dpif-netdev/pmd-stats-show} and {@code pmd-perf-show}.

@@ -680,7 +680,7 @@ public final class Vswitch implements Control, AutoCloseable {
                 }
             }
             bstats.add(new Views.BridgeStatsView(
-                    b.config.name(), b.fdb.learned(), b.fdb.moved(), b.fdb.aged(), b.fdb.tableFull(), floods, 0));
+                    b.config.name(), b.fdb.learned(), b.fdb.moved(), b.fdb.aged(), b.fdb.tableFull(), floods));
         }
         return new Views.Stats(ports, bstats);
     }

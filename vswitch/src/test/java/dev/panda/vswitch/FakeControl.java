@@ -176,7 +176,7 @@ public final class FakeControl implements Control {
                 throw VswitchException.notFound("no port named " + port);
             }
         }
-        return new Views.Stats(all, List.of(new Views.BridgeStatsView("br0", 2, 0, 0, 0, 1, 1)));
+        return new Views.Stats(all, List.of(new Views.BridgeStatsView("br0", 2, 0, 0, 0, 1)));
     }
 
     @Override

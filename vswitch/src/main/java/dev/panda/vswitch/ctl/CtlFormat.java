@@ -135,14 +135,13 @@ final class CtlFormat {
         }
         for (JsonNode b : stats.path("bridges")) {
             sb.append(String.format(
-                    "  bridge %s: learned=%d, moved=%d, aged=%d, table-full=%d, floods=%d, flooded=%d%n",
+                    "  bridge %s: learned=%d, moved=%d, aged=%d, table-full=%d, floods=%d%n",
                     b.path("bridge").asText(),
                     b.path("learned").asLong(),
                     b.path("moved").asLong(),
                     b.path("aged").asLong(),
                     b.path("table-full").asLong(),
-                    b.path("floods").asLong(),
-                    b.path("flooded").asLong()));
+                    b.path("floods").asLong()));
         }
         return sb.toString();
     }

@@ -45,7 +45,7 @@ class TopModelTest {
                   {"bridge": "br0", "port": "charlie", "rx-packets": 0, "rx-bytes": 0, "tx-packets": %d,
                    "tx-bytes": %d, "floods": 0, "drops": {"no_buffer": 0, "vlan": 0, "table_full": 0}}],
                  "bridges": [{"bridge": "br0", "learned": 3, "moved": 1, "aged": 0, "table-full": %d,
-                   "floods": 0, "flooded": 0}]}
+                   "floods": 0}]}
                 """.formatted(a, a * 100, vlan, tableFull, b, b * 64, c, c * 100, tableFull);
     }
 
