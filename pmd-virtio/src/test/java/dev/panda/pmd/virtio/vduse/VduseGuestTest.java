@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proof of net_vduse: in the vDPA guest (bookworm-backports' kernel under TCG) the guest
@@ -22,9 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("peer")
 class VduseGuestTest {
 
-    @TempDir
-    Path dir;
-
     @Test
     void theGuestKernelsVirtioNetDrivesPandasVduseDevice() {
         long t0 = System.nanoTime();
@@ -32,7 +28,7 @@ class VduseGuestTest {
         long up;
         try (QemuGuest g = VdpaGuest.of(VduseGuestMain.class)
                 .classes(VduseDevice.class, Port.class, Posix.class)
-                .start(Path.of("target", "guest"), dir.resolve("console.log"))) {
+                .start(Path.of("target", "guest"), Path.of("target", "guest", "vduse-console.log"))) {
             g.await(VdpaGuest.UP, Duration.ofSeconds(180));
             up = System.nanoTime();
             g.await(VdpaGuest.EXIT, Duration.ofSeconds(600));
