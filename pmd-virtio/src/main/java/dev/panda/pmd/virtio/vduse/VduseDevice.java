@@ -149,6 +149,57 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
         thread.start();
     }
 
+    /**
+     * Runs {@code action} (removing the device from the bus) while answering every request of
+     * device {@code name}, left by a process that ended: the driver's reset on removal then
+     * completes at once instead of waiting out the kernel's message time-out for each request.
+     */
+    static void serveStale(String name, Runnable action) {
+        Fd fd;
+        try {
+            fd = Vduse.openDevice(name);
+        } catch (NativeException e) {
+            LOG.log(
+                    WARNING,
+                    "{0}: cannot open the device left behind ({1}); its requests will time out",
+                    name,
+                    e.getMessage());
+            action.run();
+            return;
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread t = Thread.ofPlatform().daemon().name("vduse-stale-" + name).start(() -> {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment req = a.allocate(VduseRequest.BYTES, 8);
+                MemorySegment resp = a.allocate(VduseRequest.BYTES, 8);
+                while (!stop.get()) {
+                    if (!Vduse.pollIn(fd, 20)) {
+                        continue;
+                    }
+                    VduseRequest r = VduseRequest.decode(req, Vduse.read(fd, req, VduseRequest.BYTES), VQS);
+                    if (r.id() >= 0) {
+                        int vq = r instanceof VduseRequest.GetVqState g ? g.index() : 0;
+                        VduseRequest.respond(resp, r.id(), VduseRequest.RESULT_OK, vq, 0);
+                        Vduse.write(fd, resp, VduseRequest.BYTES);
+                    }
+                }
+            } catch (RuntimeException e) {
+                LOG.log(WARNING, "{0}: answering the old device''s requests: {1}", name, e.toString());
+            }
+        });
+        try {
+            action.run();
+        } finally {
+            stop.set(true);
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            fd.close();
+        }
+    }
+
     /** The config space: mac, status (LINK_UP or 0), max_virtqueue_pairs 1. */
     static byte[] config(byte[] mac, boolean up) {
         byte[] c = new byte[CONFIG_BYTES];
@@ -230,14 +281,10 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
         }
         if ((s & S_FEATURES_OK) != 0 && (status & S_FEATURES_OK) == 0) {
             long f = Vduse.features(dev);
-            if ((f & REQUIRED) != REQUIRED) {
+            String why = refusal(f);
+            if (why != null) {
                 refusedDrivers++;
-                LOG.log(
-                        WARNING,
-                        "{0}: driver refused: features 0x{1} lack {2}",
-                        name,
-                        Long.toHexString(f),
-                        (f & F_ACCESS_PLATFORM) == 0 ? "VIRTIO_F_ACCESS_PLATFORM" : "VIRTIO_F_VERSION_1");
+                LOG.log(WARNING, "{0}: driver refused: {1}", name, why);
                 return VduseRequest.RESULT_FAILED; // FEATURES_OK is not set: the driver reads the refusal back
             }
             features = f;
@@ -257,6 +304,24 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
         }
         status = s;
         return VduseRequest.RESULT_OK;
+    }
+
+    /**
+     * Why a driver that accepted {@code features} cannot drive this device, or null. The kernel does
+     * not insist on VIRTIO_F_ACCESS_PLATFORM; panda does: without it the driver would hand over
+     * physical addresses, which mean nothing here.
+     */
+    static String refusal(long features) {
+        if ((features & F_ACCESS_PLATFORM) == 0) {
+            return "features 0x" + Long.toHexString(features) + " lack VIRTIO_F_ACCESS_PLATFORM";
+        }
+        if ((features & F_VERSION_1) == 0) {
+            return "features 0x" + Long.toHexString(features) + " lack VIRTIO_F_VERSION_1";
+        }
+        if ((features & ~OFFERED) != 0) {
+            return "features 0x" + Long.toHexString(features) + " beyond the offered 0x" + Long.toHexString(OFFERED);
+        }
+        return null;
     }
 
     private void startQueues() {

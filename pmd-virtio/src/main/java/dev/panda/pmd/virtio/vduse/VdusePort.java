@@ -90,19 +90,13 @@ final class VdusePort extends VirtioDevicePort {
         }
     }
 
-    /** A device of this name left by a panda that ended: off the bus (quickly: its requests go unanswered). */
+    /** A device of this name left by a panda that ended: off the bus, its requests answered meanwhile. */
     private static void removeStale(String dev) {
-        try {
-            Path t = Path.of("/sys/class/vduse", dev, "msg_timeout");
-            if (Files.exists(t)) {
-                Files.writeString(t, "1");
+        VduseDevice.serveStale(dev, () -> {
+            try (VdpaNetlink nl = new VdpaNetlink()) {
+                nl.delete(dev);
             }
-        } catch (IOException e) {
-            LOG.log(WARNING, "{0}: msg_timeout not shortened: {1}", dev, e.toString());
-        }
-        try (VdpaNetlink nl = new VdpaNetlink()) {
-            nl.delete(dev);
-        }
+        });
     }
 
     /** The VDUSE device's name (/dev/vduse/NAME, /sys/bus/vdpa/devices/NAME). */
