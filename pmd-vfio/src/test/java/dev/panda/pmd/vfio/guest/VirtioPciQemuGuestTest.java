@@ -6,6 +6,7 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.vfio.VirtioPciDriver;
 import dev.panda.pmd.virtio.guest.GuestCases;
+import dev.panda.pmd.virtio.guest.GuestFrames;
 import dev.panda.pmd.virtio.guest.GuestJvm;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
@@ -57,7 +58,14 @@ class VirtioPciQemuGuestTest {
         Initramfs init = Initramfs.forHostKernel()
                 .modules("virtio_pci", "virtio_net", "vfio-pci", "vfio_iommu_type1", "9pnet_virtio", "9p");
         GuestJvm jvm = GuestJvm.install(
-                init, CACHE, VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class);
+                init,
+                CACHE,
+                VfioGuestMain.class,
+                VirtioPciDriver.class,
+                DriverQueue.class,
+                Port.class,
+                Posix.class,
+                GuestFrames.class);
         init.script(
                 GuestJvm.mountJdk() + """
                 IF=$(ls /sys/bus/pci/devices/0000:00:06.0/virtio*/net/)
