@@ -101,6 +101,7 @@ public final class VduseGuestMain {
         });
         cases.run("frames-and-counters", this::frames);
         cases.run("driver-reset", this::driverReset);
+        cases.run("attach-vhost", this::attachVhost);
         cases.run("sigkill-restart", this::killAndRestart);
         System.out.println("PANDA-VDUSE-DONE failures=" + cases.failures());
         pool.close();
@@ -235,6 +236,30 @@ public final class VduseGuestMain {
         } finally {
             port.close();
         }
+    }
+
+    /** attach=vhost: vhost_vdpa binds instead, /dev/vhost-vdpa-N appears, no kernel interface. */
+    private String attachVhost() throws Throwable {
+        var port = (VdusePort) Ports.discover().open("net_vduse0,attach=vhost", PortContext.of(pool, 0));
+        String node;
+        try {
+            Path driver = Path.of("/sys/bus/vdpa/devices/vduse0/driver");
+            check(Files.isSymbolicLink(driver), "vduse0 bound to no driver");
+            String bound = Files.readSymbolicLink(driver).getFileName().toString();
+            check(bound.equals("vhost_vdpa"), "vduse0 bound to " + bound);
+            try (Stream<Path> s = Files.list(Path.of("/dev"))) {
+                node = s.map(p -> p.getFileName().toString())
+                        .filter(n -> n.startsWith("vhost-vdpa-"))
+                        .findFirst()
+                        .orElse(null);
+            }
+            check(node != null, "no /dev/vhost-vdpa-N");
+            check(findInterface(port.mac()) == null, "a kernel interface appeared with attach=vhost");
+        } finally {
+            port.close();
+        }
+        check(!Files.exists(Path.of("/dev", node)), "/dev/" + node + " still there after close");
+        return "bound to vhost_vdpa, /dev/" + node + " while open, gone after close; no kernel interface";
     }
 
     /**

@@ -40,7 +40,13 @@ class VduseGuestTest {
                 (up - t0) / 1_000_000, (System.nanoTime() - up) / 1_000_000);
         GuestCases.check(
                 console,
-                List.of("icmpecho", "removed-on-close", "frames-and-counters", "driver-reset", "sigkill-restart"));
+                List.of(
+                        "icmpecho",
+                        "removed-on-close",
+                        "frames-and-counters",
+                        "driver-reset",
+                        "attach-vhost",
+                        "sigkill-restart"));
         assertTrue(console.contains("PANDA-VDUSE-DONE failures=0"), GuestCases.tail(console, 60));
     }
 }
