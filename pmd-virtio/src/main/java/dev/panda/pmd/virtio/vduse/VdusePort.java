@@ -99,6 +99,11 @@ final class VdusePort extends VirtioDevicePort {
         });
     }
 
+    /** Sets VIRTIO_NET_S_LINK_UP in the config space and raises the config interrupt. */
+    void linkState(boolean up) {
+        vduse.setLink(up);
+    }
+
     /** The VDUSE device's name (/dev/vduse/NAME, /sys/bus/vdpa/devices/NAME). */
     String device() {
         return device;

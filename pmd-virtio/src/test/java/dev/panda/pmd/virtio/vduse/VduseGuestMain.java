@@ -160,6 +160,11 @@ public final class VduseGuestMain {
                     16));
             String in = kernelToPanda(port, ifname, ifMac);
             String out = pandaToKernel(port, ifname, ifMac);
+            // link state in the config space: the config interrupt makes the kernel read it again
+            port.linkState(false);
+            awaitCarrier(ifname, "0");
+            port.linkState(true);
+            awaitCarrier(ifname, "1");
             // drain, then compare with the interface's own counters
             long quiet = System.nanoTime() + 500_000_000L;
             while (System.nanoTime() < quiet) {
@@ -172,7 +177,8 @@ public final class VduseGuestMain {
             check(kTx == st.ipackets(), "kernel tx_packets " + kTx + ", panda ipackets " + st.ipackets());
             check(kRx == st.opackets(), "kernel rx_packets " + kRx + ", panda opackets " + st.opackets());
             check(port.badRequests() == 0, "bad requests " + port.badRequests());
-            return in + "; " + out + "; counters: kernel tx " + kTx + " = panda rx, kernel rx " + kRx
+            return in + "; " + out + "; carrier followed link down and up; counters: kernel tx " + kTx
+                    + " = panda rx, kernel rx " + kRx
                     + " = panda tx; requests " + port.requests() + ", features 0x"
                     + Long.toHexString(port.negotiatedFeatures());
         } finally {
@@ -458,6 +464,15 @@ public final class VduseGuestMain {
                     ifname + " not up: "
                             + Files.readString(Path.of("/sys/class/net", ifname, "operstate"))
                                     .trim());
+            Thread.sleep(10);
+        }
+    }
+
+    static void awaitCarrier(String ifname, String want) throws Exception {
+        Path carrier = Path.of("/sys/class/net", ifname, "carrier");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!Files.readString(carrier).trim().equals(want)) {
+            check(System.nanoTime() < deadline, ifname + " carrier not " + want + " after the config interrupt");
             Thread.sleep(10);
         }
     }
