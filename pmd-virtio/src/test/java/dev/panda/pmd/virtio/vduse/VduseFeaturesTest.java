@@ -1,0 +1,35 @@
+package dev.panda.pmd.virtio.vduse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** What net_vduse offers, and the drivers it refuses at FEATURES_OK. */
+class VduseFeaturesTest {
+
+    @Test
+    void offersOneQueuePairWithTheMacAndTheLinkStatusBehindAnIommu() {
+        // VERSION_1 (32), ACCESS_PLATFORM (33), NET_F_MAC (5), NET_F_STATUS (16); never CTRL_VQ (17)
+        assertEquals(0x3_0001_0020L, VduseDevice.OFFERED);
+        assertEquals(0, VduseDevice.OFFERED & (1L << 17));
+        byte[] c = VduseDevice.config(new byte[] {2, 0x70, 0x6e, 0, (byte) 0xd5, 7}, true);
+        assertEquals(VduseDevice.CONFIG_BYTES, c.length);
+        assertEquals((byte) 0xd5, c[4]);
+        assertEquals(1, c[6]); // VIRTIO_NET_S_LINK_UP
+        assertEquals(1, c[8]); // max_virtqueue_pairs
+        assertEquals(0, VduseDevice.config(new byte[6], false)[6]);
+    }
+
+    @Test
+    void refusesADriverWithoutAccessPlatformOrVersion1() {
+        assertNull(VduseDevice.refusal(VduseDevice.OFFERED));
+        assertNull(VduseDevice.refusal(VduseDevice.REQUIRED));
+        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED & ~VduseDevice.F_ACCESS_PLATFORM)
+                .contains("VIRTIO_F_ACCESS_PLATFORM"));
+        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED & ~VduseDevice.F_VERSION_1)
+                .contains("VIRTIO_F_VERSION_1"));
+        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED | 1L << 17).contains("beyond the offered"));
+    }
+}
