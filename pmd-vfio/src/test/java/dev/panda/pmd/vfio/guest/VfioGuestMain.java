@@ -1,5 +1,10 @@
 package dev.panda.pmd.vfio.guest;
 
+import static dev.panda.pmd.virtio.guest.GuestFrames.frame;
+import static dev.panda.pmd.virtio.guest.GuestFrames.macBytes;
+import static dev.panda.pmd.virtio.guest.GuestFrames.parseMac;
+import static dev.panda.pmd.virtio.guest.GuestFrames.verify;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
@@ -15,6 +20,7 @@ import dev.panda.pmd.vfio.PciSysfs;
 import dev.panda.pmd.vfio.Vfio;
 import dev.panda.pmd.vfio.VfioContainer;
 import dev.panda.pmd.vfio.VirtioPciPort;
+import dev.panda.pmd.virtio.guest.PacketSocket;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -163,7 +169,7 @@ public final class VfioGuestMain {
                 int n = port.rxBurst(0, burst);
                 for (int i = 0; i < n; i++) {
                     int h = burst.handles[i];
-                    int seq = verify(h, ETH_TO_PANDA);
+                    int seq = verifyHandle(h, ETH_TO_PANDA);
                     if (seq < 0) {
                         other++;
                     } else {
@@ -247,7 +253,7 @@ public final class VfioGuestMain {
                 if (port.awaitRx(5000)) {
                     got = port.rxBurst(0, burst);
                     for (int i = 0; i < got; i++) {
-                        verify(burst.handles[i], ETH_TO_PANDA);
+                        verifyHandle(burst.handles[i], ETH_TO_PANDA);
                     }
                     pool.freeBulk(burst.handles, 0, got);
                 }
@@ -369,43 +375,7 @@ public final class VfioGuestMain {
         }
     }
 
-    // ---- frames ----------------------------------------------------------------------------------
-
-    static byte[] frame(byte[] dst, byte[] src, int type, int seq) {
-        int len = 60 + (seq * 37) % (1514 - 60 + 1);
-        byte[] f = new byte[len];
-        System.arraycopy(dst, 0, f, 0, 6);
-        System.arraycopy(src, 0, f, 6, 6);
-        f[12] = (byte) (type >> 8);
-        f[13] = (byte) type;
-        f[14] = (byte) (seq >> 8);
-        f[15] = (byte) seq;
-        for (int i = 16; i < len; i++) {
-            f[i] = (byte) (seq * 31 + i);
-        }
-        return f;
-    }
-
-    static byte[] frame(long dstMac, byte[] src, int type, int seq) {
-        return frame(macBytes(dstMac), src, type, seq);
-    }
-
-    /** The frame's sequence number if it is one of ours and intact, -1 if it is someone else's. */
-    static int verify(byte[] f, int type) {
-        if (f.length < 16 || ((f[12] & 0xff) << 8 | f[13] & 0xff) != type) {
-            return -1;
-        }
-        int seq = (f[14] & 0xff) << 8 | f[15] & 0xff;
-        int len = 60 + (seq * 37) % (1514 - 60 + 1);
-        // the kernel pads nothing here; panda's frames are sent at their length
-        check(f.length == len, "frame " + seq + " has " + f.length + " bytes, sent " + len);
-        for (int i = 16; i < len; i++) {
-            check(f[i] == (byte) (seq * 31 + i), "frame " + seq + " byte " + i + " changed");
-        }
-        return seq;
-    }
-
-    private int verify(int h, int type) {
+    private int verifyHandle(int h, int type) {
         MemorySegment mem = pool.segment();
         byte[] f = mem.asSlice(pool.dataOffset(h), pool.length(h)).toArray(ValueLayout.JAVA_BYTE);
         return verify(f, type);
@@ -414,23 +384,6 @@ public final class VfioGuestMain {
     private void write(int h, byte[] f) {
         MemorySegment.copy(f, 0, pool.segment(), ValueLayout.JAVA_BYTE, pool.dataOffset(h), f.length);
         pool.setLength(h, f.length);
-    }
-
-    static byte[] macBytes(long mac) {
-        byte[] b = new byte[6];
-        for (int i = 0; i < 6; i++) {
-            b[i] = (byte) (mac >>> (8 * (5 - i)));
-        }
-        return b;
-    }
-
-    static byte[] parseMac(String s) {
-        String[] p = s.split(":");
-        byte[] b = new byte[6];
-        for (int i = 0; i < 6; i++) {
-            b[i] = (byte) Integer.parseInt(p[i], 16);
-        }
-        return b;
     }
 
     /** VmLck from /proc/self/status: VFIO type1 accounts pinned DMA pages there. */

@@ -1,29 +1,17 @@
 package dev.panda.pmd.vfio.guest;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.port.Port;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.vfio.VirtioPciDriver;
+import dev.panda.pmd.virtio.guest.GuestJava;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
 import dev.panda.pmd.virtio.ring.DriverQueue;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +30,6 @@ class VirtioPciQemuGuestTest {
 
     private static final Path CACHE = Path.of("target", "guest");
     private static final String DUT = "0000:00:05.0";
-    private static final Pattern CASE = Pattern.compile("PANDA-CASE (\\S+) (ok|FAIL) (\\d+) ms ?(.*)");
     private static final List<String> CASES = List.of(
             "probe",
             "devbind",
@@ -69,32 +56,19 @@ class VirtioPciQemuGuestTest {
         long t0 = System.nanoTime();
         Initramfs init = Initramfs.forHostKernel()
                 .modules("virtio_pci", "virtio_net", "vfio-pci", "vfio_iommu_type1", "9pnet_virtio", "9p");
-        for (Path lib : glibc()) {
-            init.file(lib.toString(), lib.toRealPath());
-        }
-        StringBuilder cp = new StringBuilder();
-        for (Path entry : classpath()) {
-            String name = "/panda/" + entry.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")
-                    + (Files.isDirectory(entry)
-                            ? "-" + Math.abs(entry.toString().hashCode()) + ".jar"
-                            : "");
-            init.file(name, Files.isDirectory(entry) ? jar(entry) : entry);
-            cp.append(cp.isEmpty() ? "" : ":").append(name);
-        }
+        String cp = GuestJava.install(
+                init, CACHE, VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class);
         String jdk = javaHome.toString();
-        init.script("""
-                mkdir -p %1$s /tmp
-                mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro jdk %1$s || echo 'PANDA-GUEST no 9p'
+        init.script(GuestJava.mountJdk(jdk)
+                + """
                 IF=$(ls /sys/bus/pci/devices/0000:00:06.0/virtio*/net/)
                 ip addr add 198.18.0.2/24 dev $IF
                 ip link set $IF promisc on
                 ip link set $IF up
                 echo "PANDA-GUEST-UP if=$IF"
-                %1$s/bin/java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -XX:-UsePerfData \
-                  --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/tmp -cp %2$s \
-                  dev.panda.pmd.vfio.guest.VfioGuestMain $IF %3$s
+                %1$s
                 echo "PANDA-VFIO-EXIT rc=$?"
-                """.formatted(jdk, cp, DUT));
+                """.formatted(GuestJava.java(jdk, cp, "dev.panda.pmd.vfio.guest.VfioGuestMain", "$IF " + DUT)));
         Path initramfs = init.build(CACHE);
         long t1 = System.nanoTime();
         QemuGuest.Builder b = QemuGuest.builder(QemuGuest.kernel(init.kernelRelease()), initramfs)
@@ -132,86 +106,12 @@ class VirtioPciQemuGuestTest {
                 "vfio guest: initramfs %d ms, QEMU start to interface up %d ms, JVM start to first case %d ms,"
                         + " cases to power-off %d ms%n",
                 ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
-        Matcher m = CASE.matcher(console);
-        Set<String> passed = new LinkedHashSet<>();
-        List<String> failed = new ArrayList<>();
-        while (m.find()) {
-            System.out.printf("  %-20s %-4s %6s ms  %s%n", m.group(1), m.group(2), m.group(3), m.group(4));
-            if (m.group(2).equals("ok")) {
-                passed.add(m.group(1));
-            } else {
-                failed.add(m.group(1) + ": " + m.group(4));
-            }
-        }
-        String tail = tail(console);
-        assertTrue(failed.isEmpty(), "failed cases " + failed + "\n" + tail);
-        assertEquals(CASES, List.copyOf(passed), "cases that passed\n" + tail);
+        GuestJava.assertCases(console, CASES);
+        String tail = GuestJava.tail(console);
         assertTrue(console.contains("PANDA-VFIO-DONE failures=0") && console.contains("PANDA-VFIO-EXIT rc=0"), tail);
     }
 
     private static long ms(long nanos) {
         return nanos / 1_000_000;
-    }
-
-    private static String tail(String console) {
-        String[] lines = console.split("\n");
-        return String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 80), lines.length));
-    }
-
-    /** The loader and the C libraries the JDK links against (the initramfs has only busybox-static). */
-    private static List<Path> glibc() {
-        List<Path> libs = new ArrayList<>(List.of(Path.of("/lib64/ld-linux-x86-64.so.2")));
-        for (String l : List.of("libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libz.so.1")) {
-            Path p = Path.of("/lib/x86_64-linux-gnu", l);
-            if (Files.exists(p)) {
-                libs.add(p);
-            }
-        }
-        return libs;
-    }
-
-    /** Where the classes the guest runs come from: pmd-vfio (main and test), pmd-virtio, dataplane, jextract, jline. */
-    private static List<Path> classpath() throws URISyntaxException {
-        Set<Path> out = new LinkedHashSet<>();
-        for (Class<?> c :
-                List.of(VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class)) {
-            out.add(Path.of(
-                    c.getProtectionDomain().getCodeSource().getLocation().toURI()));
-        }
-        try {
-            Class<?> jline = Class.forName("org.jline.reader.LineReader");
-            out.add(Path.of(
-                    jline.getProtectionDomain().getCodeSource().getLocation().toURI()));
-            for (String other : List.of("org.jline.terminal.Terminal", "org.jline.utils.AttributedString")) {
-                out.add(Path.of(Class.forName(other)
-                        .getProtectionDomain()
-                        .getCodeSource()
-                        .getLocation()
-                        .toURI()));
-            }
-        } catch (ClassNotFoundException e) {
-            // testpmd's line editor is not on this classpath: the guest runs testpmd without a terminal
-        }
-        return List.copyOf(out);
-    }
-
-    /** A class directory packed as a jar under target/guest (the initramfs carries files). */
-    private static Path jar(Path classes) {
-        Path out = CACHE.resolve("cp-" + Math.abs(classes.toString().hashCode()) + ".jar");
-        try (Stream<Path> files = Files.walk(classes)) {
-            Files.createDirectories(CACHE);
-            try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(out))) {
-                for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                    JarEntry e = new JarEntry(classes.relativize(f).toString().replace('\\', '/'));
-                    e.setTime(0);
-                    j.putNextEntry(e);
-                    Files.copy(f, j);
-                    j.closeEntry();
-                }
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

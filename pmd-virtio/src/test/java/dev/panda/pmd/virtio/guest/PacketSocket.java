@@ -1,4 +1,4 @@
-package dev.panda.pmd.vfio.guest;
+package dev.panda.pmd.virtio.guest;
 
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
@@ -16,7 +16,7 @@ import java.lang.invoke.MethodHandle;
  * (packet(7)), so frames go through the kernel's own virtio-net driver. Outgoing frames are not
  * looped back to it (PACKET_IGNORE_OUTGOING). Test code: set-up allocations are fine.
  */
-final class PacketSocket implements AutoCloseable {
+public final class PacketSocket implements AutoCloseable {
 
     private static final MethodHandle SOCKET = ErrnoCalls.link(Libc.socket$address(), Libc.socket$descriptor());
     private static final MethodHandle BIND = ErrnoCalls.link(Libc.bind$address(), Libc.bind$descriptor());
@@ -35,7 +35,7 @@ final class PacketSocket implements AutoCloseable {
     private final MemorySegment pollFd = arena.allocate(8, 8);
     private final Fd fd;
 
-    PacketSocket(String ifname) throws Throwable {
+    public PacketSocket(String ifname) throws Throwable {
         int index = (int) NAMETOINDEX.invokeExact(arena.allocateFrom(ifname));
         if (index == 0) {
             throw new IllegalStateException("no interface " + ifname);
@@ -63,7 +63,7 @@ final class PacketSocket implements AutoCloseable {
         }
     }
 
-    void send(byte[] frame) throws Throwable {
+    public void send(byte[] frame) throws Throwable {
         MemorySegment.copy(frame, 0, buf, ValueLayout.JAVA_BYTE, 0, frame.length);
         long n = (long) WRITE.invokeExact(state, fd.value(), buf, (long) frame.length);
         if (n != frame.length) {
@@ -72,7 +72,7 @@ final class PacketSocket implements AutoCloseable {
     }
 
     /** The next frame within {@code timeoutMillis}, or null. */
-    byte[] receive(int timeoutMillis) throws Throwable {
+    public byte[] receive(int timeoutMillis) throws Throwable {
         int rc = (int) POLL.invokeExact(pollFd, 1L, timeoutMillis);
         if (rc <= 0) {
             return null;

@@ -1,0 +1,334 @@
+package dev.panda.pmd.virtio.virtiouser;
+
+import static dev.panda.pmd.virtio.guest.GuestFrames.frame;
+import static dev.panda.pmd.virtio.guest.GuestFrames.macBytes;
+import static dev.panda.pmd.virtio.guest.GuestFrames.parseMac;
+import static dev.panda.pmd.virtio.guest.GuestFrames.verify;
+
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.mem.PoolConfig;
+import dev.panda.dataplane.port.DeviceException;
+import dev.panda.dataplane.port.PacketBurst;
+import dev.panda.dataplane.port.Port;
+import dev.panda.dataplane.port.PortContext;
+import dev.panda.dataplane.port.PortStats;
+import dev.panda.dataplane.port.Ports;
+import dev.panda.jextract.NativeException;
+import dev.panda.pmd.virtio.guest.PacketSocket;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.stream.Stream;
+
+/**
+ * Runs inside a QEMU guest, one JVM for every case: panda's {@code net_virtio_user} driving a
+ * kernel device. {@code vhost-net TAP}: the guest kernel's vhost-net with the TAP panda creates as
+ * its backend, frames both ways with the kernel's interface (an AF_PACKET socket on the TAP),
+ * the TAP's counters equal to panda's, everything released on close, and ioctl and open errors
+ * as one line. {@code vdpa DEVICE MAC}: a vDPA device on vhost-vdpa (the kernel's simulator,
+ * which loops every frame addressed to its MAC back to the receive queue) with memory at IOVAs
+ * that differ from panda's addresses: frames out and back, intact. Prints {@code PANDA-CASE name
+ * ok|FAIL ms detail} per case and {@code PANDA-KDEV-DONE failures=N} at the end.
+ */
+public final class KernelDeviceGuestMain {
+
+    static final int ETH_TO_PANDA = 0x88b5;
+    static final int PANDA_TO_ETH = 0x88b6;
+    static final int FRAMES = 300;
+
+    private final PacketPool pool =
+            PacketPool.create(PoolConfig.defaults().withCount(4096).withHugepages(PoolConfig.Hugepages.OFF));
+    private final PacketBurst burst = new PacketBurst(32);
+    private int failures;
+    private Port port;
+
+    public static void main(String[] args) throws Throwable {
+        KernelDeviceGuestMain m = new KernelDeviceGuestMain();
+        switch (args[0]) {
+            case "vhost-net" -> m.vhostNet(args[1]);
+            case "vdpa" -> m.vdpa(args[1], args[2]);
+            default -> throw new IllegalArgumentException("mode " + args[0]);
+        }
+        m.pool.close();
+        System.out.println("PANDA-KDEV-DONE failures=" + m.failures);
+        System.exit(m.failures == 0 ? 0 : 1);
+    }
+
+    interface Case {
+        String run() throws Throwable;
+    }
+
+    private void run(String name, Case c) {
+        long t0 = System.nanoTime();
+        try {
+            String detail = c.run();
+            System.out.printf("PANDA-CASE %s ok %d ms %s%n", name, (System.nanoTime() - t0) / 1_000_000, detail);
+        } catch (Throwable t) {
+            failures++;
+            System.out.printf(
+                    "PANDA-CASE %s FAIL %d ms %s%n",
+                    name,
+                    (System.nanoTime() - t0) / 1_000_000,
+                    String.valueOf(t).replace('\n', ' '));
+            t.printStackTrace(System.out);
+        }
+    }
+
+    static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new AssertionError(what);
+        }
+    }
+
+    // ---- vhost-net ------------------------------------------------------------------------------
+
+    private void vhostNet(String tap) {
+        long fds0 = fds();
+        long[] tap0 = new long[2];
+        byte[][] tapMac = new byte[1][];
+        run("vhost-net-open", () -> {
+            long t0 = System.nanoTime();
+            port = Ports.discover().open("net_virtio_user0,path=/dev/vhost-net,iface=" + tap, PortContext.of(pool, 0));
+            long opened = System.nanoTime() - t0;
+            VirtioUserPort p = (VirtioUserPort) port;
+            check(p.link().up(), "link down");
+            check((p.features() & VhostTransport.F_VERSION_1) != 0, "features 0x" + Long.toHexString(p.features()));
+            check(Files.isDirectory(Path.of("/sys/class/net", tap)), "no interface " + tap);
+            sh("ip", "link", "set", tap, "up");
+            tapMac[0] = parseMac(
+                    Files.readString(Path.of("/sys/class/net", tap, "address")).trim());
+            tap0[0] = tapCounter(tap, "tx_packets");
+            tap0[1] = tapCounter(tap, "rx_packets");
+            return String.format("open %d ms, features 0x%x, TAP %s up", opened / 1_000_000, p.features(), tap);
+        });
+        if (port == null) {
+            return;
+        }
+        run("kernel-to-panda", () -> kernelToPanda(tap, tapMac[0]));
+        run("panda-to-kernel", () -> pandaToKernel(tap, tapMac[0]));
+        run("counters", () -> {
+            PortStats st = port.stats();
+            long tx = tapCounter(tap, "tx_packets") - tap0[0];
+            long rx = tapCounter(tap, "rx_packets") - tap0[1];
+            check(tx == st.ipackets(), "the TAP sent " + tx + ", panda received " + st.ipackets());
+            check(rx == st.opackets(), "panda sent " + st.opackets() + ", the TAP received " + rx);
+            check(st.ierrors() == 0 && st.oerrors() == 0, "errors in " + st);
+            return "TAP tx " + tx + " = panda ipackets, TAP rx " + rx + " = panda opackets";
+        });
+        run("close", () -> {
+            port.close();
+            check(pool.available() == pool.capacity(), "pool buffers lost: " + (pool.capacity() - pool.available()));
+            check(!Files.exists(Path.of("/sys/class/net", tap)), "the TAP is still there after close");
+            check(fds() == fds0, fds() + " fds open after close, " + fds0 + " before open");
+            return "every buffer back, TAP gone, fds back to " + fds0;
+        });
+        run("errors", () -> {
+            String a = "";
+            try (VhostVdpaTransport t = new VhostVdpaTransport("err", "/dev/vhost-net")) {
+                throw new AssertionError("a vhost-vdpa set-up on vhost-net succeeded: " + t);
+            } catch (NativeException e) {
+                check(
+                        e.getMessage().startsWith("VHOST_VDPA_GET_DEVICE_ID on /dev/vhost-net failed: ENOTTY"),
+                        e.getMessage());
+                a = e.getMessage();
+            }
+            String b = "";
+            try {
+                Ports.discover().open("net_virtio_user1,path=/dev/vhost-vdpa-9", PortContext.of(pool, 1));
+                throw new AssertionError("opened a missing vhost-vdpa device");
+            } catch (DeviceException e) {
+                check(
+                        e.getMessage().contains("open(/dev/vhost-vdpa-9) failed: ENOENT")
+                                && e.getMessage().contains("vhost_vdpa module"),
+                        e.getMessage());
+                b = e.getMessage();
+            }
+            check(fds() == fds0, fds() + " fds open after the failures, " + fds0 + " before");
+            check(pool.available() == pool.capacity(), "pool buffers lost");
+            return a + " | " + b;
+        });
+    }
+
+    /** The kernel sends FRAMES frames of 60..1514 bytes through the TAP; panda must get each once, intact. */
+    private String kernelToPanda(String ifname, byte[] ifMac) throws Throwable {
+        BitSet seen = new BitSet();
+        int sent = 0;
+        int other = 0;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        try (PacketSocket s = new PacketSocket(ifname)) {
+            while (seen.cardinality() < FRAMES && System.nanoTime() < deadline) {
+                for (int k = 0; k < 8 && sent < FRAMES && sent - seen.cardinality() < 64; k++, sent++) {
+                    s.send(frame(port.mac(), ifMac, ETH_TO_PANDA, sent));
+                }
+                int n = port.rxBurst(0, burst);
+                for (int i = 0; i < n; i++) {
+                    int seq = verify(bytes(burst.handles[i]), ETH_TO_PANDA);
+                    if (seq < 0) {
+                        other++;
+                    } else {
+                        check(!seen.get(seq), "frame " + seq + " received twice");
+                        seen.set(seq);
+                    }
+                }
+                pool.freeBulk(burst.handles, 0, n);
+                if (n == 0) {
+                    Thread.sleep(1);
+                }
+            }
+        }
+        PortStats st = port.stats();
+        check(
+                seen.cardinality() == FRAMES,
+                "received " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
+                        + "), stats " + st);
+        return "kernel sent " + FRAMES + ", panda received all intact (+" + other + " other frames)";
+    }
+
+    /** panda sends FRAMES frames; the kernel's AF_PACKET socket on the TAP must get each once, intact. */
+    private String pandaToKernel(String ifname, byte[] ifMac) throws Throwable {
+        BitSet seen = new BitSet();
+        try (PacketSocket s = new PacketSocket(ifname)) {
+            int sent = 0;
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (seen.cardinality() < FRAMES && System.nanoTime() < deadline) {
+                boolean more = sent < FRAMES && sent - seen.cardinality() < 32;
+                if (more) {
+                    int want = Math.min(8, FRAMES - sent);
+                    int got = pool.allocBulk(burst.handles, 0, want);
+                    for (int i = 0; i < got; i++) {
+                        write(burst.handles[i], frame(ifMac, macBytes(port.mac()), PANDA_TO_ETH, sent + i));
+                    }
+                    int k = port.txBurst(0, burst, got);
+                    pool.freeBulk(burst.handles, k, got - k);
+                    sent += k;
+                }
+                byte[] f;
+                while ((f = s.receive(more ? 0 : 100)) != null) {
+                    int seq = verify(f, PANDA_TO_ETH);
+                    if (seq >= 0) {
+                        check(!seen.get(seq), "frame " + seq + " received twice by the kernel");
+                        seen.set(seq);
+                    }
+                }
+            }
+            port.txBurst(0, burst, 0);
+        }
+        check(
+                seen.cardinality() == FRAMES,
+                "kernel received " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
+                        + "), stats " + port.stats());
+        return "panda sent " + FRAMES + ", kernel received all intact";
+    }
+
+    // ---- vhost-vdpa -----------------------------------------------------------------------------
+
+    private void vdpa(String device, String mac) {
+        long fds0 = fds();
+        run("vdpa-open", () -> {
+            long t0 = System.nanoTime();
+            port = Ports.discover().open("net_virtio_user0,path=" + device, PortContext.of(pool, 0));
+            long opened = System.nanoTime() - t0;
+            VirtioUserPort p = (VirtioUserPort) port;
+            check(p.link().up(), "link down");
+            check(
+                    p.mac() == java.util.HexFormat.fromHexDigitsToLong(mac.replace(":", "")),
+                    "MAC from the config space " + Long.toHexString(p.mac()) + ", the device was made with " + mac);
+            long[] dev = p.deviceAddresses();
+            long[] user = p.userAddresses();
+            for (int i = 0; i < dev.length; i++) {
+                check(dev[i] != user[i], "region " + i + " at IOVA 0x" + Long.toHexString(dev[i]) + " = its address");
+            }
+            return String.format(
+                    "open %d ms, features 0x%x, MAC %s; pool at IOVA 0x%x (address 0x%x), rings at IOVA 0x%x"
+                            + " (address 0x%x)",
+                    opened / 1_000_000, p.features(), mac, dev[0], user[0], dev[1], user[1]);
+        });
+        if (port == null) {
+            return;
+        }
+        run("vdpa-loop", this::loop);
+        run("vdpa-counters", () -> {
+            PortStats st = port.stats();
+            check(st.opackets() == FRAMES && st.ipackets() == FRAMES, "stats " + st);
+            check(st.ierrors() == 0 && st.oerrors() == 0, "errors in " + st);
+            return "opackets " + st.opackets() + " = ipackets " + st.ipackets();
+        });
+        run("vdpa-close", () -> {
+            port.close();
+            check(pool.available() == pool.capacity(), "pool buffers lost: " + (pool.capacity() - pool.available()));
+            check(fds() == fds0, fds() + " fds open after close, " + fds0 + " before open");
+            return "every buffer back, fds back to " + fds0;
+        });
+    }
+
+    /** panda sends FRAMES frames to the device's own MAC; the simulator loops each back, intact. */
+    private String loop() throws Throwable {
+        BitSet seen = new BitSet();
+        byte[] src = macBytes(0x02_00_00_00_00_01L);
+        int sent = 0;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (seen.cardinality() < FRAMES && System.nanoTime() < deadline) {
+            if (sent < FRAMES && sent - seen.cardinality() < 32) {
+                int want = Math.min(8, FRAMES - sent);
+                int got = pool.allocBulk(burst.handles, 0, want);
+                for (int i = 0; i < got; i++) {
+                    write(burst.handles[i], frame(port.mac(), src, PANDA_TO_ETH, sent + i));
+                }
+                int k = port.txBurst(0, burst, got);
+                pool.freeBulk(burst.handles, k, got - k);
+                sent += k;
+            }
+            int n = port.rxBurst(0, burst);
+            for (int i = 0; i < n; i++) {
+                int seq = verify(bytes(burst.handles[i]), PANDA_TO_ETH);
+                check(seq >= 0, "a frame panda did not send came back");
+                check(!seen.get(seq), "frame " + seq + " came back twice");
+                seen.set(seq);
+            }
+            pool.freeBulk(burst.handles, 0, n);
+            if (n == 0) {
+                Thread.sleep(1);
+            }
+        }
+        port.txBurst(0, burst, 0);
+        check(
+                seen.cardinality() == FRAMES,
+                "got back " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
+                        + "), stats " + port.stats());
+        return "panda sent " + FRAMES + " frames of 60..1514 bytes, all came back intact";
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------
+
+    private byte[] bytes(int h) {
+        MemorySegment mem = pool.segment();
+        return mem.asSlice(pool.dataOffset(h), pool.length(h)).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private void write(int h, byte[] f) {
+        MemorySegment.copy(f, 0, pool.segment(), ValueLayout.JAVA_BYTE, pool.dataOffset(h), f.length);
+        pool.setLength(h, f.length);
+    }
+
+    private static long tapCounter(String tap, String name) throws Exception {
+        return Long.parseLong(Files.readString(Path.of("/sys/class/net", tap, "statistics", name))
+                .trim());
+    }
+
+    private static long fds() {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        int rc = p.waitFor();
+        check(rc == 0, String.join(" ", cmd) + " exited " + rc + ": " + out);
+    }
+}
