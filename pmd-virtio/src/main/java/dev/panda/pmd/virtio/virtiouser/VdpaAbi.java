@@ -1,90 +1,33 @@
 package dev.panda.pmd.virtio.virtiouser;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
 import dev.panda.jextract.uapi.Uapi;
-import java.lang.foreign.MemoryLayout;
+import dev.panda.jextract.uapi.vhost_iotlb_msg;
+import dev.panda.jextract.uapi.vhost_msg_v2;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.VarHandle;
 
 /**
- * The vhost-vdpa structs the generated bindings do not carry yet (linux/vhost_types.h), written
- * out by hand: {@code struct vhost_iotlb_msg}, {@code struct vhost_msg_v2} (what is written to
- * the device fd to map and unmap memory), {@code struct vhost_vdpa_config} (its fixed part) and
- * {@code struct vhost_vdpa_iova_range}. {@code VdpaAbiTest} checks every size and offset here
- * against the C compiler's view of the installed header, and against the sizes encoded in the
- * generated ioctl numbers. The constants (message and IOTLB types, access bits, backend feature
- * bits, ioctl numbers) are the generated {@code Uapi}'s.
+ * The vhost-vdpa messages panda writes to the device fd (linux/vhost_types.h, through the
+ * generated {@code vhost_msg_v2} and {@code vhost_iotlb_msg}): IOTLB updates, invalidations and
+ * batch markers, all VHOST_IOTLB_MSG_V2 in address space 0.
  */
 final class VdpaAbi {
 
-    /** struct vhost_iotlb_msg: iova, size, uaddr, perm, type; 32 bytes with its tail padding. */
-    static final StructLayout IOTLB_MSG = MemoryLayout.structLayout(
-                    JAVA_LONG.withName("iova"),
-                    JAVA_LONG.withName("size"),
-                    JAVA_LONG.withName("uaddr"),
-                    JAVA_BYTE.withName("perm"),
-                    JAVA_BYTE.withName("type"),
-                    MemoryLayout.paddingLayout(6))
-            .withName("vhost_iotlb_msg");
-
-    /** struct vhost_msg_v2: type, asid, then a union of the IOTLB message and 64 bytes of padding. */
-    static final StructLayout MSG_V2 = MemoryLayout.structLayout(
-                    JAVA_INT.withName("type"),
-                    JAVA_INT.withName("asid"),
-                    MemoryLayout.unionLayout(
-                                    IOTLB_MSG.withName("iotlb"),
-                                    MemoryLayout.sequenceLayout(64, JAVA_BYTE).withName("padding"))
-                            .withName("u"))
-            .withName("vhost_msg_v2");
-
-    /** struct vhost_vdpa_config: off, len, then len bytes of config space. */
-    static final StructLayout VDPA_CONFIG =
-            MemoryLayout.structLayout(JAVA_INT.withName("off"), JAVA_INT.withName("len"));
-
-    /** struct vhost_vdpa_iova_range: the first and last IOVA the device can use. */
-    static final StructLayout IOVA_RANGE =
-            MemoryLayout.structLayout(JAVA_LONG.withName("first"), JAVA_LONG.withName("last"));
-
-    static final long MSG_IOTLB = MSG_V2.byteOffset(MemoryLayout.PathElement.groupElement("u"));
-
-    private static final VarHandle TYPE = handle(MSG_V2, "type");
-    private static final VarHandle ASID = handle(MSG_V2, "asid");
-    private static final VarHandle IOVA = iotlb("iova");
-    private static final VarHandle SIZE = iotlb("size");
-    private static final VarHandle UADDR = iotlb("uaddr");
-    private static final VarHandle PERM = iotlb("perm");
-    private static final VarHandle IOTLB_TYPE = iotlb("type");
-
     private VdpaAbi() {}
 
-    private static VarHandle handle(StructLayout l, String field) {
-        return l.varHandle(MemoryLayout.PathElement.groupElement(field));
-    }
-
-    private static VarHandle iotlb(String field) {
-        return MSG_V2.varHandle(
-                MemoryLayout.PathElement.groupElement("u"),
-                MemoryLayout.PathElement.groupElement("iotlb"),
-                MemoryLayout.PathElement.groupElement(field));
-    }
-
     /**
-     * Fills {@code msg} (MSG_V2.byteSize() bytes) with a VHOST_IOTLB_MSG_V2 message of IOTLB type
-     * {@code type} (UPDATE, INVALIDATE, BATCH_BEGIN, BATCH_END), address space 0.
+     * Fills {@code msg} ({@code vhost_msg_v2.sizeof()} bytes) with a VHOST_IOTLB_MSG_V2 message of
+     * IOTLB type {@code type} (UPDATE, INVALIDATE, BATCH_BEGIN, BATCH_END).
      */
     static void iotlbMessage(MemorySegment msg, int type, long iova, long size, long uaddr, int perm) {
         msg.fill((byte) 0);
-        TYPE.set(msg, 0L, Uapi.VHOST_IOTLB_MSG_V2());
-        ASID.set(msg, 0L, 0);
-        IOVA.set(msg, 0L, iova);
-        SIZE.set(msg, 0L, size);
-        UADDR.set(msg, 0L, uaddr);
-        PERM.set(msg, 0L, (byte) perm);
-        IOTLB_TYPE.set(msg, 0L, (byte) type);
+        vhost_msg_v2.type(msg, Uapi.VHOST_IOTLB_MSG_V2());
+        vhost_msg_v2.asid(msg, 0);
+        MemorySegment m = vhost_msg_v2.iotlb(msg);
+        vhost_iotlb_msg.iova(m, iova);
+        vhost_iotlb_msg.size(m, size);
+        vhost_iotlb_msg.uaddr(m, uaddr);
+        vhost_iotlb_msg.perm(m, (byte) perm);
+        vhost_iotlb_msg.type(m, (byte) type);
     }
 
     /** The argument size an ioctl number encodes (asm-generic/ioctl.h: 14 bits from bit 16). */

@@ -6,6 +6,9 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
+import dev.panda.jextract.uapi.vhost_msg_v2;
+import dev.panda.jextract.uapi.vhost_vdpa_config;
+import dev.panda.jextract.uapi.vhost_vdpa_iova_range;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -116,7 +119,7 @@ final class VhostVdpaTransport extends VhostKernelDevice {
     public long[] map(List<Region> regions) {
         long[] iova = plan(regions, iovaFirst, iovaLast);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment msg = a.allocate(VdpaAbi.MSG_V2);
+            MemorySegment msg = vhost_msg_v2.allocate(a);
             if (batch) {
                 VdpaAbi.iotlbMessage(msg, Uapi.VHOST_IOTLB_BATCH_BEGIN(), 0, 0, 0, 0);
                 write("VHOST_IOTLB_BATCH_BEGIN", msg);
@@ -196,7 +199,7 @@ final class VhostVdpaTransport extends VhostKernelDevice {
     public void stop(int vrings) {
         setStatus(0);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment msg = a.allocate(VdpaAbi.MSG_V2);
+            MemorySegment msg = vhost_msg_v2.allocate(a);
             for (long[] m : mapped) {
                 VdpaAbi.iotlbMessage(msg, Uapi.VHOST_IOTLB_INVALIDATE(), m[0], m[1], 0, 0);
                 write("VHOST_IOTLB_INVALIDATE(iova 0x" + Long.toHexString(m[0]) + ")", msg);
@@ -244,13 +247,13 @@ final class VhostVdpaTransport extends VhostKernelDevice {
     /** VHOST_VDPA_GET_CONFIG of virtio_net_config.mac (offset 0, 6 bytes, §5.1.4). */
     private long readMac() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment c = a.allocate(VdpaAbi.VDPA_CONFIG.byteSize() + 8, 8);
-            c.set(ValueLayout.JAVA_INT, 0, 0);
-            c.set(ValueLayout.JAVA_INT, 4, 6);
+            MemorySegment c = a.allocate(vhost_vdpa_config.sizeof() + 8, 8);
+            vhost_vdpa_config.off(c, 0);
+            vhost_vdpa_config.len(c, 6);
             ioctl("VHOST_VDPA_GET_CONFIG(mac)", Uapi.VHOST_VDPA_GET_CONFIG(), c);
             long m = 0;
             for (int i = 0; i < 6; i++) {
-                m = m << 8 | (c.get(ValueLayout.JAVA_BYTE, VdpaAbi.VDPA_CONFIG.byteSize() + i) & 0xff);
+                m = m << 8 | (c.get(ValueLayout.JAVA_BYTE, vhost_vdpa_config.buf$offset() + i) & 0xff);
             }
             return m;
         }
@@ -259,9 +262,9 @@ final class VhostVdpaTransport extends VhostKernelDevice {
     /** VHOST_VDPA_GET_IOVA_RANGE; a kernel without it (EOPNOTSUPP, ENOTTY) gives the whole space. */
     private long[] iovaRange() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment r = a.allocate(VdpaAbi.IOVA_RANGE);
+            MemorySegment r = vhost_vdpa_iova_range.allocate(a);
             ioctl("VHOST_VDPA_GET_IOVA_RANGE", Uapi.VHOST_VDPA_GET_IOVA_RANGE(), r);
-            return new long[] {r.get(ValueLayout.JAVA_LONG, 0), r.get(ValueLayout.JAVA_LONG, 8)};
+            return new long[] {vhost_vdpa_iova_range.first(r), vhost_vdpa_iova_range.last(r)};
         } catch (NativeException e) {
             if (e.errno() == Libc.EOPNOTSUPP() || e.errno() == Libc.ENOTTY()) {
                 return new long[] {0, -1L};

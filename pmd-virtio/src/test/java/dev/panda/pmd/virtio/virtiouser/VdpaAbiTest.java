@@ -1,10 +1,13 @@
 package dev.panda.pmd.virtio.virtiouser;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.jextract.uapi.Uapi;
+import dev.panda.jextract.uapi.vhost_iotlb_msg;
+import dev.panda.jextract.uapi.vhost_msg_v2;
+import dev.panda.jextract.uapi.vhost_vdpa_config;
+import dev.panda.jextract.uapi.vhost_vdpa_iova_range;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,9 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The hand-written vhost-vdpa layouts against the C compiler's view of linux/vhost_types.h
- * (clang, from scripts/setup, compiles a program that prints every size and offset) and against
- * the argument sizes the generated ioctl numbers encode; the IOTLB message's bytes.
+ * The generated vhost-vdpa layouts panda writes and reads against the C compiler's view of
+ * linux/vhost_types.h (clang, from scripts/setup, compiles a program that prints every size and
+ * offset) and against the argument sizes the generated ioctl numbers encode; the IOTLB message's
+ * bytes.
  */
 class VdpaAbiTest {
 
@@ -58,36 +62,30 @@ class VdpaAbiTest {
             }
             c.put(f[0], v);
         }
-        var iotlb = VdpaAbi.IOTLB_MSG;
+        var iotlb = vhost_iotlb_msg.layout();
         assertEquals(arr(c.get("iotlb")), arr(new long[] {
             iotlb.byteSize(),
-            iotlb.byteOffset(groupElement("iova")),
-            iotlb.byteOffset(groupElement("size")),
-            iotlb.byteOffset(groupElement("uaddr")),
-            iotlb.byteOffset(groupElement("perm")),
-            iotlb.byteOffset(groupElement("type"))
+            vhost_iotlb_msg.iova$offset(),
+            vhost_iotlb_msg.size$offset(),
+            vhost_iotlb_msg.uaddr$offset(),
+            vhost_iotlb_msg.perm$offset(),
+            vhost_iotlb_msg.type$offset()
         }));
-        var v2 = VdpaAbi.MSG_V2;
         assertEquals(arr(c.get("v2")), arr(new long[] {
-            v2.byteSize(),
-            v2.byteOffset(groupElement("type")),
-            v2.byteOffset(groupElement("asid")),
-            v2.byteOffset(groupElement("u"), groupElement("iotlb"))
+            vhost_msg_v2.sizeof(), vhost_msg_v2.type$offset(), vhost_msg_v2.asid$offset(), vhost_msg_v2.iotlb$offset()
         }));
-        var cfg = VdpaAbi.VDPA_CONFIG;
         assertEquals(arr(c.get("config")), arr(new long[] {
-            cfg.byteSize(), cfg.byteOffset(groupElement("off")), cfg.byteOffset(groupElement("len"))
+            vhost_vdpa_config.sizeof(), vhost_vdpa_config.off$offset(), vhost_vdpa_config.len$offset()
         }));
-        var range = VdpaAbi.IOVA_RANGE;
         assertEquals(arr(c.get("range")), arr(new long[] {
-            range.byteSize(), range.byteOffset(groupElement("first")), range.byteOffset(groupElement("last"))
+            vhost_vdpa_iova_range.sizeof(), vhost_vdpa_iova_range.first$offset(), vhost_vdpa_iova_range.last$offset()
         }));
     }
 
     @Test
     void ioctlNumbersEncodeTheSameSizes() {
-        assertEquals(VdpaAbi.VDPA_CONFIG.byteSize(), VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_CONFIG()));
-        assertEquals(VdpaAbi.IOVA_RANGE.byteSize(), VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_IOVA_RANGE()));
+        assertEquals(vhost_vdpa_config.sizeof(), VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_CONFIG()));
+        assertEquals(vhost_vdpa_iova_range.sizeof(), VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_IOVA_RANGE()));
         assertEquals(4, VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_DEVICE_ID()));
         assertEquals(1, VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_SET_STATUS()));
         assertEquals(2, VdpaAbi.ioctlSize(Uapi.VHOST_VDPA_GET_VRING_NUM()));
@@ -97,7 +95,7 @@ class VdpaAbiTest {
     @Test
     void iotlbUpdateMessageBytes() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(VdpaAbi.MSG_V2);
+            MemorySegment m = vhost_msg_v2.allocate(a);
             m.fill((byte) 0x5a); // every byte is rewritten
             VdpaAbi.iotlbMessage(
                     m, Uapi.VHOST_IOTLB_UPDATE(), 0x4000_0000L, 0x20_0000L, 0x7f12_3456_7000L, Uapi.VHOST_ACCESS_RW());
