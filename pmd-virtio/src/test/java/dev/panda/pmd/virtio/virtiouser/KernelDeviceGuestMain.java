@@ -27,9 +27,10 @@ import java.util.stream.Stream;
  * kernel device. {@code vhost-net TAP}: the guest kernel's vhost-net with the TAP panda creates as
  * its backend, frames both ways with the kernel's interface (an AF_PACKET socket on the TAP),
  * the TAP's counters equal to panda's, everything released on close, and ioctl and open errors
- * as one line. {@code vdpa DEVICE MAC}: a vDPA device on vhost-vdpa (the kernel's simulator,
- * which loops every frame addressed to its MAC back to the receive queue) with memory at IOVAs
- * that differ from panda's addresses: frames out and back, intact. Prints {@code PANDA-CASE name
+ * as one line. {@code vdpa MAC}: panda's own VDUSE device ({@code net_vduse}, bound to
+ * vhost_vdpa) driven by panda's {@code net_virtio_user} on the /dev/vhost-vdpa-N it gets, through
+ * the kernel's vDPA bus, with memory at IOVAs that differ from panda's addresses: frames both
+ * ways, intact, counters equal, everything released. Prints {@code PANDA-CASE name
  * ok|FAIL ms detail} per case and {@code PANDA-KDEV-DONE failures=N} at the end.
  */
 public final class KernelDeviceGuestMain {
@@ -48,7 +49,7 @@ public final class KernelDeviceGuestMain {
         KernelDeviceGuestMain m = new KernelDeviceGuestMain();
         switch (args[0]) {
             case "vhost-net" -> m.vhostNet(args[1]);
-            case "vdpa" -> m.vdpa(args[1], args[2]);
+            case "vdpa" -> m.vdpa(args[1]);
             default -> throw new IllegalArgumentException("mode " + args[0]);
         }
         m.pool.close();
@@ -222,82 +223,131 @@ public final class KernelDeviceGuestMain {
         return "panda sent " + FRAMES + ", kernel received all intact";
     }
 
-    // ---- vhost-vdpa -----------------------------------------------------------------------------
+    // ---- vhost-vdpa on panda's VDUSE device ------------------------------------------------------
 
-    private void vdpa(String device, String mac) {
+    /**
+     * panda's {@code net_vduse} as the device (bound to vhost_vdpa, so /dev/vhost-vdpa-N appears),
+     * panda's {@code net_virtio_user} as its driver through the kernel's vDPA bus: frames both ways,
+     * memory mapped at IOVAs that are not panda's addresses.
+     */
+    private void vdpa(String mac) {
         java.util.List<String> fds0 = fds();
+        Port[] dev = new Port[1];
+        String[] node = new String[1];
         run("vdpa-open", () -> {
             long t0 = System.nanoTime();
-            port = Ports.discover().open("net_virtio_user0,path=" + device, PortContext.of(pool, 0));
-            long opened = System.nanoTime() - t0;
+            dev[0] = Ports.discover().open("net_vduse0,attach=vhost,mac=" + mac, PortContext.of(pool, 0));
+            long created = System.nanoTime() - t0;
+            try (Stream<Path> s = Files.list(Path.of("/dev"))) {
+                java.util.List<String> nodes = s.map(p -> p.getFileName().toString())
+                        .filter(n -> n.startsWith("vhost-vdpa-"))
+                        .toList();
+                check(nodes.size() == 1, "vhost-vdpa nodes: " + nodes);
+                node[0] = "/dev/" + nodes.get(0);
+            }
+            long t1 = System.nanoTime();
+            port = Ports.discover().open("net_virtio_user1,path=" + node[0], PortContext.of(pool, 1));
+            long opened = System.nanoTime() - t1;
             VirtioUserPort p = (VirtioUserPort) port;
-            check(p.link().up(), "link down");
+            check(p.link().up(), "virtio-user link down");
             check(
                     p.mac() == java.util.HexFormat.fromHexDigitsToLong(mac.replace(":", "")),
-                    "MAC from the config space " + Long.toHexString(p.mac()) + ", the device was made with " + mac);
-            long[] dev = p.deviceAddresses();
+                    "MAC from the config space " + Long.toHexString(p.mac()) + ", the device has " + mac);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!dev[0].link().up() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            check(dev[0].link().up(), "net_vduse never saw DRIVER_OK");
+            long[] iova = p.deviceAddresses();
             long[] user = p.userAddresses();
-            for (int i = 0; i < dev.length; i++) {
-                check(dev[i] != user[i], "region " + i + " at IOVA 0x" + Long.toHexString(dev[i]) + " = its address");
+            for (int i = 0; i < iova.length; i++) {
+                check(iova[i] != user[i], "region " + i + " at IOVA 0x" + Long.toHexString(iova[i]) + " = its address");
             }
             return String.format(
-                    "open %d ms, features 0x%x, MAC %s; pool at IOVA 0x%x (address 0x%x), rings at IOVA 0x%x"
-                            + " (address 0x%x)",
-                    opened / 1_000_000, p.features(), mac, dev[0], user[0], dev[1], user[1]);
+                    "net_vduse0 on the bus %d ms, %s opened %d ms, features 0x%x, MAC %s; pool at IOVA 0x%x"
+                            + " (address 0x%x), rings at IOVA 0x%x (address 0x%x)",
+                    created / 1_000_000,
+                    node[0],
+                    opened / 1_000_000,
+                    p.features(),
+                    mac,
+                    iova[0],
+                    user[0],
+                    iova[1],
+                    user[1]);
         });
-        if (port == null) {
+        if (port == null || dev[0] == null) {
+            closeQuietly(dev[0]);
             return;
         }
-        run("vdpa-loop", this::loop);
+        run("virtio-user-to-vduse", () -> move(port, dev[0], PANDA_TO_ETH));
+        run("vduse-to-virtio-user", () -> move(dev[0], port, ETH_TO_PANDA));
         run("vdpa-counters", () -> {
-            PortStats st = port.stats();
-            check(st.opackets() == FRAMES && st.ipackets() == FRAMES, "stats " + st);
-            check(st.ierrors() == 0 && st.oerrors() == 0, "errors in " + st);
-            return "opackets " + st.opackets() + " = ipackets " + st.ipackets();
+            PortStats v = port.stats();
+            PortStats d = dev[0].stats();
+            check(v.opackets() == d.ipackets(), "virtio-user sent " + v.opackets() + ", net_vduse got " + d.ipackets());
+            check(d.opackets() == v.ipackets(), "net_vduse sent " + d.opackets() + ", virtio-user got " + v.ipackets());
+            check(v.ierrors() == 0 && v.oerrors() == 0, "virtio-user errors in " + v);
+            return "virtio-user tx " + v.opackets() + " = vduse rx, vduse tx " + d.opackets() + " = virtio-user rx";
         });
         run("vdpa-close", () -> {
             port.close();
+            dev[0].close();
             check(pool.available() == pool.capacity(), "pool buffers lost: " + (pool.capacity() - pool.available()));
             check(fds().equals(fds0), "open after close " + fds() + ", before open " + fds0);
             return "every buffer back, the " + fds0.size() + " fds open before (jars aside) and no others";
         });
     }
 
-    /** panda sends FRAMES frames to the device's own MAC; the simulator loops each back, intact. */
-    private String loop() throws Throwable {
+    /** {@code from} sends FRAMES frames to {@code to}, at most 32 unreceived at a time; each must arrive once, intact. */
+    private String move(Port from, Port to, int type) throws Throwable {
         BitSet seen = new BitSet();
-        byte[] src = macBytes(0x02_00_00_00_00_01L);
+        byte[] src = macBytes(from.mac());
+        PacketBurst in = new PacketBurst(32);
         int sent = 0;
+        int other = 0;
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (seen.cardinality() < FRAMES && System.nanoTime() < deadline) {
             if (sent < FRAMES && sent - seen.cardinality() < 32) {
                 int want = Math.min(8, FRAMES - sent);
                 int got = pool.allocBulk(burst.handles, 0, want);
                 for (int i = 0; i < got; i++) {
-                    write(burst.handles[i], frame(port.mac(), src, PANDA_TO_ETH, sent + i));
+                    write(burst.handles[i], frame(to.mac(), src, type, sent + i));
                 }
-                int k = port.txBurst(0, burst, got);
+                int k = from.txBurst(0, burst, got);
                 pool.freeBulk(burst.handles, k, got - k);
                 sent += k;
             }
-            int n = port.rxBurst(0, burst);
+            from.rxBurst(0, in); // the other direction stays drained (nothing is expected there)
+            pool.freeBulk(in.handles, 0, in.size);
+            int n = to.rxBurst(0, in);
             for (int i = 0; i < n; i++) {
-                int seq = verify(bytes(burst.handles[i]), PANDA_TO_ETH);
-                check(seq >= 0, "a frame panda did not send came back");
-                check(!seen.get(seq), "frame " + seq + " came back twice");
-                seen.set(seq);
+                int seq = verify(bytes(in.handles[i]), type);
+                if (seq < 0) {
+                    other++;
+                } else {
+                    check(!seen.get(seq), "frame " + seq + " arrived twice");
+                    seen.set(seq);
+                }
             }
-            pool.freeBulk(burst.handles, 0, n);
+            pool.freeBulk(in.handles, 0, n);
             if (n == 0) {
                 Thread.sleep(1);
             }
         }
-        port.txBurst(0, burst, 0);
+        from.txBurst(0, burst, 0);
         check(
                 seen.cardinality() == FRAMES,
-                "got back " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0)
-                        + "), stats " + port.stats());
-        return "panda sent " + FRAMES + " frames of 60..1514 bytes, all came back intact";
+                "got " + seen.cardinality() + " of " + FRAMES + " (first missing " + seen.nextClearBit(0) + "), "
+                        + from.name() + " " + from.stats() + ", " + to.name() + " " + to.stats());
+        return from.name() + " sent " + FRAMES + " frames of 60..1514 bytes, " + to.name() + " received all intact (+"
+                + other + " other)";
+    }
+
+    private static void closeQuietly(Port p) {
+        if (p != null) {
+            p.close();
+        }
     }
 
     // ---- helpers --------------------------------------------------------------------------------
