@@ -375,6 +375,8 @@ public final class VfioGuestMain {
         }
     }
 
+    // ---- frames ----------------------------------------------------------------------------------
+
     private int verifyHandle(int h, int type) {
         MemorySegment mem = pool.segment();
         byte[] f = mem.asSlice(pool.dataOffset(h), pool.length(h)).toArray(ValueLayout.JAVA_BYTE);

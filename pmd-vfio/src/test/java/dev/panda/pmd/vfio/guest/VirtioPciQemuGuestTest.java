@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panda.dataplane.port.Port;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.vfio.VirtioPciDriver;
-import dev.panda.pmd.virtio.guest.GuestJava;
+import dev.panda.pmd.virtio.guest.GuestCases;
+import dev.panda.pmd.virtio.guest.GuestJvm;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
 import dev.panda.pmd.virtio.ring.DriverQueue;
@@ -52,23 +53,21 @@ class VirtioPciQemuGuestTest {
     @Test
     void pandaDrivesAVirtioNetDeviceThroughVfioInAGuest() throws Exception {
         QemuGuest.requireInstalled();
-        Path javaHome = Path.of(System.getProperty("java.home"));
         long t0 = System.nanoTime();
         Initramfs init = Initramfs.forHostKernel()
                 .modules("virtio_pci", "virtio_net", "vfio-pci", "vfio_iommu_type1", "9pnet_virtio", "9p");
-        String cp = GuestJava.install(
+        GuestJvm jvm = GuestJvm.install(
                 init, CACHE, VfioGuestMain.class, VirtioPciDriver.class, DriverQueue.class, Port.class, Posix.class);
-        String jdk = javaHome.toString();
-        init.script(GuestJava.mountJdk(jdk)
-                + """
+        init.script(
+                GuestJvm.mountJdk() + """
                 IF=$(ls /sys/bus/pci/devices/0000:00:06.0/virtio*/net/)
                 ip addr add 198.18.0.2/24 dev $IF
                 ip link set $IF promisc on
                 ip link set $IF up
                 echo "PANDA-GUEST-UP if=$IF"
-                %1$s
+                %s
                 echo "PANDA-VFIO-EXIT rc=$?"
-                """.formatted(GuestJava.java(jdk, cp, "dev.panda.pmd.vfio.guest.VfioGuestMain", "$IF " + DUT)));
+                """.formatted(jvm.java("dev.panda.pmd.vfio.guest.VfioGuestMain", "$IF " + DUT)));
         Path initramfs = init.build(CACHE);
         long t1 = System.nanoTime();
         QemuGuest.Builder b = QemuGuest.builder(QemuGuest.kernel(init.kernelRelease()), initramfs)
@@ -87,8 +86,8 @@ class VirtioPciQemuGuestTest {
                         "-netdev",
                         "hubport,id=hp1,hubid=0",
                         "-device",
-                        "virtio-net-pci,netdev=hp1,addr=06.0,mac=52:54:00:00:06:00,romfile=")
-                .share9p("jdk", javaHome, true);
+                        "virtio-net-pci,netdev=hp1,addr=06.0,mac=52:54:00:00:06:00,romfile=");
+        GuestJvm.shareJdk(b);
         String console;
         long t2;
         long t3;
@@ -106,8 +105,8 @@ class VirtioPciQemuGuestTest {
                 "vfio guest: initramfs %d ms, QEMU start to interface up %d ms, JVM start to first case %d ms,"
                         + " cases to power-off %d ms%n",
                 ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
-        GuestJava.assertCases(console, CASES);
-        String tail = GuestJava.tail(console);
+        GuestCases.check(console, CASES);
+        String tail = GuestCases.tail(console, 80);
         assertTrue(console.contains("PANDA-VFIO-DONE failures=0") && console.contains("PANDA-VFIO-EXIT rc=0"), tail);
     }
 

@@ -1,22 +1,16 @@
 package dev.panda.pmd.virtio.guest;
 
 /**
- * The frames guest proofs exchange with the guest kernel: frame {@code seq} is 60 to 1514 bytes
- * long ({@code 60 + seq * 37 % 1455}), of an EtherType the test picks, with its sequence number in
- * the first two payload bytes and a payload that depends on it, so a frame that arrives can be
- * checked byte for byte and counted once.
+ * The test frames the guest proofs exchange with a guest kernel's interface: frame {@code seq} is
+ * 60..1514 bytes long (its length follows from seq), carries an EtherType of the test's, seq in
+ * bytes 14-15 and a payload derived from seq, so the receiver checks length and every byte.
  */
 public final class GuestFrames {
 
     private GuestFrames() {}
 
-    /** The length of frame {@code seq}. */
-    public static int length(int seq) {
-        return 60 + (seq * 37) % (1514 - 60 + 1);
-    }
-
     public static byte[] frame(byte[] dst, byte[] src, int type, int seq) {
-        int len = length(seq);
+        int len = 60 + (seq * 37) % (1514 - 60 + 1);
         byte[] f = new byte[len];
         System.arraycopy(dst, 0, f, 0, 6);
         System.arraycopy(src, 0, f, 6, 6);
@@ -34,16 +28,13 @@ public final class GuestFrames {
         return frame(macBytes(dstMac), src, type, seq);
     }
 
-    /**
-     * The frame's sequence number if it is one of ours and intact, -1 if it is someone else's;
-     * an AssertionError if it is ours and damaged.
-     */
+    /** The frame's sequence number if it is one of ours and intact, -1 if it is someone else's. */
     public static int verify(byte[] f, int type) {
         if (f.length < 16 || ((f[12] & 0xff) << 8 | f[13] & 0xff) != type) {
             return -1;
         }
         int seq = (f[14] & 0xff) << 8 | f[15] & 0xff;
-        int len = length(seq);
+        int len = 60 + (seq * 37) % (1514 - 60 + 1);
         // the kernel pads nothing here; panda's frames are sent at their length
         check(f.length == len, "frame " + seq + " has " + f.length + " bytes, sent " + len);
         for (int i = 16; i < len; i++) {

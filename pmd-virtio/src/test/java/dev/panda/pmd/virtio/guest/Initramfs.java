@@ -13,12 +13,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedSet;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -48,19 +50,27 @@ public final class Initramfs {
     private final Map<String, byte[]> contents = new LinkedHashMap<>();
     private String script = "";
 
-    private Initramfs(String release) {
+    private Initramfs(Path root, String release) {
         this.release = release;
-        this.modulesDir = Path.of("/lib/modules", release);
+        this.modulesDir = root.resolve("lib/modules").resolve(release);
     }
 
     /** An initramfs for the modules of the kernel {@link QemuGuest#defaultKernelRelease()}. */
     public static Initramfs forHostKernel() {
-        return new Initramfs(QemuGuest.defaultKernelRelease());
+        return new Initramfs(Path.of("/"), QemuGuest.defaultKernelRelease());
     }
 
     /** An initramfs for the modules of kernel {@code release} (a directory under /lib/modules). */
     public static Initramfs forKernel(String release) {
-        return new Initramfs(release);
+        return new Initramfs(Path.of("/"), release);
+    }
+
+    /**
+     * An initramfs for the modules of kernel {@code release} extracted under {@code root} (its
+     * {@code lib/modules/RELEASE} with a modules.dep), such as {@link BackportsKernel}'s.
+     */
+    public static Initramfs forKernel(Path root, String release) {
+        return new Initramfs(root, release);
     }
 
     public String kernelRelease() {
@@ -107,7 +117,11 @@ public final class Initramfs {
         b.append("mount -t proc proc /proc\n");
         b.append("mount -t sysfs sysfs /sys\n");
         b.append("mount -t devtmpfs devtmpfs /dev\n");
+        Set<String> builtin = builtinModules();
         for (String m : modules) {
+            if (builtin.contains(normalise(m))) {
+                continue; // built into this kernel
+            }
             b.append("modprobe ")
                     .append(m)
                     .append(" || echo 'panda-guest: modprobe ")
@@ -122,7 +136,8 @@ public final class Initramfs {
 
     /**
      * The modules to pack: each named module and its dependencies as modules.dep lists them,
-     * as paths relative to /lib/modules/RELEASE. Fails on a module the kernel does not have.
+     * as paths relative to /lib/modules/RELEASE (a module modules.builtin lists is skipped: the
+     * kernel has it already). Fails on a module the kernel does not have.
      */
     public SequencedSet<String> resolveModules() {
         Map<String, String> byName = new HashMap<>();
@@ -138,7 +153,11 @@ public final class Initramfs {
             deps.put(path, rest.isEmpty() ? List.of() : List.of(rest.split("\\s+")));
         }
         SequencedSet<String> out = new LinkedHashSet<>();
+        Set<String> builtin = builtinModules();
         for (String m : modules) {
+            if (builtin.contains(normalise(m))) {
+                continue; // built into this kernel: nothing to pack or load
+            }
             String path = byName.get(normalise(m));
             if (path == null) {
                 throw new IllegalArgumentException("kernel " + release + " has no module " + m + " in "
@@ -150,6 +169,21 @@ public final class Initramfs {
         for (String p : out) {
             if (!p.endsWith(".ko")) {
                 throw new IllegalArgumentException("compressed module " + p + ": only plain .ko files are packed");
+            }
+        }
+        return out;
+    }
+
+    /** Modules built into the kernel (modules.builtin; none when the file is absent). */
+    Set<String> builtinModules() {
+        Path f = modulesDir.resolve("modules.builtin");
+        if (!Files.isReadable(f)) {
+            return Set.of();
+        }
+        Set<String> out = new HashSet<>();
+        for (String line : readLines(f)) {
+            if (!line.isBlank()) {
+                out.add(moduleName(line.trim()));
             }
         }
         return out;

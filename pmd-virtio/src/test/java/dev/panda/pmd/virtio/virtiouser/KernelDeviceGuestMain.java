@@ -14,6 +14,7 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.NativeException;
+import dev.panda.pmd.virtio.guest.GuestCases;
 import dev.panda.pmd.virtio.guest.PacketSocket;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -42,7 +43,7 @@ public final class KernelDeviceGuestMain {
     private final PacketPool pool =
             PacketPool.create(PoolConfig.defaults().withCount(4096).withHugepages(PoolConfig.Hugepages.OFF));
     private final PacketBurst burst = new PacketBurst(32);
-    private int failures;
+    private final GuestCases cases = new GuestCases(System.out);
     private Port port;
 
     public static void main(String[] args) throws Throwable {
@@ -53,34 +54,16 @@ public final class KernelDeviceGuestMain {
             default -> throw new IllegalArgumentException("mode " + args[0]);
         }
         m.pool.close();
-        System.out.println("PANDA-KDEV-DONE failures=" + m.failures);
-        System.exit(m.failures == 0 ? 0 : 1);
+        System.out.println("PANDA-KDEV-DONE failures=" + m.cases.failures());
+        System.exit(m.cases.failures() == 0 ? 0 : 1);
     }
 
-    interface Case {
-        String run() throws Throwable;
-    }
-
-    private void run(String name, Case c) {
-        long t0 = System.nanoTime();
-        try {
-            String detail = c.run();
-            System.out.printf("PANDA-CASE %s ok %d ms %s%n", name, (System.nanoTime() - t0) / 1_000_000, detail);
-        } catch (Throwable t) {
-            failures++;
-            System.out.printf(
-                    "PANDA-CASE %s FAIL %d ms %s%n",
-                    name,
-                    (System.nanoTime() - t0) / 1_000_000,
-                    String.valueOf(t).replace('\n', ' '));
-            t.printStackTrace(System.out);
-        }
+    private void run(String name, GuestCases.Case c) {
+        cases.run(name, c);
     }
 
     static void check(boolean ok, String what) {
-        if (!ok) {
-            throw new AssertionError(what);
-        }
+        GuestCases.check(ok, what);
     }
 
     // ---- vhost-net ------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.port.Port;
 import dev.panda.jextract.Posix;
-import dev.panda.pmd.virtio.guest.GuestJava;
+import dev.panda.pmd.virtio.guest.GuestCases;
+import dev.panda.pmd.virtio.guest.GuestJvm;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -36,13 +38,13 @@ class VirtioUserVhostNetGuestTest {
     @Test
     void pandaDrivesTheKernelsVhostNetWithATap() throws Exception {
         QemuGuest.requireInstalled();
-        Path javaHome = Path.of(System.getProperty("java.home"));
         long t0 = System.nanoTime();
-        Initramfs init = Initramfs.forHostKernel().modules("virtio_pci", "9pnet_virtio", "9p", "tun", "vhost_net");
-        String cp = GuestJava.install(
+        List<String> modules = new ArrayList<>(GuestJvm.MODULES);
+        modules.addAll(List.of("tun", "vhost_net"));
+        Initramfs init = Initramfs.forHostKernel().modules(modules.toArray(String[]::new));
+        GuestJvm jvm = GuestJvm.install(
                 init, CACHE, KernelDeviceGuestMain.class, VirtioUserDriver.class, Port.class, Posix.class);
-        String jdk = javaHome.toString();
-        init.script(GuestJava.mountJdk(jdk)
+        init.script(GuestJvm.mountJdk()
                 + """
                 echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
                 echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
@@ -50,13 +52,12 @@ class VirtioUserVhostNetGuestTest {
                 echo "PANDA-GUEST-UP"
                 %1$s
                 echo "PANDA-KDEV-EXIT rc=$?"
-                """.formatted(GuestJava.java(jdk, cp, KernelDeviceGuestMain.class.getName(), "vhost-net " + TAP)));
+                """.formatted(jvm.java(KernelDeviceGuestMain.class.getName(), "vhost-net " + TAP)));
         Path initramfs = init.build(CACHE);
         long t1 = System.nanoTime();
-        QemuGuest.Builder b = QemuGuest.builder(QemuGuest.kernel(init.kernelRelease()), initramfs)
+        QemuGuest.Builder b = GuestJvm.shareJdk(QemuGuest.builder(QemuGuest.kernel(init.kernelRelease()), initramfs)
                 .memoryMb(1024)
-                .cpus(2)
-                .share9p("jdk", javaHome, true);
+                .cpus(2));
         String console;
         long t2;
         long t3;
@@ -74,10 +75,10 @@ class VirtioUserVhostNetGuestTest {
                 "vhost-net guest: initramfs %d ms, QEMU start to shell %d ms, JVM start to first case %d ms,"
                         + " cases to power-off %d ms%n",
                 ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
-        GuestJava.assertCases(console, CASES);
+        GuestCases.check(console, CASES);
         assertTrue(
                 console.contains("PANDA-KDEV-DONE failures=0") && console.contains("PANDA-KDEV-EXIT rc=0"),
-                GuestJava.tail(console));
+                GuestCases.tail(console, 80));
     }
 
     private static long ms(long nanos) {
