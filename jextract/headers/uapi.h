@@ -1,6 +1,6 @@
 /*
  * Linux UAPI the PMDs speak: virtio rings and headers (virtio 1.2), vhost ioctls,
- * VFIO, AF_XDP, bpf/XDP, TUN/TAP, AF_PACKET. Input to scripts/jextract
+ * VFIO, AF_XDP, bpf/XDP, TUN/TAP, AF_PACKET, VDUSE, vdpa netlink. Input to scripts/jextract
  * (package dev.panda.jextract.uapi, header class Uapi).
  */
 #include <linux/types.h>
@@ -17,3 +17,8 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
+/* VDUSE devices (net_vduse) and the vdpa generic netlink family that adds them to the bus */
+#include <linux/vduse.h>
+#include <linux/vdpa.h>
+#include <linux/netlink.h>
+#include <linux/genetlink.h>

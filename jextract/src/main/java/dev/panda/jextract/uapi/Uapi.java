@@ -140,6 +140,222 @@ public class Uapi extends Uapi$shared {
     public static int ETH_P_ALL() {
         return ETH_P_ALL;
     }
+    private static final int NETLINK_GENERIC = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define NETLINK_GENERIC 16
+     * }
+     */
+    public static int NETLINK_GENERIC() {
+        return NETLINK_GENERIC;
+    }
+    private static final int NLM_F_REQUEST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_REQUEST 1
+     * }
+     */
+    public static int NLM_F_REQUEST() {
+        return NLM_F_REQUEST;
+    }
+    private static final int NLM_F_MULTI = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_MULTI 2
+     * }
+     */
+    public static int NLM_F_MULTI() {
+        return NLM_F_MULTI;
+    }
+    private static final int NLM_F_ACK = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ACK 4
+     * }
+     */
+    public static int NLM_F_ACK() {
+        return NLM_F_ACK;
+    }
+    private static final int NLM_F_ECHO = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ECHO 8
+     * }
+     */
+    public static int NLM_F_ECHO() {
+        return NLM_F_ECHO;
+    }
+    private static final int NLM_F_DUMP_INTR = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_DUMP_INTR 16
+     * }
+     */
+    public static int NLM_F_DUMP_INTR() {
+        return NLM_F_DUMP_INTR;
+    }
+    private static final int NLM_F_DUMP_FILTERED = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_DUMP_FILTERED 32
+     * }
+     */
+    public static int NLM_F_DUMP_FILTERED() {
+        return NLM_F_DUMP_FILTERED;
+    }
+    private static final int NLM_F_ROOT = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ROOT 256
+     * }
+     */
+    public static int NLM_F_ROOT() {
+        return NLM_F_ROOT;
+    }
+    private static final int NLM_F_MATCH = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_MATCH 512
+     * }
+     */
+    public static int NLM_F_MATCH() {
+        return NLM_F_MATCH;
+    }
+    private static final int NLM_F_ATOMIC = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ATOMIC 1024
+     * }
+     */
+    public static int NLM_F_ATOMIC() {
+        return NLM_F_ATOMIC;
+    }
+    private static final int NLM_F_REPLACE = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_REPLACE 256
+     * }
+     */
+    public static int NLM_F_REPLACE() {
+        return NLM_F_REPLACE;
+    }
+    private static final int NLM_F_EXCL = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_EXCL 512
+     * }
+     */
+    public static int NLM_F_EXCL() {
+        return NLM_F_EXCL;
+    }
+    private static final int NLM_F_CREATE = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_CREATE 1024
+     * }
+     */
+    public static int NLM_F_CREATE() {
+        return NLM_F_CREATE;
+    }
+    private static final int NLM_F_APPEND = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_APPEND 2048
+     * }
+     */
+    public static int NLM_F_APPEND() {
+        return NLM_F_APPEND;
+    }
+    private static final int NLM_F_NONREC = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_NONREC 256
+     * }
+     */
+    public static int NLM_F_NONREC() {
+        return NLM_F_NONREC;
+    }
+    private static final int NLM_F_BULK = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_BULK 512
+     * }
+     */
+    public static int NLM_F_BULK() {
+        return NLM_F_BULK;
+    }
+    private static final int NLM_F_CAPPED = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_CAPPED 256
+     * }
+     */
+    public static int NLM_F_CAPPED() {
+        return NLM_F_CAPPED;
+    }
+    private static final int NLM_F_ACK_TLVS = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_ACK_TLVS 512
+     * }
+     */
+    public static int NLM_F_ACK_TLVS() {
+        return NLM_F_ACK_TLVS;
+    }
+    private static final int NLMSG_NOOP = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_NOOP 1
+     * }
+     */
+    public static int NLMSG_NOOP() {
+        return NLMSG_NOOP;
+    }
+    private static final int NLMSG_ERROR = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_ERROR 2
+     * }
+     */
+    public static int NLMSG_ERROR() {
+        return NLMSG_ERROR;
+    }
+    private static final int NLMSG_DONE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_DONE 3
+     * }
+     */
+    public static int NLMSG_DONE() {
+        return NLMSG_DONE;
+    }
+    private static final int NLMSG_OVERRUN = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_OVERRUN 4
+     * }
+     */
+    public static int NLMSG_OVERRUN() {
+        return NLMSG_OVERRUN;
+    }
+    private static final int NLMSG_MIN_TYPE = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_MIN_TYPE 16
+     * }
+     */
+    public static int NLMSG_MIN_TYPE() {
+        return NLMSG_MIN_TYPE;
+    }
+    private static final int NLA_ALIGNTO = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLA_ALIGNTO 4
+     * }
+     */
+    public static int NLA_ALIGNTO() {
+        return NLA_ALIGNTO;
+    }
     private static final int PACKET_HOST = (int)0L;
     /**
      * {@snippet lang=c :
@@ -3308,6 +3524,87 @@ public class Uapi extends Uapi$shared {
     public static int VIRTIO_PCI_COMMON_Q_RESET() {
         return VIRTIO_PCI_COMMON_Q_RESET;
     }
+    private static final int VDUSE_BASE = (int)129L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_BASE 129
+     * }
+     */
+    public static int VDUSE_BASE() {
+        return VDUSE_BASE;
+    }
+    private static final int VDUSE_API_VERSION = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_API_VERSION 0
+     * }
+     */
+    public static int VDUSE_API_VERSION() {
+        return VDUSE_API_VERSION;
+    }
+    private static final int VDUSE_NAME_MAX = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_NAME_MAX 256
+     * }
+     */
+    public static int VDUSE_NAME_MAX() {
+        return VDUSE_NAME_MAX;
+    }
+    private static final int VDUSE_ACCESS_RO = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_ACCESS_RO 1
+     * }
+     */
+    public static int VDUSE_ACCESS_RO() {
+        return VDUSE_ACCESS_RO;
+    }
+    private static final int VDUSE_ACCESS_WO = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_ACCESS_WO 2
+     * }
+     */
+    public static int VDUSE_ACCESS_WO() {
+        return VDUSE_ACCESS_WO;
+    }
+    private static final int VDUSE_ACCESS_RW = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_ACCESS_RW 3
+     * }
+     */
+    public static int VDUSE_ACCESS_RW() {
+        return VDUSE_ACCESS_RW;
+    }
+    private static final int VDUSE_REQ_RESULT_OK = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_REQ_RESULT_OK 0
+     * }
+     */
+    public static int VDUSE_REQ_RESULT_OK() {
+        return VDUSE_REQ_RESULT_OK;
+    }
+    private static final int VDUSE_REQ_RESULT_FAILED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_REQ_RESULT_FAILED 1
+     * }
+     */
+    public static int VDUSE_REQ_RESULT_FAILED() {
+        return VDUSE_REQ_RESULT_FAILED;
+    }
+    private static final int VDPA_GENL_VERSION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VDPA_GENL_VERSION 1
+     * }
+     */
+    public static int VDPA_GENL_VERSION() {
+        return VDPA_GENL_VERSION;
+    }
     private static final int XDP_ATTACHED_NONE = (int)0L;
     /**
      * {@snippet lang=c :
@@ -3937,6 +4234,645 @@ public class Uapi extends Uapi$shared {
      */
     public static int VFIO_DEVICE_STATE_RUNNING_P2P() {
         return VFIO_DEVICE_STATE_RUNNING_P2P;
+    }
+    private static final int VDUSE_GET_VQ_STATE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum vduse_req_type.VDUSE_GET_VQ_STATE = 0
+     * }
+     */
+    public static int VDUSE_GET_VQ_STATE() {
+        return VDUSE_GET_VQ_STATE;
+    }
+    private static final int VDUSE_SET_STATUS = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum vduse_req_type.VDUSE_SET_STATUS = 1
+     * }
+     */
+    public static int VDUSE_SET_STATUS() {
+        return VDUSE_SET_STATUS;
+    }
+    private static final int VDUSE_UPDATE_IOTLB = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum vduse_req_type.VDUSE_UPDATE_IOTLB = 2
+     * }
+     */
+    public static int VDUSE_UPDATE_IOTLB() {
+        return VDUSE_UPDATE_IOTLB;
+    }
+    private static final int VDPA_CMD_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_UNSPEC = 0
+     * }
+     */
+    public static int VDPA_CMD_UNSPEC() {
+        return VDPA_CMD_UNSPEC;
+    }
+    private static final int VDPA_CMD_MGMTDEV_NEW = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_MGMTDEV_NEW = 1
+     * }
+     */
+    public static int VDPA_CMD_MGMTDEV_NEW() {
+        return VDPA_CMD_MGMTDEV_NEW;
+    }
+    private static final int VDPA_CMD_MGMTDEV_GET = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_MGMTDEV_GET = 2
+     * }
+     */
+    public static int VDPA_CMD_MGMTDEV_GET() {
+        return VDPA_CMD_MGMTDEV_GET;
+    }
+    private static final int VDPA_CMD_DEV_NEW = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_DEV_NEW = 3
+     * }
+     */
+    public static int VDPA_CMD_DEV_NEW() {
+        return VDPA_CMD_DEV_NEW;
+    }
+    private static final int VDPA_CMD_DEV_DEL = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_DEV_DEL = 4
+     * }
+     */
+    public static int VDPA_CMD_DEV_DEL() {
+        return VDPA_CMD_DEV_DEL;
+    }
+    private static final int VDPA_CMD_DEV_GET = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_DEV_GET = 5
+     * }
+     */
+    public static int VDPA_CMD_DEV_GET() {
+        return VDPA_CMD_DEV_GET;
+    }
+    private static final int VDPA_CMD_DEV_CONFIG_GET = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_DEV_CONFIG_GET = 6
+     * }
+     */
+    public static int VDPA_CMD_DEV_CONFIG_GET() {
+        return VDPA_CMD_DEV_CONFIG_GET;
+    }
+    private static final int VDPA_CMD_DEV_VSTATS_GET = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_command.VDPA_CMD_DEV_VSTATS_GET = 7
+     * }
+     */
+    public static int VDPA_CMD_DEV_VSTATS_GET() {
+        return VDPA_CMD_DEV_VSTATS_GET;
+    }
+    private static final int VDPA_ATTR_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_UNSPEC = 0
+     * }
+     */
+    public static int VDPA_ATTR_UNSPEC() {
+        return VDPA_ATTR_UNSPEC;
+    }
+    private static final int VDPA_ATTR_PAD = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_PAD = 0
+     * }
+     */
+    public static int VDPA_ATTR_PAD() {
+        return VDPA_ATTR_PAD;
+    }
+    private static final int VDPA_ATTR_MGMTDEV_BUS_NAME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_MGMTDEV_BUS_NAME = 1
+     * }
+     */
+    public static int VDPA_ATTR_MGMTDEV_BUS_NAME() {
+        return VDPA_ATTR_MGMTDEV_BUS_NAME;
+    }
+    private static final int VDPA_ATTR_MGMTDEV_DEV_NAME = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_MGMTDEV_DEV_NAME = 2
+     * }
+     */
+    public static int VDPA_ATTR_MGMTDEV_DEV_NAME() {
+        return VDPA_ATTR_MGMTDEV_DEV_NAME;
+    }
+    private static final int VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES = 3
+     * }
+     */
+    public static int VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES() {
+        return VDPA_ATTR_MGMTDEV_SUPPORTED_CLASSES;
+    }
+    private static final int VDPA_ATTR_DEV_NAME = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NAME = 4
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NAME() {
+        return VDPA_ATTR_DEV_NAME;
+    }
+    private static final int VDPA_ATTR_DEV_ID = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_ID = 5
+     * }
+     */
+    public static int VDPA_ATTR_DEV_ID() {
+        return VDPA_ATTR_DEV_ID;
+    }
+    private static final int VDPA_ATTR_DEV_VENDOR_ID = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_VENDOR_ID = 6
+     * }
+     */
+    public static int VDPA_ATTR_DEV_VENDOR_ID() {
+        return VDPA_ATTR_DEV_VENDOR_ID;
+    }
+    private static final int VDPA_ATTR_DEV_MAX_VQS = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_MAX_VQS = 7
+     * }
+     */
+    public static int VDPA_ATTR_DEV_MAX_VQS() {
+        return VDPA_ATTR_DEV_MAX_VQS;
+    }
+    private static final int VDPA_ATTR_DEV_MAX_VQ_SIZE = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_MAX_VQ_SIZE = 8
+     * }
+     */
+    public static int VDPA_ATTR_DEV_MAX_VQ_SIZE() {
+        return VDPA_ATTR_DEV_MAX_VQ_SIZE;
+    }
+    private static final int VDPA_ATTR_DEV_MIN_VQ_SIZE = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_MIN_VQ_SIZE = 9
+     * }
+     */
+    public static int VDPA_ATTR_DEV_MIN_VQ_SIZE() {
+        return VDPA_ATTR_DEV_MIN_VQ_SIZE;
+    }
+    private static final int VDPA_ATTR_DEV_NET_CFG_MACADDR = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NET_CFG_MACADDR = 10
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NET_CFG_MACADDR() {
+        return VDPA_ATTR_DEV_NET_CFG_MACADDR;
+    }
+    private static final int VDPA_ATTR_DEV_NET_STATUS = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NET_STATUS = 11
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NET_STATUS() {
+        return VDPA_ATTR_DEV_NET_STATUS;
+    }
+    private static final int VDPA_ATTR_DEV_NET_CFG_MAX_VQP = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NET_CFG_MAX_VQP = 12
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NET_CFG_MAX_VQP() {
+        return VDPA_ATTR_DEV_NET_CFG_MAX_VQP;
+    }
+    private static final int VDPA_ATTR_DEV_NET_CFG_MTU = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NET_CFG_MTU = 13
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NET_CFG_MTU() {
+        return VDPA_ATTR_DEV_NET_CFG_MTU;
+    }
+    private static final int VDPA_ATTR_DEV_NEGOTIATED_FEATURES = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_NEGOTIATED_FEATURES = 14
+     * }
+     */
+    public static int VDPA_ATTR_DEV_NEGOTIATED_FEATURES() {
+        return VDPA_ATTR_DEV_NEGOTIATED_FEATURES;
+    }
+    private static final int VDPA_ATTR_DEV_MGMTDEV_MAX_VQS = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_MGMTDEV_MAX_VQS = 15
+     * }
+     */
+    public static int VDPA_ATTR_DEV_MGMTDEV_MAX_VQS() {
+        return VDPA_ATTR_DEV_MGMTDEV_MAX_VQS;
+    }
+    private static final int VDPA_ATTR_DEV_SUPPORTED_FEATURES = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_SUPPORTED_FEATURES = 16
+     * }
+     */
+    public static int VDPA_ATTR_DEV_SUPPORTED_FEATURES() {
+        return VDPA_ATTR_DEV_SUPPORTED_FEATURES;
+    }
+    private static final int VDPA_ATTR_DEV_QUEUE_INDEX = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_QUEUE_INDEX = 17
+     * }
+     */
+    public static int VDPA_ATTR_DEV_QUEUE_INDEX() {
+        return VDPA_ATTR_DEV_QUEUE_INDEX;
+    }
+    private static final int VDPA_ATTR_DEV_VENDOR_ATTR_NAME = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_VENDOR_ATTR_NAME = 18
+     * }
+     */
+    public static int VDPA_ATTR_DEV_VENDOR_ATTR_NAME() {
+        return VDPA_ATTR_DEV_VENDOR_ATTR_NAME;
+    }
+    private static final int VDPA_ATTR_DEV_VENDOR_ATTR_VALUE = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_VENDOR_ATTR_VALUE = 19
+     * }
+     */
+    public static int VDPA_ATTR_DEV_VENDOR_ATTR_VALUE() {
+        return VDPA_ATTR_DEV_VENDOR_ATTR_VALUE;
+    }
+    private static final int VDPA_ATTR_DEV_FEATURES = (int)20L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_DEV_FEATURES = 20
+     * }
+     */
+    public static int VDPA_ATTR_DEV_FEATURES() {
+        return VDPA_ATTR_DEV_FEATURES;
+    }
+    private static final int VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES = 21
+     * }
+     */
+    public static int VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES() {
+        return VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES;
+    }
+    private static final int VDPA_ATTR_MAX = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * enum vdpa_attr.VDPA_ATTR_MAX = 22
+     * }
+     */
+    public static int VDPA_ATTR_MAX() {
+        return VDPA_ATTR_MAX;
+    }
+    private static final int CTRL_CMD_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_UNSPEC = 0
+     * }
+     */
+    public static int CTRL_CMD_UNSPEC() {
+        return CTRL_CMD_UNSPEC;
+    }
+    private static final int CTRL_CMD_NEWFAMILY = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_NEWFAMILY = 1
+     * }
+     */
+    public static int CTRL_CMD_NEWFAMILY() {
+        return CTRL_CMD_NEWFAMILY;
+    }
+    private static final int CTRL_CMD_DELFAMILY = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_DELFAMILY = 2
+     * }
+     */
+    public static int CTRL_CMD_DELFAMILY() {
+        return CTRL_CMD_DELFAMILY;
+    }
+    private static final int CTRL_CMD_GETFAMILY = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_GETFAMILY = 3
+     * }
+     */
+    public static int CTRL_CMD_GETFAMILY() {
+        return CTRL_CMD_GETFAMILY;
+    }
+    private static final int CTRL_CMD_NEWOPS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_NEWOPS = 4
+     * }
+     */
+    public static int CTRL_CMD_NEWOPS() {
+        return CTRL_CMD_NEWOPS;
+    }
+    private static final int CTRL_CMD_DELOPS = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_DELOPS = 5
+     * }
+     */
+    public static int CTRL_CMD_DELOPS() {
+        return CTRL_CMD_DELOPS;
+    }
+    private static final int CTRL_CMD_GETOPS = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_GETOPS = 6
+     * }
+     */
+    public static int CTRL_CMD_GETOPS() {
+        return CTRL_CMD_GETOPS;
+    }
+    private static final int CTRL_CMD_NEWMCAST_GRP = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_NEWMCAST_GRP = 7
+     * }
+     */
+    public static int CTRL_CMD_NEWMCAST_GRP() {
+        return CTRL_CMD_NEWMCAST_GRP;
+    }
+    private static final int CTRL_CMD_DELMCAST_GRP = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_DELMCAST_GRP = 8
+     * }
+     */
+    public static int CTRL_CMD_DELMCAST_GRP() {
+        return CTRL_CMD_DELMCAST_GRP;
+    }
+    private static final int CTRL_CMD_GETMCAST_GRP = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_GETMCAST_GRP = 9
+     * }
+     */
+    public static int CTRL_CMD_GETMCAST_GRP() {
+        return CTRL_CMD_GETMCAST_GRP;
+    }
+    private static final int CTRL_CMD_GETPOLICY = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_CMD_GETPOLICY = 10
+     * }
+     */
+    public static int CTRL_CMD_GETPOLICY() {
+        return CTRL_CMD_GETPOLICY;
+    }
+    private static final int CTRL_ATTR_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_UNSPEC = 0
+     * }
+     */
+    public static int CTRL_ATTR_UNSPEC() {
+        return CTRL_ATTR_UNSPEC;
+    }
+    private static final int CTRL_ATTR_FAMILY_ID = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_FAMILY_ID = 1
+     * }
+     */
+    public static int CTRL_ATTR_FAMILY_ID() {
+        return CTRL_ATTR_FAMILY_ID;
+    }
+    private static final int CTRL_ATTR_FAMILY_NAME = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_FAMILY_NAME = 2
+     * }
+     */
+    public static int CTRL_ATTR_FAMILY_NAME() {
+        return CTRL_ATTR_FAMILY_NAME;
+    }
+    private static final int CTRL_ATTR_VERSION = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_VERSION = 3
+     * }
+     */
+    public static int CTRL_ATTR_VERSION() {
+        return CTRL_ATTR_VERSION;
+    }
+    private static final int CTRL_ATTR_HDRSIZE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_HDRSIZE = 4
+     * }
+     */
+    public static int CTRL_ATTR_HDRSIZE() {
+        return CTRL_ATTR_HDRSIZE;
+    }
+    private static final int CTRL_ATTR_MAXATTR = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_MAXATTR = 5
+     * }
+     */
+    public static int CTRL_ATTR_MAXATTR() {
+        return CTRL_ATTR_MAXATTR;
+    }
+    private static final int CTRL_ATTR_OPS = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OPS = 6
+     * }
+     */
+    public static int CTRL_ATTR_OPS() {
+        return CTRL_ATTR_OPS;
+    }
+    private static final int CTRL_ATTR_MCAST_GROUPS = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_MCAST_GROUPS = 7
+     * }
+     */
+    public static int CTRL_ATTR_MCAST_GROUPS() {
+        return CTRL_ATTR_MCAST_GROUPS;
+    }
+    private static final int CTRL_ATTR_POLICY = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_POLICY = 8
+     * }
+     */
+    public static int CTRL_ATTR_POLICY() {
+        return CTRL_ATTR_POLICY;
+    }
+    private static final int CTRL_ATTR_OP_POLICY = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OP_POLICY = 9
+     * }
+     */
+    public static int CTRL_ATTR_OP_POLICY() {
+        return CTRL_ATTR_OP_POLICY;
+    }
+    private static final int CTRL_ATTR_OP = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OP = 10
+     * }
+     */
+    public static int CTRL_ATTR_OP() {
+        return CTRL_ATTR_OP;
+    }
+    private static final int CTRL_ATTR_OP_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OP_UNSPEC = 0
+     * }
+     */
+    public static int CTRL_ATTR_OP_UNSPEC() {
+        return CTRL_ATTR_OP_UNSPEC;
+    }
+    private static final int CTRL_ATTR_OP_ID = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OP_ID = 1
+     * }
+     */
+    public static int CTRL_ATTR_OP_ID() {
+        return CTRL_ATTR_OP_ID;
+    }
+    private static final int CTRL_ATTR_OP_FLAGS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_OP_FLAGS = 2
+     * }
+     */
+    public static int CTRL_ATTR_OP_FLAGS() {
+        return CTRL_ATTR_OP_FLAGS;
+    }
+    private static final int CTRL_ATTR_MCAST_GRP_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_MCAST_GRP_UNSPEC = 0
+     * }
+     */
+    public static int CTRL_ATTR_MCAST_GRP_UNSPEC() {
+        return CTRL_ATTR_MCAST_GRP_UNSPEC;
+    }
+    private static final int CTRL_ATTR_MCAST_GRP_NAME = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_MCAST_GRP_NAME = 1
+     * }
+     */
+    public static int CTRL_ATTR_MCAST_GRP_NAME() {
+        return CTRL_ATTR_MCAST_GRP_NAME;
+    }
+    private static final int CTRL_ATTR_MCAST_GRP_ID = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_MCAST_GRP_ID = 2
+     * }
+     */
+    public static int CTRL_ATTR_MCAST_GRP_ID() {
+        return CTRL_ATTR_MCAST_GRP_ID;
+    }
+    private static final int CTRL_ATTR_POLICY_UNSPEC = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_POLICY_UNSPEC = 0
+     * }
+     */
+    public static int CTRL_ATTR_POLICY_UNSPEC() {
+        return CTRL_ATTR_POLICY_UNSPEC;
+    }
+    private static final int CTRL_ATTR_POLICY_DO = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_POLICY_DO = 1
+     * }
+     */
+    public static int CTRL_ATTR_POLICY_DO() {
+        return CTRL_ATTR_POLICY_DO;
+    }
+    private static final int CTRL_ATTR_POLICY_DUMP = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_POLICY_DUMP = 2
+     * }
+     */
+    public static int CTRL_ATTR_POLICY_DUMP() {
+        return CTRL_ATTR_POLICY_DUMP;
+    }
+    private static final int CTRL_ATTR_POLICY_DUMP_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.CTRL_ATTR_POLICY_DUMP_MAX = 2
+     * }
+     */
+    public static int CTRL_ATTR_POLICY_DUMP_MAX() {
+        return CTRL_ATTR_POLICY_DUMP_MAX;
+    }
+    private static final int NLM_F_DUMP = (int)768L;
+    /**
+     * {@snippet lang=c :
+     * #define NLM_F_DUMP 768
+     * }
+     */
+    public static int NLM_F_DUMP() {
+        return NLM_F_DUMP;
+    }
+    private static final int NLMSG_ALIGNTO = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_ALIGNTO 4
+     * }
+     */
+    public static int NLMSG_ALIGNTO() {
+        return NLMSG_ALIGNTO;
+    }
+    private static final int NLMSG_HDRLEN = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define NLMSG_HDRLEN 16
+     * }
+     */
+    public static int NLMSG_HDRLEN() {
+        return NLMSG_HDRLEN;
+    }
+    private static final int NLA_HDRLEN = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define NLA_HDRLEN 4
+     * }
+     */
+    public static int NLA_HDRLEN() {
+        return NLA_HDRLEN;
     }
     private static final int XDP_FLAGS_UPDATE_IF_NOEXIST = (int)1L;
     /**
@@ -5797,6 +6733,234 @@ public class Uapi extends Uapi$shared {
      */
     public static int VHOST_VDPA_SUSPEND() {
         return VHOST_VDPA_SUSPEND;
+    }
+    private static final long VDUSE_GET_API_VERSION = 2148040960L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_GET_API_VERSION 2148040960
+     * }
+     */
+    public static long VDUSE_GET_API_VERSION() {
+        return VDUSE_GET_API_VERSION;
+    }
+    private static final long VDUSE_SET_API_VERSION = 1074299137L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_SET_API_VERSION 1074299137
+     * }
+     */
+    public static long VDUSE_SET_API_VERSION() {
+        return VDUSE_SET_API_VERSION;
+    }
+    private static final long VDUSE_CREATE_DEV = 1095794946L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_CREATE_DEV 1095794946
+     * }
+     */
+    public static long VDUSE_CREATE_DEV() {
+        return VDUSE_CREATE_DEV;
+    }
+    private static final long VDUSE_DESTROY_DEV = 1090552067L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_DESTROY_DEV 1090552067
+     * }
+     */
+    public static long VDUSE_DESTROY_DEV() {
+        return VDUSE_DESTROY_DEV;
+    }
+    private static final long VDUSE_IOTLB_GET_FD = 3223355664L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_IOTLB_GET_FD 3223355664
+     * }
+     */
+    public static long VDUSE_IOTLB_GET_FD() {
+        return VDUSE_IOTLB_GET_FD;
+    }
+    private static final long VDUSE_DEV_GET_FEATURES = 2148040977L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_DEV_GET_FEATURES 2148040977
+     * }
+     */
+    public static long VDUSE_DEV_GET_FEATURES() {
+        return VDUSE_DEV_GET_FEATURES;
+    }
+    private static final long VDUSE_DEV_SET_CONFIG = 1074299154L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_DEV_SET_CONFIG 1074299154
+     * }
+     */
+    public static long VDUSE_DEV_SET_CONFIG() {
+        return VDUSE_DEV_SET_CONFIG;
+    }
+    private static final int VDUSE_DEV_INJECT_CONFIG_IRQ = (int)33043L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_DEV_INJECT_CONFIG_IRQ 33043
+     * }
+     */
+    public static int VDUSE_DEV_INJECT_CONFIG_IRQ() {
+        return VDUSE_DEV_INJECT_CONFIG_IRQ;
+    }
+    private static final long VDUSE_VQ_SETUP = 1075872020L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_VQ_SETUP 1075872020
+     * }
+     */
+    public static long VDUSE_VQ_SETUP() {
+        return VDUSE_VQ_SETUP;
+    }
+    private static final long VDUSE_VQ_GET_INFO = 3224404245L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_VQ_GET_INFO 3224404245
+     * }
+     */
+    public static long VDUSE_VQ_GET_INFO() {
+        return VDUSE_VQ_GET_INFO;
+    }
+    private static final int VDUSE_EVENTFD_DEASSIGN = (int)-1L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_EVENTFD_DEASSIGN -1
+     * }
+     */
+    public static int VDUSE_EVENTFD_DEASSIGN() {
+        return VDUSE_EVENTFD_DEASSIGN;
+    }
+    private static final long VDUSE_VQ_SETUP_KICKFD = 1074299158L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_VQ_SETUP_KICKFD 1074299158
+     * }
+     */
+    public static long VDUSE_VQ_SETUP_KICKFD() {
+        return VDUSE_VQ_SETUP_KICKFD;
+    }
+    private static final long VDUSE_VQ_INJECT_IRQ = 1074037015L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_VQ_INJECT_IRQ 1074037015
+     * }
+     */
+    public static long VDUSE_VQ_INJECT_IRQ() {
+        return VDUSE_VQ_INJECT_IRQ;
+    }
+    private static final long VDUSE_IOTLB_REG_UMEM = 1076920600L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_IOTLB_REG_UMEM 1076920600
+     * }
+     */
+    public static long VDUSE_IOTLB_REG_UMEM() {
+        return VDUSE_IOTLB_REG_UMEM;
+    }
+    private static final long VDUSE_IOTLB_DEREG_UMEM = 1076920601L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_IOTLB_DEREG_UMEM 1076920601
+     * }
+     */
+    public static long VDUSE_IOTLB_DEREG_UMEM() {
+        return VDUSE_IOTLB_DEREG_UMEM;
+    }
+    private static final int VDUSE_IOVA_CAP_UMEM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_IOVA_CAP_UMEM 1
+     * }
+     */
+    public static int VDUSE_IOVA_CAP_UMEM() {
+        return VDUSE_IOVA_CAP_UMEM;
+    }
+    private static final long VDUSE_IOTLB_GET_INFO = 3224404250L;
+    /**
+     * {@snippet lang=c :
+     * #define VDUSE_IOTLB_GET_INFO 3224404250
+     * }
+     */
+    public static long VDUSE_IOTLB_GET_INFO() {
+        return VDUSE_IOTLB_GET_INFO;
+    }
+    /**
+     * {@snippet lang=c :
+     * #define VDPA_GENL_NAME "vdpa"
+     * }
+     */
+    public static MemorySegment VDPA_GENL_NAME() {
+        class Holder {
+            static final MemorySegment VDPA_GENL_NAME
+                = Uapi.LIBRARY_ARENA.allocateFrom("vdpa");
+        }
+        return Holder.VDPA_GENL_NAME;
+    }
+    private static final long GENL_HDRLEN = 4L;
+    /**
+     * {@snippet lang=c :
+     * #define GENL_HDRLEN 4
+     * }
+     */
+    public static long GENL_HDRLEN() {
+        return GENL_HDRLEN;
+    }
+    private static final int GENL_ID_CTRL = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define GENL_ID_CTRL 16
+     * }
+     */
+    public static int GENL_ID_CTRL() {
+        return GENL_ID_CTRL;
+    }
+    private static final int CTRL_CMD_MAX = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define CTRL_CMD_MAX 10
+     * }
+     */
+    public static int CTRL_CMD_MAX() {
+        return CTRL_CMD_MAX;
+    }
+    private static final int CTRL_ATTR_MAX = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define CTRL_ATTR_MAX 10
+     * }
+     */
+    public static int CTRL_ATTR_MAX() {
+        return CTRL_ATTR_MAX;
+    }
+    private static final int CTRL_ATTR_OP_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CTRL_ATTR_OP_MAX 2
+     * }
+     */
+    public static int CTRL_ATTR_OP_MAX() {
+        return CTRL_ATTR_OP_MAX;
+    }
+    private static final int CTRL_ATTR_MCAST_GRP_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CTRL_ATTR_MCAST_GRP_MAX 2
+     * }
+     */
+    public static int CTRL_ATTR_MCAST_GRP_MAX() {
+        return CTRL_ATTR_MCAST_GRP_MAX;
+    }
+    private static final int CTRL_ATTR_POLICY_MAX = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CTRL_ATTR_POLICY_MAX 2
+     * }
+     */
+    public static int CTRL_ATTR_POLICY_MAX() {
+        return CTRL_ATTR_POLICY_MAX;
     }
 }
 

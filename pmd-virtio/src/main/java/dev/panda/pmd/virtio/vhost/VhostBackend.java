@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * failure when one was asked for) and the connection goes on; an out-of-step stream ends the
  * connection only, and so does a fault in its memory met by a poller ({@link #fault}).
  */
-final class VhostBackend implements Runnable {
+final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
 
     private static final System.Logger LOG = System.getLogger(VhostBackend.class.getName());
 
@@ -78,21 +78,18 @@ final class VhostBackend implements Runnable {
     static final long F_LOG_ALL = 1L << 26;
     /** virtio 1.2 §2.1: FEATURES_OK in the device status. */
     static final long S_FEATURES_OK = 8;
-    /** How long a vring hand-back may wait for the poller to leave a burst. */
-    private static final long QUIESCE_MILLIS = 2000;
 
     private final String name;
     private final Path path;
     private final int queues;
     private final Vring[] vrings;
-    private final VringSlot[] slots;
+    private final VringHandOff handOff;
     private final long offeredFeatures;
     private final long offeredProtocol;
     private final VhostConnector connector;
     private final Thread thread;
     private volatile boolean closing;
     private volatile UnixSocket connection;
-    private volatile boolean ready;
     /** Requests refused or not known (control thread writes, anyone reads). */
     private volatile long protocolErrors;
     /** Set by the first poller that faults in this connection's memory. */
@@ -105,14 +102,12 @@ final class VhostBackend implements Runnable {
     private volatile long status;
     /** SET_LOG_BASE's log and SET_LOG_FD's eventfd. */
     private final LogArea log = new LogArea();
-    /** A poller never left a burst: memory it may touch is never unmapped again. */
-    private boolean stuck;
 
     VhostBackend(String name, Path path, boolean client, int queues, VringSlot[] slots, long withheld) {
         this.name = name;
         this.path = path;
         this.queues = queues;
-        this.slots = slots;
+        this.handOff = new VringHandOff(name, slots);
         this.vrings = new Vring[2 * queues];
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
@@ -148,7 +143,8 @@ final class VhostBackend implements Runnable {
      * shared file was shrunk). Logged once per connection, which is shut down: the control thread
      * takes every vring back, unmaps, and waits for the next front-end.
      */
-    void fault(InternalError e) {
+    @Override
+    public void fault(InternalError e) {
         if (faulted.compareAndSet(false, true)) {
             LOG.log(
                     ERROR,
@@ -167,8 +163,9 @@ final class VhostBackend implements Runnable {
     }
 
     /** Whether a front-end is connected and at least one vring is running (the link is up). */
-    boolean ready() {
-        return ready;
+    @Override
+    public boolean ready() {
+        return handOff.ready();
     }
 
     @Override
@@ -206,7 +203,8 @@ final class VhostBackend implements Runnable {
     }
 
     /** Stops the control thread: wakes it from accept or read, waits, releases everything. */
-    void close() {
+    @Override
+    public void close() {
         closing = true;
         connector.wake();
         UnixSocket c = connection;
@@ -442,7 +440,6 @@ final class VhostBackend implements Runnable {
         v.dropQueue();
         v.started = false;
         v.kick = Vring.close(v.kick);
-        updateReady();
         return v.base;
     }
 
@@ -466,29 +463,11 @@ final class VhostBackend implements Runnable {
 
     /** Takes vring {@code v} back from its poller. */
     private void takeBack(Vring v) {
-        VringSlot slot = slots[v.index];
-        VringSlot.Live old = slot.current();
-        if (old == null) {
-            return;
-        }
-        if (slot.quiesce(QUIESCE_MILLIS)) {
-            v.errorsSeen = old.errorsSeen; // the poller has left: its last count is visible now
-        } else {
-            LOG.log(
-                    ERROR,
-                    "{0}: the poller of vring {1} did not leave its burst in {2} ms; guest memory will "
-                            + "not be unmapped",
-                    name,
-                    v.index,
-                    QUIESCE_MILLIS);
-            stuck = true;
-        }
+        handOff.takeBack(v.index);
     }
 
     private void takeBackAll() {
-        for (Vring v : vrings) {
-            takeBack(v);
-        }
+        handOff.takeBackAll();
     }
 
     private boolean publishAll() {
@@ -504,32 +483,28 @@ final class VhostBackend implements Runnable {
      * The caller has taken it back already. False if the front-end's addresses are unusable.
      */
     private boolean publish(Vring v) {
-        try {
-            boolean enabled = v.enabled || (features & F_PROTOCOL_FEATURES) == 0;
-            if (memory == null || (features & F_VERSION_1) == 0 || v.num == 0 || !v.addrSet || !v.started || !enabled) {
-                return true;
-            }
-            if (v.queue == null) {
-                try {
-                    v.queue = build(v);
-                    v.errorsSeen = 0;
-                } catch (IllegalArgumentException e) {
-                    LOG.log(WARNING, "{0}: vring {1} not started: {2}", name, v.index, e.getMessage());
-                    return false;
-                }
-            }
-            DirtyLog dirty = logging()
-                    ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num))
-                    : DirtyLog.OFF;
-            GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
-            VringSlot.Live live = new VringSlot.Live(v.queue, v.call, writer, dirty);
-            live.errorsSeen = v.errorsSeen;
-            slots[v.index].publish(live);
-            LOG.log(DEBUG, "{0}: vring {1} running ({2} entries, from avail {3})", name, v.index, v.num, v.base);
+        boolean enabled = v.enabled || (features & F_PROTOCOL_FEATURES) == 0;
+        if (memory == null || (features & F_VERSION_1) == 0 || v.num == 0 || !v.addrSet || !v.started || !enabled) {
             return true;
-        } finally {
-            updateReady();
         }
+        if (v.queue == null) {
+            try {
+                v.queue = build(v);
+                handOff.newQueue(v.index);
+            } catch (IllegalArgumentException e) {
+                LOG.log(WARNING, "{0}: vring {1} not started: {2}", name, v.index, e.getMessage());
+                return false;
+            }
+        }
+        DirtyLog dirty = logging()
+                ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num))
+                : DirtyLog.OFF;
+        GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
+        VringSlot.Live live =
+                new VringSlot.Live(v.queue, v.call == null ? null : VringSlot.Interrupt.eventfd(v.call), writer, dirty);
+        handOff.publish(v.index, live);
+        LOG.log(DEBUG, "{0}: vring {1} running ({2} entries, from avail {3})", name, v.index, v.num, v.base);
+        return true;
     }
 
     private DeviceQueue build(Vring v) {
@@ -553,14 +528,6 @@ final class VhostBackend implements Runnable {
         return user.segment(r).asSlice(user.offset(r, addr), bytes);
     }
 
-    private void updateReady() {
-        boolean any = false;
-        for (VringSlot s : slots) {
-            any |= s.current() != null;
-        }
-        ready = any;
-    }
-
     /** The connection ended: every vring back from its poller, then descriptors and memory released. */
     private void disconnect() {
         takeBackAll();
@@ -569,11 +536,10 @@ final class VhostBackend implements Runnable {
         }
         release(memory);
         memory = null;
-        log.release(stuck);
+        log.release(handOff.stuck());
         features = 0;
         protocolFeatures = 0;
         status = 0;
-        updateReady();
     }
 
     /** Whether writes are being logged: VHOST_F_LOG_ALL accepted and a log set. */
@@ -607,7 +573,7 @@ final class VhostBackend implements Runnable {
             return refuse(m, e.getMessage());
         }
         takeBackAll();
-        log.replace(mapping, stuck);
+        log.replace(mapping, handOff.stuck());
         LOG.log(
                 INFO,
                 "{0}: dirty log of {1} bytes set{2}",
@@ -621,7 +587,7 @@ final class VhostBackend implements Runnable {
         if (table == null) {
             return;
         }
-        if (stuck) {
+        if (handOff.stuck()) {
             LOG.log(ERROR, "{0}: leaving {1} mapped (a poller may still use it)", name, table);
             return;
         }

@@ -31,8 +31,6 @@ final class Vring {
     boolean enabled;
     /** Built from the fields above when they are complete; null after any of them changed. */
     DeviceQueue queue;
-    /** Ring errors of {@link #queue} the poller has already counted (kept across re-publishing). */
-    long errorsSeen;
 
     Vring(int index) {
         this.index = index;

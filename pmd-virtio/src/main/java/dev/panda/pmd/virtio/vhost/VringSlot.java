@@ -1,6 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import java.lang.invoke.MethodHandles;
@@ -20,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * the poller's load sees {@code null}, or the control thread's load sees the odd sequence and
  * waits for it to change.
  */
-final class VringSlot {
+public final class VringSlot {
 
     private static final VarHandle SEQ;
 
@@ -38,20 +39,42 @@ final class VringSlot {
      * the negotiated features) and the dirty log ({@link DirtyLog#OFF} unless migrating).
      * {@code errorsSeen} is the poller's own (ring errors already counted).
      */
-    static final class Live {
+    public static final class Live {
         final DeviceQueue queue;
         final Chain chain;
-        final Fd call;
+        final Interrupt call;
         final GuestRxWriter writer;
         final DirtyLog log;
         long errorsSeen;
 
-        Live(DeviceQueue queue, Fd call, GuestRxWriter writer, DirtyLog log) {
+        Live(DeviceQueue queue, Interrupt call, GuestRxWriter writer, DirtyLog log) {
             this.queue = queue;
             this.chain = queue.newChain();
             this.call = call;
             this.writer = writer;
             this.log = log;
+        }
+
+        /**
+         * A running vring for a back-end outside this package: {@code call} interrupts the driver
+         * (null: it polls), receive queues (even {@code vring}) write through the writer
+         * {@code features} choose, nothing is dirty-logged.
+         */
+        public static Live of(DeviceQueue queue, int vring, Interrupt call, long features) {
+            return new Live(
+                    queue, call, vring % 2 == 0 ? GuestRxWriter.of(queue, features, DirtyLog.OFF) : null, DirtyLog.OFF);
+        }
+    }
+
+    /** How a vring interrupts its driver when the used ring asks for it (virtio 1.2 §2.7.7). */
+    @FunctionalInterface
+    public interface Interrupt {
+        /** On the poller: must not block nor allocate. */
+        void raise();
+
+        /** vhost: a write to the call eventfd (a broken fd only costs the driver its interrupt). */
+        static Interrupt eventfd(Fd call) {
+            return () -> Posix.eventfdSignal(call);
         }
     }
 
@@ -72,12 +95,12 @@ final class VringSlot {
     }
 
     /** Control: what is published now. */
-    Live current() {
+    public Live current() {
         return live;
     }
 
     /** Control: hands a new state to the poller. */
-    void publish(Live l) {
+    public void publish(Live l) {
         live = l;
     }
 
@@ -86,7 +109,7 @@ final class VringSlot {
      * seen it. Returns false if the poller stayed inside one for {@code timeoutMillis} (a stuck
      * poller): the caller must then not unmap what the old state points into.
      */
-    boolean quiesce(long timeoutMillis) {
+    public boolean quiesce(long timeoutMillis) {
         live = null;
         long s = (long) SEQ.getVolatile(this);
         if ((s & 1) == 0) {

@@ -141,10 +141,23 @@ final class VhostVdpaTransport extends VhostKernelDevice {
 
     /**
      * IOVAs for {@code regions} inside [{@code first}, {@code last}]: from {@link #IOVA_BASE} (or
-     * {@code first}, if higher) up, each 2 MiB aligned, none equal to its region's user address.
+     * {@code first}, if higher) up, or from {@code first} when the range above IOVA_BASE is too
+     * small; each 2 MiB aligned, none equal to its region's user address.
      */
     static long[] plan(List<Region> regions, long first, long last) {
-        long cursor = align(Math.max(first, IOVA_BASE), IOVA_ALIGN);
+        try {
+            return plan(regions, first, last, align(Math.max(first, IOVA_BASE), IOVA_ALIGN));
+        } catch (IllegalStateException e) {
+            long low = align(first, IOVA_ALIGN);
+            if (low == align(Math.max(first, IOVA_BASE), IOVA_ALIGN)) {
+                throw e;
+            }
+            return plan(regions, first, last, low); // a small range (VDUSE's): from its start
+        }
+    }
+
+    private static long[] plan(List<Region> regions, long first, long last, long start) {
+        long cursor = start;
         long[] iova = new long[regions.size()];
         for (int i = 0; i < regions.size(); i++) {
             Region r = regions.get(i);

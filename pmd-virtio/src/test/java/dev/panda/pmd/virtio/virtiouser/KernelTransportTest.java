@@ -170,10 +170,13 @@ class KernelTransportTest {
         List<VhostTransport.Region> atBase =
                 List.of(new VhostTransport.Region(VhostVdpaTransport.IOVA_BASE, 4096, null));
         assertNotEquals(VhostVdpaTransport.IOVA_BASE, VhostVdpaTransport.plan(atBase, 0, -1L)[0]);
+        // a range with too little room above IOVA_BASE (VDUSE's ends at 1152 MiB): from its start
+        long[] low = VhostVdpaTransport.plan(regions, 64L << 20, VhostVdpaTransport.IOVA_BASE + (4L << 20));
+        assertEquals(64L << 20, low[0]);
+        assertEquals((64L + 10) << 20, low[1]);
         // a range too small says so
-        IllegalStateException e = assertThrows(
-                IllegalStateException.class,
-                () -> VhostVdpaTransport.plan(regions, 0, VhostVdpaTransport.IOVA_BASE + (4L << 20)));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> VhostVdpaTransport.plan(regions, 0, (8L << 20) - 1));
         assertTrue(e.getMessage().contains("cannot hold 10485760 bytes"), e.getMessage());
     }
 
