@@ -13,9 +13,13 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
+import dev.panda.dataplane.testpmd.Testpmd;
+import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.jextract.NativeException;
 import dev.panda.pmd.virtio.guest.GuestCases;
 import dev.panda.pmd.virtio.guest.PacketSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -133,6 +137,51 @@ public final class KernelDeviceGuestMain {
             check(pool.available() == pool.capacity(), "pool buffers lost");
             return a + " | " + b;
         });
+        run("testpmd-icmpecho", () -> icmpecho(tap + "e"));
+    }
+
+    /**
+     * panda's testpmd in icmpecho on {@code --vdev net_virtio_user0,path=/dev/vhost-net,iface=TAP2}:
+     * the guest kernel pings 198.18.0.1 through the TAP (ARP first) and panda answers.
+     */
+    private String icmpecho(String tap) throws Throwable {
+        TestpmdOptions o = TestpmdOptions.parse(
+                "-l",
+                "0,1",
+                "--no-huge",
+                "--vdev",
+                "net_virtio_user0,path=/dev/vhost-net,iface=" + tap,
+                "--",
+                "--forward-mode=icmpecho",
+                "--port-topology=loop",
+                "--idle=park",
+                "--no-pin",
+                "--total-num-mbufs=4096");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try (Testpmd app = Testpmd.open(o, new PrintStream(log, true))) {
+            sh("ip", "addr", "add", "198.18.0.2/24", "dev", tap);
+            sh("ip", "link", "set", tap, "up");
+            app.start(0);
+            Process ping = new ProcessBuilder("ping", "-c", "5", "-W", "5", "198.18.0.1")
+                    .redirectErrorStream(true)
+                    .start();
+            ping.getOutputStream().close();
+            String out;
+            try (var in = ping.getInputStream()) {
+                out = new String(in.readAllBytes());
+            }
+            int rc = ping.waitFor();
+            ping.getErrorStream().close();
+            app.stop();
+            PortStats st = app.portStats(0);
+            check(rc == 0 && out.contains("5 packets received"), "ping rc " + rc + ": " + out.replace('\n', '|'));
+            check(st.opackets() >= 6, "panda sent " + st.opackets() + " (5 replies and an ARP reply)");
+            return "5/5 echo replies through vhost-net; panda rx " + st.ipackets() + " tx " + st.opackets() + "; "
+                    + out.lines()
+                            .filter(l -> l.contains("round-trip"))
+                            .findFirst()
+                            .orElse("");
+        }
     }
 
     /** The kernel sends FRAMES frames of 60..1514 bytes through the TAP; panda must get each once, intact. */

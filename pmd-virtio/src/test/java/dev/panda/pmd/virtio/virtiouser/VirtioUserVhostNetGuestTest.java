@@ -29,8 +29,8 @@ class VirtioUserVhostNetGuestTest {
 
     private static final Path CACHE = Path.of("target", "guest");
     private static final String TAP = "pvtap0";
-    private static final List<String> CASES =
-            List.of("vhost-net-open", "kernel-to-panda", "panda-to-kernel", "counters", "close", "errors");
+    private static final List<String> CASES = List.of(
+            "vhost-net-open", "kernel-to-panda", "panda-to-kernel", "counters", "close", "errors", "testpmd-icmpecho");
 
     @TempDir
     Path dir;
