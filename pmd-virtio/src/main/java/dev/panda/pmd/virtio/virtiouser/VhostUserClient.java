@@ -17,6 +17,7 @@ import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringFd;
 import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.VringState;
 import dev.panda.pmd.virtio.vhostuser.VhostUserRequest;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -24,28 +25,15 @@ import java.util.concurrent.TimeUnit;
  * The front-end half of the vhost-user control socket (QEMU docs/interop/vhost-user.rst), as
  * DPDK's virtio-user speaks it in client mode: connect, SET_OWNER, feature and protocol feature
  * negotiation, SET_MEM_TABLE, then per vring SET_VRING_CALL/NUM/BASE/ADDR/KICK and
- * SET_VRING_ENABLE. Control path only, one thread at a time.
+ * SET_VRING_ENABLE. Control path only, one thread at a time. The feature bits it shares with the
+ * kernel transports are {@link VhostTransport}'s.
  *
  * <p>The back-end is untrusted: a reply that does not decode, or one that does not come within
  * {@link #REPLY_TIMEOUT_MILLIS}, fails the call with a {@link VhostUserClientException} (a
  * watchdog shuts the socket down to wake the blocked read), never hangs the caller.
  */
-final class VhostUserClient implements AutoCloseable {
+final class VhostUserClient implements VhostTransport {
 
-    /** virtio 1.2 §6: VIRTIO_F_VERSION_1, required (12-byte headers, little-endian rings). */
-    static final long F_VERSION_1 = 1L << 32;
-    /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30). */
-    static final long F_PROTOCOL_FEATURES = 1L << 30;
-    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, VIRTIO_NET_F_MRG_RXBUF. */
-    static final long F_NET_MQ = 1L << 22;
-
-    static final long F_MRG_RXBUF = 1L << 15;
-    /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
-    static final long F_INDIRECT_DESC = 1L << 28;
-
-    static final long F_EVENT_IDX = 1L << 29;
-    /** The ring and net features panda's driver takes whenever the back-end offers them. */
-    static final long F_OPTIONAL = F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX;
     /** VHOST_USER_PROTOCOL_F_MQ, VHOST_USER_PROTOCOL_F_REPLY_ACK. */
     static final long P_MQ = 1L << 0;
 
@@ -89,7 +77,8 @@ final class VhostUserClient implements AutoCloseable {
      * PROTOCOL_FEATURES, NET_MQ, MRG_RXBUF, INDIRECT_DESC and EVENT_IDX when offered. Returns the
      * negotiated features.
      */
-    long negotiate(int queuePairs) {
+    @Override
+    public long negotiate(int queuePairs) {
         send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
         long offered = query(VhostUserRequest.GET_FEATURES);
         if ((offered & F_VERSION_1) == 0) {
@@ -120,36 +109,65 @@ final class VhostUserClient implements AutoCloseable {
         return want;
     }
 
-    /** SET_MEM_TABLE: the regions and their fds, in order (the fds stay the caller's). */
-    void setMemTable(List<MemoryRegion> regions, List<Fd> fds) {
-        request(new MemTable(flags(), regions, fds));
+    /**
+     * SET_MEM_TABLE: every region at guest address = user address (panda's own mapping), with its
+     * fd (the fds stay the caller's); the device addresses are the user addresses.
+     */
+    @Override
+    public long[] map(List<Region> regions) {
+        List<MemoryRegion> table = new ArrayList<>();
+        List<Fd> fds = new ArrayList<>();
+        long[] device = new long[regions.size()];
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            table.add(new MemoryRegion(r.userAddr(), r.size(), r.userAddr(), 0));
+            fds.add(r.fd());
+            device[i] = r.userAddr();
+        }
+        request(new MemTable(flags(), table, fds));
+        return device;
     }
 
     /** The vring messages for ring {@code index}, driven by {@code q}; it starts at avail index 0. */
-    void setVring(int index, DriverQueue q, Fd kick, Fd call) {
+    @Override
+    public void setVring(int index, DriverQueue q, Fd kick, Fd call) {
         request(new VringFd(VhostUserRequest.SET_VRING_CALL, flags(), index, call));
         request(new VringState(VhostUserRequest.SET_VRING_NUM, flags(), index, q.size()));
         request(new VringState(VhostUserRequest.SET_VRING_BASE, flags(), index, 0));
-        // gpa == uva: the rings' addresses are the mapping's native addresses
+        // gpa == uva: the rings' device addresses are the mapping's native addresses (see map)
         request(new VringAddr(flags(), index, 0, q.descAddr(), q.usedAddr(), q.availAddr(), 0));
         request(new VringFd(VhostUserRequest.SET_VRING_KICK, flags(), index, kick));
     }
 
     /** SET_VRING_ENABLE, meaningful only when PROTOCOL_FEATURES was negotiated (rings start disabled). */
-    void enable(int index, boolean on) {
+    @Override
+    public void enable(int index) {
         if ((features & F_PROTOCOL_FEATURES) != 0) {
-            request(new VringState(VhostUserRequest.SET_VRING_ENABLE, flags(), index, on ? 1 : 0));
+            request(new VringState(VhostUserRequest.SET_VRING_ENABLE, flags(), index, 1));
         }
+    }
+
+    /** Nothing more: a vhost-user back-end starts a vring once it has its kick fd and is enabled. */
+    @Override
+    public void start() {}
+
+    /** GET_VRING_BASE for every vring: the back-end stops them. */
+    @Override
+    public void stop(int vrings) {
+        for (int v = 0; v < vrings; v++) {
+            getVringBase(v);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "vhost-user back-end";
     }
 
     /** GET_VRING_BASE: stops ring {@code index}; returns the back-end's next avail index. */
     int getVringBase(int index) {
         send(new VringState(VhostUserRequest.GET_VRING_BASE, requestFlags(false), index, 0));
         return ((VringState) reply(VhostUserRequest.GET_VRING_BASE)).num();
-    }
-
-    long features() {
-        return features;
     }
 
     private int flags() {

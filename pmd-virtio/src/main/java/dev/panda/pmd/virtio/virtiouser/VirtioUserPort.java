@@ -10,7 +10,6 @@ import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.RingErrors;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-import dev.panda.pmd.virtio.vhostuser.VhostUserMessage.MemoryRegion;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -18,10 +17,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code net_virtio_user}: panda as the virtio-net driver of a vhost-user back-end. Queue pair q
+ * {@code net_virtio_user}: panda as the virtio-net driver of a vhost-user back-end, the kernel's
+ * vhost-net or a vDPA device (the {@link VhostTransport} says which; the queues are the same). Queue pair q
  * is vrings 2q (receiveq: panda posts empty pool buffers) and 2q + 1 (transmitq: panda posts
  * packets), virtio 1.2 §5.1.2. Zero copy: the back-end maps the pool's memfd and reads or writes
- * the pool buffers themselves; the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6) sits in each
+ * the pool buffers themselves (descriptors carry the addresses the transport's {@code map} gave
+ * the pool and the rings: panda's own for vhost-user and vhost-net, IOVAs for vhost-vdpa); the 12-byte VIRTIO_F_VERSION_1 header (§5.1.6) sits in each
  * buffer's headroom, just in front of the frame (a buffer without 12 bytes of headroom is sent
  * as a two-descriptor chain with a shared zero header).
  *
@@ -54,6 +55,13 @@ final class VirtioUserPort extends AbstractPort {
     private final PacketPool pool;
     private final MemorySegment mem;
     private final long base;
+    /**
+     * The pool's and the rings' first byte as the device knows them (the transport's map);
+     * written by the control thread before {@code running}.
+     */
+    private long poolDev;
+
+    private long ringDev;
     private final int portId;
     private final int queues;
     private final int qsize;
@@ -95,15 +103,71 @@ final class VirtioUserPort extends AbstractPort {
     private final int[] busy;
 
     private static final VarHandle BUSY = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
-    private final VirtioUserSession session;
+    private final Control session;
     /** Set by the control thread once the rings run with a back-end; the pollers touch nothing without it. */
     private volatile boolean running;
 
     private volatile boolean closed;
     private volatile long reclaimed;
 
-    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server) {
-        super(name, VirtioUserDriver.NAME, queues, queues, 0x02_70_6e_00_75_00L | (portId & 0xff));
+    /**
+     * Who owns the device: a {@link VirtioUserSession} (vhost-user: its own thread, reconnects)
+     * or a {@link KernelControl} (vhost-net, vhost-vdpa: set up once).
+     */
+    interface Control {
+        /** Starts watching the device (after the port is built). */
+        void start();
+
+        /** Takes the rings down through the device if it is there, and releases it. */
+        void close();
+
+        /** True once nothing runs any more (the rings and eventfds may go). */
+        boolean stopped();
+
+        /** Times the device went away while the rings ran. */
+        long disconnects();
+    }
+
+    /** Builds the port's control over {@code device}; for a kernel device this sets the rings up. */
+    interface ControlFactory {
+        Control open(VirtioUserSession.Device device);
+    }
+
+    /** The MAC panda makes up for a device without one (a locally administered address). */
+    static long defaultMac(int portId) {
+        return 0x02_70_6e_00_75_00L | (portId & 0xff);
+    }
+
+    /** A vhost-user port: connects to PATH (or, with {@code server}, listens on it). */
+    static VirtioUserPort vhostUser(
+            String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server) {
+        return new VirtioUserPort(name, pool, portId, queues, qsize, defaultMac(portId), d -> {
+            VirtioUserSession s = new VirtioUserSession(name, path, server, d);
+            if (!server) {
+                try {
+                    s.connectFirst(); // a back-end that is not there fails the open, as DPDK's virtio-user
+                } catch (RuntimeException e) {
+                    s.close();
+                    throw e;
+                }
+            }
+            return s;
+        });
+    }
+
+    /** A port on a kernel device (vhost-net, vhost-vdpa), which it owns from now on (closed on failure too). */
+    static VirtioUserPort kernel(
+            String name, PacketPool pool, int portId, int qsize, long mac, VhostTransport transport) {
+        try {
+            return new VirtioUserPort(name, pool, portId, 1, qsize, mac, d -> new KernelControl(name, transport, d));
+        } catch (RuntimeException e) {
+            transport.close();
+            throw e;
+        }
+    }
+
+    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, long mac, ControlFactory control) {
+        super(name, VirtioUserDriver.NAME, queues, queues, mac);
         this.pool = pool;
         this.mem = pool.segment();
         this.base = mem.address();
@@ -134,7 +198,7 @@ final class VirtioUserPort extends AbstractPort {
         this.ringTotal = 2 * queues * ringBytes + PAGE; // the last page holds the shared tx header
         this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
         MemorySegment rings = null;
-        VirtioUserSession s = null;
+        Control s = null;
         try {
             Posix.ftruncate(ringFd, ringTotal);
             rings = Posix.mmap(ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
@@ -145,7 +209,7 @@ final class VirtioUserPort extends AbstractPort {
                 refill[q] = new int[qsize];
                 txDone[q] = new int[qsize];
                 txLens[q] = new int[qsize];
-                chainAddrs[q] = new long[] {sharedHeader, 0};
+                chainAddrs[q] = new long[] {0, 0}; // the shared header's device address comes with attach
                 chainLens[q] = new int[] {HDR, 0};
                 spent[q] = new int[qsize];
                 one[q] = new int[1];
@@ -156,24 +220,18 @@ final class VirtioUserPort extends AbstractPort {
                 kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
                 calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
             }
-            s = new VirtioUserSession(name, path, server, new VirtioUserSession.Device() {
+            s = control.open(new VirtioUserSession.Device() {
                 @Override
-                public void attach(VhostUserClient client) {
-                    VirtioUserPort.this.attach(client);
+                public void attach(VhostTransport transport) {
+                    VirtioUserPort.this.attach(transport);
                 }
 
                 @Override
-                public void detach(VhostUserClient client) {
-                    VirtioUserPort.this.detach(client);
+                public void detach(VhostTransport transport) {
+                    VirtioUserPort.this.detach(transport);
                 }
             });
-            if (!server) {
-                s.connectFirst(); // a back-end that is not there fails the open, as DPDK's virtio-user
-            }
         } catch (RuntimeException e) {
-            if (s != null) {
-                s.close();
-            }
             releaseBuffers();
             for (Fd fd : kicks) {
                 closeQuietly(fd);
@@ -196,15 +254,15 @@ final class VirtioUserPort extends AbstractPort {
      * the classes the {@code features} call for.
      */
     private void createQueues(long features) {
-        int indirectMax = (features & VhostUserClient.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
+        int indirectMax = (features & VhostTransport.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
         for (int q = 0; q < queues; q++) {
             long off = 2L * q * ringBytes;
             rxq[q] = DriverQueue.create(
-                    name() + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringMem.address() + off, qsize, features, 0);
+                    name() + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringDev + off, qsize, features, 0);
             txq[q] = DriverQueue.create(
                     name() + "-txq" + q,
                     ringMem.asSlice(off + ringBytes, ringBytes),
-                    ringMem.address() + off + ringBytes,
+                    ringDev + off + ringBytes,
                     qsize,
                     features,
                     indirectMax);
@@ -217,67 +275,66 @@ final class VirtioUserPort extends AbstractPort {
     }
 
     /**
-     * Control thread, rings idle (no poller can enter): fills the receive rings, negotiates, offers
-     * the pool and the rings (SET_MEM_TABLE), sets every vring up and enables it; then the pollers
-     * may run.
+     * Control thread, rings idle (no poller can enter): negotiates, offers the pool and the rings
+     * (the transport's map says at which device addresses), builds the queues at those addresses,
+     * fills the receive rings, sets every vring up, enables it and starts the device; then the
+     * pollers may run.
      */
-    private void attach(VhostUserClient c) {
+    private void attach(VhostTransport t) {
         // features first: they decide the queues' classes
-        long f = c.negotiate(queues);
-        mergeable = (f & VhostUserClient.F_MRG_RXBUF) != 0;
-        indirect = (f & VhostUserClient.F_INDIRECT_DESC) != 0;
+        long f = t.negotiate(queues);
+        mergeable = (f & VhostTransport.F_MRG_RXBUF) != 0;
+        indirect = (f & VhostTransport.F_INDIRECT_DESC) != 0;
         negotiated = f;
+        long[] dev = t.map(List.of(
+                new VhostTransport.Region(base, pool.regionBytes(), pool.fd()),
+                new VhostTransport.Region(ringMem.address(), ringTotal, ringFd)));
+        poolDev = dev[0];
+        ringDev = dev[1];
+        for (int q = 0; q < queues; q++) {
+            chainAddrs[q][0] = ringDev + (sharedHeader - ringMem.address());
+        }
         createQueues(f);
         for (int q = 0; q < queues; q++) {
-            refill(q); // the receive queues start full, before the back-end sees them
+            refill(q); // the receive queues start full, before the device sees them
         }
-        c.setMemTable(
-                List.of(
-                        new MemoryRegion(base, pool.regionBytes(), base, 0),
-                        new MemoryRegion(ringMem.address(), ringTotal, ringMem.address(), 0)),
-                List.of(pool.fd(), ringFd));
         for (int q = 0; q < queues; q++) {
-            c.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
-            c.setVring(2 * q + 1, txq[q], kicks[2 * q + 1], calls[2 * q + 1]);
+            t.setVring(2 * q, rxq[q], kicks[2 * q], calls[2 * q]);
+            t.setVring(2 * q + 1, txq[q], kicks[2 * q + 1], calls[2 * q + 1]);
         }
         for (int v = 0; v < 2 * queues; v++) {
-            c.enable(v, true);
+            t.enable(v);
         }
+        t.start();
         for (int q = 0; q < queues; q++) {
-            // buffers posted before the back-end started: tell it (it may be waiting for a kick)
+            // buffers posted before the device started: tell it (it may be waiting for a kick)
             Posix.eventfdSignal(kicks[2 * q]);
         }
         running = true;
     }
 
     /**
-     * Control thread: the pollers leave the rings, the back-end stops them (GET_VRING_BASE, when
-     * {@code c} is a live connection), every buffer it held goes back to the pool (counted), and
-     * the rings start again from zero for the next back-end.
+     * Control thread: the pollers leave the rings, the device stops them (GET_VRING_BASE, a
+     * reset; when {@code t} is a live device), every buffer it held goes back to the pool
+     * (counted), and the rings start again from zero for the next back-end.
      */
-    private void detach(VhostUserClient c) {
+    private void detach(VhostTransport t) {
         running = false;
         quiesce();
-        if (c != null) {
+        if (t != null) {
             try {
-                for (int v = 0; v < 2 * queues; v++) {
-                    c.getVringBase(v);
-                }
+                t.stop(2 * queues);
             } catch (RuntimeException e) {
                 LOG.log(
                         System.Logger.Level.WARNING,
-                        "{0}: stopping the vrings failed ({1}); closing the socket",
+                        "{0}: stopping the vrings failed ({1}); closing the device",
                         name(),
                         e.getMessage());
             }
         }
         int back = releaseBuffers();
         if (back > 0) {
-            LOG.log(
-                    System.Logger.Level.INFO,
-                    "{0}: {1} buffer(s) the back-end held returned to the pool",
-                    name(),
-                    back);
+            LOG.log(System.Logger.Level.INFO, "{0}: {1} buffer(s) the device held returned to the pool", name(), back);
         }
         createQueues(0);
     }
@@ -306,6 +363,16 @@ final class VirtioUserPort extends AbstractPort {
     /** The features negotiated with the current (or last) back-end (SET_FEATURES). */
     long features() {
         return negotiated;
+    }
+
+    /** The pool's and the rings' first byte as the device knows them (from the last set-up). */
+    long[] deviceAddresses() {
+        return new long[] {poolDev, ringDev};
+    }
+
+    /** The pool's and the rings' first byte in panda's address space. */
+    long[] userAddresses() {
+        return new long[] {base, ringMem.address()};
     }
 
     /** Buffers returned to the pool because a back-end went away or the port closed while holding them. */
@@ -411,7 +478,7 @@ final class VirtioUserPort extends AbstractPort {
         }
         for (int i = 0; i < got; i++) {
             int b = h[i];
-            q.addIn(base + pool.dataOffset(b) - rxLead, rxLen, b);
+            q.addIn(poolDev + pool.dataOffset(b) - rxLead, rxLen, b);
             held[b] = 1;
         }
         if (got > 0 && q.publish()) {
@@ -529,9 +596,9 @@ final class VirtioUserPort extends AbstractPort {
                 // §5.1.6.2: a zeroed header (no checksum offload, no GSO), in front of the frame
                 mem.set(LONG, off - HDR, 0L);
                 mem.set(INT, off - 4, 0);
-                ok = q.addOut(base + off - HDR, HDR + len, b);
+                ok = q.addOut(poolDev + off - HDR, HDR + len, b);
             } else {
-                addrs[1] = base + off;
+                addrs[1] = poolDev + off;
                 lens[1] = len;
                 ok = indirect ? q.addIndirect(addrs, lens, 2, 0, b) : q.add(addrs, lens, 2, 0, b);
             }

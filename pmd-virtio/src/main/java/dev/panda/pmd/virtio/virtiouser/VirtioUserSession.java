@@ -25,23 +25,23 @@ import java.nio.file.Path;
  * {@link #close()} wakes it through a {@link Wakeup}; the thread then stops the rings while the
  * back-end is still there (GET_VRING_BASE) and closes what it owns.
  */
-final class VirtioUserSession implements Runnable {
+final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
 
     private static final System.Logger LOG = System.getLogger(VirtioUserSession.class.getName());
     private static final long JOIN_MILLIS = 20_000;
     /** A connection that lasted this long resets the backoff (a flapping back-end stays paced). */
     private static final long STABLE_NANOS = 200_000_000L;
 
-    /** What the session drives: the port's rings and buffers. */
+    /** What the session (or a {@link KernelControl}) drives: the port's rings and buffers. */
     interface Device {
-        /** Negotiates over {@code client} and starts the rings; throws if the back-end refuses or fails. */
-        void attach(VhostUserClient client);
+        /** Negotiates over {@code transport} and starts the rings; throws if the device refuses or fails. */
+        void attach(VhostTransport transport);
 
         /**
-         * Stops the rings and takes every buffer back; {@code client} is the live connection to
-         * stop them through (GET_VRING_BASE), or null when the back-end is gone.
+         * Stops the rings and takes every buffer back; {@code transport} is the live device to
+         * stop them through (GET_VRING_BASE, a reset), or null when it is gone.
          */
-        void detach(VhostUserClient client);
+        void detach(VhostTransport transport);
     }
 
     private final String name;
@@ -88,12 +88,14 @@ final class VirtioUserSession implements Runnable {
         LOG.log(INFO, "{0}: connected to the back-end on {1}", name, path);
     }
 
-    void start() {
+    @Override
+    public void start() {
         thread.start();
     }
 
     /** Times a running connection ended because the back-end went away. */
-    long disconnects() {
+    @Override
+    public long disconnects() {
         return disconnects;
     }
 
@@ -220,7 +222,8 @@ final class VirtioUserSession implements Runnable {
     }
 
     /** Stops the control thread (which stops the rings through the back-end if it is there) and waits for it. */
-    void close() {
+    @Override
+    public void close() {
         wakeup.wake();
         if (listener != null) {
             listener.shutdown(); // an accept already past the poll wakes too
@@ -254,7 +257,8 @@ final class VirtioUserSession implements Runnable {
         }
     }
 
-    boolean stopped() {
+    @Override
+    public boolean stopped() {
         return !thread.isAlive();
     }
 }
