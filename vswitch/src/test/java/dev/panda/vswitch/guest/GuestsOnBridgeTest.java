@@ -364,7 +364,7 @@ class GuestsOnBridgeTest {
 
     // ---- helpers -------------------------------------------------------------------------------
 
-    private static void ping(Guest g, String to, int size) {
+    static void ping(Guest g, String to, int size) {
         String out = g.run("ping -c 3 -s " + size + " -w 60 " + to, PING);
         Matcher m = PING_STATS.matcher(out);
         assertTrue(m.find(), g.name() + ": no ping statistics\n" + out);
