@@ -520,6 +520,16 @@ public final class ControlServer implements AutoCloseable {
             this.counters = counters;
         }
 
+        /**
+         * A request the gate refused (no token on the TCP listener, too many headers) or the decoder
+         * could not read is answered for that, whatever Content-Length it claims: an unauthenticated
+         * client learns nothing from a 413, and its body is never read.
+         */
+        @Override
+        protected boolean isContentLengthInvalid(HttpMessage start, int maxContentLength) {
+            return start.decoderResult().isSuccess() && super.isContentLengthInvalid(start, maxContentLength);
+        }
+
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
             counters.request(413);
