@@ -65,7 +65,7 @@ final class LoopRun implements AutoCloseable {
                         e.getMessage() + "\n" + name + "'s output:\n" + VswitchLoopComparison.tail(sw.log(), 30), e);
             }
         } finally {
-            VswitchLoopComparison.deleteTree(dir);
+            LoopSwitches.deleteTree(dir);
         }
     }
 
@@ -114,7 +114,7 @@ final class LoopRun implements AutoCloseable {
             for (String p : new String[] {prefix + "-gen", prefix + "-sw"}) {
                 DpdkProcess.removeLeftovers(p);
             }
-            VswitchLoopComparison.deleteTree(base);
+            LoopSwitches.deleteTree(base);
         } catch (IOException e) {
             System.err.println("vswitch-loop: cleanup: " + e.getMessage());
         }

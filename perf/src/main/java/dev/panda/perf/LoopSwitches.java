@@ -283,4 +283,16 @@ public final class LoopSwitches {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /** Removes a run directory and what is in it. */
+    public static void deleteTree(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        }
+    }
 }

@@ -6,10 +6,7 @@ import dev.panda.perf.report.PairFigure;
 import dev.panda.perf.report.RunFigure;
 import dev.panda.perf.report.RunObserver;
 import dev.panda.vswitch.config.PmdConfig;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -339,17 +336,5 @@ final class VswitchLoopComparison {
         }
         String[] l = s.split("\n");
         return l.length <= lines ? s : String.join("\n", List.of(l).subList(l.length - lines, l.length));
-    }
-
-    /** Removes a run directory and what is in it. */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

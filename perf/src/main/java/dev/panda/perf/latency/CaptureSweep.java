@@ -86,7 +86,7 @@ public final class CaptureSweep {
                 }
             }
         } finally {
-            deleteTree(dir);
+            LoopSwitches.deleteTree(dir);
         }
         double best = steps.stream()
                 .filter(Step::lossless)
@@ -97,16 +97,5 @@ public final class CaptureSweep {
                 "highest rate captured without loss: %s%n",
                 Double.isNaN(best) ? "none of the rates tried" : String.format("%.0f pps (achieved)", best));
         return steps;
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -9,7 +9,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -97,7 +96,7 @@ public final class LatencyBenchmark {
                 // shutting down: the hook runs
             }
             removeLeftovers(prefix + "-sw");
-            deleteTree(base);
+            LoopSwitches.deleteTree(base);
             pandaLog.setLevel(level);
         }
         return results;
@@ -141,7 +140,7 @@ public final class LatencyBenchmark {
             progress.println("latency: vhost-user loop through " + name + " failed: " + e);
         } finally {
             try {
-                deleteTree(dir);
+                LoopSwitches.deleteTree(dir);
             } catch (IOException e) {
                 progress.println("latency: cleanup: " + e.getMessage());
             }
@@ -258,7 +257,7 @@ public final class LatencyBenchmark {
         ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
         try {
             removeLeftovers(prefix + "-sw");
-            deleteTree(base);
+            LoopSwitches.deleteTree(base);
         } catch (IOException e) {
             System.err.println("latency: cleanup: " + e.getMessage());
         }
@@ -274,17 +273,6 @@ public final class LatencyBenchmark {
                 }
             }
         }
-        deleteTree(Path.of("/var/run/dpdk", prefix));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        LoopSwitches.deleteTree(Path.of("/var/run/dpdk", prefix));
     }
 }
