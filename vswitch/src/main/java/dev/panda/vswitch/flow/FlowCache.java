@@ -64,9 +64,9 @@ final class FlowCache {
         MISSES.setOpaque(this, misses + 1);
         Rule r = c.lookup(table, k);
         int slot;
-        if (sigs[first] == 0 || owners[first] != c) {
+        if (owners[first] != c) { // empty (null) or filled from an older classifier
             slot = first;
-        } else if (sigs[first + 1] == 0 || owners[first + 1] != c) {
+        } else if (owners[first + 1] != c) {
             slot = first + 1;
         } else {
             // both slots hold live entries: replace one only now and then (1 in INSERT_EVERY), so
