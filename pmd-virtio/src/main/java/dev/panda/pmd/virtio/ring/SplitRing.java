@@ -102,6 +102,8 @@ public final class SplitRing {
     static final VarHandle USED_IDX = USED_HEADER.varHandle(groupElement("idx"));
     static final VarHandle USED_ELEM_ID = USED_ELEM.varHandle(groupElement("id"));
     static final VarHandle USED_ELEM_LEN = USED_ELEM.varHandle(groupElement("len"));
+    /** A whole used element in one little-endian store: {@code id} in bits 0-31, {@code len} 32-63. */
+    static final VarHandle USED_ELEM_WHOLE = DESC_TAIL;
     /** One le16 at an offset: {@code avail.ring[i]}, {@code used_event}, {@code avail_event}. */
     static final VarHandle U16_AT = U16.varHandle();
 
