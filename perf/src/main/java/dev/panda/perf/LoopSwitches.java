@@ -10,6 +10,7 @@ import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,6 +134,77 @@ public final class LoopSwitches {
             @Override
             public void close() throws Exception {
                 sw.close();
+            }
+        };
+    }
+
+    /**
+     * panda's testpmd in this JVM doing what {@link #testpmd} does: io forwarding between two
+     * net_vhost client ports, its lcore on the switch CPU, {@code --record-core-cycles} (issue 13's
+     * "io forwarding across a vhost-user loop").
+     */
+    public static LoopSwitch pandaIo(Path dir, Path sock0, Path sock1, String prefix) throws Exception {
+        int[] all = Posix.getAffinity();
+        int[] others = Arrays.stream(all).filter(c -> c != SWITCH_CPU).toArray();
+        // the JVM's other threads (JIT, GC) off the switch CPU; this one may use every CPU while
+        // testpmd starts (it checks its lcores' CPUs against this thread's), then goes off it too
+        pinAllThreads(others.length > 0 ? others : all);
+        Posix.setAffinity(all);
+        java.io.ByteArrayOutputStream output = new java.io.ByteArrayOutputStream();
+        PrintStream print = new PrintStream(output, true, java.nio.charset.StandardCharsets.UTF_8);
+        dev.panda.dataplane.testpmd.Testpmd app;
+        try {
+            app = dev.panda.dataplane.testpmd.Testpmd.open(
+                    dev.panda.dataplane.testpmd.TestpmdOptions.parse(
+                            "--lcores",
+                            "0@" + SWITCH_CPU + ",1@" + SWITCH_CPU,
+                            "--vdev",
+                            "net_vhost0,iface=" + sock0 + ",client=1",
+                            "--vdev",
+                            "net_vhost1,iface=" + sock1 + ",client=1",
+                            "--forward-mode=io",
+                            "--burst=32",
+                            "--record-core-cycles"),
+                    print);
+            app.start(0);
+        } catch (RuntimeException e) {
+            pinAllThreads(all);
+            throw e;
+        } finally {
+            Posix.setAffinity(others.length > 0 ? others : all);
+        }
+        return new LoopSwitch() {
+            @Override
+            public void clearStats() {
+                app.clearForwardStats();
+            }
+
+            @Override
+            public double cyclesPerPacket() {
+                synchronized (output) {
+                    output.reset();
+                }
+                app.showForwardStats();
+                return Measured.coreCycles(output.toString(java.nio.charset.StandardCharsets.UTF_8));
+            }
+
+            @Override
+            public boolean alive() {
+                return app.forwarding();
+            }
+
+            @Override
+            public String log() {
+                return output.toString(java.nio.charset.StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public void close() {
+                try {
+                    app.close();
+                } finally {
+                    pinAllThreads(all);
+                }
             }
         };
     }

@@ -1,6 +1,7 @@
 package dev.panda.perf;
 
 import dev.panda.perf.report.CpuWatch;
+import dev.panda.perf.report.CrossCpuRtt;
 import dev.panda.perf.report.RunFigure;
 import dev.panda.perf.report.Stats;
 import java.util.Arrays;
@@ -52,18 +53,44 @@ final class Measured {
     static RunFigure run(String label, Rates run) throws Exception {
         CYCLES.remove();
         CpuWatch w = CpuWatch.start();
+        int cpus = Runtime.getRuntime().availableProcessors();
+        // about 10 ms of two spinning threads per second: which placement the run had
+        CrossCpuRtt rtt = cpus >= 2 ? CrossCpuRtt.start(0, cpus - 1, 1000) : null;
         double[] pps;
         try {
             pps = run.measure();
         } catch (Exception | Error e) {
             CYCLES.remove();
             throw e;
+        } finally {
+            if (rtt != null) {
+                rtt.close();
+            }
         }
         double other = w.otherPercent();
         Double cycles = CYCLES.get();
         CYCLES.remove();
         List<Double> mpps = Arrays.stream(pps).map(x -> x / 1e6).boxed().toList();
-        return new RunFigure(label, Stats.median(mpps), cycles == null ? Double.NaN : cycles, other, mpps);
+        return new RunFigure(
+                label, Stats.median(mpps), cycles == null ? Double.NaN : cycles, other, mpps, medianRtt(rtt));
+    }
+
+    /** The median of a sampler's per-sample median round trips, NaN without samples. */
+    static double medianRtt(CrossCpuRtt rtt) {
+        if (rtt == null) {
+            return Double.NaN;
+        }
+        List<Double> ns = rtt.samples().stream()
+                .map(CrossCpuRtt.Sample::medianNs)
+                .filter(x -> !Double.isNaN(x))
+                .toList();
+        return ns.isEmpty() ? Double.NaN : Stats.median(ns);
+    }
+
+    /** Busy nanoseconds per packet for {@code cyclesPerPacket} at the TSC rate, NaN if unknown. */
+    static double nanos(double cyclesPerPacket) {
+        double hz = dev.panda.dataplane.stats.TscRate.hz();
+        return hz > 0 ? cyclesPerPacket / (hz / 1e9) : Double.NaN;
     }
 
     /** A run that was not made (the peer is missing): NaN everywhere. */

@@ -34,6 +34,7 @@ final class VhostUserPairs {
         int pairs = 3;
         int seconds = 4;
         int size = 64;
+        boolean aa = false;
         String name = spec.name();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -45,23 +46,57 @@ final class VhostUserPairs {
                         throw new IllegalArgumentException("--size: 60..1514 bytes, got " + size);
                     }
                 }
+                case "--aa" -> aa = true;
                 case "-h", "--help" -> {
-                    out.println("usage: panda perf " + name + " [--pairs N (3)] [--seconds S (4)] [--size B (64)]");
+                    out.println("usage: panda perf " + name
+                            + " [--pairs N (3)] [--seconds S (4)] [--size B (64)] [--aa (panda against itself)]");
                     return 0;
                 }
                 default ->
-                    throw new IllegalArgumentException(
-                            "unknown " + name + " option '" + args[i] + "'; accepted --pairs N, --seconds S, --size B");
+                    throw new IllegalArgumentException("unknown " + name + " option '" + args[i]
+                            + "'; accepted --pairs N, --seconds S, --size B, --aa");
             }
         }
         if (!DpdkProcess.available()) {
             throw new IllegalArgumentException(DpdkProcess.TESTPMD + " not found: run scripts/setup");
         }
-        ComparisonResult r = measure(spec, pairs, seconds, size, out, RunObserver.NONE);
+        Spec s = aa
+                ? new Spec(
+                        spec.name(),
+                        spec.what() + " (A/A: panda against itself)",
+                        spec.pandaLabel(),
+                        spec.panda(),
+                        spec.pandaLabel() + " (A/A)",
+                        spec.panda())
+                : spec;
+        ComparisonResult r = measure(s, pairs, seconds, size, out, RunObserver.NONE);
         out.printf(
-                "panda median %.3f Mpps, dpdk median %.3f Mpps, median ratio panda/dpdk: %.2f%n",
-                r.summary().pandaMpps(), r.summary().peerMpps(), r.summary().ratio());
+                java.util.Locale.ROOT,
+                "%s median %.3f Mpps, %s median %.3f Mpps, median ratio: %.3f (%.3f..%.3f)%n",
+                s.pandaLabel(),
+                r.summary().pandaMpps(),
+                s.dpdkLabel(),
+                r.summary().peerMpps(),
+                r.summary().ratio(),
+                r.pairs().stream().mapToDouble(PairFigure::ratio).min().orElse(Double.NaN),
+                r.pairs().stream().mapToDouble(PairFigure::ratio).max().orElse(Double.NaN));
+        out.printf(
+                java.util.Locale.ROOT,
+                "busy cycles/packet medians: %s %.1f (%.1f ns), %s %.1f (%.1f ns)%n",
+                s.pandaLabel(),
+                median(r.pairs().stream().map(f -> f.panda().cyclesPerPacket()).toList()),
+                Measured.nanos(median(
+                        r.pairs().stream().map(f -> f.panda().cyclesPerPacket()).toList())),
+                s.dpdkLabel(),
+                median(r.pairs().stream().map(f -> f.peer().cyclesPerPacket()).toList()),
+                Measured.nanos(median(
+                        r.pairs().stream().map(f -> f.peer().cyclesPerPacket()).toList())));
         return 0;
+    }
+
+    private static double median(List<Double> v) {
+        List<Double> finite = v.stream().filter(x -> !Double.isNaN(x)).toList();
+        return finite.isEmpty() ? Double.NaN : dev.panda.perf.report.Stats.median(finite);
     }
 
     /** Runs the pairs with {@code size}-byte frames, printing the header and each pair's line to {@code out}. */
@@ -85,14 +120,19 @@ final class VhostUserPairs {
                 figures.add(f);
                 out.printf(
                         java.util.Locale.ROOT,
-                        "  pair %d  %s %7.3f Mpps (%.1f cycles/pkt)   %s %7.3f Mpps (%.1f cycles/pkt)   ratio %.2f%n",
+                        "  pair %d  %s %7.3f Mpps (%.1f cycles, %.1f ns/pkt, rtt %.0f ns)   %s %7.3f Mpps (%.1f cycles,"
+                                + " %.1f ns/pkt, rtt %.0f ns)   ratio %.3f%n",
                         p + 1,
                         spec.pandaLabel(),
                         x.mpps(),
                         x.cyclesPerPacket(),
+                        Measured.nanos(x.cyclesPerPacket()),
+                        x.crossCpuRttNs(),
                         spec.dpdkLabel(),
                         y.mpps(),
                         y.cyclesPerPacket(),
+                        Measured.nanos(y.cyclesPerPacket()),
+                        y.crossCpuRttNs(),
                         f.ratio());
             }
         } finally {

@@ -34,7 +34,10 @@ final class VswitchLoopComparison {
         }
     }
 
-    private static final List<String> NAMES = List.of("panda-rtc", "panda-pipeline", "ovs", "testpmd");
+    /** Every switch {@code --only} accepts; panda-io (panda's testpmd io as the switch) only when asked for. */
+    private static final List<String> NAMES = List.of("panda-rtc", "panda-pipeline", "ovs", "testpmd", "panda-io");
+
+    private static final List<String> DEFAULT = NAMES.subList(0, 4);
 
     private VswitchLoopComparison() {}
 
@@ -43,7 +46,7 @@ final class VswitchLoopComparison {
         int seconds = 5;
         int warmup = 3;
         String idle = null;
-        List<String> only = NAMES;
+        List<String> only = DEFAULT;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
@@ -58,7 +61,8 @@ final class VswitchLoopComparison {
                 case "--only" -> only = only(value(args, ++i));
                 case "-h", "--help" -> {
                     out.println("usage: panda perf vswitch-loop [--pairs N (7)] [--seconds S (5)] [--warmup S (3)]");
-                    out.println("         [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
+                    out.println(
+                            "         [--only panda-rtc,panda-pipeline,ovs,testpmd (default),panda-io] [--idle spin|yield|park]");
                     return 0;
                 }
                 default ->
@@ -95,7 +99,7 @@ final class VswitchLoopComparison {
         String a = chosen.getFirst();
         ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::mpps, "loop Mpps", "");
         ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::cycles, "busy cycles/packet", "");
-        for (String p : List.of("panda-rtc", "panda-pipeline")) {
+        for (String p : List.of("panda-rtc", "panda-pipeline", "panda-io")) {
             if (results.containsKey(p) && results.containsKey("testpmd")) {
                 ratio(
                         out,
@@ -151,6 +155,7 @@ final class VswitchLoopComparison {
                 new Variant("panda-pipeline", LoopSwitches.panda(PmdConfig.Mode.PIPELINE, pipelineIdle)));
         all.put("ovs", new Variant("ovs", LoopSwitches::ovs));
         all.put("testpmd", new Variant("testpmd", LoopSwitches::testpmd));
+        all.put("panda-io", new Variant("panda-io", LoopSwitches::pandaIo));
         List<Variant> variants = chosen.stream().map(all::get).toList();
 
         out.printf(

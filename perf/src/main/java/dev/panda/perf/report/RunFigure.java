@@ -14,9 +14,22 @@ import java.util.List;
  *                        JVM and its children used during the run, in percent; NaN if not watched
  * @param perSecondMpps   the per-second rates the figure is the median of (empty where the run has
  *                        only one window)
+ * @param crossCpuRttNs   the median cache-line round trip between the first and the last CPU sampled
+ *                        during the run (which placement the host gave the run), NaN if not sampled
  */
 public record RunFigure(
-        String label, double mpps, double cyclesPerPacket, double otherCpuPercent, List<Double> perSecondMpps) {
+        String label,
+        double mpps,
+        double cyclesPerPacket,
+        double otherCpuPercent,
+        List<Double> perSecondMpps,
+        double crossCpuRttNs) {
+
+    /** A run whose round trip was not sampled. */
+    public RunFigure(
+            String label, double mpps, double cyclesPerPacket, double otherCpuPercent, List<Double> perSecondMpps) {
+        this(label, mpps, cyclesPerPacket, otherCpuPercent, perSecondMpps, Double.NaN);
+    }
 
     /** Above this share of the machine's CPU used by other processes, a run is flagged. */
     public static final double OTHER_CPU_LIMIT_PERCENT = 5.0;
