@@ -71,6 +71,8 @@ final class XdpRxDropComparison {
         String devargs = "";
         String against = null;
         boolean napiDefer = false;
+        int rxd = PortContext.DEFAULT_DESCRIPTORS;
+        int againstRxd = -1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
@@ -78,17 +80,30 @@ final class XdpRxDropComparison {
                 case "--devargs" -> devargs = devargs(args, ++i);
                 case "--against" -> against = devargs(args, ++i);
                 case "--napi-defer" -> napiDefer = true;
+                case "--rxd" -> rxd = RingIoComparison.positive(args, ++i);
+                case "--against-rxd" -> againstRxd = RingIoComparison.positive(args, ++i);
                 case "-h", "--help" -> {
                     out.println("usage: panda perf xdp-rxdrop [--pairs N (3)] [--seconds S (4)] [--devargs ,K=V...]"
-                            + " [--against ,K=V...] [--napi-defer]   (root)");
+                            + " [--against ,K=V...] [--napi-defer] [--rxd N (1024)] [--against-rxd N]   (root)");
                     return 0;
                 }
                 default ->
-                    throw new IllegalArgumentException("unknown xdp-rxdrop option '" + args[i]
-                            + "'; accepted --pairs N, --seconds S, --devargs ,K=V..., --against ,K=V..., --napi-defer");
+                    throw new IllegalArgumentException(
+                            "unknown xdp-rxdrop option '" + args[i]
+                                    + "'; accepted --pairs N, --seconds S, --devargs ,K=V..., --against ,K=V..., --napi-defer, --rxd N, --against-rxd N");
             }
         }
-        ComparisonResult r = measure(pairs, seconds, out, RunObserver.NONE, devargs, against, napiDefer);
+        if (againstRxd > 0 && against == null) {
+            throw new IllegalArgumentException("--against-rxd needs --against (B is the kernel otherwise)");
+        }
+        ComparisonResult r = measure(
+                pairs,
+                seconds,
+                out,
+                RunObserver.NONE,
+                new Panda(devargs, rxd),
+                against == null ? null : new Panda(against, againstRxd > 0 ? againstRxd : rxd),
+                napiDefer);
         out.printf(
                 against == null
                         ? "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n"
@@ -117,18 +132,26 @@ final class XdpRxDropComparison {
 
     /** Sets up the veth pair, runs the interleaved pairs printing each to {@code out}, removes the pair. */
     static ComparisonResult measure(int pairs, int seconds, PrintStream out, RunObserver obs) throws Exception {
-        return measure(pairs, seconds, out, obs, "", null, false);
+        return measure(pairs, seconds, out, obs, new Panda("", PortContext.DEFAULT_DESCRIPTORS), null, false);
+    }
+
+    /** One panda side: the extra net_af_xdp devargs and the rx ring size it asks for (testpmd's --rxd). */
+    record Panda(String devargs, int rxd) {
+        @Override
+        public String toString() {
+            return "net_af_xdp" + devargs + (rxd == PortContext.DEFAULT_DESCRIPTORS ? "" : " (rxd " + rxd + ")");
+        }
     }
 
     /**
-     * As {@link #measure(int, int, PrintStream, RunObserver)}, with {@code devargs} appended to
-     * panda's port; {@code against} non-null makes B panda again with those devargs instead of the
-     * kernel (an A/B, or an A/A with the same devargs, of one binary); {@code napiDefer} sets the
+     * As {@link #measure(int, int, PrintStream, RunObserver)}, with panda's port set by {@code a};
+     * {@code against} non-null makes B panda again, set by it, instead of the kernel (an A/B, or
+     * an A/A with the same settings, of one binary); {@code napiDefer} sets the
      * receiving veth's napi_defer_hard_irqs=2 and gro_flush_timeout=200000 for the whole run (what
      * preferred busy polling needs to keep its NAPI out of softirq).
      */
     static ComparisonResult measure(
-            int pairs, int seconds, PrintStream out, RunObserver obs, String devargs, String against, boolean napiDefer)
+            int pairs, int seconds, PrintStream out, RunObserver obs, Panda a, Panda against, boolean napiDefer)
             throws Exception {
         String tag = Long.toString(ProcessHandle.current().pid() % 100000, 36);
         String ns = "pxperf" + tag;
@@ -150,16 +173,16 @@ final class XdpRxDropComparison {
             String nameB = against == null ? "kernel XDP drop" : "panda B";
             out.printf(
                     "xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s%s;%n"
-                            + "  A = panda net_af_xdp%s rxdrop (native XDP, copy mode, poller on CPU %d), B = %s%n",
+                            + "  A = panda %s rxdrop (native XDP, copy mode, poller on CPU %d), B = %s%n",
                     pairs,
                     seconds,
                     host,
                     napiDefer ? " (napi_defer_hard_irqs 2, gro_flush_timeout 200000)" : "",
-                    devargs,
+                    a,
                     cpus - 1,
                     against == null
                             ? "the prefilter dropping in the kernel"
-                            : "panda net_af_xdp" + against + " rxdrop, same poller");
+                            : "panda " + against + " rxdrop, same poller");
             String note = noteXdpTools(out, host);
             byte[] frame = frame(mac(Files.readString(Path.of("/sys/class/net", host, "address"))));
             List<PairFigure> figures = new ArrayList<>();
@@ -167,7 +190,7 @@ final class XdpRxDropComparison {
             for (int p = 0; p < pairs; p++) {
                 String at = "xdp-rxdrop pair " + (p + 1) + "/" + pairs + ": ";
                 obs.starting(at + nameA);
-                RunFigure x = Measured.run(nameA, () -> panda(host, ns, peer, frame, seconds, cpus, devargs));
+                RunFigure x = Measured.run(nameA, () -> panda(host, ns, peer, frame, seconds, cpus, a));
                 String noteA = lastNote;
                 obs.starting(at + nameB);
                 RunFigure y = Measured.run(
@@ -207,8 +230,7 @@ final class XdpRxDropComparison {
             if (against != null) {
                 return ComparisonResult.of(
                         "xdp-rxdrop-ab",
-                        "AF_XDP rxdrop, panda A (net_af_xdp" + devargs + ") against panda B (net_af_xdp" + against
-                                + ")",
+                        "AF_XDP rxdrop, panda A (" + a + ") against panda B (" + against + ")",
                         String.format(
                                 "64-byte UDP from XDP live frames (BPF_PROG_TEST_RUN, CPU 0) into a veth; panda"
                                         + " net_af_xdp rxdrop (native XDP, copy mode, Java poller on CPU %d) with two"
@@ -241,13 +263,13 @@ final class XdpRxDropComparison {
         }
     }
 
-    private static double[] panda(
-            String host, String ns, String peer, byte[] frame, int seconds, int cpus, String devargs) throws Exception {
+    private static double[] panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus, Panda side)
+            throws Exception {
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
                 Port port = Ports.discover()
                         .open(
-                                "net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0" + devargs,
-                                PortContext.of(pool, 0))) {
+                                "net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0" + side.devargs(),
+                                new PortContext(pool, 0, 1, 1, side.rxd(), side.rxd()))) {
             long[] count = new long[1];
             long[] busy = new long[2]; // busy ns and packets, written by the poller before it ends
             long[] stop = new long[1]; // 1: stop; read with an opaque load, no lock per poll
@@ -393,7 +415,7 @@ final class XdpRxDropComparison {
                     bpf_test_run_opts.batch_size(opts, 64);
                     while (!stop) {
                         int r = Libbpf.bpf_prog_test_run_opts(progFd, opts);
-                        if (r < 0) {
+                        if (r < 0 && -r != Libc.EINTR()) { // a signal (JFR's sampler) only cuts a batch short
                             throw new NativeException("bpf_prog_test_run_opts(live frames on " + peer + ")", -r);
                         }
                     }
