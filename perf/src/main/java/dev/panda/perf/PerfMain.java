@@ -14,7 +14,8 @@ public final class PerfMain {
             out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
             out.println("       panda perf vhost-rx [--pairs N] [--seconds S] [--size B]");
             out.println("       panda perf virtio-tx [--pairs N] [--seconds S] [--size B]");
-            out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S]");
+            out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S] [--devargs ,K=V...] [--rxd N]"
+                    + " [--against ,K=V... [--against-rxd N]] [--napi-defer]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"
                     + " [--only panda-rtc,panda-pipeline,ovs,testpmd] [--idle spin|yield|park]");
             out.println("       panda perf latency [--rates 0.1,1,5] [--seconds N] [--warmup N]"

@@ -68,28 +68,91 @@ final class XdpRxDropComparison {
     static int run(String[] args, PrintStream out) throws Exception {
         int pairs = 3;
         int seconds = 4;
+        String devargs = "";
+        String against = null;
+        boolean napiDefer = false;
+        int rxd = PortContext.DEFAULT_DESCRIPTORS;
+        int againstRxd = -1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pairs" -> pairs = RingIoComparison.positive(args, ++i);
                 case "--seconds" -> seconds = RingIoComparison.positive(args, ++i);
+                case "--devargs" -> devargs = devargs(args, ++i);
+                case "--against" -> against = devargs(args, ++i);
+                case "--napi-defer" -> napiDefer = true;
+                case "--rxd" -> rxd = RingIoComparison.positive(args, ++i);
+                case "--against-rxd" -> againstRxd = RingIoComparison.positive(args, ++i);
                 case "-h", "--help" -> {
-                    out.println("usage: panda perf xdp-rxdrop [--pairs N (3)] [--seconds S (4)]   (root)");
+                    out.println("usage: panda perf xdp-rxdrop [--pairs N (3)] [--seconds S (4)] [--devargs ,K=V...]"
+                            + " [--against ,K=V...] [--napi-defer] [--rxd N (1024)] [--against-rxd N]   (root)");
                     return 0;
                 }
                 default ->
                     throw new IllegalArgumentException(
-                            "unknown xdp-rxdrop option '" + args[i] + "'; accepted --pairs N, --seconds S");
+                            "unknown xdp-rxdrop option '" + args[i]
+                                    + "'; accepted --pairs N, --seconds S, --devargs ,K=V..., --against ,K=V..., --napi-defer, --rxd N, --against-rxd N");
             }
         }
-        ComparisonResult r = measure(pairs, seconds, out, RunObserver.NONE);
+        if (againstRxd > 0 && against == null) {
+            throw new IllegalArgumentException("--against-rxd needs --against (B is the kernel otherwise)");
+        }
+        ComparisonResult r = measure(
+                pairs,
+                seconds,
+                out,
+                RunObserver.NONE,
+                new Panda(devargs, rxd),
+                against == null ? null : new Panda(against, againstRxd > 0 ? againstRxd : rxd),
+                napiDefer);
         out.printf(
-                "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n",
-                r.summary().pandaMpps(), r.summary().peerMpps(), r.summary().ratio());
+                against == null
+                        ? "panda median %.3f Mpps, kernel median %.3f Mpps, median ratio panda/kernel: %.2f%n"
+                        : "panda A median %.3f Mpps, panda B median %.3f Mpps, median ratio A/B: %.2f%n",
+                r.summary().pandaMpps(),
+                r.summary().peerMpps(),
+                r.summary().ratio());
         return 0;
+    }
+
+    /** The value of {@code --devargs}/{@code --against}: extra {@code ,key=value} pairs for net_af_xdp. */
+    private static String devargs(String[] args, int i) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(args[i - 1] + " needs a value, e.g. ,busy_budget=64");
+        }
+        String v = args[i];
+        if (!v.isEmpty() && !v.startsWith(",")) {
+            v = "," + v;
+        }
+        if (v.contains("iface=") || v.contains("mode=") || v.contains("zerocopy=")) {
+            throw new IllegalArgumentException(
+                    args[i - 1] + " " + args[i] + ": iface, mode and zerocopy are the comparison's own");
+        }
+        return v;
     }
 
     /** Sets up the veth pair, runs the interleaved pairs printing each to {@code out}, removes the pair. */
     static ComparisonResult measure(int pairs, int seconds, PrintStream out, RunObserver obs) throws Exception {
+        return measure(pairs, seconds, out, obs, new Panda("", PortContext.DEFAULT_DESCRIPTORS), null, false);
+    }
+
+    /** One panda side: the extra net_af_xdp devargs and the rx ring size it asks for (testpmd's --rxd). */
+    record Panda(String devargs, int rxd) {
+        @Override
+        public String toString() {
+            return "net_af_xdp" + devargs + (rxd == PortContext.DEFAULT_DESCRIPTORS ? "" : " (rxd " + rxd + ")");
+        }
+    }
+
+    /**
+     * As {@link #measure(int, int, PrintStream, RunObserver)}, with panda's port set by {@code a};
+     * {@code against} non-null makes B panda again, set by it, instead of the kernel (an A/B, or
+     * an A/A with the same settings, of one binary); {@code napiDefer} sets the
+     * receiving veth's napi_defer_hard_irqs=2 and gro_flush_timeout=200000 for the whole run (what
+     * preferred busy polling needs to keep its NAPI out of softirq).
+     */
+    static ComparisonResult measure(
+            int pairs, int seconds, PrintStream out, RunObserver obs, Panda a, Panda against, boolean napiDefer)
+            throws Exception {
         String tag = Long.toString(ProcessHandle.current().pid() % 100000, 36);
         String ns = "pxperf" + tag;
         String host = "pxrh" + tag;
@@ -100,35 +163,85 @@ final class XdpRxDropComparison {
             sh("ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", ns);
             sh("sysctl", "-qw", "net.ipv6.conf." + host + ".disable_ipv6=1");
             sh("ip", "link", "set", host, "up");
+            if (napiDefer) {
+                Files.writeString(Path.of("/sys/class/net", host, "napi_defer_hard_irqs"), "2");
+                Files.writeString(Path.of("/sys/class/net", host, "gro_flush_timeout"), "200000");
+            }
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + peer + ".disable_ipv6=1");
             sh("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up");
+            String nameA = against == null ? "panda AF_XDP" : "panda A";
+            String nameB = against == null ? "kernel XDP drop" : "panda B";
             out.printf(
-                    "xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s;%n"
-                            + "  A = panda net_af_xdp rxdrop (native XDP, copy mode, poller on CPU %d), B = the prefilter dropping in the kernel%n",
-                    pairs, seconds, host, cpus - 1);
+                    "xdp-rxdrop: %d pair(s), %d s each; 64-byte UDP via XDP live frames (CPU 0) into veth %s%s;%n"
+                            + "  A = panda %s rxdrop (native XDP, copy mode, poller on CPU %d), B = %s%n",
+                    pairs,
+                    seconds,
+                    host,
+                    napiDefer ? " (napi_defer_hard_irqs 2, gro_flush_timeout 200000)" : "",
+                    a,
+                    cpus - 1,
+                    against == null
+                            ? "the prefilter dropping in the kernel"
+                            : "panda " + against + " rxdrop, same poller");
             String note = noteXdpTools(out, host);
             byte[] frame = frame(mac(Files.readString(Path.of("/sys/class/net", host, "address"))));
             List<PairFigure> figures = new ArrayList<>();
             List<String> notes = new ArrayList<>(List.of(note));
             for (int p = 0; p < pairs; p++) {
                 String at = "xdp-rxdrop pair " + (p + 1) + "/" + pairs + ": ";
-                obs.starting(at + "panda AF_XDP");
-                RunFigure x = Measured.run("panda AF_XDP", () -> panda(host, ns, peer, frame, seconds, cpus));
-                obs.starting(at + "kernel XDP drop");
-                RunFigure y = Measured.run("kernel XDP drop", () -> kernel(host, ns, peer, frame, seconds));
+                obs.starting(at + nameA);
+                RunFigure x = Measured.run(nameA, () -> panda(host, ns, peer, frame, seconds, cpus, a));
+                String noteA = lastNote;
+                obs.starting(at + nameB);
+                RunFigure y = Measured.run(
+                        nameB,
+                        () -> against == null
+                                ? kernel(host, ns, peer, frame, seconds)
+                                : panda(host, ns, peer, frame, seconds, cpus, against));
                 PairFigure f = new PairFigure(p + 1, x, y);
                 figures.add(f);
-                out.printf(
-                        java.util.Locale.ROOT,
-                        "  pair %d  panda AF_XDP %7.3f Mpps (%.1f busy cycles/pkt)   kernel XDP drop %7.3f Mpps"
-                                + "   ratio %.2f%n",
-                        p + 1,
-                        x.mpps(),
-                        x.cyclesPerPacket(),
-                        y.mpps(),
-                        f.ratio());
-                out.printf("          panda run: %s%n", lastNote);
-                notes.add("pair " + (p + 1) + " panda run: " + lastNote);
+                if (against == null) {
+                    out.printf(
+                            java.util.Locale.ROOT,
+                            "  pair %d  panda AF_XDP %7.3f Mpps (%.1f busy cycles/pkt)   kernel XDP drop %7.3f Mpps"
+                                    + "   ratio %.2f%n",
+                            p + 1,
+                            x.mpps(),
+                            x.cyclesPerPacket(),
+                            y.mpps(),
+                            f.ratio());
+                } else {
+                    out.printf(
+                            java.util.Locale.ROOT,
+                            "  pair %d  panda A %7.3f Mpps (%.1f busy cycles/pkt)   panda B %7.3f Mpps (%.1f busy"
+                                    + " cycles/pkt)   ratio A/B %.2f%n",
+                            p + 1,
+                            x.mpps(),
+                            x.cyclesPerPacket(),
+                            y.mpps(),
+                            y.cyclesPerPacket(),
+                            f.ratio());
+                    out.printf("          panda B run: %s%n", lastNote);
+                    notes.add("pair " + (p + 1) + " panda B run: " + lastNote);
+                }
+                out.printf("          panda%s run: %s%n", against == null ? "" : " A", noteA);
+                notes.add("pair " + (p + 1) + " panda" + (against == null ? "" : " A") + " run: " + noteA);
+            }
+            if (against != null) {
+                return ComparisonResult.of(
+                        "xdp-rxdrop-ab",
+                        "AF_XDP rxdrop, panda A (" + a + ") against panda B (" + against + ")",
+                        String.format(
+                                "64-byte UDP from XDP live frames (BPF_PROG_TEST_RUN, CPU 0) into a veth; panda"
+                                        + " net_af_xdp rxdrop (native XDP, copy mode, Java poller on CPU %d) with two"
+                                        + " device argument sets, interleaved. Figure: median of %d per-second rates"
+                                        + " after a warm-up second.",
+                                cpus - 1, seconds),
+                        nameA,
+                        nameB,
+                        figures,
+                        List.of(),
+                        notes);
             }
             return ComparisonResult.of(
                     "xdp-rxdrop",
@@ -150,14 +263,16 @@ final class XdpRxDropComparison {
         }
     }
 
-    private static double[] panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus)
+    private static double[] panda(String host, String ns, String peer, byte[] frame, int seconds, int cpus, Panda side)
             throws Exception {
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
                 Port port = Ports.discover()
-                        .open("net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0", PortContext.of(pool, 0))) {
+                        .open(
+                                "net_af_xdp0,iface=" + host + ",mode=native,zerocopy=0" + side.devargs(),
+                                new PortContext(pool, 0, 1, 1, side.rxd(), side.rxd()))) {
             long[] count = new long[1];
             long[] busy = new long[2]; // busy ns and packets, written by the poller before it ends
-            boolean[] stop = new boolean[1];
+            long[] stop = new long[1]; // 1: stop; read with an opaque load, no lock per poll
             Thread poller = new Thread(
                     () -> {
                         if (cpus > 1) {
@@ -184,9 +299,7 @@ final class XdpRxDropComparison {
             try (Generator g = new Generator(ns, peer, frame)) {
                 return sample(() -> read(count), seconds);
             } finally {
-                synchronized (stop) {
-                    stop[0] = true;
-                }
+                publish(stop, 1);
                 poller.join();
                 if (busy[1] > 0) {
                     Measured.cycles(busy[0] * (dev.panda.dataplane.stats.TscRate.hz() / 1e9) / busy[1]);
@@ -194,11 +307,12 @@ final class XdpRxDropComparison {
                 var x = (dev.panda.xdp.afxdp.AfXdpPort) port;
                 long[] xs = x.xdpStatistics(0);
                 lastNote = String.format(
-                        "redirected %d, received %d, kernel rx_dropped (no fill buffer) %d, rx_ring_full %d",
+                        "redirected %d, received %d, kernel rx_dropped (no fill buffer) %d, rx_ring_full %d%s",
                         x.prefilter().actionCount(Prefilter.Action.REDIRECT),
                         x.stats().ipackets(),
                         xs[0],
-                        xs[3]);
+                        xs[3],
+                        x.busyPolling() ? ", busy polling NAPI id " + x.napiId(0) : "");
             }
         }
     }
@@ -216,10 +330,8 @@ final class XdpRxDropComparison {
 
     private static String lastNote = "";
 
-    private static boolean stopped(boolean[] stop) {
-        synchronized (stop) {
-            return stop[0];
-        }
+    private static boolean stopped(long[] stop) {
+        return read(stop) != 0;
     }
 
     private static final java.lang.invoke.VarHandle LONGS =
@@ -303,7 +415,7 @@ final class XdpRxDropComparison {
                     bpf_test_run_opts.batch_size(opts, 64);
                     while (!stop) {
                         int r = Libbpf.bpf_prog_test_run_opts(progFd, opts);
-                        if (r < 0) {
+                        if (r < 0 && -r != Libc.EINTR()) { // a signal (JFR's sampler) only cuts a batch short
                             throw new NativeException("bpf_prog_test_run_opts(live frames on " + peer + ")", -r);
                         }
                     }

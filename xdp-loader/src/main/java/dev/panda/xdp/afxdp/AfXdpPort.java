@@ -29,7 +29,21 @@ public final class AfXdpPort extends AbstractPort {
     private final XskSocket[] socks;
     private final int startQueue;
     private final long stride;
+    /** ceil(2^64 / stride): {@code multiplyHigh(offset, strideInverse)} is offset / stride without a divide. */
+    private final long strideInverse;
+
     private final int capacity;
+    /** Refill a queue's fill ring once this many of its buffers came back; 0: top it up every burst. */
+    private final int fillBatch;
+    /**
+     * Per queue: how many buffers the fill ring lacks to be full, counted locally (prime leaves it
+     * half full, every received packet adds one, every refilled buffer takes one), so deciding to
+     * refill never reads the kernel's consumer index.
+     */
+    private final int[] fillDeficit;
+    /** SO_PREFER_BUSY_POLL is set: an empty poll runs the device's NAPI once (recvfrom). */
+    private final boolean busyPoll;
+
     private final long[][] rxOwned;
     private final long[][] txOwned;
     private final int[][] scratch;
@@ -45,6 +59,8 @@ public final class AfXdpPort extends AbstractPort {
             int startQueue,
             long mac,
             Prefilter prefilter,
+            int fillBatch,
+            boolean busyPoll,
             AutoCloseable onClose) {
         super(name, AfXdpPortDriver.NAME, socks.length, socks.length, mac);
         this.iface = iface;
@@ -52,6 +68,9 @@ public final class AfXdpPort extends AbstractPort {
         this.socks = socks;
         this.startQueue = startQueue;
         this.stride = pool.stride();
+        this.strideInverse = strideInverse(stride);
+        this.fillBatch = fillBatch;
+        this.busyPoll = busyPoll;
         this.capacity = pool.capacity();
         this.prefilter = prefilter;
         this.onClose = onClose;
@@ -59,6 +78,25 @@ public final class AfXdpPort extends AbstractPort {
         this.rxOwned = new long[q][(capacity + 63) >>> 6];
         this.txOwned = new long[q][(capacity + 63) >>> 6];
         this.scratch = new int[q * 2][PacketBurst.MAX_BURST];
+        this.fillDeficit = new int[q];
+    }
+
+    /**
+     * ceil(2^64 / d) for 2 < d < 2^31: then {@code Math.multiplyHigh(x, inverse) == x / d} for
+     * every 0 <= x < 2^64 / d (x = q*d + r: x * inverse / 2^64 = x/d + x*e/(d*2^64) with e < d,
+     * and the error stays below 1/d, so the floor is q). Pool regions are far below that bound;
+     * an address beyond it is still caught by the ownership and bounds checks of rxBurst.
+     */
+    static long strideInverse(long d) {
+        if (d <= 2 || d >= 1L << 31) {
+            throw new IllegalArgumentException("stride " + d + " out of 3..2^31-1");
+        }
+        return Long.divideUnsigned(-1L, d) + 1;
+    }
+
+    /** {@code x / d} through {@link #strideInverse}, for 0 <= x < 2^64 / d. */
+    static long divide(long x, long inverse) {
+        return Math.multiplyHigh(x, inverse);
     }
 
     /** Puts {@code n} buffers on each queue's fill ring so the kernel can receive at once. */
@@ -72,6 +110,8 @@ public final class AfXdpPort extends AbstractPort {
                 }
                 left -= k;
             }
+            // the rest of the ring, and what the pool could not give now, rxBurst asks for later
+            fillDeficit[q] = socks[q].fill.size() - (perQueue - left);
         }
     }
 
@@ -102,35 +142,58 @@ public final class AfXdpPort extends AbstractPort {
     public int rxBurst(int queue, PacketBurst burst) {
         XskSocket s = socks[queue];
         XskRing rx = s.rx;
-        int n = rx.available(burst.maxBurst());
-        long bytes = 0;
-        long[] owned = rxOwned[queue];
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            long addr = rx.descAddr(i);
-            int len = rx.descLen(i);
-            long base = addr & XskSocket.UNALIGNED_ADDR_MASK;
-            long data = base + (addr >>> XskSocket.UNALIGNED_OFFSET_SHIFT);
-            int h = (int) (base / stride);
-            int off = (int) (data - h * stride);
-            if (h < 0 || h >= capacity || (owned[h >>> 6] & (1L << h)) == 0 || off < 0 || off + len > stride) {
-                rxCounters[queue].addErrors(1); // not a buffer we gave the kernel: count, skip
-                continue;
-            }
-            owned[h >>> 6] &= ~(1L << h);
-            int delta = off - pool.headroom();
-            pool.setLength(h, delta + len);
-            pool.adjust(h, delta);
-            burst.handles[k++] = h;
-            bytes += len;
+        int max = burst.maxBurst();
+        int n = rx.available(max);
+        if (n == 0 && busyPoll) {
+            // SO_PREFER_BUSY_POLL: the device's NAPI runs here, in this thread, once per empty
+            // poll (as DPDK's af_xdp busy_budget does), then the ring is looked at again
+            s.kickRx();
+            n = rx.available(max);
         }
+        int k = 0;
         if (n > 0) {
+            long bytes = 0;
+            long[] owned = rxOwned[queue];
+            int[] handles = burst.handles;
+            int headroom = pool.headroom();
+            for (int i = 0; i < n; i++) {
+                long d = rx.descOffset(i);
+                long addr = rx.addrAtOffset(d);
+                int len = rx.lenAt(d);
+                long base = addr & XskSocket.UNALIGNED_ADDR_MASK;
+                long data = base + (addr >>> XskSocket.UNALIGNED_OFFSET_SHIFT);
+                int h = (int) divide(base, strideInverse);
+                int off = (int) (data - h * stride);
+                if (h < 0
+                        || h >= capacity
+                        || (owned[h >>> 6] & (1L << h)) == 0
+                        || off < 0
+                        || len < 0
+                        || off + len > stride) {
+                    rxCounters[queue].addErrors(1); // not a buffer we gave the kernel: count, skip
+                    continue;
+                }
+                owned[h >>> 6] &= ~(1L << h);
+                int delta = off - headroom;
+                pool.setLength(h, delta + len);
+                pool.adjust(h, delta);
+                handles[k++] = h;
+                bytes += len;
+            }
             rx.release(n);
             rxCounters[queue].add(k, bytes);
         }
         burst.size = k;
-        refill(queue, burst.maxBurst());
-        if (n == 0 && s.fill.needsWakeup()) {
+        if (fillBatch == 0) {
+            refill(queue, max); // top the fill ring up on every poll
+        } else {
+            int deficit = fillDeficit[queue] + k;
+            if (deficit >= fillBatch) {
+                deficit -= refill(queue, Math.min(deficit, PacketBurst.MAX_BURST));
+            }
+            fillDeficit[queue] = deficit;
+        }
+        if (n == 0 && !busyPoll && s.fill.needsWakeup()) {
             s.kickRx();
         }
         return k;
@@ -185,6 +248,24 @@ public final class AfXdpPort extends AbstractPort {
             s.kickTx();
         }
         return k;
+    }
+
+    /**
+     * The NAPI id the kernel marked on queue {@code q}'s socket (SO_INCOMING_NAPI_ID), 0 while
+     * none: busy polling ({@code busy_budget=}) has nothing to run before it is set.
+     */
+    public synchronized int napiId(int q) {
+        return closed ? 0 : socks[q].napiId();
+    }
+
+    /** True when the sockets prefer busy polling ({@code busy_budget=N} with N > 0). */
+    public boolean busyPolling() {
+        return busyPoll;
+    }
+
+    /** Queue {@code q}'s socket (tests). */
+    XskSocket socket(int q) {
+        return socks[q];
     }
 
     /** The interface queue behind port queue {@code q}. */

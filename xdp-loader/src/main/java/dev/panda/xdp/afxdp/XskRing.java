@@ -23,10 +23,18 @@ import java.lang.invoke.VarHandle;
 final class XskRing {
 
     private static final VarHandle U32 = ValueLayout.JAVA_INT.varHandle();
-    private static final VarHandle ADDR = xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("addr"));
-    private static final VarHandle LEN = xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("len"));
-    private static final VarHandle OPTIONS =
-            xdp_desc.layout().varHandle(MemoryLayout.PathElement.groupElement("options"));
+    /** {@code struct xdp_desc} (if_xdp.h): u64 addr, u32 len, u32 options. */
+    private static final long DESC_LEN = xdp_desc.layout().byteOffset(MemoryLayout.PathElement.groupElement("len"));
+
+    private static final long DESC_OPTIONS =
+            xdp_desc.layout().byteOffset(MemoryLayout.PathElement.groupElement("options"));
+
+    static {
+        if (xdp_desc.layout().byteOffset(MemoryLayout.PathElement.groupElement("addr")) != 0) {
+            throw new ExceptionInInitializerError("struct xdp_desc: addr is not at offset 0");
+        }
+    }
+
     private static final int NEED_WAKEUP = dev.panda.jextract.uapi.Uapi.XDP_RING_NEED_WAKEUP();
 
     private final MemorySegment map;
@@ -92,9 +100,9 @@ final class XskRing {
     /** Writes the i-th descriptor after the producer (tx ring). */
     void putDesc(int i, long addr, int len) {
         long off = desc + (long) ((cachedProd + i) & mask) * entryBytes;
-        ADDR.set(map, off, addr);
-        LEN.set(map, off, len);
-        OPTIONS.set(map, off, 0);
+        map.set(ValueLayout.JAVA_LONG, off, addr);
+        map.set(ValueLayout.JAVA_INT, off + DESC_LEN, len);
+        map.set(ValueLayout.JAVA_INT, off + DESC_OPTIONS, 0);
     }
 
     /** Publishes {@code n} written slots: release, so the kernel sees the entries first. */
@@ -123,12 +131,27 @@ final class XskRing {
 
     /** The address of the i-th ready descriptor (rx ring). */
     long descAddr(int i) {
-        return (long) ADDR.get(map, desc + (long) ((cachedCons + i) & mask) * entryBytes);
+        return map.get(ValueLayout.JAVA_LONG, descOffset(i));
+    }
+
+    /** The length of the descriptor at {@code off} (from {@link #descOffset}). */
+    int lenAt(long off) {
+        return map.get(ValueLayout.JAVA_INT, off + DESC_LEN);
+    }
+
+    /** The address of the descriptor at {@code off} (from {@link #descOffset}). */
+    long addrAtOffset(long off) {
+        return map.get(ValueLayout.JAVA_LONG, off);
     }
 
     /** The length of the i-th ready descriptor (rx ring). */
     int descLen(int i) {
-        return (int) LEN.get(map, desc + (long) ((cachedCons + i) & mask) * entryBytes);
+        return map.get(ValueLayout.JAVA_INT, descOffset(i) + DESC_LEN);
+    }
+
+    /** Where the i-th ready descriptor sits in {@link #mapping()} (addr at +0, len at {@link #descLen}'s offset). */
+    long descOffset(int i) {
+        return desc + (long) ((cachedCons + i) & mask) * entryBytes;
     }
 
     /** Hands {@code n} read entries back to the kernel: release, after our reads. */

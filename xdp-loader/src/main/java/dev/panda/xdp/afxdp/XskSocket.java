@@ -127,6 +127,48 @@ final class XskSocket implements AutoCloseable {
         SockCalls.setsockopt(fd.value(), level, opt, v, name);
     }
 
+    /** SO_BUSY_POLL's microseconds when busy polling is on (DPDK's af_xdp sets the same 20). */
+    static final int BUSY_POLL_USECS = 20;
+
+    /**
+     * Preferred busy polling (kernel Documentation/networking/napi.rst, "Preferred busy
+     * polling"): SO_PREFER_BUSY_POLL=1, SO_BUSY_POLL={@value #BUSY_POLL_USECS} us and
+     * SO_BUSY_POLL_BUDGET={@code budget}, so a recvfrom(MSG_DONTWAIT) on an empty ring runs the
+     * queue's NAPI in the calling thread with that budget. Throws the kernel's refusal as one
+     * line naming the option (EPERM: raising SO_BUSY_POLL or the budget needs CAP_NET_ADMIN;
+     * ENOPROTOOPT: a kernel without it).
+     */
+    void preferBusyPoll(int budget) {
+        int sol = Libc.SOL_SOCKET();
+        setsockopt(sol, Libc.SO_PREFER_BUSY_POLL(), 1, "SO_PREFER_BUSY_POLL");
+        setsockopt(sol, Libc.SO_BUSY_POLL(), BUSY_POLL_USECS, "SO_BUSY_POLL");
+        setsockopt(sol, Libc.SO_BUSY_POLL_BUDGET(), budget, "SO_BUSY_POLL_BUDGET");
+    }
+
+    /** SO_INCOMING_NAPI_ID (asm-generic/socket.h): 56. */
+    private static final int SO_INCOMING_NAPI_ID = 56;
+
+    /**
+     * The NAPI id the kernel marked on this socket (SO_INCOMING_NAPI_ID), 0 while it has none:
+     * busy polling has nothing to run until it is set.
+     */
+    int napiId() {
+        return socketOption(SO_INCOMING_NAPI_ID, "SO_INCOMING_NAPI_ID");
+    }
+
+    /** An int SOL_SOCKET option of this socket (getsockopt). */
+    int socketOption(int opt, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            SockCalls.getsockopt(fd.value(), Libc.SOL_SOCKET(), opt, v, name);
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    private void setsockopt(int level, int opt, int v, String name) {
+        SockCalls.setsockopt(fd.value(), level, opt, v, name);
+    }
+
     boolean zeroCopy() {
         return zeroCopy;
     }

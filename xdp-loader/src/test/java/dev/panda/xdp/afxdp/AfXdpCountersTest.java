@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * rx_nombuf of an AF_XDP port whose two queues are polled from two lcores at once: each rx burst
- * tries to refill its queue's fill ring from an empty pool, and every buffer it could not get is
- * counted by that queue's poller, so the port's sum loses nothing. Needs root (veth pair).
+ * tries to refill its queue's fill ring from an empty pool ({@code fill_batch=0}: a refill on
+ * every poll), and every buffer it could not get is counted by that queue's poller, so the port's
+ * sum loses nothing. Needs root (veth pair).
  */
 class AfXdpCountersTest {
 
@@ -28,7 +29,7 @@ class AfXdpCountersTest {
         try (VethPair veth = VethPair.create(2);
                 PacketPool pool = PacketPool.create(
                         PoolConfig.defaults().withCount(4096).withHugepages(PoolConfig.Hugepages.OFF))) {
-            AfXdpPort port = AfXdpFixture.open(veth, pool, ",mode=native,queue_count=2");
+            AfXdpPort port = AfXdpFixture.open(veth, pool, ",mode=native,queue_count=2,fill_batch=0");
             int[] held = new int[pool.available()];
             try {
                 // the fill rings are primed (half full); the pool is now empty
