@@ -36,6 +36,7 @@ public final class VdpaGuest {
     private int memoryMb = 768;
     private int cpus = 2;
     private final List<String> qemuArgs = new ArrayList<>();
+    private final List<Path> programs = new ArrayList<>();
 
     private VdpaGuest(Class<?> main) {
         this.main = main;
@@ -75,6 +76,16 @@ public final class VdpaGuest {
         return this;
     }
 
+    /**
+     * Host programs copied into the guest at the same path with their shared libraries, as
+     * {@code vdpa} and {@code ping} are (e.g. iproute2's {@code /usr/sbin/ip}, which, unlike
+     * busybox's, moves links into network namespaces and has {@code ip netns}).
+     */
+    public VdpaGuest programs(Path... p) {
+        programs.addAll(Arrays.asList(p));
+        return this;
+    }
+
     /** Extra QEMU arguments. */
     public VdpaGuest qemuArgs(String... a) {
         qemuArgs.addAll(Arrays.asList(a));
@@ -89,6 +100,9 @@ public final class VdpaGuest {
         Initramfs init = k.initramfs().modules(mods.toArray(String[]::new));
         GuestJvm.addHostProgram(init, Path.of("/usr/sbin/vdpa"));
         GuestJvm.addHostProgram(init, Path.of("/usr/bin/ping"));
+        for (Path p : programs) {
+            GuestJvm.addHostProgram(init, p);
+        }
         GuestJvm jvm = GuestJvm.install(init, cache, classes.toArray(Class<?>[]::new));
         // iproute2's vdpa and iputils' ping (its -A; busybox has none) before busybox's applets
         init.script(GuestJvm.mountJdk() + """
