@@ -37,6 +37,7 @@ public final class VdpaGuest {
     private int cpus = 2;
     private final List<String> qemuArgs = new ArrayList<>();
     private final List<Path> programs = new ArrayList<>();
+    private final List<Path> classpath = new ArrayList<>();
 
     private VdpaGuest(Class<?> main) {
         this.main = main;
@@ -86,6 +87,16 @@ public final class VdpaGuest {
         return this;
     }
 
+    /**
+     * Classpath entries (jars or class directories) the guest's JVM gets besides the code sources of
+     * {@link #classes}: e.g. every entry of the test's own {@code java.class.path} when the main
+     * needs a module's whole dependency set.
+     */
+    public VdpaGuest classpath(List<Path> entries) {
+        classpath.addAll(entries);
+        return this;
+    }
+
     /** Extra QEMU arguments. */
     public VdpaGuest qemuArgs(String... a) {
         qemuArgs.addAll(Arrays.asList(a));
@@ -103,7 +114,9 @@ public final class VdpaGuest {
         for (Path p : programs) {
             GuestJvm.addHostProgram(init, p);
         }
-        GuestJvm jvm = GuestJvm.install(init, cache, classes.toArray(Class<?>[]::new));
+        List<Path> cp = new ArrayList<>(GuestJvm.codeSources(classes.toArray(Class<?>[]::new)));
+        classpath.stream().filter(p -> !cp.contains(p)).forEach(cp::add);
+        GuestJvm jvm = GuestJvm.install(init, cache, cp);
         // iproute2's vdpa and iputils' ping (its -A; busybox has none) before busybox's applets
         init.script(GuestJvm.mountJdk() + """
                 export PATH=/usr/sbin:/usr/bin:/bin

@@ -13,15 +13,10 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.jextract.ErrnoCalls;
-import dev.panda.jextract.Fd;
-import dev.panda.jextract.NativeException;
-import dev.panda.jextract.libc.Libc;
-import dev.panda.jextract.uapi.sockaddr_ll;
+import dev.panda.pmd.virtio.guest.FrameBlaster;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -198,7 +193,7 @@ public final class VduseTapRateGuestMain {
         });
         long sent = 0;
         long failed = 0;
-        try (Blaster b = new Blaster(s.ifname, f)) {
+        try (FrameBlaster b = new FrameBlaster(s.ifname, f, TYPE)) {
             long t0 = System.nanoTime();
             long end = t0 + runNanos;
             long c0 = got.get();
@@ -299,53 +294,5 @@ public final class VduseTapRateGuestMain {
             out.add(String.format(Locale.ROOT, "%.2f", x));
         }
         return String.join(" ", out);
-    }
-
-    /** An AF_PACKET socket on one interface that writes one prepared frame again and again. */
-    static final class Blaster implements AutoCloseable {
-        private static final MethodHandle SOCKET = ErrnoCalls.link(Libc.socket$address(), Libc.socket$descriptor());
-        private static final MethodHandle BIND = ErrnoCalls.link(Libc.bind$address(), Libc.bind$descriptor());
-        private static final MethodHandle WRITE = ErrnoCalls.link(Libc.write$address(), Libc.write$descriptor());
-
-        private final Arena arena = Arena.ofConfined();
-        private final MemorySegment state = ErrnoCalls.state(arena);
-        private final MemorySegment buf;
-        private final Fd fd;
-        private final int fdValue;
-
-        Blaster(String ifname, byte[] frame) throws Throwable {
-            int index = Libc.if_nametoindex(arena.allocateFrom(ifname));
-            if (index == 0) {
-                throw new IllegalStateException("no interface " + ifname);
-            }
-            short proto = Short.reverseBytes((short) TYPE);
-            int s = (int) SOCKET.invokeExact(state, Libc.AF_PACKET(), Libc.SOCK_RAW(), (int) proto & 0xffff);
-            if (s < 0) {
-                throw new NativeException("socket(AF_PACKET)", ErrnoCalls.errno(state));
-            }
-            fd = new Fd(s);
-            fdValue = s;
-            MemorySegment sll = arena.allocate(sockaddr_ll.layout());
-            sockaddr_ll.sll_family(sll, (short) Libc.AF_PACKET());
-            sockaddr_ll.sll_protocol(sll, proto);
-            sockaddr_ll.sll_ifindex(sll, index);
-            if ((int) BIND.invokeExact(state, s, sll, (int) sll.byteSize()) < 0) {
-                fd.close();
-                throw new NativeException("bind(" + ifname + ")", ErrnoCalls.errno(state));
-            }
-            buf = arena.allocate(frame.length, 64);
-            MemorySegment.copy(frame, 0, buf, ValueLayout.JAVA_BYTE, 0, frame.length);
-        }
-
-        /** One write; false when the kernel refused it (ENOBUFS: its queue was full). */
-        boolean send() throws Throwable {
-            return (long) WRITE.invokeExact(state, fdValue, buf, buf.byteSize()) == buf.byteSize();
-        }
-
-        @Override
-        public void close() {
-            fd.close();
-            arena.close();
-        }
     }
 }
