@@ -46,11 +46,19 @@ public final class GuestJvm {
      * jars in {@code cache}) into {@code init}.
      */
     public static GuestJvm install(Initramfs init, Path cache, Class<?>... roots) {
+        return install(init, cache, codeSources(roots));
+    }
+
+    /**
+     * Puts glibc and the classpath {@code entries} (jars, or class directories packed as jars in
+     * {@code cache}) into {@code init}, e.g. a whole test classpath.
+     */
+    public static GuestJvm install(Initramfs init, Path cache, List<Path> entries) {
         for (Path lib : glibc()) {
             addReal(init, lib.toString(), lib);
         }
         StringBuilder cp = new StringBuilder();
-        for (Path entry : codeSources(roots)) {
+        for (Path entry : entries) {
             String name = "/panda/" + entry.getFileName().toString().replaceAll("[^A-Za-z0-9._-]", "_")
                     + (Files.isDirectory(entry)
                             ? "-" + Math.abs(entry.toString().hashCode()) + ".jar"

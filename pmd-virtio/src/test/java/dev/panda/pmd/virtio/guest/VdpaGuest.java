@@ -36,6 +36,8 @@ public final class VdpaGuest {
     private int memoryMb = 768;
     private int cpus = 2;
     private final List<String> qemuArgs = new ArrayList<>();
+    private final List<Path> programs = new ArrayList<>();
+    private final List<Path> classpath = new ArrayList<>();
 
     private VdpaGuest(Class<?> main) {
         this.main = main;
@@ -75,6 +77,26 @@ public final class VdpaGuest {
         return this;
     }
 
+    /**
+     * Host programs copied into the guest at the same path with their shared libraries, as
+     * {@code vdpa} and {@code ping} are (e.g. iproute2's {@code /usr/sbin/ip}, which, unlike
+     * busybox's, moves links into network namespaces and has {@code ip netns}).
+     */
+    public VdpaGuest programs(Path... p) {
+        programs.addAll(Arrays.asList(p));
+        return this;
+    }
+
+    /**
+     * Classpath entries (jars or class directories) the guest's JVM gets besides the code sources of
+     * {@link #classes}: e.g. every entry of the test's own {@code java.class.path} when the main
+     * needs a module's whole dependency set.
+     */
+    public VdpaGuest classpath(List<Path> entries) {
+        classpath.addAll(entries);
+        return this;
+    }
+
     /** Extra QEMU arguments. */
     public VdpaGuest qemuArgs(String... a) {
         qemuArgs.addAll(Arrays.asList(a));
@@ -89,7 +111,12 @@ public final class VdpaGuest {
         Initramfs init = k.initramfs().modules(mods.toArray(String[]::new));
         GuestJvm.addHostProgram(init, Path.of("/usr/sbin/vdpa"));
         GuestJvm.addHostProgram(init, Path.of("/usr/bin/ping"));
-        GuestJvm jvm = GuestJvm.install(init, cache, classes.toArray(Class<?>[]::new));
+        for (Path p : programs) {
+            GuestJvm.addHostProgram(init, p);
+        }
+        List<Path> cp = new ArrayList<>(GuestJvm.codeSources(classes.toArray(Class<?>[]::new)));
+        classpath.stream().filter(p -> !cp.contains(p)).forEach(cp::add);
+        GuestJvm jvm = GuestJvm.install(init, cache, cp);
         // iproute2's vdpa and iputils' ping (its -A; busybox has none) before busybox's applets
         init.script(GuestJvm.mountJdk() + """
                 export PATH=/usr/sbin:/usr/bin:/bin

@@ -1,0 +1,70 @@
+package dev.panda.vswitch.guest;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panda.pmd.virtio.guest.GuestCases;
+import dev.panda.pmd.virtio.guest.QemuGuest;
+import dev.panda.pmd.virtio.guest.VdpaGuest;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * "A vswitch port that gives the host kernel a NIC is faster than a TAP": {@link
+ * VswitchVduseTapGuestMain} in the vDPA guest (bookworm-backports' 6.12 under TCG, the test's whole
+ * classpath in its initramfs) runs a vswitch with a net_vduse port and a net_tap port and measures
+ * frames per second between the guest kernel and the switch through each, both directions, 60 and
+ * 1514 bytes, in interleaved rounds with an A/A spread. A benchmark, not a proof: its name does not
+ * end in Test, so a plain {@code mvn test} leaves it out; run it with
+ *
+ * <pre>{@code
+ * ./mvnw -B -q -pl vswitch test -Dtest=VswitchVduseTapGuestBench -Dpanda.rate.pairs=7 -Dpanda.rate.seconds=3
+ * }</pre>
+ *
+ * The results go to the test's output and to {@code vswitch/target/guest/vswitch-vduse-vs-tap.txt}.
+ * Nothing about the rates is asserted (TCG); the run fails only when the guest or a run fails.
+ */
+@Tag("peer")
+class VswitchVduseTapGuestBench {
+
+    @Test
+    void vswitchPortsNetVduseAgainstNetTapInTheGuest() throws IOException {
+        int pairs = Integer.getInteger("panda.rate.pairs", 7);
+        double seconds = Double.parseDouble(System.getProperty("panda.rate.seconds", "3"));
+        // 4 series x (pairs rounds x 3 runs + 2 warm-up runs), each run plus its settling time, with a margin
+        long budget = 300 + (long) (4 * (pairs * 3 + 2) * (seconds + 1.5));
+        long t0 = System.nanoTime();
+        String console;
+        try (QemuGuest g = VdpaGuest.of(VswitchVduseTapGuestMain.class)
+                .classpath(Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                        .map(Path::of)
+                        .filter(p -> Files.exists(p)
+                                && !p.toString().contains("junit")
+                                && !p.toString().contains("jazzer")
+                                && !p.toString().contains("opentest4j"))
+                        .toList())
+                .memoryMb(1024)
+                .args(pairs + " " + seconds)
+                .start(Path.of("target", "guest"), Path.of("target", "guest", "vswitch-rate-console.log"))) {
+            g.await(VdpaGuest.UP, Duration.ofSeconds(180));
+            g.await(VdpaGuest.EXIT, Duration.ofSeconds(budget));
+            g.awaitExit(Duration.ofSeconds(60));
+            console = g.console();
+        }
+        String report = console.lines()
+                .filter(l -> l.startsWith("PANDA-RATE"))
+                .map(l -> l.replaceFirst("^PANDA-RATE(-\\w+)? ", ""))
+                .collect(Collectors.joining("\n"));
+        report += String.format("%nguest boot to power-off %d s%n", (System.nanoTime() - t0) / 1_000_000_000L);
+        Files.createDirectories(Path.of("target", "guest"));
+        Files.writeString(Path.of("target", "guest", "vswitch-vduse-vs-tap.txt"), report);
+        System.out.println(report);
+        assertTrue(console.contains(VdpaGuest.EXIT + " rc=0"), GuestCases.tail(console, 60));
+    }
+}
