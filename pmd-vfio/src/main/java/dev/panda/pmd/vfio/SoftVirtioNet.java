@@ -53,6 +53,7 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
                 0x02_70_6e_00_50_00L | (portId & 0xff),
                 rxq,
                 txq,
+                0,
                 pool.segment().address(),
                 rings.address() + 2 * align(qbytes),
                 this);

@@ -322,6 +322,11 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
         return size;
     }
 
+    /** Entries per indirect table, 0 without indirect descriptors. */
+    public final int indirectMax() {
+        return indirectMax;
+    }
+
     /** Descriptors not in any chain in flight. */
     public final int freeDescriptors() {
         return freeCount;
