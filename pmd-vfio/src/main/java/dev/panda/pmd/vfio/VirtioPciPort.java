@@ -43,6 +43,7 @@ public final class VirtioPciPort extends AbstractPort {
     private final DriverQueue rxq;
     private final DriverQueue txq;
     private final Device device;
+    private final long features;
     private volatile boolean closed;
 
     /**
@@ -67,8 +68,9 @@ public final class VirtioPciPort extends AbstractPort {
         this.rxq = rxq;
         this.txq = txq;
         this.device = device;
-        this.driver = new VirtioNetDriver(name, pool, 1);
-        driver.install(0, rxq, txq, features, poolIova, headerIova, portId, device, rxCounters[0], txCounters[0]);
+        this.features = features;
+        this.driver = new VirtioNetDriver(name, pool, portId, device, rxCounters, txCounters);
+        driver.install(0, rxq, txq, features, poolIova, headerIova);
         driver.fill(0);
         driver.open();
     }
@@ -101,6 +103,11 @@ public final class VirtioPciPort extends AbstractPort {
     @Override
     public LinkStatus link() {
         return closed ? LinkStatus.DOWN : device.link();
+    }
+
+    /** The features the device accepted (FEATURES_OK). */
+    public long features() {
+        return features;
     }
 
     /** Buffers the device holds now (posted for rx or queued for tx). */

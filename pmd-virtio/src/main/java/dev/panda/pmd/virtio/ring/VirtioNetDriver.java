@@ -53,6 +53,10 @@ public final class VirtioNetDriver {
 
     private final String name;
     private final PacketPool pool;
+    private final int portId;
+    private final Doorbell doorbell;
+    private final QueueCounters[] rx;
+    private final QueueCounters[] tx;
     /** Per buffer: 1 while the device holds it (each entry written only by the poller that posted it). */
     private final byte[] held;
     /** Per queue and direction (slot 2q rx, 2q + 1 tx, a cache line apart): 1 while a burst runs. */
@@ -64,13 +68,21 @@ public final class VirtioNetDriver {
 
     private volatile long reclaimed;
 
-    /** A driver for {@code queuePairs} queue pairs on {@code pool}; the gate starts closed. */
-    public VirtioNetDriver(String name, PacketPool pool, int queuePairs) {
+    /**
+     * A driver for as many queue pairs as {@code rx} counters (the port's, per queue), stamping
+     * {@code portId} on received buffers; the gate starts closed.
+     */
+    public VirtioNetDriver(
+            String name, PacketPool pool, int portId, Doorbell doorbell, QueueCounters[] rx, QueueCounters[] tx) {
         this.name = name;
         this.pool = pool;
+        this.portId = portId;
+        this.doorbell = doorbell;
+        this.rx = rx;
+        this.tx = tx;
         this.held = new byte[pool.capacity()];
-        this.busy = new int[2 * queuePairs * 16];
-        this.pairs = new QueuePair[queuePairs];
+        this.busy = new int[2 * rx.length * 16];
+        this.pairs = new QueuePair[rx.length];
     }
 
     /** Bytes a queue of {@code size} needs for {@code features} (room for indirect tables with INDIRECT_DESC). */
@@ -90,22 +102,11 @@ public final class VirtioNetDriver {
      *
      * @param poolAddr   where the device sees the pool's first byte
      * @param headerAddr where it sees 12 zero bytes (the shared transmit header)
-     * @param portId     the port stamped on received buffers
      */
-    public void install(
-            int q,
-            DriverQueue rxq,
-            DriverQueue txq,
-            long features,
-            long poolAddr,
-            long headerAddr,
-            int portId,
-            Doorbell doorbell,
-            QueueCounters rx,
-            QueueCounters tx) {
+    public void install(int q, DriverQueue rxq, DriverQueue txq, long features, long poolAddr, long headerAddr) {
         rxq.disableInterrupts();
         txq.disableInterrupts();
-        pairs[q] = new QueuePair(this, q, rxq, txq, features, poolAddr, headerAddr, portId, doorbell, rx, tx);
+        pairs[q] = new QueuePair(this, q, rxq, txq, features, poolAddr, headerAddr);
     }
 
     /** Control thread, gate closed: posts pool buffers on receiveq {@code q} until it is full (§5.1.6.3). */
@@ -145,16 +146,14 @@ public final class VirtioNetDriver {
         }
     }
 
-    /** Receiveq {@code q} (null before the first {@link #install}). */
+    /** Receiveq {@code q} as last installed. */
     public DriverQueue rxq(int q) {
-        QueuePair p = pairs[q];
-        return p == null ? null : p.rxq;
+        return pairs[q].rxq;
     }
 
-    /** Transmitq {@code q} (null before the first {@link #install}). */
+    /** Transmitq {@code q} as last installed. */
     public DriverQueue txq(int q) {
-        QueuePair p = pairs[q];
-        return p == null ? null : p.txq;
+        return pairs[q].txq;
     }
 
     /**
@@ -264,39 +263,28 @@ public final class VirtioNetDriver {
         long rxErrorsSeen;
         long txErrorsSeen;
 
-        QueuePair(
-                VirtioNetDriver d,
-                int q,
-                DriverQueue rxq,
-                DriverQueue txq,
-                long features,
-                long poolAddr,
-                long headerAddr,
-                int portId,
-                Doorbell doorbell,
-                QueueCounters rx,
-                QueueCounters tx) {
+        QueuePair(VirtioNetDriver d, int q, DriverQueue rxq, DriverQueue txq, long features, long poolAddr, long hdr) {
             this.rxq = rxq;
             this.txq = txq;
             this.pool = d.pool;
             this.mem = pool.segment();
             this.held = d.held;
-            this.doorbell = doorbell;
+            this.doorbell = d.doorbell;
             this.rxVring = 2 * q;
             this.txVring = 2 * q + 1;
             this.poolAddr = poolAddr;
-            this.portId = portId;
+            this.portId = d.portId;
             this.rxLead = pool.headroom() >= HDR ? HDR : 0;
             this.rxLen = rxLead + pool.dataRoom();
             this.mergeable = VirtioFeatures.has(features, VirtioFeatures.F_MRG_RXBUF);
             this.indirect = txq.indirectMax() >= INDIRECT_MAX;
-            this.rx = rx;
-            this.tx = tx;
+            this.rx = d.rx[q];
+            this.tx = d.tx[q];
             this.refill = new int[rxq.size()];
             this.spent = new int[rxq.size()];
             this.txDone = new int[txq.size()];
             this.txLens = new int[txq.size()];
-            this.chainAddrs = new long[] {headerAddr, 0};
+            this.chainAddrs = new long[] {hdr, 0};
             // what the queues counted before (a queue reused across installs) is not this pair's
             this.rxErrorsSeen = rxq.errors().severe();
             this.txErrorsSeen = txq.errors().severe();
@@ -333,13 +321,7 @@ public final class VirtioNetDriver {
                     pool.free(b);
                     continue;
                 }
-                if (rxLead == 0) {
-                    pool.setLength(b, lens[i]);
-                    pool.adjust(b, HDR); // the header took the first 12 bytes of the data room
-                } else {
-                    pool.setLength(b, frame);
-                }
-                pool.setPort(b, portId);
+                stamp(b, frame);
                 h[n++] = b;
                 bytes += frame;
             }
@@ -400,13 +382,7 @@ public final class VirtioNetDriver {
                     free[freed++] = b;
                     continue;
                 }
-                if (rxLead == 0) {
-                    pool.setLength(b, (int) (frame + HDR));
-                    pool.adjust(b, HDR);
-                } else {
-                    pool.setLength(b, (int) frame);
-                }
-                pool.setPort(b, portId);
+                stamp(b, (int) frame);
                 h[n++] = b;
                 bytes += frame;
             }
@@ -415,6 +391,17 @@ public final class VirtioNetDriver {
             }
             count(n, bytes, bad);
             return n;
+        }
+
+        /** A received buffer as a packet: {@code frame} bytes after the header, from this port. */
+        private void stamp(int b, int frame) {
+            if (rxLead == 0) {
+                pool.setLength(b, frame + HDR);
+                pool.adjust(b, HDR); // the header took the first 12 bytes of the data room
+            } else {
+                pool.setLength(b, frame);
+            }
+            pool.setPort(b, portId);
         }
 
         private void count(int n, long bytes, int bad) {

@@ -105,8 +105,8 @@ final class VirtioUserPort extends AbstractPort {
         super(name, VirtioUserDriver.NAME, queues, queues, mac);
         this.queues = queues;
         this.qsize = qsize;
-        this.driver = new VirtioNetDriver(name, pool, queues);
-        this.device = new VirtioUserSession.Device(name, pool, portId, queues, qsize, driver, rxCounters, txCounters);
+        this.device = new VirtioUserSession.Device(name, pool, portId, qsize, rxCounters, txCounters);
+        this.driver = device.driver();
         Control s;
         try {
             s = control.open(device);

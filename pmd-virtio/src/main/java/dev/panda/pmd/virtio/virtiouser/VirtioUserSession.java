@@ -52,12 +52,9 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
 
         private final String name;
         private final PacketPool pool;
-        private final int portId;
         private final int queues;
         private final int qsize;
         private final VirtioNetDriver driver;
-        private final QueueCounters[] rx;
-        private final QueueCounters[] tx;
         private final Fd ringFd;
         private final MemorySegment ringMem;
         private final long ringBytes;
@@ -65,34 +62,25 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
         private final long sharedHeader;
         private final Fd[] kicks;
         private final Fd[] calls;
-        private final Kicks doorbell;
         /** The pool's and the rings' first byte as the device knows them (the transport's map). */
         private long poolDev;
 
         private long ringDev;
         private volatile long negotiated;
 
-        /** Rings and eventfds for {@code queues} queue pairs of {@code qsize}; nothing runs yet. */
-        Device(
-                String name,
-                PacketPool pool,
-                int portId,
-                int queues,
-                int qsize,
-                VirtioNetDriver driver,
-                QueueCounters[] rx,
-                QueueCounters[] tx) {
+        /**
+         * Rings and eventfds for as many queue pairs as {@code rx} counters (the port's), of
+         * {@code qsize}, and the driver for them; nothing runs yet.
+         */
+        Device(String name, PacketPool pool, int portId, int qsize, QueueCounters[] rx, QueueCounters[] tx) {
             this.name = name;
             this.pool = pool;
-            this.portId = portId;
-            this.queues = queues;
+            this.queues = rx.length;
             this.qsize = qsize;
-            this.driver = driver;
-            this.rx = rx;
-            this.tx = tx;
             this.kicks = new Fd[2 * queues];
             this.calls = new Fd[2 * queues];
-            this.doorbell = new Kicks(kicks);
+            // virtio-user's doorbell: a write to the vring's kick eventfd
+            this.driver = new VirtioNetDriver(name, pool, portId, v -> Posix.eventfdSignal(kicks[v]), rx, tx);
             // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
             this.ringBytes =
                     align(VirtioNetDriver.queueBytes(qsize, VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC)));
@@ -141,7 +129,7 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
                         qsize,
                         features,
                         VirtioNetDriver.indirectMax(features));
-                driver.install(q, rxq, txq, features, poolDev, headerDev, portId, doorbell, rx[q], tx[q]);
+                driver.install(q, rxq, txq, features, poolDev, headerDev);
             }
         }
 
@@ -200,6 +188,10 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
             createQueues(0);
         }
 
+        VirtioNetDriver driver() {
+            return driver;
+        }
+
         /** The features negotiated with the current (or last) back-end (SET_FEATURES). */
         long features() {
             return negotiated;
@@ -230,20 +222,6 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
                     }
                 }
             }
-        }
-    }
-
-    /** virtio-user's doorbell: a write to the vring's kick eventfd. */
-    private static final class Kicks implements VirtioNetDriver.Doorbell {
-        private final Fd[] kicks;
-
-        Kicks(Fd[] kicks) {
-            this.kicks = kicks;
-        }
-
-        @Override
-        public void kick(int vring) {
-            Posix.eventfdSignal(kicks[vring]);
         }
     }
 
