@@ -28,6 +28,8 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
     private final DeviceQueue rx;
     private final DeviceQueue tx;
     private final DriverQueue txq;
+    private final int[] heads;
+    private final long[] written;
     private final Chain rxChain;
     private final Chain txChain;
     private final long[] kicks = new long[2];
@@ -59,6 +61,8 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
                 size,
                 features,
                 VirtioNetDriver.indirectMax(features));
+        this.heads = new int[size];
+        this.written = new long[size];
         GuestMemory memory = new TwoRegions(pool.segment(), rings);
         this.rx = DeviceQueue.at(
                 name + "-dev-rx", memory, size, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), features, 0);
@@ -90,15 +94,7 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
 
     /** Delivers {@code len} bytes of {@code frame} from {@code off} into the next rx buffer; false if none is posted. */
     public boolean deliver(MemorySegment frame, long off, int len) {
-        if (!rx.pop(rxChain)) {
-            return false;
-        }
-        // §5.1.6.4: a zeroed header but for num_buffers 1
-        long w = rxChain.copyToWritable(0, zeroHeader, 0, HDR);
-        w += rxChain.copyToWritable(HDR, frame, off, len);
-        rx.pushUsed(rxChain.head(), w);
-        rx.publishUsed();
-        return true;
+        return deliverSplit(frame, off, len, Math.max(len, 1)); // a zeroed header but for num_buffers 1
     }
 
     /**
@@ -110,10 +106,8 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
     public boolean deliverSplit(MemorySegment frame, long off, int len, int chunk) {
         int pieces = Math.max(1, (len + chunk - 1) / chunk);
         int mark = rx.mark();
-        int[] heads = new int[pieces];
-        long[] written = new long[pieces];
         for (int k = 0; k < pieces; k++) {
-            if (!rx.pop(rxChain)) {
+            if (k >= heads.length || !rx.pop(rxChain)) {
                 rx.rewind(mark);
                 return false;
             }
