@@ -13,10 +13,11 @@ import java.lang.invoke.VarHandle;
  * {@code net_virtio_user} (vhost-user, vhost-net, vhost-vdpa) and {@code net_virtio_pci} (VFIO).
  * Queue pair q is vrings 2q (receiveq: empty pool buffers posted for the device to fill) and 2q +
  * 1 (transmitq: packets posted for the device to send), virtio 1.2 §5.1.2. What differs between
- * the ports is given at set-up, per queue pair: the address the device knows the pool by (its
- * first byte: panda's virtual address, a vhost-vdpa IOVA, a VFIO IOVA) and the {@link Doorbell}
- * (an eventfd write, a PCI notify register write); the features pick the receive path
- * (VIRTIO_NET_F_MRG_RXBUF) and how a headerless packet goes out (VIRTIO_RING_F_INDIRECT_DESC).
+ * the ports is given at set-up: the {@link Doorbell} per driver (an eventfd write, a PCI notify
+ * register write), and per queue pair as {@link #install}ed the address the device knows the pool
+ * by (its first byte: panda's virtual address, a vhost-vdpa IOVA, a VFIO IOVA) and the features,
+ * which pick the receive path (VIRTIO_NET_F_MRG_RXBUF) and how a headerless packet goes out
+ * (VIRTIO_RING_F_INDIRECT_DESC). Every field a burst reads is final in its queue pair.
  *
  * <p>Zero copy: the device reads and writes the pool buffers themselves. The 12-byte header
  * (§5.1.6, VIRTIO_F_VERSION_1) sits in each buffer's headroom, just in front of the frame; a
