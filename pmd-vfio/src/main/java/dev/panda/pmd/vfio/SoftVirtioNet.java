@@ -6,9 +6,11 @@ import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.GuestMemory;
+import dev.panda.pmd.virtio.ring.VirtioNetDriver;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A virtio-net device in software, behind the very {@link VirtioPciPort} a PCI device gets: the
@@ -25,6 +27,9 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
     private final VirtioPciPort port;
     private final DeviceQueue rx;
     private final DeviceQueue tx;
+    private final DriverQueue txq;
+    private final int[] heads;
+    private final long[] written;
     private final Chain rxChain;
     private final Chain txChain;
     private final long[] kicks = new long[2];
@@ -35,14 +40,34 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
 
     /** Opens a port named {@code name} on {@code pool} with queues of {@code size}, attached to this device. */
     public SoftVirtioNet(String name, PacketPool pool, int portId, int size) {
-        long qbytes = DriverQueue.bytes(size, 0);
-        MemorySegment rings = arena.allocate(2 * align(qbytes) + 4096, 4096);
-        DriverQueue rxq = DriverQueue.create(name + "-rxq0", rings.asSlice(0, qbytes), rings.address(), size, 0, 0);
-        DriverQueue txq = DriverQueue.create(
-                name + "-txq0", rings.asSlice(align(qbytes), qbytes), rings.address() + align(qbytes), size, 0, 0);
+        this(name, pool, portId, size, 0);
+    }
+
+    /**
+     * The same with {@code features} negotiated (VIRTIO_NET_F_MRG_RXBUF, VIRTIO_F_INDIRECT_DESC,
+     * as a PCI device that offers them would have).
+     */
+    public SoftVirtioNet(String name, PacketPool pool, int portId, int size, long features) {
+        zeroHeader.set(ValueLayout.JAVA_SHORT_UNALIGNED, HDR - 2, (short) 1); // num_buffers 1 (§5.1.6.4)
+        long rxBytes = DriverQueue.bytes(size, 0);
+        long txBytes = VirtioNetDriver.queueBytes(size, features);
+        MemorySegment rings = arena.allocate(align(rxBytes) + align(txBytes) + 4096, 4096);
+        DriverQueue rxq =
+                DriverQueue.create(name + "-rxq0", rings.asSlice(0, rxBytes), rings.address(), size, features, 0);
+        this.txq = DriverQueue.create(
+                name + "-txq0",
+                rings.asSlice(align(rxBytes), txBytes),
+                rings.address() + align(rxBytes),
+                size,
+                features,
+                VirtioNetDriver.indirectMax(features));
+        this.heads = new int[size];
+        this.written = new long[size];
         GuestMemory memory = new TwoRegions(pool.segment(), rings);
-        this.rx = DeviceQueue.at(name + "-dev-rx", memory, size, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), 0, 0);
-        this.tx = DeviceQueue.at(name + "-dev-tx", memory, size, txq.descAddr(), txq.availAddr(), txq.usedAddr(), 0, 0);
+        this.rx = DeviceQueue.at(
+                name + "-dev-rx", memory, size, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), features, 0);
+        this.tx = DeviceQueue.at(
+                name + "-dev-tx", memory, size, txq.descAddr(), txq.availAddr(), txq.usedAddr(), features, 0);
         this.rxChain = rx.newChain();
         this.txChain = tx.newChain();
         this.port = new VirtioPciPort(
@@ -53,8 +78,9 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
                 0x02_70_6e_00_50_00L | (portId & 0xff),
                 rxq,
                 txq,
+                features,
                 pool.segment().address(),
-                rings.address() + 2 * align(qbytes),
+                rings.address() + align(rxBytes) + align(txBytes),
                 this);
     }
 
@@ -68,15 +94,44 @@ public final class SoftVirtioNet implements VirtioPciPort.Device, AutoCloseable 
 
     /** Delivers {@code len} bytes of {@code frame} from {@code off} into the next rx buffer; false if none is posted. */
     public boolean deliver(MemorySegment frame, long off, int len) {
-        if (!rx.pop(rxChain)) {
-            return false;
+        return deliverSplit(frame, off, len, Math.max(len, 1)); // a zeroed header but for num_buffers 1
+    }
+
+    /**
+     * With VIRTIO_NET_F_MRG_RXBUF (§5.1.6.4): delivers {@code len} bytes of {@code frame} in as
+     * many rx buffers as {@code chunk}-byte pieces it takes (the header and the first piece in
+     * the first, {@code num_buffers} saying how many), published together; false (nothing used)
+     * if too few are posted.
+     */
+    public boolean deliverSplit(MemorySegment frame, long off, int len, int chunk) {
+        int pieces = Math.max(1, (len + chunk - 1) / chunk);
+        int mark = rx.mark();
+        for (int k = 0; k < pieces; k++) {
+            if (k >= heads.length || !rx.pop(rxChain)) {
+                rx.rewind(mark);
+                return false;
+            }
+            int piece = Math.min(chunk, len - k * chunk);
+            long w = 0;
+            if (k == 0) {
+                w = rxChain.copyToWritable(0, zeroHeader, 0, HDR);
+                MemorySegment h = rxChain.segment(0);
+                h.set(ValueLayout.JAVA_SHORT_UNALIGNED, rxChain.offset(0) + HDR - 2, (short) pieces);
+            }
+            w += rxChain.copyToWritable(w, frame, off + (long) k * chunk, piece);
+            heads[k] = rxChain.head();
+            written[k] = w;
         }
-        // §5.1.6.4: a zeroed header (num_buffers is 1 without MRG_RXBUF: any value is fine then)
-        long w = rxChain.copyToWritable(0, zeroHeader, 0, HDR);
-        w += rxChain.copyToWritable(HDR, frame, off, len);
-        rx.pushUsed(rxChain.head(), w);
+        for (int k = 0; k < pieces; k++) {
+            rx.pushUsed(heads[k], written[k]);
+        }
         rx.publishUsed();
         return true;
+    }
+
+    /** Descriptors of the driver's transmit queue not in any chain in flight. */
+    public int txFreeDescriptors() {
+        return txq.freeDescriptors();
     }
 
     /**

@@ -1,29 +1,48 @@
 package dev.panda.pmd.vfio;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_ACCESS_PLATFORM;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MAC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_STATUS;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
+
 /**
- * The feature bits net_virtio_pci negotiates (virtio 1.2 §6 reserved bits, §5.1.3 network bits).
+ * The feature bits net_virtio_pci negotiates (pmd-virtio's {@code VirtioFeatures} numbers).
  * VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM are required: without the first the device
  * speaks the legacy interface; without the second it bypasses the IOMMU (§6.1: it would treat
  * IOVAs as physical addresses and DMA would go astray).
  */
 public final class VirtioNetFeatures {
 
-    public static final long MAC = 1L << 5;
-    public static final long STATUS = 1L << 16;
-    public static final long VERSION_1 = 1L << 32;
-    public static final long ACCESS_PLATFORM = 1L << 33;
-    /** What panda uses if offered: no offloads, no mergeable buffers, no control queue, split rings. */
-    public static final long WANTED = VERSION_1 | ACCESS_PLATFORM | MAC | STATUS;
+    /** The bits panda takes when offered, in the order {@link #describe} names them. */
+    private static final int[] BITS = {F_MAC, F_STATUS, F_MRG_RXBUF, F_INDIRECT_DESC, F_VERSION_1, F_ACCESS_PLATFORM};
+
+    private static final String[] NAMES = {"MAC", "STATUS", "MRG_RXBUF", "INDIRECT_DESC", "VERSION_1", "ACCESS_PLATFORM"
+    };
+
+    /**
+     * What panda uses if offered: the MAC and link status, mergeable receive buffers and indirect
+     * descriptors (the shared driver queue pair's); no offloads, no control queue, split rings.
+     */
+    public static final long WANTED = bit(F_VERSION_1)
+            | bit(F_ACCESS_PLATFORM)
+            | bit(F_MAC)
+            | bit(F_STATUS)
+            | bit(F_MRG_RXBUF)
+            | bit(F_INDIRECT_DESC);
 
     private VirtioNetFeatures() {}
 
     /** The subset of {@code offered} panda accepts; throws if a required bit is missing. */
     public static long accept(long offered) {
-        if ((offered & VERSION_1) == 0) {
+        if (!has(offered, F_VERSION_1)) {
             throw new VfioException("the device does not offer VIRTIO_F_VERSION_1 (bit 32): a legacy-only "
                     + "device; panda drives modern virtio-pci only (QEMU: disable-legacy=on)");
         }
-        if ((offered & ACCESS_PLATFORM) == 0) {
+        if (!has(offered, F_ACCESS_PLATFORM)) {
             throw new VfioException("the device does not offer VIRTIO_F_ACCESS_PLATFORM (bit 33): it would "
                     + "ignore the IOMMU and DMA to IOVAs as physical addresses (QEMU: iommu_platform=on)");
         }
@@ -33,11 +52,9 @@ public final class VirtioNetFeatures {
     /** Bit names for log lines. */
     public static String describe(long features) {
         StringBuilder b = new StringBuilder();
-        String[] names = {"MAC", "STATUS", "VERSION_1", "ACCESS_PLATFORM"};
-        long[] bits = {MAC, STATUS, VERSION_1, ACCESS_PLATFORM};
-        for (int i = 0; i < bits.length; i++) {
-            if ((features & bits[i]) != 0) {
-                b.append(b.isEmpty() ? "" : "|").append(names[i]);
+        for (int i = 0; i < BITS.length; i++) {
+            if (has(features, BITS[i])) {
+                b.append(b.isEmpty() ? "" : "|").append(NAMES[i]);
             }
         }
         return b.isEmpty() ? "none" : b.toString();

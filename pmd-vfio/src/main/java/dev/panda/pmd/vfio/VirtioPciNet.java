@@ -7,6 +7,8 @@ import dev.panda.jextract.Posix;
 import dev.panda.jextract.libc.Libc;
 import dev.panda.jextract.uapi.Uapi;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
+import dev.panda.pmd.virtio.ring.VirtioNetDriver;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -118,7 +120,7 @@ final class VirtioPciNet implements VirtioPciPort.Device {
             }
             // Rings: one shared anonymous mapping, DMA-mapped, plus a page for the shared tx header.
             long ringBytes0 = align(DriverQueue.bytes(sizes[0], 0), PAGE);
-            long ringBytes1 = align(DriverQueue.bytes(sizes[1], 0), PAGE);
+            long ringBytes1 = align(VirtioNetDriver.queueBytes(sizes[1], features), PAGE);
             long ringTotal = ringBytes0 + ringBytes1 + PAGE;
             MemorySegment rings = Posix.mmap(
                     ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED | Posix.MAP_ANONYMOUS, null, 0);
@@ -137,7 +139,7 @@ final class VirtioPciNet implements VirtioPciPort.Device {
                     ringIova + ringBytes0,
                     sizes[1],
                     features,
-                    0);
+                    VirtioNetDriver.indirectMax(features));
             Fd rxIrq = null;
             int rxVector = VirtioPciTransport.NO_VECTOR;
             if (interrupts) {
@@ -178,7 +180,17 @@ final class VirtioPciNet implements VirtioPciPort.Device {
                     sizes[1],
                     Long.toHexString(poolIova));
             return new VirtioPciPort(
-                    name, driverName, pool, portId, mac, rxq, txq, poolIova, ringIova + ringBytes0 + ringBytes1, net);
+                    name,
+                    driverName,
+                    pool,
+                    portId,
+                    mac,
+                    rxq,
+                    txq,
+                    features,
+                    poolIova,
+                    ringIova + ringBytes0 + ringBytes1,
+                    net);
         } catch (RuntimeException e) {
             runAll(undo, e);
             throw e;
@@ -206,7 +218,7 @@ final class VirtioPciNet implements VirtioPciPort.Device {
     /** The MAC from the device configuration (§5.1.4, read with config_generation, §2.5.1), or a local one. */
     private long readMac(int portId) {
         MemorySegment cfg = transport.deviceConfig();
-        if ((features & VirtioNetFeatures.MAC) == 0 || cfg.byteSize() < 6) {
+        if (!VirtioFeatures.has(features, VirtioFeatures.F_MAC) || cfg.byteSize() < 6) {
             return 0x02_70_6e_00_70_00L | (portId & 0xff); // locally administered
         }
         for (int attempt = 0; ; attempt++) {
@@ -229,7 +241,7 @@ final class VirtioPciNet implements VirtioPciPort.Device {
     @Override
     public LinkStatus link() {
         MemorySegment cfg = transport.deviceConfig();
-        if ((features & VirtioNetFeatures.STATUS) == 0 || cfg.byteSize() < 8) {
+        if (!VirtioFeatures.has(features, VirtioFeatures.F_STATUS) || cfg.byteSize() < 8) {
             return LinkStatus.VIRTUAL_UP; // §5.1.4: without STATUS the link is assumed up
         }
         boolean up = (transport.read16(cfg, 6) & Uapi.VIRTIO_NET_S_LINK_UP()) != 0;

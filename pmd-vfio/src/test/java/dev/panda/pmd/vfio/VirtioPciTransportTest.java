@@ -1,5 +1,13 @@
 package dev.panda.pmd.vfio;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_ACCESS_PLATFORM;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MAC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_STATUS;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -84,7 +92,7 @@ class VirtioPciTransportTest {
         VirtioPciCaps caps = VirtioPciCaps.parse(ConfigSpace.qemu().b);
         MemorySegment[] bars = bars(caps);
         VirtioPciTransport t = new VirtioPciTransport(caps, bars);
-        t.driverFeatures(VirtioNetFeatures.VERSION_1 | VirtioNetFeatures.MAC);
+        t.driverFeatures(bit(F_VERSION_1) | bit(F_MAC));
         // plain memory keeps the last write: select 1, high half (VERSION_1 is bit 0 of it)
         assertEquals(1, bars[4].get(VirtioPciTransport.U32, VirtioPciTransport.GFSELECT));
         assertEquals(1, bars[4].get(VirtioPciTransport.U32, VirtioPciTransport.GF));
@@ -122,23 +130,23 @@ class VirtioPciTransportTest {
 
     @Test
     void negotiationRefusesDevicesWithoutVersion1OrAccessPlatform() {
-        long all = VirtioNetFeatures.VERSION_1
-                | VirtioNetFeatures.ACCESS_PLATFORM
-                | VirtioNetFeatures.MAC
-                | VirtioNetFeatures.STATUS
-                | (1L << 15) /* MRG_RXBUF */
-                | (1L << 29) /* EVENT_IDX */
+        long all = bit(F_VERSION_1)
+                | bit(F_ACCESS_PLATFORM)
+                | bit(F_MAC)
+                | bit(F_STATUS)
+                | bit(F_MRG_RXBUF)
+                | bit(F_INDIRECT_DESC)
+                | bit(F_EVENT_IDX)
                 | 1 /* CSUM */;
         assertEquals(VirtioNetFeatures.WANTED, VirtioNetFeatures.accept(all));
         VfioException legacy =
-                assertThrows(VfioException.class, () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.VERSION_1));
+                assertThrows(VfioException.class, () -> VirtioNetFeatures.accept(all & ~bit(F_VERSION_1)));
         assertTrue(legacy.getMessage().contains("VIRTIO_F_VERSION_1"), legacy.getMessage());
-        VfioException noIommu = assertThrows(
-                VfioException.class, () -> VirtioNetFeatures.accept(all & ~VirtioNetFeatures.ACCESS_PLATFORM));
+        VfioException noIommu =
+                assertThrows(VfioException.class, () -> VirtioNetFeatures.accept(all & ~bit(F_ACCESS_PLATFORM)));
         assertTrue(noIommu.getMessage().contains("iommu_platform=on"), noIommu.getMessage());
         assertEquals(
                 "VERSION_1|ACCESS_PLATFORM",
-                VirtioNetFeatures.describe(
-                        VirtioNetFeatures.accept(VirtioNetFeatures.VERSION_1 | VirtioNetFeatures.ACCESS_PLATFORM)));
+                VirtioNetFeatures.describe(VirtioNetFeatures.accept(bit(F_VERSION_1) | bit(F_ACCESS_PLATFORM))));
     }
 }

@@ -19,8 +19,10 @@ import dev.panda.pmd.vfio.PciAddress;
 import dev.panda.pmd.vfio.PciSysfs;
 import dev.panda.pmd.vfio.Vfio;
 import dev.panda.pmd.vfio.VfioContainer;
+import dev.panda.pmd.vfio.VirtioNetFeatures;
 import dev.panda.pmd.vfio.VirtioPciPort;
 import dev.panda.pmd.virtio.guest.PacketSocket;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -148,7 +150,15 @@ public final class VfioGuestMain {
             check(port instanceof VirtioPciPort, "opened " + port.getClass());
             check(port.link().up(), "link down");
             check(VfioContainer.liveMappings() == 2, "mappings while open: " + VfioContainer.liveMappings());
-            return String.format("open %d ms, mac %012x, VmLck %d kB; ", opened / 1_000_000, port.mac(), lockedKb())
+            long f = ((VirtioPciPort) port).features();
+            // QEMU's virtio-net-pci offers both: the shared driver queue pair's paths run here
+            check(
+                    VirtioFeatures.has(f, VirtioFeatures.F_MRG_RXBUF)
+                            && VirtioFeatures.has(f, VirtioFeatures.F_INDIRECT_DESC),
+                    "features " + VirtioNetFeatures.describe(f));
+            return String.format(
+                            "open %d ms, mac %012x, VmLck %d kB, %s; ",
+                            opened / 1_000_000, port.mac(), lockedKb(), VirtioNetFeatures.describe(f))
                     + c.run((VirtioPciPort) port);
         } finally {
             port.close();

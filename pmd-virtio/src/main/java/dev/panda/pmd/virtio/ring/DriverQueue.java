@@ -64,7 +64,7 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
         Objects.requireNonNull(mem, "mem");
         if (indirectMax < 0
                 || indirectMax > size
-                || indirectMax > 0 && !SplitRing.has(features, SplitRing.F_INDIRECT_DESC)) {
+                || indirectMax > 0 && !VirtioFeatures.has(features, VirtioFeatures.F_INDIRECT_DESC)) {
             throw new IllegalArgumentException("indirect tables of " + indirectMax + " entries need "
                     + "VIRTIO_F_INDIRECT_DESC and at most queue size (" + size + ") entries");
         }
@@ -115,13 +115,13 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
      * A driver queue in {@code mem} (at least {@link #bytes} long, zeroed here), which the device
      * sees at {@code ringAddr}.
      *
-     * @param features    negotiated bits: {@link SplitRing#F_EVENT_IDX} picks the notification
-     *                    scheme, {@link SplitRing#F_INDIRECT_DESC} allows {@code indirectMax > 0}
+     * @param features    negotiated bits: {@link VirtioFeatures#F_EVENT_IDX} picks the notification
+     *                    scheme, {@link VirtioFeatures#F_INDIRECT_DESC} allows {@code indirectMax > 0}
      * @param indirectMax entries per indirect table, 0 for no indirect descriptors
      */
     public static DriverQueue create(
             String name, MemorySegment mem, long ringAddr, int size, long features, int indirectMax) {
-        return SplitRing.has(features, SplitRing.F_EVENT_IDX)
+        return VirtioFeatures.has(features, VirtioFeatures.F_EVENT_IDX)
                 ? new EventIdx(name, mem, ringAddr, size, features, indirectMax)
                 : new Flags(name, mem, ringAddr, size, features, indirectMax);
     }
@@ -320,6 +320,11 @@ public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQue
 
     public final int size() {
         return size;
+    }
+
+    /** Entries per indirect table, 0 without indirect descriptors. */
+    public final int indirectMax() {
+        return indirectMax;
     }
 
     /** Descriptors not in any chain in flight. */

@@ -31,10 +31,11 @@ public final class SplitRing {
     /** §2.7.10: in {@code used.flags}, the device needs no available buffer notification. */
     public static final int USED_F_NO_NOTIFY = 1;
 
-    /** §6 (reserved feature bits): VIRTIO_F_INDIRECT_DESC. */
-    public static final int F_INDIRECT_DESC = 28;
-    /** §6: VIRTIO_F_EVENT_IDX, {@code used_event} and {@code avail_event} replace the flags. */
-    public static final int F_EVENT_IDX = 29;
+    /**
+     * The feature bits are {@link VirtioFeatures}'; these two names stay only until
+     * {@link DeviceQueue} uses that class too.
+     */
+    static final int F_EVENT_IDX = VirtioFeatures.F_EVENT_IDX;
 
     /** §2.7: Queue Size is a power of 2, at most 32768. */
     public static final int MAX_QUEUE_SIZE = 32768;
@@ -203,8 +204,8 @@ public final class SplitRing {
         DESC_NEXT.set(table, at, (short) next);
     }
 
-    /** Whether feature bit {@code bit} is set in {@code features}. */
-    public static boolean has(long features, int bit) {
-        return (features & (1L << bit)) != 0;
+    /** {@link VirtioFeatures#has}, until {@link DeviceQueue} calls that. */
+    static boolean has(long features, int bit) {
+        return VirtioFeatures.has(features, bit);
     }
 }

@@ -22,8 +22,6 @@ import java.nio.ByteOrder;
  */
 public final class VirtioNetHeader {
 
-    /** §5.1.3: VIRTIO_NET_F_MRG_RXBUF, the driver can merge receive buffers. */
-    public static final int F_MRG_RXBUF = 15;
     /** §5.1.6: flags. */
     public static final int F_NEEDS_CSUM = 1;
 

@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
+
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
@@ -39,7 +42,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
 
     /** The writer the negotiated features call for. */
     static GuestRxWriter of(DeviceQueue queue, long features, DirtyLog log) {
-        return (features & VhostBackend.F_MRG_RXBUF) != 0 ? new Mergeable(queue, log) : new OneChain(queue, log);
+        return has(features, F_MRG_RXBUF) ? new Mergeable(queue, log) : new OneChain(queue, log);
     }
 
     /**

@@ -1,5 +1,14 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
 import static java.lang.System.Logger.Level.DEBUG;
 import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
@@ -49,17 +58,6 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
 
     private static final System.Logger LOG = System.getLogger(VhostBackend.class.getName());
 
-    /** virtio 1.2 §6: VIRTIO_F_VERSION_1. */
-    static final long F_VERSION_1 = 1L << 32;
-    /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30 of the virtio features). */
-    static final long F_PROTOCOL_FEATURES = 1L << 30;
-    /**
-     * virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, offered with more than one queue pair (the front-end
-     * serves the control virtqueue it implies; panda sees only the SET_VRING_ENABLE it leads to).
-     * Without it DPDK's virtio-user uses one pair, and QEMU's vhost-user netdev hides MQ from the
-     * guest, whose driver then uses one pair too.
-     */
-    static final long F_NET_MQ = 1L << 22;
     /** vhost-user protocol features: VHOST_USER_PROTOCOL_F_MQ, _REPLY_ACK. */
     static final long P_MQ = 1L << 0;
 
@@ -68,14 +66,6 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
     static final long P_LOG_SHMFD = 1L << 1;
 
     static final long P_STATUS = 1L << 16;
-    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MRG_RXBUF. */
-    static final long F_MRG_RXBUF = 1L << 15;
-    /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
-    static final long F_INDIRECT_DESC = 1L << 28;
-
-    static final long F_EVENT_IDX = 1L << 29;
-    /** VHOST_F_LOG_ALL (bit 26): log every write to guest memory ("Migration"). */
-    static final long F_LOG_ALL = 1L << 26;
     /** virtio 1.2 §2.1: FEATURES_OK in the device status. */
     static final long S_FEATURES_OK = 8;
 
@@ -112,8 +102,12 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        long optional = (F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX) & ~withheld;
-        this.offeredFeatures = F_VERSION_1 | F_PROTOCOL_FEATURES | F_LOG_ALL | optional | (queues > 1 ? F_NET_MQ : 0);
+        long optional = (bit(F_MRG_RXBUF) | bit(F_INDIRECT_DESC) | bit(F_EVENT_IDX)) & ~withheld;
+        // VIRTIO_NET_F_MQ only with more than one queue pair: the front-end serves the control
+        // virtqueue it implies (panda sees only the SET_VRING_ENABLE it leads to); without it
+        // DPDK's virtio-user and QEMU's guests use one pair
+        this.offeredFeatures =
+                bit(F_VERSION_1) | bit(F_PROTOCOL_FEATURES) | bit(F_LOG_ALL) | optional | (queues > 1 ? bit(F_MQ) : 0);
         this.offeredProtocol = P_REPLY_ACK | P_LOG_SHMFD | P_STATUS | (queues > 1 ? P_MQ : 0);
         this.connector = client ? new VhostConnector.Dialing(name, path) : new VhostConnector.Listening(name, path);
         this.thread = Thread.ofPlatform().daemon().name("vhost-" + name).unstarted(this);
@@ -291,7 +285,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
                             "features 0x" + Long.toHexString(f) + " beyond the offered 0x"
                                     + Long.toHexString(offeredFeatures));
                 }
-                if ((f & F_VERSION_1) == 0) {
+                if (!has(f, F_VERSION_1)) {
                     return refuse(m, "VIRTIO_F_VERSION_1 not accepted: legacy virtio-net headers are not implemented");
                 }
                 takeBackAll();
@@ -483,8 +477,8 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
      * The caller has taken it back already. False if the front-end's addresses are unusable.
      */
     private boolean publish(Vring v) {
-        boolean enabled = v.enabled || (features & F_PROTOCOL_FEATURES) == 0;
-        if (memory == null || (features & F_VERSION_1) == 0 || v.num == 0 || !v.addrSet || !v.started || !enabled) {
+        boolean enabled = v.enabled || !has(features, F_PROTOCOL_FEATURES);
+        if (memory == null || !has(features, F_VERSION_1) || v.num == 0 || !v.addrSet || !v.started || !enabled) {
             return true;
         }
         if (v.queue == null) {
@@ -544,7 +538,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
 
     /** Whether writes are being logged: VHOST_F_LOG_ALL accepted and a log set. */
     private boolean logging() {
-        return (features & F_LOG_ALL) != 0 && log.segment() != null;
+        return has(features, F_LOG_ALL) && log.segment() != null;
     }
 
     /**
@@ -552,7 +546,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
      * VERSION_1 accepted, so GET_STATUS shows a refusal the way §3.1.1 step 6 reads it back.
      */
     private boolean setStatus(long s) {
-        if ((s & S_FEATURES_OK) != 0 && (features & F_VERSION_1) == 0) {
+        if ((s & S_FEATURES_OK) != 0 && !has(features, F_VERSION_1)) {
             s &= ~S_FEATURES_OK;
             LOG.log(
                     WARNING,
@@ -579,7 +573,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
                 "{0}: dirty log of {1} bytes set{2}",
                 name,
                 m.size(),
-                (features & F_LOG_ALL) != 0 ? ", logging" : "");
+                has(features, F_LOG_ALL) ? ", logging" : "");
         return publishAll();
     }
 
@@ -601,19 +595,19 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
     /** The negotiated features an operator cares about, by name, for the log. */
     static String featureNames(long f) {
         StringBuilder b = new StringBuilder();
-        if ((f & F_NET_MQ) != 0) {
+        if (has(f, F_MQ)) {
             b.append("MQ ");
         }
-        if ((f & F_MRG_RXBUF) != 0) {
+        if (has(f, F_MRG_RXBUF)) {
             b.append("MRG_RXBUF ");
         }
-        if ((f & F_INDIRECT_DESC) != 0) {
+        if (has(f, F_INDIRECT_DESC)) {
             b.append("INDIRECT_DESC ");
         }
-        if ((f & F_EVENT_IDX) != 0) {
+        if (has(f, F_EVENT_IDX)) {
             b.append("EVENT_IDX ");
         }
-        if ((f & F_LOG_ALL) != 0) {
+        if (has(f, F_LOG_ALL)) {
             b.append("LOG_ALL ");
         }
         return b.isEmpty()

@@ -1,5 +1,10 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+
 import dev.panda.dataplane.port.DeviceException;
 import dev.panda.dataplane.port.DeviceSpec;
 import dev.panda.dataplane.port.Port;
@@ -55,9 +60,9 @@ public final class VhostPortDriver implements PortDriver {
         }
         try {
             // offered ring and net features, each on by default; =0 takes it out of GET_FEATURES
-            long withheld = (spec.getBool("mrg_rxbuf", true) ? 0 : VhostBackend.F_MRG_RXBUF)
-                    | (spec.getBool("event_idx", true) ? 0 : VhostBackend.F_EVENT_IDX)
-                    | (spec.getBool("indirect", true) ? 0 : VhostBackend.F_INDIRECT_DESC);
+            long withheld = (spec.getBool("mrg_rxbuf", true) ? 0 : bit(F_MRG_RXBUF))
+                    | (spec.getBool("event_idx", true) ? 0 : bit(F_EVENT_IDX))
+                    | (spec.getBool("indirect", true) ? 0 : bit(F_INDIRECT_DESC));
             return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client, withheld);
         } catch (NativeException | IllegalArgumentException e) {
             throw new DeviceException(

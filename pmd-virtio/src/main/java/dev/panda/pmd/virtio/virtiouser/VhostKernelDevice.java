@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
+
 import dev.panda.jextract.ErrnoCalls;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
@@ -103,7 +106,7 @@ abstract sealed class VhostKernelDevice implements VhostTransport permits VhostN
 
     /** Refuses a device without VERSION_1 (legacy layouts are not supported). */
     final long requireVersion1(long offered) {
-        if ((offered & F_VERSION_1) == 0) {
+        if (!has(offered, F_VERSION_1)) {
             throw new IllegalStateException(name + ": " + path + " does not offer VIRTIO_F_VERSION_1 (features 0x"
                     + Long.toHexString(offered) + "); legacy devices are not supported");
         }

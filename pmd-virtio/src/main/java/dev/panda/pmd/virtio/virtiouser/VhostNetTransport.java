@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
@@ -106,7 +109,7 @@ final class VhostNetTransport extends VhostKernelDevice {
         requireOnePair(queuePairs);
         setOwner();
         long offered = requireVersion1(getFeatures());
-        long want = F_VERSION_1 | (offered & F_OPTIONAL);
+        long want = bit(F_VERSION_1) | (offered & OPTIONAL);
         setFeatures(want);
         return want;
     }

@@ -2,6 +2,7 @@ package dev.panda.pmd.virtio.virtiouser;
 
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.util.List;
 
 /**
@@ -15,23 +16,13 @@ import java.util.List;
  */
 interface VhostTransport extends AutoCloseable {
 
-    /** virtio 1.2 §6: VIRTIO_F_VERSION_1, required (12-byte headers, little-endian rings). */
-    long F_VERSION_1 = 1L << 32;
-    /** virtio 1.2 §6: VIRTIO_F_ACCESS_PLATFORM: the device reaches memory through an IOMMU (vDPA's IOTLB). */
-    long F_ACCESS_PLATFORM = 1L << 33;
-    /** vhost-user: VHOST_USER_F_PROTOCOL_FEATURES (bit 30). */
-    long F_PROTOCOL_FEATURES = 1L << 30;
-    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MQ, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_MAC. */
-    long F_NET_MQ = 1L << 22;
-
-    long F_MRG_RXBUF = 1L << 15;
-    long F_NET_MAC = 1L << 5;
-    /** virtio 1.2 §6: VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX. */
-    long F_INDIRECT_DESC = 1L << 28;
-
-    long F_EVENT_IDX = 1L << 29;
-    /** The ring and net features panda's driver takes whenever the device offers them. */
-    long F_OPTIONAL = F_MRG_RXBUF | F_INDIRECT_DESC | F_EVENT_IDX;
+    /**
+     * The ring and net features panda's driver takes whenever the device offers them (bit numbers
+     * are {@link VirtioFeatures}'; VIRTIO_F_VERSION_1 is required besides).
+     */
+    long OPTIONAL = VirtioFeatures.bit(VirtioFeatures.F_MRG_RXBUF)
+            | VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC)
+            | VirtioFeatures.bit(VirtioFeatures.F_EVENT_IDX);
 
     /**
      * Memory the device must reach: {@code size} bytes of panda's mapping at {@code userAddr},

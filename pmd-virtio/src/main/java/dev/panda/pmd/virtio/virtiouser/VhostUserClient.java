@@ -1,5 +1,10 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 
 import dev.panda.jextract.Fd;
@@ -81,13 +86,13 @@ final class VhostUserClient implements VhostTransport {
     public long negotiate(int queuePairs) {
         send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
         long offered = query(VhostUserRequest.GET_FEATURES);
-        if ((offered & F_VERSION_1) == 0) {
+        if (!has(offered, F_VERSION_1)) {
             throw new VhostUserClientException(name + ": the back-end does not offer VIRTIO_F_VERSION_1 "
                     + "(features 0x" + Long.toHexString(offered) + "); legacy devices are not supported");
         }
-        long want = F_VERSION_1 | (offered & F_OPTIONAL);
-        if ((offered & F_PROTOCOL_FEATURES) != 0) {
-            want |= F_PROTOCOL_FEATURES;
+        long want = bit(F_VERSION_1) | (offered & OPTIONAL);
+        if (has(offered, F_PROTOCOL_FEATURES)) {
+            want |= bit(F_PROTOCOL_FEATURES);
             long p = query(VhostUserRequest.GET_PROTOCOL_FEATURES);
             protocol = p & (P_REPLY_ACK | (queuePairs > 1 ? P_MQ : 0));
             send(new U64(VhostUserRequest.SET_PROTOCOL_FEATURES, requestFlags(false), protocol));
@@ -102,7 +107,7 @@ final class VhostUserClient implements VhostTransport {
                 throw new VhostUserClientException(
                         name + ": " + queuePairs + " queue pairs asked for, the back-end has " + max);
             }
-            want |= offered & F_NET_MQ;
+            want |= offered & bit(F_MQ);
         }
         features = want;
         request(new U64(VhostUserRequest.SET_FEATURES, flags(), want));
@@ -142,7 +147,7 @@ final class VhostUserClient implements VhostTransport {
     /** SET_VRING_ENABLE, meaningful only when PROTOCOL_FEATURES was negotiated (rings start disabled). */
     @Override
     public void enable(int index) {
-        if ((features & F_PROTOCOL_FEATURES) != 0) {
+        if (has(features, F_PROTOCOL_FEATURES)) {
             request(new VringState(VhostUserRequest.SET_VRING_ENABLE, flags(), index, 1));
         }
     }

@@ -1,5 +1,10 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_ACCESS_PLATFORM;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MAC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
 import static java.lang.System.Logger.Level.WARNING;
 
 import dev.panda.jextract.Fd;
@@ -62,7 +67,7 @@ final class VhostVdpaTransport extends VhostKernelDevice {
             setStatus(Uapi.VIRTIO_CONFIG_S_ACKNOWLEDGE());
             setStatus(status | Uapi.VIRTIO_CONFIG_S_DRIVER());
             long offered = requireVersion1(getFeatures());
-            long want = F_VERSION_1 | (offered & (F_OPTIONAL | F_ACCESS_PLATFORM | F_NET_MAC));
+            long want = bit(F_VERSION_1) | (offered & (OPTIONAL | bit(F_ACCESS_PLATFORM) | bit(F_MAC)));
             setFeatures(want);
             long backend = getU64("VHOST_GET_BACKEND_FEATURES", Uapi.VHOST_GET_BACKEND_FEATURES());
             long v2 = 1L << Uapi.VHOST_BACKEND_F_IOTLB_MSG_V2();
@@ -81,7 +86,7 @@ final class VhostVdpaTransport extends VhostKernelDevice {
                         + " (status 0x" + Integer.toHexString(got) + ")");
             }
             this.features = want;
-            this.mac = (want & F_NET_MAC) != 0 ? readMac() : -1;
+            this.mac = has(want, F_MAC) ? readMac() : -1;
             long[] range = iovaRange();
             this.iovaFirst = range[0];
             this.iovaLast = range[1];

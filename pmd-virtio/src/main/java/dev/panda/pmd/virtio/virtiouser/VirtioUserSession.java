@@ -4,16 +4,24 @@ import static java.lang.System.Logger.Level.ERROR;
 import static java.lang.System.Logger.Level.INFO;
 import static java.lang.System.Logger.Level.WARNING;
 
+import dev.panda.dataplane.mem.PacketPool;
+import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.Fd;
+import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
+import dev.panda.pmd.virtio.ring.VirtioNetDriver;
 import dev.panda.pmd.virtio.vhostuser.Backoff;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.Wakeup;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * The control thread of a {@code net_virtio_user} port: gets a connection to the back-end
+ * The control half of a {@code net_virtio_user} port: its {@link Device} (the rings, their
+ * set-up with a back-end and their take-down) and, for vhost-user, the control thread that gets a connection to the back-end
  * (client mode connects to PATH; {@code server=1} listens on PATH and the back-end connects, as
  * DPDK's {@code net_vhost} with {@code client=1} or QEMU's vhost-user-net back-ends do), has the
  * {@link Device} set the rings up over it, then waits for it to end. A back-end that goes away
@@ -32,16 +40,189 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
     /** A connection that lasted this long resets the backoff (a flapping back-end stays paced). */
     private static final long STABLE_NANOS = 200_000_000L;
 
-    /** What the session (or a {@link KernelControl}) drives: the port's rings and buffers. */
-    interface Device {
-        /** Negotiates over {@code transport} and starts the rings; throws if the device refuses or fails. */
-        void attach(VhostTransport transport);
+    /**
+     * The control half of a {@code net_virtio_user} port, which the session (or a
+     * {@link KernelControl}) drives: the rings' shared memory and eventfds, and per back-end the
+     * attach (negotiate, offer the memory, build the queues for the features, fill, start) and
+     * the detach (quiesce the pollers, stop the rings, take every buffer back, fresh rings). The
+     * data path is the {@link VirtioNetDriver} it installs the queues in.
+     */
+    static final class Device {
+        private static final long PAGE = 4096;
+
+        private final String name;
+        private final PacketPool pool;
+        private final int queues;
+        private final int qsize;
+        private final VirtioNetDriver driver;
+        private final Fd ringFd;
+        private final MemorySegment ringMem;
+        private final long ringBytes;
+        private final long ringTotal;
+        private final long sharedHeader;
+        private final Fd[] kicks;
+        private final Fd[] calls;
+        /** The pool's and the rings' first byte as the device knows them (the transport's map). */
+        private long poolDev;
+
+        private long ringDev;
+        private volatile long negotiated;
 
         /**
-         * Stops the rings and takes every buffer back; {@code transport} is the live device to
-         * stop them through (GET_VRING_BASE, a reset), or null when it is gone.
+         * Rings and eventfds for as many queue pairs as {@code rx} counters (the port's), of
+         * {@code qsize}, and the driver for them; nothing runs yet.
          */
-        void detach(VhostTransport transport);
+        Device(String name, PacketPool pool, int portId, int qsize, QueueCounters[] rx, QueueCounters[] tx) {
+            this.name = name;
+            this.pool = pool;
+            this.queues = rx.length;
+            this.qsize = qsize;
+            this.kicks = new Fd[2 * queues];
+            this.calls = new Fd[2 * queues];
+            // virtio-user's doorbell: a write to the vring's kick eventfd
+            this.driver = new VirtioNetDriver(name, pool, portId, v -> Posix.eventfdSignal(kicks[v]), rx, tx);
+            // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
+            this.ringBytes =
+                    align(VirtioNetDriver.queueBytes(qsize, VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC)));
+            this.ringTotal = 2 * queues * ringBytes + PAGE; // the last page holds the shared tx header
+            this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
+            MemorySegment rings = null;
+            try {
+                Posix.ftruncate(ringFd, ringTotal);
+                rings = Posix.mmap(ringTotal, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, ringFd, 0);
+                this.ringMem = rings;
+                this.sharedHeader = rings.address() + ringTotal - PAGE; // zero: fresh memfd pages
+                createQueues(0);
+                for (int v = 0; v < 2 * queues; v++) {
+                    kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+                    calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+                }
+            } catch (RuntimeException e) {
+                driver.releaseBuffers();
+                closeFds();
+                if (rings != null) {
+                    Posix.munmap(rings);
+                }
+                ringFd.close();
+                throw e;
+            }
+        }
+
+        private static long align(long v) {
+            return (v + PAGE - 1) / PAGE * PAGE;
+        }
+
+        /**
+         * Fresh, zeroed rings in the shared block (§2.7: every index starts at 0) of the classes
+         * the {@code features} call for, installed in the driver (gate closed).
+         */
+        private void createQueues(long features) {
+            long headerDev = ringDev + (sharedHeader - ringMem.address());
+            for (int q = 0; q < queues; q++) {
+                long off = 2L * q * ringBytes;
+                DriverQueue rxq = DriverQueue.create(
+                        name + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringDev + off, qsize, features, 0);
+                DriverQueue txq = DriverQueue.create(
+                        name + "-txq" + q,
+                        ringMem.asSlice(off + ringBytes, ringBytes),
+                        ringDev + off + ringBytes,
+                        qsize,
+                        features,
+                        VirtioNetDriver.indirectMax(features));
+                driver.install(q, rxq, txq, features, poolDev, headerDev);
+            }
+        }
+
+        /**
+         * Control thread, rings idle (no poller can enter): negotiates, offers the pool and the
+         * rings (the transport's map says at which device addresses), builds the queues at those
+         * addresses, fills the receive rings, sets every vring up, enables it and starts the
+         * device; then the pollers may run.
+         */
+        void attach(VhostTransport t) {
+            // features first: they decide the queues' classes
+            long f = t.negotiate(queues);
+            negotiated = f;
+            long[] dev = t.map(List.of(
+                    new VhostTransport.Region(pool.segment().address(), pool.regionBytes(), pool.fd()),
+                    new VhostTransport.Region(ringMem.address(), ringTotal, ringFd)));
+            poolDev = dev[0];
+            ringDev = dev[1];
+            createQueues(f);
+            for (int q = 0; q < queues; q++) {
+                driver.fill(q); // the receive queues start full, before the device sees them
+            }
+            for (int q = 0; q < queues; q++) {
+                t.setVring(2 * q, driver.rxq(q), kicks[2 * q], calls[2 * q]);
+                t.setVring(2 * q + 1, driver.txq(q), kicks[2 * q + 1], calls[2 * q + 1]);
+            }
+            for (int v = 0; v < 2 * queues; v++) {
+                t.enable(v);
+            }
+            t.start();
+            for (int q = 0; q < queues; q++) {
+                // buffers posted before the device started: tell it (it may be waiting for a kick)
+                Posix.eventfdSignal(kicks[2 * q]);
+            }
+            driver.open();
+        }
+
+        /**
+         * Control thread: the pollers leave the rings, the device stops them (GET_VRING_BASE, a
+         * reset; when {@code t} is a live device), every buffer it held goes back to the pool
+         * (counted), and the rings start again from zero for the next back-end.
+         */
+        void detach(VhostTransport t) {
+            driver.close();
+            if (t != null) {
+                try {
+                    t.stop(2 * queues);
+                } catch (RuntimeException e) {
+                    LOG.log(WARNING, "{0}: stopping the vrings failed ({1}); closing the device", name, e.getMessage());
+                }
+            }
+            int back = driver.releaseBuffers();
+            if (back > 0) {
+                LOG.log(INFO, "{0}: {1} buffer(s) the device held returned to the pool", name, back);
+            }
+            createQueues(0);
+        }
+
+        VirtioNetDriver driver() {
+            return driver;
+        }
+
+        /** The features negotiated with the current (or last) back-end (SET_FEATURES). */
+        long features() {
+            return negotiated;
+        }
+
+        /** The pool's and the rings' first byte as the device knows them (from the last set-up). */
+        long[] deviceAddresses() {
+            return new long[] {poolDev, ringDev};
+        }
+
+        /** The pool's and the rings' first byte in panda's address space. */
+        long[] userAddresses() {
+            return new long[] {pool.segment().address(), ringMem.address()};
+        }
+
+        /** Once nothing runs any more: the eventfds and the rings go. */
+        void release() {
+            closeFds();
+            Posix.munmap(ringMem);
+            ringFd.close();
+        }
+
+        private void closeFds() {
+            for (Fd[] fds : new Fd[][] {kicks, calls}) {
+                for (Fd fd : fds) {
+                    if (fd != null && fd.isOpen()) {
+                        fd.close();
+                    }
+                }
+            }
+        }
     }
 
     private final String name;

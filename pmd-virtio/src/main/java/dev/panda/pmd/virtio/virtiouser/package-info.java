@@ -7,11 +7,13 @@
  * virtqueues are offered to the device (SET_MEM_TABLE at guest address = user address, or
  * IOTLB updates at IOVAs), so descriptors point straight at pool buffers: zero copy both ways.
  * {@link dev.panda.pmd.virtio.virtiouser.VhostUserClient} speaks the control socket and
- * {@link dev.panda.pmd.virtio.virtiouser.VirtioUserSession} owns the connection (and gets a new one
- * when the back-end goes away); {@link dev.panda.pmd.virtio.virtiouser.VhostNetTransport} and
- * {@link dev.panda.pmd.virtio.virtiouser.VhostVdpaTransport} speak the kernel's ioctls, set up once
- * by {@link dev.panda.pmd.virtio.virtiouser.KernelControl};
- * {@link dev.panda.pmd.virtio.virtiouser.VirtioUserPort} moves packets on
- * {@link dev.panda.pmd.virtio.ring.DriverQueue}s whichever it is.
+ * {@link dev.panda.pmd.virtio.virtiouser.VirtioUserSession} holds the port's control half (its
+ * {@code Device}: rings, attach, detach, queue creation, quiesce) and owns the connection (and gets
+ * a new one when the back-end goes away); {@link dev.panda.pmd.virtio.virtiouser.VhostNetTransport}
+ * and {@link dev.panda.pmd.virtio.virtiouser.VhostVdpaTransport} speak the kernel's ioctls, set up
+ * once by {@link dev.panda.pmd.virtio.virtiouser.KernelControl};
+ * {@link dev.panda.pmd.virtio.virtiouser.VirtioUserPort} moves packets through
+ * {@link dev.panda.pmd.virtio.ring.VirtioNetDriver} (the queue pairs net_virtio_pci runs too)
+ * whichever it is.
  */
 package dev.panda.pmd.virtio.virtiouser;

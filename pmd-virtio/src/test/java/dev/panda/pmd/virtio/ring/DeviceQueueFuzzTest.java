@@ -87,7 +87,8 @@ class DeviceQueueFuzzTest {
         }
         guest.setAvailIdx(availIdx);
 
-        long features = (1L << SplitRing.F_INDIRECT_DESC) | ((mode & 1) != 0 ? 1L << SplitRing.F_EVENT_IDX : 0);
+        long features =
+                (1L << VirtioFeatures.F_INDIRECT_DESC) | ((mode & 1) != 0 ? 1L << VirtioFeatures.F_EVENT_IDX : 0);
         DeviceQueue q = DeviceQueue.at(
                 "fuzz", memory, SIZE, guest.descAddr(), guest.availAddr(), guest.usedAddr(), features, lastAvail);
         Chain c = q.newChain();

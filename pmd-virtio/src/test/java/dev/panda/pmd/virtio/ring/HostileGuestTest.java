@@ -53,7 +53,7 @@ class HostileGuestTest {
                 guest.descAddr(),
                 guest.availAddr(),
                 guest.usedAddr(),
-                1L << SplitRing.F_INDIRECT_DESC,
+                1L << VirtioFeatures.F_INDIRECT_DESC,
                 0);
         chain = device.newChain();
     }

@@ -11,8 +11,8 @@ import java.lang.foreign.MemorySegment;
 final class RingPair implements AutoCloseable {
 
     static final long BASE = 0x7_4000_0000L;
-    static final long EVENT_IDX = 1L << SplitRing.F_EVENT_IDX;
-    static final long INDIRECT = 1L << SplitRing.F_INDIRECT_DESC;
+    static final long EVENT_IDX = 1L << VirtioFeatures.F_EVENT_IDX;
+    static final long INDIRECT = 1L << VirtioFeatures.F_INDIRECT_DESC;
 
     final Arena arena = Arena.ofShared();
     final MemorySegment region;

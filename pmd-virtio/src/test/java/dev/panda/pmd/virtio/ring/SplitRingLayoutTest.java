@@ -99,12 +99,28 @@ class SplitRingLayoutTest {
         assertEquals(Uapi.VRING_DESC_F_INDIRECT(), SplitRing.DESC_F_INDIRECT);
         assertEquals(Uapi.VRING_AVAIL_F_NO_INTERRUPT(), SplitRing.AVAIL_F_NO_INTERRUPT);
         assertEquals(Uapi.VRING_USED_F_NO_NOTIFY(), SplitRing.USED_F_NO_NOTIFY);
-        assertEquals(Uapi.VIRTIO_RING_F_INDIRECT_DESC(), SplitRing.F_INDIRECT_DESC);
-        assertEquals(Uapi.VIRTIO_RING_F_EVENT_IDX(), SplitRing.F_EVENT_IDX);
         assertEquals(Uapi.VRING_DESC_ALIGN_SIZE(), SplitRing.DESC_ALIGN);
         assertEquals(Uapi.VRING_AVAIL_ALIGN_SIZE(), SplitRing.AVAIL_ALIGN);
         assertEquals(Uapi.VRING_USED_ALIGN_SIZE(), SplitRing.USED_ALIGN);
-        assertEquals(Uapi.VIRTIO_NET_F_MRG_RXBUF(), VirtioNetHeader.F_MRG_RXBUF);
+    }
+
+    /** The one feature vocabulary ({@link VirtioFeatures}) is the kernel's bit numbering. */
+    @Test
+    void featureBitsMatchTheKernelHeaders() {
+        assertEquals(Uapi.VIRTIO_NET_F_MAC(), VirtioFeatures.F_MAC);
+        assertEquals(Uapi.VIRTIO_NET_F_MRG_RXBUF(), VirtioFeatures.F_MRG_RXBUF);
+        assertEquals(Uapi.VIRTIO_NET_F_STATUS(), VirtioFeatures.F_STATUS);
+        assertEquals(Uapi.VIRTIO_NET_F_MQ(), VirtioFeatures.F_MQ);
+        assertEquals(Uapi.VHOST_F_LOG_ALL(), VirtioFeatures.F_LOG_ALL);
+        assertEquals(Uapi.VIRTIO_RING_F_INDIRECT_DESC(), VirtioFeatures.F_INDIRECT_DESC);
+        assertEquals(Uapi.VIRTIO_RING_F_EVENT_IDX(), VirtioFeatures.F_EVENT_IDX);
+        assertEquals(Uapi.VIRTIO_F_VERSION_1(), VirtioFeatures.F_VERSION_1);
+        assertEquals(Uapi.VIRTIO_F_ACCESS_PLATFORM(), VirtioFeatures.F_ACCESS_PLATFORM);
+        assertEquals(30, VirtioFeatures.F_PROTOCOL_FEATURES); // vhost-user.rst, not in the uapi headers
+        assertTrue(VirtioFeatures.has(VirtioFeatures.bit(33) | 1, 33));
+        assertTrue(VirtioFeatures.has(VirtioFeatures.bit(33) | 1, 0));
+        assertFalse(VirtioFeatures.has(VirtioFeatures.bit(33), 32));
+        assertEquals(1L << 63, VirtioFeatures.bit(63));
     }
 
     /** §2.7: fields are little-endian whatever the host. */

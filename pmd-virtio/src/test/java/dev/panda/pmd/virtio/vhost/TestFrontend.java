@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 
 import dev.panda.jextract.Fd;
@@ -75,7 +79,7 @@ final class TestFrontend implements AutoCloseable {
         this.size = size;
         this.pair = pair;
         this.want = want;
-        int indirectMax = (want & VhostBackend.F_INDIRECT_DESC) != 0 ? INDIRECT_MAX : 0;
+        int indirectMax = (want & bit(F_INDIRECT_DESC)) != 0 ? INDIRECT_MAX : 0;
         long ringBytes = (DriverQueue.bytes(size, indirectMax) + 4095) & -4096L;
         ringOffset[0] = 0;
         ringOffset[1] = ringBytes;
@@ -108,7 +112,7 @@ final class TestFrontend implements AutoCloseable {
             throw new AssertionError(
                     "features 0x" + Long.toHexString(want) + " wanted, 0x" + Long.toHexString(features) + " offered");
         }
-        negotiated = features & (VhostBackend.F_VERSION_1 | VhostBackend.F_PROTOCOL_FEATURES | want);
+        negotiated = features & (bit(F_VERSION_1) | bit(F_PROTOCOL_FEATURES) | want);
         ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), negotiated));
         ack(new MemTable(
                 requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)), List.of(memfd)));

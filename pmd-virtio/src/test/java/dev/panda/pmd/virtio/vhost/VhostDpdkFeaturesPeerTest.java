@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -74,10 +78,10 @@ class VhostDpdkFeaturesPeerTest {
                                 + "EVENT_IDX %b)%n",
                         mrg,
                         f,
-                        (f & VhostBackend.F_MRG_RXBUF) != 0,
-                        (f & VhostBackend.F_INDIRECT_DESC) != 0,
-                        (f & VhostBackend.F_EVENT_IDX) != 0);
-                assertEquals(mrg == 1, (f & VhostBackend.F_MRG_RXBUF) != 0, "MRG_RXBUF as DPDK was told");
+                        (f & bit(F_MRG_RXBUF)) != 0,
+                        (f & bit(F_INDIRECT_DESC)) != 0,
+                        (f & bit(F_EVENT_IDX)) != 0);
+                assertEquals(mrg == 1, (f & bit(F_MRG_RXBUF)) != 0, "MRG_RXBUF as DPDK was told");
                 // DPDK 22.11's virtio-user sets the status through SET_STATUS when STATUS is offered:
                 // ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK once its port started
                 assertEquals(0xF, port.deviceStatus(), "device status set by DPDK's virtio-user");

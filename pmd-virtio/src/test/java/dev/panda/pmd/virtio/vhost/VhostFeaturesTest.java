@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,9 +69,9 @@ class VhostFeaturesTest {
 
     @Test
     void mergeableSpreadsAFrameOverAsManyBuffersAsItNeeds() {
-        try (TestFrontend fe = new TestFrontend(sock, 256, 0, VhostBackend.F_MRG_RXBUF).start()) {
+        try (TestFrontend fe = new TestFrontend(sock, 256, 0, bit(F_MRG_RXBUF)).start()) {
             awaitLinkUp();
-            assertEquals(VhostBackend.F_MRG_RXBUF, port.negotiatedFeatures() & VhostBackend.F_MRG_RXBUF);
+            assertEquals(bit(F_MRG_RXBUF), port.negotiatedFeatures() & bit(F_MRG_RXBUF));
             int buf = 256;
             fe.postRx(0, 64, buf);
             // 60: one buffer; 244: header + frame fill one exactly; 245: one byte spills; 1500: six
@@ -107,7 +111,7 @@ class VhostFeaturesTest {
 
     @Test
     void aMergeableFrameWaitsWholeWhenTheRingRunsShort() {
-        try (TestFrontend fe = new TestFrontend(sock, 256, 0, VhostBackend.F_MRG_RXBUF).start()) {
+        try (TestFrontend fe = new TestFrontend(sock, 256, 0, bit(F_MRG_RXBUF)).start()) {
             awaitLinkUp();
             fe.postRx(0, 2, 256);
             PacketBurst burst = packets(1500);
@@ -130,7 +134,7 @@ class VhostFeaturesTest {
 
     @Test
     void aMalformedChainAmongAFramesBuffersEndsUpBetweenPackets() {
-        try (TestFrontend fe = new TestFrontend(sock, 256, 0, VhostBackend.F_MRG_RXBUF).start()) {
+        try (TestFrontend fe = new TestFrontend(sock, 256, 0, bit(F_MRG_RXBUF)).start()) {
             awaitLinkUp();
             fe.postRx(0, 1, 256);
             assertTrue(fe.rxq.addIn(0x7777_0000_0000L, 256, 99), "a buffer outside guest memory");
@@ -157,7 +161,7 @@ class VhostFeaturesTest {
     void withoutMergeableEveryPacketIsOneChainWithNumBuffersOne() {
         try (TestFrontend fe = new TestFrontend(sock, 256).start()) {
             awaitLinkUp();
-            assertEquals(0, port.negotiatedFeatures() & VhostBackend.F_MRG_RXBUF);
+            assertEquals(0, port.negotiatedFeatures() & bit(F_MRG_RXBUF));
             fe.postRx(0, 4, 256);
             PacketBurst burst = packets(100, 1500, 200);
             assertEquals(3, port.txBurst(0, burst, 3));
@@ -175,7 +179,7 @@ class VhostFeaturesTest {
 
     @Test
     void eventIdxInterruptsOnlyWhenUsedEventIsPassed() {
-        try (TestFrontend fe = new TestFrontend(sock, 256, 0, VhostBackend.F_EVENT_IDX).start()) {
+        try (TestFrontend fe = new TestFrontend(sock, 256, 0, bit(F_EVENT_IDX)).start()) {
             awaitLinkUp();
             assertTrue(fe.rxq.eventIdx());
             fe.postRx(0, 64);
@@ -200,7 +204,7 @@ class VhostFeaturesTest {
 
     @Test
     void indirectTablesCarryFramesBothWays() {
-        long want = VhostBackend.F_INDIRECT_DESC | VhostBackend.F_MRG_RXBUF | VhostBackend.F_EVENT_IDX;
+        long want = bit(F_INDIRECT_DESC) | bit(F_MRG_RXBUF) | bit(F_EVENT_IDX);
         try (TestFrontend fe = new TestFrontend(sock, 64, 0, want).start()) {
             awaitLinkUp();
             // guest → panda: header and frame as two entries of one indirect table

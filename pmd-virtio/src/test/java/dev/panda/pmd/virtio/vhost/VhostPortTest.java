@@ -1,5 +1,13 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -196,8 +204,7 @@ class VhostPortTest {
         try (TestFrontend fe = new TestFrontend(sock, 256).start()) {
             assertNotEquals(
                     0,
-                    fe.ackStatus(
-                            new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), VhostBackend.F_VERSION_1 | 1L)),
+                    fe.ackStatus(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), bit(F_VERSION_1) | 1L)),
                     "VIRTIO_NET_F_CSUM is not offered");
             assertNotEquals(
                     0,
@@ -209,12 +216,12 @@ class VhostPortTest {
                             VhostUserRequest.SET_VRING_NUM, requestFlags(true), 7, 256)),
                     "vring 7 does not exist");
             assertEquals(
-                    VhostBackend.F_VERSION_1
-                            | VhostBackend.F_PROTOCOL_FEATURES
-                            | VhostBackend.F_MRG_RXBUF
-                            | VhostBackend.F_INDIRECT_DESC
-                            | VhostBackend.F_EVENT_IDX
-                            | VhostBackend.F_LOG_ALL,
+                    bit(F_VERSION_1)
+                            | bit(F_PROTOCOL_FEATURES)
+                            | bit(F_MRG_RXBUF)
+                            | bit(F_INDIRECT_DESC)
+                            | bit(F_EVENT_IDX)
+                            | bit(F_LOG_ALL),
                     fe.query(VhostUserRequest.GET_FEATURES),
                     "still answering");
         }
@@ -250,7 +257,7 @@ class VhostPortTest {
             assertEquals(2, mq.rxQueueCount());
             assertTrue((fe.protocol & VhostBackend.P_MQ) != 0, "MQ offered with queues=2");
             assertTrue(
-                    (fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_NET_MQ) != 0,
+                    (fe.query(VhostUserRequest.GET_FEATURES) & bit(F_MQ)) != 0,
                     "VIRTIO_NET_F_MQ offered with queues=2 (QEMU hides it from the guest otherwise)");
             assertEquals(2, fe.query(VhostUserRequest.GET_QUEUE_NUM));
             assertTrue(fe.send(0, 80, 0));

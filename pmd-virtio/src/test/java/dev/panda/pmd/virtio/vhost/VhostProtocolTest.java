@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -117,7 +120,7 @@ class VhostProtocolTest {
 
     @Test
     void loggingMarksTheReceiveBuffersAndUsedRingPanadaWrote() {
-        TestFrontend fe = new TestFrontend(sock, 64, 0, VhostBackend.F_LOG_ALL);
+        TestFrontend fe = new TestFrontend(sock, 64, 0, bit(F_LOG_ALL));
         fe.wantProtocol = VhostBackend.P_LOG_SHMFD;
         try (fe;
                 Log log = Log.covering(fe)) {
@@ -159,7 +162,7 @@ class VhostProtocolTest {
             assertEquals(4, transmit(4, 1000));
             assertEquals(0, log.count(), "VHOST_F_LOG_ALL not negotiated: nothing logged");
             // turning LOG_ALL on mid-run republishes the rings with the log
-            fe.ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), fe.negotiated | VhostBackend.F_LOG_ALL));
+            fe.ack(new U64(VhostUserRequest.SET_FEATURES, requestFlags(true), fe.negotiated | bit(F_LOG_ALL)));
             awaitLinkUp();
             assertEquals(4, transmit(4, 100));
             assertTrue(log.dirty(TestFrontend.GPA + fe.rxBuffers + 4L * TestFrontend.BUF));
@@ -169,7 +172,7 @@ class VhostProtocolTest {
 
     @Test
     void aLogTooSmallForItsFileIsRefusedAndTheConnectionGoesOn() {
-        TestFrontend fe = new TestFrontend(sock, 64, 0, VhostBackend.F_LOG_ALL);
+        TestFrontend fe = new TestFrontend(sock, 64, 0, bit(F_LOG_ALL));
         fe.wantProtocol = VhostBackend.P_LOG_SHMFD;
         try (fe) {
             fe.start();
@@ -233,8 +236,8 @@ class VhostProtocolTest {
                 s.send(m, java.util.List.of());
             }
             assertEquals(
-                    VhostBackend.F_VERSION_1,
-                    fe.query(VhostUserRequest.GET_FEATURES) & VhostBackend.F_VERSION_1,
+                    bit(F_VERSION_1),
+                    fe.query(VhostUserRequest.GET_FEATURES) & bit(F_VERSION_1),
                     "the next request is answered");
             assertEquals(before + 4, port.protocolErrors());
         }

@@ -1,5 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.panda.dataplane.mem.PacketPool;
@@ -26,7 +28,7 @@ class VhostSteadyStateAllocationTest {
 
     /** Without features, and with mergeable buffers (48 bytes each: every packet spans two) and EVENT_IDX. */
     @ParameterizedTest
-    @ValueSource(longs = {0, VhostBackend.F_MRG_RXBUF | VhostBackend.F_EVENT_IDX})
+    @ValueSource(longs = {0, 1L << F_MRG_RXBUF | 1L << F_EVENT_IDX})
     void burstsDoNotAllocate(long features) {
         Path sock = dir.resolve("alloc.sock");
         try (PacketPool pool = PacketPool.create(

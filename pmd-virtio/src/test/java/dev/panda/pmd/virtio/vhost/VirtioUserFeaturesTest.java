@@ -1,5 +1,9 @@
 package dev.panda.pmd.virtio.vhost;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +29,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class VirtioUserFeaturesTest {
 
-    private static final long ALL = VhostBackend.F_MRG_RXBUF | VhostBackend.F_INDIRECT_DESC | VhostBackend.F_EVENT_IDX;
+    private static final long ALL = bit(F_MRG_RXBUF) | bit(F_INDIRECT_DESC) | bit(F_EVENT_IDX);
 
     @TempDir
     Path dir;
@@ -50,9 +54,9 @@ class VirtioUserFeaturesTest {
                 long expect = ALL;
                 for (String kv : devargs.split(",")) {
                     expect &= switch (kv) {
-                        case "mrg_rxbuf=0" -> ~VhostBackend.F_MRG_RXBUF;
-                        case "event_idx=0" -> ~VhostBackend.F_EVENT_IDX;
-                        case "indirect=0" -> ~VhostBackend.F_INDIRECT_DESC;
+                        case "mrg_rxbuf=0" -> ~bit(F_MRG_RXBUF);
+                        case "event_idx=0" -> ~bit(F_EVENT_IDX);
+                        case "indirect=0" -> ~bit(F_INDIRECT_DESC);
                         default -> ~0L;
                     };
                 }
@@ -78,7 +82,7 @@ class VirtioUserFeaturesTest {
             try (device;
                     Port driver =
                             Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(driverPool, 1))) {
-                assertEquals(VhostBackend.F_MRG_RXBUF, device.negotiatedFeatures() & VhostBackend.F_MRG_RXBUF);
+                assertEquals(bit(F_MRG_RXBUF), device.negotiatedFeatures() & bit(F_MRG_RXBUF));
                 // 3000 bytes need three of the driver's 1036-byte buffers; 1024 fill one exactly
                 int[] lens = {100, 3000, 1024, 2000, 1025, 99};
                 PacketBurst out = stamped(devicePool, lens);

@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_ACCESS_PLATFORM;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,7 +48,7 @@ class IovaLoopbackTest {
 
         @Override
         public long negotiate(int queuePairs) {
-            return F_VERSION_1 | F_ACCESS_PLATFORM;
+            return bit(F_VERSION_1) | bit(F_ACCESS_PLATFORM);
         }
 
         @Override
@@ -62,7 +65,7 @@ class IovaLoopbackTest {
         @Override
         public void setVring(int index, DriverQueue q, Fd kick, Fd call) {
             queues[index] = DeviceQueue.at(
-                    "loop" + index, this, q.size(), q.descAddr(), q.availAddr(), q.usedAddr(), F_VERSION_1, 0);
+                    "loop" + index, this, q.size(), q.descAddr(), q.availAddr(), q.usedAddr(), bit(F_VERSION_1), 0);
             if (index == 0) {
                 rx = queues[0].newChain();
             } else {

@@ -18,6 +18,7 @@ import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.jextract.NativeException;
 import dev.panda.pmd.virtio.guest.GuestCases;
 import dev.panda.pmd.virtio.guest.PacketSocket;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -82,7 +83,9 @@ public final class KernelDeviceGuestMain {
             long opened = System.nanoTime() - t0;
             VirtioUserPort p = (VirtioUserPort) port;
             check(p.link().up(), "link down");
-            check((p.features() & VhostTransport.F_VERSION_1) != 0, "features 0x" + Long.toHexString(p.features()));
+            check(
+                    VirtioFeatures.has(p.features(), VirtioFeatures.F_VERSION_1),
+                    "features 0x" + Long.toHexString(p.features()));
             check(Files.isDirectory(Path.of("/sys/class/net", tap)), "no interface " + tap);
             sh("ip", "link", "set", tap, "up");
             tapMac[0] = parseMac(

@@ -1,5 +1,8 @@
 package dev.panda.pmd.virtio.virtiouser;
 
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -50,7 +53,7 @@ class KernelTransportTest {
         @Override
         public long negotiate(int queuePairs) {
             calls.add("negotiate " + queuePairs);
-            return F_VERSION_1 | F_EVENT_IDX;
+            return bit(F_VERSION_1) | bit(F_EVENT_IDX);
         }
 
         @Override

@@ -53,8 +53,8 @@ class VirtioUserDpdkFeaturesPeerTest {
                 long f = port.features();
                 System.out.printf("panda net_virtio_user negotiated 0x%x with DPDK net_vhost%n", f);
                 assertEquals(
-                        VhostUserClient.F_OPTIONAL,
-                        f & VhostUserClient.F_OPTIONAL,
+                        VhostUserClient.OPTIONAL,
+                        f & VhostUserClient.OPTIONAL,
                         "MRG_RXBUF, INDIRECT_DESC and EVENT_IDX taken from DPDK's offer");
                 dpdk.command("start");
                 sleep(500);

@@ -13,6 +13,7 @@ import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class VirtioUserHostileBackEndTest {
 
-    private static final long F_VERSION_1 = 1L << 32;
+    private static final long VERSION_1 = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1);
 
     @TempDir
     Path dir;
@@ -114,7 +115,7 @@ class VirtioUserHostileBackEndTest {
                 UnixSocket listener = UnixSocket.listen(sock, 1)) {
             Thread t = backEnd(listener, (ch, m) -> {
                 switch (m.request()) {
-                    case GET_FEATURES -> ch.send(U64.reply(VhostUserRequest.GET_FEATURES, F_VERSION_1));
+                    case GET_FEATURES -> ch.send(U64.reply(VhostUserRequest.GET_FEATURES, VERSION_1));
                     case SET_MEM_TABLE -> table[0] = (MemTable) m; // keeps its fds
                     case SET_VRING_ADDR -> addrs[((VringAddr) m).index()] = (VringAddr) m;
                     case SET_VRING_KICK -> {
