@@ -163,13 +163,9 @@ public final class PacketPool implements AutoCloseable {
     public void setLength(int h, int len) {
         int m = h * META_INTS;
         if (len < 0 || len > dataRoom + headroom - meta[m + OFF]) {
-            throw doesNotFit(h, len); // out of line: keeps this small enough for the JIT to inline
+            throw new IllegalArgumentException("length " + len + " does not fit buffer " + h);
         }
         meta[m + LEN] = len;
-    }
-
-    private static IllegalArgumentException doesNotFit(int h, int len) {
-        return new IllegalArgumentException("length " + len + " does not fit buffer " + h);
     }
 
     /** Moves the data start by {@code delta} bytes (negative prepends into the headroom). */

@@ -6,7 +6,8 @@ import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_IDX;
 import static dev.panda.pmd.virtio.ring.SplitRing.AVAIL_RING;
 import static dev.panda.pmd.virtio.ring.SplitRing.U16_AT;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_BYTES;
-import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_WHOLE;
+import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_ID;
+import static dev.panda.pmd.virtio.ring.SplitRing.USED_ELEM_LEN;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_F_NO_NOTIFY;
 import static dev.panda.pmd.virtio.ring.SplitRing.USED_IDX;
@@ -216,8 +217,8 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
      */
     public final void pushUsed(int head, long written) {
         long at = USED_RING + USED_ELEM_BYTES * (usedShadow & mask);
-        // one store (the element is 4-byte aligned only); the driver reads it after the release of idx
-        USED_ELEM_WHOLE.set(used, at, (head & 0xFFFF_FFFFL) | (written << 32));
+        USED_ELEM_ID.set(used, at, head);
+        USED_ELEM_LEN.set(used, at, (int) written);
         usedShadow = (usedShadow + 1) & 0xFFFF;
     }
 

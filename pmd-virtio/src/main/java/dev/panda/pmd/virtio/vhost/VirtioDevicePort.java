@@ -54,9 +54,6 @@ public abstract class VirtioDevicePort extends AbstractPort {
     private final int[] rxAllocated;
 
     private final int[] txTaken;
-    /** Per queue, poller only: the one-buffer chains a receive burst copies in its second pass. */
-    private final RxScratch[] rxScratch;
-
     private Backend backend;
     private volatile boolean closed;
 
@@ -76,17 +73,6 @@ public abstract class VirtioDevicePort extends AbstractPort {
         }
         this.rxAllocated = new int[queues];
         this.txTaken = new int[queues];
-        this.rxScratch = new RxScratch[queues];
-        for (int i = 0; i < queues; i++) {
-            rxScratch[i] = new RxScratch();
-        }
-    }
-
-    /** Where the frames of a burst's one-buffer chains are (the burst's first pass fills it). */
-    private static final class RxScratch {
-        final MemorySegment[] from = new MemorySegment[PacketBurst.MAX_BURST];
-        final long[] offset = new long[PacketBurst.MAX_BURST];
-        final int[] slot = new int[PacketBurst.MAX_BURST];
     }
 
     /** Sets the control side (once, from the subclass's constructor, before any burst). */
@@ -137,38 +123,19 @@ public abstract class VirtioDevicePort extends AbstractPort {
             long room = pool.maxPacketLength();
             long bytes = 0;
             int bad = 0;
-            // Two passes: walk every chain first, then copy the frames of one-buffer chains (header
-            // and frame together, as DPDK's virtio-user and most drivers send), so the cache misses
-            // on descriptors, and then on frames, the driver's CPU just wrote overlap instead of
-            // queueing one after another. Other chains are copied at once.
-            RxScratch pend = rxScratch[queue];
-            int pending = 0;
             while (n < got && q.pop(c)) {
                 long frame = c.readableBytes() - HDR;
                 if (frame <= 0 || frame > room) {
                     bad++; // no frame behind the header, or larger than a buffer: dropped, counted
                 } else {
                     int b = h[n];
-                    if (c.readableCount() == 1) {
-                        pend.from[pending] = c.segment(0);
-                        pend.offset[pending] = c.offset(0) + HDR;
-                        pend.slot[pending] = n;
-                        pending++;
-                    } else {
-                        c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
-                    }
+                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
                     pool.setLength(b, (int) frame);
                     pool.setPort(b, portId);
                     bytes += frame;
                     n++;
                 }
                 q.pushUsed(c.head(), 0); // §2.7.8: nothing written into a device-readable chain
-            }
-            for (int k = 0; k < pending; k++) {
-                int b = h[pend.slot[k]];
-                // the chain's only segment holds header + frame: bounds checked by the walker
-                MemorySegment.copy(pend.from[k], pend.offset[k], mem, pool.dataOffset(b), pool.length(b));
-                pend.from[k] = null;
             }
             finish(live, rxCounters[queue]);
             rxAllocated[queue] = 0; // from here the buffers are the caller's or freed

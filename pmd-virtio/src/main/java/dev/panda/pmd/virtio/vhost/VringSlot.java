@@ -1,7 +1,6 @@
 package dev.panda.pmd.virtio.vhost;
 
 import dev.panda.jextract.Fd;
-import dev.panda.jextract.Membarrier;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
@@ -16,30 +15,19 @@ import java.util.concurrent.TimeUnit;
  * longer inside a burst that may still hold the old one. The poller brackets every burst with
  * {@link #enter()} / {@link #exit()}, which bump a sequence number: odd while inside.
  *
- * <p>Why that suffices: {@code enter} stores the odd sequence, then loads {@code live};
- * {@code quiesce} stores {@code null}, then loads the sequence. Each side needs its store ordered
- * before its load (store-load), so that either the poller's load sees {@code null} or the control
- * thread's load sees the odd sequence and waits for it to change. The control side's store is
- * volatile. The poller's side would need a full fence on every burst, empty ones included (on
- * x86 a locked instruction that waits for every store of the previous burst to reach memory,
- * used-ring lines the driver holds among them). Where the kernel offers membarrier(2)
- * ({@link Membarrier}), the poller stores with release and loads with acquire, no fence, and
- * {@code quiesce} issues {@link Membarrier#fenceAllThreads()} between its store and its load
- * instead: when it returns, the poller has either passed a full barrier after its odd store (the
- * store is visible, and the control thread waits) or has not yet made the load that follows that
- * store (which then sees {@code null}). Without membarrier the poller keeps the volatile store.
+ * <p>Why that suffices: {@code enter} is a volatile store of the odd sequence followed by a
+ * volatile load of {@code live}; {@code quiesce} is a volatile store of {@code null} followed by
+ * a volatile load of the sequence. Volatile accesses are totally ordered (JLS 17.4.4), so either
+ * the poller's load sees {@code null}, or the control thread's load sees the odd sequence and
+ * waits for it to change.
  */
 public final class VringSlot {
 
     private static final VarHandle SEQ;
-    private static final VarHandle LIVE;
-    /** Whether the control side fences the pollers (membarrier) so they need no fence of their own. */
-    private static final boolean ASYMMETRIC = Membarrier.available();
 
     static {
         try {
             SEQ = MethodHandles.lookup().findVarHandle(VringSlot.class, "seq", long.class);
-            LIVE = MethodHandles.lookup().findVarHandle(VringSlot.class, "live", Live.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -97,10 +85,6 @@ public final class VringSlot {
 
     /** Poller: starts a burst; returns the queue to use, or null (not ready). */
     Live enter() {
-        if (ASYMMETRIC) {
-            SEQ.setRelease(this, (long) SEQ.getOpaque(this) + 1);
-            return (Live) LIVE.getAcquire(this);
-        }
         SEQ.setVolatile(this, (long) SEQ.getOpaque(this) + 1);
         return live;
     }
@@ -127,13 +111,6 @@ public final class VringSlot {
      */
     public boolean quiesce(long timeoutMillis) {
         live = null;
-        if (ASYMMETRIC) {
-            try {
-                Membarrier.fenceAllThreads(); // the pollers' half of the store-load order (see above)
-            } catch (RuntimeException e) {
-                return false; // unproven that the poller let go: treat it as stuck, never unmap
-            }
-        }
         long s = (long) SEQ.getVolatile(this);
         if ((s & 1) == 0) {
             return true;

@@ -23,12 +23,9 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * returns true, frees what the old state points into (here: overwrites a guest-memory word the
  * burst reads with 0, as an unmap would make it unreadable). The poller must never be inside a
  * burst holding the old state when that happens. This is a Dekker pattern (store seq / load live
- * against store live / load seq), so it needs a store-load order on both sides: VringSlot's
- * {@code enter} stores with release only when membarrier(2) is there for {@code quiesce} to fence
- * the poller with (this machine: yes), and with a volatile store otherwise.
- * {@code dev.panda.stress.broken.BrokenReleaseEnterVringSlotStress} runs the same actors on a copy
- * whose enter stores with release and whose quiesce issues no membarrier, and shows the forbidden
- * outcome.
+ * against store live / load seq), so it needs the volatile (StoreLoad-ordered) store in
+ * {@code enter}: {@code dev.panda.stress.broken.BrokenReleaseEnterVringSlotStress} runs the same actors
+ * on a copy whose enter stores with release only, and shows the forbidden outcome.
  *
  * <p>r1: the poller got a state (1) or null (0); r2: the word it read inside the burst (85 intact,
  * 0 freed; -1 not read); r3: quiesce returned true (1) or timed out (0).
