@@ -1,6 +1,5 @@
 package dev.panda.dataplane.lcore;
 
-import dev.panda.dataplane.mem.PoolCacheThread;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
 import java.util.Arrays;
@@ -38,7 +37,7 @@ public final class Lcore implements AutoCloseable {
         this.idle = idle;
         this.pass = pass;
         this.onExit = onExit;
-        this.thread = new PoolCacheThread("lcore-" + id, this::run);
+        this.thread = Thread.ofPlatform().name("lcore-" + id).daemon(true).unstarted(this::run);
     }
 
     public Lcore start() {

@@ -18,13 +18,10 @@ import java.lang.foreign.MemorySegment;
  * <p>Region layout: {@code [buffer 0][buffer 1]...}; each buffer is {@code headroom + dataRoom}
  * bytes rounded up to a 64-byte cache line.
  *
- * <p>Allocation and release are thread safe. A poller thread ({@link PoolCacheThread}) allocates
- * from and frees into a cache of its own (DPDK's mempool cache): up to {@code 1.5 x cacheSize}
- * buffers that only it touches, refilled from and flushed to the shared free stack in bulk, under
- * the lock, about once per {@code cacheSize} buffers. Other threads take the lock once per call
- * (the bulk calls: once per burst). A buffer freed twice is not returned to the free list again:
- * it is counted in {@link #doubleFrees()} so a port bug shows up in the conformance suite instead
- * of corrupting the pool.
+ * <p>Allocation and release are thread safe (one lock taken per burst, never per packet by the
+ * bulk calls). A buffer freed twice is not returned to the free list again: it is counted in
+ * {@link #doubleFrees()} so a port bug shows up in the conformance suite instead of corrupting
+ * the pool.
  */
 public final class PacketPool implements AutoCloseable {
 
@@ -56,31 +53,6 @@ public final class PacketPool implements AutoCloseable {
     private int freeTop;
     private long doubleFrees;
     private boolean closed;
-    /** Buffers a poller's cache keeps after a refill or a flush, and the most it holds. */
-    private final int cacheSize;
-
-    private final int cacheMax;
-    /** Every live cache, for {@link #available()}; changed under the lock. */
-    private Cache[] caches = new Cache[0];
-
-    /**
-     * One poller thread's buffers of this pool: a stack only that thread touches ({@code size} is
-     * read by other threads for {@link #available()} only, racily).
-     */
-    static final class Cache {
-        private final PacketPool pool;
-        final int[] stack;
-        int size;
-
-        Cache(PacketPool pool, int capacity) {
-            this.pool = pool;
-            this.stack = new int[capacity];
-        }
-
-        PacketPool pool() {
-            return pool;
-        }
-    }
 
     private PacketPool(PoolConfig config, Fd fd, MemorySegment region, boolean hugepages) {
         this.config = config;
@@ -98,10 +70,6 @@ public final class PacketPool implements AutoCloseable {
             freeStack[i] = count - 1 - i;
         }
         this.freeTop = count;
-        // DPDK bounds a cache to capacity / 1.5 / lcores; a pool here serves a few pollers, and a
-        // small pool (tests) gets a small cache so pollers cannot strand much of it.
-        this.cacheSize = Math.min(256, count / 16);
-        this.cacheMax = cacheSize + cacheSize / 2;
     }
 
     /** Creates a pool as the config says: hugetlb when asked for and available, 4 KiB pages otherwise. */
@@ -206,15 +174,6 @@ public final class PacketPool implements AutoCloseable {
 
     /** One buffer, or -1 when the pool is empty. */
     public int alloc() {
-        Cache c = cache();
-        if (c != null) {
-            if (c.size == 0 && refill(c, 1) == 0) {
-                return -1;
-            }
-            int h = c.stack[--c.size];
-            reset(h);
-            return h;
-        }
         int h;
         synchronized (lock) {
             if (freeTop == 0) {
@@ -231,22 +190,6 @@ public final class PacketPool implements AutoCloseable {
      * when the pool runs low, 0 when empty). Never blocks.
      */
     public int allocBulk(int[] dst, int off, int n) {
-        Cache c = cache();
-        if (c != null && n <= cacheMax) {
-            int size = c.size;
-            if (size < n) {
-                size = refill(c, n);
-            }
-            int got = Math.min(n, size);
-            int[] stack = c.stack;
-            for (int i = 0; i < got; i++) {
-                int h = stack[--size];
-                dst[off + i] = h;
-                reset(h);
-            }
-            c.size = size;
-            return got;
-        }
         int got;
         synchronized (lock) {
             got = Math.min(n, freeTop);
@@ -272,16 +215,6 @@ public final class PacketPool implements AutoCloseable {
 
     public void free(int h) {
         checkHandle(h);
-        Cache c = cache();
-        if (c != null) {
-            if (markFree(h)) {
-                c.stack[c.size++] = h;
-                if (c.size > cacheMax - 1) {
-                    flush(c, c.size - cacheSize);
-                }
-            }
-            return;
-        }
         synchronized (lock) {
             release(h);
         }
@@ -292,127 +225,12 @@ public final class PacketPool implements AutoCloseable {
         if (n <= 0) {
             return;
         }
-        Cache c = cache();
-        if (c != null && n <= cacheMax) {
-            int[] stack = c.stack;
-            int size = c.size;
-            if (size + n > stack.length) {
-                // n <= cacheMax and the stack holds more than cacheSize + cacheMax: this makes room
-                flush(c, size - cacheSize);
-                size = c.size;
-            }
-            for (int i = 0; i < n; i++) {
-                int h = src[off + i];
-                checkHandle(h);
-                if (markFree(h)) {
-                    stack[size++] = h;
-                }
-            }
-            c.size = size;
-            if (size > cacheMax) {
-                flush(c, size - cacheSize);
-            }
-            return;
-        }
         synchronized (lock) {
             for (int i = 0; i < n; i++) {
                 int h = src[off + i];
                 checkHandle(h);
                 release(h);
             }
-        }
-    }
-
-    /**
-     * Marks {@code h} free for a cache (no lock: the caller owns the buffer); false, counted, if it
-     * was free already.
-     */
-    private boolean markFree(int h) {
-        int m = h * META_INTS + PORT_STATE;
-        if ((meta[m] & 0xffff) != STATE_IN_USE) {
-            synchronized (lock) {
-                doubleFrees++;
-            }
-            return false;
-        }
-        meta[m] = STATE_FREE;
-        return true;
-    }
-
-    /** This thread's cache of this pool, made on first use; null on threads that do not cache. */
-    private Cache cache() {
-        if (cacheSize == 0 || !(Thread.currentThread() instanceof PoolCacheThread t)) {
-            return null;
-        }
-        Cache[] cs = t.caches;
-        for (Cache c : cs) {
-            if (c.pool == this) {
-                return c;
-            }
-        }
-        return newCache(t);
-    }
-
-    private Cache newCache(PoolCacheThread t) {
-        // room for a full cache plus one largest bulk free before it flushes
-        Cache c = new Cache(this, cacheMax + Math.max(cacheMax, 512) + 1);
-        synchronized (lock) {
-            Cache[] all = java.util.Arrays.copyOf(caches, caches.length + 1);
-            all[caches.length] = c;
-            caches = all;
-        }
-        Cache[] mine = java.util.Arrays.copyOf(t.caches, t.caches.length + 1);
-        mine[t.caches.length] = c;
-        t.caches = mine;
-        return c;
-    }
-
-    /** Fills {@code c} from the free stack to {@code cacheSize + need} buffers (what is there); returns its size. */
-    private int refill(Cache c, int need) {
-        synchronized (lock) {
-            int want = Math.min(cacheSize + need, c.stack.length) - c.size;
-            int got = Math.min(want, freeTop);
-            int top = freeTop;
-            int[] stack = c.stack;
-            int size = c.size;
-            for (int i = 0; i < got; i++) {
-                stack[size++] = freeStack[--top];
-            }
-            freeTop = top;
-            c.size = size;
-            return size;
-        }
-    }
-
-    /** Moves the top {@code n} buffers of {@code c} back to the free stack. */
-    private void flush(Cache c, int n) {
-        if (n <= 0) {
-            return;
-        }
-        synchronized (lock) {
-            int[] stack = c.stack;
-            int size = c.size;
-            int top = freeTop;
-            for (int i = 0; i < n; i++) {
-                freeStack[top++] = stack[--size];
-            }
-            freeTop = top;
-            c.size = size;
-        }
-    }
-
-    /** A cache's owner thread ends: every buffer it holds goes back, and the cache is forgotten. */
-    void giveBack(Cache c) {
-        flush(c, c.size);
-        synchronized (lock) {
-            Cache[] all = new Cache[caches.length - 1];
-            int j = 0;
-            for (Cache x : caches) {
-                if (x != c && j < all.length) {
-                    all[j++] = x;
-                }
-            }
-            caches = all;
         }
     }
 
@@ -434,23 +252,10 @@ public final class PacketPool implements AutoCloseable {
 
     // ---- facts ---------------------------------------------------------------------------
 
-    /**
-     * Free buffers: the shared free stack and what pollers' caches hold (read racily while they
-     * run; exact once they have stopped, since a stopped poller gives its cache back).
-     */
     public int available() {
         synchronized (lock) {
-            int n = freeTop;
-            for (Cache c : caches) {
-                n += c.size;
-            }
-            return n;
+            return freeTop;
         }
-    }
-
-    /** How many buffers a poller's cache keeps after a refill or a flush (0: no caches). */
-    public int cacheSize() {
-        return cacheSize;
     }
 
     public int capacity() {

@@ -92,8 +92,7 @@ final class PipelineDatapath extends Datapath {
         public Thread newThread(Runnable r) {
             String role = made++ == 0 ? "classify" : "tx";
             int cpu = role.equals("classify") ? classifyCore : txCore;
-            // a pool cache of its own (PoolCacheThread): the tx stage frees every buffer it sends
-            return new dev.panda.dataplane.mem.PoolCacheThread("pmd-" + role, () -> {
+            return Thread.ofPlatform().name("pmd-" + role).daemon(true).unstarted(() -> {
                 try {
                     Posix.setAffinity(cpu);
                 } catch (RuntimeException e) {
