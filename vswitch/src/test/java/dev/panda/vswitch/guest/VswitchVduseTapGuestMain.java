@@ -7,21 +7,18 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.pmd.virtio.guest.FrameBlaster;
+import dev.panda.pmd.virtio.guest.GuestRates;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import dev.panda.vswitch.config.VswitchConfig;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -83,7 +80,7 @@ public final class VswitchVduseTapGuestMain {
             Port srcT = Ports.discover().open("net_ring901", PortContext.of(pool, 0));
             v.addPort("bv", PortConfig.of("srcv", "net_ring1900,peer=net_ring900"));
             v.addPort("bt", PortConfig.of("srct", "net_ring1901,peer=net_ring901"));
-            Side a = side("vduse", "bv", "vduse", awaitInterface(VDUSE_MAC), srcV);
+            Side a = side("vduse", "bv", "vduse", GuestRates.awaitInterface(VDUSE_MAC), srcV);
             Side b = side("tap", "bt", "tap", TAP, srcT);
             System.out.printf(
                     "PANDA-RATE-SETUP vswitch rtc, one poller on CPU 1; bridge bv: %s (net_vduse0), bridge bt: %s"
@@ -115,7 +112,7 @@ public final class VswitchVduseTapGuestMain {
                                     r[j][i]);
                         }
                     }
-                    summary(dir, len, r);
+                    GuestRates.summary(dir, len, r);
                 }
             }
         } finally {
@@ -129,23 +126,7 @@ public final class VswitchVduseTapGuestMain {
     }
 
     private static Side side(String label, String bridge, String port, String ifname, Port source) throws Exception {
-        Files.writeString(Path.of("/proc/sys/net/ipv6/conf", ifname, "disable_ipv6"), "1");
-        run("ip", "link", "set", ifname, "up");
-        Path carrier = Path.of("/sys/class/net", ifname, "carrier");
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!Files.readString(carrier).trim().equals("1")) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(ifname + " has no carrier");
-            }
-            Thread.sleep(10);
-        }
-        return new Side(
-                label,
-                bridge,
-                port,
-                ifname,
-                mac(Files.readString(Path.of("/sys/class/net", ifname, "address"))),
-                source);
+        return new Side(label, bridge, port, ifname, GuestRates.up(ifname), source);
     }
 
     /** The kernel sends to the switch's port for one run; returns what the port received per second. */
@@ -228,11 +209,11 @@ public final class VswitchVduseTapGuestMain {
         long t1;
         try {
             Thread.sleep(100);
-            k0 = counter(s.ifname);
+            k0 = GuestRates.rxPackets(s.ifname);
             sent0 = tx(s.port);
             t0 = System.nanoTime();
             Thread.sleep(runNanos / 1_000_000);
-            k1 = counter(s.ifname);
+            k1 = GuestRates.rxPackets(s.ifname);
             t1 = System.nanoTime();
         } finally {
             stop.set(true);
@@ -260,84 +241,5 @@ public final class VswitchVduseTapGuestMain {
 
     private Views.PortStatsView stats(String port) {
         return v.stats(port).ports().getFirst();
-    }
-
-    private void summary(String dir, int len, double[][] r) {
-        double[] ratio = new double[pairs];
-        double[] aa = new double[pairs];
-        for (int i = 0; i < pairs; i++) {
-            ratio[i] = r[0][i] / r[1][i];
-            aa[i] = r[2][i] / r[0][i];
-        }
-        double[] aaSorted = aa.clone();
-        Arrays.sort(aaSorted);
-        System.out.printf(
-                Locale.ROOT,
-                "PANDA-RATE-SUMMARY %s %d bytes: median vduse %.0f pps, tap %.0f pps, vduse again %.0f pps;"
-                        + " vduse/tap median %.2f (per round %s); A/A (vduse again/vduse) median %.2f, range %.2f..%.2f%n",
-                dir,
-                len,
-                median(r[0]),
-                median(r[1]),
-                median(r[2]),
-                median(ratio),
-                fmt(ratio),
-                median(aa),
-                aaSorted[0],
-                aaSorted[pairs - 1]);
-    }
-
-    static double median(double[] xs) {
-        double[] w = xs.clone();
-        Arrays.sort(w);
-        int n = w.length;
-        return n % 2 == 1 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
-    }
-
-    private static String fmt(double[] xs) {
-        List<String> out = new ArrayList<>();
-        for (double x : xs) {
-            out.add(String.format(Locale.ROOT, "%.2f", x));
-        }
-        return String.join(" ", out);
-    }
-
-    static byte[] mac(String s) {
-        String[] p = s.trim().split(":");
-        byte[] b = new byte[6];
-        for (int i = 0; i < 6; i++) {
-            b[i] = (byte) Integer.parseInt(p[i], 16);
-        }
-        return b;
-    }
-
-    static long counter(String ifname) throws IOException {
-        return Long.parseLong(Files.readString(Path.of("/sys/class/net", ifname, "statistics", "rx_packets"))
-                .trim());
-    }
-
-    /** The interface whose address is {@code mac}, within 20 s. */
-    static String awaitInterface(String mac) throws Exception {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            try (var s = Files.list(Path.of("/sys/class/net"))) {
-                for (Path p : s.toList()) {
-                    Path a = p.resolve("address");
-                    if (Files.isReadable(a) && Files.readString(a).trim().equalsIgnoreCase(mac)) {
-                        return p.getFileName().toString();
-                    }
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no interface with MAC " + mac + " after 20 s");
-    }
-
-    static void run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new AssertionError(String.join(" ", cmd) + ": " + out);
-        }
     }
 }

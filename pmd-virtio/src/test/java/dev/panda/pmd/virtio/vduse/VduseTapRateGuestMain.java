@@ -1,10 +1,8 @@
 package dev.panda.pmd.virtio.vduse;
 
-import static dev.panda.pmd.virtio.guest.GuestCases.check;
 import static dev.panda.pmd.virtio.guest.GuestFrames.macBytes;
 import static dev.panda.pmd.virtio.vduse.VduseGuestMain.awaitInterface;
 import static dev.panda.pmd.virtio.vduse.VduseGuestMain.counter;
-import static dev.panda.pmd.virtio.vduse.VduseGuestMain.run;
 import static dev.panda.pmd.virtio.vduse.VduseGuestMain.sysctl;
 
 import dev.panda.dataplane.mem.PacketPool;
@@ -14,13 +12,10 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
 import dev.panda.pmd.virtio.guest.FrameBlaster;
+import dev.panda.pmd.virtio.guest.GuestRates;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -111,7 +106,7 @@ public final class VduseTapRateGuestMain {
                                     r[j][i]);
                         }
                     }
-                    summary(dir, len, r);
+                    GuestRates.summary(dir, len, r);
                 }
             }
             return 0;
@@ -123,45 +118,7 @@ public final class VduseTapRateGuestMain {
     }
 
     private static Side side(String label, Port port, String ifname) throws Exception {
-        sysctl("net/ipv6/conf/" + ifname + "/disable_ipv6", "1"); // no ND or MLD frames of its own
-        run("ip", "link", "set", ifname, "up");
-        Path carrier = Path.of("/sys/class/net", ifname, "carrier");
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!Files.readString(carrier).trim().equals("1")) {
-            check(System.nanoTime() < deadline, ifname + " has no carrier");
-            Thread.sleep(10);
-        }
-        byte[] mac = macBytes(Long.parseLong(
-                Files.readString(Path.of("/sys/class/net", ifname, "address"))
-                        .trim()
-                        .replace(":", ""),
-                16));
-        return new Side(label, port, ifname, mac);
-    }
-
-    private void summary(String dir, int len, double[][] r) {
-        double[] ratio = new double[pairs];
-        double[] aa = new double[pairs];
-        for (int i = 0; i < pairs; i++) {
-            ratio[i] = r[0][i] / r[1][i];
-            aa[i] = r[2][i] / r[0][i];
-        }
-        double[] aaSorted = aa.clone();
-        Arrays.sort(aaSorted);
-        System.out.printf(
-                Locale.ROOT,
-                "PANDA-RATE-SUMMARY %s %d bytes: median vduse %.0f pps, tap %.0f pps, vduse again %.0f pps;"
-                        + " vduse/tap median %.2f (per round %s); A/A (vduse again/vduse) median %.2f, range %.2f..%.2f%n",
-                dir,
-                len,
-                median(r[0]),
-                median(r[1]),
-                median(r[2]),
-                median(ratio),
-                fmt(ratio),
-                median(aa),
-                aaSorted[0],
-                aaSorted[pairs - 1]);
+        return new Side(label, port, ifname, GuestRates.up(ifname));
     }
 
     /**
@@ -279,20 +236,5 @@ public final class VduseTapRateGuestMain {
             }
             Thread.sleep(5);
         }
-    }
-
-    static double median(double[] xs) {
-        double[] v = xs.clone();
-        Arrays.sort(v);
-        int n = v.length;
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-
-    private static String fmt(double[] xs) {
-        List<String> out = new ArrayList<>();
-        for (double x : xs) {
-            out.add(String.format(Locale.ROOT, "%.2f", x));
-        }
-        return String.join(" ", out);
     }
 }
