@@ -1,36 +1,23 @@
 package dev.panda.perf;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.jextract.ErrnoCalls;
-import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
-import dev.panda.jextract.libbpf.Libbpf;
-import dev.panda.jextract.libbpf.bpf_test_run_opts;
-import dev.panda.jextract.libc.Libc;
-import dev.panda.jextract.uapi.xdp_md;
 import dev.panda.perf.report.ComparisonResult;
 import dev.panda.perf.report.PairFigure;
 import dev.panda.perf.report.RunFigure;
 import dev.panda.perf.report.RunObserver;
 import dev.panda.xdp.bpf.BpfObject;
+import dev.panda.xdp.bpf.LiveFrames;
 import dev.panda.xdp.bpf.Xdp;
 import dev.panda.xdp.bpf.XdpMode;
 import dev.panda.xdp.prefilter.Prefilter;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -54,14 +41,6 @@ import java.util.function.LongSupplier;
  * 1.3 themselves are tried first only to explain why they are not used when they fail.
  */
 final class XdpRxDropComparison {
-
-    private static final int LIVE_FRAMES = 1 << 1; // BPF_F_TEST_XDP_LIVE_FRAMES, linux/bpf.h
-    private static final int CLONE_NEWNET = 0x40000000;
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle SETNS = ErrnoCalls.link(
-            LINKER.defaultLookup().findOrThrow("setns"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle OPEN = ErrnoCalls.link(
-            LINKER.defaultLookup().findOrThrow("open"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
     private XdpRxDropComparison() {}
 
@@ -296,7 +275,7 @@ final class XdpRxDropComparison {
                     },
                     "xdp-rxdrop-poller");
             poller.start();
-            try (Generator g = new Generator(ns, peer, frame)) {
+            try (LiveFrames g = LiveFrames.start(ns, peer, frame, 1 << 16, 0)) {
                 return sample(() -> read(count), seconds);
             } finally {
                 publish(stop, 1);
@@ -322,7 +301,7 @@ final class XdpRxDropComparison {
                 () -> BpfObject.openResource(Prefilter.RESOURCE), Prefilter.PROGRAM, host, XdpMode.NATIVE, true)) {
             Prefilter pf = new Prefilter(l.object());
             pf.dropSourcePrefix(InetAddress.getByName("198.18.0.2"), 32, 1);
-            try (Generator g = new Generator(ns, peer, frame)) {
+            try (LiveFrames g = LiveFrames.start(ns, peer, frame, 1 << 16, 0)) {
                 return sample(() -> pf.actionCount(Prefilter.Action.DROP_PREFIX), seconds);
             }
         }
@@ -360,77 +339,6 @@ final class XdpRxDropComparison {
             t = t2;
         }
         return Measured.toArray(rates);
-    }
-
-    /** The live-frames generator thread: joins the namespace, pins to CPU 0, runs until closed. */
-    private static final class Generator implements AutoCloseable {
-        private volatile boolean stop;
-        private volatile Throwable failure;
-        private final Thread thread;
-
-        Generator(String ns, String peer, byte[] frame) {
-            thread = new Thread(
-                    () -> {
-                        try {
-                            loop(ns, peer, frame);
-                        } catch (Throwable t) {
-                            failure = t;
-                        }
-                    },
-                    "xdp-live-frames");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        private void loop(String ns, String peer, byte[] frame) throws Throwable {
-            Posix.setAffinity(0);
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment st = ErrnoCalls.state(a);
-                int fd = (int) OPEN.invokeExact(st, a.allocateFrom("/var/run/netns/" + ns), 0);
-                if (fd < 0) {
-                    throw new NativeException("open(/var/run/netns/" + ns + ")", ErrnoCalls.errno(st));
-                }
-                int rc = (int) SETNS.invokeExact(st, fd, CLONE_NEWNET);
-                int errno = ErrnoCalls.errno(st);
-                Libc.close(fd);
-                if (rc != 0) {
-                    throw new NativeException("setns(" + ns + ")", errno);
-                }
-                int ifindex = Libc.if_nametoindex(a.allocateFrom(peer));
-                try (BpfObject gen = BpfObject.openResource("/bpf/xdp_gen_tx.o").load()) {
-                    int progFd = gen.program("xdp_gen_tx").fd();
-                    MemorySegment data = a.allocate(frame.length);
-                    data.copyFrom(MemorySegment.ofArray(frame));
-                    MemorySegment ctx = xdp_md.allocate(a);
-                    xdp_md.data_end(ctx, frame.length);
-                    xdp_md.ingress_ifindex(ctx, ifindex);
-                    MemorySegment opts = bpf_test_run_opts.allocate(a);
-                    bpf_test_run_opts.sz(opts, bpf_test_run_opts.sizeof());
-                    bpf_test_run_opts.data_in(opts, data);
-                    bpf_test_run_opts.data_size_in(opts, frame.length);
-                    bpf_test_run_opts.ctx_in(opts, ctx);
-                    bpf_test_run_opts.ctx_size_in(opts, (int) xdp_md.sizeof());
-                    bpf_test_run_opts.repeat(opts, 1 << 16);
-                    bpf_test_run_opts.flags(opts, LIVE_FRAMES);
-                    bpf_test_run_opts.batch_size(opts, 64);
-                    while (!stop) {
-                        int r = Libbpf.bpf_prog_test_run_opts(progFd, opts);
-                        if (r < 0 && -r != Libc.EINTR()) { // a signal (JFR's sampler) only cuts a batch short
-                            throw new NativeException("bpf_prog_test_run_opts(live frames on " + peer + ")", -r);
-                        }
-                    }
-                }
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            thread.join(30_000);
-            if (failure != null) {
-                throw new IllegalStateException("traffic generator failed: " + failure.getMessage(), failure);
-            }
-        }
     }
 
     /** Ethernet/IPv4/UDP 198.18.0.2 -> 198.18.0.1, 64 bytes with FCS (60 without). */
