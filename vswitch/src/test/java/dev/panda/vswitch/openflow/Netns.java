@@ -47,6 +47,20 @@ final class Netns implements AutoCloseable {
         return p.waitFor();
     }
 
+    /**
+     * Pings until the first reply or {@code seconds} pass ({@code ping -c 1 -w seconds}): 0 once
+     * {@code to} answered. For the first contact through a controller, whose answers to the first
+     * ARP and ICMP packet-ins take a Python process's time on a loaded machine.
+     */
+    static int firstReply(String ns, String to, int seconds) throws Exception {
+        Process p = new ProcessBuilder(
+                        "ip", "netns", "exec", ns, "ping", "-c", "1", "-i", "0.2", "-w", String.valueOf(seconds), to)
+                .redirectErrorStream(true)
+                .start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor();
+    }
+
     static void sh(String... cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String o = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
