@@ -29,6 +29,10 @@ public final class VirtioFeatures {
     public static final int F_VERSION_1 = 32;
     /** §6: VIRTIO_F_ACCESS_PLATFORM, the device reaches memory through an IOMMU. */
     public static final int F_ACCESS_PLATFORM = 33;
+    /** §6: VIRTIO_F_RING_PACKED, the packed virtqueue layout (§2.8, {@link PackedRing}). */
+    public static final int F_RING_PACKED = 34;
+    /** §6: VIRTIO_F_IN_ORDER, the device uses buffers in the order the driver made them available. */
+    public static final int F_IN_ORDER = 35;
 
     private VirtioFeatures() {}
 
