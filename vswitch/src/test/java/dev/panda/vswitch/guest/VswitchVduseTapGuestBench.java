@@ -27,6 +27,9 @@ import org.junit.jupiter.api.Test;
  * ./mvnw -B -q -pl vswitch test -Dtest=VswitchVduseTapGuestBench -Dpanda.rate.pairs=7 -Dpanda.rate.seconds=3
  * }</pre>
  *
+ * {@code -Dpanda.rate.vduse.args=,event_idx=0,mrg_rxbuf=0} appends devargs to the net_vduse port
+ * (here: the offer without EVENT_IDX and MRG_RXBUF, as before they were offered).
+ *
  * The results go to the test's output and to {@code vswitch/target/guest/vswitch-vduse-vs-tap.txt}.
  * Nothing about the rates is asserted (TCG); the run fails only when the guest or a run fails.
  */
@@ -50,7 +53,7 @@ class VswitchVduseTapGuestBench {
                                 && !p.toString().contains("opentest4j"))
                         .toList())
                 .memoryMb(1024)
-                .args(pairs + " " + seconds)
+                .args(pairs + " " + seconds + " " + System.getProperty("panda.rate.vduse.args", ""))
                 .start(Path.of("target", "guest"), Path.of("target", "guest", "vswitch-rate-console.log"))) {
             g.await(VdpaGuest.UP, Duration.ofSeconds(180));
             g.await(VdpaGuest.EXIT, Duration.ofSeconds(budget));

@@ -47,19 +47,24 @@ public final class VswitchVduseTapGuestMain {
     static final int[] LENGTHS = {60, 1514};
 
     private final int pairs;
+    /** Devargs appended to the net_vduse port (e.g. {@code ,event_idx=0,mrg_rxbuf=0}), from the bench. */
+    private final String vduseArgs;
+
     private final long runNanos;
     private Vswitch v;
     private PacketPool pool;
 
-    private VswitchVduseTapGuestMain(int pairs, double seconds) {
+    private VswitchVduseTapGuestMain(int pairs, double seconds, String vduseArgs) {
         this.pairs = pairs;
+        this.vduseArgs = vduseArgs;
         this.runNanos = (long) (seconds * 1e9);
     }
 
     public static void main(String[] args) throws Throwable {
         int pairs = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 3;
-        new VswitchVduseTapGuestMain(pairs, seconds).measure();
+        String vduseArgs = args.length > 2 ? args[2] : "";
+        new VswitchVduseTapGuestMain(pairs, seconds, vduseArgs).measure();
         System.exit(0);
     }
 
@@ -73,7 +78,7 @@ public final class VswitchVduseTapGuestMain {
         try {
             v.addBridge(BridgeConfig.of("bv"));
             v.addBridge(BridgeConfig.of("bt"));
-            v.addPort("bv", PortConfig.of("vduse", "net_vduse0,mac=" + VDUSE_MAC));
+            v.addPort("bv", PortConfig.of("vduse", "net_vduse0,mac=" + VDUSE_MAC + vduseArgs));
             v.addPort("bt", PortConfig.of("tap", "net_tap1,iface=" + TAP));
             // the p2k sources: a ring in each bridge, its peer fed by this JVM
             Port srcV = Ports.discover().open("net_ring900", PortContext.of(pool, 0));
@@ -83,9 +88,9 @@ public final class VswitchVduseTapGuestMain {
             Side a = side("vduse", "bv", "vduse", GuestRates.awaitInterface(VDUSE_MAC), srcV);
             Side b = side("tap", "bt", "tap", TAP, srcT);
             System.out.printf(
-                    "PANDA-RATE-SETUP vswitch rtc, one poller on CPU 1; bridge bv: %s (net_vduse0), bridge bt: %s"
+                    "PANDA-RATE-SETUP vswitch rtc, one poller on CPU 1; bridge bv: %s (net_vduse0%s), bridge bt: %s"
                             + " (net_tap1); %d rounds of vduse, tap, vduse again, %.1f s each%n",
-                    a.ifname, b.ifname, pairs, runNanos / 1e9);
+                    a.ifname, vduseArgs, b.ifname, pairs, runNanos / 1e9);
             for (String dir : List.of("k2p", "p2k")) {
                 for (int len : LENGTHS) {
                     for (Side w : new Side[] {a, b}) {

@@ -185,11 +185,13 @@ final class Vduse {
     /**
      * VDUSE_VQ_INJECT_IRQ for one vring, from its poller: the argument lives in a segment of its
      * own, allocated once; a failure (the device going away) only costs the driver the interrupt.
+     * Counts what it injected (the poller writes, the control side reads).
      */
     static final class Irq implements dev.panda.pmd.virtio.vhost.VringSlot.Interrupt {
         private final Fd dev;
         private final MemorySegment index;
         private final long request = Uapi.VDUSE_VQ_INJECT_IRQ();
+        private final dev.panda.dataplane.stats.Counter injected = new dev.panda.dataplane.stats.Counter();
 
         Irq(Fd dev, int vring) {
             this.dev = dev;
@@ -199,11 +201,16 @@ final class Vduse {
 
         @Override
         public void raise() {
+            injected.add(1);
             try {
                 Posix.ioctl(dev, request, index);
             } catch (NativeException e) {
                 // the device is being reset or destroyed: the driver will not wait for this one
             }
+        }
+
+        long injected() {
+            return injected.get();
         }
     }
 

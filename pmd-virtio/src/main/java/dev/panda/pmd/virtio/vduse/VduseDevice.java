@@ -9,6 +9,7 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.NativeException;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import dev.panda.pmd.virtio.vhost.VirtioDevicePort;
 import dev.panda.pmd.virtio.vhost.VringHandOff;
 import dev.panda.pmd.virtio.vhost.VringSlot;
@@ -38,16 +39,19 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
 
     private static final System.Logger LOG = System.getLogger(VduseDevice.class.getName());
 
-    /** virtio 1.2 §6: VIRTIO_F_VERSION_1, VIRTIO_F_ACCESS_PLATFORM. */
-    static final long F_VERSION_1 = 1L << 32;
-
-    static final long F_ACCESS_PLATFORM = 1L << 33;
-    /** virtio 1.2 §5.1.3: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS. */
-    static final long F_NET_MAC = 1L << 5;
-
-    static final long F_NET_STATUS = 1L << 16;
-    /** What the device offers; the kernel refuses a VDUSE net device with VIRTIO_NET_F_CTRL_VQ. */
-    static final long OFFERED = F_VERSION_1 | F_ACCESS_PLATFORM | F_NET_MAC | F_NET_STATUS;
+    static final long F_VERSION_1 = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1);
+    static final long F_ACCESS_PLATFORM = VirtioFeatures.bit(VirtioFeatures.F_ACCESS_PLATFORM);
+    static final long F_NET_MAC = VirtioFeatures.bit(VirtioFeatures.F_MAC);
+    static final long F_NET_STATUS = VirtioFeatures.bit(VirtioFeatures.F_STATUS);
+    static final long F_EVENT_IDX = VirtioFeatures.bit(VirtioFeatures.F_EVENT_IDX);
+    static final long F_MRG_RXBUF = VirtioFeatures.bit(VirtioFeatures.F_MRG_RXBUF);
+    /**
+     * What the device always offers: VERSION_1, ACCESS_PLATFORM, the MAC and the link status (the
+     * kernel refuses a VDUSE net device with VIRTIO_NET_F_CTRL_VQ, so one queue pair).
+     */
+    static final long BASE = F_VERSION_1 | F_ACCESS_PLATFORM | F_NET_MAC | F_NET_STATUS;
+    /** The default offer: {@link #BASE} with EVENT_IDX (interrupt and kick suppression) and MRG_RXBUF. */
+    static final long OFFERED = BASE | F_EVENT_IDX | F_MRG_RXBUF;
     /** What a driver must accept: panda's buffers are reached only through the IOTLB. */
     static final long REQUIRED = F_VERSION_1 | F_ACCESS_PLATFORM;
     /** virtio 1.2 §2.1 device status bits. */
@@ -83,6 +87,9 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
     private final DeviceQueue[] queues = new DeviceQueue[VQS];
     private final int[] lastAvail = new int[VQS];
     private volatile long features;
+    /** What this device offered at CREATE_DEV ({@link #BASE} plus the devargs' choices). */
+    private final long offered;
+
     private volatile int status;
     private volatile long requests;
     private volatile long badRequests;
@@ -93,8 +100,13 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
      * Creates the device (a device of that name left by a previous panda is destroyed first) and
      * starts its control thread; the caller then adds it to the vDPA bus.
      */
-    VduseDevice(String name, byte[] mac, int queueSize, VringSlot[] slots, Runnable removeStale) {
+    VduseDevice(String name, byte[] mac, int queueSize, long offered, VringSlot[] slots, Runnable removeStale) {
+        if ((offered & ~OFFERED) != 0 || (offered & BASE) != BASE) {
+            throw new IllegalArgumentException("offered features 0x" + Long.toHexString(offered) + " outside 0x"
+                    + Long.toHexString(BASE) + "..0x" + Long.toHexString(OFFERED));
+        }
         this.name = name;
+        this.offered = offered;
         this.mac = mac.clone();
         this.handOff = new VringHandOff(name, slots);
         this.control = Vduse.openControl();
@@ -102,7 +114,7 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
         try {
             byte[] config = config(mac, true);
             try {
-                Vduse.create(control, name, DEVICE_ID_NET, OFFERED, VQS, config);
+                Vduse.create(control, name, DEVICE_ID_NET, offered, VQS, config);
             } catch (NativeException e) {
                 if (e.errno() != Vduse.EEXIST) {
                     throw e;
@@ -114,7 +126,7 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
                         name);
                 removeStale.run();
                 Vduse.destroy(control, name);
-                Vduse.create(control, name, DEVICE_ID_NET, OFFERED, VQS, config);
+                Vduse.create(control, name, DEVICE_ID_NET, offered, VQS, config);
             }
             d = Vduse.openDevice(name);
             for (int i = 0; i < VQS; i++) {
@@ -281,7 +293,7 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
         }
         if ((s & S_FEATURES_OK) != 0 && (status & S_FEATURES_OK) == 0) {
             long f = Vduse.features(dev);
-            String why = refusal(f);
+            String why = refusal(f, offered);
             if (why != null) {
                 refusedDrivers++;
                 LOG.log(WARNING, "{0}: driver refused: {1}", name, why);
@@ -311,15 +323,15 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
      * not insist on VIRTIO_F_ACCESS_PLATFORM; panda does: without it the driver would hand over
      * physical addresses, which mean nothing here.
      */
-    static String refusal(long features) {
+    static String refusal(long features, long offered) {
         if ((features & F_ACCESS_PLATFORM) == 0) {
             return "features 0x" + Long.toHexString(features) + " lack VIRTIO_F_ACCESS_PLATFORM";
         }
         if ((features & F_VERSION_1) == 0) {
             return "features 0x" + Long.toHexString(features) + " lack VIRTIO_F_VERSION_1";
         }
-        if ((features & ~OFFERED) != 0) {
-            return "features 0x" + Long.toHexString(features) + " beyond the offered 0x" + Long.toHexString(OFFERED);
+        if ((features & ~offered) != 0) {
+            return "features 0x" + Long.toHexString(features) + " beyond the offered 0x" + Long.toHexString(offered);
         }
         return null;
     }
@@ -532,6 +544,12 @@ final class VduseDevice implements Runnable, VirtioDevicePort.Backend {
 
     long refusedDrivers() {
         return refusedDrivers;
+    }
+
+    /** Interrupts injected for vring {@code i} (VDUSE_VQ_INJECT_IRQ). */
+    long interrupts(int i) {
+        Vduse.Irq q = irqs[i];
+        return q == null ? 0 : q.injected();
     }
 
     long resets() {

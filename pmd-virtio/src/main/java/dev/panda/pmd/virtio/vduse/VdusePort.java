@@ -41,7 +41,16 @@ final class VdusePort extends VirtioDevicePort {
     private volatile boolean onBus;
     private volatile boolean closed;
 
-    VdusePort(String name, PacketPool pool, int portId, String device, long mac, int queueSize, Attach attach) {
+    VdusePort(
+            String name,
+            PacketPool pool,
+            int portId,
+            String device,
+            long mac,
+            int queueSize,
+            long offered,
+            Attach attach,
+            long irqCpumask) {
         super(name, VdusePortDriver.NAME, pool, portId, 1, mac);
         this.device = device;
         this.attach = attach;
@@ -49,7 +58,7 @@ final class VdusePort extends VirtioDevicePort {
         for (int i = 0; i < 6; i++) {
             m[i] = (byte) (mac >>> (8 * (5 - i)));
         }
-        this.vduse = new VduseDevice(device, m, queueSize, slots, () -> removeStale(device));
+        this.vduse = new VduseDevice(device, m, queueSize, offered, slots, () -> removeStale(device));
         attach(vduse);
         vduse.start();
         if (attach != Attach.NONE) {
@@ -57,6 +66,9 @@ final class VdusePort extends VirtioDevicePort {
                 nl.add(device);
                 onBus = true;
                 bind(device, attach.driver);
+                if (irqCpumask != 0) {
+                    irqAffinity(device, irqCpumask);
+                }
             } catch (RuntimeException e) {
                 close();
                 throw e;
@@ -87,6 +99,23 @@ final class VdusePort extends VirtioDevicePort {
         } catch (IOException e) {
             throw new IllegalStateException(
                     "cannot bind vDPA device " + dev + " to " + driver + " (is the module loaded?): " + e, e);
+        }
+    }
+
+    /**
+     * Where the kernel runs each vring's interrupt work (VDUSE_VQ_INJECT_IRQ queues it on a CPU of
+     * the vring's {@code irq_cb_affinity}, the driver's affinity hint by default, taken in turn):
+     * the mask written to {@code /sys/class/vduse/DEV/vqN/irq_cb_affinity}, so that work stays off
+     * the CPUs panda's pollers spin on.
+     */
+    static void irqAffinity(String dev, long cpumask) {
+        for (int vq = 0; vq < VduseDevice.VQS; vq++) {
+            Path f = Path.of("/sys/class/vduse", dev, "vq" + vq, "irq_cb_affinity");
+            try {
+                Files.writeString(f, Long.toHexString(cpumask));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot set " + f + " to " + Long.toHexString(cpumask) + ": " + e, e);
+            }
         }
     }
 
@@ -132,6 +161,11 @@ final class VdusePort extends VirtioDevicePort {
     }
 
     /** Resets (status 0) the drivers asked for. */
+    /** Interrupts injected for vring {@code vring} (0: the driver's rx, 1: its tx). */
+    long interrupts(int vring) {
+        return vduse.interrupts(vring);
+    }
+
     long resets() {
         return vduse.resets();
     }

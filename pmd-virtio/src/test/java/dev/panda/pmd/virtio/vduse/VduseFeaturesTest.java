@@ -11,8 +11,10 @@ class VduseFeaturesTest {
 
     @Test
     void offersOneQueuePairWithTheMacAndTheLinkStatusBehindAnIommu() {
-        // VERSION_1 (32), ACCESS_PLATFORM (33), NET_F_MAC (5), NET_F_STATUS (16); never CTRL_VQ (17)
-        assertEquals(0x3_0001_0020L, VduseDevice.OFFERED);
+        // VERSION_1 (32), ACCESS_PLATFORM (33), NET_F_MAC (5), NET_F_STATUS (16); never CTRL_VQ (17);
+        // by default also EVENT_IDX (29) and MRG_RXBUF (15), each of which a devarg can leave out
+        assertEquals(0x3_0001_0020L, VduseDevice.BASE);
+        assertEquals(0x3_2001_8020L, VduseDevice.OFFERED);
         assertEquals(0, VduseDevice.OFFERED & (1L << 17));
         byte[] c = VduseDevice.config(new byte[] {2, 0x70, 0x6e, 0, (byte) 0xd5, 7}, true);
         assertEquals(VduseDevice.CONFIG_BYTES, c.length);
@@ -24,12 +26,14 @@ class VduseFeaturesTest {
 
     @Test
     void refusesADriverWithoutAccessPlatformOrVersion1() {
-        assertNull(VduseDevice.refusal(VduseDevice.OFFERED));
-        assertNull(VduseDevice.refusal(VduseDevice.REQUIRED));
-        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED & ~VduseDevice.F_ACCESS_PLATFORM)
-                .contains("VIRTIO_F_ACCESS_PLATFORM"));
-        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED & ~VduseDevice.F_VERSION_1)
-                .contains("VIRTIO_F_VERSION_1"));
-        assertTrue(VduseDevice.refusal(VduseDevice.OFFERED | 1L << 17).contains("beyond the offered"));
+        long o = VduseDevice.OFFERED;
+        assertNull(VduseDevice.refusal(o, o));
+        assertNull(VduseDevice.refusal(VduseDevice.REQUIRED, o));
+        assertTrue(VduseDevice.refusal(o & ~VduseDevice.F_ACCESS_PLATFORM, o).contains("VIRTIO_F_ACCESS_PLATFORM"));
+        assertTrue(VduseDevice.refusal(o & ~VduseDevice.F_VERSION_1, o).contains("VIRTIO_F_VERSION_1"));
+        assertTrue(VduseDevice.refusal(o | 1L << 17, o).contains("beyond the offered"));
+        // a device made with event_idx=0: a driver that sets EVENT_IDX anyway is refused
+        long base = VduseDevice.BASE;
+        assertTrue(VduseDevice.refusal(base | VduseDevice.F_EVENT_IDX, base).contains("beyond the offered"));
     }
 }

@@ -146,11 +146,24 @@ public final class VduseGuestMain {
         }
     }
 
-    /** net_vduse0 opened directly: frames both ways, payloads compared, counters equal the interface's. */
+    /**
+     * net_vduse0 opened directly (the default offer, with EVENT_IDX and MRG_RXBUF; its interrupt
+     * work placed on CPU 0 with {@code irq_cpumask=1}): frames both ways, payloads compared,
+     * counters equal the interface's.
+     */
     private String frames() throws Throwable {
-        var port = (VdusePort) Ports.discover().open("net_vduse0", PortContext.of(pool, 0));
+        var port = (VdusePort) Ports.discover().open("net_vduse0,irq_cpumask=1", PortContext.of(pool, 0));
         try {
             String ifname = awaitInterface(port.mac(), 20_000);
+            for (int vq = 0; vq < 2; vq++) {
+                Path aff = Path.of("/sys/class/vduse/vduse0/vq" + vq + "/irq_cb_affinity");
+                String mask = Files.readString(aff).trim();
+                check(Long.parseLong(mask.replace(",", ""), 16) == 1, aff + " reads " + mask + ", not 1");
+            }
+            long f = port.negotiatedFeatures();
+            check(
+                    (f & (1L << 29)) != 0 && (f & (1L << 15)) != 0,
+                    "virtio_net took EVENT_IDX and MRG_RXBUF: 0x" + Long.toHexString(f));
             sysctl("net/ipv6/conf/" + ifname + "/disable_ipv6", "1"); // no ND or MLD frames of its own
             up(ifname);
             byte[] ifMac = macBytes(Long.parseLong(
@@ -177,7 +190,9 @@ public final class VduseGuestMain {
             check(kTx == st.ipackets(), "kernel tx_packets " + kTx + ", panda ipackets " + st.ipackets());
             check(kRx == st.opackets(), "kernel rx_packets " + kRx + ", panda opackets " + st.opackets());
             check(port.badRequests() == 0, "bad requests " + port.badRequests());
-            return in + "; " + out + "; carrier followed link down and up; counters: kernel tx " + kTx
+            check(port.interrupts(0) > 0, "no interrupt injected for the driver's rx vring");
+            return in + "; " + out + "; carrier followed link down and up; interrupts injected rx "
+                    + port.interrupts(0) + ", tx " + port.interrupts(1) + "; counters: kernel tx " + kTx
                     + " = panda rx, kernel rx " + kRx
                     + " = panda tx; requests " + port.requests() + ", features 0x"
                     + Long.toHexString(port.negotiatedFeatures());
@@ -192,7 +207,8 @@ public final class VduseGuestMain {
      * then bound again: a new interface, and frames flow again.
      */
     private String driverReset() throws Throwable {
-        var port = (VdusePort) Ports.discover().open("net_vduse0", PortContext.of(pool, 0));
+        // the base offer (no EVENT_IDX, no MRG_RXBUF): the flag-based suppression and one buffer per frame
+        var port = (VdusePort) Ports.discover().open("net_vduse0,event_idx=0,mrg_rxbuf=0", PortContext.of(pool, 0));
         try {
             String ifname = awaitInterface(port.mac(), 20_000);
             up(ifname);
@@ -237,8 +253,10 @@ public final class VduseGuestMain {
                             .replace(":", ""),
                     16));
             String in = kernelToPanda(port, again, ifMac);
+            long f = port.negotiatedFeatures();
+            check((f & ((1L << 29) | (1L << 15))) == 0, "event_idx=0,mrg_rxbuf=0 negotiated 0x" + Long.toHexString(f));
             return "reset by unbind in " + (System.nanoTime() - t0) / 1_000_000 + " ms (resets " + port.resets()
-                    + "), bound again as " + again + "; " + in;
+                    + "), bound again as " + again + "; " + in + "; features 0x" + Long.toHexString(f);
         } finally {
             port.close();
         }

@@ -26,6 +26,9 @@ import org.junit.jupiter.api.Test;
  * ./mvnw -B -q -pl pmd-virtio test -Dtest=VduseTapRateGuestBench -Dpanda.rate.pairs=7 -Dpanda.rate.seconds=3
  * }</pre>
  *
+ * {@code -Dpanda.rate.vduse.args=,event_idx=0,mrg_rxbuf=0} appends devargs to the net_vduse port
+ * (here: the offer without EVENT_IDX and MRG_RXBUF, as before they were offered).
+ *
  * The results go to the test's output and to {@code pmd-virtio/target/guest/vduse-vs-tap.txt}.
  * Nothing about the rates is asserted (TCG); the run fails only when the guest or a run fails.
  */
@@ -42,7 +45,7 @@ class VduseTapRateGuestBench {
         String console;
         try (QemuGuest g = VdpaGuest.of(VduseTapRateGuestMain.class)
                 .classes(VduseDevice.class, Port.class, Posix.class)
-                .args(pairs + " " + seconds)
+                .args(pairs + " " + seconds + " " + System.getProperty("panda.rate.vduse.args", ""))
                 .start(Path.of("target", "guest"), Path.of("target", "guest", "rate-console.log"))) {
             g.await(VdpaGuest.UP, Duration.ofSeconds(180));
             g.await(VdpaGuest.EXIT, Duration.ofSeconds(budget));

@@ -50,17 +50,22 @@ public final class VduseTapRateGuestMain {
     private final PacketPool pool =
             PacketPool.create(PoolConfig.defaults().withCount(8192).withHugepages(PoolConfig.Hugepages.OFF));
     private final int pairs;
+    /** Devargs appended to {@code net_vduse0} (e.g. {@code ,event_idx=0,mrg_rxbuf=0}), from the bench. */
+    private final String vduseArgs;
+
     private final long runNanos;
 
-    private VduseTapRateGuestMain(int pairs, double seconds) {
+    private VduseTapRateGuestMain(int pairs, double seconds, String vduseArgs) {
         this.pairs = pairs;
+        this.vduseArgs = vduseArgs;
         this.runNanos = (long) (seconds * 1e9);
     }
 
     public static void main(String[] args) throws Throwable {
         int pairs = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 3;
-        int rc = new VduseTapRateGuestMain(pairs, seconds).measure();
+        String vduseArgs = args.length > 2 ? args[2] : "";
+        int rc = new VduseTapRateGuestMain(pairs, seconds, vduseArgs).measure();
         System.exit(rc);
     }
 
@@ -69,15 +74,15 @@ public final class VduseTapRateGuestMain {
 
     private int measure() throws Throwable {
         sysctl("net/core/default_qdisc", "pfifo_fast");
-        Port vduse = Ports.discover().open("net_vduse0", PortContext.of(pool, 0));
+        Port vduse = Ports.discover().open("net_vduse0" + vduseArgs, PortContext.of(pool, 0));
         Port tap = Ports.discover().open("net_tap1,iface=" + TAP, PortContext.of(pool, 1));
         try {
             Side a = side("vduse", vduse, awaitInterface(vduse.mac(), 20_000));
             Side b = side("tap", tap, TAP);
             System.out.printf(
-                    "PANDA-RATE-SETUP %s (net_vduse0) and %s (net_tap1), %d rounds of vduse, tap, vduse again,"
+                    "PANDA-RATE-SETUP %s (net_vduse0%s) and %s (net_tap1), %d rounds of vduse, tap, vduse again,"
                             + " %.1f s each%n",
-                    a.ifname, b.ifname, pairs, runNanos / 1e9);
+                    a.ifname, vduseArgs, b.ifname, pairs, runNanos / 1e9);
             for (String dir : List.of("k2p", "p2k")) {
                 for (int len : LENGTHS) {
                     // one run of each first, not counted: the JIT (C1 only in the guest) and the rings warm up
@@ -132,6 +137,7 @@ public final class VduseTapRateGuestMain {
         f[12] = (byte) (TYPE >> 8);
         f[13] = (byte) TYPE;
         drain(s.port);
+        long[] irq0 = irqs(s.port);
         AtomicLong got = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
         Thread poller = Thread.ofPlatform().name("rate-rx").start(() -> {
@@ -171,12 +177,13 @@ public final class VduseTapRateGuestMain {
             double pps = (c1 - c0) / ((t1 - t0) / 1e9);
             System.out.printf(
                     Locale.ROOT,
-                    "PANDA-RATE-DETAIL k2p %d %s: sent %d (%d refused), panda received %d%n",
+                    "PANDA-RATE-DETAIL k2p %d %s: sent %d (%d refused), panda received %d%s%n",
                     len,
                     s.label,
                     sent,
                     failed,
-                    c1 - c0);
+                    c1 - c0,
+                    irqDelta(irq0, irqs(s.port)));
             return pps;
         } finally {
             stop.set(true);
@@ -197,6 +204,7 @@ public final class VduseTapRateGuestMain {
         MemorySegment mem = pool.segment();
         PacketBurst burst = new PacketBurst(32);
         long k0 = counter(s.ifname, "rx_packets");
+        long[] irq0 = irqs(s.port);
         long sent = 0;
         long t0 = System.nanoTime();
         long end = t0 + runNanos;
@@ -219,12 +227,25 @@ public final class VduseTapRateGuestMain {
         long k1 = counter(s.ifname, "rx_packets");
         System.out.printf(
                 Locale.ROOT,
-                "PANDA-RATE-DETAIL p2k %d %s: panda sent %d, kernel rx_packets +%d%n",
+                "PANDA-RATE-DETAIL p2k %d %s: panda sent %d, kernel rx_packets +%d%s%n",
                 len,
                 s.label,
                 sent,
-                k1 - k0);
+                k1 - k0,
+                irqDelta(irq0, irqs(s.port)));
         return (k1 - k0) / ((t1 - t0) / 1e9);
+    }
+
+    /** net_vduse's interrupts injected so far: vring 0 (the guest's rx), vring 1 (its tx). */
+    private static long[] irqs(Port p) {
+        return p instanceof VdusePort v ? new long[] {v.interrupts(0), v.interrupts(1)} : null;
+    }
+
+    private static String irqDelta(long[] a, long[] b) {
+        if (a == null || b == null) {
+            return "";
+        }
+        return String.format(Locale.ROOT, "; interrupts injected: rx vring %d, tx vring %d", b[0] - a[0], b[1] - a[1]);
     }
 
     private void drain(Port p) throws InterruptedException {
