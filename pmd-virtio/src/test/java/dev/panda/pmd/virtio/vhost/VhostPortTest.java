@@ -2,10 +2,12 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
@@ -221,6 +223,8 @@ class VhostPortTest {
                             | bit(F_MRG_RXBUF)
                             | bit(F_INDIRECT_DESC)
                             | bit(F_EVENT_IDX)
+                            | bit(F_RING_PACKED)
+                            | bit(F_IN_ORDER)
                             | bit(F_LOG_ALL),
                     fe.query(VhostUserRequest.GET_FEATURES),
                     "still answering");
