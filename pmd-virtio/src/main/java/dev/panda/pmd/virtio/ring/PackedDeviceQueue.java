@@ -71,6 +71,10 @@ public final class PackedDeviceQueue {
     private final boolean eventIdx;
     /** Set up as a queue the device only reads: WRITE flags ignored (see {@link #deviceReadsOnly()}). */
     private boolean readOnly;
+    /** VIRTIO_F_IN_ORDER negotiated. */
+    private final boolean inOrder;
+    /** In order and read-only: one used descriptor per published burst (§2.8.9; see {@link #deviceReadsOnly()}). */
+    private boolean batchUsed;
     /** The region of the previous translation, or -1: tried before the region table. */
     private int lastRegion = -1;
 
@@ -116,6 +120,7 @@ public final class PackedDeviceQueue {
         this.deviceEvent =
                 part("device event suppression area", deviceEvent, PackedRing.EVENT_BYTES, PackedRing.EVENT_ALIGN);
         this.eventIdx = VirtioFeatures.has(features, VirtioFeatures.F_EVENT_IDX);
+        this.inOrder = VirtioFeatures.has(features, VirtioFeatures.F_IN_ORDER);
         this.errors = new RingErrors(name);
         int avail = base & 0xFFFF;
         int used = base >>> 16;
@@ -214,11 +219,15 @@ public final class PackedDeviceQueue {
      * Makes this a queue the device only reads (a virtio-net transmit queue): the WRITE flag of
      * its descriptors is ignored and every buffer is device-readable, as DPDK's vhost library
      * takes them. Needed for DPDK's virtio driver, whose packed indirect tables keep the WRITE
-     * flag its set-up put in the entry of the virtio-net header. Control side, before the first
-     * pop; returns this queue.
+     * flag its set-up put in the entry of the virtio-net header. With VIRTIO_F_IN_ORDER such a
+     * queue also returns a published burst as one used descriptor, the last buffer's id at the
+     * first one's slot (§2.8.9: the driver frees every buffer up to that id and skips as many
+     * slots), as DPDK's vhost does; its caller must then push used chains in the order it popped
+     * them, with nothing written. Control side, before the first pop; returns this queue.
      */
     public PackedDeviceQueue deviceReadsOnly() {
         readOnly = true;
+        batchUsed = inOrder;
         return this;
     }
 
@@ -472,6 +481,14 @@ public final class PackedDeviceQueue {
             return false;
         }
         MemorySegment r = ring;
+        if (batchUsed) {
+            // §2.8.9, in order: one used descriptor for the burst, the last id where the first goes
+            long at = shadowAt[0] * DESC_BYTES;
+            DESC_ID.set(r, at, (short) shadowId[n - 1]);
+            DESC_LEN.set(r, at, 0);
+            FLAGS_AT.setRelease(r, at + FLAGS, (short) shadowFlags[0]);
+            return published();
+        }
         for (int i = 0; i < n; i++) {
             long at = shadowAt[i] * DESC_BYTES;
             DESC_ID.set(r, at, (short) shadowId[i]);
@@ -484,6 +501,11 @@ public final class PackedDeviceQueue {
             DESC_FLAGS.set(r, shadowAt[i] * DESC_BYTES, (short) shadowFlags[i]);
         }
         FLAGS_AT.setRelease(r, shadowAt[0] * DESC_BYTES + FLAGS, (short) shadowFlags[0]);
+        return published();
+    }
+
+    /** After a publish: the used position moves on; whether the driver wants a notification. */
+    private boolean published() {
         pending = 0;
         int oldIdx = pubIdx;
         pubIdx = usedIdx;

@@ -131,6 +131,29 @@ class PackedHostileGuestTest {
     }
 
     @Test
+    void inOrderReadOnlyQueueReturnsABurstAsOneUsedDescriptor() {
+        PackedDeviceQueue q = queue(1L << VirtioFeatures.F_IN_ORDER, 0x8000).deviceReadsOnly();
+        Chain c = q.newChain();
+        guest.offer(d(A + BUF, 64, 0, DESC_F_NEXT), d(A + BUF + 64, 64, 0, 0));
+        guest.offer(d(A + BUF, 64, 1, 0));
+        guest.offer(d(A + BUF, 64, 2, 0));
+        for (int i = 0; i < 3; i++) {
+            assertTrue(q.pop(c));
+            q.pushUsed(c, 0);
+        }
+        q.publishUsed();
+        int[] used = guest.takeUsed(4); // §2.8.9: the driver frees ids 0..2 and skips their 4 slots
+        assertNotNull(used);
+        assertEquals(2, used[0], "the last buffer's id, at the first one's slot");
+        assertNull(guest.takeUsed(1), "nothing written at the other slots");
+        guest.offer(d(A + BUF, 64, 3, 0));
+        assertTrue(q.pop(c));
+        q.pushUsed(c, 0);
+        q.publishUsed();
+        assertEquals(3, guest.takeUsed(1)[0], "the next burst's descriptor where the driver looks next");
+    }
+
+    @Test
     void bufferOutsideGuestMemory() {
         guest.offer(d(A + 0x4000 - 8, 64, 1, 0)); // runs past region 0's end
         assertRejected(1, 1, RingErrors.Kind.BAD_ADDRESS);
