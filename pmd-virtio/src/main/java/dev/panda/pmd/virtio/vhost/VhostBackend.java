@@ -399,6 +399,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
                 v.packed = null;
                 // split: the next avail index; packed: avail and used off_wrap halves (see Vring.base)
                 v.base = s.num();
+                v.baseSet = true;
             }
             default -> v.enabled = s.num() != 0;
         }
@@ -553,7 +554,15 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         MemorySegment driver = part(user, v, "driver event area", v.availAddr, PackedRing.EVENT_BYTES);
         MemorySegment device = part(user, v, "device event area", v.usedAddr, PackedRing.EVENT_BYTES);
         PackedDeviceQueue q = PackedDeviceQueue.create(
-                name + ":vring" + v.index, memory, v.num, ring, driver, device, features, v.base);
+                name + ":vring" + v.index,
+                memory,
+                v.num,
+                ring,
+                driver,
+                device,
+                features,
+                // no SET_VRING_BASE: a fresh ring, both wrap counters at 1 (§2.8.1)
+                v.baseSet ? v.base : PackedRing.offWrap(0, true));
         q.disableKicks();
         // odd vrings are the driver's transmit queues: panda only reads them (see deviceReadsOnly)
         return v.index % 2 == 1 ? q.deviceReadsOnly() : q;

@@ -27,6 +27,8 @@ final class Vring {
      * 0-15 and the next used slot with its wrap counter in bits 16-31 (as QEMU sends and reads it).
      */
     int base;
+    /** SET_VRING_BASE seen, or a queue stopped: {@link #base} holds a position (else a fresh ring's). */
+    boolean baseSet;
     /** SET_VRING_KICK seen and no GET_VRING_BASE since: the ring is started. */
     boolean started;
 
@@ -47,10 +49,12 @@ final class Vring {
     void dropQueue() {
         if (queue != null) {
             base = queue.lastAvailIdx();
+            baseSet = true;
             queue = null;
         }
         if (packed != null) {
             base = packed.vringBase();
+            baseSet = true;
             packed = null;
         }
     }
@@ -63,6 +67,7 @@ final class Vring {
         addrSet = false;
         logUsed = false;
         base = 0;
+        baseSet = false;
         started = false;
         enabled = false;
         kick = close(kick);

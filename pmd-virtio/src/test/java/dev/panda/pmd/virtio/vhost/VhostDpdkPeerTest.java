@@ -134,7 +134,7 @@ class VhostDpdkPeerTest {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
-        String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-rx";
+        String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-rx" + packed;
         Path sock = dir.resolve("vh1.sock");
         Path log = dir.resolve("dpdk-testpmd-rx.log");
         try (PacketPool pool =
