@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
  * <p>Guest memory is two 1 KiB regions at {@link #R0} and {@link #R1} with a gap between; the
  * 7-entry ring (not a power of two) and its event areas sit at the start of region 0. Input,
  * little-endian, missing bytes read as zero: {@code u8 mode} (bit 0 VIRTIO_F_EVENT_IDX, bit 1 a
- * queue the device only reads), {@code u16 base} (SET_VRING_BASE's low half), {@code u16
+ * queue the device only reads, bit 2 VIRTIO_F_IN_ORDER: with bit 1, one used descriptor per burst), {@code u16 base} (SET_VRING_BASE's low half), {@code u16
  * off_wrap, u16 flags} (the driver event area), 7 ring descriptors, {@code u8 n} and {@code n &
  * 15} descriptors at the start of region 1 (indirect tables), 7 more ring descriptors written
  * between the two rounds (the driver's next lap), then raw bytes for the rest of region 1. A
@@ -80,8 +80,9 @@ class PackedDeviceQueueFuzzTest {
         for (int i = 0; i < tableDescs; i++) {
             descriptor(in, region1, 16L * i);
         }
-        long features =
-                (1L << VirtioFeatures.F_INDIRECT_DESC) | ((mode & 1) != 0 ? 1L << VirtioFeatures.F_EVENT_IDX : 0);
+        long features = (1L << VirtioFeatures.F_INDIRECT_DESC)
+                | ((mode & 1) != 0 ? 1L << VirtioFeatures.F_EVENT_IDX : 0)
+                | ((mode & 4) != 0 ? 1L << VirtioFeatures.F_IN_ORDER : 0);
         PackedDeviceQueue q;
         try {
             q = PackedDeviceQueue.at(
@@ -114,7 +115,7 @@ class PackedDeviceQueueFuzzTest {
                 long read = c.copyFromReadable(0, scratch, 0, scratch.byteSize());
                 assertEquals(Math.min(c.readableBytes(), scratch.byteSize()), read);
                 long written = c.copyToWritable(0, scratch, 0, Math.min(c.writableBytes(), scratch.byteSize()));
-                q.pushUsed(c, written);
+                q.pushUsed(c, (mode & 2) != 0 ? 0 : written);
                 popped++;
                 assertTrue(q.returnedChains() >= returnedBefore);
             }
