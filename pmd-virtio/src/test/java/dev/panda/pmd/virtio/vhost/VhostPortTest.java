@@ -396,6 +396,18 @@ class VhostPortTest {
         assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1,iface=x,queues=0", ctx));
     }
 
+    @Test
+    void packedAndInOrderDevargsWithholdThem() throws Exception {
+        Path sock2 = dir.resolve("vh-split.sock");
+        try (Port split = Ports.discover()
+                        .open("net_vhost1,iface=" + sock2 + ",packed=0,in_order=0", PortContext.of(pool, 1));
+                TestFrontend fe = new TestFrontend(sock2, 256).start()) {
+            long offered = fe.query(VhostUserRequest.GET_FEATURES);
+            assertEquals(0, offered & (bit(F_RING_PACKED) | bit(F_IN_ORDER)), "0x" + Long.toHexString(offered));
+            assertEquals(bit(F_EVENT_IDX), offered & bit(F_EVENT_IDX), "the rest still offered");
+        }
+    }
+
     private void awaitLinkUp() {
         awaitLink(true);
     }
