@@ -12,7 +12,9 @@ import java.util.List;
  * vhost-user receive: dpdk-testpmd's virtio-user in txonly (64-byte frames, or --size) sends into a
  * vhost-user back-end in rxonly that is either panda's net_vhost or DPDK's own net_vhost, in
  * interleaved pairs. The generator runs on CPU 0 and the receiver on CPU 1 in both cases; the
- * figure for a run is the median of the receiver's per-second rates after a warm-up second.
+ * figure for a run is the median of the receiver's per-second rates after a warm-up second. With
+ * {@code --packed} the generator's virtio-user asks for packed virtqueues ({@code packed_vq=1},
+ * virtio 1.2 §2.8), which both back-ends offer, so both receive on packed rings.
  */
 final class VhostRxComparison {
 
@@ -21,22 +23,43 @@ final class VhostRxComparison {
 
     private VhostRxComparison() {}
 
+    /** {@code --packed} (this comparison's own option) picks {@link #PACKED}; the rest is {@link VhostUserPairs}'s. */
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run(SPEC, args, out);
+        boolean packed = java.util.Arrays.asList(args).contains("--packed");
+        String[] rest =
+                java.util.Arrays.stream(args).filter(a -> !a.equals("--packed")).toArray(String[]::new);
+        if (java.util.Arrays.asList(rest).contains("--help")
+                || java.util.Arrays.asList(rest).contains("-h")) {
+            out.println("  --packed: packed virtqueues (the generator's virtio-user with packed_vq=1)");
+        }
+        return VhostUserPairs.run(packed ? PACKED : SPEC, rest, out);
     }
 
-    static final VhostUserPairs.Spec SPEC = new VhostUserPairs.Spec(
-            "vhost-rx",
-            "dpdk virtio-user txonly %d B on CPU 0 -> rxonly back-end on CPU 1",
-            "panda net_vhost",
-            VhostRxComparison::panda,
-            "dpdk net_vhost",
-            VhostRxComparison::dpdk);
+    static final VhostUserPairs.Spec SPEC = spec(false);
 
-    private static DpdkProcess generator(Path sock, int size) throws IOException {
+    /** The same comparison on packed virtqueues. */
+    static final VhostUserPairs.Spec PACKED = spec(true);
+
+    private static VhostUserPairs.Spec spec(boolean packed) {
+        return new VhostUserPairs.Spec(
+                "vhost-rx",
+                "dpdk virtio-user txonly %d B" + (packed ? ", packed rings," : "")
+                        + " on CPU 0 -> rxonly back-end on CPU 1",
+                "panda net_vhost",
+                (sock, seconds, size) -> panda(sock, seconds, size, packed),
+                "dpdk net_vhost",
+                (sock, seconds, size) -> dpdk(sock, seconds, size, packed));
+    }
+
+    private static DpdkProcess generator(Path sock, int size, boolean packed) throws IOException {
         List<String> eal = new ArrayList<>(GENERATOR_LCORES);
-        eal.addAll(
-                List.of("-m", "512", "--no-pci", "--single-file-segments", "--vdev", "net_virtio_user0,path=" + sock));
+        eal.addAll(List.of(
+                "-m",
+                "512",
+                "--no-pci",
+                "--single-file-segments",
+                "--vdev",
+                "net_virtio_user0,path=" + sock + (packed ? ",packed_vq=1" : "")));
         return new DpdkProcess(
                 "panda-vhgen-" + ProcessHandle.current().pid(),
                 eal,
@@ -44,7 +67,7 @@ final class VhostRxComparison {
     }
 
     /** Per-second rx rates of panda's net_vhost in rxonly, fed by DPDK's virtio-user. */
-    static double[] panda(Path sock, int seconds, int size) throws Exception {
+    static double[] panda(Path sock, int seconds, int size, boolean packed) throws Exception {
         TestpmdOptions o = TestpmdOptions.parse(
                 "--lcores",
                 RECEIVER_LCORES,
@@ -56,7 +79,7 @@ final class VhostRxComparison {
         java.io.ByteArrayOutputStream output = new java.io.ByteArrayOutputStream();
         try (Testpmd app = Testpmd.open(o, new PrintStream(output, true, java.nio.charset.StandardCharsets.UTF_8))) {
             app.start(0);
-            try (DpdkProcess gen = generator(sock, size)) {
+            try (DpdkProcess gen = generator(sock, size, packed)) {
                 long deadline = System.nanoTime() + 20_000_000_000L;
                 while (app.port(0).stats().ipackets() == 0) {
                     if (System.nanoTime() > deadline || !gen.alive()) {
@@ -86,7 +109,7 @@ final class VhostRxComparison {
     }
 
     /** Per-second rx rates of DPDK's net_vhost in rxonly, from its own --stats-period output. */
-    static double[] dpdk(Path sock, int seconds, int size) throws Exception {
+    static double[] dpdk(Path sock, int seconds, int size, boolean packed) throws Exception {
         List<String> eal = List.of(
                 "--lcores",
                 RECEIVER_LCORES,
@@ -103,7 +126,7 @@ final class VhostRxComparison {
         try (rx) {
             long deadline = System.nanoTime() + 20_000_000_000L;
             rx.awaitFile(sock, deadline);
-            try (DpdkProcess gen = generator(sock, size)) {
+            try (DpdkProcess gen = generator(sock, size, packed)) {
                 // rx-pps lines start once forwarding runs; skip two periods (start-up and warm-up)
                 while (nonZero(rx.rxPps()) < seconds + 2) {
                     if (System.nanoTime() > deadline + seconds * 2_000_000_000L || !rx.alive() || !gen.alive()) {

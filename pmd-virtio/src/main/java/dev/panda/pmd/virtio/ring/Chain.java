@@ -18,6 +18,9 @@ public final class Chain {
     private final long[] offset;
     private final long[] length;
     private int head = -1;
+    /** Packed rings only: descriptor-ring slots the chain took (its used descriptor skips as many). */
+    private int ringSlots;
+
     private int count;
     private int readable;
     private long readableBytes;
@@ -38,6 +41,17 @@ public final class Chain {
         writableBytes = 0;
     }
 
+    /** Packed rings: the buffer id comes with the chain's last descriptor, and its slot count. */
+    void finishPacked(int id, int slots) {
+        head = id;
+        ringSlots = slots;
+    }
+
+    /** Descriptor-ring slots a packed chain took (1 for an indirect one); 0 for a split chain. */
+    public int ringSlots() {
+        return ringSlots;
+    }
+
     boolean full() {
         return count == region.length;
     }
@@ -56,7 +70,7 @@ public final class Chain {
         }
     }
 
-    /** The head descriptor index, the {@code id} to return in the used ring. */
+    /** The head descriptor index (split) or the buffer id (packed), the {@code id} to return as used. */
     public int head() {
         return head;
     }

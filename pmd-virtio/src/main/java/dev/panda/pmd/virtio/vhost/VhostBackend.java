@@ -2,10 +2,12 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
@@ -16,6 +18,8 @@ import static java.lang.System.Logger.Level.WARNING;
 
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.GuestMemory;
+import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
+import dev.panda.pmd.virtio.ring.PackedRing;
 import dev.panda.pmd.virtio.ring.SplitRing;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
 import dev.panda.pmd.virtio.vhostuser.MemoryTable;
@@ -102,7 +106,9 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
-        long optional = (bit(F_MRG_RXBUF) | bit(F_INDIRECT_DESC) | bit(F_EVENT_IDX)) & ~withheld;
+        long optional =
+                (bit(F_MRG_RXBUF) | bit(F_INDIRECT_DESC) | bit(F_EVENT_IDX) | bit(F_RING_PACKED) | bit(F_IN_ORDER))
+                        & ~withheld;
         // VIRTIO_NET_F_MQ only with more than one queue pair: the front-end serves the control
         // virtqueue it implies (panda sees only the SET_VRING_ENABLE it leads to); without it
         // DPDK's virtio-user and QEMU's guests use one pair
@@ -377,15 +383,23 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         switch (s.request()) {
             case SET_VRING_NUM -> {
                 v.dropQueue();
-                if (!SplitRing.isValidSize(s.num())) {
+                if (has(features, F_RING_PACKED) ? !PackedRing.isValidSize(s.num()) : !SplitRing.isValidSize(s.num())) {
                     v.num = 0;
-                    return refuse(s, "vring " + v.index + " size " + s.num() + " is not a power of two up to 32768");
+                    return refuse(
+                            s,
+                            "vring " + v.index + " size " + s.num()
+                                    + (has(features, F_RING_PACKED)
+                                            ? " is not between 1 and 32768"
+                                            : " is not a power of two up to 32768"));
                 }
                 v.num = s.num();
             }
             case SET_VRING_BASE -> {
                 v.queue = null;
-                v.base = s.num() & 0xFFFF;
+                v.packed = null;
+                // split: the next avail index; packed: avail and used off_wrap halves (see Vring.base)
+                v.base = s.num();
+                v.baseSet = true;
             }
             default -> v.enabled = s.num() != 0;
         }
@@ -434,7 +448,7 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         v.dropQueue();
         v.started = false;
         v.kick = Vring.close(v.kick);
-        return v.base;
+        return has(features, F_RING_PACKED) ? v.base : v.base & 0xFFFF;
     }
 
     private boolean setMemTable(MemTable m) {
@@ -481,21 +495,38 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         if (memory == null || !has(features, F_VERSION_1) || v.num == 0 || !v.addrSet || !v.started || !enabled) {
             return true;
         }
-        if (v.queue == null) {
+        boolean packed = has(features, F_RING_PACKED);
+        if (packed ? v.packed == null : v.queue == null) {
             try {
-                v.queue = build(v);
+                if (packed) {
+                    v.packed = buildPacked(v);
+                } else {
+                    v.queue = build(v);
+                }
                 handOff.newQueue(v.index);
             } catch (IllegalArgumentException e) {
                 LOG.log(WARNING, "{0}: vring {1} not started: {2}", name, v.index, e.getMessage());
                 return false;
             }
         }
+        // packed: log_guest_addr names the Device Area (QEMU logs the "used" part there)
         DirtyLog dirty = logging()
-                ? new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num))
+                ? new DirtyLog.Bitmap(
+                        log.segment(),
+                        memory,
+                        v.logUsed,
+                        v.logAddr,
+                        packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(v.num))
                 : DirtyLog.OFF;
-        GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
-        VringSlot.Live live =
-                new VringSlot.Live(v.queue, v.call == null ? null : VringSlot.Interrupt.eventfd(v.call), writer, dirty);
+        VringSlot.Interrupt call = v.call == null ? null : VringSlot.Interrupt.eventfd(v.call);
+        VringSlot.Live live;
+        if (packed) {
+            PackedRxWriter writer = v.index % 2 == 0 ? PackedRxWriter.of(v.packed, features, dirty) : null;
+            live = new VringSlot.Live(v.packed, call, writer, dirty);
+        } else {
+            GuestRxWriter writer = v.index % 2 == 0 ? GuestRxWriter.of(v.queue, features, dirty) : null;
+            live = new VringSlot.Live(v.queue, call, writer, dirty);
+        }
         handOff.publish(v.index, live);
         LOG.log(DEBUG, "{0}: vring {1} running ({2} entries, from avail {3})", name, v.index, v.num, v.base);
         return true;
@@ -507,10 +538,34 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         MemorySegment desc = part(user, v, "descriptor table", v.descAddr, SplitRing.descTableBytes(v.num));
         MemorySegment avail = part(user, v, "available ring", v.availAddr, SplitRing.availRingBytes(v.num));
         MemorySegment used = part(user, v, "used ring", v.usedAddr, SplitRing.usedRingBytes(v.num));
-        DeviceQueue q =
-                DeviceQueue.create(name + ":vring" + v.index, memory, v.num, desc, avail, used, features, v.base);
+        DeviceQueue q = DeviceQueue.create(
+                name + ":vring" + v.index, memory, v.num, desc, avail, used, features, v.base & 0xFFFF);
         q.disableKicks(); // the poller busy-polls: kicks would only cost the front-end syscalls
         return q;
+    }
+
+    /**
+     * A packed ring (virtio 1.2 §2.8): SET_VRING_ADDR's desc is the descriptor ring, avail the
+     * Driver Area (the driver's event suppression), used the Device Area (the device's).
+     */
+    private PackedDeviceQueue buildPacked(Vring v) {
+        GuestMemory user = memory.userAddresses();
+        MemorySegment ring = part(user, v, "descriptor ring", v.descAddr, PackedRing.descRingBytes(v.num));
+        MemorySegment driver = part(user, v, "driver event area", v.availAddr, PackedRing.EVENT_BYTES);
+        MemorySegment device = part(user, v, "device event area", v.usedAddr, PackedRing.EVENT_BYTES);
+        PackedDeviceQueue q = PackedDeviceQueue.create(
+                name + ":vring" + v.index,
+                memory,
+                v.num,
+                ring,
+                driver,
+                device,
+                features,
+                // no SET_VRING_BASE: a fresh ring, both wrap counters at 1 (§2.8.1)
+                v.baseSet ? v.base : PackedRing.offWrap(0, true));
+        q.disableKicks();
+        // odd vrings are the driver's transmit queues: panda only reads them (see deviceReadsOnly)
+        return v.index % 2 == 1 ? q.deviceReadsOnly() : q;
     }
 
     private static MemorySegment part(GuestMemory user, Vring v, String what, long addr, long bytes) {
@@ -610,8 +665,14 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         if (has(f, F_LOG_ALL)) {
             b.append("LOG_ALL ");
         }
+        if (has(f, F_RING_PACKED)) {
+            b.append("RING_PACKED ");
+        }
+        if (has(f, F_IN_ORDER)) {
+            b.append("IN_ORDER ");
+        }
         return b.isEmpty()
-                ? "none of MQ, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, LOG_ALL"
+                ? "none of MQ, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, LOG_ALL, RING_PACKED, IN_ORDER"
                 : b.toString().trim();
     }
 }

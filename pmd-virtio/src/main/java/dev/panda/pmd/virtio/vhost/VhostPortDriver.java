@@ -2,7 +2,9 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 
 import dev.panda.dataplane.port.DeviceException;
@@ -41,7 +43,7 @@ public final class VhostPortDriver implements PortDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("iface", "queues", "client", "mrg_rxbuf", "event_idx", "indirect");
+        return Set.of("iface", "queues", "client", "mrg_rxbuf", "event_idx", "indirect", "packed", "in_order");
     }
 
     @Override
@@ -62,7 +64,9 @@ public final class VhostPortDriver implements PortDriver {
             // offered ring and net features, each on by default; =0 takes it out of GET_FEATURES
             long withheld = (spec.getBool("mrg_rxbuf", true) ? 0 : bit(F_MRG_RXBUF))
                     | (spec.getBool("event_idx", true) ? 0 : bit(F_EVENT_IDX))
-                    | (spec.getBool("indirect", true) ? 0 : bit(F_INDIRECT_DESC));
+                    | (spec.getBool("indirect", true) ? 0 : bit(F_INDIRECT_DESC))
+                    | (spec.getBool("packed", true) ? 0 : bit(F_RING_PACKED))
+                    | (spec.getBool("in_order", true) ? 0 : bit(F_IN_ORDER));
             return new VhostPort(spec.name(), ctx.pool(), ctx.portId(), queues, path, client, withheld);
         } catch (NativeException | IllegalArgumentException e) {
             throw new DeviceException(

@@ -8,6 +8,7 @@ import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.dataplane.stats.Counter;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
+import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import java.lang.foreign.MemorySegment;
 
@@ -87,7 +88,8 @@ public abstract class VirtioDevicePort extends AbstractPort {
         int n = 0;
         try {
             if (live != null) {
-                n = receive(queue, live, burst);
+                // one test per burst: the split and packed loops each keep their own call sites
+                n = live.packed == null ? receive(queue, live, burst) : receivePacked(queue, live, burst);
             }
         } catch (InternalError e) {
             // the guest's memory faulted (see fault): what this burst allocated goes back
@@ -154,6 +156,54 @@ public abstract class VirtioDevicePort extends AbstractPort {
         return 0;
     }
 
+    /** {@link #receive} on a packed ring (VIRTIO_F_RING_PACKED). */
+    private int receivePacked(int queue, VringSlot.Live live, PacketBurst burst) {
+        PackedDeviceQueue q = live.packed;
+        int want = q.available(burst.maxBurst());
+        int n = 0;
+        if (want > 0) {
+            int[] h = burst.handles;
+            int got = pool.allocBulk(h, 0, want);
+            rxAllocated[queue] = got;
+            if (got < want) {
+                rxCounters[queue].addNombuf(want - got);
+            }
+            Chain c = live.chain;
+            MemorySegment mem = pool.segment();
+            long room = pool.maxPacketLength();
+            long bytes = 0;
+            int bad = 0;
+            while (n < got && q.pop(c)) {
+                long frame = c.readableBytes() - HDR;
+                if (frame <= 0 || frame > room) {
+                    bad++;
+                } else {
+                    int b = h[n];
+                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
+                    pool.setLength(b, (int) frame);
+                    pool.setPort(b, portId);
+                    bytes += frame;
+                    n++;
+                }
+                q.pushUsed(c, 0); // §2.8.6: nothing written into a device-readable chain
+            }
+            finishPacked(live, rxCounters[queue]);
+            rxAllocated[queue] = 0;
+            if (n < got) {
+                pool.freeBulk(h, n, got - n);
+            }
+            if (n > 0) {
+                rxCounters[queue].add(n, bytes);
+            }
+            if (bad > 0) {
+                rxCounters[queue].addErrors(bad);
+            }
+            return n;
+        }
+        finishPacked(live, rxCounters[queue]);
+        return 0;
+    }
+
     @Override
     public int txBurst(int queue, PacketBurst burst, int n) {
         if (n <= 0) {
@@ -162,7 +212,10 @@ public abstract class VirtioDevicePort extends AbstractPort {
         VringSlot slot = slots[2 * queue];
         VringSlot.Live live = slot.enter();
         try {
-            return live == null ? 0 : transmit(queue, live, burst, n);
+            if (live == null) {
+                return 0;
+            }
+            return live.packed == null ? transmit(queue, live, burst, n) : transmitPacked(queue, live, burst, n);
         } catch (InternalError e) {
             fault(2 * queue, txCounters[queue], e);
             return txTaken[queue]; // freed already, or never freed and so lost, never freed twice
@@ -189,6 +242,36 @@ public abstract class VirtioDevicePort extends AbstractPort {
             txCounters[queue].addErrors(w.errors);
         }
         return k;
+    }
+
+    /** {@link #transmit} on a packed ring. */
+    private int transmitPacked(int queue, VringSlot.Live live, PacketBurst burst, int n) {
+        PackedRxWriter w = live.packedWriter;
+        int k = w.write(pool, burst.handles, n);
+        finishPacked(live, txCounters[queue]);
+        txTaken[queue] = k;
+        if (k > 0) {
+            pool.freeBulk(burst.handles, 0, k);
+            txCounters[queue].add(w.sent, w.bytes);
+        }
+        if (w.errors > 0) {
+            txCounters[queue].addErrors(w.errors);
+        }
+        return k;
+    }
+
+    /** {@link #finish} on a packed ring. */
+    private static void finishPacked(VringSlot.Live live, QueueCounters counters) {
+        PackedDeviceQueue q = live.packed;
+        if (q.publishUsed() && live.call != null) {
+            live.call.raise();
+        }
+        live.log.usedRing();
+        long seen = q.errors().severe();
+        if (seen != live.errorsSeen) {
+            counters.addErrors(seen - live.errorsSeen);
+            live.errorsSeen = seen;
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.panda.pmd.virtio.vhost;
 
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
+import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
 
 /**
  * What the front-end told the control thread about one vring (SET_VRING_NUM, _ADDR, _BASE,
@@ -20,8 +21,14 @@ final class Vring {
     boolean logUsed;
 
     long logAddr;
-    /** Next avail index to consume when the queue is (re)built (SET_VRING_BASE, or where the last queue stopped). */
+    /**
+     * Where the queue (re)starts (SET_VRING_BASE, or where the last queue stopped): the next avail
+     * index for a split ring; for a packed ring the next avail slot with its wrap counter in bits
+     * 0-15 and the next used slot with its wrap counter in bits 16-31 (as QEMU sends and reads it).
+     */
     int base;
+    /** SET_VRING_BASE seen, or a queue stopped: {@link #base} holds a position (else a fresh ring's). */
+    boolean baseSet;
     /** SET_VRING_KICK seen and no GET_VRING_BASE since: the ring is started. */
     boolean started;
 
@@ -31,6 +38,8 @@ final class Vring {
     boolean enabled;
     /** Built from the fields above when they are complete; null after any of them changed. */
     DeviceQueue queue;
+    /** The same for a packed ring (VIRTIO_F_RING_PACKED negotiated); at most one of the two is set. */
+    PackedDeviceQueue packed;
 
     Vring(int index) {
         this.index = index;
@@ -40,17 +49,25 @@ final class Vring {
     void dropQueue() {
         if (queue != null) {
             base = queue.lastAvailIdx();
+            baseSet = true;
             queue = null;
+        }
+        if (packed != null) {
+            base = packed.vringBase();
+            baseSet = true;
+            packed = null;
         }
     }
 
     /** Back to the state of a fresh connection: descriptors closed, nothing configured. */
     void reset() {
         queue = null;
+        packed = null;
         num = 0;
         addrSet = false;
         logUsed = false;
         base = 0;
+        baseSet = false;
         started = false;
         enabled = false;
         kick = close(kick);

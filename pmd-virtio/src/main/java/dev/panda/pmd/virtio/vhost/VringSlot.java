@@ -4,6 +4,7 @@ import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
+import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
@@ -40,18 +41,35 @@ public final class VringSlot {
      * {@code errorsSeen} is the poller's own (ring errors already counted).
      */
     public static final class Live {
+        /** The split queue, or null on a packed ring. */
         final DeviceQueue queue;
+        /** The packed queue (VIRTIO_F_RING_PACKED), or null on a split ring. */
+        final PackedDeviceQueue packed;
+
         final Chain chain;
         final Interrupt call;
         final GuestRxWriter writer;
+        final PackedRxWriter packedWriter;
         final DirtyLog log;
         long errorsSeen;
 
         Live(DeviceQueue queue, Interrupt call, GuestRxWriter writer, DirtyLog log) {
             this.queue = queue;
+            this.packed = null;
             this.chain = queue.newChain();
             this.call = call;
             this.writer = writer;
+            this.packedWriter = null;
+            this.log = log;
+        }
+
+        Live(PackedDeviceQueue packed, Interrupt call, PackedRxWriter writer, DirtyLog log) {
+            this.queue = null;
+            this.packed = packed;
+            this.chain = packed.newChain();
+            this.call = call;
+            this.writer = null;
+            this.packedWriter = writer;
             this.log = log;
         }
 

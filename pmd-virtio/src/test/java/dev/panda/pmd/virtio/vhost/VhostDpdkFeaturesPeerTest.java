@@ -2,7 +2,9 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,11 +27,12 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * net_vhost's negotiated features against DPDK 22.11's virtio-user ({@code mrg_rxbuf=0|1,
- * packed_vq=0,in_order=0}), started and stopped by the test. With mergeable buffers DPDK's mbufs
+ * net_vhost's negotiated features against DPDK 22.11's virtio-user ({@code mrg_rxbuf=0|1},
+ * split rings, and packed rings ({@code packed_vq=1}, virtio 1.2 §2.8) with {@code in_order=0|1}),
+ * started and stopped by the test. With mergeable buffers DPDK's mbufs
  * hold 1024 bytes, so panda's 1500-byte frames span two of its receive buffers; without, DPDK's
  * default mbufs take 1000-byte frames whole. Then DPDK transmits two-segment frames (64 + 900 bytes), which its
  * virtio driver sends through an indirect table when INDIRECT_DESC is negotiated (a chain
@@ -49,10 +52,10 @@ class VhostDpdkFeaturesPeerTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "mrg_rxbuf={0}")
-    @ValueSource(ints = {0, 1})
-    void framesBothWaysWithWhatDpdkVirtioUserNegotiated(int mrg) throws Exception {
-        String prefix = "panda-vhf-" + ProcessHandle.current().pid() + "-" + mrg;
+    @ParameterizedTest(name = "mrg_rxbuf={0},packed_vq={1},in_order={2}")
+    @CsvSource({"0,0,0", "1,0,0", "0,1,0", "1,1,0", "0,1,1", "1,1,1"})
+    void framesBothWaysWithWhatDpdkVirtioUserNegotiated(int mrg, int packed, int inOrder) throws Exception {
+        String prefix = "panda-vhf-" + ProcessHandle.current().pid() + "-" + mrg + packed + inOrder;
         Path sock = dir.resolve("vhf.sock");
         int frame = mrg == 1 ? 1500 : 1000;
         try (PacketPool pool =
@@ -68,7 +71,8 @@ class VhostDpdkFeaturesPeerTest {
                     DpdkTestpmd dpdk = new DpdkTestpmd(
                             prefix,
                             List.of("--lcores", "0@1,1@1"),
-                            "net_virtio_user0,path=" + sock + ",mrg_rxbuf=" + mrg + ",packed_vq=0,in_order=0",
+                            "net_virtio_user0,path=" + sock + ",mrg_rxbuf=" + mrg + ",packed_vq=" + packed
+                                    + ",in_order=" + inOrder,
                             dir.resolve("dpdk.log"),
                             app.toArray(String[]::new))) {
                 awaitLinkUp(port, dpdk);
@@ -82,6 +86,8 @@ class VhostDpdkFeaturesPeerTest {
                         (f & bit(F_INDIRECT_DESC)) != 0,
                         (f & bit(F_EVENT_IDX)) != 0);
                 assertEquals(mrg == 1, (f & bit(F_MRG_RXBUF)) != 0, "MRG_RXBUF as DPDK was told");
+                assertEquals(packed == 1, (f & bit(F_RING_PACKED)) != 0, "RING_PACKED as DPDK was told");
+                assertEquals(inOrder == 1, (f & bit(F_IN_ORDER)) != 0, "IN_ORDER as DPDK was told");
                 // DPDK 22.11's virtio-user sets the status through SET_STATUS when STATUS is offered:
                 // ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK once its port started
                 assertEquals(0xF, port.deviceStatus(), "device status set by DPDK's virtio-user");

@@ -25,14 +25,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * panda's net_vhost against DPDK 22.11's virtio-user, a front-end nobody here wrote: DPDK testpmd
  * in txonly sends 64-byte frames into panda, which receives in a poll loop on this thread's
  * side; every packet DPDK counts as sent must be received by panda (or counted as a drop).
- * Uses the two CPUs politely: panda's poller on CPU 0, DPDK's lcores both on CPU 1.
+ * Uses the two CPUs politely: panda's poller on CPU 0, DPDK's lcores both on CPU 1. Each way runs
+ * with split rings and with packed ones ({@code packed_vq=1}, virtio 1.2 §2.8).
  */
 @Tag("peer")
 class VhostDpdkPeerTest {
@@ -47,12 +49,13 @@ class VhostDpdkPeerTest {
     @TempDir
     Path dir;
 
-    @Test
-    void dpdkVirtioUserTxonlyIntoPandaRxonlyEveryPacketAccountedFor() throws Exception {
+    @ParameterizedTest(name = "packed_vq={0}")
+    @ValueSource(ints = {0, 1})
+    void dpdkVirtioUserTxonlyIntoPandaRxonlyEveryPacketAccountedFor(int packed) throws Exception {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
-        String prefix = "panda-vh-" + ProcessHandle.current().pid();
+        String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-" + packed;
         Path sock = dir.resolve("vh0.sock");
         Path log = dir.resolve("dpdk-testpmd.log");
         try (PacketPool pool =
@@ -74,7 +77,7 @@ class VhostDpdkPeerTest {
                                 "--log-level",
                                 "user1,info",
                                 "--vdev",
-                                "net_virtio_user0,path=" + sock,
+                                "net_virtio_user0,path=" + sock + ",packed_vq=" + packed,
                                 "--",
                                 "-i",
                                 "--forward-mode=txonly",
@@ -125,12 +128,13 @@ class VhostDpdkPeerTest {
         }
     }
 
-    @Test
-    void pandaTxIntoDpdkVirtioUserRxonlyEveryPacketAccountedFor() throws Exception {
+    @ParameterizedTest(name = "packed_vq={0}")
+    @ValueSource(ints = {0, 1})
+    void pandaTxIntoDpdkVirtioUserRxonlyEveryPacketAccountedFor(int packed) throws Exception {
         if (!Files.isExecutable(TESTPMD)) {
             fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
         }
-        String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-rx";
+        String prefix = "panda-vh-" + ProcessHandle.current().pid() + "-rx" + packed;
         Path sock = dir.resolve("vh1.sock");
         Path log = dir.resolve("dpdk-testpmd-rx.log");
         try (PacketPool pool =
@@ -177,7 +181,7 @@ class VhostDpdkPeerTest {
                                 "--file-prefix",
                                 prefix,
                                 "--vdev",
-                                "net_virtio_user0,path=" + sock,
+                                "net_virtio_user0,path=" + sock + ",packed_vq=" + packed,
                                 "--",
                                 "-i",
                                 "--forward-mode=rxonly")

@@ -2,10 +2,12 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MQ;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
@@ -221,6 +223,8 @@ class VhostPortTest {
                             | bit(F_MRG_RXBUF)
                             | bit(F_INDIRECT_DESC)
                             | bit(F_EVENT_IDX)
+                            | bit(F_RING_PACKED)
+                            | bit(F_IN_ORDER)
                             | bit(F_LOG_ALL),
                     fe.query(VhostUserRequest.GET_FEATURES),
                     "still answering");
@@ -390,6 +394,18 @@ class VhostPortTest {
         e = assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1,iface=" + sock, ctx));
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
         assertThrows(DeviceException.class, () -> Ports.discover().open("net_vhost1,iface=x,queues=0", ctx));
+    }
+
+    @Test
+    void packedAndInOrderDevargsWithholdThem() throws Exception {
+        Path sock2 = dir.resolve("vh-split.sock");
+        try (Port split = Ports.discover()
+                        .open("net_vhost1,iface=" + sock2 + ",packed=0,in_order=0", PortContext.of(pool, 1));
+                TestFrontend fe = new TestFrontend(sock2, 256).start()) {
+            long offered = fe.query(VhostUserRequest.GET_FEATURES);
+            assertEquals(0, offered & (bit(F_RING_PACKED) | bit(F_IN_ORDER)), "0x" + Long.toHexString(offered));
+            assertEquals(bit(F_EVENT_IDX), offered & bit(F_EVENT_IDX), "the rest still offered");
+        }
     }
 
     private void awaitLinkUp() {

@@ -9,6 +9,7 @@ import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
 import dev.panda.pmd.virtio.guest.Initramfs;
 import dev.panda.pmd.virtio.guest.QemuGuest;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -77,6 +78,33 @@ class VhostQemuGuestTest {
     }
 
     @Test
+    void packedRingGuestPingsPandaIcmpEcho() {
+        // virtio 1.2 §2.8 on both sides: Linux's virtio_ring in packed mode, panda's PackedDeviceQueue
+        int count = 5;
+        int burst = 200;
+        Run r = run("""
+                ping -c %d -w 90 198.18.0.1
+                echo "PANDA-PING-DONE rc=$?"
+                ping -A -q -c %d -s 1400 -w 120 198.18.0.1
+                """.formatted(count, burst), 1, true);
+        assertTrue(
+                VirtioFeatures.has(r.features, VirtioFeatures.F_RING_PACKED),
+                "RING_PACKED negotiated: 0x" + Long.toHexString(r.features));
+        TreeSet<Integer> seqs = new TreeSet<>();
+        Matcher m = REPLY.matcher(r.console);
+        while (m.find()) {
+            seqs.add(Integer.parseInt(m.group(2)));
+        }
+        assertEquals(count, seqs.size(), "one reply per echo request " + seqs + "\n" + r.tail);
+        assertTrue(r.console.contains("PANDA-PING-DONE rc=0"), "ping failed\n" + r.tail);
+        Matcher s = STATS.matcher(r.console);
+        assertTrue(s.find());
+        assertTrue(s.find(), "statistics of the burst\n" + r.tail);
+        assertEquals(burst, Integer.parseInt(s.group(2)), "replies to the 1400-byte burst\n" + r.tail);
+        assertTrue(r.tx >= count + burst + 1, "panda sent " + r.tx);
+    }
+
+    @Test
     void guestBurstsOfLargeFramesAreAllAnswered() {
         int pingers = 4;
         int each = 100;
@@ -142,7 +170,7 @@ class VhostQemuGuestTest {
     }
 
     /** What one guest run left: its console, the guest's counters and panda's. */
-    private record Run(String console, String tail, long tx, PortStats port, long[] repliesPerQueue) {}
+    private record Run(String console, String tail, long tx, PortStats port, long[] repliesPerQueue, long features) {}
 
     /**
      * Starts panda's icmpecho on net_vhost0, boots a guest that brings eth0 up and runs
@@ -155,6 +183,11 @@ class VhostQemuGuestTest {
 
     /** As {@link #run(String)} with {@code queues} queue pairs on both sides and as many guest CPUs. */
     private Run run(String script, int queues) {
+        return run(script, queues, false);
+    }
+
+    /** As {@link #run(String, int)}, the guest's virtio-net-pci with {@code packed=on} if {@code packed}. */
+    private Run run(String script, int queues, boolean packed) {
         QemuGuest.requireInstalled();
         long t0 = System.nanoTime();
         Path initramfs = Initramfs.forHostKernel()
@@ -190,10 +223,12 @@ class VhostQemuGuestTest {
                             // vectors=0: QEMU 7.2 under TCG crashes starting vhost-net with MSI-X
                             "-device",
                             "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,vectors=0,romfile="
-                                    + (queues > 1 ? ",mq=on" : ""));
+                                    + (queues > 1 ? ",mq=on" : "")
+                                    + (packed ? ",packed=on" : ""));
             long t2;
             long t3;
             long t4;
+            long features;
             String console;
             String tail;
             try (QemuGuest g = b.start(dir.resolve("console.log"))) {
@@ -202,6 +237,7 @@ class VhostQemuGuestTest {
                 t3 = System.nanoTime();
                 g.await(FIRST_REPLY, BOOT);
                 t4 = System.nanoTime();
+                features = ((VhostPort) app.port(0)).negotiatedFeatures();
                 g.await("PANDA-PING-DONE", BOOT);
                 g.await(COUNTERS, Duration.ofSeconds(60));
                 assertEquals(0, g.awaitExit(Duration.ofSeconds(60)), "QEMU's exit code\n" + g.tail());
@@ -251,7 +287,7 @@ class VhostQemuGuestTest {
             // every frame panda sent reached the guest's driver; the guest may send more after its count
             assertEquals(guestRx, port.opackets(), "guest rx_packets vs panda's tx\n" + tail);
             assertTrue(port.ipackets() >= guestTx, "panda rx " + port.ipackets() + " < guest tx_packets " + guestTx);
-            return new Run(console, tail, streamTx, port, perQueue);
+            return new Run(console, tail, streamTx, port, perQueue, features);
         }
     }
 
