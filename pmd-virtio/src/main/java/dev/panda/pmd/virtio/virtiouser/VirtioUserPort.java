@@ -32,7 +32,8 @@ import java.nio.file.Path;
  * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
  * buffers, §5.1.6.4: gathered into the first when it fits a pool buffer, else dropped and
  * counted; the receive path is chosen once per connection). Used buffer notifications are off
- * (panda polls) and a kick goes only when the back-end asks.
+ * (panda polls) and a kick goes only when the back-end asks. With {@code packed_vq=1} a vhost-user
+ * back-end is asked for VIRTIO_F_RING_PACKED too, and the queues are packed when it agrees.
  */
 final class VirtioUserPort extends AbstractPort {
 
