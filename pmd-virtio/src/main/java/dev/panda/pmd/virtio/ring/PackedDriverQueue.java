@@ -34,8 +34,11 @@ import java.util.Objects;
  *
  * <p>Harvest (§2.8.22): a used descriptor is one whose AVAIL and USED bits both equal the
  * driver's used wrap counter (§2.8.1); its id says which buffer, in any order (VIRTIO_F_IN_ORDER
- * is not negotiated with this queue), and the driver's used index skips as many descriptors as
- * that buffer's chain took (§2.8.6). The device is not trusted: an id out of range or not in
+ * without VIRTIO_F_IN_ORDER), and the driver's used index skips as many descriptors as that
+ * buffer's chain took (§2.8.6). With VIRTIO_F_IN_ORDER a buffer's id is the ring position of its
+ * first descriptor, and a used id further on closes a batch (DPDK's vhost writes one used
+ * descriptor per batch of transmitted buffers): every buffer up to it is used, those before it
+ * with length 0. The device is not trusted: an id out of range or not in
  * flight is counted ({@link RingErrors.Kind#BAD_USED_ID}) and skipped as one descriptor; a length
  * past the writable bytes is counted and clamped ({@link RingErrors.Kind#BAD_USED_LEN}); the used
  * index never passes the descriptors made available. A buffer whose id the device never returns
@@ -64,6 +67,9 @@ public final class PackedDriverQueue {
     private final long indirectAddr;
     private final int indirectMax;
     private final boolean eventIdx;
+    /** VIRTIO_F_IN_ORDER: a buffer's id is its first descriptor's ring position; a used id may close a batch. */
+    private final boolean inOrder;
+
     private final RingErrors errors;
     /** Per buffer id: the token, the ring descriptors its chain took (0: not in flight), writable bytes. */
     private final int[] tokens;
@@ -94,6 +100,10 @@ public final class PackedDriverQueue {
     private int pendingFlags;
     /** Descriptors made available since the last publish (for EVENT_IDX's old index). */
     private int added;
+    /** IN_ORDER: the id closing the used batch being taken (-1: none), and the length the device wrote for it. */
+    private int batchLast = -1;
+
+    private long batchLen;
 
     private PackedDriverQueue(String name, MemorySegment mem, long ringAddr, int size, long features, int indirectMax) {
         PackedRing.checkSize(size);
@@ -119,6 +129,7 @@ public final class PackedDriverQueue {
         this.ringAddr = ringAddr;
         this.indirectMax = indirectMax;
         this.eventIdx = VirtioFeatures.has(features, VirtioFeatures.F_EVENT_IDX);
+        this.inOrder = VirtioFeatures.has(features, VirtioFeatures.F_IN_ORDER);
         MemorySegment block = mem.asSlice(0, bytes);
         // §2.8.1: every flag 0 (no descriptor available in the first lap), both event areas ENABLE 0
         block.fill((byte) 0);
@@ -182,7 +193,7 @@ public final class PackedDriverQueue {
         if (descsInFlight == size || freeIdCount == 0) {
             return false;
         }
-        int id = freeIds[--freeIdCount];
+        int id = takeId();
         writeDesc(addr, len, id, flags);
         track(id, 1, token, w);
         return true;
@@ -198,7 +209,7 @@ public final class PackedDriverQueue {
         if (n > size - descsInFlight || freeIdCount == 0) {
             return false;
         }
-        int id = freeIds[--freeIdCount];
+        int id = takeId();
         long w = 0;
         for (int k = 0; k < n; k++) {
             int flags = (k >= out ? DESC_F_WRITE : 0) | (k < n - 1 ? DESC_F_NEXT : 0);
@@ -223,7 +234,7 @@ public final class PackedDriverQueue {
         if (descsInFlight == size || freeIdCount == 0) {
             return false;
         }
-        int id = freeIds[--freeIdCount];
+        int id = takeId();
         long table = (long) id * indirectMax * DESC_BYTES;
         long w = 0;
         for (int k = 0; k < n; k++) {
@@ -240,6 +251,25 @@ public final class PackedDriverQueue {
         writeDesc(indirectAddr + table, (int) (n * DESC_BYTES), id, DESC_F_INDIRECT);
         track(id, 1, token, w);
         return true;
+    }
+
+    /**
+     * A free buffer id: from the free-id stack, or with IN_ORDER the ring position of the chain's
+     * first descriptor. A chain a hostile device skipped (a bad used id) may still hold that
+     * position's id: it is given up (its buffer is the driver's until the device stops).
+     */
+    private int takeId() {
+        if (!inOrder) {
+            return freeIds[--freeIdCount];
+        }
+        int id = availIdx;
+        if (descs[id] != 0) {
+            descs[id] = 0;
+            inFlight--;
+            freeIdCount++;
+        }
+        freeIdCount--;
+        return id;
     }
 
     private static int count(int out, int in) {
@@ -314,7 +344,21 @@ public final class PackedDriverQueue {
      */
     public int harvest(int[] tokensOut, int[] lensOut, int max) {
         int got = 0;
-        while (got < max && descsInFlight > 0) {
+        while (got < max) {
+            if (batchLast >= 0) {
+                // IN_ORDER: every buffer up to batchLast is used; the device wrote one descriptor for them
+                int id = usedIdx;
+                boolean last = id == batchLast;
+                long len = last ? batchLen : 0;
+                if (last) {
+                    batchLast = -1;
+                }
+                take(id, len, tokensOut, lensOut, got++);
+                continue;
+            }
+            if (descsInFlight == 0) {
+                break;
+            }
             long at = (long) usedIdx * DESC_BYTES;
             int flags = (short) U16_AT.getAcquire(ring, at + FLAGS); // pairs with the device's release
             if (!PackedRing.isUsed(flags, usedWrap)) {
@@ -322,27 +366,60 @@ public final class PackedDriverQueue {
             }
             int id = (short) DESC_ID.get(ring, at) & 0xFFFF;
             long len = Integer.toUnsignedLong((int) DESC_LEN.get(ring, at));
-            if (id >= size || descs[id] == 0) {
+            if (id >= size || descs[id] == 0 || inOrder && !reachable(id)) {
                 errors.count(RingErrors.Kind.BAD_USED_ID, id);
                 skip(1); // nothing to free; the descriptor is the device's to waste
                 continue;
             }
-            if (writable[id] == 0) {
-                len = 0; // nothing device-writable: DPDK's vhost writes back the length it read; ignored
-            } else if (len > writable[id]) {
-                // §2.8.22 as §2.7.8.3: never let a length pass the buffers
-                errors.count(RingErrors.Kind.BAD_USED_LEN, len);
-                len = writable[id];
+            if (inOrder && id != usedIdx) {
+                batchLast = id; // the buffers before it first, in the order they were made available
+                batchLen = len;
+                continue;
             }
-            skip(Math.min(descs[id], descsInFlight));
-            tokensOut[got] = tokens[id];
-            lensOut[got] = (int) len;
-            got++;
-            descs[id] = 0;
-            freeIds[freeIdCount++] = id;
-            inFlight--;
+            take(id, len, tokensOut, lensOut, got++);
         }
         return got;
+    }
+
+    /** Hands buffer {@code id} back with {@code len} written (checked), frees its id and descriptors. */
+    private void take(int id, long len, int[] tokensOut, int[] lensOut, int at) {
+        if (writable[id] == 0) {
+            len = 0; // nothing device-writable: DPDK's vhost writes back the length it read; ignored
+        } else if (len > writable[id]) {
+            // §2.8.22 as §2.7.8.3: never let a length pass the buffers
+            errors.count(RingErrors.Kind.BAD_USED_LEN, len);
+            len = writable[id];
+        }
+        skip(Math.min(descs[id], descsInFlight));
+        tokensOut[at] = tokens[id];
+        lensOut[at] = (int) len;
+        descs[id] = 0;
+        if (!inOrder) {
+            freeIds[freeIdCount] = id;
+        }
+        freeIdCount++;
+        inFlight--;
+    }
+
+    /** IN_ORDER: whether the chains from the used index on, in ring order, reach the one with {@code id}. */
+    private boolean reachable(int id) {
+        int p = usedIdx;
+        int walked = 0;
+        while (walked < descsInFlight) {
+            int n = descs[p];
+            if (n == 0) {
+                return false;
+            }
+            if (p == id) {
+                return walked + n <= descsInFlight;
+            }
+            walked += n;
+            p += n;
+            if (p >= size) {
+                p -= size;
+            }
+        }
+        return false;
     }
 
     private void skip(int n) {
@@ -356,6 +433,9 @@ public final class PackedDriverQueue {
 
     /** 1 if the device has marked the next descriptor used (harvest would take something), else 0. */
     public int pendingUsed() {
+        if (batchLast >= 0) {
+            return 1;
+        }
         if (descsInFlight == 0) {
             return 0;
         }

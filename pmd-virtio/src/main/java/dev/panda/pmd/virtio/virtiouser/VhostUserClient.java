@@ -91,12 +91,13 @@ final class VhostUserClient implements VhostTransport {
 
     /**
      * As {@link #negotiate(int)} with the optional features limited to {@code optional}: a subset
-     * of {@link #OPTIONAL} (mrg_rxbuf=0 leaves MRG_RXBUF out) and VIRTIO_F_RING_PACKED
-     * (packed_vq=1), each taken only when the back-end offers it.
+     * of {@link #OPTIONAL} (mrg_rxbuf=0 leaves MRG_RXBUF out), VIRTIO_F_RING_PACKED (packed_vq=1)
+     * and VIRTIO_F_IN_ORDER (in_order=1, only together with packed rings), each taken only when
+     * the back-end offers it.
      */
     @Override
     public long negotiate(int queuePairs, long optional) {
-        long allowed = OPTIONAL | bit(VirtioFeatures.F_RING_PACKED);
+        long allowed = OPTIONAL | bit(VirtioFeatures.F_RING_PACKED) | bit(VirtioFeatures.F_IN_ORDER);
         if ((optional & ~allowed) != 0) {
             throw new IllegalArgumentException(
                     name + ": cannot negotiate features 0x" + Long.toHexString(optional & ~allowed));
@@ -108,6 +109,9 @@ final class VhostUserClient implements VhostTransport {
                     + "(features 0x" + Long.toHexString(offered) + "); legacy devices are not supported");
         }
         long want = bit(F_VERSION_1) | (offered & optional);
+        if (!has(want, VirtioFeatures.F_RING_PACKED)) {
+            want &= ~bit(VirtioFeatures.F_IN_ORDER); // panda's split queues do not run in order
+        }
         if (has(offered, F_PROTOCOL_FEATURES)) {
             want |= bit(F_PROTOCOL_FEATURES);
             long p = query(VhostUserRequest.GET_PROTOCOL_FEATURES);

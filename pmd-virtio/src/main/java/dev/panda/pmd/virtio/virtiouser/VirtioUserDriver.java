@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * {@code net_virtio_userN,path=PATH[,queues=1][,queue_size=256][,server=0][,packed_vq=0][,mrg_rxbuf=1]}:
+ * {@code net_virtio_userN,path=PATH[,queues=1][,queue_size=256][,server=0][,packed_vq=0][,mrg_rxbuf=1][,in_order=0]}:
  * the virtio driver of
  * a vhost-user back-end, as DPDK's virtio-user. By default panda connects to a back-end listening
  * on PATH (and the open fails if none is); with {@code server=1} panda listens on PATH and the
@@ -27,7 +27,8 @@ import java.util.Set;
  *
  * <p>{@code packed_vq=1} (DPDK's devarg; default 0) also asks a vhost-user back-end for
  * VIRTIO_F_RING_PACKED: when it offers it the queues are packed (virtio 1.2 §2.8), else split.
- * {@code mrg_rxbuf=0} leaves VIRTIO_NET_F_MRG_RXBUF out of the negotiation. Both are refused on
+ * {@code mrg_rxbuf=0} leaves VIRTIO_NET_F_MRG_RXBUF out of the negotiation; {@code in_order=1}
+ * (with {@code packed_vq=1} only; default 0) asks for VIRTIO_F_IN_ORDER too. They are refused on
  * the kernel devices (the kernel's vhost-net has no packed rings).
  */
 public final class VirtioUserDriver implements PortDriver {
@@ -63,7 +64,7 @@ public final class VirtioUserDriver implements PortDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("path", "queues", "queue_size", "server", "iface", "packed_vq", "mrg_rxbuf");
+        return Set.of("path", "queues", "queue_size", "server", "iface", "packed_vq", "mrg_rxbuf", "in_order");
     }
 
     @Override
@@ -82,6 +83,11 @@ public final class VirtioUserDriver implements PortDriver {
         }
         boolean packed = spec.getBool("packed_vq", false);
         boolean mrg = spec.getBool("mrg_rxbuf", true);
+        boolean inOrder = spec.getBool("in_order", false);
+        if (inOrder && !packed) {
+            throw new DeviceException("device '" + spec.name()
+                    + "': in_order=1 goes with packed_vq=1 (panda's split rings do not run in order)");
+        }
         if (kind != Kind.VHOST_USER) {
             if (packed) {
                 throw new DeviceException("device '" + spec.name() + "': packed_vq=1 is for vhost-user sockets; " + path
@@ -96,7 +102,8 @@ public final class VirtioUserDriver implements PortDriver {
         long optional = (mrg
                         ? VhostTransport.OPTIONAL
                         : VhostTransport.OPTIONAL & ~VirtioFeatures.bit(VirtioFeatures.F_MRG_RXBUF))
-                | (packed ? VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED) : 0);
+                | (packed ? VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED) : 0)
+                | (inOrder ? VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER) : 0);
         if (spec.get("iface") != null) {
             throw new DeviceException("device '" + spec.name() + "': iface= goes with path=/dev/vhost-net only");
         }

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
  * and the queue keeps taking new buffers.
  *
  * <p>Input, little-endian, missing bytes read as zero: {@code u8 size} (1 + low 4 bits), {@code
- * u8 mode} (bit 0: VIRTIO_F_EVENT_IDX, bit 1: indirect tables of 2 when size > 1), then rounds while bytes
+ * u8 mode} (bit 0: VIRTIO_F_EVENT_IDX, bit 1: indirect tables of 2 when size > 1, bit 2:
+ * VIRTIO_F_IN_ORDER), then rounds while bytes
  * are left: {@code u8 adds} (low 4 bits: buffers to offer; each {@code u8 kind}: 0 one readable,
  * 1 one writable, 2 a chain of 2 + kind/4 % 3, 3 an indirect pair), {@code u16 device flags},
  * {@code u16 off_wrap}, {@code u8 writes} (low 4 bits) each {@code u8 slot, u16 id, u32 len, u16
@@ -55,7 +56,8 @@ class PackedDriverQueueFuzzTest {
         int mode = in.u8();
         long features = VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED)
                 | VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC)
-                | ((mode & 1) != 0 ? VirtioFeatures.bit(VirtioFeatures.F_EVENT_IDX) : 0);
+                | ((mode & 1) != 0 ? VirtioFeatures.bit(VirtioFeatures.F_EVENT_IDX) : 0)
+                | ((mode & 4) != 0 ? VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER) : 0);
         int indirectMax = (mode & 2) != 0 && size >= 2 ? 2 : 0; // a table holds at most size entries
         PackedDriverQueue q = PackedDriverQueue.create("fuzz", mem, ADDR, size, features, indirectMax);
         MemorySegment ring = mem.asSlice(0, PackedRing.descRingBytes(size));

@@ -203,4 +203,54 @@ class PackedDriverQueueTest {
             assertThrows(IllegalArgumentException.class, () -> PackedDriverQueue.allocate("t", arena, 8, 0, 0));
         }
     }
+
+    @Test
+    void inOrderAUsedIdClosesTheBatchBeforeIt() {
+        int size = 6;
+        long features = PACKED | VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER);
+        try (Arena arena = Arena.ofConfined()) {
+            PackedDriverQueue q = PackedDriverQueue.allocate("t", arena, size, features, 0);
+            MemorySegment mem = MemorySegment.ofAddress(q.descAddr()).reinterpret(PackedDriverQueue.bytes(size, 0));
+            Device dev = new Device(mem, size);
+            long[] addrs = {0x1000, 0x2000};
+            int[] lens = {12, 64};
+            int[] tokens = new int[8];
+            int[] got = new int[8];
+            int token = 0;
+            int expect = 0;
+            for (int round = 0; round < 50; round++) {
+                // a single buffer, a 2-descriptor chain, a single buffer: ids are their first positions
+                assertTrue(q.addOut(0x1000, 64, token++));
+                assertTrue(q.add(addrs, lens, 2, 0, token++));
+                assertTrue(q.addOut(0x3000, 64, token++));
+                q.publish();
+                int[] a = dev.take();
+                int[] b = dev.take();
+                int[] c = dev.take();
+                assertEquals((a[0] + 1) % size, b[0], "in order: the id is the first descriptor's position");
+                assertEquals((b[0] + 2) % size, c[0]);
+                // one used descriptor for the batch, carrying the last id; the used index moves by 4
+                dev.use(c[0], 4, 0);
+                // taken two at a time: the batch is remembered between harvests
+                assertEquals(2, q.harvest(tokens, got, 2));
+                assertArrayEquals(new int[] {expect, expect + 1}, new int[] {tokens[0], tokens[1]});
+                assertEquals(1, q.pendingUsed());
+                assertEquals(1, q.harvest(tokens, got, 2));
+                assertEquals(expect + 2, tokens[0]);
+                expect += 3;
+                assertEquals(0, q.inFlight());
+                assertEquals(size, q.freeDescriptors());
+                assertEquals(0, q.pendingUsed());
+            }
+            // a used id at a position no buffer in flight starts at
+            assertTrue(q.addOut(0x1000, 64, 100));
+            assertTrue(q.addOut(0x1000, 64, 101));
+            q.publish();
+            int[] a = dev.take();
+            dev.take();
+            dev.use((a[0] + 3) % size, 1, 0); // a position nothing was made available at
+            assertEquals(0, q.harvest(tokens, got, 8));
+            assertEquals(1, q.errors().count(RingErrors.Kind.BAD_USED_ID));
+        }
+    }
 }

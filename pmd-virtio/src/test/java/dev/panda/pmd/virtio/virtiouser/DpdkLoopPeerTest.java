@@ -65,6 +65,8 @@ class DpdkLoopPeerTest {
         "net_virtio_user, 256, 'packed_vq=1'",
         "net_virtio_user, 1500, 'packed_vq=1'",
         "net_virtio_user, 1500, 'packed_vq=1,mrg_rxbuf=0'",
+        "net_virtio_user, 256, 'packed_vq=1,in_order=1'",
+        "net_virtio_user, 1500, 'packed_vq=1,in_order=1'",
     })
     void txFirstPacketsCirculateAndEveryOneIsAccountedFor(String pandaRole, int frame, String dpdkArgs)
             throws Exception {

@@ -31,7 +31,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * wrote, both directions with 64-byte frames: every packet one side counts as sent is counted as
  * received by the other. dpdk-testpmd is started and stopped by the test ({@code -l 0,1});
  * panda's side yields when idle. Each direction runs on split rings and on packed rings
- * ({@code packed_vq=1}, virtio 1.2 §2.8, with and without {@code mrg_rxbuf}); DPDK's side is the
+ * ({@code packed_vq=1}, virtio 1.2 §2.8, with and without {@code mrg_rxbuf}, and with
+ * {@code in_order=1}: DPDK's vhost then closes batches of used transmit buffers with one
+ * descriptor); DPDK's side is the
  * same net_vhost, which takes VIRTIO_F_RING_PACKED when panda asks for it.
  */
 @Tag("peer")
@@ -76,10 +78,14 @@ class VirtioUserDpdkPeerTest {
                 !devargs.contains("mrg_rxbuf=0"),
                 VirtioFeatures.has(f, VirtioFeatures.F_MRG_RXBUF),
                 "VIRTIO_NET_F_MRG_RXBUF as asked (" + devargs + "): 0x" + Long.toHexString(f));
+        assertEquals(
+                devargs.contains("in_order=1"),
+                VirtioFeatures.has(f, VirtioFeatures.F_IN_ORDER),
+                "VIRTIO_F_IN_ORDER as asked (" + devargs + "): 0x" + Long.toHexString(f));
     }
 
     @ParameterizedTest(name = "devargs [{0}]")
-    @ValueSource(strings = {"", ",packed_vq=1", ",packed_vq=1,mrg_rxbuf=0"})
+    @ValueSource(strings = {"", ",packed_vq=1", ",packed_vq=1,mrg_rxbuf=0", ",packed_vq=1,in_order=1"})
     void pandaVirtioUserTxIntoDpdkVhostRxonlyEveryPacketReceived(String devargs) throws Exception {
         String prefix = "panda-vu-" + ProcessHandle.current().pid() + "-rx";
         Path sock = dir.resolve("vu-rx.sock");
@@ -141,7 +147,7 @@ class VirtioUserDpdkPeerTest {
     }
 
     @ParameterizedTest(name = "devargs [{0}]")
-    @ValueSource(strings = {"", ",packed_vq=1", ",packed_vq=1,mrg_rxbuf=0"})
+    @ValueSource(strings = {"", ",packed_vq=1", ",packed_vq=1,mrg_rxbuf=0", ",packed_vq=1,in_order=1"})
     void dpdkVhostTxonlyIntoPandaVirtioUserEveryPacketReceived(String devargs) throws Exception {
         String prefix = "panda-vu-" + ProcessHandle.current().pid() + "-tx";
         Path sock = dir.resolve("vu-tx.sock");
