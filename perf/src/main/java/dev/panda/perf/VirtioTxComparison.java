@@ -13,9 +13,9 @@ import java.util.function.Supplier;
  * DPDK's net_vhost in rxonly on CPU 1; the generator is panda's net_virtio_user or DPDK's own
  * virtio-user, in interleaved pairs. The figure for a run is the median of the receiver's
  * per-second rates (its own --stats-period output) after two periods of start-up. With
- * {@code --packed} both generators run packed virtqueues ({@code packed_vq=1} on panda's
- * net_virtio_user and on DPDK's virtio-user, whose other devargs keep DPDK's defaults) into the
- * same net_vhost, which takes VIRTIO_F_RING_PACKED when asked.
+ * {@code --packed} both generators run packed virtqueues in order ({@code packed_vq=1,in_order=1}
+ * on panda's net_virtio_user and on DPDK's virtio-user, where in_order=1 is the default) into the
+ * same net_vhost, which takes VIRTIO_F_RING_PACKED and VIRTIO_F_IN_ORDER when asked.
  */
 final class VirtioTxComparison {
 
@@ -30,8 +30,9 @@ final class VirtioTxComparison {
 
     static final VhostUserPairs.Spec SPEC = spec("virtio-tx", "", "");
 
-    /** {@code --packed}: both front-ends with packed_vq=1. */
-    static final VhostUserPairs.Spec PACKED = spec("virtio-tx-packed", ",packed_vq=1", " packed_vq=1");
+    /** {@code --packed}: both front-ends with packed_vq=1 and in_order=1 (DPDK virtio-user's default). */
+    static final VhostUserPairs.Spec PACKED =
+            spec("virtio-tx-packed", ",packed_vq=1,in_order=1", " packed_vq=1,in_order=1");
 
     private static VhostUserPairs.Spec spec(String name, String devargs, String label) {
         return new VhostUserPairs.Spec(
