@@ -16,13 +16,14 @@ import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * docs/ARCHITECTURE.md, "No allocation per packet", on packed rings: after a warm-up,
  * net_virtio_user's txBurst and rxBurst with {@code packed_vq=1} (descriptor posting with buffer
- * ids, harvesting with the wrap counters, mergeable receive, refill, kicks) allocate nothing on the
+ * ids, harvesting with the wrap counters, in order or not, mergeable receive, refill, kicks) allocate nothing on the
  * poller thread. The back-end is DPDK 22.11's net_vhost in io forwarding on a loop topology (every
  * packet panda sends comes back), in its own process, so only panda's thread is measured.
  */
@@ -32,8 +33,9 @@ class VirtioUserPackedSteadyStateAllocationTest {
     @TempDir
     Path dir;
 
-    @Test
-    void packedBurstsDoNotAllocate() throws Exception {
+    @ParameterizedTest(name = "packed_vq=1{0}")
+    @ValueSource(strings = {"", ",in_order=1"})
+    void packedBurstsDoNotAllocate(String devargs) throws Exception {
         String prefix = "panda-vu-alloc-" + ProcessHandle.current().pid();
         Path sock = dir.resolve("packed-alloc.sock");
         try (PacketPool pool = PacketPool.create(
@@ -46,7 +48,7 @@ class VirtioUserPackedSteadyStateAllocationTest {
                         "--forward-mode=io",
                         "--port-topology=loop")) {
             dpdk.awaitSocket(sock);
-            Port port = connect("net_virtio_user0,path=" + sock + ",packed_vq=1", pool, dpdk);
+            Port port = connect("net_virtio_user0,path=" + sock + ",packed_vq=1" + devargs, pool, dpdk);
             try {
                 assertTrue(
                         VirtioFeatures.has(((VirtioUserPort) port).features(), VirtioFeatures.F_RING_PACKED),
