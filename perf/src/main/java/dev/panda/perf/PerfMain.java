@@ -13,7 +13,7 @@ public final class PerfMain {
             out.println("usage: panda perf jmh [JMH options, e.g. -f 1 -wi 2 -i 3 RingBurst]");
             out.println("       panda perf ring-io [--pairs N] [--seconds S] [--burst N] [--no-dpdk]");
             out.println("       panda perf vhost-rx [--pairs N] [--seconds S] [--size B]");
-            out.println("       panda perf virtio-tx [--pairs N] [--seconds S] [--size B]");
+            out.println("       panda perf virtio-tx [--pairs N] [--seconds S] [--size B] [--packed]");
             out.println("       panda perf xdp-rxdrop [--pairs N] [--seconds S] [--devargs ,K=V...] [--rxd N]"
                     + " [--against ,K=V... [--against-rxd N]] [--napi-defer]");
             out.println("       panda perf vswitch-loop [--pairs N] [--seconds S] [--warmup S]"

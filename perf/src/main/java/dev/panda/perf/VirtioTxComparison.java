@@ -12,33 +12,47 @@ import java.util.function.Supplier;
  * vhost-user transmit: a txonly generator on CPU 0 sends 64-byte frames (or --size) through virtio-user into
  * DPDK's net_vhost in rxonly on CPU 1; the generator is panda's net_virtio_user or DPDK's own
  * virtio-user, in interleaved pairs. The figure for a run is the median of the receiver's
- * per-second rates (its own --stats-period output) after two periods of start-up.
+ * per-second rates (its own --stats-period output) after two periods of start-up. With
+ * {@code --packed} both generators run packed virtqueues in order ({@code packed_vq=1,in_order=1}
+ * on panda's net_virtio_user and on DPDK's virtio-user, where in_order=1 is the default) into the
+ * same net_vhost, which takes VIRTIO_F_RING_PACKED and VIRTIO_F_IN_ORDER when asked.
  */
 final class VirtioTxComparison {
 
     private VirtioTxComparison() {}
 
     static int run(String[] args, PrintStream out) throws Exception {
-        return VhostUserPairs.run(SPEC, args, out);
+        boolean packed = java.util.Arrays.asList(args).contains("--packed");
+        String[] rest =
+                java.util.Arrays.stream(args).filter(a -> !a.equals("--packed")).toArray(String[]::new);
+        return VhostUserPairs.run(packed ? PACKED : SPEC, rest, out);
     }
 
-    static final VhostUserPairs.Spec SPEC = new VhostUserPairs.Spec(
-            "virtio-tx",
-            "txonly %d B virtio-user on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
-            "panda virtio-user",
-            (sock, secs, size) -> receive(sock, secs, () -> pandaGenerator(sock, size)),
-            "dpdk virtio-user",
-            (sock, secs, size) -> receive(sock, secs, () -> dpdkGenerator(sock, size)));
+    static final VhostUserPairs.Spec SPEC = spec("virtio-tx", "", "");
+
+    /** {@code --packed}: both front-ends with packed_vq=1 and in_order=1 (DPDK virtio-user's default). */
+    static final VhostUserPairs.Spec PACKED =
+            spec("virtio-tx-packed", ",packed_vq=1,in_order=1", " packed_vq=1,in_order=1");
+
+    private static VhostUserPairs.Spec spec(String name, String devargs, String label) {
+        return new VhostUserPairs.Spec(
+                name,
+                "txonly %d B virtio-user" + label + " on CPU 0 -> dpdk net_vhost rxonly on CPU 1",
+                "panda virtio-user",
+                (sock, secs, size) -> receive(sock, secs, () -> pandaGenerator(sock, size, devargs)),
+                "dpdk virtio-user",
+                (sock, secs, size) -> receive(sock, secs, () -> dpdkGenerator(sock, size, devargs)));
+    }
 
     /** Something running that sends; closing it stops it. */
     private interface Generator extends AutoCloseable {}
 
-    private static Generator pandaGenerator(Path sock, int size) {
+    private static Generator pandaGenerator(Path sock, int size, String devargs) {
         TestpmdOptions o = TestpmdOptions.parse(
                 "--lcores",
                 "0@0,1@0",
                 "--vdev",
-                "net_virtio_user0,path=" + sock,
+                "net_virtio_user0,path=" + sock + devargs,
                 "--forward-mode=txonly",
                 "--txpkts=" + size,
                 "--burst=32",
@@ -56,7 +70,7 @@ final class VirtioTxComparison {
         };
     }
 
-    private static Generator dpdkGenerator(Path sock, int size) {
+    private static Generator dpdkGenerator(Path sock, int size, String devargs) {
         try {
             DpdkProcess gen = new DpdkProcess(
                     "panda-vtgen-" + ProcessHandle.current().pid(),
@@ -68,7 +82,7 @@ final class VirtioTxComparison {
                             "--no-pci",
                             "--single-file-segments",
                             "--vdev",
-                            "net_virtio_user0,path=" + sock),
+                            "net_virtio_user0,path=" + sock + devargs),
                     List.of("--forward-mode=txonly", "--txpkts=" + size, "--burst=32", "--record-core-cycles"));
             return () -> {
                 gen.close(); // SIGINT: it stops forwarding and prints the run's statistics and cycles

@@ -2,6 +2,7 @@ package dev.panda.pmd.virtio.virtiouser;
 
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.PackedDriverQueue;
 import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.util.List;
 
@@ -37,6 +38,20 @@ interface VhostTransport extends AutoCloseable {
     long negotiate(int queuePairs);
 
     /**
+     * As {@link #negotiate(int)}, taking of the optional features only those in {@code optional}
+     * ({@link #OPTIONAL} with some left out, and {@link VirtioFeatures#F_RING_PACKED} where the
+     * transport drives packed rings). The kernel transports take {@link #OPTIONAL} only.
+     */
+    default long negotiate(int queuePairs, long optional) {
+        if (optional != OPTIONAL) {
+            throw new IllegalArgumentException(describe() + " negotiates the features 0x" + Long.toHexString(OPTIONAL)
+                    + " when offered, not 0x" + Long.toHexString(optional)
+                    + " (packed_vq= and mrg_rxbuf= are for vhost-user)");
+        }
+        return negotiate(queuePairs);
+    }
+
+    /**
      * Makes the regions reachable by the device and returns, per region, the address the device
      * knows its first byte by: what descriptors and ring addresses must carry.
      */
@@ -44,6 +59,11 @@ interface VhostTransport extends AutoCloseable {
 
     /** Tells the device about vring {@code index} (driven by {@code q}, from avail index 0) and its eventfds. */
     void setVring(int index, DriverQueue q, Fd kick, Fd call);
+
+    /** As {@link #setVring} for a packed ring (VIRTIO_F_RING_PACKED negotiated), from {@code q.base()}. */
+    default void setPackedVring(int index, PackedDriverQueue q, Fd kick, Fd call) {
+        throw new UnsupportedOperationException(describe() + " does not drive packed rings");
+    }
 
     /** Lets the device start on vring {@code index} (after every vring is set). */
     void enable(int index);

@@ -9,6 +9,8 @@ import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 
 import dev.panda.jextract.Fd;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.PackedDriverQueue;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
@@ -84,13 +86,32 @@ final class VhostUserClient implements VhostTransport {
      */
     @Override
     public long negotiate(int queuePairs) {
+        return negotiate(queuePairs, OPTIONAL);
+    }
+
+    /**
+     * As {@link #negotiate(int)} with the optional features limited to {@code optional}: a subset
+     * of {@link #OPTIONAL} (mrg_rxbuf=0 leaves MRG_RXBUF out), VIRTIO_F_RING_PACKED (packed_vq=1)
+     * and VIRTIO_F_IN_ORDER (in_order=1, only together with packed rings), each taken only when
+     * the back-end offers it.
+     */
+    @Override
+    public long negotiate(int queuePairs, long optional) {
+        long allowed = OPTIONAL | bit(VirtioFeatures.F_RING_PACKED) | bit(VirtioFeatures.F_IN_ORDER);
+        if ((optional & ~allowed) != 0) {
+            throw new IllegalArgumentException(
+                    name + ": cannot negotiate features 0x" + Long.toHexString(optional & ~allowed));
+        }
         send(new Bare(VhostUserRequest.SET_OWNER, requestFlags(false)));
         long offered = query(VhostUserRequest.GET_FEATURES);
         if (!has(offered, F_VERSION_1)) {
             throw new VhostUserClientException(name + ": the back-end does not offer VIRTIO_F_VERSION_1 "
                     + "(features 0x" + Long.toHexString(offered) + "); legacy devices are not supported");
         }
-        long want = bit(F_VERSION_1) | (offered & OPTIONAL);
+        long want = bit(F_VERSION_1) | (offered & optional);
+        if (!has(want, VirtioFeatures.F_RING_PACKED)) {
+            want &= ~bit(VirtioFeatures.F_IN_ORDER); // panda's split queues do not run in order
+        }
         if (has(offered, F_PROTOCOL_FEATURES)) {
             want |= bit(F_PROTOCOL_FEATURES);
             long p = query(VhostUserRequest.GET_PROTOCOL_FEATURES);
@@ -141,6 +162,21 @@ final class VhostUserClient implements VhostTransport {
         request(new VringState(VhostUserRequest.SET_VRING_BASE, flags(), index, 0));
         // gpa == uva: the rings' device addresses are the mapping's native addresses (see map)
         request(new VringAddr(flags(), index, 0, q.descAddr(), q.usedAddr(), q.availAddr(), 0));
+        request(new VringFd(VhostUserRequest.SET_VRING_KICK, flags(), index, kick));
+    }
+
+    /**
+     * The vring messages for packed ring {@code index} (vhost-user.rst): SET_VRING_ADDR carries the
+     * descriptor ring as {@code desc}, the driver event suppression area as {@code avail} and the
+     * device's as {@code used}; SET_VRING_BASE the avail index in bits 0-14 and the driver's wrap
+     * counter in bit 15 ({@code q.base()}: 0x8000 for a fresh ring, as DPDK's virtio-user sends).
+     */
+    @Override
+    public void setPackedVring(int index, PackedDriverQueue q, Fd kick, Fd call) {
+        request(new VringFd(VhostUserRequest.SET_VRING_CALL, flags(), index, call));
+        request(new VringState(VhostUserRequest.SET_VRING_NUM, flags(), index, q.size()));
+        request(new VringState(VhostUserRequest.SET_VRING_BASE, flags(), index, q.base()));
+        request(new VringAddr(flags(), index, 0, q.descAddr(), q.deviceEventAddr(), q.driverEventAddr(), 0));
         request(new VringFd(VhostUserRequest.SET_VRING_KICK, flags(), index, kick));
     }
 

@@ -6,12 +6,14 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortDriver;
 import dev.panda.jextract.NativeException;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * {@code net_virtio_userN,path=PATH[,queues=1][,queue_size=256][,server=0]}: the virtio driver of
+ * {@code net_virtio_userN,path=PATH[,queues=1][,queue_size=256][,server=0][,packed_vq=0][,mrg_rxbuf=1][,in_order=0]}:
+ * the virtio driver of
  * a vhost-user back-end, as DPDK's virtio-user. By default panda connects to a back-end listening
  * on PATH (and the open fails if none is); with {@code server=1} panda listens on PATH and the
  * back-end connects (DPDK's {@code net_vhost} with {@code client=1}). Either way a back-end that
@@ -22,6 +24,12 @@ import java.util.Set;
  * vhost-net, with the TAP TAP, default {@code vhost-N}, as its backend; {@link VhostNetTransport})
  * and {@code path=/dev/vhost-vdpa-M} (a vDPA device; {@link VhostVdpaTransport}), one queue pair
  * each, set up once when the port opens.
+ *
+ * <p>{@code packed_vq=1} (DPDK's devarg; default 0) also asks a vhost-user back-end for
+ * VIRTIO_F_RING_PACKED: when it offers it the queues are packed (virtio 1.2 §2.8), else split.
+ * {@code mrg_rxbuf=0} leaves VIRTIO_NET_F_MRG_RXBUF out of the negotiation; {@code in_order=1}
+ * (with {@code packed_vq=1} only; default 0) asks for VIRTIO_F_IN_ORDER too. They are refused on
+ * the kernel devices (the kernel's vhost-net has no packed rings).
  */
 public final class VirtioUserDriver implements PortDriver {
 
@@ -56,7 +64,7 @@ public final class VirtioUserDriver implements PortDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("path", "queues", "queue_size", "server", "iface");
+        return Set.of("path", "queues", "queue_size", "server", "iface", "packed_vq", "mrg_rxbuf", "in_order");
     }
 
     @Override
@@ -73,9 +81,29 @@ public final class VirtioUserDriver implements PortDriver {
             throw new DeviceException("device '" + spec.name() + "': queue_size " + size
                     + " is not a power of two (2..32768, virtio 1.2 §2.7)");
         }
+        boolean packed = spec.getBool("packed_vq", false);
+        boolean mrg = spec.getBool("mrg_rxbuf", true);
+        boolean inOrder = spec.getBool("in_order", false);
+        if (inOrder && !packed) {
+            throw new DeviceException("device '" + spec.name()
+                    + "': in_order=1 goes with packed_vq=1 (panda's split rings do not run in order)");
+        }
         if (kind != Kind.VHOST_USER) {
+            if (packed) {
+                throw new DeviceException("device '" + spec.name() + "': packed_vq=1 is for vhost-user sockets; " + path
+                        + " is driven with split rings (the kernel's vhost-net has no packed ring support)");
+            }
+            if (!mrg) {
+                throw new DeviceException(
+                        "device '" + spec.name() + "': mrg_rxbuf=0 is for vhost-user sockets, not " + path);
+            }
             return openKernel(spec, ctx, kind, path, server, size);
         }
+        long optional = (mrg
+                        ? VhostTransport.OPTIONAL
+                        : VhostTransport.OPTIONAL & ~VirtioFeatures.bit(VirtioFeatures.F_MRG_RXBUF))
+                | (packed ? VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED) : 0)
+                | (inOrder ? VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER) : 0);
         if (spec.get("iface") != null) {
             throw new DeviceException("device '" + spec.name() + "': iface= goes with path=/dev/vhost-net only");
         }
@@ -85,7 +113,8 @@ public final class VirtioUserDriver implements PortDriver {
         }
         int queues = spec.getInt("queues", Math.max(1, Math.max(ctx.rxQueues(), ctx.txQueues())), 1, MAX_QUEUES);
         try {
-            return VirtioUserPort.vhostUser(spec.name(), ctx.pool(), ctx.portId(), queues, size, Path.of(path), server);
+            return VirtioUserPort.vhostUser(
+                    spec.name(), ctx.pool(), ctx.portId(), queues, size, Path.of(path), server, optional);
         } catch (NativeException | IllegalArgumentException | VhostUserClient.VhostUserClientException e) {
             throw new DeviceException(
                     "device '" + spec.name() + "': cannot start virtio-user on " + path + ": " + e.getMessage(), e);

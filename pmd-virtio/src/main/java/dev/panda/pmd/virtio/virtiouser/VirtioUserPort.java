@@ -32,7 +32,8 @@ import java.nio.file.Path;
  * a two-descriptor chain) and VIRTIO_NET_F_MRG_RXBUF (a frame may come in several receive
  * buffers, §5.1.6.4: gathered into the first when it fits a pool buffer, else dropped and
  * counted; the receive path is chosen once per connection). Used buffer notifications are off
- * (panda polls) and a kick goes only when the back-end asks.
+ * (panda polls) and a kick goes only when the back-end asks. With {@code packed_vq=1} a vhost-user
+ * back-end is asked for VIRTIO_F_RING_PACKED too, and the queues are packed when it agrees.
  */
 final class VirtioUserPort extends AbstractPort {
 
@@ -76,7 +77,16 @@ final class VirtioUserPort extends AbstractPort {
     /** A vhost-user port: connects to PATH (or, with {@code server}, listens on it). */
     static VirtioUserPort vhostUser(
             String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server) {
-        return new VirtioUserPort(name, pool, portId, queues, qsize, defaultMac(portId), d -> {
+        return vhostUser(name, pool, portId, queues, qsize, path, server, VhostTransport.OPTIONAL);
+    }
+
+    /**
+     * As above, asking the back-end for the {@code optional} features only: a subset of
+     * {@link VhostTransport#OPTIONAL}, with VIRTIO_F_RING_PACKED for packed rings ({@code packed_vq=1}).
+     */
+    static VirtioUserPort vhostUser(
+            String name, PacketPool pool, int portId, int queues, int qsize, Path path, boolean server, long optional) {
+        return new VirtioUserPort(name, pool, portId, queues, qsize, defaultMac(portId), optional, d -> {
             VirtioUserSession s = new VirtioUserSession(name, path, server, d);
             if (!server) {
                 try {
@@ -94,18 +104,34 @@ final class VirtioUserPort extends AbstractPort {
     static VirtioUserPort kernel(
             String name, PacketPool pool, int portId, int qsize, long mac, VhostTransport transport) {
         try {
-            return new VirtioUserPort(name, pool, portId, 1, qsize, mac, d -> new KernelControl(name, transport, d));
+            return new VirtioUserPort(
+                    name,
+                    pool,
+                    portId,
+                    1,
+                    qsize,
+                    mac,
+                    VhostTransport.OPTIONAL,
+                    d -> new KernelControl(name, transport, d));
         } catch (RuntimeException e) {
             transport.close();
             throw e;
         }
     }
 
-    VirtioUserPort(String name, PacketPool pool, int portId, int queues, int qsize, long mac, ControlFactory control) {
+    VirtioUserPort(
+            String name,
+            PacketPool pool,
+            int portId,
+            int queues,
+            int qsize,
+            long mac,
+            long optional,
+            ControlFactory control) {
         super(name, VirtioUserDriver.NAME, queues, queues, mac);
         this.queues = queues;
         this.qsize = qsize;
-        this.device = new VirtioUserSession.Device(name, pool, portId, qsize, rxCounters, txCounters);
+        this.device = new VirtioUserSession.Device(name, pool, portId, qsize, rxCounters, txCounters, optional);
         this.driver = device.driver();
         Control s;
         try {

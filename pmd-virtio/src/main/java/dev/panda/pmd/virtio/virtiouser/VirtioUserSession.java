@@ -9,6 +9,7 @@ import dev.panda.dataplane.port.QueueCounters;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.PackedDriverQueue;
 import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import dev.panda.pmd.virtio.ring.VirtioNetDriver;
 import dev.panda.pmd.virtio.vhostuser.Backoff;
@@ -62,6 +63,8 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
         private final long sharedHeader;
         private final Fd[] kicks;
         private final Fd[] calls;
+        /** The optional features asked for ({@link VhostTransport#OPTIONAL}, less mrg_rxbuf=0, plus packed_vq=1's). */
+        private final long optional;
         /** The pool's and the rings' first byte as the device knows them (the transport's map). */
         private long poolDev;
 
@@ -73,7 +76,23 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
          * {@code qsize}, and the driver for them; nothing runs yet.
          */
         Device(String name, PacketPool pool, int portId, int qsize, QueueCounters[] rx, QueueCounters[] tx) {
+            this(name, pool, portId, qsize, rx, tx, VhostTransport.OPTIONAL);
+        }
+
+        /**
+         * As above, asking the back-end for the {@code optional} features only (a subset of
+         * {@link VhostTransport#OPTIONAL}, and VIRTIO_F_RING_PACKED for packed rings).
+         */
+        Device(
+                String name,
+                PacketPool pool,
+                int portId,
+                int qsize,
+                QueueCounters[] rx,
+                QueueCounters[] tx,
+                long optional) {
             this.name = name;
+            this.optional = optional;
             this.pool = pool;
             this.queues = rx.length;
             this.qsize = qsize;
@@ -82,8 +101,10 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
             // virtio-user's doorbell: a write to the vring's kick eventfd
             this.driver = new VirtioNetDriver(name, pool, portId, v -> Posix.eventfdSignal(kicks[v]), rx, tx);
             // room for two-entry indirect tables whether or not a back-end takes INDIRECT_DESC
-            this.ringBytes =
-                    align(VirtioNetDriver.queueBytes(qsize, VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC)));
+            // (either ring format: the larger of the two)
+            long indirect = VirtioFeatures.bit(VirtioFeatures.F_INDIRECT_DESC);
+            this.ringBytes = align(Math.max(
+                    VirtioNetDriver.queueBytes(qsize, indirect), VirtioNetDriver.packedQueueBytes(qsize, indirect)));
             this.ringTotal = 2 * queues * ringBytes + PAGE; // the last page holds the shared tx header
             this.ringFd = Posix.memfdCreate("panda-virtio-user-rings", Posix.MFD_CLOEXEC);
             MemorySegment rings = null;
@@ -118,8 +139,22 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
          */
         private void createQueues(long features) {
             long headerDev = ringDev + (sharedHeader - ringMem.address());
+            boolean packed = VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED);
             for (int q = 0; q < queues; q++) {
                 long off = 2L * q * ringBytes;
+                if (packed) {
+                    PackedDriverQueue rxq = PackedDriverQueue.create(
+                            name + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringDev + off, qsize, features, 0);
+                    PackedDriverQueue txq = PackedDriverQueue.create(
+                            name + "-txq" + q,
+                            ringMem.asSlice(off + ringBytes, ringBytes),
+                            ringDev + off + ringBytes,
+                            qsize,
+                            features,
+                            VirtioNetDriver.indirectMax(features));
+                    driver.installPacked(q, rxq, txq, features, poolDev, headerDev);
+                    continue;
+                }
                 DriverQueue rxq = DriverQueue.create(
                         name + "-rxq" + q, ringMem.asSlice(off, ringBytes), ringDev + off, qsize, features, 0);
                 DriverQueue txq = DriverQueue.create(
@@ -141,7 +176,7 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
          */
         void attach(VhostTransport t) {
             // features first: they decide the queues' classes
-            long f = t.negotiate(queues);
+            long f = t.negotiate(queues, optional);
             negotiated = f;
             long[] dev = t.map(List.of(
                     new VhostTransport.Region(pool.segment().address(), pool.regionBytes(), pool.fd()),
@@ -153,8 +188,13 @@ final class VirtioUserSession implements Runnable, VirtioUserPort.Control {
                 driver.fill(q); // the receive queues start full, before the device sees them
             }
             for (int q = 0; q < queues; q++) {
-                t.setVring(2 * q, driver.rxq(q), kicks[2 * q], calls[2 * q]);
-                t.setVring(2 * q + 1, driver.txq(q), kicks[2 * q + 1], calls[2 * q + 1]);
+                if (driver.packed()) {
+                    t.setPackedVring(2 * q, driver.packedRxq(q), kicks[2 * q], calls[2 * q]);
+                    t.setPackedVring(2 * q + 1, driver.packedTxq(q), kicks[2 * q + 1], calls[2 * q + 1]);
+                } else {
+                    t.setVring(2 * q, driver.rxq(q), kicks[2 * q], calls[2 * q]);
+                    t.setVring(2 * q + 1, driver.txq(q), kicks[2 * q + 1], calls[2 * q + 1]);
+                }
             }
             for (int v = 0; v < 2 * queues; v++) {
                 t.enable(v);

@@ -13,6 +13,7 @@ import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.testpmd.Testpmd;
 import dev.panda.dataplane.testpmd.TestpmdOptions;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +38,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * by one side. Both roles: panda the vhost-user back-end (DPDK's virtio-user front-end, with and
  * without mergeable buffers) and panda the front-end (DPDK's net_vhost). With 1500-byte frames
  * DPDK's mbufs hold 1024 bytes, so frames span several of its buffers (mergeable receive,
- * chained or indirect transmit).
+ * chained or indirect transmit). panda's front-end also runs on packed rings ({@code packed_vq=1},
+ * virtio 1.2 §2.8) with and without mergeable buffers ({@code mrg_rxbuf=0}): the fourth column is
+ * DPDK's devargs when panda is the back-end, panda's when it is the front-end.
  */
 @Tag("peer")
 class DpdkLoopPeerTest {
@@ -53,12 +56,17 @@ class DpdkLoopPeerTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "panda {0}, {1}-byte frames, DPDK {2}")
+    @ParameterizedTest(name = "panda {0}, {1}-byte frames, devargs {2}")
     @CsvSource({
         "net_vhost, 256, 'mrg_rxbuf=0'",
         "net_vhost, 1500, 'mrg_rxbuf=1'",
         "net_virtio_user, 256, ''",
         "net_virtio_user, 1500, ''",
+        "net_virtio_user, 256, 'packed_vq=1'",
+        "net_virtio_user, 1500, 'packed_vq=1'",
+        "net_virtio_user, 1500, 'packed_vq=1,mrg_rxbuf=0'",
+        "net_virtio_user, 256, 'packed_vq=1,in_order=1'",
+        "net_virtio_user, 1500, 'packed_vq=1,in_order=1'",
     })
     void txFirstPacketsCirculateAndEveryOneIsAccountedFor(String pandaRole, int frame, String dpdkArgs)
             throws Exception {
@@ -74,7 +82,9 @@ class DpdkLoopPeerTest {
                 dpdkApp.add("--enable-scatter"); // DPDK's virtio rx refuses small mbufs without it
             }
         }
-        String pandaVdev = pandaIsBackEnd ? "net_vhost0,iface=" + sock : "net_virtio_user0,path=" + sock;
+        String pandaVdev = pandaIsBackEnd
+                ? "net_vhost0,iface=" + sock
+                : "net_virtio_user0,path=" + sock + (dpdkArgs.isEmpty() ? "" : "," + dpdkArgs);
         ByteArrayOutputStream pandaOut = new ByteArrayOutputStream();
         TestpmdOptions o = TestpmdOptions.parse(
                 "-l",
@@ -112,6 +122,17 @@ class DpdkLoopPeerTest {
             }
             Port port = panda.port(0);
             awaitLinkUp(port, dpdk);
+            if (!pandaIsBackEnd) {
+                long f = ((VirtioUserPort) port).features();
+                assertEquals(
+                        dpdkArgs.contains("packed_vq=1"),
+                        VirtioFeatures.has(f, VirtioFeatures.F_RING_PACKED),
+                        "VIRTIO_F_RING_PACKED negotiated as asked: 0x" + Long.toHexString(f));
+                assertEquals(
+                        !dpdkArgs.contains("mrg_rxbuf=0"),
+                        VirtioFeatures.has(f, VirtioFeatures.F_MRG_RXBUF),
+                        "VIRTIO_NET_F_MRG_RXBUF negotiated as asked: 0x" + Long.toHexString(f));
+            }
             DpdkTestpmd.sleep(500); // DPDK's side of the rings comes up after panda's
             dpdk.command("start");
             DpdkTestpmd.sleep(500);

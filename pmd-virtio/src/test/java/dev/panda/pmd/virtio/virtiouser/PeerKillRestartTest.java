@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * each restart panda must be connected again without help (client modes reconnect, server modes
  * accept) and frames must arrive on both queue pairs again; the killed peer's buffers are back in
  * the pool, and panda's open descriptors and the mappings of peer memory are back to what they
- * were before the first kill.
+ * were before the first kill. net_virtio_user's client mode runs once more on packed rings
+ * ({@code packed_vq=1}).
  */
 @Tag("peer")
 class PeerKillRestartTest {
@@ -76,6 +77,19 @@ class PeerKillRestartTest {
         run(
                 "vuc",
                 "net_virtio_user0,path=" + sock + ",queues=" + QUEUES,
+                "net_vhost0,iface=" + sock + ",queues=" + QUEUES,
+                sock,
+                false,
+                false);
+    }
+
+    /** As above on packed rings (packed_vq=1): each new back-end gets fresh packed rings, two queue pairs. */
+    @Test
+    void packedNetVirtioUserClientReconnectsToARestartedDpdkVhost() throws Exception {
+        Path sock = dir.resolve("vup.sock");
+        run(
+                "vup",
+                "net_virtio_user0,path=" + sock + ",queues=" + QUEUES + ",packed_vq=1",
                 "net_vhost0,iface=" + sock + ",queues=" + QUEUES,
                 sock,
                 false,

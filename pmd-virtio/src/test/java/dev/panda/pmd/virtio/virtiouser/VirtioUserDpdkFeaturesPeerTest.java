@@ -12,21 +12,24 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.PortStats;
 import dev.panda.dataplane.port.Ports;
+import dev.panda.pmd.virtio.ring.VirtioFeatures;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * panda's net_virtio_user takes what DPDK 22.11's net_vhost offers (MRG_RXBUF, EVENT_IDX,
  * INDIRECT_DESC) and works with it: a pool without headroom makes every transmitted packet a
  * two-entry indirect table (header, frame) that DPDK's rxonly counts; DPDK's txonly frames larger
  * than panda's receive buffers arrive in two mergeable buffers and are counted and dropped, while
- * the smaller frames after them arrive whole.
+ * the smaller frames after them arrive whole. On split rings and on packed rings ({@code packed_vq=1}:
+ * indirect tables and mergeable receive through the packed format's buffer ids).
  */
 @Tag("peer")
 class VirtioUserDpdkFeaturesPeerTest {
@@ -40,15 +43,16 @@ class VirtioUserDpdkFeaturesPeerTest {
     @TempDir
     Path dir;
 
-    @Test
-    void featuresDpdkVhostOffersAreNegotiatedAndExercised() throws Exception {
+    @ParameterizedTest(name = "devargs [{0}]")
+    @ValueSource(strings = {"", ",packed_vq=1"})
+    void featuresDpdkVhostOffersAreNegotiatedAndExercised(String devargs) throws Exception {
         String prefix = "panda-vuf-" + ProcessHandle.current().pid();
         Path sock = dir.resolve("vuf.sock");
         // no headroom: the 12-byte header cannot sit in front of the frame, so transmit uses indirect tables
         try (PacketPool pool = PacketPool.create(new PoolConfig(4096, 0, 2048, PoolConfig.Hugepages.OFF));
                 DpdkTestpmd dpdk = new DpdkTestpmd(prefix, sock, dir.resolve("dpdk.log"), "--forward-mode=rxonly")) {
             dpdk.awaitSocket(sock);
-            VirtioUserPort port = connect(sock, pool, dpdk);
+            VirtioUserPort port = connect(sock, devargs, pool, dpdk);
             try {
                 long f = port.features();
                 System.out.printf("panda net_virtio_user negotiated 0x%x with DPDK net_vhost%n", f);
@@ -56,6 +60,10 @@ class VirtioUserDpdkFeaturesPeerTest {
                         VhostUserClient.OPTIONAL,
                         f & VhostUserClient.OPTIONAL,
                         "MRG_RXBUF, INDIRECT_DESC and EVENT_IDX taken from DPDK's offer");
+                assertEquals(
+                        !devargs.isEmpty(),
+                        VirtioFeatures.has(f, VirtioFeatures.F_RING_PACKED),
+                        "VIRTIO_F_RING_PACKED as asked");
                 dpdk.command("start");
                 sleep(500);
                 PacketBurst burst = new PacketBurst(32);
@@ -148,11 +156,13 @@ class VirtioUserDpdkFeaturesPeerTest {
         return n;
     }
 
-    private static VirtioUserPort connect(Path sock, PacketPool pool, DpdkTestpmd dpdk) throws Exception {
+    private static VirtioUserPort connect(Path sock, String devargs, PacketPool pool, DpdkTestpmd dpdk)
+            throws Exception {
         long deadline = System.nanoTime() + 15_000_000_000L;
         while (true) {
             try {
-                return (VirtioUserPort) Ports.discover().open("net_virtio_user0,path=" + sock, PortContext.of(pool, 0));
+                return (VirtioUserPort)
+                        Ports.discover().open("net_virtio_user0,path=" + sock + devargs, PortContext.of(pool, 0));
             } catch (DeviceException e) {
                 if (System.nanoTime() > deadline || !dpdk.alive()) {
                     fail("cannot connect to DPDK's net_vhost: " + e.getMessage() + "\n" + dpdk.tail());
