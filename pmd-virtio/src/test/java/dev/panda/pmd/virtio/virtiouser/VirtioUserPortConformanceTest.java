@@ -14,12 +14,17 @@ import java.nio.file.Path;
 /** The dataplane's Port suite on net_virtio_user, with panda's net_vhost (same pool) as the back-end. */
 class VirtioUserPortConformanceTest extends PortConformanceTest {
 
+    /** Devargs appended to the net_virtio_user port (the packed variants set packed_vq=1). */
+    protected String frontArgs() {
+        return "";
+    }
+
     @Override
     protected Fixture open(PacketPool pool) throws Exception {
         Path dir = Files.createTempDirectory("panda-vu-conf");
         Path sock = dir.resolve("vu.sock");
         Port vhost = Ports.discover().open("net_vhost8,iface=" + sock, PortContext.of(pool, 0));
-        Port virtio = Ports.discover().open("net_virtio_user8,path=" + sock, PortContext.of(pool, 1));
+        Port virtio = Ports.discover().open("net_virtio_user8,path=" + sock + frontArgs(), PortContext.of(pool, 1));
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (!vhost.link().up() && System.nanoTime() < deadline) {
             Thread.yield();
