@@ -56,31 +56,4 @@ final class PmdCores {
             System.err.println("panda vswitch: cannot list threads to keep them off the pmd cores: " + e.getMessage());
         }
     }
-
-    /**
-     * A net_vduse device string with {@code irq_cpumask} set to the CPUs this thread may use that
-     * are not pmd cores, unless it names one itself or is not bound to the kernel's virtio_net
-     * ({@code attach=vhost|none}): the kernel then runs the device's interrupt work (the driver's
-     * callbacks and the NAPI polls they start) off the CPUs the pollers spin on, as IRQ affinity is
-     * kept off OVS's pmd cores. Any other device string, or no CPU left, comes back unchanged.
-     */
-    static String withIrqCpus(String device, int[] pmdCores) {
-        return withIrqCpus(device, pmdCores, Posix.getAffinity());
-    }
-
-    static String withIrqCpus(String device, int[] pmdCores, int[] allowed) {
-        if (!device.startsWith("net_vduse")
-                || device.contains("irq_cpumask=")
-                || device.contains("attach=vhost")
-                || device.contains("attach=none")) {
-            return device;
-        }
-        long mask = 0;
-        for (int c : allowed) {
-            if (c < 64 && Arrays.stream(pmdCores).noneMatch(p -> p == c)) {
-                mask |= 1L << c;
-            }
-        }
-        return mask == 0 ? device : device + ",irq_cpumask=" + Long.toHexString(mask);
-    }
 }

@@ -318,7 +318,7 @@ public final class Vswitch implements Control, AutoCloseable {
         try {
             port = pc.vxlan() != null
                     ? underlays.openTunnel(label, pc.vxlan(), id)
-                    : drivers.open(PmdCores.withIrqCpus(pc.device(), datapath.pollerCores()), PortContext.of(pool, id));
+                    : drivers.open(pc.device(), PortContext.of(pool, id));
         } catch (VswitchException e) {
             throw e;
         } catch (RuntimeException e) {
