@@ -137,9 +137,28 @@ class SighupProcessTest {
 
     private static String hup(Process p, BlockingQueue<String> lines) throws Exception {
         signal("HUP", p);
-        String line = lines.poll(20, TimeUnit.SECONDS);
-        assertNotNull(line, "no log line after SIGHUP");
+        String line = lines.poll(60, TimeUnit.SECONDS);
+        if (line == null) {
+            // one CI run saw no line within 20 s: say where the vswitch's threads were
+            assertNotNull(
+                    line, "no log line 60 s after SIGHUP (alive " + p.isAlive() + "); its threads:\n" + threads(p));
+        }
         return line;
+    }
+
+    /** The child's thread dump (jcmd Thread.print), for a failure message. */
+    private static String threads(Process p) {
+        try {
+            Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+            Process j = new ProcessBuilder(jcmd.toString(), Long.toString(p.pid()), "Thread.print")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(j.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            j.waitFor(30, TimeUnit.SECONDS);
+            return out;
+        } catch (Exception e) {
+            return "(no thread dump: " + e + ")";
+        }
     }
 
     private static void signal(String name, Process p) throws Exception {
