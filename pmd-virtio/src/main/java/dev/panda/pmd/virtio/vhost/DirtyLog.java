@@ -49,7 +49,10 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
     /**
      * Logging into a mapped log. {@code memory} translates a chain's region index to its
      * guest-physical start; the used ring is logged at the guest address SET_VRING_ADDR gave in
-     * {@code log_guest_addr} when it set VHOST_VRING_F_LOG (otherwise not at all).
+     * {@code log_guest_addr} when it set VHOST_VRING_F_LOG (otherwise not at all). A packed ring
+     * (virtio 1.2 §2.8) has no used ring: the device writes its used descriptors over the driver's
+     * in the descriptor ring, so with VHOST_VRING_F_LOG that ring's pages ({@code ringGpa},
+     * {@code ringBytes}) are logged too, next to the device event area at {@code log_guest_addr}.
      */
     final class Bitmap implements DirtyLog {
         private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -59,9 +62,23 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
         private final long usedGpa;
         private final long usedBytes;
         private final boolean logUsed;
+        private final long ringGpa;
+        private final long ringBytes;
         private long outside;
 
         Bitmap(MemorySegment log, MemoryTable memory, boolean logUsed, long usedGpa, long usedBytes) {
+            this(log, memory, logUsed, usedGpa, usedBytes, 0, 0);
+        }
+
+        /** A packed ring's log: {@code ringBytes} of descriptor ring at guest address {@code ringGpa}. */
+        Bitmap(
+                MemorySegment log,
+                MemoryTable memory,
+                boolean logUsed,
+                long usedGpa,
+                long usedBytes,
+                long ringGpa,
+                long ringBytes) {
             if (log.address() % Long.BYTES != 0 || log.byteSize() % Long.BYTES != 0) {
                 throw new IllegalArgumentException("a log of " + log.byteSize() + " bytes at 0x"
                         + Long.toHexString(log.address()) + " is not whole aligned 64-bit words");
@@ -71,6 +88,8 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
             this.logUsed = logUsed;
             this.usedGpa = usedGpa;
             this.usedBytes = usedBytes;
+            this.ringGpa = ringGpa;
+            this.ringBytes = ringBytes;
         }
 
         @Override
@@ -86,6 +105,7 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
         public void usedRing() {
             if (logUsed) {
                 mark(usedGpa, usedBytes);
+                mark(ringGpa, ringBytes); // packed: the used descriptors (nothing when split)
             }
         }
 

@@ -509,15 +509,23 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
                 return false;
             }
         }
-        // packed: log_guest_addr names the Device Area (QEMU logs the "used" part there)
-        DirtyLog dirty = logging()
-                ? new DirtyLog.Bitmap(
-                        log.segment(),
-                        memory,
-                        v.logUsed,
-                        v.logAddr,
-                        packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(v.num))
-                : DirtyLog.OFF;
+        // packed: log_guest_addr names the Device Area (QEMU logs the "used" part there); the used
+        // descriptors themselves land in the descriptor ring, logged at its guest address
+        DirtyLog dirty = DirtyLog.OFF;
+        if (logging() && packed) {
+            long ringBytes = PackedRing.descRingBytes(v.num);
+            long ringGpa = guestAddress(v.descAddr, ringBytes);
+            dirty = new DirtyLog.Bitmap(
+                    log.segment(),
+                    memory,
+                    v.logUsed,
+                    v.logAddr,
+                    PackedRing.EVENT_BYTES,
+                    ringGpa,
+                    ringGpa < 0 ? 0 : ringBytes);
+        } else if (logging()) {
+            dirty = new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num));
+        }
         VringSlot.Interrupt call = v.call == null ? null : VringSlot.Interrupt.eventfd(v.call);
         VringSlot.Live live;
         if (packed) {
@@ -530,6 +538,19 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         handOff.publish(v.index, live);
         LOG.log(DEBUG, "{0}: vring {1} running ({2} entries, from avail {3})", name, v.index, v.num, v.base);
         return true;
+    }
+
+    /**
+     * The guest address of {@code len} bytes at front-end user address {@code user}, or -1 if no
+     * region holds them (the queue's build has refused such a ring already).
+     */
+    private long guestAddress(long user, long len) {
+        int i = memory.userAddresses().find(user, len);
+        if (i < 0) {
+            return -1;
+        }
+        VhostUserMessage.MemoryRegion r = memory.region(i);
+        return r.guestPhysAddr() + (user - r.userspaceAddr());
     }
 
     private DeviceQueue build(Vring v) {

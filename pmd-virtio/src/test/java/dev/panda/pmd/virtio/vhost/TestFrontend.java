@@ -2,6 +2,7 @@ package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_PROTOCOL_FEATURES;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
@@ -9,6 +10,7 @@ import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DriverQueue;
+import dev.panda.pmd.virtio.ring.PackedDriverQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
@@ -31,7 +33,8 @@ import java.util.List;
  * "guest memory", seen by panda at guest-physical {@link #GPA} for descriptors and at its real
  * mapping address for the ring addresses of SET_VRING_ADDR (the two views differ on purpose).
  * One queue pair: vring 0 is the guest's receive queue, vring 1 its transmit queue, each a
- * {@link DriverQueue} with {@code size} buffers of {@link #BUF} bytes.
+ * {@link DriverQueue} with {@code size} buffers of {@link #BUF} bytes; with VIRTIO_F_RING_PACKED
+ * in {@code want}, a {@link PackedDriverQueue} each instead ({@link #prxq}, {@link #ptxq}).
  */
 final class TestFrontend implements AutoCloseable {
 
@@ -43,8 +46,10 @@ final class TestFrontend implements AutoCloseable {
     final Fd memfd;
     final MemorySegment mem;
     final VhostUserChannel channel;
-    final DriverQueue rxq; // vring 0
-    final DriverQueue txq; // vring 1
+    final DriverQueue rxq; // vring 0 (split)
+    final DriverQueue txq; // vring 1 (split)
+    final PackedDriverQueue prxq; // vring 0 (packed)
+    final PackedDriverQueue ptxq; // vring 1 (packed)
     final Fd[] calls = new Fd[2];
     final Fd[] kicks = new Fd[2];
     final long[] ringOffset = new long[2];
@@ -80,7 +85,10 @@ final class TestFrontend implements AutoCloseable {
         this.pair = pair;
         this.want = want;
         int indirectMax = (want & bit(F_INDIRECT_DESC)) != 0 ? INDIRECT_MAX : 0;
-        long ringBytes = (DriverQueue.bytes(size, indirectMax) + 4095) & -4096L;
+        boolean packed = (want & bit(F_RING_PACKED)) != 0;
+        long ringBytes =
+                ((packed ? PackedDriverQueue.bytes(size, indirectMax) : DriverQueue.bytes(size, indirectMax)) + 4095)
+                        & -4096L;
         ringOffset[0] = 0;
         ringOffset[1] = ringBytes;
         rxBuffers = 2 * ringBytes;
@@ -89,8 +97,23 @@ final class TestFrontend implements AutoCloseable {
         memfd = Posix.memfdCreate("panda-test-guest", Posix.MFD_CLOEXEC);
         Posix.ftruncate(memfd, total);
         mem = Posix.mmap(total, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, memfd, 0);
-        rxq = DriverQueue.create("guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, want, indirectMax);
-        txq = DriverQueue.create("guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, want, indirectMax);
+        long features = want | bit(F_VERSION_1);
+        rxq = packed
+                ? null
+                : DriverQueue.create(
+                        "guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, want, indirectMax);
+        txq = packed
+                ? null
+                : DriverQueue.create(
+                        "guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, want, indirectMax);
+        prxq = packed
+                ? PackedDriverQueue.create(
+                        "guest-rx", mem.asSlice(ringOffset[0]), GPA + ringOffset[0], size, features, indirectMax)
+                : null;
+        ptxq = packed
+                ? PackedDriverQueue.create(
+                        "guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, features, indirectMax)
+                : null;
         tokens = new int[size];
         lens = new int[size];
         channel = new VhostUserChannel(UnixSocket.connect(path));
@@ -117,21 +140,44 @@ final class TestFrontend implements AutoCloseable {
         ack(new MemTable(
                 requestFlags(true), List.of(new MemoryRegion(GPA, mem.byteSize(), mem.address(), 0)), List.of(memfd)));
         for (int v = 0; v < 2; v++) {
-            DriverQueue q = v == 0 ? rxq : txq;
             int index = 2 * pair + v;
             calls[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
             kicks[v] = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
             ack(new VringFd(VhostUserRequest.SET_VRING_CALL, requestFlags(true), index, calls[v]));
             ack(new VringState(VhostUserRequest.SET_VRING_NUM, requestFlags(true), index, size));
-            ack(new VringState(VhostUserRequest.SET_VRING_BASE, requestFlags(true), index, 0));
-            ack(new VringAddr(
-                    requestFlags(true), index, 0, uva(q.descAddr()), uva(q.usedAddr()), uva(q.availAddr()), 0));
+            ack(new VringState(
+                    VhostUserRequest.SET_VRING_BASE, requestFlags(true), index, prxq != null ? prxq.base() : 0));
+            ack(new VringAddr(requestFlags(true), index, 0, uva(descAddr(v)), uva(usedAddr(v)), uva(availAddr(v)), 0));
             ack(new VringFd(VhostUserRequest.SET_VRING_KICK, requestFlags(true), index, kicks[v]));
         }
         for (int v = 0; v < 2; v++) {
             ack(new VringState(VhostUserRequest.SET_VRING_ENABLE, requestFlags(true), 2 * pair + v, 1));
         }
         return this;
+    }
+
+    /** Vring {@code v}'s descriptor table or ring (guest-physical). */
+    long descAddr(int v) {
+        if (prxq != null) {
+            return (v == 0 ? prxq : ptxq).descAddr();
+        }
+        return (v == 0 ? rxq : txq).descAddr();
+    }
+
+    /** Vring {@code v}'s used ring, or a packed ring's device event area (guest-physical). */
+    long usedAddr(int v) {
+        if (prxq != null) {
+            return (v == 0 ? prxq : ptxq).deviceEventAddr();
+        }
+        return (v == 0 ? rxq : txq).usedAddr();
+    }
+
+    /** Vring {@code v}'s available ring, or a packed ring's driver event area (guest-physical). */
+    long availAddr(int v) {
+        if (prxq != null) {
+            return (v == 0 ? prxq : ptxq).driverEventAddr();
+        }
+        return (v == 0 ? rxq : txq).availAddr();
     }
 
     /** A guest-physical address of the memfd as the front-end's user address. */
@@ -182,14 +228,16 @@ final class TestFrontend implements AutoCloseable {
         for (int b = 0; b < len; b++) {
             mem.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + HDR + b, (byte) (seed + b));
         }
-        return txq.addOut(GPA + off, (int) (HDR + len), token);
+        return ptxq != null
+                ? ptxq.addOut(GPA + off, (int) (HDR + len), token)
+                : txq.addOut(GPA + off, (int) (HDR + len), token);
     }
 
     /** Returns the tx buffers panda has consumed; how many. */
     int reclaimTx() {
         int total = 0;
         int n;
-        while ((n = txq.harvest(tokens, lens, size)) > 0) {
+        while ((n = ptxq != null ? ptxq.harvest(tokens, lens, size) : txq.harvest(tokens, lens, size)) > 0) {
             total += n;
         }
         return total;
@@ -203,16 +251,23 @@ final class TestFrontend implements AutoCloseable {
     /** Offers receive buffers {@code first .. first + n - 1}, each {@code len} bytes (at most {@link #BUF}). */
     void postRx(int first, int n, int len) {
         for (int i = 0; i < n; i++) {
-            if (!rxq.addIn(GPA + rxBuffers + (long) (first + i) * BUF, len, first + i)) {
+            long addr = GPA + rxBuffers + (long) (first + i) * BUF;
+            if (!(prxq != null ? prxq.addIn(addr, len, first + i) : rxq.addIn(addr, len, first + i))) {
                 throw new AssertionError("no free rx descriptor");
             }
         }
-        rxq.publish();
+        if (prxq != null) {
+            prxq.publish();
+        } else {
+            rxq.publish();
+        }
     }
 
     /** Harvests received buffers: tokens and written lengths into the arrays; how many. */
     int harvestRx(int[] tokensOut, int[] lensOut) {
-        return rxq.harvest(tokensOut, lensOut, tokensOut.length);
+        return prxq != null
+                ? prxq.harvest(tokensOut, lensOut, tokensOut.length)
+                : rxq.harvest(tokensOut, lensOut, tokensOut.length);
     }
 
     MemorySegment rxBuffer(int token) {

@@ -1,6 +1,7 @@
 package dev.panda.pmd.virtio.vhost;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_LOG_ALL;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
 import static dev.panda.pmd.virtio.vhostuser.VhostUserMessage.requestFlags;
@@ -144,6 +145,44 @@ class VhostProtocolTest {
             assertFalse(log.dirty(fe.txq.usedAddr()), "vring 1 did not ask for used ring logging");
             long marked = log.count();
             assertTrue(marked >= 3 && marked <= 8, marked + " pages marked for 4 KB of frames and one used ring");
+        }
+    }
+
+    @Test
+    void packedLoggingMarksTheDescriptorRingTheUsedDescriptorsWentTo() {
+        // 512 entries: an 8 KiB descriptor ring on two pages and the device event area on the
+        // third, so the ring's first page is dirty only if the used descriptors are logged
+        TestFrontend fe = new TestFrontend(sock, 512, 0, bit(F_LOG_ALL) | bit(F_RING_PACKED));
+        fe.wantProtocol = VhostBackend.P_LOG_SHMFD;
+        try (fe;
+                Log log = Log.covering(fe)) {
+            fe.start();
+            awaitLinkUp();
+            assertNotEquals(
+                    fe.descAddr(0) / DirtyLog.PAGE, fe.usedAddr(0) / DirtyLog.PAGE, "ring and event area apart");
+            fe.ack(new VringAddr(
+                    requestFlags(true),
+                    0,
+                    1,
+                    fe.uva(fe.descAddr(0)),
+                    fe.uva(fe.usedAddr(0)),
+                    fe.uva(fe.availAddr(0)),
+                    fe.usedAddr(0)));
+            setLogBase(fe, log);
+            awaitLinkUp();
+            fe.postRx(0, 8);
+            assertEquals(4, transmit(4, 1000));
+            int[] tokens = new int[8];
+            int[] lens = new int[8];
+            assertEquals(4, fe.harvestRx(tokens, lens), "the guest's packed ring returned the four frames");
+            for (int i = 0; i < 8; i++) {
+                long gpa = TestFrontend.GPA + fe.rxBuffers + (long) i * TestFrontend.BUF;
+                assertEquals(i < 4, log.dirty(gpa), "page of receive buffer " + i);
+            }
+            assertTrue(log.dirty(fe.descAddr(0)), "the descriptor ring's page, where the used descriptors went");
+            assertTrue(log.dirty(fe.usedAddr(0)), "the device event area's page (log_guest_addr)");
+            assertFalse(log.dirty(TestFrontend.GPA + fe.txBuffers), "a page panda never wrote");
+            assertFalse(log.dirty(fe.descAddr(1)), "vring 1 did not ask for used logging");
         }
     }
 
