@@ -87,7 +87,7 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
      * be native segments of at least the §2.7 sizes, aligned as §2.7.1 requires (checked here,
      * on the control path: a bad set-up throws {@link IllegalArgumentException}).
      *
-     * @param features     the negotiated feature bits ({@link SplitRing#F_EVENT_IDX} matters here)
+     * @param features     the negotiated feature bits ({@link VirtioFeatures#F_EVENT_IDX} matters here)
      * @param lastAvailIdx where to start consuming the available ring (vhost-user SET_VRING_BASE)
      */
     public static DeviceQueue create(
@@ -99,7 +99,7 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
             MemorySegment used,
             long features,
             int lastAvailIdx) {
-        return SplitRing.has(features, SplitRing.F_EVENT_IDX)
+        return VirtioFeatures.has(features, VirtioFeatures.F_EVENT_IDX)
                 ? new EventIdx(name, memory, size, desc, avail, used, lastAvailIdx)
                 : new Flags(name, memory, size, desc, avail, used, lastAvailIdx);
     }

@@ -31,12 +31,6 @@ public final class SplitRing {
     /** §2.7.10: in {@code used.flags}, the device needs no available buffer notification. */
     public static final int USED_F_NO_NOTIFY = 1;
 
-    /**
-     * The feature bits are {@link VirtioFeatures}'; these two names stay only until
-     * {@link DeviceQueue} uses that class too.
-     */
-    static final int F_EVENT_IDX = VirtioFeatures.F_EVENT_IDX;
-
     /** §2.7: Queue Size is a power of 2, at most 32768. */
     public static final int MAX_QUEUE_SIZE = 32768;
     /** §2.7 table: minimum alignment of the descriptor table, available ring and used ring. */
@@ -192,10 +186,5 @@ public final class SplitRing {
         DESC_LEN.set(table, at, (int) len);
         DESC_FLAGS.set(table, at, (short) flags);
         DESC_NEXT.set(table, at, (short) next);
-    }
-
-    /** {@link VirtioFeatures#has}, until {@link DeviceQueue} calls that. */
-    static boolean has(long features, int bit) {
-        return VirtioFeatures.has(features, bit);
     }
 }
