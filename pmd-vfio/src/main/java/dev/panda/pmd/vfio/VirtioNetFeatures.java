@@ -1,6 +1,7 @@
 package dev.panda.pmd.vfio;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_ACCESS_PLATFORM;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_EVENT_IDX;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_INDIRECT_DESC;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MAC;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
@@ -18,21 +19,26 @@ import static dev.panda.pmd.virtio.ring.VirtioFeatures.has;
 public final class VirtioNetFeatures {
 
     /** The bits panda takes when offered, in the order {@link #describe} names them. */
-    private static final int[] BITS = {F_MAC, F_STATUS, F_MRG_RXBUF, F_INDIRECT_DESC, F_VERSION_1, F_ACCESS_PLATFORM};
+    private static final int[] BITS = {
+        F_MAC, F_STATUS, F_MRG_RXBUF, F_INDIRECT_DESC, F_EVENT_IDX, F_VERSION_1, F_ACCESS_PLATFORM
+    };
 
-    private static final String[] NAMES = {"MAC", "STATUS", "MRG_RXBUF", "INDIRECT_DESC", "VERSION_1", "ACCESS_PLATFORM"
+    private static final String[] NAMES = {
+        "MAC", "STATUS", "MRG_RXBUF", "INDIRECT_DESC", "EVENT_IDX", "VERSION_1", "ACCESS_PLATFORM"
     };
 
     /**
-     * What panda uses if offered: the MAC and link status, mergeable receive buffers and indirect
-     * descriptors (the shared driver queue pair's); no offloads, no control queue, split rings.
+     * What panda uses if offered: the MAC and link status, mergeable receive buffers, indirect
+     * descriptors and VIRTIO_F_EVENT_IDX's notification scheme (the shared driver queue pair's, as
+     * net_virtio_user negotiates them); no offloads, no control queue, split rings.
      */
     public static final long WANTED = bit(F_VERSION_1)
             | bit(F_ACCESS_PLATFORM)
             | bit(F_MAC)
             | bit(F_STATUS)
             | bit(F_MRG_RXBUF)
-            | bit(F_INDIRECT_DESC);
+            | bit(F_INDIRECT_DESC)
+            | bit(F_EVENT_IDX);
 
     private VirtioNetFeatures() {}
 
