@@ -82,6 +82,15 @@ public final class VringSlot {
             return new Live(
                     queue, call, vring % 2 == 0 ? GuestRxWriter.of(queue, features, DirtyLog.OFF) : null, DirtyLog.OFF);
         }
+
+        /** The same for a packed ring (VIRTIO_F_RING_PACKED). */
+        public static Live of(PackedDeviceQueue queue, int vring, Interrupt call, long features) {
+            return new Live(
+                    queue,
+                    call,
+                    vring % 2 == 0 ? PackedRxWriter.of(queue, features, DirtyLog.OFF) : null,
+                    DirtyLog.OFF);
+        }
     }
 
     /** How a vring interrupts its driver when the used ring asks for it (virtio 1.2 §2.7.7). */
