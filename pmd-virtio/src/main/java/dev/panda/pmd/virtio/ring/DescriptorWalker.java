@@ -31,14 +31,15 @@ final class DescriptorWalker {
     private final MemorySegment descTable;
     private final int size;
     private final RingErrors errors;
-    /** The region of the previous translation, or -1: tried before the region table. */
-    private int lastRegion = -1;
+    /** The region of the previous translation: tried before the region table. */
+    private final RegionCache regions;
 
     DescriptorWalker(GuestMemory memory, MemorySegment descTable, int size, RingErrors errors) {
         this.memory = memory;
         this.descTable = descTable;
         this.size = size;
         this.errors = errors;
+        this.regions = new RegionCache(memory);
     }
 
     /**
@@ -79,15 +80,12 @@ final class DescriptorWalker {
                 if (len == 0 || len % DESC_BYTES != 0 || len > size * DESC_BYTES) {
                     return fail(RingErrors.Kind.BAD_INDIRECT_LENGTH, len);
                 }
-                int r = region(addr, len);
+                int r = regions.find(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
                 MemorySegment seg = memory.segment(r);
-                long off = memory.offset(r, addr);
-                if (!inside(seg, off, len)) {
-                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
-                }
+                long off = regions.offset();
                 // §2.7.5.3.2: the WRITE flag of this descriptor is ignored; the table starts at 0.
                 table = seg;
                 tableBase = off;
@@ -105,14 +103,11 @@ final class DescriptorWalker {
                 if (!writable && sawWritable) {
                     return fail(RingErrors.Kind.READ_AFTER_WRITE, head);
                 }
-                int r = region(addr, len);
+                int r = regions.find(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
-                long off = memory.offset(r, addr);
-                if (!inside(memory.segment(r), off, len)) {
-                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
-                }
+                long off = regions.offset();
                 if (chain.full()) {
                     return fail(RingErrors.Kind.TOO_LONG, head);
                 }
@@ -138,23 +133,6 @@ final class DescriptorWalker {
      * The region holding {@code [addr, addr + len)}: the previous translation's region when it
      * holds it, else the region table's answer (remembered), or -1.
      */
-    private int region(long addr, long len) {
-        int r = lastRegion;
-        if (r >= 0 && inside(memory.segment(r), memory.offset(r, addr), len)) {
-            return r;
-        }
-        r = memory.find(addr, len);
-        if (r >= 0) {
-            lastRegion = r;
-        }
-        return r;
-    }
-
-    /** {@code [off, off + len)} inside {@code seg}, whatever {@link GuestMemory} claimed. */
-    private static boolean inside(MemorySegment seg, long off, long len) {
-        return off >= 0 && off <= seg.byteSize() && len <= seg.byteSize() - off;
-    }
-
     private boolean fail(RingErrors.Kind kind, long detail) {
         errors.count(kind, detail);
         return false;
