@@ -2,12 +2,11 @@ package dev.panda.pmd.virtio.ring;
 
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_ADDR;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_INDIRECT;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_LEN;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_TAIL;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_TAIL_OFFSET;
 
 import java.lang.foreign.MemorySegment;
 
@@ -63,10 +62,12 @@ final class DescriptorWalker {
                 return fail(RingErrors.Kind.LOOP, head);
             }
             long at = tableBase + i * DESC_BYTES;
+            // two loads per descriptor: addr, then len | flags | next (each read once, §2.7.5)
             long addr = (long) DESC_ADDR.get(table, at);
-            long len = Integer.toUnsignedLong((int) DESC_LEN.get(table, at));
-            int flags = (short) DESC_FLAGS.get(table, at) & 0xFFFF;
-            int next = (short) DESC_NEXT.get(table, at) & 0xFFFF;
+            long tail = (long) DESC_TAIL.get(table, at + DESC_TAIL_OFFSET);
+            long len = tail & 0xFFFF_FFFFL;
+            int flags = (int) (tail >>> 32) & 0xFFFF;
+            int next = (int) (tail >>> 48);
 
             if ((flags & DESC_F_INDIRECT) != 0) {
                 // §2.7.5.3.1: one table per descriptor, never nested, never with NEXT.
