@@ -320,12 +320,15 @@ public final class PackedDeviceQueue {
                 break;
             }
             long at = idx * DESC_BYTES;
-            if (slots > 0) {
-                flags = (short) DESC_FLAGS.get(ring, at) & 0xFFFF;
-            }
+            // two loads per descriptor: addr, then len | id | flags (§2.8.13's layout); the head's
+            // flags were read first, with acquire, and are the ones that count for it
             long addr = (long) DESC_ADDR.get(ring, at);
-            long len = Integer.toUnsignedLong((int) DESC_LEN.get(ring, at));
-            id = (short) DESC_ID.get(ring, at) & 0xFFFF;
+            long tail = (long) SplitRing.DESC_TAIL.get(ring, at + SplitRing.DESC_TAIL_OFFSET);
+            if (slots > 0) {
+                flags = (int) (tail >>> 48);
+            }
+            long len = tail & 0xFFFF_FFFFL;
+            id = (int) (tail >>> 32) & 0xFFFF;
             slots++;
             if (++idx == size) {
                 idx = 0;
