@@ -2,12 +2,11 @@ package dev.panda.pmd.virtio.ring;
 
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_ADDR;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_BYTES;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_FLAGS;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_INDIRECT;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_NEXT;
 import static dev.panda.pmd.virtio.ring.SplitRing.DESC_F_WRITE;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_LEN;
-import static dev.panda.pmd.virtio.ring.SplitRing.DESC_NEXT;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_TAIL;
+import static dev.panda.pmd.virtio.ring.SplitRing.DESC_TAIL_OFFSET;
 
 import java.lang.foreign.MemorySegment;
 
@@ -31,14 +30,15 @@ final class DescriptorWalker {
     private final MemorySegment descTable;
     private final int size;
     private final RingErrors errors;
-    /** The region of the previous translation, or -1: tried before the region table. */
-    private int lastRegion = -1;
+    /** The region of the previous translation: tried before the region table. */
+    private final RegionCache regions;
 
     DescriptorWalker(GuestMemory memory, MemorySegment descTable, int size, RingErrors errors) {
         this.memory = memory;
         this.descTable = descTable;
         this.size = size;
         this.errors = errors;
+        this.regions = new RegionCache(memory);
     }
 
     /**
@@ -62,10 +62,12 @@ final class DescriptorWalker {
                 return fail(RingErrors.Kind.LOOP, head);
             }
             long at = tableBase + i * DESC_BYTES;
+            // two loads per descriptor: addr, then len | flags | next (each read once, §2.7.5)
             long addr = (long) DESC_ADDR.get(table, at);
-            long len = Integer.toUnsignedLong((int) DESC_LEN.get(table, at));
-            int flags = (short) DESC_FLAGS.get(table, at) & 0xFFFF;
-            int next = (short) DESC_NEXT.get(table, at) & 0xFFFF;
+            long tail = (long) DESC_TAIL.get(table, at + DESC_TAIL_OFFSET);
+            long len = tail & 0xFFFF_FFFFL;
+            int flags = (int) (tail >>> 32) & 0xFFFF;
+            int next = (int) (tail >>> 48);
 
             if ((flags & DESC_F_INDIRECT) != 0) {
                 // §2.7.5.3.1: one table per descriptor, never nested, never with NEXT.
@@ -79,15 +81,12 @@ final class DescriptorWalker {
                 if (len == 0 || len % DESC_BYTES != 0 || len > size * DESC_BYTES) {
                     return fail(RingErrors.Kind.BAD_INDIRECT_LENGTH, len);
                 }
-                int r = region(addr, len);
+                int r = regions.find(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
                 MemorySegment seg = memory.segment(r);
-                long off = memory.offset(r, addr);
-                if (!inside(seg, off, len)) {
-                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
-                }
+                long off = regions.offset();
                 // §2.7.5.3.2: the WRITE flag of this descriptor is ignored; the table starts at 0.
                 table = seg;
                 tableBase = off;
@@ -105,14 +104,11 @@ final class DescriptorWalker {
                 if (!writable && sawWritable) {
                     return fail(RingErrors.Kind.READ_AFTER_WRITE, head);
                 }
-                int r = region(addr, len);
+                int r = regions.find(addr, len);
                 if (r < 0) {
                     return fail(RingErrors.Kind.BAD_ADDRESS, addr);
                 }
-                long off = memory.offset(r, addr);
-                if (!inside(memory.segment(r), off, len)) {
-                    return fail(RingErrors.Kind.BAD_ADDRESS, addr);
-                }
+                long off = regions.offset();
                 if (chain.full()) {
                     return fail(RingErrors.Kind.TOO_LONG, head);
                 }
@@ -138,23 +134,6 @@ final class DescriptorWalker {
      * The region holding {@code [addr, addr + len)}: the previous translation's region when it
      * holds it, else the region table's answer (remembered), or -1.
      */
-    private int region(long addr, long len) {
-        int r = lastRegion;
-        if (r >= 0 && inside(memory.segment(r), memory.offset(r, addr), len)) {
-            return r;
-        }
-        r = memory.find(addr, len);
-        if (r >= 0) {
-            lastRegion = r;
-        }
-        return r;
-    }
-
-    /** {@code [off, off + len)} inside {@code seg}, whatever {@link GuestMemory} claimed. */
-    private static boolean inside(MemorySegment seg, long off, long len) {
-        return off >= 0 && off <= seg.byteSize() && len <= seg.byteSize() - off;
-    }
-
     private boolean fail(RingErrors.Kind kind, long detail) {
         errors.count(kind, detail);
         return false;

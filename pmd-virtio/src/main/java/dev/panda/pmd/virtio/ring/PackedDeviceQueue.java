@@ -75,8 +75,8 @@ public final class PackedDeviceQueue {
     private final boolean inOrder;
     /** In order and read-only: one used descriptor per published burst (§2.8.9; see {@link #deviceReadsOnly()}). */
     private boolean batchUsed;
-    /** The region of the previous translation, or -1: tried before the region table. */
-    private int lastRegion = -1;
+    /** The region of the previous translation: tried before the region table. */
+    private final RegionCache regions;
 
     /** Next slot to read and the device's avail-side wrap counter. */
     private int availIdx;
@@ -113,6 +113,7 @@ public final class PackedDeviceQueue {
             int base) {
         PackedRing.checkSize(size);
         this.memory = Objects.requireNonNull(memory, "memory");
+        this.regions = new RegionCache(memory);
         this.size = size;
         this.ring = part("descriptor ring", ring, PackedRing.descRingBytes(size), PackedRing.DESC_ALIGN);
         this.driverEvent =
@@ -319,12 +320,15 @@ public final class PackedDeviceQueue {
                 break;
             }
             long at = idx * DESC_BYTES;
-            if (slots > 0) {
-                flags = (short) DESC_FLAGS.get(ring, at) & 0xFFFF;
-            }
+            // two loads per descriptor: addr, then len | id | flags (§2.8.13's layout); the head's
+            // flags were read first, with acquire, and are the ones that count for it
             long addr = (long) DESC_ADDR.get(ring, at);
-            long len = Integer.toUnsignedLong((int) DESC_LEN.get(ring, at));
-            id = (short) DESC_ID.get(ring, at) & 0xFFFF;
+            long tail = (long) SplitRing.DESC_TAIL.get(ring, at + SplitRing.DESC_TAIL_OFFSET);
+            if (slots > 0) {
+                flags = (int) (tail >>> 48);
+            }
+            long len = tail & 0xFFFF_FFFFL;
+            id = (int) (tail >>> 32) & 0xFFFF;
             slots++;
             if (++idx == size) {
                 idx = 0;
@@ -373,13 +377,13 @@ public final class PackedDeviceQueue {
             errors.count(RingErrors.Kind.BAD_INDIRECT_LENGTH, len);
             return false;
         }
-        int r = region(addr, len);
+        int r = regions.find(addr, len);
         if (r < 0) {
             errors.count(RingErrors.Kind.BAD_ADDRESS, addr);
             return false;
         }
         MemorySegment table = memory.segment(r);
-        long base = memory.offset(r, addr);
+        long base = regions.offset();
         int entries = (int) (len / DESC_BYTES);
         boolean sawWritable = false;
         long bytes = 0;
@@ -412,7 +416,7 @@ public final class PackedDeviceQueue {
             errors.count(RingErrors.Kind.READ_AFTER_WRITE, addr);
             return false;
         }
-        int r = region(addr, len);
+        int r = regions.find(addr, len);
         if (r < 0) {
             errors.count(RingErrors.Kind.BAD_ADDRESS, addr);
             return false;
@@ -425,25 +429,8 @@ public final class PackedDeviceQueue {
             errors.count(RingErrors.Kind.TOO_MANY_BYTES, addr);
             return false;
         }
-        chain.add(r, memory.offset(r, addr), len, writable);
+        chain.add(r, regions.offset(), len, writable);
         return true;
-    }
-
-    private int region(long addr, long len) {
-        int r = lastRegion;
-        if (r >= 0 && inside(memory.segment(r), memory.offset(r, addr), len)) {
-            return r;
-        }
-        r = memory.find(addr, len);
-        if (r < 0 || !inside(memory.segment(r), memory.offset(r, addr), len)) {
-            return -1;
-        }
-        lastRegion = r;
-        return r;
-    }
-
-    private static boolean inside(MemorySegment seg, long off, long len) {
-        return off >= 0 && off <= seg.byteSize() && len <= seg.byteSize() - off;
     }
 
     /**

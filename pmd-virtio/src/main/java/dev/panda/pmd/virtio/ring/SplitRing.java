@@ -83,6 +83,14 @@ public final class SplitRing {
     static final VarHandle DESC_LEN = DESC.varHandle(groupElement("len"));
     static final VarHandle DESC_FLAGS = DESC.varHandle(groupElement("flags"));
     static final VarHandle DESC_NEXT = DESC.varHandle(groupElement("next"));
+    /**
+     * {@code len}, {@code flags} and {@code next} in one little-endian load at offset 8 of a
+     * descriptor: {@code len} in bits 0-31, {@code flags} 32-47, {@code next} 48-63.
+     */
+    static final long DESC_TAIL_OFFSET = 8;
+
+    static final VarHandle DESC_TAIL =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     static final VarHandle AVAIL_FLAGS = AVAIL_HEADER.varHandle(groupElement("flags"));
     static final VarHandle AVAIL_IDX = AVAIL_HEADER.varHandle(groupElement("idx"));
     static final VarHandle USED_FLAGS = USED_HEADER.varHandle(groupElement("flags"));

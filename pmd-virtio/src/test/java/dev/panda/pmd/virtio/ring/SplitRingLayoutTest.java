@@ -200,4 +200,24 @@ class SplitRingLayoutTest {
             assertEquals(generated.byteSize(), ours.byteSize(), generated.name().orElse("?") + " size");
         }
     }
+
+    /** The walker's one-load read of len, flags and next decodes what the three fields hold. */
+    @Test
+    void descriptorTailInOneLoadMatchesTheFields() {
+        MemorySegment table = Arena.ofAuto().allocate(SplitRing.descTableBytes(256), 16);
+        SplittableRandom r = new SplittableRandom(7);
+        for (int i = 0; i < 10_000; i++) {
+            long at = SplitRing.DESC_BYTES * r.nextInt(256);
+            long addr = r.nextLong();
+            long len = r.nextLong() & 0xFFFF_FFFFL;
+            int flags = r.nextInt(1 << 16);
+            int next = r.nextInt(1 << 16);
+            SplitRing.writeDesc(table, at, addr, len, flags, next);
+            long tail = (long) SplitRing.DESC_TAIL.get(table, at + SplitRing.DESC_TAIL_OFFSET);
+            assertEquals(len, tail & 0xFFFF_FFFFL);
+            assertEquals(flags, (int) (tail >>> 32) & 0xFFFF);
+            assertEquals(next, (int) (tail >>> 48));
+            assertEquals(addr, (long) SplitRing.DESC_ADDR.get(table, at));
+        }
+    }
 }
