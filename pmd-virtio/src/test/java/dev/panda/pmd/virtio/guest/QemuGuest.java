@@ -103,6 +103,7 @@ public final class QemuGuest implements AutoCloseable {
         private final Path initramfs;
         private String machine = "pc";
         private String cpu;
+        private boolean oneTcgThread;
         private int memoryMb = 256;
         private int cpus = 1;
         private String append = "";
@@ -126,6 +127,17 @@ public final class QemuGuest implements AutoCloseable {
          */
         public Builder cpu(String model) {
             this.cpu = model;
+            return this;
+        }
+
+        /**
+         * Runs every vCPU on one TCG thread ({@code -accel tcg,thread=single}) instead of one host
+         * thread each: no two vCPUs execute translated code at the same time, so the guest's live
+         * kernel-text patches (jump labels, through an int3 and IPIs) and its atomics cannot race
+         * in the emulator. Slower for a guest that keeps several vCPUs busy.
+         */
+        public Builder oneTcgThread() {
+            this.oneTcgThread = true;
             return this;
         }
 
@@ -168,7 +180,7 @@ public final class QemuGuest implements AutoCloseable {
             List<String> c = new ArrayList<>(List.of(
                     QEMU.toString(),
                     "-accel",
-                    "tcg",
+                    oneTcgThread ? "tcg,thread=single" : "tcg",
                     "-machine",
                     machine,
                     "-smp",
