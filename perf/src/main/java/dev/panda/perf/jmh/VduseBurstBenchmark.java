@@ -7,7 +7,6 @@ import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import dev.panda.pmd.virtio.vduse.IotlbMemory;
 import dev.panda.pmd.virtio.vhost.VirtioDevicePort;
-import dev.panda.pmd.virtio.vhost.VringSlot;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -74,32 +73,6 @@ public class VduseBurstBenchmark {
     private final int[] tokens = new int[SIZE];
     private final int[] lens = new int[SIZE];
 
-    /** The device side alone: its vrings published by hand, as VduseDevice does at DRIVER_OK. */
-    static final class Device extends VirtioDevicePort {
-        Device(PacketPool pool) {
-            super("net_vduse99", "net_vduse", pool, 0, 1, 0x02_70_6e_00_d5_63L);
-            attach(new Backend() {
-                @Override
-                public void fault(InternalError e) {
-                    throw e;
-                }
-
-                @Override
-                public boolean ready() {
-                    return true;
-                }
-
-                @Override
-                public void close() {}
-            });
-        }
-
-        void publish(int vring, DeviceQueue q) {
-            q.disableKicks();
-            slots[vring].publish(VringSlot.Live.of(q, vring, null, F_VERSION_1));
-        }
-    }
-
     @Setup(Level.Trial)
     public void setUp() {
         rounds = PACKETS / burst;
@@ -112,11 +85,15 @@ public class VduseBurstBenchmark {
         rxq = DriverQueue.create("rx", mem.asSlice(0, ringBytes), IOVA, SIZE, F_VERSION_1, 0);
         txq = DriverQueue.create("tx", mem.asSlice(ringBytes, ringBytes), IOVA + ringBytes, SIZE, F_VERSION_1, 0);
         buffers = 2 * ringBytes;
-        Device d = new Device(pool);
+        BenchDevice d = new BenchDevice("net_vduse99", "net_vduse", pool, 0x02_70_6e_00_d5_63L);
         d.publish(
-                0, DeviceQueue.at("vq0", iotlb, SIZE, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), F_VERSION_1, 0));
+                0,
+                DeviceQueue.at("vq0", iotlb, SIZE, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), F_VERSION_1, 0),
+                F_VERSION_1);
         d.publish(
-                1, DeviceQueue.at("vq1", iotlb, SIZE, txq.descAddr(), txq.availAddr(), txq.usedAddr(), F_VERSION_1, 0));
+                1,
+                DeviceQueue.at("vq1", iotlb, SIZE, txq.descAddr(), txq.availAddr(), txq.usedAddr(), F_VERSION_1, 0),
+                F_VERSION_1);
         port = d;
         // tx frames: a zero header and 64 bytes, ready in the first SIZE buffers
         for (int i = 0; i < SIZE; i++) {

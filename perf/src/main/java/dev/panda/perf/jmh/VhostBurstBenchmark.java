@@ -15,7 +15,6 @@ import dev.panda.pmd.virtio.ring.PackedRing;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import dev.panda.pmd.virtio.vduse.IotlbMemory;
 import dev.panda.pmd.virtio.vhost.VirtioDevicePort;
-import dev.panda.pmd.virtio.vhost.VringSlot;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -79,37 +78,6 @@ public class VhostBurstBenchmark {
     private final int[] tokens = new int[SIZE];
     private final int[] lens = new int[SIZE];
 
-    /** The device side alone, its receive vring published by hand. */
-    static final class Device extends VirtioDevicePort {
-        Device(PacketPool pool) {
-            super("net_vhost99", "net_vhost", pool, 0, 1, 0x02_70_6e_00_d5_64L);
-            attach(new Backend() {
-                @Override
-                public void fault(InternalError e) {
-                    throw e;
-                }
-
-                @Override
-                public boolean ready() {
-                    return true;
-                }
-
-                @Override
-                public void close() {}
-            });
-        }
-
-        void publish(int vring, DeviceQueue q, long features) {
-            q.disableKicks();
-            slots[vring].publish(VringSlot.Live.of(q, vring, null, features));
-        }
-
-        void publish(int vring, PackedDeviceQueue q, long features) {
-            q.disableKicks();
-            slots[vring].publish(VringSlot.Live.of(q, vring, null, features));
-        }
-    }
-
     @Setup(Level.Trial)
     public void setUp() {
         boolean packed = !ring.equals("split");
@@ -124,7 +92,7 @@ public class VhostBurstBenchmark {
         MemorySegment mem = arena.allocate(total, 4096);
         IotlbMemory guest = new IotlbMemory(List.of(new IotlbMemory.Range(GPA, GPA + total - 1, mem, true)));
         buffers = ringBytes;
-        Device d = new Device(pool);
+        BenchDevice d = new BenchDevice("net_vhost99", "net_vhost", pool, 0x02_70_6e_00_d5_64L);
         if (packed) {
             ptxq = PackedDriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
             PackedDeviceQueue q = PackedDeviceQueue.at(

@@ -130,10 +130,6 @@ final class DescriptorWalker {
         }
     }
 
-    /**
-     * The region holding {@code [addr, addr + len)}: the previous translation's region when it
-     * holds it, else the region table's answer (remembered), or -1.
-     */
     private boolean fail(RingErrors.Kind kind, long detail) {
         errors.count(kind, detail);
         return false;

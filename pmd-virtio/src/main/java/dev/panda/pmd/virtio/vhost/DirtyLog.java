@@ -66,11 +66,7 @@ sealed interface DirtyLog permits DirtyLog.Off, DirtyLog.Bitmap {
         private final long ringBytes;
         private long outside;
 
-        Bitmap(MemorySegment log, MemoryTable memory, boolean logUsed, long usedGpa, long usedBytes) {
-            this(log, memory, logUsed, usedGpa, usedBytes, 0, 0);
-        }
-
-        /** A packed ring's log: {@code ringBytes} of descriptor ring at guest address {@code ringGpa}. */
+        /** {@code ringBytes} of a packed ring's descriptor ring at guest address {@code ringGpa}; 0 bytes: split. */
         Bitmap(
                 MemorySegment log,
                 MemoryTable memory,

@@ -512,19 +512,17 @@ final class VhostBackend implements Runnable, VirtioDevicePort.Backend {
         // packed: log_guest_addr names the Device Area (QEMU logs the "used" part there); the used
         // descriptors themselves land in the descriptor ring, logged at its guest address
         DirtyLog dirty = DirtyLog.OFF;
-        if (logging() && packed) {
-            long ringBytes = PackedRing.descRingBytes(v.num);
-            long ringGpa = guestAddress(v.descAddr, ringBytes);
+        if (logging()) {
+            long ringBytes = packed ? PackedRing.descRingBytes(v.num) : 0;
+            long ringGpa = packed ? guestAddress(v.descAddr, ringBytes) : 0;
             dirty = new DirtyLog.Bitmap(
                     log.segment(),
                     memory,
                     v.logUsed,
                     v.logAddr,
-                    PackedRing.EVENT_BYTES,
+                    packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(v.num),
                     ringGpa,
                     ringGpa < 0 ? 0 : ringBytes);
-        } else if (logging()) {
-            dirty = new DirtyLog.Bitmap(log.segment(), memory, v.logUsed, v.logAddr, SplitRing.usedRingBytes(v.num));
         }
         VringSlot.Interrupt call = v.call == null ? null : VringSlot.Interrupt.eventfd(v.call);
         VringSlot.Live live;
