@@ -117,16 +117,10 @@ public final class VdpaGuest {
         List<Path> cp = new ArrayList<>(GuestJvm.codeSources(classes.toArray(Class<?>[]::new)));
         classpath.stream().filter(p -> !cp.contains(p)).forEach(cp::add);
         GuestJvm jvm = GuestJvm.install(init, cache, cp);
-        // iproute2's vdpa and iputils' ping (its -A; busybox has none) before busybox's applets.
-        // iputils' ping sets SO_TIMESTAMP, which turns the kernel's netstamp_needed_key (a jump
-        // label) on, and off again when it exits: two live text patches per ping. Under
-        // multi-threaded TCG a CPU inside netif_receive_skb once hit the int3 of such a patch
-        // after the patch had finished ("Oops: int3" at netif_receive_skb+0x28, a panic in CI).
-        // One ping on lo held for the guest's life keeps the key on, so later pings patch nothing.
+        // iproute2's vdpa and iputils' ping (its -A; busybox has none) before busybox's applets
         init.script(GuestJvm.mountJdk() + """
                 export PATH=/usr/sbin:/usr/bin:/bin
                 ip link set lo up
-                ping -q -i 3600 127.0.0.1 >/dev/null 2>&1 &
                 echo "%s kernel=$(uname -r) vduse=$(ls /dev/vduse/control 2>&1)"
                 %s
                 %s
