@@ -1,6 +1,7 @@
 package dev.panda.perf.jmh;
 
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_IN_ORDER;
+import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_MRG_RXBUF;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_RING_PACKED;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.F_VERSION_1;
 import static dev.panda.pmd.virtio.ring.VirtioFeatures.bit;
@@ -46,6 +47,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * returns the chains (with {@code packed-in-order} a read-only packed queue returns each burst as
  * one used descriptor, as with DPDK's virtio-user default {@code in_order=1}); freeBulk; the driver
  * harvests. Scores are ns per packet ({@value #PACKETS} per invocation), driver work included.
+ *
+ * <p>{@code deviceTx}: the other direction, the vswitch's egress into a guest: the driver posts a
+ * burst of {@value #BUF}-byte receive buffers (MRG_RXBUF negotiated, as DPDK's virtio-user and
+ * Linux do), panda's txBurst writes header and 64-byte frame into each and frees the pool buffers,
+ * the driver harvests; pool allocation of the burst included.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -73,6 +79,9 @@ public class VhostBurstBenchmark {
     private VirtioDevicePort port;
     private DriverQueue txq; // split: the driver's transmit queue (panda receives)
     private PackedDriverQueue ptxq; // packed: the same
+    private DriverQueue rxq; // split: the driver's receive queue (panda transmits)
+    private PackedDriverQueue prxq; // packed: the same
+    private long rxBuffers;
     private long buffers;
     private PacketBurst pb;
     private final int[] tokens = new int[SIZE];
@@ -83,17 +92,34 @@ public class VhostBurstBenchmark {
         boolean packed = !ring.equals("split");
         long features = bit(F_VERSION_1)
                 | (packed ? bit(F_RING_PACKED) : 0)
-                | (ring.equals("packed-in-order") ? bit(F_IN_ORDER) : 0);
+                | (ring.equals("packed-in-order") ? bit(F_IN_ORDER) : 0)
+                | bit(F_MRG_RXBUF);
         rounds = PACKETS / burst;
         arena = Arena.ofShared();
         pool = BenchSetup.pool();
         long ringBytes = (packed ? PackedDriverQueue.bytes(SIZE, 0) : DriverQueue.bytes(SIZE, 0)) + 4095 & -4096L;
-        long total = ringBytes + (long) SIZE * BUF;
+        // [tx ring][rx ring][SIZE tx buffers][SIZE rx buffers]
+        long total = 2 * ringBytes + 2L * SIZE * BUF;
         MemorySegment mem = arena.allocate(total, 4096);
         IotlbMemory guest = new IotlbMemory(List.of(new IotlbMemory.Range(GPA, GPA + total - 1, mem, true)));
-        buffers = ringBytes;
+        buffers = 2 * ringBytes;
+        rxBuffers = buffers + (long) SIZE * BUF;
         BenchDevice d = new BenchDevice("net_vhost99", "net_vhost", pool, 0x02_70_6e_00_d5_64L);
         if (packed) {
+            prxq = PackedDriverQueue.create(
+                    "rx", mem.asSlice(ringBytes, ringBytes), GPA + ringBytes, SIZE, features, 0);
+            d.publish(
+                    0,
+                    PackedDeviceQueue.at(
+                            "vq0",
+                            guest,
+                            SIZE,
+                            prxq.descAddr(),
+                            prxq.driverEventAddr(),
+                            prxq.deviceEventAddr(),
+                            features,
+                            PackedRing.offWrap(0, true)),
+                    features);
             ptxq = PackedDriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
             PackedDeviceQueue q = PackedDeviceQueue.at(
                             "vq1",
@@ -107,6 +133,11 @@ public class VhostBurstBenchmark {
                     .deviceReadsOnly();
             d.publish(1, q, features);
         } else {
+            rxq = DriverQueue.create("rx", mem.asSlice(ringBytes, ringBytes), GPA + ringBytes, SIZE, features, 0);
+            d.publish(
+                    0,
+                    DeviceQueue.at("vq0", guest, SIZE, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), features, 0),
+                    features);
             txq = DriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
             d.publish(
                     1,
@@ -123,6 +154,13 @@ public class VhostBurstBenchmark {
         if (moved != rounds * burst) {
             throw new IllegalStateException(ring + ": one invocation moved " + moved + " of " + rounds * burst);
         }
+        moved = deviceTx();
+        if (moved != rounds * burst) {
+            throw new IllegalStateException(ring + ": one tx invocation moved " + moved + " of " + rounds * burst);
+        }
+        if (lens[0] != VirtioNetHeader.BYTES + 64) {
+            throw new IllegalStateException(ring + ": the driver got " + lens[0] + " bytes, not header and frame");
+        }
     }
 
     @TearDown(Level.Trial)
@@ -137,6 +175,56 @@ public class VhostBurstBenchmark {
     @OperationsPerInvocation(PACKETS)
     public int deviceRx() {
         return ptxq != null ? packedRx() : splitRx();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(PACKETS)
+    public int deviceTx() {
+        return prxq != null ? packedTx() : splitTx();
+    }
+
+    private int splitTx() {
+        int moved = 0;
+        int[] h = pb.handles;
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < burst; i++) {
+                rxq.addIn(GPA + rxBuffers + (long) i * BUF, BUF, i);
+            }
+            rxq.publish();
+            int got = pool.allocBulk(h, 0, burst);
+            for (int i = 0; i < got; i++) {
+                pool.setLength(h[i], 64);
+            }
+            int n = port.txBurst(0, pb, got);
+            if (n < got) {
+                pool.freeBulk(h, n, got - n);
+            }
+            moved += n;
+            rxq.harvest(tokens, lens, SIZE);
+        }
+        return moved;
+    }
+
+    private int packedTx() {
+        int moved = 0;
+        int[] h = pb.handles;
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < burst; i++) {
+                prxq.addIn(GPA + rxBuffers + (long) i * BUF, BUF, i);
+            }
+            prxq.publish();
+            int got = pool.allocBulk(h, 0, burst);
+            for (int i = 0; i < got; i++) {
+                pool.setLength(h[i], 64);
+            }
+            int n = port.txBurst(0, pb, got);
+            if (n < got) {
+                pool.freeBulk(h, n, got - n);
+            }
+            moved += n;
+            prxq.harvest(tokens, lens, SIZE);
+        }
+        return moved;
     }
 
     private int splitRx() {

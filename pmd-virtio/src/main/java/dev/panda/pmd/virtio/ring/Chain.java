@@ -1,6 +1,8 @@
 package dev.panda.pmd.virtio.ring;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * One descriptor chain as the device found it, already validated and translated: up to Queue
@@ -12,6 +14,9 @@ import java.lang.foreign.MemorySegment;
  * what you read once, and never trust a value read twice to be the same.
  */
 public final class Chain {
+
+    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final GuestMemory memory;
     private final int[] region;
@@ -159,6 +164,36 @@ public final class Chain {
             skip = 0;
         }
         return copied;
+    }
+
+    /**
+     * Writes a virtio-net header (§5.1.6) with no offloads and {@code numBuffers} as its
+     * {@code num_buffers} at the start of the device-writable segments: one 8-byte and one 4-byte
+     * store when the first writable segment holds all 12 bytes (every driver's receive buffers
+     * do), byte by byte across segments otherwise. Returns false, having written nothing, if the
+     * writable segments hold fewer than 12 bytes.
+     */
+    public boolean putNetHeader(int numBuffers) {
+        int w = readable;
+        if (w < count && length[w] >= VirtioNetHeader.BYTES) {
+            MemorySegment m = memory.segment(region[w]);
+            long at = offset[w];
+            // flags, gso_type, hdr_len, gso_size, csum_start: 0; csum_offset 0, num_buffers (LE)
+            m.set(LE64, at, 0L);
+            m.set(LE32, at + 8, numBuffers << 16);
+            return true;
+        }
+        if (writableBytes < VirtioNetHeader.BYTES) {
+            return false;
+        }
+        int b = 0;
+        for (int i = w; i < count && b < VirtioNetHeader.BYTES; i++) {
+            for (long j = 0; j < length[i] && b < VirtioNetHeader.BYTES; j++, b++) {
+                byte v = b == 10 ? (byte) numBuffers : b == 11 ? (byte) (numBuffers >>> 8) : 0;
+                memory.segment(region[i]).set(ValueLayout.JAVA_BYTE, offset[i] + j, v);
+            }
+        }
+        return true;
     }
 
     @Override

@@ -7,7 +7,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -56,17 +55,8 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
 
     /** Without MRG_RXBUF: one chain per packet, which must hold header and frame (§5.1.6.3.1). */
     static final class OneChain extends GuestRxWriter {
-        /** No offloads, num_buffers 1 (§5.1.6.4: set to 1 when MRG_RXBUF is not negotiated). */
-        private static final MemorySegment HEADER = header();
-
         OneChain(DeviceQueue queue, DirtyLog log) {
             super(queue, log);
-        }
-
-        private static MemorySegment header() {
-            MemorySegment h = Arena.global().allocate(VirtioNetHeader.LAYOUT);
-            VirtioNetHeader.NUM_BUFFERS.set(h, 0L, (short) 1);
-            return h;
         }
 
         @Override
@@ -86,7 +76,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
                     q.pushUsed(c.head(), 0);
                     continue;
                 }
-                c.copyToWritable(0, HEADER, 0, HDR);
+                c.putNetHeader(1); // §5.1.6.4: num_buffers 1 without MRG_RXBUF
                 c.copyToWritable(HDR, mem, pool.dataOffset(b), len);
                 log.written(c, HDR + len);
                 q.pushUsed(c.head(), HDR + len);
@@ -113,13 +103,10 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
      */
     static final class Mergeable extends GuestRxWriter {
         private final Chain more;
-        /** This writer's header: num_buffers changes per packet. */
-        private final MemorySegment header;
 
         Mergeable(DeviceQueue queue, DirtyLog log) {
             super(queue, log);
             this.more = queue.newChain();
-            this.header = Arena.ofAuto().allocate(VirtioNetHeader.LAYOUT);
         }
 
         @Override
@@ -177,8 +164,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
                     q.rewind(mark); // nothing of this packet published: it waits for more buffers
                     break;
                 }
-                VirtioNetHeader.NUM_BUFFERS.set(header, 0L, (short) buffers);
-                first.copyToWritable(0, header, 0, HDR);
+                first.putNetHeader(buffers);
                 log.written(first, HDR + w);
                 total += len;
                 k++;

@@ -7,7 +7,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -44,16 +43,8 @@ abstract sealed class PackedRxWriter permits PackedRxWriter.OneChain, PackedRxWr
 
     /** Without MRG_RXBUF: one chain per packet, which must hold header and frame (§5.1.6.3.1). */
     static final class OneChain extends PackedRxWriter {
-        private static final MemorySegment HEADER = header();
-
         OneChain(PackedDeviceQueue queue, DirtyLog log) {
             super(queue, log);
-        }
-
-        private static MemorySegment header() {
-            MemorySegment h = Arena.global().allocate(VirtioNetHeader.LAYOUT);
-            VirtioNetHeader.NUM_BUFFERS.set(h, 0L, (short) 1);
-            return h;
         }
 
         @Override
@@ -72,7 +63,7 @@ abstract sealed class PackedRxWriter permits PackedRxWriter.OneChain, PackedRxWr
                     q.pushUsed(c, 0);
                     continue;
                 }
-                c.copyToWritable(0, HEADER, 0, HDR);
+                c.putNetHeader(1); // §5.1.6.4: num_buffers 1 without MRG_RXBUF
                 c.copyToWritable(HDR, mem, pool.dataOffset(b), len);
                 log.written(c, HDR + len);
                 q.pushUsed(c, HDR + len);
@@ -88,12 +79,10 @@ abstract sealed class PackedRxWriter permits PackedRxWriter.OneChain, PackedRxWr
     /** With MRG_RXBUF: as {@link GuestRxWriter.Mergeable}, on the packed queue. */
     static final class Mergeable extends PackedRxWriter {
         private final Chain more;
-        private final MemorySegment header;
 
         Mergeable(PackedDeviceQueue queue, DirtyLog log) {
             super(queue, log);
             this.more = queue.newChain();
-            this.header = Arena.ofAuto().allocate(VirtioNetHeader.LAYOUT);
         }
 
         @Override
@@ -148,8 +137,7 @@ abstract sealed class PackedRxWriter permits PackedRxWriter.OneChain, PackedRxWr
                     q.rewind(mark);
                     break;
                 }
-                VirtioNetHeader.NUM_BUFFERS.set(header, 0L, (short) buffers);
-                first.copyToWritable(0, header, 0, HDR);
+                first.putNetHeader(buffers);
                 log.written(first, HDR + w);
                 total += len;
                 k++;
