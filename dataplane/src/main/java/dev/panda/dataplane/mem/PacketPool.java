@@ -136,6 +136,21 @@ public final class PacketPool implements AutoCloseable {
         meta[m + LEN] = len;
     }
 
+    /**
+     * What a receive burst does per packet, in one call: sets the packet's length and input port
+     * and returns its data offset (where to copy the {@code len} bytes).
+     */
+    public long received(int h, int len, int port) {
+        int m = h * META_INTS;
+        int off = meta[m + OFF];
+        if (len < 0 || len > dataRoom + headroom - off) {
+            throw new IllegalArgumentException("length " + len + " does not fit buffer " + h);
+        }
+        meta[m + LEN] = len;
+        meta[m + PORT_STATE] = (port & 0xffff) << 16 | (meta[m + PORT_STATE] & 0xffff);
+        return h * stride + off;
+    }
+
     /** Moves the data start by {@code delta} bytes (negative prepends into the headroom). */
     public void adjust(int h, int delta) {
         int m = h * META_INTS;

@@ -74,6 +74,26 @@ class PacketPoolTest {
     }
 
     @Test
+    void receivedSetsLengthAndPortAndSaysWhereTheDataGoes() {
+        try (PacketPool pool = small(8)) {
+            int a = pool.alloc();
+            assertEquals(pool.dataOffset(a), pool.received(a, 60, 0xffff));
+            assertEquals(60, pool.length(a));
+            assertEquals(0xffff, pool.port(a));
+            assertTrue(pool.inUse(a), "the buffer's state is kept");
+            pool.adjust(a, -4);
+            assertEquals(pool.bufferOffset(a) + pool.headroom() - 4, pool.received(a, 10, 3));
+            assertEquals(3, pool.port(a));
+            assertThrows(
+                    IllegalArgumentException.class, () -> pool.received(a, pool.dataRoom() + pool.headroom() + 1, 1));
+            assertThrows(IllegalArgumentException.class, () -> pool.received(a, -1, 1));
+            assertEquals(10, pool.length(a), "a refused length changes nothing");
+            pool.free(a);
+            assertEquals(0, pool.doubleFrees());
+        }
+    }
+
+    @Test
     void regionIsSharedThroughTheMemfd() {
         try (PacketPool pool = small(16)) {
             int h = pool.alloc();

@@ -130,6 +130,12 @@ public final class Chain {
      * virtio-net header, say), into {@code dst} at {@code dstOffset}. Returns the bytes copied.
      */
     public long copyFromReadable(long skip, MemorySegment dst, long dstOffset, long max) {
+        if (readable == 1 && skip < length[0] && max > 0) {
+            // header and frame in one descriptor, as Linux and DPDK send them: one copy
+            long n = Math.min(length[0] - skip, max);
+            MemorySegment.copy(memory.segment(region[0]), offset[0] + skip, dst, dstOffset, n);
+            return n;
+        }
         long copied = 0;
         for (int i = 0; i < readable && copied < max; i++) {
             long len = length[i];

@@ -130,10 +130,7 @@ public abstract class VirtioDevicePort extends AbstractPort {
                 if (frame <= 0 || frame > room) {
                     bad++; // no frame behind the header, or larger than a buffer: dropped, counted
                 } else {
-                    int b = h[n];
-                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
-                    pool.setLength(b, (int) frame);
-                    pool.setPort(b, portId);
+                    c.copyFromReadable(HDR, mem, pool.received(h[n], (int) frame, portId), frame);
                     bytes += frame;
                     n++;
                 }
@@ -178,10 +175,7 @@ public abstract class VirtioDevicePort extends AbstractPort {
                 if (frame <= 0 || frame > room) {
                     bad++;
                 } else {
-                    int b = h[n];
-                    c.copyFromReadable(HDR, mem, pool.dataOffset(b), frame);
-                    pool.setLength(b, (int) frame);
-                    pool.setPort(b, portId);
+                    c.copyFromReadable(HDR, mem, pool.received(h[n], (int) frame, portId), frame);
                     bytes += frame;
                     n++;
                 }
