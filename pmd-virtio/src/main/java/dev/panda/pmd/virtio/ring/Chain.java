@@ -157,6 +157,13 @@ public final class Chain {
      * (less than {@code len} if the writable segments are too short).
      */
     public long copyToWritable(long skip, MemorySegment src, long srcOffset, long len) {
+        int w = readable;
+        if (w == count - 1 && skip < length[w] && len > 0) {
+            // one receive buffer, as Linux and DPDK post them: one copy
+            long n = Math.min(length[w] - skip, len);
+            MemorySegment.copy(src, srcOffset, memory.segment(region[w]), offset[w] + skip, n);
+            return n;
+        }
         long copied = 0;
         for (int i = readable; i < count && copied < len; i++) {
             long segLen = length[i];
