@@ -130,10 +130,15 @@ public final class PacketPool implements AutoCloseable {
 
     public void setLength(int h, int len) {
         int m = h * META_INTS;
-        if (len < 0 || len > dataRoom + headroom - meta[m + OFF]) {
+        checkFits(h, len, meta[m + OFF]);
+        meta[m + LEN] = len;
+    }
+
+    /** Refuses a length that would run past buffer {@code h}'s end from data offset {@code off}. */
+    private void checkFits(int h, int len, int off) {
+        if (len < 0 || len > dataRoom + headroom - off) {
             throw new IllegalArgumentException("length " + len + " does not fit buffer " + h);
         }
-        meta[m + LEN] = len;
     }
 
     /**
@@ -143,11 +148,9 @@ public final class PacketPool implements AutoCloseable {
     public long received(int h, int len, int port) {
         int m = h * META_INTS;
         int off = meta[m + OFF];
-        if (len < 0 || len > dataRoom + headroom - off) {
-            throw new IllegalArgumentException("length " + len + " does not fit buffer " + h);
-        }
+        checkFits(h, len, off);
         meta[m + LEN] = len;
-        meta[m + PORT_STATE] = (port & 0xffff) << 16 | (meta[m + PORT_STATE] & 0xffff);
+        putPort(m, port);
         return h * stride + off;
     }
 
@@ -168,8 +171,12 @@ public final class PacketPool implements AutoCloseable {
     }
 
     public void setPort(int h, int port) {
-        int m = h * META_INTS + PORT_STATE;
-        meta[m] = (port & 0xffff) << 16 | (meta[m] & 0xffff);
+        putPort(h * META_INTS, port);
+    }
+
+    /** Sets the port half of record {@code m}'s port-and-state word, keeping the state. */
+    private void putPort(int m, int port) {
+        meta[m + PORT_STATE] = (port & 0xffff) << 16 | (meta[m + PORT_STATE] & 0xffff);
     }
 
     public int hash(int h) {
