@@ -14,6 +14,7 @@ import dev.panda.pmd.virtio.ring.PackedDeviceQueue;
 import dev.panda.pmd.virtio.ring.PackedDriverQueue;
 import dev.panda.pmd.virtio.ring.PackedRing;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
+import dev.panda.pmd.virtio.ring.VirtqDriver;
 import dev.panda.pmd.virtio.vduse.IotlbMemory;
 import dev.panda.pmd.virtio.vhost.VirtioDevicePort;
 import java.lang.foreign.Arena;
@@ -77,10 +78,11 @@ public class VhostBurstBenchmark {
     private Arena arena;
     private PacketPool pool;
     private VirtioDevicePort port;
-    private DriverQueue txq; // split: the driver's transmit queue (panda receives)
-    private PackedDriverQueue ptxq; // packed: the same
-    private DriverQueue rxq; // split: the driver's receive queue (panda transmits)
-    private PackedDriverQueue prxq; // packed: the same
+    /** The driver's transmit queue (panda receives), split or packed. */
+    private VirtqDriver txq;
+    /** The driver's receive queue (panda transmits). */
+    private VirtqDriver rxq;
+
     private long rxBuffers;
     private long buffers;
     private PacketBurst pb;
@@ -106,7 +108,7 @@ public class VhostBurstBenchmark {
         rxBuffers = buffers + (long) SIZE * BUF;
         BenchDevice d = new BenchDevice("net_vhost99", "net_vhost", pool, 0x02_70_6e_00_d5_64L);
         if (packed) {
-            prxq = PackedDriverQueue.create(
+            PackedDriverQueue prxq = PackedDriverQueue.create(
                     "rx", mem.asSlice(ringBytes, ringBytes), GPA + ringBytes, SIZE, features, 0);
             d.publish(
                     0,
@@ -120,7 +122,7 @@ public class VhostBurstBenchmark {
                             features,
                             PackedRing.offWrap(0, true)),
                     features);
-            ptxq = PackedDriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
+            PackedDriverQueue ptxq = PackedDriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
             PackedDeviceQueue q = PackedDeviceQueue.at(
                             "vq1",
                             guest,
@@ -132,17 +134,22 @@ public class VhostBurstBenchmark {
                             PackedRing.offWrap(0, true))
                     .deviceReadsOnly();
             d.publish(1, q, features);
+            rxq = prxq;
+            txq = ptxq;
         } else {
-            rxq = DriverQueue.create("rx", mem.asSlice(ringBytes, ringBytes), GPA + ringBytes, SIZE, features, 0);
+            DriverQueue srxq =
+                    DriverQueue.create("rx", mem.asSlice(ringBytes, ringBytes), GPA + ringBytes, SIZE, features, 0);
             d.publish(
                     0,
-                    DeviceQueue.at("vq0", guest, SIZE, rxq.descAddr(), rxq.availAddr(), rxq.usedAddr(), features, 0),
+                    DeviceQueue.at("vq0", guest, SIZE, srxq.descAddr(), srxq.availAddr(), srxq.usedAddr(), features, 0),
                     features);
-            txq = DriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
+            DriverQueue stxq = DriverQueue.create("tx", mem.asSlice(0, ringBytes), GPA, SIZE, features, 0);
             d.publish(
                     1,
-                    DeviceQueue.at("vq1", guest, SIZE, txq.descAddr(), txq.availAddr(), txq.usedAddr(), features, 0),
+                    DeviceQueue.at("vq1", guest, SIZE, stxq.descAddr(), stxq.availAddr(), stxq.usedAddr(), features, 0),
                     features);
+            rxq = srxq;
+            txq = stxq;
         }
         port = d;
         // tx frames: a zero header and 64 bytes, ready in the SIZE buffers
@@ -174,16 +181,23 @@ public class VhostBurstBenchmark {
     @Benchmark
     @OperationsPerInvocation(PACKETS)
     public int deviceRx() {
-        return ptxq != null ? packedRx() : splitRx();
+        int moved = 0;
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < burst; i++) {
+                txq.addOut(GPA + buffers + (long) i * BUF, (int) VirtioNetHeader.BYTES + 64, i);
+            }
+            txq.publish();
+            int n = port.rxBurst(0, pb);
+            pool.freeBulk(pb.handles, 0, n);
+            moved += n;
+            txq.harvest(tokens, lens, SIZE);
+        }
+        return moved;
     }
 
     @Benchmark
     @OperationsPerInvocation(PACKETS)
     public int deviceTx() {
-        return prxq != null ? packedTx() : splitTx();
-    }
-
-    private int splitTx() {
         int moved = 0;
         int[] h = pb.handles;
         for (int r = 0; r < rounds; r++) {
@@ -201,58 +215,6 @@ public class VhostBurstBenchmark {
             }
             moved += n;
             rxq.harvest(tokens, lens, SIZE);
-        }
-        return moved;
-    }
-
-    private int packedTx() {
-        int moved = 0;
-        int[] h = pb.handles;
-        for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < burst; i++) {
-                prxq.addIn(GPA + rxBuffers + (long) i * BUF, BUF, i);
-            }
-            prxq.publish();
-            int got = pool.allocBulk(h, 0, burst);
-            for (int i = 0; i < got; i++) {
-                pool.setLength(h[i], 64);
-            }
-            int n = port.txBurst(0, pb, got);
-            if (n < got) {
-                pool.freeBulk(h, n, got - n);
-            }
-            moved += n;
-            prxq.harvest(tokens, lens, SIZE);
-        }
-        return moved;
-    }
-
-    private int splitRx() {
-        int moved = 0;
-        for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < burst; i++) {
-                txq.addOut(GPA + buffers + (long) i * BUF, (int) VirtioNetHeader.BYTES + 64, i);
-            }
-            txq.publish();
-            int n = port.rxBurst(0, pb);
-            pool.freeBulk(pb.handles, 0, n);
-            moved += n;
-            txq.harvest(tokens, lens, SIZE);
-        }
-        return moved;
-    }
-
-    private int packedRx() {
-        int moved = 0;
-        for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < burst; i++) {
-                ptxq.addOut(GPA + buffers + (long) i * BUF, (int) VirtioNetHeader.BYTES + 64, i);
-            }
-            ptxq.publish();
-            int n = port.rxBurst(0, pb);
-            pool.freeBulk(pb.handles, 0, n);
-            moved += n;
-            ptxq.harvest(tokens, lens, SIZE);
         }
         return moved;
     }

@@ -33,7 +33,7 @@ import java.util.Objects;
  * used ids and lengths are checked against what is in flight (counted in {@link #errors()}).
  * Free descriptors and chain links live in private arrays, never read back from shared memory.
  */
-public abstract sealed class DriverQueue permits DriverQueue.EventIdx, DriverQueue.Flags {
+public abstract sealed class DriverQueue implements VirtqDriver permits DriverQueue.EventIdx, DriverQueue.Flags {
 
     final int size;
     final int mask;

@@ -49,7 +49,7 @@ import java.util.Objects;
  * ENABLE: kick; DESC with VIRTIO_F_EVENT_IDX: kick if the batch passed its {@code off_wrap});
  * {@link #enableInterrupts()}/{@link #disableInterrupts()} write the driver's area.
  */
-public final class PackedDriverQueue {
+public final class PackedDriverQueue implements VirtqDriver {
 
     /** An aligned little-endian u16 at an offset: the flags and event words, read and written with ordering. */
     private static final VarHandle U16_AT = PackedRing.U16.varHandle();
