@@ -58,11 +58,7 @@ final class RtcDatapath extends Datapath {
                 }
                 int[] h = rx.handles;
                 t.received(in.id, in.port, pool, pool.segment(), h, n, index);
-                for (int k = 0; k < n; k++) {
-                    int d = sw.classify(h[k], in, now);
-                    sw.emit(h[k], d, in.id, s);
-                }
-                sw.flush(s);
+                sw.switchBurst(h, n, in, now, s);
                 moved += n;
             }
             if (index == 0 && Switching.hasPacketOuts(s)) {
