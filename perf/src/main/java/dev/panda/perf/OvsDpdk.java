@@ -198,9 +198,21 @@ final class OvsDpdk implements AutoCloseable {
         }
     }
 
-    /** Stops ovs-vswitchd, then ovsdb-server (SIGTERM, SIGKILL after 10 s), and removes EAL leftovers. */
+    /**
+     * Deletes br0 while ovs-vswitchd still runs, so that its userspace datapath removes the two
+     * persistent taps it made for the bridge ({@code br0} and {@code ovs-netdev}: a stopped daemon
+     * leaves them on the host), then stops ovs-vswitchd and ovsdb-server (SIGTERM, SIGKILL after
+     * 10 s) and removes EAL leftovers.
+     */
     @Override
     public void close() throws IOException, InterruptedException {
+        if (daemons.size() == 2 && alive()) { // both started and running: vsctl would wait for a missing vswitchd
+            try {
+                vsctl(false, "--if-exists", "del-br", "br0");
+            } catch (IOException e) {
+                System.err.println("ovs: del-br br0 at stop failed, its taps may stay: " + e.getMessage());
+            }
+        }
         for (Process p : daemons.reversed()) {
             p.destroy();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
