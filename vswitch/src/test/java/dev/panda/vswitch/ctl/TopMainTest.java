@@ -79,7 +79,7 @@ class TopMainTest {
                         "768"),
                 ports.get(1));
         assertEquals(
-                List.of("pmd", "pmd-1", "1", "poller", "0.0", "-", "0.0", "22", "-", "-"),
+                List.of("pmd", "pmd-1", "1", "poller", "0.000", "-", "0.0", "22", "-", "-"),
                 TopModelTest.rows(r.out(), "pmd").getFirst());
         assertEquals(
                 List.of("bridge", "br0", "2", "8192", "2", "0", "0", "0"),

@@ -321,8 +321,9 @@ class TopModelTest {
                         .orElseThrow());
         assertEquals(9, rows(out, "drop").size(), "every reason of every port");
         assertEquals(
-                List.of("pmd", "pmd-classify", "1", "classify", "0.0", "-", "0.0", "0", "64", "256"),
+                List.of("pmd", "pmd-classify", "1", "classify", "0.000", "-", "0.0", "0", "64", "256"),
                 rows(out, "pmd").get(1));
+        assertEquals("0.093", rows(out, "pmd").get(0).get(4), "busy percent with three decimals");
         assertEquals(
                 List.of("bridge", "br0", "3", "8192", "3", "1", "0", "7"),
                 rows(out, "bridge").getFirst());
