@@ -48,6 +48,9 @@ public final class PacketPool implements AutoCloseable {
     private final int dataRoom;
 
     private final int[] meta;
+    /** Per buffer, how many times it was allocated (wrapping); see {@link #allocations}. */
+    private final int[] allocations;
+
     private final Object lock = new Object();
     private final int[] freeStack;
     private int freeTop;
@@ -64,6 +67,7 @@ public final class PacketPool implements AutoCloseable {
         this.dataRoom = config.dataRoom();
         this.stride = config.stride();
         this.meta = new int[count * META_INTS];
+        this.allocations = new int[count];
         this.freeStack = new int[count];
         // Lowest index on top, so a fresh pool hands out buffers in address order.
         for (int i = 0; i < count; i++) {
@@ -228,11 +232,24 @@ public final class PacketPool implements AutoCloseable {
     }
 
     private void reset(int h) {
+        allocations[h]++;
         int m = h * META_INTS;
         meta[m + OFF] = headroom;
         meta[m + LEN] = 0;
         meta[m + PORT_STATE] = STATE_IN_USE;
         meta[m + HASH] = 0;
+    }
+
+    /**
+     * How many times buffer {@code h} has been allocated (wrapping at 2^32). A holder that wrote
+     * the buffer can tell, when it gets it again, whether anyone else allocated it in between: if
+     * not, the bytes it wrote past the headers are still there, because the pool's users change a
+     * buffer's bytes only after allocating it, or, forwarding a frame they received, in its headers
+     * (MAC, VLAN, IP and transport headers, or in front of them through the headroom).
+     * Read it on the thread that holds the buffer.
+     */
+    public int allocations(int h) {
+        return allocations[h];
     }
 
     public void free(int h) {

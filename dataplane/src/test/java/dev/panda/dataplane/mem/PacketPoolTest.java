@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class PacketPoolTest {
@@ -35,6 +36,28 @@ class PacketPoolTest {
             pool.freeBulk(h, 0, 100);
             assertEquals(100, pool.available());
             assertEquals(0, pool.doubleFrees());
+        }
+    }
+
+    @Test
+    void everyAllocationOfABufferIsCounted() {
+        try (PacketPool pool = small(4)) {
+            int[] h = new int[4];
+            assertEquals(4, pool.allocBulk(h, 0, 4));
+            for (int x : h) {
+                assertEquals(1, pool.allocations(x));
+            }
+            pool.free(h[3]);
+            assertEquals(1, pool.allocations(h[3]), "freeing is not an allocation");
+            assertEquals(h[3], pool.alloc());
+            assertEquals(2, pool.allocations(h[3]));
+            pool.free(h[3]);
+            pool.free(h[3]); // a double free is not one either
+            assertEquals(2, pool.allocations(h[3]));
+            pool.freeBulk(h, 0, 3);
+            assertEquals(5, IntStream.range(0, 4).map(pool::allocations).sum());
+            assertEquals(3, pool.allocBulk(h, 0, 3));
+            assertEquals(8, IntStream.range(0, 4).map(pool::allocations).sum(), "three more allocations");
         }
     }
 
