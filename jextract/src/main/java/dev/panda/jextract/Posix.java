@@ -238,6 +238,56 @@ public final class Posix {
         }
     }
 
+    /**
+     * Gives signal {@code sig} its default action back if this process started with it ignored
+     * (the {@code SigIgn} mask of /proc/self/status: under nohup, or from a parent that ignores it),
+     * and says whether it did. HotSpot installs no handler for SIGHUP, SIGINT or SIGTERM while the
+     * signal is ignored, so a {@code sun.misc.Signal} handler registered then is accepted and never
+     * runs; call this right before registering one. Until the handler is in, the signal has its
+     * default action.
+     */
+    public static boolean unignoreSignal(int sig) {
+        if (sig < 1 || sig > 64) {
+            throw new IllegalArgumentException("signal " + sig);
+        }
+        if ((ignoredSignals() & (1L << (sig - 1))) == 0) {
+            return false;
+        }
+        MemorySegment old;
+        try {
+            old = (MemorySegment) SignalCall.SIGNAL.invokeExact(sig, MemorySegment.NULL); // SIG_DFL
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (old.address() == -1L) { // SIG_ERR
+            throw new NativeException("signal(" + sig + ", SIG_DFL)", Libc.EINVAL());
+        }
+        return true;
+    }
+
+    /** The mask of signals this process ignores, bit {@code n - 1} for signal {@code n} (/proc/self/status). */
+    public static long ignoredSignals() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return Long.parseUnsignedLong(
+                            line.substring("SigIgn:".length()).strip(), 16);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no SigIgn line in /proc/self/status");
+    }
+
+    /** signal(2), looked up only by the process that calls {@link #unignoreSignal}. */
+    private static final class SignalCall {
+        static final MethodHandle SIGNAL = Linker.nativeLinker()
+                .downcallHandle(
+                        Linker.nativeLinker().defaultLookup().find("signal").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    }
+
     /** sysconf(_SC_NPROCESSORS_ONLN). */
     public static int onlineCpus() {
         MemorySegment state = state();

@@ -524,6 +524,11 @@ public final class VswitchMain {
     private static void onSignal(CountDownLatch stop, Semaphore reload) {
         for (String name : new String[] {"INT", "TERM", "HUP"}) {
             try {
+                if (name.equals("HUP")) {
+                    // started under nohup: HUP is ignored, and the JVM would leave it so, with
+                    // the reload handler accepted below and never run
+                    Posix.unignoreSignal(SIGHUP);
+                }
                 sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
                     if (name.equals("HUP")) {
                         reload.release(); // the main thread re-reads the file
@@ -536,6 +541,8 @@ public final class VswitchMain {
             }
         }
     }
+
+    private static final int SIGHUP = 1;
 
     private static String oneLine(String s) {
         return s.strip().replaceAll("\\s*\\R\\s*", " ");

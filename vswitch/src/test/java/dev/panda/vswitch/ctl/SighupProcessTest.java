@@ -14,7 +14,9 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * SIGHUP on a real {@code panda vswitch --config FILE} process: the edited file is applied as a
  * difference (one line in the log; untouched and VLAN-changed ports keep their ids), a file with a
  * bad part or bad YAML is refused with one line and changes nothing, an unchanged file is "no
- * changes", and SIGTERM still stops the process with status 0.
+ * changes", and SIGTERM still stops the process with status 0; a process started with SIGHUP
+ * ignored (as nohup starts it) reloads too.
  */
 class SighupProcessTest {
 
@@ -54,36 +57,11 @@ class SighupProcessTest {
 
     @Test
     void sighupAppliesTheEditedFileAndRefusesABadOne() throws Exception {
-        int[] cpus = Posix.getAffinity();
         Path sock = dir.resolve("v.ctl");
         Path file = dir.resolve("vswitch.yaml");
         Files.writeString(file, V1);
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(
-                        java.toString(),
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        VswitchChild.class.getName(),
-                        "--config",
-                        file.toString(),
-                        "--pmd-cores",
-                        Integer.toString(cpus[cpus.length - 1]),
-                        "--control",
-                        sock.toString())
-                .redirectErrorStream(true)
-                .start();
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r =
-                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) {
-                    lines.add(l);
-                }
-            } catch (java.io.IOException e) {
-                lines.add("(read failed: " + e + ")");
-            }
-        });
+        Process p = start(file, sock);
+        BlockingQueue<String> lines = lines(p);
         try {
             String first = lines.poll(30, TimeUnit.SECONDS);
             assertTrue(first != null && first.contains("control socket"), "vswitch did not start: " + first);
@@ -133,6 +111,69 @@ class SighupProcessTest {
         } finally {
             p.destroyForcibly();
         }
+    }
+
+    /**
+     * Started as nohup starts it, with SIGHUP ignored (which the JVM would honour by never running
+     * the reload handler): SIGHUP still re-reads the file.
+     */
+    @Test
+    void sighupReloadsWhenStartedWithSighupIgnored() throws Exception {
+        Path sock = dir.resolve("v.ctl");
+        Path file = dir.resolve("vswitch.yaml");
+        Files.writeString(file, V1);
+        Process p = start(file, sock, "env", "--ignore-signal=HUP");
+        BlockingQueue<String> lines = lines(p);
+        try {
+            String first = lines.poll(30, TimeUnit.SECONDS);
+            assertTrue(first != null && first.contains("control socket"), "vswitch did not start: " + first);
+            assertEquals("panda vswitch: SIGHUP: " + file + ": no changes", hup(p, lines));
+            Files.writeString(file, V2);
+            assertEquals(
+                    "panda vswitch: SIGHUP: " + file + ": applied 4 changes: -1 port, +1 port, ~1 bridge, ~1 port",
+                    hup(p, lines));
+            signal("TERM", p);
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "SIGTERM did not stop the vswitch");
+            assertEquals(0, p.exitValue(), String.join("\n", lines));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /** {@code panda vswitch --config file --control sock} in a child JVM, behind {@code prefix} (a command that execs it). */
+    private static Process start(Path file, Path sock, String... prefix) throws Exception {
+        int[] cpus = Posix.getAffinity();
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> cmd = new ArrayList<>(List.of(prefix));
+        cmd.addAll(List.of(
+                java.toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                VswitchChild.class.getName(),
+                "--config",
+                file.toString(),
+                "--pmd-cores",
+                Integer.toString(cpus[cpus.length - 1]),
+                "--control",
+                sock.toString()));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
+    /** The child's output lines, as they come. */
+    private static BlockingQueue<String> lines(Process p) {
+        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        Thread.ofPlatform().daemon().start(() -> {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    lines.add(l);
+                }
+            } catch (java.io.IOException e) {
+                lines.add("(read failed: " + e + ")");
+            }
+        });
+        return lines;
     }
 
     private static String hup(Process p, BlockingQueue<String> lines) throws Exception {
