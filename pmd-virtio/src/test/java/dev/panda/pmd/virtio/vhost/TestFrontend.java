@@ -12,6 +12,7 @@ import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.DriverQueue;
 import dev.panda.pmd.virtio.ring.PackedDriverQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
+import dev.panda.pmd.virtio.ring.VirtqDriver;
 import dev.panda.pmd.virtio.vhostuser.DecodeResult;
 import dev.panda.pmd.virtio.vhostuser.UnixSocket;
 import dev.panda.pmd.virtio.vhostuser.VhostUserChannel;
@@ -50,6 +51,10 @@ final class TestFrontend implements AutoCloseable {
     final DriverQueue txq; // vring 1 (split)
     final PackedDriverQueue prxq; // vring 0 (packed)
     final PackedDriverQueue ptxq; // vring 1 (packed)
+    /** Vrings 0 and 1 in whichever format was negotiated: what the guest's steps below go through. */
+    private final VirtqDriver rx;
+
+    private final VirtqDriver tx;
     final Fd[] calls = new Fd[2];
     final Fd[] kicks = new Fd[2];
     final long[] ringOffset = new long[2];
@@ -114,6 +119,8 @@ final class TestFrontend implements AutoCloseable {
                 ? PackedDriverQueue.create(
                         "guest-tx", mem.asSlice(ringOffset[1]), GPA + ringOffset[1], size, features, indirectMax)
                 : null;
+        rx = packed ? prxq : rxq;
+        tx = packed ? ptxq : txq;
         tokens = new int[size];
         lens = new int[size];
         channel = new VhostUserChannel(UnixSocket.connect(path));
@@ -228,16 +235,14 @@ final class TestFrontend implements AutoCloseable {
         for (int b = 0; b < len; b++) {
             mem.set(java.lang.foreign.ValueLayout.JAVA_BYTE, off + HDR + b, (byte) (seed + b));
         }
-        return ptxq != null
-                ? ptxq.addOut(GPA + off, (int) (HDR + len), token)
-                : txq.addOut(GPA + off, (int) (HDR + len), token);
+        return tx.addOut(GPA + off, (int) (HDR + len), token);
     }
 
     /** Returns the tx buffers panda has consumed; how many. */
     int reclaimTx() {
         int total = 0;
         int n;
-        while ((n = ptxq != null ? ptxq.harvest(tokens, lens, size) : txq.harvest(tokens, lens, size)) > 0) {
+        while ((n = tx.harvest(tokens, lens, size)) > 0) {
             total += n;
         }
         return total;
@@ -252,22 +257,16 @@ final class TestFrontend implements AutoCloseable {
     void postRx(int first, int n, int len) {
         for (int i = 0; i < n; i++) {
             long addr = GPA + rxBuffers + (long) (first + i) * BUF;
-            if (!(prxq != null ? prxq.addIn(addr, len, first + i) : rxq.addIn(addr, len, first + i))) {
+            if (!rx.addIn(addr, len, first + i)) {
                 throw new AssertionError("no free rx descriptor");
             }
         }
-        if (prxq != null) {
-            prxq.publish();
-        } else {
-            rxq.publish();
-        }
+        rx.publish();
     }
 
     /** Harvests received buffers: tokens and written lengths into the arrays; how many. */
     int harvestRx(int[] tokensOut, int[] lensOut) {
-        return prxq != null
-                ? prxq.harvest(tokensOut, lensOut, tokensOut.length)
-                : rxq.harvest(tokensOut, lensOut, tokensOut.length);
+        return rx.harvest(tokensOut, lensOut, tokensOut.length);
     }
 
     MemorySegment rxBuffer(int token) {
