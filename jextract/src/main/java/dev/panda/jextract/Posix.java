@@ -253,14 +253,15 @@ public final class Posix {
         if ((ignoredSignals() & (1L << (sig - 1))) == 0) {
             return false;
         }
+        MemorySegment state = state();
         MemorySegment old;
         try {
-            old = (MemorySegment) SignalCall.SIGNAL.invokeExact(sig, MemorySegment.NULL); // SIG_DFL
+            old = (MemorySegment) SignalCall.SIGNAL.invokeExact(state, sig, MemorySegment.NULL); // SIG_DFL
         } catch (Throwable t) {
             throw rethrow(t);
         }
         if (old.address() == -1L) { // SIG_ERR
-            throw new NativeException("signal(" + sig + ", SIG_DFL)", Libc.EINVAL());
+            throw new NativeException("signal(" + sig + ", SIG_DFL)", errno(state));
         }
         return true;
     }
@@ -282,10 +283,9 @@ public final class Posix {
 
     /** signal(2), looked up only by the process that calls {@link #unignoreSignal}. */
     private static final class SignalCall {
-        static final MethodHandle SIGNAL = Linker.nativeLinker()
-                .downcallHandle(
-                        Linker.nativeLinker().defaultLookup().find("signal").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+        static final MethodHandle SIGNAL = errnoHandle(
+                Linker.nativeLinker().defaultLookup().find("signal").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
     }
 
     /** sysconf(_SC_NPROCESSORS_ONLN). */

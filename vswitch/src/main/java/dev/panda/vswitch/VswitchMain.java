@@ -524,12 +524,13 @@ public final class VswitchMain {
     private static void onSignal(CountDownLatch stop, Semaphore reload) {
         for (String name : new String[] {"INT", "TERM", "HUP"}) {
             try {
+                sun.misc.Signal signal = new sun.misc.Signal(name);
                 if (name.equals("HUP")) {
                     // started under nohup: HUP is ignored, and the JVM would leave it so, with
                     // the reload handler accepted below and never run
-                    Posix.unignoreSignal(SIGHUP);
+                    Posix.unignoreSignal(signal.getNumber());
                 }
-                sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
+                sun.misc.Signal.handle(signal, s -> {
                     if (name.equals("HUP")) {
                         reload.release(); // the main thread re-reads the file
                     } else {
@@ -541,8 +542,6 @@ public final class VswitchMain {
             }
         }
     }
-
-    private static final int SIGHUP = 1;
 
     private static String oneLine(String s) {
         return s.strip().replaceAll("\\s*\\R\\s*", " ");
