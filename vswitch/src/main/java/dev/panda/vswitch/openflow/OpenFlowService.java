@@ -7,7 +7,13 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -38,10 +44,22 @@ public final class OpenFlowService implements AutoCloseable {
 
     public static final int PUMP_MS = 2;
     public static final int PORT_POLL_MS = 250;
+    /** How long removing a listener waits for Netty to close it. */
+    private static final long CLOSE_WAIT_MS = 5_000;
+
     /** Most connections at once on one listener; more are closed at once and counted. */
     public static final int MAX_CONNECTIONS_PER_LISTENER = 64;
 
     private final EventLoopGroup group;
+    /**
+     * Netty's epoll transport where it loads: its close releases the port before the close future
+     * completes, where NIO's waits for the selector's next pass. NIO otherwise.
+     */
+    private final boolean epoll = Epoll.isAvailable();
+
+    private final Class<? extends ServerChannel> serverChannel =
+            epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    private final Class<? extends Channel> clientChannel = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     /** Runs every message and every call into the bridge: the event loop only moves bytes. */
     private final java.util.concurrent.ScheduledExecutorService exec;
 
@@ -60,8 +78,8 @@ public final class OpenFlowService implements AutoCloseable {
         this.probeMs = probeMs;
         this.minBackoffMs = minBackoffMs;
         this.maxBackoffMs = maxBackoffMs;
-        this.group = new MultiThreadIoEventLoopGroup(
-                1, new DefaultThreadFactory("panda-of", true), NioIoHandler.newFactory());
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("panda-of", true), io);
         this.exec = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("panda-of-exec").daemon(true).factory());
     }
@@ -97,7 +115,7 @@ public final class OpenFlowService implements AutoCloseable {
                 try {
                     bound.put(t, b.listen(t));
                 } catch (RuntimeException e) {
-                    bound.values().forEach(Channel::close);
+                    bound.values().forEach(OpenFlowService::closeListener);
                     if (!bridges.containsKey(dp.bridge())) {
                         b.close();
                     }
@@ -107,7 +125,7 @@ public final class OpenFlowService implements AutoCloseable {
         }
         for (ControllerTarget t : new ArrayList<>(b.listeners.keySet())) {
             if (!targets.contains(t)) {
-                b.listeners.remove(t).close();
+                closeListener(b.listeners.remove(t));
             }
         }
         for (ControllerTarget t : new ArrayList<>(b.actives.keySet())) {
@@ -125,6 +143,18 @@ public final class OpenFlowService implements AutoCloseable {
         }
         b.targets = List.copyOf(targets);
         bridges.put(dp.bridge(), b);
+    }
+
+    /**
+     * Closes a listening channel and waits until its port is free, so a target removed (or a bridge
+     * deleted) can be bound again as soon as the call that removed it returns. Netty closes on the
+     * channel's event loop; the wait is bounded and skipped on that loop itself.
+     */
+    private static void closeListener(Channel ch) {
+        ChannelFuture f = ch.close();
+        if (!ch.eventLoop().inEventLoop()) {
+            f.awaitUninterruptibly(CLOSE_WAIT_MS);
+        }
     }
 
     /** Closes every channel of {@code bridge}. */
@@ -219,7 +249,7 @@ public final class OpenFlowService implements AutoCloseable {
             AtomicInteger open = passiveCounts.computeIfAbsent(t, k -> new AtomicInteger());
             ChannelFuture f = new ServerBootstrap()
                     .group(group)
-                    .channel(NioServerSocketChannel.class)
+                    .channel(serverChannel)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
@@ -358,7 +388,7 @@ public final class OpenFlowService implements AutoCloseable {
             closed = true;
             pump.cancel(false);
             portPoll.cancel(false);
-            listeners.values().forEach(Channel::close);
+            listeners.values().forEach(OpenFlowService::closeListener);
             listeners.clear();
             actives.values().forEach(Active::stop);
             actives.clear();
@@ -390,7 +420,7 @@ public final class OpenFlowService implements AutoCloseable {
             state = "connecting";
             new Bootstrap()
                     .group(group)
-                    .channel(NioSocketChannel.class)
+                    .channel(clientChannel)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .handler(new ChannelInitializer<SocketChannel>() {

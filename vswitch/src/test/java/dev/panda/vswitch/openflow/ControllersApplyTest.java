@@ -79,4 +79,27 @@ class ControllersApplyTest {
             assertThrows(java.io.IOException.class, () -> new Socket("127.0.0.1", port).close(), "listener closed");
         }
     }
+
+    @Test
+    void aRemovedListenersPortIsFreeWhenTheCallReturns() throws Exception {
+        int[] cpus = Posix.getAffinity();
+        try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
+                Vswitch v = Vswitch.start(
+                        new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
+                        pool,
+                        new int[] {cpus[cpus.length - 1]},
+                        false)) {
+            v.apply(yaml("bridges: [{name: br0, controllers: ['ptcp:0']}]\n"), false);
+            String address = v.controllers("br0").getFirst().address();
+            String target = "ptcp:" + address.substring(address.lastIndexOf(':') + 1);
+            for (int i = 0; i < 50; i++) {
+                v.setController("br0", List.of()); // the port is free again when this returns
+                v.setController("br0", List.of(target));
+                assertEquals("listening", v.controllers("br0").getFirst().state(), "round " + i);
+            }
+            v.delBridge("br0");
+            v.apply(yaml("bridges: [{name: br1, controllers: ['" + target + "']}]\n"), false);
+            assertEquals("listening", v.controllers("br1").getFirst().state(), "rebound after del-br");
+        }
+    }
 }
