@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.jextract.Posix;
+import dev.panda.vswitch.EmptyVswitch;
 import dev.panda.vswitch.Vswitch;
-import dev.panda.vswitch.config.PmdConfig;
-import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.control.ControlServer;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -40,13 +38,8 @@ class CtlRealVswitchTest {
     @BeforeEach
     void start() {
         sock = dir.resolve("vswitch.ctl");
-        int[] cpus = Posix.getAffinity();
         pool = PacketPool.create(PoolConfig.defaults().withCount(4096));
-        vswitch = Vswitch.start(
-                new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
-                pool,
-                new int[] {cpus[cpus.length - 1]},
-                false);
+        vswitch = EmptyVswitch.start(pool);
         server = ControlServer.start(sock, vswitch, null);
     }
 

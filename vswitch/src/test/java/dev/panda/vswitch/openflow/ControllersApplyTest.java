@@ -6,13 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.jextract.Posix;
+import dev.panda.vswitch.EmptyVswitch;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.config.ConfigDiff;
 import dev.panda.vswitch.config.ConfigFiles;
-import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.VswitchConfig;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -34,13 +33,8 @@ class ControllersApplyTest {
 
     @Test
     void applySetsControllersAllOrNothing() throws Exception {
-        int[] cpus = Posix.getAffinity();
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
-                Vswitch v = Vswitch.start(
-                        new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
-                        pool,
-                        new int[] {cpus[cpus.length - 1]},
-                        false);
+                Vswitch v = EmptyVswitch.start(pool);
                 ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             ConfigDiff d = v.apply(yaml("bridges: [{name: br0, controllers: ['ptcp:0']}]\n"), false);
             assertEquals(
@@ -82,13 +76,8 @@ class ControllersApplyTest {
 
     @Test
     void aRemovedListenersPortIsFreeWhenTheCallReturns() throws Exception {
-        int[] cpus = Posix.getAffinity();
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
-                Vswitch v = Vswitch.start(
-                        new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
-                        pool,
-                        new int[] {cpus[cpus.length - 1]},
-                        false)) {
+                Vswitch v = EmptyVswitch.start(pool)) {
             v.apply(yaml("bridges: [{name: br0, controllers: ['ptcp:0']}]\n"), false);
             String address = v.controllers("br0").getFirst().address();
             String target = "ptcp:" + address.substring(address.lastIndexOf(':') + 1);

@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.jextract.Posix;
+import dev.panda.vswitch.EmptyVswitch;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.BridgeConfig;
-import dev.panda.vswitch.config.PmdConfig;
-import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.flow.FailMode;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -50,14 +48,9 @@ class OsKenControllerTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        int[] cpus = Posix.getAffinity();
         Process osken = null;
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
-                Vswitch v = Vswitch.start(
-                        new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
-                        pool,
-                        new int[] {cpus[cpus.length - 1]},
-                        false);
+                Vswitch v = EmptyVswitch.start(pool);
                 Netns net = new Netns()) {
             v.addBridge(BridgeConfig.of("br0"));
             v.flows("br0").setFailMode(FailMode.SECURE);

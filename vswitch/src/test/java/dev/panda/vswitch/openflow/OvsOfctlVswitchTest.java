@@ -6,12 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
-import dev.panda.jextract.Posix;
+import dev.panda.vswitch.EmptyVswitch;
 import dev.panda.vswitch.Views;
 import dev.panda.vswitch.Vswitch;
 import dev.panda.vswitch.config.BridgeConfig;
-import dev.panda.vswitch.config.PmdConfig;
-import dev.panda.vswitch.config.VswitchConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -59,13 +57,8 @@ class OvsOfctlVswitchTest {
     @Test
     void ovsOfctlProgramsTheBridgeAndTheFlowsSteerTraffic() throws Exception {
         OvsOfctl.require();
-        int[] cpus = Posix.getAffinity();
         try (PacketPool pool = PacketPool.create(PoolConfig.defaults());
-                Vswitch v = Vswitch.start(
-                        new VswitchConfig(new PmdConfig(List.of(), PmdConfig.Mode.RTC, "yield", null, 256), List.of()),
-                        pool,
-                        new int[] {cpus[cpus.length - 1]},
-                        false);
+                Vswitch v = EmptyVswitch.start(pool);
                 Netns net = new Netns()) {
             v.addBridge(BridgeConfig.of("br0"));
             String a = net.add(v, "br0", 0, "a", "198.18.0.1/24");
