@@ -3,17 +3,11 @@ package dev.panda.vswitch;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.panda.jextract.Posix;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,26 +22,19 @@ public final class VswitchProcess implements AutoCloseable {
     /** Lines printed until the control socket was up. */
     public final List<String> seen = new ArrayList<>();
 
-    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> lines;
 
     /**
      * @param extra more arguments for {@code panda vswitch}
      */
     public VswitchProcess(Path stateDir, Path sock, String... extra) throws Exception {
-        int[] cpus = Posix.getAffinity();
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(VswitchChild.jvmFlags());
-        cmd.addAll(List.of(
-                "-cp",
-                System.getProperty("java.class.path"),
-                VswitchChild.class.getName(),
+        List<String> cmd = new ArrayList<>(VswitchChild.command(
                 "--state-dir",
                 stateDir.toString(),
                 "--journal",
                 "on",
                 "--pmd-cores",
-                Integer.toString(cpus[cpus.length - 1]),
+                VswitchChild.lastCpu(),
                 "--idle",
                 "park",
                 "--control",
@@ -55,16 +42,7 @@ public final class VswitchProcess implements AutoCloseable {
         cmd.addAll(List.of(extra));
         Files.deleteIfExists(sock);
         p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r =
-                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) {
-                    lines.add(l);
-                }
-            } catch (IOException e) {
-                lines.add("(read failed: " + e + ")");
-            }
-        });
+        lines = VswitchChild.lines(p);
         while (true) {
             String l = lines.poll(60, TimeUnit.SECONDS);
             if (l == null) {

@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.panda.jextract.Posix;
 import dev.panda.vswitch.VswitchChild;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.control.Json;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +57,7 @@ class SighupProcessTest {
         Path file = dir.resolve("vswitch.yaml");
         Files.writeString(file, V1);
         Process p = start(file, sock);
-        BlockingQueue<String> lines = lines(p);
+        BlockingQueue<String> lines = VswitchChild.lines(p);
         try {
             String first = lines.poll(30, TimeUnit.SECONDS);
             assertTrue(first != null && first.contains("control socket"), "vswitch did not start: " + first);
@@ -123,7 +119,7 @@ class SighupProcessTest {
         Path file = dir.resolve("vswitch.yaml");
         Files.writeString(file, V1);
         Process p = start(file, sock, "env", "--ignore-signal=HUP");
-        BlockingQueue<String> lines = lines(p);
+        BlockingQueue<String> lines = VswitchChild.lines(p);
         try {
             String first = lines.poll(30, TimeUnit.SECONDS);
             assertTrue(first != null && first.contains("control socket"), "vswitch did not start: " + first);
@@ -142,38 +138,10 @@ class SighupProcessTest {
 
     /** {@code panda vswitch --config file --control sock} in a child JVM, behind {@code prefix} (a command that execs it). */
     private static Process start(Path file, Path sock, String... prefix) throws Exception {
-        int[] cpus = Posix.getAffinity();
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(prefix));
-        cmd.addAll(List.of(
-                java.toString(),
-                "--enable-native-access=ALL-UNNAMED",
-                "-cp",
-                System.getProperty("java.class.path"),
-                VswitchChild.class.getName(),
-                "--config",
-                file.toString(),
-                "--pmd-cores",
-                Integer.toString(cpus[cpus.length - 1]),
-                "--control",
-                sock.toString()));
+        cmd.addAll(VswitchChild.command(
+                "--config", file.toString(), "--pmd-cores", VswitchChild.lastCpu(), "--control", sock.toString()));
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
-
-    /** The child's output lines, as they come. */
-    private static BlockingQueue<String> lines(Process p) {
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r =
-                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) {
-                    lines.add(l);
-                }
-            } catch (java.io.IOException e) {
-                lines.add("(read failed: " + e + ")");
-            }
-        });
-        return lines;
     }
 
     private static String hup(Process p, BlockingQueue<String> lines) throws Exception {

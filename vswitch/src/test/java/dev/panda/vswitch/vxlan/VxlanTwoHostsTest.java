@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.panda.jextract.Posix;
 import dev.panda.vswitch.VswitchChild;
 import dev.panda.vswitch.control.Json;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -18,7 +14,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,36 +138,19 @@ class VxlanTwoHostsTest {
                       - name: vx42
                         vxlan: {vni: 42, local: %s, remote: %s, underlay: 'net_af_packet60,iface=%s'}
                 """.formatted(mode, hostEnd, local, remote, underlay));
-        int[] cpus = Posix.getAffinity();
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(
-                        java.toString(),
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        VswitchChild.class.getName(),
+        Process p = new ProcessBuilder(VswitchChild.command(
                         "--config",
                         file.toString(),
                         "--pmd-cores",
-                        Integer.toString(cpus[cpus.length - 1]),
+                        VswitchChild.lastCpu(),
                         "--metrics",
                         "off",
                         "--control",
-                        sock.toString())
+                        sock.toString()))
                 .redirectErrorStream(true)
                 .start();
         children.add(p);
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r =
-                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String l; (l = r.readLine()) != null; ) {
-                    lines.add(l);
-                }
-            } catch (java.io.IOException e) {
-                lines.add("(read failed: " + e + ")");
-            }
-        });
+        BlockingQueue<String> lines = VswitchChild.lines(p);
         String first = lines.poll(30, TimeUnit.SECONDS);
         assertTrue(
                 first != null && first.contains("control socket"),
