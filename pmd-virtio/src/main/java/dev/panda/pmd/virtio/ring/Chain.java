@@ -117,6 +117,14 @@ public final class Chain {
         return memory.segment(region[i]);
     }
 
+    /**
+     * The mapping of region {@code r}, as {@link #region(int)} numbers them: for a write into a
+     * buffer of this chain made after the chain was refilled by the next pop.
+     */
+    public MemorySegment regionSegment(int r) {
+        return memory.segment(r);
+    }
+
     public long readableBytes() {
         return readableBytes;
     }

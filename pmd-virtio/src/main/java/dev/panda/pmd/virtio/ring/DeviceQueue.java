@@ -271,6 +271,16 @@ public abstract sealed class DeviceQueue permits DeviceQueue.EventIdx, DeviceQue
     }
 
     /**
+     * Gives back the chain the last successful {@link #pop} returned: the next pop returns it
+     * again (§2.7.13.1: an available descriptor does not change until it is used). The malformed
+     * chains that pop met before it stay returned and counted once, where {@link #rewind} would
+     * undo and count them again.
+     */
+    public final void unpop() {
+        lastAvail = (lastAvail - 1) & 0xFFFF;
+    }
+
+    /**
      * How many malformed chains {@link #pop} has put in the used ring itself (len 0), a running
      * count: a caller that pushes several entries for one packet (mergeable rx) compares it
      * around a pop to know whether one landed between its own.

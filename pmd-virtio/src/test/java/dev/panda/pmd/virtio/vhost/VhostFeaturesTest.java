@@ -178,6 +178,33 @@ class VhostFeaturesTest {
     }
 
     @Test
+    void aMalformedChainBeforeABufferTooSmallIsCountedOnce() {
+        try (TestFrontend fe = new TestFrontend(sock, 256).start()) {
+            awaitLinkUp();
+            fe.postRx(0, 1, 256);
+            assertTrue(fe.rxq.addIn(0x7777_0000_0000L, 256, 99), "a buffer outside guest memory");
+            fe.postRx(2, 2, 256);
+            // 100 fits the first buffer; before the second comes the malformed chain, and 1500
+            // fits neither that buffer nor the next: both refused, the bad chain once
+            PacketBurst burst = packets(100, 1500, 1500);
+            assertEquals(3, port.txBurst(0, burst, 3));
+            int[] tokens = new int[16];
+            int[] used = new int[16];
+            assertEquals(4, fe.harvestRx(tokens, used));
+            assertEquals(0, tokens[0]);
+            assertEquals(HDR + 100, used[0]);
+            assertEquals(99, tokens[1]);
+            assertEquals(0, used[1], "the malformed chain, returned");
+            assertEquals(2, tokens[2]);
+            assertEquals(0, used[2], "too small for 1500 bytes: returned unused");
+            assertEquals(3, tokens[3]);
+            assertEquals(0, used[3]);
+            assertEquals(1, port.stats().opackets());
+            assertEquals(3, port.stats().oerrors(), "two refused packets and one malformed chain, each once");
+        }
+    }
+
+    @Test
     void eventIdxInterruptsOnlyWhenUsedEventIsPassed() {
         try (TestFrontend fe = new TestFrontend(sock, 256, 0, bit(F_EVENT_IDX)).start()) {
             awaitLinkUp();
