@@ -70,7 +70,8 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
         Chain c = chain;
         long total = 0;
         int m = 0;
-        while (m < n && q.pop(c)) {
+        // at most a ring's worth: a driver that keeps moving avail idx cannot run past the arrays
+        while (m < n && m < region.length && q.pop(c)) {
             int len = pool.length(h[m]);
             int w = c.readableCount();
             if (c.count() != w + 1 || c.length(w) < HDR + len) {
