@@ -197,11 +197,7 @@ public final class Chain {
     public boolean putNetHeader(int numBuffers) {
         int w = readable;
         if (w < count && length[w] >= VirtioNetHeader.BYTES) {
-            MemorySegment m = memory.segment(region[w]);
-            long at = offset[w];
-            // flags, gso_type, hdr_len, gso_size, csum_start: 0; csum_offset 0, num_buffers (LE)
-            m.set(LE64, at, 0L);
-            m.set(LE32, at + 8, numBuffers << 16);
+            putNetHeader(memory.segment(region[w]), offset[w], numBuffers);
             return true;
         }
         if (writableBytes < VirtioNetHeader.BYTES) {
@@ -215,6 +211,16 @@ public final class Chain {
             }
         }
         return true;
+    }
+
+    /**
+     * The header of {@link #putNetHeader(int)} at {@code at} in {@code m}, which holds all 12
+     * bytes there: one 8-byte and one 4-byte store.
+     */
+    public static void putNetHeader(MemorySegment m, long at, int numBuffers) {
+        // flags, gso_type, hdr_len, gso_size, csum_start: 0; csum_offset 0, num_buffers (LE)
+        m.set(LE64, at, 0L);
+        m.set(LE32, at + 8, numBuffers << 16);
     }
 
     @Override

@@ -8,8 +8,6 @@ import dev.panda.pmd.virtio.ring.Chain;
 import dev.panda.pmd.virtio.ring.DeviceQueue;
 import dev.panda.pmd.virtio.ring.VirtioNetHeader;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * How panda's transmit fills the guest's receive queue (virtio 1.2 §5.1.6.4), chosen once when
@@ -25,9 +23,6 @@ import java.nio.ByteOrder;
 abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWriter.Mergeable {
 
     static final long HDR = VirtioNetHeader.BYTES;
-
-    private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     final DeviceQueue queue;
     final Chain chain;
@@ -89,9 +84,7 @@ abstract sealed class GuestRxWriter permits GuestRxWriter.OneChain, GuestRxWrite
             MemorySegment g = c.regionSegment(region[i]);
             long at = offset[i];
             int b = h[i];
-            // §5.1.6: no offloads; num_buffers (bytes 10-11, little-endian) 1
-            g.set(LE64, at, 0L);
-            g.set(LE32, at + 8, 1 << 16);
+            Chain.putNetHeader(g, at, 1); // §5.1.6: no offloads, num_buffers 1
             MemorySegment.copy(mem, pool.dataOffset(b), g, at + HDR, pool.length(b));
         }
         batchedBytes = total;
