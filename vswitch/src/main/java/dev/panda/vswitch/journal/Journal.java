@@ -193,21 +193,35 @@ public final class Journal implements AutoCloseable {
             long lastIndex = -1;
             int changes = 0;
             String bad = null;
+            java.io.File lastFile = null;
+            long lastEnd = 0;
             while (true) {
                 byte[] bytes;
                 long index;
-                try (DocumentContext dc = t.readingDocument()) {
+                // metadata too: a flipped flag can make an entry look like the queue's own metadata,
+                // which a data-only tailer would skip without a word
+                try (DocumentContext dc = t.readingDocument(true)) {
                     if (!dc.isPresent()) {
                         break;
                     }
                     index = dc.index();
                     Bytes<?> b = dc.wire().bytes();
-                    if (b instanceof MappedBytes mb
-                            && b.readLimit() > mb.mappedFile().file().length()) {
-                        // reading past the end of a mapped file would fault (SIGBUS)
-                        bad = "truncated: the excerpt ends at byte " + b.readLimit() + ", the file at "
-                                + mb.mappedFile().file().length();
-                        break;
+                    if (b instanceof MappedBytes mb) {
+                        if (b.readLimit() > mb.mappedFile().file().length()) {
+                            // reading past the end of a mapped file would fault (SIGBUS)
+                            bad = "truncated: the excerpt ends at byte " + b.readLimit() + ", the file at "
+                                    + mb.mappedFile().file().length();
+                            break;
+                        }
+                        lastFile = mb.mappedFile().file();
+                        lastEnd = b.readLimit();
+                    }
+                    if (dc.isMetaData()) {
+                        if (b.readRemaining() >= 4 && startsWithMagic(b)) {
+                            bad = "the excerpt after #" + seq + " is an entry marked as the queue's metadata";
+                            break;
+                        }
+                        continue;
                     }
                     bytes = b.toByteArray();
                 } catch (RuntimeException | InternalError | AssertionError e) {
@@ -247,6 +261,18 @@ public final class Journal implements AutoCloseable {
                 seq = e.seq();
                 lastIndex = index;
             }
+            if (bad == null && state != null && lastFile != null) {
+                try {
+                    int header = headerAfter(lastFile, lastEnd);
+                    if (header != 0 && header != END_OF_DATA) {
+                        bad = String.format(
+                                "an unfinished excerpt after #%d (queue header 0x%08x at byte %d)",
+                                seq, header, (lastEnd + 3) & ~3L);
+                    }
+                } catch (IOException e) {
+                    bad = "the bytes after #" + seq + " cannot be read (" + oneLine(e.getMessage()) + ")";
+                }
+            }
             if (bad == null && state != null) {
                 long end;
                 try {
@@ -273,6 +299,37 @@ public final class Journal implements AutoCloseable {
             problems.add(gd.getFileName() + ": cannot be read (" + e.getClass().getSimpleName() + ": "
                     + oneLine(e.getMessage()) + ")");
             return null;
+        }
+    }
+
+    /** Chronicle's header of an end-of-file marker (not complete, metadata, no length). */
+    private static final int END_OF_DATA = 0xC0000000;
+
+    private static boolean startsWithMagic(Bytes<?> b) {
+        long p = b.readPosition();
+        int v = 0;
+        for (int i = 3; i >= 0; i--) {
+            v = v << 8 | b.readUnsignedByte(p + i);
+        }
+        return v == JournalEntry.MAGIC;
+    }
+
+    /**
+     * The 4-byte queue header (little-endian) where the excerpt after byte {@code end} of
+     * {@code file} would start (headers sit on 4-byte boundaries): 0 when nothing was written
+     * there, Chronicle's end-of-file marker after a roll, anything else an excerpt the tailer did
+     * not return (one whose writer never finished it, or whose header a flipped bit marks so).
+     */
+    static int headerAfter(java.io.File file, long end) throws IOException {
+        long at = (end + 3) & ~3L;
+        try (FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            while (h.hasRemaining()) {
+                if (ch.read(h, at + h.position()) < 0) {
+                    return 0;
+                }
+            }
+            return h.getInt(0);
         }
     }
 
