@@ -1,8 +1,11 @@
 package dev.panda.vswitch.journal;
 
 import dev.panda.vswitch.config.VswitchConfig;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -193,7 +196,7 @@ public final class Journal implements AutoCloseable {
             long lastIndex = -1;
             int changes = 0;
             String bad = null;
-            java.io.File lastFile = null;
+            File lastFile = null;
             long lastEnd = 0;
             while (true) {
                 byte[] bytes;
@@ -262,12 +265,12 @@ public final class Journal implements AutoCloseable {
                 lastIndex = index;
             }
             if (bad == null && state != null && lastFile != null) {
+                long next = (lastEnd + 3) & ~3L; // headers sit on 4-byte boundaries
                 try {
-                    int header = headerAfter(lastFile, lastEnd);
+                    int header = headerAt(lastFile, next);
                     if (header != 0 && header != END_OF_DATA) {
                         bad = String.format(
-                                "an unfinished excerpt after #%d (queue header 0x%08x at byte %d)",
-                                seq, header, (lastEnd + 3) & ~3L);
+                                "an unfinished excerpt after #%d (queue header 0x%08x at byte %d)", seq, header, next);
                     }
                 } catch (IOException e) {
                     bad = "the bytes after #" + seq + " cannot be read (" + oneLine(e.getMessage()) + ")";
@@ -315,15 +318,14 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * The 4-byte queue header (little-endian) where the excerpt after byte {@code end} of
-     * {@code file} would start (headers sit on 4-byte boundaries): 0 when nothing was written
-     * there, Chronicle's end-of-file marker after a roll, anything else an excerpt the tailer did
-     * not return (one whose writer never finished it, or whose header a flipped bit marks so).
+     * The 4-byte queue header (little-endian) at byte {@code at} of {@code file}, where the excerpt
+     * after the last one read would start: 0 when nothing was written there, Chronicle's
+     * end-of-file marker after a roll, anything else an excerpt the tailer did not return (one
+     * whose writer never finished it, or whose header a flipped bit marks so).
      */
-    static int headerAfter(java.io.File file, long end) throws IOException {
-        long at = (end + 3) & ~3L;
+    private static int headerAt(File file, long at) throws IOException {
         try (FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ)) {
-            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer h = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
             while (h.hasRemaining()) {
                 if (ch.read(h, at + h.position()) < 0) {
                     return 0;
