@@ -11,7 +11,9 @@ import net.openhft.chronicle.wire.DocumentContext;
 /**
  * Reads a capture's queue directory, while the vswitch writes it or after it has gone: opened
  * read-only, one {@link CaptureRecord} per document. A record that does not decode is counted
- * ({@link #damaged()}) and skipped, with its first reason kept ({@link #firstDamage()}).
+ * ({@link #damaged()}) and skipped, with its first reason kept ({@link #firstDamage()}); so is one
+ * whose queue header says Chronicle metadata (captures write none, so a record there had a bit of
+ * its header flipped).
  */
 public final class CaptureReader implements AutoCloseable {
 
@@ -68,12 +70,20 @@ public final class CaptureReader implements AutoCloseable {
      */
     public boolean next(CaptureRecord out) {
         while (true) {
-            try (DocumentContext dc = tailer.readingDocument()) {
+            try (DocumentContext dc = tailer.readingDocument(true)) {
                 if (!dc.isPresent()) {
                     return false;
                 }
                 Bytes<?> b = dc.wire().bytes();
                 long n = b.readRemaining();
+                if (dc.isMetaData()) {
+                    // Chronicle's own metadata, or a record whose queue header had its metadata
+                    // bit flipped: a tailer that reads data only would skip the latter unseen
+                    if (n >= CaptureRecord.HEADER && b.peekUnsignedByte(b.readPosition()) == CaptureRecord.VERSION) {
+                        damage("a record marked as the queue's metadata (a flipped bit in its queue header)");
+                    }
+                    continue;
+                }
                 if (n > CaptureRecord.HEADER + CaptureRecord.MAX_FRAME) {
                     damage("record of " + n + " bytes is longer than any frame");
                     continue;
