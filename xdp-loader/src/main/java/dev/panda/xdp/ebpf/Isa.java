@@ -135,14 +135,20 @@ final class Isa {
                 case CLS_JMP, CLS_JMP32 -> {
                     int code = op & 0xf0;
                     if (code == CALL) {
-                        if (cls != CLS_JMP || s != 0 || !helperKnown(p.imm[i])) {
-                            bad = s == 1
-                                    ? "bpf-to-bpf calls are not supported (inline the function)"
-                                    : "helper " + p.imm[i] + " is not implemented";
+                        if (cls == CLS_JMP && s == 1) {
+                            bad = "bpf-to-bpf calls are not supported (inline the function)";
+                        } else if (cls != CLS_JMP || (op & SRC_X) != 0 || s != 0 || d != 0 || p.off[i] != 0) {
+                            // the kernel verifier's rule: a helper call has source K, r0 for
+                            // both registers and offset 0 (BPF_X here would be callx)
+                            bad = "BPF_CALL uses reserved fields";
+                        } else if (!helperKnown(p.imm[i])) {
+                            bad = "helper " + p.imm[i] + " is not implemented";
                         }
                     } else if (code == EXIT) {
                         if (cls != CLS_JMP) {
                             bad = "unknown jump opcode";
+                        } else if ((op & SRC_X) != 0 || s != 0 || d != 0 || p.imm[i] != 0) {
+                            bad = "BPF_EXIT uses reserved fields";
                         }
                     } else if (code > JSLE) {
                         bad = "unknown jump opcode";
