@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -16,57 +14,49 @@ import org.junit.jupiter.api.Test;
  */
 class InstructionChecksTest {
 
-    /** One instruction: opcode, dst and src registers, offset, immediate. */
-    private static byte[] insn(int op, int dst, int src, int off, int imm) {
-        return ByteBuffer.allocate(8)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .put((byte) op)
-                .put((byte) (src << 4 | dst))
-                .putShort((short) off)
-                .putInt(imm)
-                .array();
-    }
-
-    private static EbpfProgram program(byte[]... insns) {
-        ByteBuffer b = ByteBuffer.allocate(8 * insns.length);
-        for (byte[] i : insns) {
-            b.put(i);
-        }
-        return EbpfProgram.fromBytes("t", b.array(), List.of());
-    }
-
-    private static void refused(String why, byte[]... insns) {
-        var e = assertThrows(BpfFormatException.class, () -> program(insns));
+    private static void refused(String why, Asm a) {
+        var e = assertThrows(BpfFormatException.class, () -> a.program(List.of()));
         assertTrue(e.getMessage().contains(why), e.getMessage());
     }
 
-    private static final byte[] EXIT = insn(0x95, 0, 0, 0, 0);
-
     @Test
     void aHelperCallWithReservedFieldsIsRefused() {
-        refused("BPF_CALL uses reserved fields", insn(0x8d, 0, 0, 0, Isa.KTIME_GET_NS), EXIT); // callx
-        refused("BPF_CALL uses reserved fields", insn(0x85, 0, 0, 2, Isa.KTIME_GET_NS), EXIT); // offset
-        refused("BPF_CALL uses reserved fields", insn(0x85, 3, 0, 0, Isa.KTIME_GET_NS), EXIT); // dst
-        refused("bpf-to-bpf calls", insn(0x85, 0, 1, 0, 1), EXIT, EXIT);
+        int k = Isa.KTIME_GET_NS;
+        refused(
+                "BPF_CALL uses reserved fields",
+                new Asm().insn(0x8d, 0, 0, 0, k).exit()); // callx
+        refused(
+                "BPF_CALL uses reserved fields",
+                new Asm().insn(0x85, 0, 0, 2, k).exit()); // offset
+        refused(
+                "BPF_CALL uses reserved fields",
+                new Asm().insn(0x85, 3, 0, 0, k).exit()); // dst
+        refused("bpf-to-bpf calls", new Asm().insn(0x85, 0, 1, 0, 1).exit().exit());
         // what the fuzzer found: a store, then 0x8d with offset 2 calling the clock
         refused(
                 "BPF_CALL uses reserved fields",
-                insn(0x62, 10, 0, -4, 0xf6000000),
-                insn(0x8d, 0, 0, 2, Isa.KTIME_GET_NS),
-                EXIT);
+                new Asm()
+                        .insn(0x62, 10, 0, -4, 0xf6000000)
+                        .insn(0x8d, 0, 0, 2, k)
+                        .exit());
     }
 
     @Test
     void anExitWithReservedFieldsIsRefused() {
-        refused("BPF_EXIT uses reserved fields", insn(0x9d, 0, 0, 0, 0));
-        refused("BPF_EXIT uses reserved fields", insn(0x95, 0, 0, 0, 1));
-        refused("BPF_EXIT uses reserved fields", insn(0x95, 1, 0, 0, 0));
-        refused("BPF_EXIT uses reserved fields", insn(0x95, 0, 2, 0, 0));
+        refused("BPF_EXIT uses reserved fields", new Asm().insn(0x9d, 0, 0, 0, 0));
+        refused("BPF_EXIT uses reserved fields", new Asm().insn(0x95, 0, 0, 0, 1));
+        refused("BPF_EXIT uses reserved fields", new Asm().insn(0x95, 1, 0, 0, 0));
+        refused("BPF_EXIT uses reserved fields", new Asm().insn(0x95, 0, 2, 0, 0));
     }
 
     @Test
     void wellFormedCallsAndExitsStillLoad() {
-        EbpfProgram p = program(insn(0x85, 0, 0, 0, Isa.KTIME_GET_NS), EXIT);
-        assertEquals(2, p.length());
+        assertEquals(
+                2,
+                new Asm()
+                        .insn(0x85, 0, 0, 0, Isa.KTIME_GET_NS)
+                        .exit()
+                        .program(List.of())
+                        .length());
     }
 }
