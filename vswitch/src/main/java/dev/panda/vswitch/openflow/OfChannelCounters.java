@@ -19,6 +19,8 @@ public final class OfChannelCounters {
     final LongAdder packetOuts = new LongAdder();
     final LongAdder packetIns = new LongAdder();
     final LongAdder tooManyConnections = new LongAdder();
+    /** PACKET_IN, FLOW_REMOVED and PORT_STATUS not sent to a peer that was not reading. */
+    final LongAdder asyncDropped = new LongAdder();
 
     /** Name to value, in a fixed order (the metrics and the README use these names). */
     public Map<String, Long> snapshot() {
@@ -35,6 +37,7 @@ public final class OfChannelCounters {
         m.put("packet_outs", packetOuts.sum());
         m.put("packet_ins", packetIns.sum());
         m.put("too_many_connections", tooManyConnections.sum());
+        m.put("async_dropped", asyncDropped.sum());
         return m;
     }
 }

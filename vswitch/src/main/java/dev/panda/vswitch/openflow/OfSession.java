@@ -14,10 +14,25 @@ import java.util.List;
  * negotiates 1.3 from the peer's version bitmap, then answers each message in order (so a
  * BARRIER_REPLY follows everything before it). A refused message gets an OFPT_ERROR with its xid
  * and first 64 bytes, and the connection stays; bad framing or a failed hello closes it.
+ *
+ * <p>What a peer can make the switch hold is bounded both ways. Messages wait in this
+ * connection's own inbox until the shared executor takes them; past {@link #INBOX_BYTES} of them
+ * the connection stops reading. While the peer does not read what it is sent (the channel is over
+ * its write high-water mark) the inbox is not worked on and nothing more is read, so a request
+ * that asks for a large answer cannot be repeated into unbounded memory; asynchronous messages
+ * (PACKET_IN, FLOW_REMOVED, PORT_STATUS) meant for it are dropped and counted instead, as OVS
+ * drops packet-ins for a backlogged controller. Such a peer stops answering the inactivity probe
+ * too, and is closed.
  */
 final class OfSession extends ChannelInboundHandlerAdapter {
 
     private static final System.Logger LOG = System.getLogger(OfSession.class.getName());
+
+    /** Bytes of received messages a connection may have waiting before it stops reading. */
+    static final int INBOX_BYTES = 256 * 1024;
+
+    /** Messages one turn of the executor takes from one connection before it lets others go. */
+    private static final int TURN = 64;
 
     private final OfDatapath dp;
     private final OfChannelCounters counters;
@@ -33,6 +48,15 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     private volatile int missSendLen = 128;
     private int configFlags;
     private int nextXid = 1;
+
+    /** Received messages not yet handled, in order; guarded by {@code this}, as are the two below. */
+    private final java.util.ArrayDeque<byte[]> inbox = new java.util.ArrayDeque<>();
+
+    private long inboxBytes;
+    /** A drain of the inbox is queued on the executor or running there. */
+    private boolean draining;
+    /** The close was handled (onClose run if the hello had been done); executor only. */
+    private boolean closeHandled;
 
     /**
      * @param controller an active connection to a controller: it gets asynchronous messages from
@@ -81,11 +105,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        boolean was = helloDone;
-        helloDone = false;
-        if (was) {
-            exec.execute(onClose);
-        }
+        // handled on the executor after every message this connection sent before it closed, so
+        // a HELLO still in the inbox makes its onReady before this makes its onClose
+        scheduleDrain();
         ctx.fireChannelInactive();
     }
 
@@ -94,14 +116,129 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         ByteBuf frame = (ByteBuf) msg;
         byte[] bytes;
         try {
+            if (frame.readableBytes() < 8) {
+                // a length of 4..7: shorter than the header it is part of, as bad as one under 4
+                counters.decodeErrors.increment();
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "{0} {1}: a message length of {2} is shorter than its header, closing",
+                        dp.bridge(),
+                        ctx.channel().remoteAddress(),
+                        frame.readableBytes());
+                ctx.writeAndFlush(enc.error(0, Of.ET_BAD_REQUEST, Of.BRC_BAD_LEN, null))
+                        .addListener(f -> ctx.close());
+                ctx.channel().config().setAutoRead(false);
+                return;
+            }
             bytes = ByteBufUtil.getBytes(frame);
         } finally {
             frame.release();
         }
+        echoOutstanding = false; // a whole message: the peer is there
+        synchronized (this) {
+            inbox.add(bytes);
+            inboxBytes += bytes.length;
+        }
+        updateRead();
+        scheduleDrain();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        updateRead();
+        if (ctx.channel().isWritable()) {
+            scheduleDrain();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Reads from the peer only while its inbox is under {@link #INBOX_BYTES} and it takes what it
+     * is sent. On the event loop, so the last evaluation wins; called after each change of either.
+     */
+    private void updateRead() {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            return;
+        }
+        if (!c.channel().eventLoop().inEventLoop()) {
+            c.channel().eventLoop().execute(this::updateRead);
+            return;
+        }
+        boolean want;
+        synchronized (this) {
+            want = inboxBytes < INBOX_BYTES;
+        }
+        want &= c.channel().isWritable();
+        if (c.channel().config().isAutoRead() != want) {
+            c.channel().config().setAutoRead(want);
+        }
+    }
+
+    /** Queues a drain of the inbox on the executor unless one is queued or running. */
+    private void scheduleDrain() {
+        synchronized (this) {
+            if (draining) {
+                return;
+            }
+            draining = true;
+        }
         try {
-            exec.execute(() -> received(ctx, bytes));
+            exec.execute(this::drain);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            ctx.close(); // shutting down
+            synchronized (this) {
+                draining = false;
+            }
+            if (ctx != null) {
+                ctx.close(); // shutting down
+            }
+        }
+    }
+
+    /**
+     * On the executor: handles this connection's waiting messages in order, at most {@link #TURN}
+     * per turn, and none while the peer is not reading what it was sent; handles the close once
+     * the channel is gone.
+     */
+    private void drain() {
+        ChannelHandlerContext c = ctx;
+        io.netty.channel.Channel ch = c.channel();
+        for (int n = 0; ; n++) {
+            byte[] m;
+            synchronized (this) {
+                // what a peer sent before it closed is still carried out (its answers go nowhere)
+                if ((ch.isActive() && !ch.isWritable()) || n == TURN) {
+                    m = null;
+                } else {
+                    m = inbox.poll();
+                    if (m != null) {
+                        inboxBytes -= m.length;
+                    }
+                }
+                if (m == null) {
+                    draining = false;
+                }
+            }
+            if (m == null) {
+                break;
+            }
+            received(c, m);
+        }
+        boolean more;
+        synchronized (this) {
+            more = !inbox.isEmpty();
+        }
+        if (!ch.isActive() && !more && !closeHandled) {
+            closeHandled = true;
+            if (helloDone) {
+                helloDone = false;
+                onClose.run();
+            }
+            return;
+        }
+        updateRead();
+        if ((more && ch.isWritable()) || (!ch.isActive() && !closeHandled)) {
+            scheduleDrain(); // its next turn, or the close that came meanwhile
         }
     }
 
@@ -133,7 +270,6 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(enc.error(xid, e.type(), e.code(), bytes));
             return;
         }
-        echoOutstanding = false;
         try {
             handle(ctx, m, bytes);
         } catch (OfError e) {
@@ -273,6 +409,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
 
     void packetIn(
             int reason, int tableId, long cookie, int inPort, long tunnelId, byte[] frame, int frameLen, int maxLen) {
+        if (backlogged()) {
+            return;
+        }
         int limit = maxLen < 0 ? missSendLen : maxLen;
         int len = limit == Of.CML_NO_BUFFER ? frameLen : Math.min(frameLen, limit);
         len = Math.min(Math.min(len, frame.length), Of.MAX_MESSAGE - 128);
@@ -281,16 +420,56 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     }
 
     void flowRemoved(OfDatapath.FlowStats f, int reason) {
+        if (backlogged()) {
+            return;
+        }
         ctx.writeAndFlush(enc.flowRemoved(f, reason));
     }
 
     void portStatus(int reason, OfDatapath.PortInfo p) {
+        if (backlogged()) {
+            return;
+        }
         ctx.writeAndFlush(enc.portStatus(reason, p));
+    }
+
+    /** True, counting the message dropped, if the peer has not read what it was sent. */
+    private boolean backlogged() {
+        if (ctx.channel().isWritable()) {
+            return false;
+        }
+        counters.asyncDropped.increment();
+        return true;
+    }
+
+    /** Closes the connection (its listener or bridge went away). */
+    void close() {
+        ChannelHandlerContext c = ctx;
+        if (c != null) {
+            c.close();
+        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
+            boolean waiting;
+            synchronized (this) {
+                waiting = !inbox.isEmpty();
+            }
+            if (waiting && ctx.channel().isWritable()) {
+                return; // the peer spoke; it is the switch that has not got round to it yet
+            }
+            if (!helloDone && !waiting) {
+                counters.helloFailed.increment();
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "{0} {1}: no HELLO within the probe interval, closing",
+                        dp.bridge(),
+                        ctx.channel().remoteAddress());
+                ctx.close();
+                return;
+            }
             if (echoOutstanding) {
                 counters.probeTimeouts.increment();
                 LOG.log(

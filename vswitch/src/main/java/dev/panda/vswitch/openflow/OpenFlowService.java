@@ -10,6 +10,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -49,6 +50,12 @@ public final class OpenFlowService implements AutoCloseable {
 
     /** Most connections at once on one listener; more are closed at once and counted. */
     public static final int MAX_CONNECTIONS_PER_LISTENER = 64;
+
+    /**
+     * A connection whose unsent bytes pass the high mark is not reading: the switch stops reading
+     * from it and working on its requests until they fall under the low mark.
+     */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 1024 * 1024);
 
     private final EventLoopGroup group;
     /**
@@ -115,7 +122,8 @@ public final class OpenFlowService implements AutoCloseable {
                 try {
                     bound.put(t, b.listen(t));
                 } catch (RuntimeException e) {
-                    bound.values().forEach(OpenFlowService::closeListener);
+                    BridgeChannels bc = b;
+                    bound.forEach(bc::closeListener);
                     if (!bridges.containsKey(dp.bridge())) {
                         b.close();
                     }
@@ -125,7 +133,7 @@ public final class OpenFlowService implements AutoCloseable {
         }
         for (ControllerTarget t : new ArrayList<>(b.listeners.keySet())) {
             if (!targets.contains(t)) {
-                closeListener(b.listeners.remove(t));
+                b.closeListener(t, b.listeners.remove(t));
             }
         }
         for (ControllerTarget t : new ArrayList<>(b.actives.keySet())) {
@@ -208,14 +216,17 @@ public final class OpenFlowService implements AutoCloseable {
     }
 
     /**
-     * The handlers of one connection: the inactivity probe's timer, the length-field framer (the
-     * header's 16-bit length at offset 2 counts the whole message; a length under 4 is a
-     * framing error that closes the connection), and the session.
+     * The handlers of one connection: the length-field framer (the header's 16-bit length at
+     * offset 2 counts the whole message; a length under 4 is a framing error that closes the
+     * connection, one under 8 too, in the session), the inactivity probe's timer, which only
+     * whole messages reset (a peer that trickles bytes of one it never finishes is probed and
+     * closed), and the session.
      */
     static void handlers(Channel c, OfSession s, long probeMs) {
+        c.config().setWriteBufferWaterMark(WATER_MARK);
         c.pipeline()
-                .addLast("idle", new IdleStateHandler(probeMs, 0, 0, TimeUnit.MILLISECONDS))
                 .addLast("frame", new LengthFieldBasedFrameDecoder(Of.MAX_MESSAGE, 2, 2, -4, 0, true))
+                .addLast("idle", new IdleStateHandler(probeMs, 0, 0, TimeUnit.MILLISECONDS))
                 .addLast("of", s);
     }
 
@@ -227,6 +238,9 @@ public final class OpenFlowService implements AutoCloseable {
         final Map<ControllerTarget, Active> actives = new ConcurrentHashMap<>();
         final Set<OfSession> sessions = ConcurrentHashMap.newKeySet();
         final Map<ControllerTarget, AtomicInteger> passiveCounts = new ConcurrentHashMap<>();
+        /** The connections each listener accepted, closed with it. */
+        final Map<ControllerTarget, Set<Channel>> accepted = new ConcurrentHashMap<>();
+
         final java.util.concurrent.ScheduledFuture<?> pump;
         final java.util.concurrent.ScheduledFuture<?> portPoll;
         final AtomicInteger controllers = new AtomicInteger();
@@ -240,6 +254,18 @@ public final class OpenFlowService implements AutoCloseable {
             this.portPoll = exec.scheduleWithFixedDelay(this::pollPorts, 0, PORT_POLL_MS, TimeUnit.MILLISECONDS);
         }
 
+        /**
+         * Closes a listener and then every connection it accepted (Netty leaves those open). One
+         * event loop accepts and closes, so none is accepted after the listener's close is done.
+         */
+        void closeListener(ControllerTarget t, Channel ch) {
+            OpenFlowService.closeListener(ch);
+            Set<Channel> theirs = accepted.remove(t);
+            if (theirs != null) {
+                theirs.forEach(Channel::close);
+            }
+        }
+
         int passiveCount(ControllerTarget t) {
             AtomicInteger n = passiveCounts.get(t);
             return n == null ? 0 : n.get();
@@ -247,6 +273,7 @@ public final class OpenFlowService implements AutoCloseable {
 
         Channel listen(ControllerTarget t) {
             AtomicInteger open = passiveCounts.computeIfAbsent(t, k -> new AtomicInteger());
+            Set<Channel> mine = accepted.computeIfAbsent(t, k -> ConcurrentHashMap.newKeySet());
             ChannelFuture f = new ServerBootstrap()
                     .group(group)
                     .channel(serverChannel)
@@ -261,7 +288,11 @@ public final class OpenFlowService implements AutoCloseable {
                                 c.close();
                                 return;
                             }
-                            c.closeFuture().addListener(x -> open.decrementAndGet());
+                            mine.add(c);
+                            c.closeFuture().addListener(x -> {
+                                open.decrementAndGet();
+                                mine.remove(c);
+                            });
                             pipeline(c, false, null);
                         }
                     })
@@ -388,10 +419,11 @@ public final class OpenFlowService implements AutoCloseable {
             closed = true;
             pump.cancel(false);
             portPoll.cancel(false);
-            listeners.values().forEach(OpenFlowService::closeListener);
+            listeners.forEach(this::closeListener);
             listeners.clear();
             actives.values().forEach(Active::stop);
             actives.clear();
+            sessions.forEach(OfSession::close); // accepted ones too: Netty leaves them open
             if (controllers.getAndSet(0) > 0) {
                 exec.execute(() -> dp.controllerConnected(false));
             }

@@ -15,6 +15,9 @@ final class FakeDatapath implements OfDatapath {
     final List<OfMessage.PacketOut> packetOuts = new CopyOnWriteArrayList<>();
     final ConcurrentLinkedQueue<byte[]> packetIns = new ConcurrentLinkedQueue<>();
     volatile boolean connected;
+    /** How many PORT_STATS requests the channel has carried out. */
+    final java.util.concurrent.atomic.AtomicInteger portStatsCalls = new java.util.concurrent.atomic.AtomicInteger();
+
     int tables = 4;
 
     FakeDatapath(String name, int nPorts) {
@@ -46,6 +49,7 @@ final class FakeDatapath implements OfDatapath {
 
     @Override
     public List<PortCounters> portCounters(int ofport) throws OfError {
+        portStatsCalls.incrementAndGet();
         List<PortCounters> out = new ArrayList<>();
         for (PortInfo p : ports) {
             if (ofport == Of.PP_ANY || ofport == p.ofport()) {

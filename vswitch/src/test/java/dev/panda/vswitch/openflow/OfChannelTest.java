@@ -202,6 +202,145 @@ class OfChannelTest {
     }
 
     @Test
+    void aLengthOfFourToSevenClosesTheConnectionToo() throws Exception {
+        passive(1);
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(new byte[] {4, 2, 0, 4}); // a "message" of its header's first half
+            byte[] err = p.read();
+            assertEquals(1, type(err));
+            assertEquals(1, ByteBuffer.wrap(err).getShort(8)); // BAD_REQUEST
+            assertEquals(6, ByteBuffer.wrap(err).getShort(10)); // BAD_LEN
+            assertClosed(p);
+        }
+        assertEquals(1, service.counters().snapshot().get("decode_errors"));
+    }
+
+    /** Reads until the switch closes the connection; fails if it does not within the read timeout. */
+    static void assertClosed(Peer p) throws IOException {
+        try {
+            while (true) {
+                p.read();
+            }
+        } catch (EOFException | java.net.SocketException e) {
+            // closed
+        }
+    }
+
+    @Test
+    void aPeerThatDoesNotReadIsNotAnsweredIntoUnboundedMemoryAndLosesNoAnswer() throws Exception {
+        FakeDatapath dp = passive(1500); // a PORT_STATS reply of 1500 * 112 bytes, three messages
+        int port = service.boundPort("br0", ControllerTarget.parse("ptcp:0"));
+        Socket s = new Socket();
+        s.setReceiveBufferSize(64 * 1024);
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+        try (Peer p = new Peer(s)) {
+            assertEquals(0, type(p.read()));
+            p.send(hello13());
+            p.send(msg(4, 9, 2, new byte[] {0, 0, (byte) 0xff, (byte) 0xff})); // SET_CONFIG: wants PACKET_INs
+            int requests = 400; // 9.6 KB of requests asking for 67 MB of answers
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < requests; i++) {
+                all.write(msg(4, 18, 1000 + i, new byte[] {0, 4, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0}));
+            }
+            p.send(all.toByteArray());
+            int done;
+            int before;
+            do { // until the switch stops carrying them out
+                before = dp.portStatsCalls.get();
+                Thread.sleep(300);
+                done = dp.portStatsCalls.get();
+            } while (done != before || done == 0);
+            assertTrue(done < requests / 2, done + " of " + requests + " answered to a peer that reads nothing");
+            // a packet-in for it meanwhile is dropped and counted, not queued behind the answers
+            dp.packetIns.add(new byte[60]);
+            long t0 = System.nanoTime();
+            while (service.counters().snapshot().get("async_dropped") == 0 && System.nanoTime() - t0 < 5e9) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, service.counters().snapshot().get("async_dropped"));
+            // once it reads, every request is answered, in order
+            for (int i = 0; i < requests; i++) {
+                int ports = 0;
+                while (true) {
+                    byte[] r = p.read();
+                    assertEquals(19, type(r), "a PORT_STATS reply");
+                    assertEquals(1000 + i, xid(r));
+                    ports += (r.length - 16) / 112;
+                    if ((ByteBuffer.wrap(r).getShort(10) & 1) == 0) {
+                        break;
+                    }
+                }
+                assertEquals(1500, ports);
+            }
+            assertEquals(requests, dp.portStatsCalls.get());
+        }
+    }
+
+    @Test
+    void aHelloThenAnImmediateCloseLeavesNoControllerConnected() {
+        // the session on a channel driven by hand, with an executor the test runs when it likes
+        java.util.ArrayDeque<Runnable> tasks = new java.util.ArrayDeque<>();
+        int[] ready = new int[1];
+        int[] closed = new int[1];
+        OfSession s = new OfSession(
+                new FakeDatapath("br0", 1),
+                new OfChannelCounters(),
+                true,
+                tasks::add,
+                () -> ready[0]++,
+                () -> closed[0]++);
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(s);
+        ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(hello13()));
+        ch.close();
+        while (!tasks.isEmpty()) {
+            tasks.poll().run();
+        }
+        assertEquals(1, ready[0], "the hello was carried out");
+        assertEquals(ready[0], closed[0], "and so was the close after it");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void connectionsAcceptedByARemovedListenerAreClosed() throws Exception {
+        FakeDatapath dp = passive(1);
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(msg(4, 5, 3, new byte[0]));
+            assertEquals(6, type(p.read()));
+            service.configure(dp, List.of()); // del-controller
+            p.s.setSoTimeout(2000); // well before the 5 s probe, which would close a silent peer anyway
+            assertClosed(p);
+        }
+    }
+
+    @Test
+    void aPeerThatTricklesBytesOfAMessageItNeverFinishesIsClosed() throws Exception {
+        service = new OpenFlowService(300, 100, 400);
+        FakeDatapath dp = new FakeDatapath("br0", 1);
+        service.configure(dp, List.of(ControllerTarget.parse("ptcp:0")));
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(new byte[] {4, 2, 0, 64}); // an echo request of 64 bytes, then a byte every 100 ms
+            Thread trickle = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (int i = 0; i < 50; i++) {
+                        Thread.sleep(100);
+                        p.send(new byte[] {0});
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // closed: done
+                }
+            });
+            byte[] probe = p.read(); // within the 5 s read timeout, though bytes keep coming
+            assertEquals(2, type(probe), "an echo request: bytes without a whole message are silence");
+            assertClosed(p);
+            trickle.interrupt();
+        }
+        assertEquals(1, service.counters().snapshot().get("probe_timeouts"));
+    }
+
+    @Test
     void aLargePortDescIsSplitWithReplyMore() throws Exception {
         passive(1500); // 1500 * 64 bytes > 64 KiB
         try (Peer p = connect()) {
