@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,9 +45,21 @@ public final class BridgeFlows {
     @SuppressWarnings("unchecked")
     private final List<Rule>[] tables = new List[TABLES];
 
+    /** Per table, a superset of its flows' keys (see {@link #keys}); under this object's lock. */
+    @SuppressWarnings("unchecked")
+    private final Set<RuleKey>[] keys = new Set[TABLES];
+
     private int flowCount;
     private long generation;
     private volatile Classifier classifier;
+
+    /** Tables changed since {@link #classifier} was built; under this object's lock. */
+    private final boolean[] stale = new boolean[TABLES];
+
+    private volatile boolean anyStale;
+    /** True while {@link #applyDeferred} runs (under the lock): changes wait for {@link #flush()}. */
+    private boolean deferring;
+
     private volatile FailMode failMode = FailMode.STANDALONE;
     private volatile boolean controllerConnected;
     private volatile boolean engaged;
@@ -75,6 +88,7 @@ public final class BridgeFlows {
         this.maxFlows = maxFlows;
         for (int i = 0; i < TABLES; i++) {
             tables[i] = new ArrayList<>();
+            keys[i] = new java.util.HashSet<>();
         }
         this.classifier = Classifier.empty(TABLES);
         this.lookups = new long[TABLES * this.threads];
@@ -234,6 +248,7 @@ public final class BridgeFlows {
         boolean[] dirty = new boolean[TABLES];
         for (FlowMod m : adds) {
             tables[m.tableId()].add(new Rule(m, now, new FlowCounters(threads)));
+            keys(m.tableId()).add(new RuleKey(m.priority(), m.match().normalized()));
             flowCount++;
             dirty[m.tableId()] = true;
         }
@@ -252,21 +267,42 @@ public final class BridgeFlows {
      * throws (and the change is undone).
      */
     public FlowModResult apply(FlowMod m) {
+        return apply(m, false);
+    }
+
+    /**
+     * {@link #apply}, with the data path's classifier rebuilt at the next {@link #flush()} (or the
+     * next change made without deferring) instead of now: a controller's run of FLOW_MODs costs one
+     * rebuild per changed table, where one per message made filling a table take time that grew
+     * with the square of its size. The tables themselves (stats, dumps, the journal) change at once.
+     * The caller must {@link #flush()} before it answers anything that orders after the change
+     * (a BARRIER_REPLY) and before it goes idle.
+     */
+    public FlowModResult applyDeferred(FlowMod m) {
+        return apply(m, true);
+    }
+
+    private FlowModResult apply(FlowMod m, boolean defer) {
         List<FlowRemoved> removed = new ArrayList<>();
         FlowModResult r;
         Gate g = gate;
         if (g == null) {
             synchronized (this) {
-                r = applyLocked(m, System.nanoTime(), removed);
+                deferring = defer;
+                try {
+                    r = applyLocked(m, System.nanoTime(), removed);
+                } finally {
+                    deferring = false;
+                }
             }
         } else {
-            r = g.flowMod(this, m, () -> applyUndoable(m, removed));
+            r = g.flowMod(this, m, () -> applyUndoable(m, removed, defer));
         }
         notify(removed);
         return r;
     }
 
-    private Applied applyUndoable(FlowMod m, List<FlowRemoved> removed) {
+    private Applied applyUndoable(FlowMod m, List<FlowRemoved> removed, boolean defer) {
         synchronized (this) {
             @SuppressWarnings("unchecked")
             List<Rule>[] saved = new List[TABLES];
@@ -277,7 +313,13 @@ public final class BridgeFlows {
                 }
             }
             int savedCount = flowCount;
-            FlowModResult r = applyLocked(m, System.nanoTime(), removed);
+            FlowModResult r;
+            deferring = defer;
+            try {
+                r = applyLocked(m, System.nanoTime(), removed);
+            } finally {
+                deferring = false;
+            }
             return new Applied() {
                 @Override
                 public FlowModResult result() {
@@ -478,8 +520,12 @@ public final class BridgeFlows {
     private FlowModResult add(FlowMod m, long now) {
         List<Rule> t = tables[m.tableId()];
         Match match = m.match().normalized();
+        Set<RuleKey> k = keys(m.tableId());
+        RuleKey key = new RuleKey(m.priority(), match);
         int same = -1;
-        for (int i = 0; i < t.size(); i++) {
+        // without the key no flow of the table is this one: only an overlap check walks the table
+        boolean walk = k.contains(key) || (m.flags() & FlowMod.CHECK_OVERLAP) != 0;
+        for (int i = 0; walk && i < t.size(); i++) {
             Rule r = t.get(i);
             if (r.priority != m.priority()) {
                 continue;
@@ -500,10 +546,30 @@ public final class BridgeFlows {
             t.set(same, r); // an identical flow is replaced, its counters and duration start again
         } else {
             t.add(r);
+            k.add(key);
             flowCount++;
         }
         publish(m.tableId());
         return FlowModResult.ok(1);
+    }
+
+    /** A flow's identity in its table: OpenFlow's "identical" flow has the same priority and match. */
+    private record RuleKey(int priority, Match match) {}
+
+    /**
+     * The keys of table {@code t}'s flows, and perhaps of some removed since: a removal leaves its
+     * key, which only costs a walk of the table when the same flow is added again. Rebuilt from the
+     * table when the removed ones outnumber it, so it stays within twice the table's size.
+     */
+    private Set<RuleKey> keys(int t) {
+        Set<RuleKey> k = keys[t];
+        if (k.size() > 2 * tables[t].size() + 64) {
+            k.clear();
+            for (Rule r : tables[t]) {
+                k.add(new RuleKey(r.priority, r.match));
+            }
+        }
+        return k;
     }
 
     private static boolean cookieMatches(Rule r, FlowMod m) {
@@ -605,10 +671,43 @@ public final class BridgeFlows {
         }
     }
 
+    /**
+     * Table {@code changedTable} changed: the data path gets a new classifier now, or at the next
+     * {@link #flush()} while {@link #applyDeferred} runs. Under this object's lock.
+     */
     private void publish(int changedTable) {
+        stale[changedTable] = true;
+        anyStale = true;
+        if (!deferring) {
+            flushLocked();
+        }
+    }
+
+    /**
+     * Gives the data path the flows that {@link #applyDeferred} changed: one new classifier, each
+     * changed table rebuilt once. Cheap when nothing waits.
+     */
+    public void flush() {
+        if (anyStale) {
+            synchronized (this) {
+                flushLocked();
+            }
+        }
+    }
+
+    private void flushLocked() {
+        if (!anyStale) {
+            return;
+        }
         Classifier old = classifier;
         Subtable[][] t = old.tables.clone();
-        t[changedTable] = Classifier.buildTable(tables[changedTable]);
+        for (int i = 0; i < TABLES; i++) {
+            if (stale[i]) {
+                t[i] = Classifier.buildTable(tables[i]);
+                stale[i] = false;
+            }
+        }
+        anyStale = false;
         generation++;
         classifier = new Classifier(generation, t, flowCount);
         updateEngaged();

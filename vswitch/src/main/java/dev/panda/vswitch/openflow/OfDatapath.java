@@ -38,6 +38,13 @@ public interface OfDatapath {
     /** Whether a controller (an active connection that completed its hello) is connected: fail mode. */
     void controllerConnected(boolean connected);
 
+    /**
+     * Makes the FLOW_MODs carried out so far take effect in the data path: {@link #flowMod} may
+     * leave that to this call, which the channel makes before it handles any other message and at
+     * the end of each turn of a connection's messages.
+     */
+    default void flush() {}
+
     /** Hands every PACKET_IN and FLOW_REMOVED queued since the last call to {@code sink}. */
     void drainEvents(EventSink sink);
 

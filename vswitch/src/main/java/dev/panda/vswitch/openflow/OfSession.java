@@ -224,6 +224,11 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             }
             received(c, m);
         }
+        try {
+            dp.flush(); // a run of FLOW_MODs takes effect at the latest when its turn ends
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, dp.bridge() + ": publishing flow changes failed", e);
+        }
         boolean more;
         synchronized (this) {
             more = !inbox.isEmpty();
@@ -271,6 +276,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
+            if (!(m instanceof OfMessage.FlowMod)) {
+                dp.flush(); // the FLOW_MODs before it take effect first (a BARRIER_REPLY follows them)
+            }
             handle(ctx, m, bytes);
         } catch (OfError e) {
             counters.refused.increment();

@@ -155,7 +155,7 @@ public final class VswitchDatapath implements OfDatapath {
     public void flowMod(OfMessage.FlowMod m) throws OfError {
         FlowModResult r;
         try {
-            r = flows().apply(FlowTranslation.flowMod(m));
+            r = flows().applyDeferred(FlowTranslation.flowMod(m)); // the channel flushes (see flush)
         } catch (dev.panda.vswitch.VswitchException e) {
             // the journal could not take it (the change is undone), or the vswitch is closing
             throw new OfError(Of.ET_FLOW_MOD_FAILED, Of.FMFC_UNKNOWN, e.getMessage());
@@ -188,6 +188,14 @@ public final class VswitchDatapath implements OfDatapath {
         FlowModResult r = flows().packetOut(m.inPort(), m.data(), FlowTranslation.actions(m.actions()));
         if (r != null && !r.isOk()) {
             throw FlowTranslation.error(r.error(), r.message());
+        }
+    }
+
+    @Override
+    public void flush() {
+        BridgeFlows f = flows;
+        if (f != null) {
+            f.flush();
         }
     }
 

@@ -113,6 +113,70 @@ class FlowTableTest {
     }
 
     @Test
+    void aRunOfDeferredAddsIsPublishedOnceAtTheFlush() {
+        BridgeFlows f = secure();
+        long before = f.generation();
+        for (int i = 0; i < 10_000; i++) {
+            ok(f.applyDeferred(add(
+                    0,
+                    10,
+                    Match.builder()
+                            .ethType(0x0800)
+                            .ipv4Dst(ip(198, 18, i >> 8, i & 0xff), -1)
+                            .build(),
+                    out(2))));
+        }
+        assertEquals(10_000, f.tableStats().getFirst().activeCount(), "the tables changed at once");
+        assertEquals(before, f.generation(), "the data path's classifier did not, yet");
+        assertEquals(List.of("drop"), run(f, 1, web));
+        f.flush();
+        assertEquals(before + 1, f.generation(), "one new classifier for the whole run");
+        assertEquals(List.of("out:2"), run(f, 1, web));
+        f.flush();
+        assertEquals(before + 1, f.generation(), "a flush with nothing waiting publishes nothing");
+        // a change made without deferring publishes what waits with it
+        ok(f.applyDeferred(add(0, 20, Match.builder().ethType(0x0800).build(), out(3))));
+        ok(f.apply(add(1, 5, Match.builder().build(), out(4))));
+        assertEquals(before + 2, f.generation());
+        assertEquals(List.of("out:3"), run(f, 1, web));
+    }
+
+    @Test
+    void anIdenticalFlowIsReplacedAfterAnyChurnOfItsTable() {
+        BridgeFlows f = secure();
+        Match a = Match.builder().ethType(0x0800).ipv4Dst(ip(198, 18, 1, 7), -1).build();
+        ok(f.apply(add(0, 10, a, out(2))));
+        ok(f.apply(add(0, 10, a, out(3)))); // identical: replaces
+        assertEquals(1, f.tableStats().getFirst().activeCount());
+        assertEquals(List.of("out:3"), run(f, 1, web));
+        // many flows come and go (the table's key set is rebuilt on the way), then the same again
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 300; i++) {
+                ok(f.apply(add(
+                        0,
+                        10,
+                        Match.builder()
+                                .ethType(0x0800)
+                                .ipv4Dst(ip(198, 18, 9, i & 0xff), -1)
+                                .tcpDst(i)
+                                .ipProto(6)
+                                .build(),
+                        out(5))));
+            }
+            ok(f.apply(
+                    FlowMod.delete(0, Match.builder().ethType(0x0800).ipProto(6).build())));
+        }
+        assertEquals(1, f.tableStats().getFirst().activeCount());
+        ok(f.apply(add(0, 10, a, out(4))));
+        assertEquals(1, f.tableStats().getFirst().activeCount(), "still replaced, not added twice");
+        assertEquals(List.of("out:4"), run(f, 1, web));
+        ok(f.apply(FlowMod.delete(0, a)));
+        ok(f.apply(add(0, 10, a, out(6))));
+        assertEquals(1, f.tableStats().getFirst().activeCount());
+        assertEquals(List.of("out:6"), run(f, 1, web));
+    }
+
+    @Test
     void highestPriorityWinsAcrossMasks() {
         BridgeFlows f = secure();
         ok(f.apply(add(0, 10, Match.builder().ethType(0x0800).build(), out(2))));

@@ -15,6 +15,11 @@ final class FakeDatapath implements OfDatapath {
     final List<OfMessage.PacketOut> packetOuts = new CopyOnWriteArrayList<>();
     final ConcurrentLinkedQueue<byte[]> packetIns = new ConcurrentLinkedQueue<>();
     volatile boolean connected;
+    /** FLOW_MODs since the channel last called {@link #flush}, and how many times it did. */
+    volatile int unflushed;
+
+    volatile int flushes;
+
     /** How many PORT_STATS requests the channel has carried out. */
     final java.util.concurrent.atomic.AtomicInteger portStatsCalls = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -66,6 +71,7 @@ final class FakeDatapath implements OfDatapath {
     @Override
     public void flowMod(OfMessage.FlowMod m) throws OfError {
         flowMods.add(m);
+        unflushed++;
         if (m.tableId() >= tables && m.tableId() != Of.TT_ALL) {
             throw new OfError(Of.ET_FLOW_MOD_FAILED, Of.FMFC_BAD_TABLE_ID, "table " + m.tableId());
         }
@@ -136,6 +142,14 @@ final class FakeDatapath implements OfDatapath {
     @Override
     public void packetOut(OfMessage.PacketOut m) {
         packetOuts.add(m);
+    }
+
+    @Override
+    public void flush() {
+        if (unflushed > 0) {
+            flushes++;
+            unflushed = 0;
+        }
     }
 
     @Override

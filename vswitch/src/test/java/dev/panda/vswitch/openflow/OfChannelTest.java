@@ -341,6 +341,31 @@ class OfChannelTest {
     }
 
     @Test
+    void aRunOfFlowModsTakesEffectInAFewFlushesAndAllBeforeTheBarrierReply() throws Exception {
+        FakeDatapath dp = passive(1);
+        try (Peer p = connect()) {
+            p.send(hello13());
+            java.io.ByteArrayOutputStream run = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < 200; i++) {
+                ByteBuffer fm = ByteBuffer.allocate(48);
+                fm.putLong(0).putLong(0).put((byte) 0).put((byte) 0); // cookie, mask, table 0, ADD
+                fm.putShort((short) 0).putShort((short) 0).putShort((short) i); // timeouts, priority
+                fm.putInt(-1).putInt(-1).putInt(-1).putShort((short) 0).putShort((short) 0);
+                fm.putShort((short) 1).putShort((short) 4).putInt(0); // an empty OXM match, padded
+                run.write(msg(4, 14, 100 + i, fm.array()));
+            }
+            run.write(msg(4, 20, 999, new byte[0]));
+            p.send(run.toByteArray());
+            byte[] reply = p.read();
+            assertEquals(21, type(reply), "no error: a BARRIER_REPLY");
+            assertEquals(999, xid(reply));
+            assertEquals(200, dp.flowMods.size());
+            assertEquals(0, dp.unflushed, "every FLOW_MOD took effect before the barrier was answered");
+            assertTrue(dp.flushes >= 1 && dp.flushes <= 10, dp.flushes + " flushes for 200 FLOW_MODs");
+        }
+    }
+
+    @Test
     void aLargePortDescIsSplitWithReplyMore() throws Exception {
         passive(1500); // 1500 * 64 bytes > 64 KiB
         try (Peer p = connect()) {
