@@ -123,6 +123,7 @@ public final class ControlServer implements AutoCloseable {
         private final LongAdder timeouts = new LongAdder();
         private final LongAdder refusedConnections = new LongAdder();
         private final LongAdder exceptions = new LongAdder();
+        private final LongAdder readsHeld = new LongAdder();
 
         void request(int status) {
             requests.increment();
@@ -137,6 +138,10 @@ public final class ControlServer implements AutoCloseable {
 
         void countTimeout() {
             timeouts.increment();
+        }
+
+        void countReadsHeld() {
+            readsHeld.increment();
         }
 
         void refusedConnection() {
@@ -169,6 +174,14 @@ public final class ControlServer implements AutoCloseable {
         /** Connections closed at once because their listener had {@code maxConnections} open. */
         public long refusedConnections() {
             return refusedConnections.sum();
+        }
+
+        /**
+         * Times a connection's reads were held because the requests it had sent and not yet been
+         * answered held more than {@link ControlLimits#maxQueuedBytes()} bytes.
+         */
+        public long readsHeld() {
+            return readsHeld.sum();
         }
 
         /** Unexpected exceptions in a connection's handlers (a bug if not zero). */
@@ -304,12 +317,14 @@ public final class ControlServer implements AutoCloseable {
             ControlLimits limits,
             ControlToken token) {
         RequestTimer timer = new RequestTimer(limits.requestTimeout());
+        ReadGate gate = new ReadGate(timer);
         c.pipeline()
                 .addLast("request-timer", timer)
                 .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
                 .addLast(
                         "write-timeout",
                         new WriteTimeoutHandler(limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS))
+                .addLast("read-gate", gate)
                 .addLast(
                         "http",
                         new HttpServerCodec(new HttpDecoderConfig()
@@ -318,7 +333,16 @@ public final class ControlServer implements AutoCloseable {
                                 .setMaxChunkSize(8192)))
                 .addLast("gate", new RequestGate(limits.maxHeaders(), token, counters))
                 .addLast("aggregator", new Aggregator(limits.maxBody(), counters))
-                .addLast("control", new ControlHandler(routes, executor, counters, limits.maxPipelined(), timer));
+                .addLast(
+                        "control",
+                        new ControlHandler(
+                                routes,
+                                executor,
+                                counters,
+                                limits.maxPipelined(),
+                                limits.maxQueuedBytes(),
+                                timer,
+                                gate));
     }
 
     /**

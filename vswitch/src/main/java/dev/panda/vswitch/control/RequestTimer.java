@@ -23,6 +23,7 @@ final class RequestTimer extends ChannelInboundHandlerAdapter {
     private final long nanos;
     private ChannelHandlerContext ctx;
     private io.netty.util.concurrent.Future<?> deadline;
+    private boolean paused;
 
     RequestTimer(java.time.Duration timeout) {
         this.nanos = timeout.toNanos();
@@ -58,9 +59,30 @@ final class RequestTimer extends ChannelInboundHandlerAdapter {
 
     /** A whole request arrived: the clock stops until the next byte. */
     void done() {
+        paused = false;
         if (deadline != null) {
             deadline.cancel(false);
             deadline = null;
+        }
+    }
+
+    /**
+     * The server stopped reading ({@link ReadGate}): the clock stops; {@link #resume()} restarts it
+     * with the whole timeout if it was running.
+     */
+    void pause() {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+            paused = true;
+        }
+    }
+
+    /** Reading again: a clock {@link #pause()} stopped runs again from the start. */
+    void resume() {
+        if (paused) {
+            paused = false;
+            arm();
         }
     }
 

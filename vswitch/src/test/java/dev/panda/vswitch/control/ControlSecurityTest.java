@@ -14,6 +14,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,11 +25,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -399,6 +404,83 @@ class ControlSecurityTest {
             assertTrue(control.bridges.isEmpty(), "the unfinished POST did nothing");
             assertEquals(6, s.counters().timeouts());
             assertEquals(0, s.counters().exceptions());
+        }
+    }
+
+    /**
+     * A client pipelines 24 POSTs of 512 KiB (12 MiB) on one connection while the first call is
+     * blocked: the server stops reading once the requests it holds pass the 256 KiB budget, so the
+     * client's writes stall after the first request, the socket buffers and one read, instead of
+     * the whole 12 MiB being read into memory. Once the call returns every request is answered, in
+     * order, and nothing is lost.
+     */
+    @Test
+    void pipelinedBodiesStallTheClientInsteadOfFillingTheHeap() throws Exception {
+        FakeControl control = new FakeControl();
+        CountDownLatch gate = new CountDownLatch(1);
+        control.gate = gate;
+        int n = 24;
+        int size = 512 << 10;
+        long total = 0;
+        List<byte[]> requests = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String body = "{\"name\": \"br" + i + "\"}";
+            byte[] r = ("POST /v1/bridges HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\n" + body
+                            + " ".repeat(size - body.length()))
+                    .getBytes(StandardCharsets.ISO_8859_1);
+            requests.add(r);
+            total += r.length;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (ControlServer s = ControlServer.start(dir.resolve("p.ctl"), control, null);
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(s.path()))) {
+            AtomicLong written = new AtomicLong();
+            Future<?> writer = pool.submit(() -> {
+                for (byte[] r : requests) {
+                    for (int off = 0; off < r.length; off += 16384) {
+                        written.addAndGet(ch.write(ByteBuffer.wrap(r, off, Math.min(16384, r.length - off))));
+                    }
+                }
+                return null;
+            });
+            // until the writer has made no progress for 1 s (or has written everything; 20 s at most)
+            long last = -1;
+            long stillSince = System.nanoTime();
+            long end = stillSince + 20_000_000_000L;
+            while (!writer.isDone() && System.nanoTime() < end) {
+                long w = written.get();
+                if (w != last) {
+                    last = w;
+                    stillSince = System.nanoTime();
+                } else if (System.nanoTime() - stillSince > 1_000_000_000L) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertFalse(writer.isDone(), "the server read all " + total + " bytes while a call was blocked");
+            assertTrue(written.get() < 4 << 20, "the server took " + written.get() + " bytes");
+            // PRE assertEquals(1, s.counters().readsHeld());
+            gate.countDown();
+            Future<String> answers = pool.submit(() -> {
+                ByteArrayOutputStream got = new ByteArrayOutputStream();
+                ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+                while (got.toString(StandardCharsets.ISO_8859_1).split("HTTP/1.1 ", -1).length - 1 < n
+                        && ch.read(buf) >= 0) {
+                    got.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                return got.toString(StandardCharsets.ISO_8859_1);
+            });
+            writer.get(20, TimeUnit.SECONDS);
+            String text = answers.get(20, TimeUnit.SECONDS);
+            assertEquals(n, text.split("HTTP/1.1 201 ", -1).length - 1, text);
+            for (int i = 1; i < n; i++) {
+                assertTrue(text.indexOf("\"br" + (i - 1) + "\"") < text.indexOf("\"br" + i + "\""), "answers in order");
+            }
+            assertEquals(n, control.bridges.size());
+            assertEquals(0, s.counters().errors());
+        } finally {
+            pool.shutdownNow();
         }
     }
 
