@@ -2,6 +2,7 @@ package dev.panda.vswitch.metrics;
 
 import dev.panda.vswitch.Control;
 import dev.panda.vswitch.VswitchException;
+import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.ControlThreads;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -118,8 +119,19 @@ public final class MetricsServer implements AutoCloseable {
      * @throws VswitchException 409 if the address is in use; 500 if it cannot listen otherwise
      */
     public static MetricsServer start(InetSocketAddress address, Control control, int[] allowedCpus) {
+        return start(address, control, allowedCpus, null);
+    }
+
+    /**
+     * {@link #start(InetSocketAddress, Control, int[])}, exposing the control API's counters too
+     * ({@code panda_control_*}).
+     *
+     * @param controlApi the control server's counters (null: none)
+     */
+    public static MetricsServer start(
+            InetSocketAddress address, Control control, int[] allowedCpus, ControlServer.Counters controlApi) {
         Counters counters = new Counters();
-        Exposition exposition = new Exposition(control, counters);
+        Exposition exposition = new Exposition(control, counters, controlApi);
         // one scrape at a time; the queue is bounded by the connections (each has one request in flight)
         ExecutorService executor = new ThreadPoolExecutor(
                 1,

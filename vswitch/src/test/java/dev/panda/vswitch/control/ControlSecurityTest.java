@@ -10,11 +10,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.ctl.CtlClient;
+import dev.panda.vswitch.metrics.MetricsServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.UnixDomainSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -481,6 +486,51 @@ class ControlSecurityTest {
             assertEquals(0, s.counters().errors());
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The control API's counters reach {@code /metrics}: a 401 on TCP, a 413 and a 408 on the
+     * socket and one good call are scraped as {@code panda_control_*} values.
+     */
+    @Test
+    void controlCountersAreExportedAsMetrics() throws Exception {
+        try (ControlServer s =
+                        tcpServer(new FakeControl(), ControlLimits.DEFAULT.withRequestTimeout(Duration.ofMillis(500)));
+                MetricsServer m = MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0), new FakeControl(), null, s.counters())) {
+            assertEquals(401, Raw.exchange(s.tcpAddress(), post(null)).status());
+            assertEquals(
+                    413,
+                    Raw.exchange(s.path(), "POST /v1/bridges HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{")
+                            .status());
+            try (Raw silent = Raw.unix(s.path())) {
+                assertEquals(408, silent.read(Duration.ofSeconds(5)).status());
+            }
+            assertEquals(
+                    200,
+                    new CtlClient(s.path(), Duration.ofSeconds(5))
+                            .call("GET", "/v1/show", null, null)
+                            .status());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(
+                                            "http://127.0.0.1:" + m.address().getPort() + "/metrics"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            List<String> lines = List.of(r.body().split("\n"));
+            for (String want : List.of(
+                    "panda_control_requests_total 4.0",
+                    "panda_control_errors_total 3.0",
+                    "panda_control_unauthorized_total 1.0",
+                    "panda_control_timeouts_total 1.0",
+                    "panda_control_refused_connections_total 0.0",
+                    "panda_control_exceptions_total 0.0",
+                    "panda_control_reads_held_total 0.0")) {
+                assertTrue(lines.contains(want), "no '" + want + "' in\n" + r.body());
+            }
         }
     }
 
