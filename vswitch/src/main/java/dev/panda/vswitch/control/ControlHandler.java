@@ -169,7 +169,10 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 try {
                     r = routes.handle(p.request());
                 } catch (RuntimeException e) {
-                    r = ControlRoutes.Response.error(500, "internal error: " + e);
+                    r = internalError(e);
+                } catch (Throwable e) { // an Error: still answered, so the connection never waits forever
+                    counters.exception(e);
+                    r = internalError(e);
                 }
                 ControlRoutes.Response answer = r;
                 ctx.channel().eventLoop().execute(() -> write(ctx, p, answer));
@@ -180,6 +183,11 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                     new Pending(p.request(), null, false, p.size()),
                     ControlRoutes.Response.error(503, "shutting down"));
         }
+    }
+
+    private static ControlRoutes.Response internalError(Throwable e) {
+        return ControlRoutes.Response.error(
+                500, "internal error: " + e.getClass().getSimpleName() + ": " + ControlRoutes.oneLine(e.getMessage()));
     }
 
     private void write(ChannelHandlerContext ctx, Pending p, ControlRoutes.Response r) {

@@ -131,7 +131,7 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 try {
                     Exposition.Scrape s = scrape.apply(p.accept());
                     a = new Answer(200, s.contentType(), s.body(), null);
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // an Error too: answered, so the connection never waits forever
                     a = Answer.text(500, "scrape failed: " + oneLine(String.valueOf(e.getMessage())));
                 }
                 Answer answer = a;

@@ -178,6 +178,12 @@ class MetricsServerTest {
         assertEquals(500, r.statusCode());
         assertEquals("scrape failed: boom\n", r.body());
         assertEquals(200, send("GET", "/metrics", null).statusCode());
+        // one that throws an Error: answered all the same, never left waiting
+        control.errorNext = new AssertionError("broken invariant");
+        r = send("GET", "/metrics", null);
+        assertEquals(500, r.statusCode());
+        assertEquals("scrape failed: broken invariant\n", r.body());
+        assertEquals(200, send("GET", "/metrics", null).statusCode());
         assertEquals(1, server.counters().answers(413));
         assertTrue(server.counters().answers(400) >= 4);
     }
