@@ -103,7 +103,12 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
-    /** The answer to a request the codec or the gate refused: 401, 414, 431 or 400. */
+    /** Whether no request is in flight or queued (a {@code 100 Continue} now comes in turn). */
+    boolean idle() {
+        return !busy && pending.isEmpty();
+    }
+
+    /** The answer to a request the codec, the gate or the aggregator refused: 401, 413, 414, 417, 431 or 400. */
     static ControlRoutes.Response refusal(Throwable cause) {
         if (cause instanceof RequestGate.Refusal r) {
             return ControlRoutes.Response.error(r.status, r.getMessage());

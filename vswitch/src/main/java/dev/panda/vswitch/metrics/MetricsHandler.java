@@ -44,6 +44,13 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private record Pending(boolean head, String accept, Answer preset, boolean keepAlive) {}
 
+    /** A request whose {@code Expect} is not {@code 100-continue} (the aggregator marks it): 417. */
+    static final class ExpectationFailed extends Exception {
+        ExpectationFailed(String expect) {
+            super("unsupported expectation '" + oneLine(expect) + "': only 100-continue", null, false, false);
+        }
+    }
+
     private final Function<String, Exposition.Scrape> scrape;
     private final Executor executor;
     private final MetricsServer.Counters counters;
@@ -74,8 +81,16 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
+    /** Whether no request is in flight or queued (a {@code 100 Continue} now comes in turn). */
+    boolean idle() {
+        return !busy && pending.isEmpty();
+    }
+
     /** What a request asks for; everything but a scrape is answered at once. */
     static Pending decode(FullHttpRequest msg) {
+        if (msg.decoderResult().cause() instanceof ExpectationFailed e) {
+            return new Pending(false, null, Answer.text(417, e.getMessage()), false);
+        }
         if (msg.decoderResult().isFailure()) {
             return new Pending(
                     false,

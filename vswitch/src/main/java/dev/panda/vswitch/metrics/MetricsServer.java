@@ -21,6 +21,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -42,6 +43,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -66,7 +68,7 @@ public final class MetricsServer implements AutoCloseable {
     /** Answers by HTTP status, for {@code panda_metrics_requests_total}. */
     public static final class Counters {
         /** The statuses counted; anything else counts as the last (500). */
-        static final int[] STATUSES = {200, 400, 404, 405, 413, 429, 503, 500};
+        static final int[] STATUSES = {200, 400, 404, 405, 413, 417, 429, 503, 500};
 
         private final LongAdder[] byStatus = new LongAdder[STATUSES.length];
 
@@ -184,12 +186,13 @@ public final class MetricsServer implements AutoCloseable {
     /** The handlers of one connection (the fuzz test builds the same on an embedded channel). */
     static void pipeline(
             ChannelPipeline p, Function<String, Exposition.Scrape> scrape, Executor executor, Counters counters) {
+        MetricsHandler handler = new MetricsHandler(scrape, executor, counters);
         p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS))
                 .addLast(new HttpServerCodec(new HttpDecoderConfig()
                         .setMaxInitialLineLength(MAX_INITIAL_LINE)
                         .setMaxHeaderSize(MAX_HEADERS)))
-                .addLast(new Aggregator(counters))
-                .addLast(new MetricsHandler(scrape, executor, counters));
+                .addLast(new Aggregator(counters, handler::idle))
+                .addLast(handler);
     }
 
     /** Where it listens (the port the system picked when asked for port 0). */
@@ -216,13 +219,43 @@ public final class MetricsServer implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
     }
 
-    /** Aggregates a request up to {@link #MAX_BODY}; a larger one gets 413 and the connection closes. */
+    /**
+     * Aggregates a request up to {@link #MAX_BODY}; a larger one gets 413 and the connection
+     * closes, also when it asked {@code Expect: 100-continue}. An {@code Expect} other than {@code
+     * 100-continue} reaches the handler as a failed request (417, then the connection closes).
+     * {@code 100 Continue} is sent only while the connection has no request in flight or queued;
+     * otherwise it is left out (the client sends its body after its own wait).
+     */
     private static final class Aggregator extends HttpObjectAggregator {
         private final Counters counters;
+        private final BooleanSupplier idle;
 
-        Aggregator(Counters counters) {
+        Aggregator(Counters counters, BooleanSupplier idle) {
             super(MAX_BODY);
             this.counters = counters;
+            this.idle = idle;
+        }
+
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            if (!start.decoderResult().isSuccess()) {
+                return null;
+            }
+            String expect = start.headers().get(HttpHeaderNames.EXPECT);
+            if (expect == null || start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) < 0) {
+                return null; // HTTP/1.0 expectations are ignored (RFC 9110, 10.1.1)
+            }
+            if (!HttpUtil.is100ContinueExpected(start)) {
+                start.headers().remove(HttpHeaderNames.EXPECT);
+                start.setDecoderResult(DecoderResult.failure(new MetricsHandler.ExpectationFailed(expect)));
+                return null;
+            }
+            start.headers().remove(HttpHeaderNames.EXPECT);
+            if (HttpUtil.getContentLength(start, -1L) > maxContentLength || !idle.getAsBoolean()) {
+                return null; // too large: handleOversizedMessage answers; busy: no 100 out of turn
+            }
+            return new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER);
         }
 
         @Override

@@ -534,6 +534,65 @@ class ControlSecurityTest {
         }
     }
 
+    /**
+     * {@code Expect} as curl sends it: {@code 100-continue} with a body over the limit is a JSON
+     * 413 and the connection closes (no {@code 100 Continue}, no late 408); an expectation other
+     * than {@code 100-continue} is a JSON 417; {@code 100-continue} with a body that fits gets
+     * {@code 100 Continue}, then the answer; and on a connection with a call in flight no {@code
+     * 100 Continue} goes out ahead of that call's answer.
+     */
+    @Test
+    void expectHeadersGetJsonAnswersInOrder() throws Exception {
+        FakeControl control = new FakeControl();
+        try (ControlServer s = ControlServer.start(dir.resolve("e.ctl"), control, null)) {
+            try (Raw r = Raw.unix(s.path())) {
+                r.send("POST /v1/bridges HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + (2 << 20)
+                        + "\r\nContent-Type: application/json\r\n\r\n");
+                Raw.Result res = r.read(Duration.ofSeconds(5));
+                assertTrue(res.closed(), "connection left open: " + res.text());
+                assertEquals(413, res.status(), res.text());
+                assertTrue(res.text().contains("\"status\" : 413"), res.text());
+                assertEquals(1, res.text().split("HTTP/1.1 ", -1).length - 1, "one answer only: " + res.text());
+            }
+            Raw.Result res = Raw.exchange(s.path(), "GET /v1/show HTTP/1.1\r\nHost: x\r\nExpect: x\r\n\r\n");
+            assertEquals(417, res.status(), res.text());
+            assertTrue(res.closed());
+            assertTrue(
+                    res.text().contains("\"error\" : \"unsupported expectation 'x': only 100-continue\""), res.text());
+            String body = "{\"name\": \"br0\"}";
+            String head = "POST /v1/bridges HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n";
+            try (Raw r = Raw.unix(s.path())) {
+                r.send(head);
+                long end = System.nanoTime() + 5_000_000_000L;
+                while (!r.read(Duration.ZERO).text().contains("\r\n\r\n") && System.nanoTime() < end) {
+                    Raw.sleep(5);
+                }
+                assertEquals(
+                        "HTTP/1.1 100 Continue\r\n\r\n", r.read(Duration.ZERO).text());
+                r.send(body + "GET /v1/show HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                String text = r.read(Duration.ofSeconds(5)).text();
+                assertTrue(text.contains("HTTP/1.1 201 "), text);
+            }
+            // a call in flight: the pipelined request's 100 Continue must not come before its answer
+            CountDownLatch gate = new CountDownLatch(1);
+            control.gate = gate;
+            try (Raw r = Raw.unix(s.path())) {
+                r.send("GET /v1/show HTTP/1.1\r\nHost: x\r\n\r\n" + head.replace("br0", "br1"));
+                gate.countDown();
+                long end = System.nanoTime() + 5_000_000_000L;
+                while (!r.read(Duration.ZERO).text().contains("\r\n\r\n") && System.nanoTime() < end) {
+                    Raw.sleep(5);
+                }
+                assertTrue(
+                        r.read(Duration.ZERO).text().startsWith("HTTP/1.1 200 "),
+                        r.read(Duration.ZERO).text());
+            }
+            assertEquals(2, s.counters().errors());
+            assertEquals(0, s.counters().exceptions());
+        }
+    }
+
     @Test
     void connectionsAreLimitedPerListener() throws Exception {
         try (ControlServer s = tcpServer(new FakeControl(), ControlLimits.DEFAULT.withMaxConnections(4))) {

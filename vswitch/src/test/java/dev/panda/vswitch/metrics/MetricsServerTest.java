@@ -167,6 +167,16 @@ class MetricsServerTest {
                 .startsWith("HTTP/1.1 413 "));
         assertTrue(
                 raw("GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startsWith("HTTP/1.1 400 "));
+        // Expect as curl sends it: over the limit, 413 and closed (no bare answer left open); another
+        // expectation, 417
+        String big = raw("GET /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + (2 << 20)
+                + "\r\n\r\n");
+        assertTrue(big.startsWith("HTTP/1.1 413 ") && big.endsWith("request larger than 8192 bytes\n"), big);
+        String odd = raw("GET /metrics HTTP/1.1\r\nHost: x\r\nExpect: x\r\n\r\n");
+        assertTrue(
+                odd.startsWith("HTTP/1.1 417 ") && odd.endsWith("unsupported expectation 'x': only 100-continue\n"),
+                odd);
+        assertEquals(1, server.counters().answers(417));
         // two pipelined scrapes on one connection: two answers, in order
         String two = raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n"
                 + "Connection: close\r\n\r\n");
@@ -184,7 +194,7 @@ class MetricsServerTest {
         assertEquals(500, r.statusCode());
         assertEquals("scrape failed: broken invariant\n", r.body());
         assertEquals(200, send("GET", "/metrics", null).statusCode());
-        assertEquals(1, server.counters().answers(413));
+        assertEquals(2, server.counters().answers(413));
         assertTrue(server.counters().answers(400) >= 4);
     }
 
