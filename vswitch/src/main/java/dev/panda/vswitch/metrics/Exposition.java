@@ -155,7 +155,23 @@ public final class Exposition {
                         .value(counters.countAt(i))
                         .build());
             }
-            return new MetricSnapshots(b.build());
+            return new MetricSnapshots(
+                    b.build(),
+                    counter(
+                            "panda_metrics_timeouts",
+                            "Metrics requests not received whole within the request timeout (answered 408)",
+                            counters,
+                            MetricsServer.Counters::timeouts),
+                    counter(
+                            "panda_metrics_refused_connections",
+                            "Metrics connections closed at once because the listener had its most open",
+                            counters,
+                            MetricsServer.Counters::refusedConnections),
+                    counter(
+                            "panda_metrics_exceptions",
+                            "Unexpected exceptions in metrics connections' handlers (a bug if not zero)",
+                            counters,
+                            MetricsServer.Counters::exceptions));
         };
     }
 }

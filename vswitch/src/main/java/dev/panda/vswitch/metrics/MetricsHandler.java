@@ -1,5 +1,6 @@
 package dev.panda.vswitch.metrics;
 
+import dev.panda.vswitch.control.RequestTimer;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -54,21 +55,31 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Function<String, Exposition.Scrape> scrape;
     private final Executor executor;
     private final MetricsServer.Counters counters;
+    private final RequestTimer timer;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean busy;
 
     /**
      * @param scrape   renders the metrics for an {@code Accept} header (runs on {@code executor})
      * @param executor where scrapes run
+     * @param timer    told when a whole request arrived (null: none)
      */
-    MetricsHandler(Function<String, Exposition.Scrape> scrape, Executor executor, MetricsServer.Counters counters) {
+    MetricsHandler(
+            Function<String, Exposition.Scrape> scrape,
+            Executor executor,
+            MetricsServer.Counters counters,
+            RequestTimer timer) {
         this.scrape = scrape;
         this.executor = executor;
         this.counters = counters;
+        this.timer = timer;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
+        if (timer != null) {
+            timer.done();
+        }
         if (pending.size() >= MAX_PENDING) {
             counters.answered(429);
             ctx.close();
@@ -189,11 +200,29 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             ctx.close();
             return;
         }
+        if (evt == RequestTimer.EXPIRED) {
+            counters.countTimeout();
+            if (busy) {
+                ctx.close(); // an answer is on its way: a 408 now would come out of order
+            } else {
+                busy = true;
+                pending.clear();
+                write(
+                        ctx,
+                        new Pending(false, null, null, false),
+                        Answer.text(408, "request not received whole in time"));
+            }
+            return;
+        }
         super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof java.io.IOException
+                || cause instanceof io.netty.handler.codec.PrematureChannelClosureException)) {
+            counters.exception(cause); // a bug: counted and logged; the connection goes, the server stays
+        }
         ctx.close();
     }
 
