@@ -256,7 +256,8 @@ public final class VswitchMain {
                 metrics = MetricsServer.start(
                         config.metrics().address(),
                         vswitch,
-                        controlCpus(config.pmd().cores()));
+                        controlCpus(config.pmd().cores()),
+                        server.counters());
             } catch (VswitchException e) {
                 err.println("panda vswitch: " + oneLine(e.getMessage()));
                 server.close();

@@ -19,17 +19,34 @@ public final class FakeControl implements Control {
     public volatile int pmdClears;
     /** Thrown by the next call, then cleared. */
     public volatile RuntimeException failNext;
+    /** Thrown by the next call, then cleared (an Error, as a broken invariant would throw). */
+    public volatile Error errorNext;
     /** Each call sleeps this long first (to see calls serialised). */
     public volatile long delayMillis;
+    /** Non-null: each call waits for it to open first (a call that blocks until the test lets it go). */
+    public volatile java.util.concurrent.CountDownLatch gate;
 
     private void enter() {
         threads.add(Thread.currentThread().getName());
+        java.util.concurrent.CountDownLatch g = gate;
+        if (g != null) {
+            try {
+                g.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (delayMillis > 0) {
             try {
                 Thread.sleep(delayMillis);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        Error e = errorNext;
+        if (e != null) {
+            errorNext = null;
+            throw e;
         }
         RuntimeException f = failNext;
         if (f != null) {

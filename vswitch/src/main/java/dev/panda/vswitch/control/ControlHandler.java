@@ -28,7 +28,10 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * One connection: decodes each aggregated request, runs it on the control executor (never on the
  * event loop: a Control call may open a device), and writes the answers in request order. While a
- * request is in flight the channel stops reading; requests a client pipelined wait in a queue.
+ * request is in flight the channel stops reading; requests a client pipelined wait in a queue. The
+ * codec still asks for reads while part-way through a request, so the bytes received and not yet
+ * answered are bounded too: past {@code maxQueuedBytes} the {@link ReadGate} holds every read until
+ * answers go out.
  */
 final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
@@ -36,27 +39,39 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private final Executor executor;
     private final ControlServer.Counters counters;
     private final int maxPending;
+    private final int maxQueuedBytes;
     private final RequestTimer timer;
+    private final ReadGate gate;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean busy;
+    /** Bytes of the requests received and not yet answered (the one in flight included). */
+    private long queuedBytes;
 
-    private record Pending(ControlRoutes.Request request, ControlRoutes.Response preset, boolean keepAlive) {}
+    /** @param size the request's body and target bytes, held until its answer is written */
+    private record Pending(
+            ControlRoutes.Request request, ControlRoutes.Response preset, boolean keepAlive, long size) {}
 
     /**
-     * @param maxPending requests a client may pipeline before the connection is closed
-     * @param timer      told when a whole request arrived (null: none)
+     * @param maxPending     requests a client may pipeline before the connection is closed
+     * @param maxQueuedBytes request bytes received and not yet answered beyond which reads are held
+     * @param timer          told when a whole request arrived (null: none)
+     * @param gate           holds reads while over {@code maxQueuedBytes}
      */
     ControlHandler(
             ControlRoutes routes,
             Executor executor,
             ControlServer.Counters counters,
             int maxPending,
-            RequestTimer timer) {
+            int maxQueuedBytes,
+            RequestTimer timer,
+            ReadGate gate) {
         this.routes = routes;
         this.executor = executor;
         this.counters = counters;
         this.maxPending = maxPending;
+        this.maxQueuedBytes = maxQueuedBytes;
         this.timer = timer;
+        this.gate = gate;
     }
 
     @Override
@@ -67,7 +82,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         boolean keepAlive = HttpUtil.isKeepAlive(msg);
         Pending p;
         if (msg.decoderResult().isFailure()) {
-            p = new Pending(null, refusal(msg.decoderResult().cause()), false);
+            p = new Pending(null, refusal(msg.decoderResult().cause()), false, 0);
         } else {
             p = decode(msg, keepAlive);
         }
@@ -77,13 +92,23 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         pending.add(p);
+        queuedBytes += p.size();
         ctx.channel().config().setAutoRead(false);
+        if (queuedBytes > maxQueuedBytes && !gate.holding()) {
+            counters.countReadsHeld();
+            gate.hold();
+        }
         if (!busy) {
             next(ctx);
         }
     }
 
-    /** The answer to a request the codec or the gate refused: 401, 414, 431 or 400. */
+    /** Whether no request is in flight or queued (a {@code 100 Continue} now comes in turn). */
+    boolean idle() {
+        return !busy && pending.isEmpty();
+    }
+
+    /** The answer to a request the codec, the gate or the aggregator refused: 401, 413, 414, 417, 431 or 400. */
     static ControlRoutes.Response refusal(Throwable cause) {
         if (cause instanceof RequestGate.Refusal r) {
             return ControlRoutes.Response.error(r.status, r.getMessage());
@@ -113,7 +138,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return new Pending(
                     null,
                     ControlRoutes.Response.error(400, "malformed URI: " + ControlRoutes.oneLine(e.getMessage())),
-                    keepAlive);
+                    keepAlive,
+                    0);
         }
         byte[] body = ByteBufUtil.getBytes(msg.content());
         return new Pending(
@@ -125,7 +151,8 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                         body,
                         msg.headers().get(HttpHeaderNames.CONTENT_TYPE)),
                 null,
-                keepAlive);
+                keepAlive,
+                (long) body.length + msg.uri().length());
     }
 
     private void next(ChannelHandlerContext ctx) {
@@ -147,18 +174,33 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 try {
                     r = routes.handle(p.request());
                 } catch (RuntimeException e) {
-                    r = ControlRoutes.Response.error(500, "internal error: " + e);
+                    r = internalError(e);
+                } catch (Throwable e) { // an Error: still answered, so the connection never waits forever
+                    counters.exception(e);
+                    r = internalError(e);
                 }
                 ControlRoutes.Response answer = r;
                 ctx.channel().eventLoop().execute(() -> write(ctx, p, answer));
             });
         } catch (RejectedExecutionException e) {
-            write(ctx, new Pending(p.request(), null, false), ControlRoutes.Response.error(503, "shutting down"));
+            write(
+                    ctx,
+                    new Pending(p.request(), null, false, p.size()),
+                    ControlRoutes.Response.error(503, "shutting down"));
         }
+    }
+
+    private static ControlRoutes.Response internalError(Throwable e) {
+        return ControlRoutes.Response.error(
+                500, "internal error: " + e.getClass().getSimpleName() + ": " + ControlRoutes.oneLine(e.getMessage()));
     }
 
     private void write(ChannelHandlerContext ctx, Pending p, ControlRoutes.Response r) {
         counters.request(r.status());
+        queuedBytes -= p.size();
+        if (queuedBytes <= maxQueuedBytes) {
+            gate.release();
+        }
         FullHttpResponse res = new DefaultFullHttpResponse(
                 HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(r.body()));
         if (r.contentType() != null) {
@@ -201,7 +243,7 @@ final class ControlHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 pending.clear();
                 write(
                         ctx,
-                        new Pending(null, null, false),
+                        new Pending(null, null, false, 0),
                         ControlRoutes.Response.error(408, "request not received whole in time"));
             }
             return;

@@ -5,9 +5,9 @@ import dev.panda.vswitch.VswitchException;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -15,13 +15,15 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
@@ -49,6 +51,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 
 /**
  * The control API: HTTP/1.1 with JSON bodies, served by Netty's epoll transport on a unix domain
@@ -123,6 +126,7 @@ public final class ControlServer implements AutoCloseable {
         private final LongAdder timeouts = new LongAdder();
         private final LongAdder refusedConnections = new LongAdder();
         private final LongAdder exceptions = new LongAdder();
+        private final LongAdder readsHeld = new LongAdder();
 
         void request(int status) {
             requests.increment();
@@ -137,6 +141,10 @@ public final class ControlServer implements AutoCloseable {
 
         void countTimeout() {
             timeouts.increment();
+        }
+
+        void countReadsHeld() {
+            readsHeld.increment();
         }
 
         void refusedConnection() {
@@ -169,6 +177,14 @@ public final class ControlServer implements AutoCloseable {
         /** Connections closed at once because their listener had {@code maxConnections} open. */
         public long refusedConnections() {
             return refusedConnections.sum();
+        }
+
+        /**
+         * Times a connection's reads were held because the requests it had sent and not yet been
+         * answered held more than {@link ControlLimits#maxQueuedBytes()} bytes.
+         */
+        public long readsHeld() {
+            return readsHeld.sum();
         }
 
         /** Unexpected exceptions in a connection's handlers (a bug if not zero). */
@@ -304,12 +320,16 @@ public final class ControlServer implements AutoCloseable {
             ControlLimits limits,
             ControlToken token) {
         RequestTimer timer = new RequestTimer(limits.requestTimeout());
+        ReadGate gate = new ReadGate(timer);
+        ControlHandler handler = new ControlHandler(
+                routes, executor, counters, limits.maxPipelined(), limits.maxQueuedBytes(), timer, gate);
         c.pipeline()
                 .addLast("request-timer", timer)
                 .addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
                 .addLast(
                         "write-timeout",
                         new WriteTimeoutHandler(limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS))
+                .addLast("read-gate", gate)
                 .addLast(
                         "http",
                         new HttpServerCodec(new HttpDecoderConfig()
@@ -317,8 +337,8 @@ public final class ControlServer implements AutoCloseable {
                                 .setMaxHeaderSize(limits.maxHeaderBytes())
                                 .setMaxChunkSize(8192)))
                 .addLast("gate", new RequestGate(limits.maxHeaders(), token, counters))
-                .addLast("aggregator", new Aggregator(limits.maxBody(), counters))
-                .addLast("control", new ControlHandler(routes, executor, counters, limits.maxPipelined(), timer));
+                .addLast("aggregator", new Aggregator(limits.maxBody(), handler::idle))
+                .addLast("control", handler);
     }
 
     /**
@@ -511,13 +531,22 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    /** Aggregates a request up to the body limit; a larger one gets a JSON 413 and the connection closes. */
+    /**
+     * Aggregates a request up to the body limit. Every answer it causes goes through {@link
+     * ControlHandler}, so it is JSON, counted and in request order: a body over the limit (by its
+     * Content-Length, or as its chunks arrive) is a 413 and the connection closes; an {@code Expect}
+     * other than {@code 100-continue} is a 417 and the connection closes. {@code 100 Continue} is
+     * sent only while the connection has no request in flight or queued (it must not come before an
+     * earlier request's answer); otherwise it is left out and the client sends its body after its
+     * own wait, as RFC 9110 lets it.
+     */
     private static final class Aggregator extends HttpObjectAggregator {
-        private final Counters counters;
+        private final BooleanSupplier idle;
 
-        Aggregator(int maxBody, Counters counters) {
+        /** @param idle whether the connection has no request in flight or queued */
+        Aggregator(int maxBody, BooleanSupplier idle) {
             super(maxBody);
-            this.counters = counters;
+            this.idle = idle;
         }
 
         /**
@@ -531,15 +560,37 @@ public final class ControlServer implements AutoCloseable {
         }
 
         @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            if (!start.decoderResult().isSuccess()) {
+                return null; // answered for what is wrong with it; no 100 first
+            }
+            String expect = start.headers().get(HttpHeaderNames.EXPECT);
+            if (expect == null || start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) < 0) {
+                return null; // HTTP/1.0 expectations are ignored (RFC 9110, 10.1.1)
+            }
+            if (!HttpUtil.is100ContinueExpected(start)) {
+                start.headers().remove(HttpHeaderNames.EXPECT);
+                start.setDecoderResult(DecoderResult.failure(new RequestGate.Refusal(
+                        417, "unsupported expectation '" + ControlRoutes.oneLine(expect) + "': only 100-continue")));
+                return null;
+            }
+            start.headers().remove(HttpHeaderNames.EXPECT);
+            if (HttpUtil.getContentLength(start, -1L) > maxContentLength || !idle.getAsBoolean()) {
+                return null; // too large: a 413 follows (isContentLengthInvalid); busy: no 100 out of turn
+            }
+            return new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER);
+        }
+
+        /** Passes the request on refused: ControlHandler answers 413 in turn and closes; the rest is not read. */
+        @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            counters.request(413);
-            byte[] body = Json.error(413, "request body larger than " + maxContentLength() + " bytes");
-            FullHttpResponse res = new DefaultFullHttpResponse(
-                    HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(body));
-            res.headers().set(HttpHeaderNames.CONTENT_TYPE, ControlRoutes.JSON);
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            HttpUtil.setContentLength(res, body.length);
-            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            HttpRequest head = (HttpRequest) oversized;
+            FullHttpRequest refused = new DefaultFullHttpRequest(
+                    head.protocolVersion(), head.method(), head.uri(), Unpooled.EMPTY_BUFFER);
+            refused.setDecoderResult(DecoderResult.failure(
+                    new RequestGate.Refusal(413, "request body larger than " + maxContentLength() + " bytes")));
+            ctx.fireChannelRead(refused);
         }
     }
 }

@@ -5,15 +5,15 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.util.concurrent.TimeUnit;
 
 /**
- * First in a control connection's pipeline, before the HTTP codec: a request must arrive whole
- * within the request timeout from its first byte, and a new connection must deliver its first
- * request within it. A client that dribbles headers or never finishes a body gets {@link #EXPIRED}
- * (the handler answers 408 and closes). {@link #done()} is called for each whole request.
+ * First in a control (or metrics) connection's pipeline, before the HTTP codec: a request must
+ * arrive whole within the request timeout from its first byte, and a new connection must deliver
+ * its first request within it. A client that dribbles headers or never finishes a body gets {@link
+ * #EXPIRED} (the handler answers 408 and closes). {@link #done()} is called for each whole request.
  */
-final class RequestTimer extends ChannelInboundHandlerAdapter {
+public final class RequestTimer extends ChannelInboundHandlerAdapter {
 
     /** The user event fired when a request did not arrive in time. */
-    static final Object EXPIRED = new Object() {
+    public static final Object EXPIRED = new Object() {
         @Override
         public String toString() {
             return "request timeout";
@@ -23,8 +23,9 @@ final class RequestTimer extends ChannelInboundHandlerAdapter {
     private final long nanos;
     private ChannelHandlerContext ctx;
     private io.netty.util.concurrent.Future<?> deadline;
+    private boolean paused;
 
-    RequestTimer(java.time.Duration timeout) {
+    public RequestTimer(java.time.Duration timeout) {
         this.nanos = timeout.toNanos();
     }
 
@@ -57,10 +58,31 @@ final class RequestTimer extends ChannelInboundHandlerAdapter {
     }
 
     /** A whole request arrived: the clock stops until the next byte. */
-    void done() {
+    public void done() {
+        paused = false;
         if (deadline != null) {
             deadline.cancel(false);
             deadline = null;
+        }
+    }
+
+    /**
+     * The server stopped reading ({@link ReadGate}): the clock stops; {@link #resume()} restarts it
+     * with the whole timeout if it was running.
+     */
+    void pause() {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+            paused = true;
+        }
+    }
+
+    /** Reading again: a clock {@link #pause()} stopped runs again from the start. */
+    void resume() {
+        if (paused) {
+            paused = false;
+            arm();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.panda.vswitch.metrics;
 
+import dev.panda.vswitch.control.RequestTimer;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -44,24 +45,41 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
     private record Pending(boolean head, String accept, Answer preset, boolean keepAlive) {}
 
+    /** A request whose {@code Expect} is not {@code 100-continue} (the aggregator marks it): 417. */
+    static final class ExpectationFailed extends Exception {
+        ExpectationFailed(String expect) {
+            super("unsupported expectation '" + oneLine(expect) + "': only 100-continue", null, false, false);
+        }
+    }
+
     private final Function<String, Exposition.Scrape> scrape;
     private final Executor executor;
     private final MetricsServer.Counters counters;
+    private final RequestTimer timer;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean busy;
 
     /**
      * @param scrape   renders the metrics for an {@code Accept} header (runs on {@code executor})
      * @param executor where scrapes run
+     * @param timer    told when a whole request arrived (null: none)
      */
-    MetricsHandler(Function<String, Exposition.Scrape> scrape, Executor executor, MetricsServer.Counters counters) {
+    MetricsHandler(
+            Function<String, Exposition.Scrape> scrape,
+            Executor executor,
+            MetricsServer.Counters counters,
+            RequestTimer timer) {
         this.scrape = scrape;
         this.executor = executor;
         this.counters = counters;
+        this.timer = timer;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
+        if (timer != null) {
+            timer.done();
+        }
         if (pending.size() >= MAX_PENDING) {
             counters.answered(429);
             ctx.close();
@@ -74,8 +92,16 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
+    /** Whether no request is in flight or queued (a {@code 100 Continue} now comes in turn). */
+    boolean idle() {
+        return !busy && pending.isEmpty();
+    }
+
     /** What a request asks for; everything but a scrape is answered at once. */
     static Pending decode(FullHttpRequest msg) {
+        if (msg.decoderResult().cause() instanceof ExpectationFailed e) {
+            return new Pending(false, null, Answer.text(417, e.getMessage()), false);
+        }
         if (msg.decoderResult().isFailure()) {
             return new Pending(
                     false,
@@ -131,7 +157,7 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 try {
                     Exposition.Scrape s = scrape.apply(p.accept());
                     a = new Answer(200, s.contentType(), s.body(), null);
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // an Error too: answered, so the connection never waits forever
                     a = Answer.text(500, "scrape failed: " + oneLine(String.valueOf(e.getMessage())));
                 }
                 Answer answer = a;
@@ -174,11 +200,29 @@ final class MetricsHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             ctx.close();
             return;
         }
+        if (evt == RequestTimer.EXPIRED) {
+            counters.countTimeout();
+            if (busy) {
+                ctx.close(); // an answer is on its way: a 408 now would come out of order
+            } else {
+                busy = true;
+                pending.clear();
+                write(
+                        ctx,
+                        new Pending(false, null, null, false),
+                        Answer.text(408, "request not received whole in time"));
+            }
+            return;
+        }
         super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof java.io.IOException
+                || cause instanceof io.netty.handler.codec.PrematureChannelClosureException)) {
+            counters.exception(cause); // a bug: counted and logged; the connection goes, the server stays
+        }
         ctx.close();
     }
 

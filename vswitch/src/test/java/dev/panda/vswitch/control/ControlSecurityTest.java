@@ -10,10 +10,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.ctl.CtlClient;
+import dev.panda.vswitch.metrics.MetricsServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.UnixDomainSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,11 +30,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -398,6 +408,187 @@ class ControlSecurityTest {
             }
             assertTrue(control.bridges.isEmpty(), "the unfinished POST did nothing");
             assertEquals(6, s.counters().timeouts());
+            assertEquals(0, s.counters().exceptions());
+        }
+    }
+
+    /**
+     * A client pipelines 24 POSTs of 512 KiB (12 MiB) on one connection while the first call is
+     * blocked: the server stops reading once the requests it holds pass the 256 KiB budget, so the
+     * client's writes stall after the first request, the socket buffers and one read, instead of
+     * the whole 12 MiB being read into memory. Once the call returns every request is answered, in
+     * order, and nothing is lost.
+     */
+    @Test
+    void pipelinedBodiesStallTheClientInsteadOfFillingTheHeap() throws Exception {
+        FakeControl control = new FakeControl();
+        CountDownLatch gate = new CountDownLatch(1);
+        control.gate = gate;
+        int n = 24;
+        int size = 512 << 10;
+        long total = 0;
+        List<byte[]> requests = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String body = "{\"name\": \"br" + i + "\"}";
+            byte[] r = ("POST /v1/bridges HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\n" + body
+                            + " ".repeat(size - body.length()))
+                    .getBytes(StandardCharsets.ISO_8859_1);
+            requests.add(r);
+            total += r.length;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (ControlServer s = ControlServer.start(dir.resolve("p.ctl"), control, null);
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(s.path()))) {
+            AtomicLong written = new AtomicLong();
+            Future<?> writer = pool.submit(() -> {
+                for (byte[] r : requests) {
+                    for (int off = 0; off < r.length; off += 16384) {
+                        written.addAndGet(ch.write(ByteBuffer.wrap(r, off, Math.min(16384, r.length - off))));
+                    }
+                }
+                return null;
+            });
+            // until the writer has made no progress for 1 s (or has written everything; 20 s at most)
+            long last = -1;
+            long stillSince = System.nanoTime();
+            long end = stillSince + 20_000_000_000L;
+            while (!writer.isDone() && System.nanoTime() < end) {
+                long w = written.get();
+                if (w != last) {
+                    last = w;
+                    stillSince = System.nanoTime();
+                } else if (System.nanoTime() - stillSince > 1_000_000_000L) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertFalse(writer.isDone(), "the server read all " + total + " bytes while a call was blocked");
+            assertTrue(written.get() < 4 << 20, "the server took " + written.get() + " bytes");
+            // PRE assertEquals(1, s.counters().readsHeld());
+            gate.countDown();
+            Future<String> answers = pool.submit(() -> {
+                ByteArrayOutputStream got = new ByteArrayOutputStream();
+                ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+                while (got.toString(StandardCharsets.ISO_8859_1).split("HTTP/1.1 ", -1).length - 1 < n
+                        && ch.read(buf) >= 0) {
+                    got.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                return got.toString(StandardCharsets.ISO_8859_1);
+            });
+            writer.get(20, TimeUnit.SECONDS);
+            String text = answers.get(20, TimeUnit.SECONDS);
+            assertEquals(n, text.split("HTTP/1.1 201 ", -1).length - 1, text);
+            for (int i = 1; i < n; i++) {
+                assertTrue(text.indexOf("\"br" + (i - 1) + "\"") < text.indexOf("\"br" + i + "\""), "answers in order");
+            }
+            assertEquals(n, control.bridges.size());
+            assertEquals(0, s.counters().errors());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The control API's counters reach {@code /metrics}: a 401 on TCP, a 413 and a 408 on the
+     * socket and one good call are scraped as {@code panda_control_*} values.
+     */
+    @Test
+    void controlCountersAreExportedAsMetrics() throws Exception {
+        try (ControlServer s =
+                        tcpServer(new FakeControl(), ControlLimits.DEFAULT.withRequestTimeout(Duration.ofMillis(500)));
+                MetricsServer m = MetricsServer.start(
+                        new InetSocketAddress("127.0.0.1", 0), new FakeControl(), null, s.counters())) {
+            assertEquals(401, Raw.exchange(s.tcpAddress(), post(null)).status());
+            assertEquals(
+                    413,
+                    Raw.exchange(s.path(), "POST /v1/bridges HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{")
+                            .status());
+            try (Raw silent = Raw.unix(s.path())) {
+                assertEquals(408, silent.read(Duration.ofSeconds(5)).status());
+            }
+            assertEquals(
+                    200,
+                    new CtlClient(s.path(), Duration.ofSeconds(5))
+                            .call("GET", "/v1/show", null, null)
+                            .status());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(
+                                            "http://127.0.0.1:" + m.address().getPort() + "/metrics"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            List<String> lines = List.of(r.body().split("\n"));
+            for (String want : List.of(
+                    "panda_control_requests_total 4.0",
+                    "panda_control_errors_total 3.0",
+                    "panda_control_unauthorized_total 1.0",
+                    "panda_control_timeouts_total 1.0",
+                    "panda_control_refused_connections_total 0.0",
+                    "panda_control_exceptions_total 0.0",
+                    "panda_control_reads_held_total 0.0")) {
+                assertTrue(lines.contains(want), "no '" + want + "' in\n" + r.body());
+            }
+        }
+    }
+
+    /**
+     * {@code Expect} as curl sends it: {@code 100-continue} with a body over the limit is a JSON
+     * 413 and the connection closes (no {@code 100 Continue}, no late 408); an expectation other
+     * than {@code 100-continue} is a JSON 417; {@code 100-continue} with a body that fits gets
+     * {@code 100 Continue}, then the answer; and on a connection with a call in flight no {@code
+     * 100 Continue} goes out ahead of that call's answer.
+     */
+    @Test
+    void expectHeadersGetJsonAnswersInOrder() throws Exception {
+        FakeControl control = new FakeControl();
+        try (ControlServer s = ControlServer.start(dir.resolve("e.ctl"), control, null)) {
+            try (Raw r = Raw.unix(s.path())) {
+                r.send("POST /v1/bridges HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + (2 << 20)
+                        + "\r\nContent-Type: application/json\r\n\r\n");
+                Raw.Result res = r.read(Duration.ofSeconds(5));
+                assertTrue(res.closed(), "connection left open: " + res.text());
+                assertEquals(413, res.status(), res.text());
+                assertTrue(res.text().contains("\"status\" : 413"), res.text());
+                assertEquals(1, res.text().split("HTTP/1.1 ", -1).length - 1, "one answer only: " + res.text());
+            }
+            Raw.Result res = Raw.exchange(s.path(), "GET /v1/show HTTP/1.1\r\nHost: x\r\nExpect: x\r\n\r\n");
+            assertEquals(417, res.status(), res.text());
+            assertTrue(res.closed());
+            assertTrue(
+                    res.text().contains("\"error\" : \"unsupported expectation 'x': only 100-continue\""), res.text());
+            String body = "{\"name\": \"br0\"}";
+            String head = "POST /v1/bridges HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n";
+            try (Raw r = Raw.unix(s.path())) {
+                r.send(head);
+                long end = System.nanoTime() + 5_000_000_000L;
+                while (!r.read(Duration.ZERO).text().contains("\r\n\r\n") && System.nanoTime() < end) {
+                    Raw.sleep(5);
+                }
+                assertEquals(
+                        "HTTP/1.1 100 Continue\r\n\r\n", r.read(Duration.ZERO).text());
+                r.send(body + "GET /v1/show HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                String text = r.read(Duration.ofSeconds(5)).text();
+                assertTrue(text.contains("HTTP/1.1 201 "), text);
+            }
+            // a call in flight: the pipelined request's 100 Continue must not come before its answer
+            CountDownLatch gate = new CountDownLatch(1);
+            control.gate = gate;
+            try (Raw r = Raw.unix(s.path())) {
+                r.send("GET /v1/show HTTP/1.1\r\nHost: x\r\n\r\n" + head.replace("br0", "br1"));
+                gate.countDown();
+                long end = System.nanoTime() + 5_000_000_000L;
+                while (!r.read(Duration.ZERO).text().contains("\r\n\r\n") && System.nanoTime() < end) {
+                    Raw.sleep(5);
+                }
+                assertTrue(
+                        r.read(Duration.ZERO).text().startsWith("HTTP/1.1 200 "),
+                        r.read(Duration.ZERO).text());
+            }
+            assertEquals(2, s.counters().errors());
             assertEquals(0, s.counters().exceptions());
         }
     }

@@ -226,6 +226,32 @@ class ControlServerTest {
         assertEquals(200, call("GET", "/v1/show", null).status());
     }
 
+    /**
+     * A call that throws an Error (here an AssertionError) is answered 500 with a JSON body and
+     * counted, and the connection goes on: the request pipelined behind it is answered too.
+     */
+    @Test
+    void anErrorInACallIsAnswered500AndTheConnectionGoesOn() throws Exception {
+        control.errorNext = new AssertionError("broken\ninvariant");
+        try (Raw r = Raw.unix(sock)) {
+            r.send("GET /v1/show HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /v1/show HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            Raw.Result res = r.read(Duration.ofSeconds(10));
+            assertTrue(res.closed(), "no answer, connection left open: " + res.text());
+            assertEquals(500, res.status(), res.text());
+            String first = res.text()
+                    .substring(res.text().indexOf("\r\n\r\n") + 4, res.text().indexOf("HTTP/1.1 200"));
+            JsonNode n = Json.MAPPER.readTree(first);
+            assertEquals(500, n.get("status").asInt());
+            assertEquals(
+                    "internal error: AssertionError: broken invariant",
+                    n.get("error").asText());
+            assertTrue(res.text().contains("HTTP/1.1 200 "), "the next request was answered: " + res.text());
+        }
+        assertEquals(1, server.counters().exceptions());
+        assertEquals(200, call("GET", "/v1/show", null).status());
+    }
+
     @Test
     void callsAreSerialisedOffTheEventLoop() throws Exception {
         control.delayMillis = 100;

@@ -18,7 +18,7 @@ import java.util.Set;
  */
 class MetricsHttpFuzzTest {
 
-    private static final Set<Integer> STATUSES = Set.of(200, 400, 404, 405, 413);
+    private static final Set<Integer> STATUSES = Set.of(200, 400, 404, 405, 413, 417);
 
     @FuzzTest(maxDuration = "20s")
     void anyBytesGetAKnownAnswer(byte[] input) {

@@ -167,6 +167,16 @@ class MetricsServerTest {
                 .startsWith("HTTP/1.1 413 "));
         assertTrue(
                 raw("GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startsWith("HTTP/1.1 400 "));
+        // Expect as curl sends it: over the limit, 413 and closed (no bare answer left open); another
+        // expectation, 417
+        String big = raw("GET /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " + (2 << 20)
+                + "\r\n\r\n");
+        assertTrue(big.startsWith("HTTP/1.1 413 ") && big.endsWith("request larger than 8192 bytes\n"), big);
+        String odd = raw("GET /metrics HTTP/1.1\r\nHost: x\r\nExpect: x\r\n\r\n");
+        assertTrue(
+                odd.startsWith("HTTP/1.1 417 ") && odd.endsWith("unsupported expectation 'x': only 100-continue\n"),
+                odd);
+        assertEquals(1, server.counters().answers(417));
         // two pipelined scrapes on one connection: two answers, in order
         String two = raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n"
                 + "Connection: close\r\n\r\n");
@@ -178,8 +188,114 @@ class MetricsServerTest {
         assertEquals(500, r.statusCode());
         assertEquals("scrape failed: boom\n", r.body());
         assertEquals(200, send("GET", "/metrics", null).statusCode());
-        assertEquals(1, server.counters().answers(413));
+        // one that throws an Error: answered all the same, never left waiting
+        control.errorNext = new AssertionError("broken invariant");
+        r = send("GET", "/metrics", null);
+        assertEquals(500, r.statusCode());
+        assertEquals("scrape failed: broken invariant\n", r.body());
+        assertEquals(200, send("GET", "/metrics", null).statusCode());
+        assertEquals(2, server.counters().answers(413));
         assertTrue(server.counters().answers(400) >= 4);
+    }
+
+    /**
+     * Slow clients on a listener with a 600 ms request deadline: one trickling its headers a byte
+     * every 100 ms (never idle for the 60 s idle timer) and one that connects and says nothing are
+     * each answered 408 and cut off within the deadline; on the default listener a connection over
+     * the limit is refused; all of it counted and scraped.
+     */
+    @Test
+    void slowClientsAreCutOffAndCounted() throws Exception {
+        try (MetricsServer m = MetricsServer.start(
+                new InetSocketAddress("127.0.0.1", 0), control, null, null, Duration.ofMillis(600))) {
+            for (String start : new String[] {"GET /metrics HTTP/1.1\r\nHost: x\r\n", null}) {
+                try (Socket s = new Socket("127.0.0.1", m.address().getPort())) {
+                    s.setSoTimeout(100);
+                    long t0 = System.nanoTime();
+                    OutputStream o = s.getOutputStream();
+                    ByteArrayOutputStream got = new ByteArrayOutputStream();
+                    boolean closed = false;
+                    for (int i = 0; !closed && System.nanoTime() - t0 < 5_000_000_000L; i++) {
+                        if (start != null) {
+                            try {
+                                o.write((i == 0 ? start : "X").getBytes(StandardCharsets.ISO_8859_1));
+                            } catch (java.io.IOException reset) {
+                                // closed under us: read what came
+                            }
+                        }
+                        try {
+                            int n = s.getInputStream().read();
+                            if (n < 0) {
+                                closed = true;
+                            } else {
+                                got.write(n);
+                                got.write(s.getInputStream()
+                                        .readNBytes(s.getInputStream().available()));
+                            }
+                        } catch (java.net.SocketTimeoutException nothingYet) {
+                            // 100 ms passed: the next byte
+                        } catch (java.net.SocketException reset) {
+                            closed = true;
+                        }
+                    }
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    String text = got.toString(StandardCharsets.ISO_8859_1);
+                    assertTrue(closed, "still connected after " + ms + " ms: " + text);
+                    assertTrue(ms >= 500 && ms < 2500, "closed after " + ms + " ms");
+                    assertTrue(text.startsWith("HTTP/1.1 408 "), text);
+                }
+            }
+            assertEquals(2, m.counters().timeouts());
+            assertEquals(2, m.counters().answers(408));
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + m.address().getPort() + "/metrics"))
+                            .timeout(Duration.ofSeconds(10))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertLine(r.body(), "panda_metrics_timeouts_total 2.0");
+            assertLine(r.body(), "panda_metrics_requests_total{code=\"408\"} 2.0");
+            assertLine(r.body(), "panda_metrics_refused_connections_total 0.0");
+            assertLine(r.body(), "panda_metrics_exceptions_total 0.0");
+        }
+        // the default listener (10 s deadline): one connection over the limit is refused and counted;
+        // the scrape goes over a connection that was let in
+        List<Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < MetricsServer.MAX_CONNECTIONS + 1; i++) {
+                held.add(new Socket("127.0.0.1", server.address().getPort()));
+            }
+            Socket extra = held.getLast();
+            extra.setSoTimeout(5000);
+            assertEquals(-1, extra.getInputStream().read(), "a connection over the limit was kept");
+            assertEquals(1, server.counters().refusedConnections());
+            Socket first = held.getFirst();
+            first.setSoTimeout(10_000);
+            first.getOutputStream()
+                    .write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            .getBytes(StandardCharsets.ISO_8859_1));
+            String body = new String(first.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(body.startsWith("HTTP/1.1 200 "), body);
+            assertLine(body, "panda_metrics_refused_connections_total 1.0");
+        } finally {
+            for (Socket h : held) {
+                h.close();
+            }
+        }
+    }
+
+    /** An unexpected exception in a connection's handlers is counted and closes it; a reset is not counted. */
+    @Test
+    void handlerExceptionsAreCounted() {
+        MetricsServer.Counters counters = new MetricsServer.Counters();
+        for (Throwable t : new Throwable[] {new IllegalStateException("a bug"), new java.io.IOException("reset")}) {
+            io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+            MetricsServer.pipeline(ch.pipeline(), a -> null, Runnable::run, counters, Duration.ofSeconds(10));
+            ch.pipeline().fireExceptionCaught(t);
+            assertTrue(!ch.isActive(), "connection closed after " + t);
+            ch.finishAndReleaseAll();
+        }
+        assertEquals(1, counters.exceptions());
     }
 
     /**
