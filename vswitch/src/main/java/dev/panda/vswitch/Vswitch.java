@@ -911,6 +911,7 @@ public final class Vswitch implements Control, AutoCloseable {
             b.flows = new BridgeFlows(b.config.name(), datapath.transmitters());
             b.flows.setFailMode(FailMode.parse(b.config.failMode()));
             b.flows.setGate(flowGate);
+            b.flows.setMaxFrame(pool.maxPacketLength());
         }
         return b.flows;
     }

@@ -53,6 +53,8 @@ public final class BridgeFlows {
     private long generation;
     private volatile Classifier classifier;
 
+    private volatile int maxFrame = 9216;
+
     /** Tables changed since {@link #classifier} was built; under this object's lock. */
     private final boolean[] stale = new boolean[TABLES];
 
@@ -897,10 +899,13 @@ public final class BridgeFlows {
      */
     public FlowModResult packetOut(int inPort, byte[] frame, List<Action> actions) {
         if (!(OfPort.isPhysical(inPort) || inPort == OfPort.CONTROLLER || inPort == OfPort.ANY)) {
-            return FlowModResult.fail(FlowError.BAD_OUT_PORT, "in_port " + OfPort.name(inPort));
+            return FlowModResult.fail(FlowError.BAD_PORT, "in_port " + OfPort.name(inPort));
         }
-        if (frame == null || frame.length < 14 || frame.length > 9216) {
-            return FlowModResult.fail(FlowError.BAD_ACTION_LEN, "a packet-out frame is 14..9216 bytes");
+        int most = maxFrame;
+        if (frame == null || frame.length < 14 || frame.length > most) {
+            // never cut short: a frame longer than a packet buffer holds is refused whole
+            return FlowModResult.fail(
+                    FlowError.BAD_REQUEST_LEN, "a packet-out frame is 14.." + most + " bytes (a packet buffer's room)");
         }
         FlowModResult bad = checkActions(actions, true);
         if (bad != null) {
@@ -908,10 +913,18 @@ public final class BridgeFlows {
         }
         if (packetOutsPending.incrementAndGet() > MAX_PENDING_PACKET_OUTS) {
             packetOutsPending.decrementAndGet();
-            return FlowModResult.fail(FlowError.EPERM, "too many packet-outs waiting");
+            return FlowModResult.fail(FlowError.REQUEST_EPERM, "too many packet-outs waiting");
         }
         packetOuts.add(new PacketOut(inPort, frame.clone(), actions.toArray(new Action[0])));
         return null;
+    }
+
+    /**
+     * The longest PACKET_OUT frame accepted: the room of the packet buffers it will be copied into
+     * (at most 9216, the largest frame any port here sends).
+     */
+    public void setMaxFrame(int bytes) {
+        maxFrame = Math.max(14, Math.min(9216, bytes));
     }
 
     /** True when a PACKET_OUT waits for the data path. */

@@ -5,6 +5,10 @@ package dev.panda.vswitch.flow;
  * OFPET_* type, {@link #code} the code within it.
  */
 public enum FlowError {
+    // OFPET_BAD_REQUEST (1): refusals of a PACKET_OUT as a whole
+    REQUEST_EPERM(1, 5),
+    BAD_REQUEST_LEN(1, 6),
+    BAD_PORT(1, 11),
     // OFPET_BAD_ACTION (2)
     BAD_ACTION_TYPE(2, 0),
     BAD_ACTION_LEN(2, 1),

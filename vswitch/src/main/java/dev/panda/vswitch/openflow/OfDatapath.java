@@ -45,6 +45,11 @@ public interface OfDatapath {
      */
     default void flush() {}
 
+    /** Most flows the bridge holds, all its tables together (TABLE_FEATURES' {@code max_entries}). */
+    default int maxFlows() {
+        return dev.panda.vswitch.flow.BridgeFlows.DEFAULT_MAX_FLOWS;
+    }
+
     /** Hands every PACKET_IN and FLOW_REMOVED queued since the last call to {@code sink}. */
     void drainEvents(EventSink sink);
 

@@ -380,7 +380,7 @@ final class OfSession extends ChannelInboundHandlerAdapter {
                 List<ByteBuf> entries = new ArrayList<>();
                 int n = dp.tables();
                 for (int i = 0; i < n; i++) {
-                    entries.add(enc.tableFeaturesEntry(i, n, 1_000_000));
+                    entries.add(enc.tableFeaturesEntry(i, n, dp.maxFlows())); // shared by all tables
                 }
                 write(enc.multipart(t.xid(), Of.MP_TABLE_FEATURES, entries));
             }

@@ -192,6 +192,11 @@ public final class VswitchDatapath implements OfDatapath {
     }
 
     @Override
+    public int maxFlows() {
+        return flows().maxFlows();
+    }
+
+    @Override
     public void flush() {
         BridgeFlows f = flows;
         if (f != null) {

@@ -668,10 +668,11 @@ class FlowTableTest {
         assertNull(f.packetOut(OfPort.CONTROLLER, web, List.of(new Action.Output(2), new Action.Output(OfPort.FLOOD))));
         assertNull(f.packetOut(4, web, List.of(new Action.Output(OfPort.TABLE))));
         assertEquals(
-                FlowError.BAD_OUT_PORT,
-                f.packetOut(OfPort.LOCAL, web, List.of()).error());
+                FlowError.BAD_PORT, f.packetOut(OfPort.LOCAL, web, List.of()).error(), "BAD_REQUEST/BAD_PORT");
         assertEquals(
-                FlowError.BAD_ACTION_LEN, f.packetOut(1, new byte[3], List.of()).error());
+                FlowError.BAD_REQUEST_LEN,
+                f.packetOut(1, new byte[3], List.of()).error(),
+                "BAD_REQUEST/BAD_LEN");
         assertTrue(f.hasPacketOuts());
         rec.what.clear();
         rec.frames.clear();
@@ -679,6 +680,25 @@ class FlowTableTest {
         assertFalse(f.hasPacketOuts());
         assertEquals(List.of("out:2", "flood", "out:6", "drop"), rec.what);
         assertEquals(1, f.flows(FlowFilter.ALL).get(0).packets());
+    }
+
+    @Test
+    void aPacketOutLongerThanAPacketBufferIsRefusedNotCutShort() {
+        BridgeFlows f = secure();
+        f.setMaxFrame(pool.maxPacketLength());
+        byte[] longest = java.util.Arrays.copyOf(web, pool.maxPacketLength());
+        longest[longest.length - 1] = 0x5a;
+        FlowModResult refused =
+                f.packetOut(OfPort.CONTROLLER, new byte[pool.maxPacketLength() + 1], List.of(new Action.Output(2)));
+        assertEquals(FlowError.BAD_REQUEST_LEN, refused.error());
+        assertEquals(1, refused.error().type, "OFPET_BAD_REQUEST");
+        assertEquals(6, refused.error().code, "OFPBRC_BAD_LEN");
+        assertNull(f.packetOut(OfPort.CONTROLLER, longest, List.of(new Action.Output(2))));
+        rec.what.clear();
+        rec.frames.clear();
+        assertEquals(1, engine.packetOuts(f, rec));
+        assertEquals(List.of("out:2"), rec.what);
+        assertArrayEquals(longest, rec.frames.get(0), "sent whole");
     }
 
     @Test

@@ -366,6 +366,19 @@ class OfChannelTest {
     }
 
     @Test
+    void tableFeaturesAdvertiseTheBridgesRealFlowLimit() throws Exception {
+        passive(1);
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(msg(4, 18, 8, new byte[] {0, 12, 0, 0, 0, 0, 0, 0})); // MP_TABLE_FEATURES
+            byte[] r = p.read();
+            assertEquals(19, type(r));
+            // after the multipart header: length, table_id, pad, name[32], metadata match and write, config
+            assertEquals(65536, ByteBuffer.wrap(r).getInt(16 + 2 + 1 + 5 + 32 + 8 + 8 + 4), "max_entries");
+        }
+    }
+
+    @Test
     void aLargePortDescIsSplitWithReplyMore() throws Exception {
         passive(1500); // 1500 * 64 bytes > 64 KiB
         try (Peer p = connect()) {
