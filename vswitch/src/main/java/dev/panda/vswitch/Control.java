@@ -70,6 +70,11 @@ public interface Control {
         return List.of();
     }
 
+    /** Each bridge with flow tables: its PACKET_INs queued, dropped, and without a controller (metrics). */
+    default List<Views.PacketInView> packetIns() {
+        return List.of();
+    }
+
     default ConfigDiff apply(VswitchConfig desired, boolean dryRun) {
         throw new UnsupportedOperationException("apply");
     }

@@ -170,5 +170,11 @@ public final class Views {
     /** One OpenFlow table of a bridge with flows or lookups: for pmd-stats and metrics. */
     public record FlowTableView(String bridge, int table, int active, long lookups, long matched) {}
 
+    /**
+     * A bridge's PACKET_INs so far: queued for the OpenFlow channel, dropped because its ring was
+     * full, and not queued because no controller was connected.
+     */
+    public record PacketInView(String bridge, long queued, long dropped, long noController) {}
+
     public record Stats(List<PortStatsView> ports, List<BridgeStatsView> bridges) {}
 }

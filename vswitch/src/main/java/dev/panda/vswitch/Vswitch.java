@@ -945,6 +945,19 @@ public final class Vswitch implements Control, AutoCloseable {
         return out;
     }
 
+    @Override
+    public synchronized List<Views.PacketInView> packetIns() {
+        List<Views.PacketInView> out = new ArrayList<>();
+        for (BridgeState b : bridges.values()) {
+            BridgeFlows f = b.flows;
+            if (f != null) {
+                out.add(new Views.PacketInView(
+                        b.config.name(), f.packetInsQueued(), f.packetInsDropped(), f.packetInsNoController()));
+            }
+        }
+        return out;
+    }
+
     private BridgeState bridge(String name) {
         BridgeState b = bridges.get(name);
         if (b == null) {

@@ -226,6 +226,12 @@ public final class FakeControl implements Control {
     }
 
     @Override
+    public synchronized List<Views.PacketInView> packetIns() {
+        enter();
+        return List.of(new Views.PacketInView("br0", 40, 7, 3));
+    }
+
+    @Override
     public synchronized void clearPmdStats() {
         enter();
         pmdClears++;

@@ -324,6 +324,11 @@ public final class JournaledControl implements Control, AutoCloseable, BridgeFlo
     }
 
     @Override
+    public List<Views.PacketInView> packetIns() {
+        return inner.packetIns();
+    }
+
+    @Override
     public List<dev.panda.vswitch.capture.CaptureView> captures() {
         return inner.captures();
     }

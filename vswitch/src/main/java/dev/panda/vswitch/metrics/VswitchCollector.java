@@ -62,7 +62,8 @@ final class VswitchCollector implements MultiCollector {
             "panda_flow_table_active",
             "panda_flow_table_lookups_total",
             "panda_flow_table_matched_total",
-            "panda_openflow_events_total");
+            "panda_openflow_events_total",
+            "panda_openflow_packet_ins_total");
 
     @Override
     public MetricSnapshots collect() {
@@ -76,6 +77,7 @@ final class VswitchCollector implements MultiCollector {
         pmds(pmds, out);
         captures(control.captures(), out);
         flows(pmds, control.flowTables(), out);
+        packetIns(control.packetIns(), out);
         openflow(control.openflowCounters(), out);
         return new MetricSnapshots(out);
     }
@@ -323,6 +325,27 @@ final class VswitchCollector implements MultiCollector {
         out.add(active.build());
         out.add(lookups.build());
         out.add(matched.build());
+    }
+
+    /** Each bridge's PACKET_INs by outcome: queued for the channel, dropped (ring full), no controller. */
+    private static void packetIns(List<Views.PacketInView> bridges, List<MetricSnapshot> out) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder()
+                .name("panda_openflow_packet_ins")
+                .help("Outputs to CONTROLLER: queued for the OpenFlow channel, dropped because the bridge's"
+                        + " ring of 256 was full, or not queued because no controller was connected");
+        for (Views.PacketInView v : bridges) {
+            b.dataPoint(packetIns(v.bridge(), "queued", v.queued()));
+            b.dataPoint(packetIns(v.bridge(), "dropped", v.dropped()));
+            b.dataPoint(packetIns(v.bridge(), "no_controller", v.noController()));
+        }
+        out.add(b.build());
+    }
+
+    private static CounterDataPointSnapshot packetIns(String bridge, String outcome, long n) {
+        return CounterDataPointSnapshot.builder()
+                .labels(Labels.of("bridge", bridge, "outcome", outcome))
+                .value(n)
+                .build();
     }
 
     private static CounterSnapshot pmdCounter(

@@ -103,6 +103,9 @@ class MetricsServerTest {
         assertLine(body, "panda_flow_table_active{bridge=\"br0\",table=\"0\"} 3.0");
         assertLine(body, "panda_flow_table_lookups_total{bridge=\"br0\",table=\"0\"} 22.0");
         assertLine(body, "panda_flow_table_matched_total{bridge=\"br0\",table=\"0\"} 21.0");
+        assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"queued\"} 40.0");
+        assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"dropped\"} 7.0");
+        assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"no_controller\"} 3.0");
         assertTrue(body.contains("\njvm_gc_collection_seconds_count{"), "GC counts");
         assertTrue(body.contains("\njvm_memory_used_bytes{area=\"heap\"}"), "heap");
         // the scrape ran on the metrics executor, never on the event loop
