@@ -30,7 +30,9 @@ import java.util.Set;
  */
 public final class FlowJson {
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
     private static final Set<String> KEYS = Set.of(
             "command",
             "flow",

@@ -175,6 +175,15 @@ class ControlServerTest {
                 call("POST", "/v1/bridges", "{\"name\": \"b\", \"colour\": 1}"),
                 400,
                 "colour: unknown key; expected one of name, mac-aging, mac-table-size, fail-mode, ports, controllers");
+        // a repeated key is refused on every route, not settled by whichever value came last
+        a = call("PUT", "/v1/bridges/br0/fail-mode", "{\"fail-mode\": \"secure\", \"fail-mode\": \"standalone\"}");
+        assertEquals(400, a.status(), a.text());
+        a = call(
+                "POST",
+                "/v1/bridges/br0/flows",
+                "{\"flow\": \"priority=1,actions=drop\", \"priority\": 5, \"priority\": 6}");
+        assertEquals(400, a.status(), a.text());
+        assertTrue(json(a).get("error").asText().contains("Duplicate field"), a.text());
         assertError(call("GET", "/v2/show", null), 404, "no such path: /v2/show (see GET /v1/show)");
         assertError(call("GET", "/v1/bridges/a/b/c", null), 404, "no such path: /v1/bridges/a/b/c (see GET /v1/show)");
         a = call("PUT", "/v1/show", null);
