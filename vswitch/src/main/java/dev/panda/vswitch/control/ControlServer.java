@@ -575,6 +575,9 @@ public final class ControlServer implements AutoCloseable {
                 return null;
             }
             start.headers().remove(HttpHeaderNames.EXPECT);
+            if (!HttpUtil.isTransferEncodingChunked(start) && HttpUtil.getContentLength(start, 0L) <= 0) {
+                return null; // no body to wait for: the answer itself follows (RFC 9110, 10.1.1)
+            }
             if (HttpUtil.getContentLength(start, -1L) > maxContentLength || !idle.getAsBoolean()) {
                 return null; // too large: a 413 follows (isContentLengthInvalid); busy: no 100 out of turn
             }
