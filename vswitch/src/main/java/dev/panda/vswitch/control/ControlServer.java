@@ -17,17 +17,12 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
 import java.io.IOException;
@@ -561,28 +556,12 @@ public final class ControlServer implements AutoCloseable {
 
         @Override
         protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
-            if (!start.decoderResult().isSuccess()) {
-                return null; // answered for what is wrong with it; no 100 first
-            }
-            String expect = start.headers().get(HttpHeaderNames.EXPECT);
-            if (expect == null || start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) < 0) {
-                return null; // HTTP/1.0 expectations are ignored (RFC 9110, 10.1.1)
-            }
-            if (!HttpUtil.is100ContinueExpected(start)) {
-                start.headers().remove(HttpHeaderNames.EXPECT);
-                start.setDecoderResult(DecoderResult.failure(new RequestGate.Refusal(
-                        417, "unsupported expectation '" + ControlRoutes.oneLine(expect) + "': only 100-continue")));
-                return null;
-            }
-            start.headers().remove(HttpHeaderNames.EXPECT);
-            if (!HttpUtil.isTransferEncodingChunked(start) && HttpUtil.getContentLength(start, 0L) <= 0) {
-                return null; // no body to wait for: the answer itself follows (RFC 9110, 10.1.1)
-            }
-            if (HttpUtil.getContentLength(start, -1L) > maxContentLength || !idle.getAsBoolean()) {
-                return null; // too large: a 413 follows (isContentLengthInvalid); busy: no 100 out of turn
-            }
-            return new DefaultFullHttpResponse(
-                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER);
+            return ExpectContinue.answer(
+                    start,
+                    maxContentLength,
+                    idle,
+                    expect -> new RequestGate.Refusal(
+                            417, "unsupported expectation '" + ControlRoutes.oneLine(expect) + "': only 100-continue"));
         }
 
         /** Passes the request on refused: ControlHandler answers 413 in turn and closes; the rest is not read. */

@@ -4,6 +4,7 @@ import dev.panda.vswitch.Control;
 import dev.panda.vswitch.VswitchException;
 import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.ControlThreads;
+import dev.panda.vswitch.control.ExpectContinue;
 import dev.panda.vswitch.control.RequestTimer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -22,7 +23,6 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -301,27 +301,7 @@ public final class MetricsServer implements AutoCloseable {
 
         @Override
         protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
-            if (!start.decoderResult().isSuccess()) {
-                return null;
-            }
-            String expect = start.headers().get(HttpHeaderNames.EXPECT);
-            if (expect == null || start.protocolVersion().compareTo(HttpVersion.HTTP_1_1) < 0) {
-                return null; // HTTP/1.0 expectations are ignored (RFC 9110, 10.1.1)
-            }
-            if (!HttpUtil.is100ContinueExpected(start)) {
-                start.headers().remove(HttpHeaderNames.EXPECT);
-                start.setDecoderResult(DecoderResult.failure(new MetricsHandler.ExpectationFailed(expect)));
-                return null;
-            }
-            start.headers().remove(HttpHeaderNames.EXPECT);
-            if (!HttpUtil.isTransferEncodingChunked(start) && HttpUtil.getContentLength(start, 0L) <= 0) {
-                return null; // no body to wait for: the answer itself follows (RFC 9110, 10.1.1)
-            }
-            if (HttpUtil.getContentLength(start, -1L) > maxContentLength || !idle.getAsBoolean()) {
-                return null; // too large: handleOversizedMessage answers; busy: no 100 out of turn
-            }
-            return new DefaultFullHttpResponse(
-                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER);
+            return ExpectContinue.answer(start, maxContentLength, idle, MetricsHandler.ExpectationFailed::new);
         }
 
         @Override
