@@ -39,6 +39,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     private final boolean controller;
     private final Runnable onReady;
     private final Runnable onClose;
+    /** The listener that accepted this connection; null for an active one to a controller. */
+    private final ControllerTarget listener;
+
     private final java.util.concurrent.Executor exec;
     private volatile OfEncoder enc;
     private volatile ChannelHandlerContext ctx;
@@ -61,14 +64,17 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     /**
      * @param controller an active connection to a controller: it gets asynchronous messages from
      *                   the start and counts for the fail mode
+     * @param listener   the listener that accepted it (closed with it), or null
      */
     OfSession(
             OfDatapath dp,
             OfChannelCounters counters,
             boolean controller,
+            ControllerTarget listener,
             java.util.concurrent.Executor exec,
             Runnable onReady,
             Runnable onClose) {
+        this.listener = listener;
         this.exec = exec;
         this.dp = dp;
         this.counters = counters;
@@ -118,16 +124,7 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         try {
             if (frame.readableBytes() < 8) {
                 // a length of 4..7: shorter than the header it is part of, as bad as one under 4
-                counters.decodeErrors.increment();
-                LOG.log(
-                        System.Logger.Level.INFO,
-                        "{0} {1}: a message length of {2} is shorter than its header, closing",
-                        dp.bridge(),
-                        ctx.channel().remoteAddress(),
-                        frame.readableBytes());
-                ctx.writeAndFlush(enc.error(0, Of.ET_BAD_REQUEST, Of.BRC_BAD_LEN, null))
-                        .addListener(f -> ctx.close());
-                ctx.channel().config().setAutoRead(false);
+                badFraming(ctx, "a message length of " + frame.readableBytes() + " is shorter than its header");
                 return;
             }
             bytes = ByteBufUtil.getBytes(frame);
@@ -242,8 +239,8 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             return;
         }
         updateRead();
-        if ((more && ch.isWritable()) || (!ch.isActive() && !closeHandled)) {
-            scheduleDrain(); // its next turn, or the close that came meanwhile
+        if (more && (ch.isWritable() || !ch.isActive())) {
+            scheduleDrain(); // its next turn (a close that comes after this schedules its own)
         }
     }
 
@@ -450,6 +447,11 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         return true;
     }
 
+    /** Whether listener {@code t} accepted this connection. */
+    boolean acceptedBy(ControllerTarget t) {
+        return t.equals(listener);
+    }
+
     /** Closes the connection (its listener or bridge went away). */
     void close() {
         ChannelHandlerContext c = ctx;
@@ -500,21 +502,30 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         if (cause instanceof TooLongFrameException
                 || cause instanceof io.netty.handler.codec.CorruptedFrameException
                 || cause instanceof io.netty.handler.codec.DecoderException) {
-            counters.decodeErrors.increment();
-            LOG.log(
-                    System.Logger.Level.INFO,
-                    "{0} {1}: bad framing, closing: {2}",
-                    dp.bridge(),
-                    ctx.channel().remoteAddress(),
-                    cause.getMessage());
-            if (enc != null) {
-                ctx.writeAndFlush(enc.error(0, Of.ET_BAD_REQUEST, Of.BRC_BAD_LEN, null))
-                        .addListener(f -> ctx.close());
-                return;
-            }
-        } else {
-            LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", dp.bridge(), cause.toString());
+            badFraming(ctx, cause.getMessage());
+            return;
         }
+        LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", dp.bridge(), cause.toString());
         ctx.close();
+    }
+
+    /**
+     * A message the framer could not delimit, or one shorter than its header: counted, BAD_LEN
+     * sent (once the hello went out), nothing more read, and the connection closed.
+     */
+    private void badFraming(ChannelHandlerContext ctx, String why) {
+        counters.decodeErrors.increment();
+        LOG.log(
+                System.Logger.Level.INFO,
+                "{0} {1}: bad framing, closing: {2}",
+                dp.bridge(),
+                ctx.channel().remoteAddress(),
+                why);
+        ctx.channel().config().setAutoRead(false);
+        if (enc == null) {
+            ctx.close();
+            return;
+        }
+        ctx.writeAndFlush(enc.error(0, Of.ET_BAD_REQUEST, Of.BRC_BAD_LEN, null)).addListener(f -> ctx.close());
     }
 }

@@ -238,9 +238,6 @@ public final class OpenFlowService implements AutoCloseable {
         final Map<ControllerTarget, Active> actives = new ConcurrentHashMap<>();
         final Set<OfSession> sessions = ConcurrentHashMap.newKeySet();
         final Map<ControllerTarget, AtomicInteger> passiveCounts = new ConcurrentHashMap<>();
-        /** The connections each listener accepted, closed with it. */
-        final Map<ControllerTarget, Set<Channel>> accepted = new ConcurrentHashMap<>();
-
         final java.util.concurrent.ScheduledFuture<?> pump;
         final java.util.concurrent.ScheduledFuture<?> portPoll;
         final AtomicInteger controllers = new AtomicInteger();
@@ -260,9 +257,10 @@ public final class OpenFlowService implements AutoCloseable {
          */
         void closeListener(ControllerTarget t, Channel ch) {
             OpenFlowService.closeListener(ch);
-            Set<Channel> theirs = accepted.remove(t);
-            if (theirs != null) {
-                theirs.forEach(Channel::close);
+            for (OfSession s : sessions) {
+                if (s.acceptedBy(t)) {
+                    s.close();
+                }
             }
         }
 
@@ -273,7 +271,6 @@ public final class OpenFlowService implements AutoCloseable {
 
         Channel listen(ControllerTarget t) {
             AtomicInteger open = passiveCounts.computeIfAbsent(t, k -> new AtomicInteger());
-            Set<Channel> mine = accepted.computeIfAbsent(t, k -> ConcurrentHashMap.newKeySet());
             ChannelFuture f = new ServerBootstrap()
                     .group(group)
                     .channel(serverChannel)
@@ -288,12 +285,8 @@ public final class OpenFlowService implements AutoCloseable {
                                 c.close();
                                 return;
                             }
-                            mine.add(c);
-                            c.closeFuture().addListener(x -> {
-                                open.decrementAndGet();
-                                mine.remove(c);
-                            });
-                            pipeline(c, false, null);
+                            c.closeFuture().addListener(x -> open.decrementAndGet());
+                            pipeline(c, t, null);
                         }
                     })
                     .bind(t.address())
@@ -304,19 +297,23 @@ public final class OpenFlowService implements AutoCloseable {
             return f.channel();
         }
 
-        OfSession pipeline(Channel c, boolean controller, Active active) {
+        /**
+         * The session of connection {@code c}: one a listener accepted ({@code listener}), or one
+         * to a controller ({@code active}).
+         */
+        OfSession pipeline(Channel c, ControllerTarget listener, Active active) {
+            boolean controller = active != null;
             OfSession[] self = new OfSession[1];
             OfSession s = new OfSession(
                     dp,
                     counters,
                     controller,
+                    listener,
                     exec,
                     () -> {
                         if (controller) {
                             counters.connected.increment();
-                            if (active != null) {
-                                active.ready();
-                            }
+                            active.ready();
                             if (controllers.incrementAndGet() == 1) {
                                 dp.controllerConnected(true);
                             }
@@ -458,7 +455,7 @@ public final class OpenFlowService implements AutoCloseable {
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
-                            session = b.pipeline(c, true, Active.this);
+                            session = b.pipeline(c, null, Active.this);
                         }
                     })
                     .connect(t.address())

@@ -287,6 +287,7 @@ class OfChannelTest {
                 new FakeDatapath("br0", 1),
                 new OfChannelCounters(),
                 true,
+                null,
                 tasks::add,
                 () -> ready[0]++,
                 () -> closed[0]++);

@@ -63,7 +63,8 @@ class OfDecoderFuzzTest {
         FakeDatapath dp = new FakeDatapath("br0", 2);
         OfChannelCounters counters = new OfChannelCounters();
         EmbeddedChannel ch = new EmbeddedChannel();
-        OpenFlowService.handlers(ch, new OfSession(dp, counters, false, Runnable::run, () -> {}, () -> {}), 60_000);
+        OpenFlowService.handlers(
+                ch, new OfSession(dp, counters, false, null, Runnable::run, () -> {}, () -> {}), 60_000);
         ch.pipeline().fireChannelActive();
         // a valid hello first (as every peer must), then the bytes
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {4, 0, 0, 16, 0, 0, 0, 1, 0, 1, 0, 8, 0, 0, 0, 16}));
