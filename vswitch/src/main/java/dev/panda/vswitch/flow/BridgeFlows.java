@@ -247,18 +247,14 @@ public final class BridgeFlows {
                         "bridge " + bridge + ": cannot restore " + FlowFormat.match(m.match()) + ": " + bad.message());
             }
         }
-        boolean[] dirty = new boolean[TABLES];
         for (FlowMod m : adds) {
             tables[m.tableId()].add(new Rule(m, now, new FlowCounters(threads)));
             keys(m.tableId()).add(new RuleKey(m.priority(), m.match().normalized()));
             flowCount++;
-            dirty[m.tableId()] = true;
+            stale[m.tableId()] = true;
+            anyStale = true;
         }
-        for (int t = 0; t < TABLES; t++) {
-            if (dirty[t]) {
-                publish(t);
-            }
-        }
+        flushLocked(); // every table it filled, in one new classifier
     }
 
     // ---- flow mods ----------------------------------------------------------------------------
@@ -290,12 +286,7 @@ public final class BridgeFlows {
         Gate g = gate;
         if (g == null) {
             synchronized (this) {
-                deferring = defer;
-                try {
-                    r = applyLocked(m, System.nanoTime(), removed);
-                } finally {
-                    deferring = false;
-                }
+                r = applyLocked(m, System.nanoTime(), removed, defer);
             }
         } else {
             r = g.flowMod(this, m, () -> applyUndoable(m, removed, defer));
@@ -315,13 +306,7 @@ public final class BridgeFlows {
                 }
             }
             int savedCount = flowCount;
-            FlowModResult r;
-            deferring = defer;
-            try {
-                r = applyLocked(m, System.nanoTime(), removed);
-            } finally {
-                deferring = false;
-            }
+            FlowModResult r = applyLocked(m, System.nanoTime(), removed, defer);
             return new Applied() {
                 @Override
                 public FlowModResult result() {
@@ -505,6 +490,16 @@ public final class BridgeFlows {
             }
         }
         return null;
+    }
+
+    /** {@link #applyLocked}, its tables published now or, with {@code defer}, at {@link #flush()}. */
+    private FlowModResult applyLocked(FlowMod m, long now, List<FlowRemoved> removed, boolean defer) {
+        deferring = defer;
+        try {
+            return applyLocked(m, now, removed);
+        } finally {
+            deferring = false;
+        }
     }
 
     private FlowModResult applyLocked(FlowMod m, long now, List<FlowRemoved> removed) {
