@@ -12,6 +12,7 @@ import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import org.junit.jupiter.api.AfterAll;
 
 /**
  * Any bytes as one document of a capture queue, read back by the reader export and tail use
@@ -31,11 +32,24 @@ class CaptureRecordFuzzTest {
     private static synchronized void open() throws Exception {
         if (queue == null) {
             dir = Files.createTempDirectory("panda-capture-fuzz");
-            dir.toFile().deleteOnExit();
             queue = SingleChronicleQueueBuilder.binary(dir).build();
             appender = queue.createAppender();
             Files.writeString(dir.resolve("capture.json"), "{}");
             reader = CaptureReader.open(dir, false);
+        }
+    }
+
+    /** The queue's files go with the run: a fuzzing campaign writes gigabytes of them. */
+    @AfterAll
+    static synchronized void close() throws Exception {
+        if (queue != null) {
+            reader.close();
+            queue.close();
+            queue = null;
+        }
+        if (dir != null) {
+            CaptureNamespaceTest.deleteTree(dir);
+            assertFalse(Files.exists(dir), "left behind: " + dir);
         }
     }
 

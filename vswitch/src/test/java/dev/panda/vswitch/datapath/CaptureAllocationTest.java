@@ -11,6 +11,7 @@ import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.PmdConfig;
 import dev.panda.vswitch.config.PortConfig;
 import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -24,6 +25,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class CaptureAllocationTest {
 
+    /** The capture's queue (1.5..2.5 GB a run); JUnit removes it after each mode. */
+    @TempDir
+    java.nio.file.Path state;
+
     @ParameterizedTest
     @EnumSource(PmdConfig.Mode.class)
     void switchingAllocatesNothing(PmdConfig.Mode mode) throws Exception {
@@ -33,7 +38,6 @@ class CaptureAllocationTest {
             hs.vswitch.addBridge(BridgeConfig.of("br0"));
             hs.vswitch.addPort("br0", PortConfig.of("a", a.device));
             hs.vswitch.addPort("br0", PortConfig.of("b", b.device));
-            java.nio.file.Path state = java.nio.file.Files.createTempDirectory("panda-capture-alloc");
             hs.vswitch.stateDir(state);
             hs.vswitch.captureStart(new dev.panda.vswitch.capture.CaptureSpec(
                     "alloc", "a", "both", 128, "not arp and ether[0] & 1 = 0", null, 0, 0));
