@@ -211,7 +211,8 @@ final class PipelineDatapath extends Datapath {
             sw.tapSlot = pollers.size();
             int n = ev.count;
             sw.tick(nowSeconds);
-            if (ev.packetOuts) {
+            boolean outs = ev.packetOuts;
+            if (outs) {
                 ev.packetOuts = false;
                 packetOutPosted = false;
                 n += sw.packetOuts(s);
@@ -220,6 +221,9 @@ final class PipelineDatapath extends Datapath {
                 sw.emit(ev.handles[k], ev.decisions[k], ev.inPort, s);
             }
             sw.flush(s);
+            if (outs) {
+                Switching.packetOutsFlushed(s);
+            }
             perf.iteration(System.nanoTime() - t0, n);
         }
     }

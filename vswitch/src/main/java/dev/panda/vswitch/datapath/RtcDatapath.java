@@ -64,6 +64,7 @@ final class RtcDatapath extends Datapath {
             if (index == 0 && Switching.hasPacketOuts(s)) {
                 moved += sw.packetOuts(s);
                 sw.flush(s);
+                Switching.packetOutsFlushed(s);
             }
             perf.iteration(System.nanoTime() - t0, moved);
             return moved;

@@ -282,6 +282,18 @@ public final class Switching {
         return n;
     }
 
+    /**
+     * After the flush that follows {@link #packetOuts}: the PACKET_OUTs taken are out, which a
+     * BARRIER_REPLY behind them waits for.
+     */
+    static void packetOutsFlushed(Snapshot s) {
+        for (BridgeEntry b : s.bridges) {
+            if (b.flows != null) {
+                b.flows.packetOutsFlushed();
+            }
+        }
+    }
+
     /** True if a bridge of {@code s} has PACKET_OUTs waiting. */
     static boolean hasPacketOuts(Snapshot s) {
         for (BridgeEntry b : s.bridges) {

@@ -76,6 +76,16 @@ public final class BridgeFlows {
     final PacketInRing packetIns = new PacketInRing();
     final ConcurrentLinkedQueue<PacketOut> packetOuts = new ConcurrentLinkedQueue<>();
     final AtomicInteger packetOutsPending = new AtomicInteger();
+    /**
+     * PACKET_OUTs queued so far; they enter {@link #packetOuts} under {@code packetOuts}' lock, so
+     * the queue's order is this count's and the n-th one taken is the n-th one queued.
+     */
+    private long packetOutsQueued;
+    /** PACKET_OUTs the data path took (its one sending thread only). */
+    private long packetOutsTaken;
+    /** {@link #packetOutsTaken} as of the data path's last flush: those frames were handed to their ports. */
+    private volatile long packetOutsSent;
+
     private final AtomicLong packetInsNoController = new AtomicLong();
 
     /**
@@ -910,8 +920,49 @@ public final class BridgeFlows {
             packetOutsPending.decrementAndGet();
             return FlowModResult.fail(FlowError.REQUEST_EPERM, "too many packet-outs waiting");
         }
-        packetOuts.add(new PacketOut(inPort, frame.clone(), actions.toArray(new Action[0])));
+        PacketOut po = new PacketOut(inPort, frame.clone(), actions.toArray(new Action[0]));
+        synchronized (packetOuts) {
+            packetOutsQueued++;
+            packetOuts.add(po);
+        }
         return null;
+    }
+
+    /**
+     * How many PACKET_OUTs have been queued so far: once {@link #packetOutsSent()} reaches it, every
+     * one queued before this call has been sent (or dropped and counted). A BARRIER_REPLY waits for
+     * that, as OpenFlow 1.3 §6.2 asks: everything before the barrier is done when it is answered.
+     */
+    public long packetOutMark() {
+        synchronized (packetOuts) {
+            return packetOutsQueued;
+        }
+    }
+
+    /** How many PACKET_OUTs the data path has sent, in the order they were queued. */
+    public long packetOutsSent() {
+        return packetOutsSent;
+    }
+
+    /** The data path took one PACKET_OUT off the queue (its one sending thread). */
+    PacketOut takePacketOut() {
+        PacketOut po = packetOuts.poll();
+        if (po != null) {
+            packetOutsPending.decrementAndGet();
+            packetOutsTaken++;
+        }
+        return po;
+    }
+
+    /**
+     * The data path flushed its ports after sending PACKET_OUTs: those taken so far are out. Only
+     * the thread that takes them calls this.
+     */
+    public void packetOutsFlushed() {
+        long t = packetOutsTaken;
+        if (t != packetOutsSent) {
+            packetOutsSent = t;
+        }
     }
 
     /**

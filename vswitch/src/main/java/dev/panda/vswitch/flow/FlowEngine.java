@@ -398,8 +398,7 @@ public final class FlowEngine {
     public int packetOuts(BridgeFlows f, Egress egress) {
         int n = 0;
         BridgeFlows.PacketOut po;
-        while ((po = f.packetOuts.poll()) != null) {
-            f.packetOutsPending.decrementAndGet();
+        while ((po = f.takePacketOut()) != null) {
             n++;
             int h = pool.alloc();
             if (h < 0) {

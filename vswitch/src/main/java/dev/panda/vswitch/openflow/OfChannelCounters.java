@@ -21,6 +21,8 @@ public final class OfChannelCounters {
     final LongAdder tooManyConnections = new LongAdder();
     /** PACKET_IN, FLOW_REMOVED and PORT_STATUS not sent to a peer that was not reading. */
     final LongAdder asyncDropped = new LongAdder();
+    /** BARRIER_REPLYs sent before the PACKET_OUTs ahead of them, after waiting the longest allowed. */
+    final LongAdder barriersLate = new LongAdder();
 
     /** Name to value, in a fixed order (the metrics and the README use these names). */
     public Map<String, Long> snapshot() {
@@ -38,6 +40,7 @@ public final class OfChannelCounters {
         m.put("packet_ins", packetIns.sum());
         m.put("too_many_connections", tooManyConnections.sum());
         m.put("async_dropped", asyncDropped.sum());
+        m.put("barriers_late", barriersLate.sum());
         return m;
     }
 }

@@ -35,6 +35,19 @@ public interface OfDatapath {
     /** Sends {@code m.data()} through {@code m.actions()} as if received on {@code m.inPort()}. */
     void packetOut(OfMessage.PacketOut m) throws OfError;
 
+    /**
+     * How many PACKET_OUTs the bridge has queued so far, counting those {@link #packetOut} just
+     * queued: a BARRIER_REPLY after them waits until {@link #packetOutsSent()} reaches it.
+     */
+    default long packetOutMark() {
+        return 0;
+    }
+
+    /** How many queued PACKET_OUTs the data path has sent (or dropped and counted), in queue order. */
+    default long packetOutsSent() {
+        return Long.MAX_VALUE;
+    }
+
     /** Whether a controller (an active connection that completed its hello) is connected: fail mode. */
     void controllerConnected(boolean connected);
 

@@ -34,6 +34,12 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     /** Messages one turn of the executor takes from one connection before it lets others go. */
     private static final int TURN = 64;
 
+    /**
+     * Longest a BARRIER_REPLY waits for the data path to send the PACKET_OUTs before it; past it
+     * the reply goes and {@code barriers_late} counts it (a data path that does not turn round).
+     */
+    static final long BARRIER_WAIT_NANOS = 1_000_000_000L;
+
     private final OfDatapath dp;
     private final OfChannelCounters counters;
     private final boolean controller;
@@ -60,6 +66,21 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     private boolean draining;
     /** The close was handled (onClose run if the hello had been done); executor only. */
     private boolean closeHandled;
+
+    /** {@link OfDatapath#packetOutMark()} after this connection's last PACKET_OUT; executor only. */
+    private long packetOutMark;
+    /**
+     * A BARRIER_REQUEST whose PACKET_OUTs before it are not sent yet: its reply and every message
+     * after it wait (OpenFlow 1.3 §6.2). Executor only, as are the two below.
+     */
+    private boolean barrierWaiting;
+
+    private int barrierXid;
+    private long barrierSince;
+    /** A look at the waiting barrier is scheduled on the event loop. */
+    private volatile boolean recheckScheduled;
+
+    private int recheckMicros;
 
     /**
      * @param controller an active connection to a controller: it gets asynchronous messages from
@@ -200,11 +221,18 @@ final class OfSession extends ChannelInboundHandlerAdapter {
     private void drain() {
         ChannelHandlerContext c = ctx;
         io.netty.channel.Channel ch = c.channel();
+        if (barrierWaiting && !barrierAnswered(c)) {
+            synchronized (this) {
+                draining = false;
+            }
+            recheckLater(ch);
+            return;
+        }
         for (int n = 0; ; n++) {
             byte[] m;
             synchronized (this) {
                 // what a peer sent before it closed is still carried out (its answers go nowhere)
-                if ((ch.isActive() && !ch.isWritable()) || n == TURN) {
+                if (barrierWaiting || (ch.isActive() && !ch.isWritable()) || n == TURN) {
                     m = null;
                 } else {
                     m = inbox.poll();
@@ -226,6 +254,11 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, dp.bridge() + ": publishing flow changes failed", e);
         }
+        if (barrierWaiting) {
+            updateRead();
+            recheckLater(ch); // the messages after the barrier wait for it
+            return;
+        }
         boolean more;
         synchronized (this) {
             more = !inbox.isEmpty();
@@ -242,6 +275,51 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         if (more && (ch.isWritable() || !ch.isActive())) {
             scheduleDrain(); // its next turn (a close that comes after this schedules its own)
         }
+    }
+
+    /**
+     * Answers the waiting barrier if the data path has sent every PACKET_OUT before it (or the
+     * connection is gone, or it waited {@link #BARRIER_WAIT_NANOS}); returns whether it did.
+     */
+    private boolean barrierAnswered(ChannelHandlerContext c) {
+        boolean sent = dp.packetOutsSent() >= packetOutMark;
+        boolean late = System.nanoTime() - barrierSince > BARRIER_WAIT_NANOS;
+        if (!sent && c.channel().isActive() && !late) {
+            return false;
+        }
+        if (!sent && late) {
+            counters.barriersLate.increment();
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "{0}: the data path has not sent the PACKET_OUTs before barrier {1} in {2} ms; answering it",
+                    dp.bridge(),
+                    Integer.toUnsignedString(barrierXid),
+                    BARRIER_WAIT_NANOS / 1_000_000);
+        }
+        barrierWaiting = false;
+        c.writeAndFlush(enc.barrierReply(barrierXid));
+        return true;
+    }
+
+    /**
+     * Looks at the waiting barrier again soon: after 10 µs, then twice as long each time up to
+     * 1 ms (the data path sends PACKET_OUTs in its next iteration, microseconds away).
+     */
+    private void recheckLater(io.netty.channel.Channel ch) {
+        if (recheckScheduled) {
+            return;
+        }
+        recheckScheduled = true;
+        int us = recheckMicros;
+        recheckMicros = Math.min(1000, us * 2);
+        ch.eventLoop()
+                .schedule(
+                        () -> {
+                            recheckScheduled = false;
+                            scheduleDrain();
+                        },
+                        us,
+                        java.util.concurrent.TimeUnit.MICROSECONDS);
     }
 
     /**
@@ -332,7 +410,18 @@ final class OfSession extends ChannelInboundHandlerAdapter {
                 missSendLen = s.missSendLen();
                 async = true; // a tool that sets a miss_send_len wants packet-ins (ovs-ofctl monitor)
             }
-            case OfMessage.BarrierRequest b -> ctx.writeAndFlush(enc.barrierReply(b.xid()));
+            case OfMessage.BarrierRequest b -> {
+                if (dp.packetOutsSent() >= packetOutMark) {
+                    ctx.writeAndFlush(enc.barrierReply(b.xid()));
+                } else {
+                    // a PACKET_OUT before it is still queued for the data path: the reply, and
+                    // everything after the barrier, waits until it is sent
+                    barrierWaiting = true;
+                    barrierXid = b.xid();
+                    barrierSince = System.nanoTime();
+                    recheckMicros = 10;
+                }
+            }
             case OfMessage.RoleRequest r ->
                 ctx.writeAndFlush(enc.roleReply(r.xid(), Of.CR_ROLE_EQUAL, r.generationId())); // every peer is equal
             case OfMessage.FlowMod f -> {
@@ -341,6 +430,7 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             }
             case OfMessage.PacketOut p -> {
                 dp.packetOut(p);
+                packetOutMark = dp.packetOutMark();
                 counters.packetOuts.increment();
             }
             case OfMessage.DescRequest d -> {

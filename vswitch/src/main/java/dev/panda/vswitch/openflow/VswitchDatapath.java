@@ -192,6 +192,17 @@ public final class VswitchDatapath implements OfDatapath {
     }
 
     @Override
+    public long packetOutMark() {
+        return flows().packetOutMark();
+    }
+
+    @Override
+    public long packetOutsSent() {
+        BridgeFlows f = flows;
+        return f == null ? Long.MAX_VALUE : f.packetOutsSent();
+    }
+
+    @Override
     public int maxFlows() {
         return flows().maxFlows();
     }

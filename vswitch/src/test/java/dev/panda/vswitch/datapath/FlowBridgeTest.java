@@ -101,7 +101,16 @@ class FlowBridgeTest {
             assertEquals(hits + misses, t0.lookups());
 
             // packet-out from the controller port to b and to the tables (in_port=1: to c)
+            long bTx = hs.vswitch.stats("b").ports().get(0).txPackets();
             assertNull(f.packetOut(OfPort.CONTROLLER, Hosts.frame(B, C, 0, 50), List.of(new Action.Output(2))));
+            long mark = f.packetOutMark();
+            long until = System.currentTimeMillis() + 3000;
+            while (f.packetOutsSent() < mark && System.currentTimeMillis() < until) {
+                Thread.onSpinWait();
+            }
+            // what a BARRIER_REPLY waits for: once the data path says so, the frame is on b
+            assertTrue(f.packetOutsSent() >= mark, "sent " + f.packetOutsSent() + " of " + mark);
+            assertEquals(bTx + 1, hs.vswitch.stats("b").ports().get(0).txPackets());
             assertEquals(1, b.receive(300).size());
             assertNull(f.packetOut(1, Hosts.frame(A, C, 0, 50), List.of(new Action.Output(OfPort.TABLE))));
             assertEquals(1, c.receive(300).size());

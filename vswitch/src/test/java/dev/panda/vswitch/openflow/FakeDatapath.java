@@ -144,6 +144,20 @@ final class FakeDatapath implements OfDatapath {
         packetOuts.add(m);
     }
 
+    /** How many PACKET_OUTs the "data path" has sent; -1: all of them at once. */
+    volatile long packetOutsSent = -1;
+
+    @Override
+    public long packetOutMark() {
+        return packetOuts.size();
+    }
+
+    @Override
+    public long packetOutsSent() {
+        long n = packetOutsSent;
+        return n < 0 ? packetOuts.size() : n;
+    }
+
     @Override
     public void flush() {
         if (unflushed > 0) {

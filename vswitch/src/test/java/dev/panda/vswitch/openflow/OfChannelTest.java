@@ -2,6 +2,7 @@ package dev.panda.vswitch.openflow;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
@@ -364,6 +365,67 @@ class OfChannelTest {
             assertEquals(0, dp.unflushed, "every FLOW_MOD took effect before the barrier was answered");
             assertTrue(dp.flushes >= 1 && dp.flushes <= 10, dp.flushes + " flushes for 200 FLOW_MODs");
         }
+    }
+
+    /** A PACKET_OUT from CONTROLLER of a 60-byte frame with one output action. */
+    static byte[] packetOut(int xid, int outPort) {
+        ByteBuffer b = ByteBuffer.allocate(16 + 16 + 60);
+        b.putInt(-1).putInt(0xfffffffd).putShort((short) 16).put(new byte[6]); // no buffer, in CONTROLLER
+        b.putShort((short) 0)
+                .putShort((short) 16)
+                .putInt(outPort)
+                .putShort((short) 0)
+                .put(new byte[6]);
+        b.put(new byte[] {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0});
+        return msg(4, 13, xid, b.array());
+    }
+
+    @Test
+    void aBarrierIsAnsweredOnlyOnceThePacketOutsBeforeItAreSent() throws Exception {
+        FakeDatapath dp = passive(2);
+        dp.packetOutsSent = 0; // the data path has not got to the queue yet
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(packetOut(50, 1));
+            p.send(msg(4, 20, 51, new byte[0])); // BARRIER_REQUEST
+            p.send(msg(4, 2, 52, new byte[] {7})); // an ECHO_REQUEST after it
+            p.s.setSoTimeout(300);
+            assertThrows(
+                    java.net.SocketTimeoutException.class,
+                    p::read,
+                    "neither the barrier nor what follows it is answered while the PACKET_OUT waits");
+            assertEquals(1, dp.packetOuts.size(), "the PACKET_OUT was handed to the bridge");
+            p.s.setSoTimeout(5000);
+            dp.packetOutsSent = 1; // sent
+            byte[] reply = p.read();
+            assertEquals(21, type(reply));
+            assertEquals(51, xid(reply));
+            byte[] echo = p.read();
+            assertEquals(3, type(echo), "then the message after the barrier");
+            assertEquals(52, xid(echo));
+            // a barrier with nothing outstanding is answered at once
+            p.send(msg(4, 20, 53, new byte[0]));
+            assertEquals(53, xid(p.read()));
+        }
+        assertEquals(0, service.counters().snapshot().get("barriers_late"));
+    }
+
+    @Test
+    void aBarrierBehindADataPathThatDoesNotTurnRoundIsAnsweredLateAndCounted() throws Exception {
+        FakeDatapath dp = passive(2);
+        dp.packetOutsSent = 0; // and it stays so
+        try (Peer p = connect()) {
+            p.send(hello13());
+            p.send(packetOut(60, 1));
+            long t0 = System.nanoTime();
+            p.send(msg(4, 20, 61, new byte[0]));
+            byte[] reply = p.read();
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(21, type(reply));
+            assertEquals(61, xid(reply));
+            assertTrue(waited >= 900, "answered after " + waited + " ms");
+        }
+        assertEquals(1, service.counters().snapshot().get("barriers_late"));
     }
 
     @Test

@@ -193,6 +193,15 @@ class OvsOfctlVswitchTest {
                 assertTrue(rx > 0, ports);
             }
 
+            // packet-out: ovs-ofctl sends it and a barrier, and exits on the barrier's reply, by
+            // which time the frame is on b (a reply waits for the PACKET_OUTs before it)
+            String frame = "ffffffffffff" + "020000000001" + "88b5" + "00".repeat(46);
+            long bTx = v.stats("b").ports().get(0).txPackets();
+            OvsOfctl.ok("packet-out", target, "in_port=1,packet=" + frame + ",actions=output:2");
+            assertTrue(
+                    v.stats("b").ports().get(0).txPackets() >= bTx + 1,
+                    "the packet-out was sent before ovs-ofctl's barrier was answered");
+
             // del-flows: no flows, the bridge is a learning bridge again (standalone, no controller)
             OvsOfctl.ok("del-flows", target);
             assertEquals(Map.of(), dump(target));
