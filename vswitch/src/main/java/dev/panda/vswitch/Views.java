@@ -171,10 +171,17 @@ public final class Views {
     public record FlowTableView(String bridge, int table, int active, long lookups, long matched) {}
 
     /**
-     * A bridge's PACKET_INs so far: queued for the OpenFlow channel, dropped because its ring was
-     * full, and not queued because no controller was connected.
+     * A bridge's asynchronous OpenFlow messages so far. PACKET_INs: queued for the OpenFlow
+     * channel, dropped because its ring was full, and not queued because no controller was
+     * connected. FLOW_REMOVEDs: queued for the channel, and dropped because its queue (4096) was full.
      */
-    public record PacketInView(String bridge, long queued, long dropped, long noController) {}
+    public record PacketInView(
+            String bridge,
+            long queued,
+            long dropped,
+            long noController,
+            long flowRemovedQueued,
+            long flowRemovedDropped) {}
 
     public record Stats(List<PortStatsView> ports, List<BridgeStatsView> bridges) {}
 }

@@ -952,7 +952,12 @@ public final class Vswitch implements Control, AutoCloseable {
             BridgeFlows f = b.flows;
             if (f != null) {
                 out.add(new Views.PacketInView(
-                        b.config.name(), f.packetInsQueued(), f.packetInsDropped(), f.packetInsNoController()));
+                        b.config.name(),
+                        f.packetInsQueued(),
+                        f.packetInsDropped(),
+                        f.packetInsNoController(),
+                        f.flowRemovedQueued(),
+                        f.flowRemovedDropped()));
             }
         }
         return out;

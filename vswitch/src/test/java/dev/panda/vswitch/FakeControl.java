@@ -228,7 +228,7 @@ public final class FakeControl implements Control {
     @Override
     public synchronized List<Views.PacketInView> packetIns() {
         enter();
-        return List.of(new Views.PacketInView("br0", 40, 7, 3));
+        return List.of(new Views.PacketInView("br0", 40, 7, 3, 12, 5));
     }
 
     @Override

@@ -892,6 +892,24 @@ public final class BridgeFlows {
         return packetInsNoController.get();
     }
 
+    private final AtomicLong flowRemovedQueued = new AtomicLong();
+    private final AtomicLong flowRemovedDropped = new AtomicLong();
+
+    /** The OpenFlow channel's listener queued a FLOW_REMOVED ({@code true}) or had no room for it. */
+    public void countFlowRemoved(boolean queued) {
+        (queued ? flowRemovedQueued : flowRemovedDropped).incrementAndGet();
+    }
+
+    /** FLOW_REMOVED messages queued for the OpenFlow channel. */
+    public long flowRemovedQueued() {
+        return flowRemovedQueued.get();
+    }
+
+    /** FLOW_REMOVED messages dropped because the channel's queue was full. */
+    public long flowRemovedDropped() {
+        return flowRemovedDropped.get();
+    }
+
     void countNoController() {
         packetInsNoController.incrementAndGet();
     }

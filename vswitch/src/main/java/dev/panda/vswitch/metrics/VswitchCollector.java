@@ -63,7 +63,8 @@ final class VswitchCollector implements MultiCollector {
             "panda_flow_table_lookups_total",
             "panda_flow_table_matched_total",
             "panda_openflow_events_total",
-            "panda_openflow_packet_ins_total");
+            "panda_openflow_packet_ins_total",
+            "panda_openflow_flow_removed_total");
 
     @Override
     public MetricSnapshots collect() {
@@ -327,25 +328,44 @@ final class VswitchCollector implements MultiCollector {
         out.add(matched.build());
     }
 
-    /** Each bridge's PACKET_INs by outcome: queued for the channel, dropped (ring full), no controller. */
+    /**
+     * Each bridge's asynchronous OpenFlow messages by outcome. PACKET_INs: queued for the channel,
+     * dropped (ring full), no controller. FLOW_REMOVEDs: queued, dropped (queue full).
+     */
     private static void packetIns(List<Views.PacketInView> bridges, List<MetricSnapshot> out) {
-        CounterSnapshot.Builder b = CounterSnapshot.builder()
-                .name("panda_openflow_packet_ins")
-                .help("Outputs to CONTROLLER: queued for the OpenFlow channel, dropped because the bridge's"
-                        + " ring of 256 was full, or not queued because no controller was connected");
-        for (Views.PacketInView v : bridges) {
-            b.dataPoint(packetIns(v.bridge(), "queued", v.queued()));
-            b.dataPoint(packetIns(v.bridge(), "dropped", v.dropped()));
-            b.dataPoint(packetIns(v.bridge(), "no_controller", v.noController()));
-        }
-        out.add(b.build());
+        out.add(byOutcome(
+                "panda_openflow_packet_ins",
+                "Outputs to CONTROLLER: queued for the OpenFlow channel, dropped because the bridge's"
+                        + " ring of 256 was full, or not queued because no controller was connected",
+                bridges,
+                List.of("queued", "dropped", "no_controller"),
+                List.of(Views.PacketInView::queued, Views.PacketInView::dropped, Views.PacketInView::noController)));
+        out.add(byOutcome(
+                "panda_openflow_flow_removed",
+                "FLOW_REMOVED messages (flows flagged send_flow_rem that expired or were deleted):"
+                        + " queued for the OpenFlow channel, or dropped because its queue of 4096 was full",
+                bridges,
+                List.of("queued", "dropped"),
+                List.of(Views.PacketInView::flowRemovedQueued, Views.PacketInView::flowRemovedDropped)));
     }
 
-    private static CounterDataPointSnapshot packetIns(String bridge, String outcome, long n) {
-        return CounterDataPointSnapshot.builder()
-                .labels(Labels.of("bridge", bridge, "outcome", outcome))
-                .value(n)
-                .build();
+    /** A counter family with one data point per bridge and outcome, in the order given. */
+    private static CounterSnapshot byOutcome(
+            String name,
+            String help,
+            List<Views.PacketInView> bridges,
+            List<String> outcomes,
+            List<java.util.function.ToLongFunction<Views.PacketInView>> values) {
+        CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
+        for (Views.PacketInView v : bridges) {
+            for (int i = 0; i < outcomes.size(); i++) {
+                b.dataPoint(CounterDataPointSnapshot.builder()
+                        .labels(Labels.of("bridge", v.bridge(), "outcome", outcomes.get(i)))
+                        .value(values.get(i).applyAsLong(v))
+                        .build());
+            }
+        }
+        return b.build();
     }
 
     private static CounterSnapshot pmdCounter(

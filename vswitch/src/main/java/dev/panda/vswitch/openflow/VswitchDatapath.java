@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A vswitch bridge as its OpenFlow channel sees it, through {@link Control} only: ports and
@@ -27,7 +26,6 @@ public final class VswitchDatapath implements OfDatapath {
     private final long dpid;
     private final long started = System.nanoTime();
     private final ArrayBlockingQueue<FlowRemoved> removed = new ArrayBlockingQueue<>(MAX_REMOVED);
-    private final AtomicLong removedDropped = new AtomicLong();
     private volatile BridgeFlows flows;
 
     public VswitchDatapath(String bridge, Control control) {
@@ -53,11 +51,8 @@ public final class VswitchDatapath implements OfDatapath {
         BridgeFlows f = flows;
         if (f == null) {
             f = control.flows(bridge);
-            f.setFlowRemovedListener(e -> {
-                if (!removed.offer(e)) {
-                    removedDropped.incrementAndGet();
-                }
-            });
+            BridgeFlows counted = f;
+            f.setFlowRemovedListener(e -> counted.countFlowRemoved(removed.offer(e)));
             flows = f;
         }
         return f;
@@ -234,10 +229,5 @@ public final class VswitchDatapath implements OfDatapath {
         while ((e = removed.poll()) != null) {
             sink.flowRemoved(FlowTranslation.removed(e), e.reason().code);
         }
-    }
-
-    /** FLOW_REMOVED events dropped because the channel did not keep up. */
-    public long flowRemovedDropped() {
-        return removedDropped.get();
     }
 }

@@ -106,6 +106,8 @@ class MetricsServerTest {
         assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"queued\"} 40.0");
         assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"dropped\"} 7.0");
         assertLine(body, "panda_openflow_packet_ins_total{bridge=\"br0\",outcome=\"no_controller\"} 3.0");
+        assertLine(body, "panda_openflow_flow_removed_total{bridge=\"br0\",outcome=\"queued\"} 12.0");
+        assertLine(body, "panda_openflow_flow_removed_total{bridge=\"br0\",outcome=\"dropped\"} 5.0");
         assertTrue(body.contains("\njvm_gc_collection_seconds_count{"), "GC counts");
         assertTrue(body.contains("\njvm_memory_used_bytes{area=\"heap\"}"), "heap");
         // the scrape ran on the metrics executor, never on the event loop
