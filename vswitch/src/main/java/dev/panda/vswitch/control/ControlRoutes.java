@@ -13,6 +13,7 @@ import dev.panda.vswitch.flow.FlowFilter;
 import dev.panda.vswitch.flow.FlowJson;
 import dev.panda.vswitch.flow.FlowMod;
 import dev.panda.vswitch.flow.FlowModResult;
+import dev.panda.vswitch.flow.FlowModsResult;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,7 +110,7 @@ final class ControlRoutes {
             control.setFailMode(p.get(0), failModeBody(r.body()));
             return Response.empty();
         });
-        add("POST", "v1/bridges/*/flows", (r, p) -> flowMod(p.get(0), r.body(), FlowMod.Command.ADD));
+        add("POST", "v1/bridges/*/flows", (r, p) -> postFlows(p.get(0), r.body()));
         add("DELETE", "v1/bridges/*/flows", (r, p) -> {
             if (r.body() == null || new String(r.body(), StandardCharsets.UTF_8).isBlank()) {
                 return flowMod(p.get(0), null, FlowMod.Command.DELETE);
@@ -237,10 +238,45 @@ final class ControlRoutes {
         }
         FlowModResult res = f.apply(m);
         if (!res.isOk()) {
-            int status = res.error() == FlowError.TABLE_FULL || res.error() == FlowError.OVERLAP ? 409 : 400;
-            throw new VswitchException(status, FlowJson.describe(res));
+            throw new VswitchException(status(res), FlowJson.describe(res));
         }
         return Response.json(200, Map.of("affected", res.affected()));
+    }
+
+    /**
+     * {@code POST /v1/bridges/{br}/flows}: one flow mod (add-flow, mod-flows), or a list of them
+     * ({@link FlowBodies}, add-flows) applied all or none with one classifier published at the
+     * end: 200 {@code {"affected": N, "flow-mods": n}}; the first refused names its element
+     * ({@code flows[k]: ...}, 400, 409 a full table or an overlap) and nothing is applied.
+     */
+    private Response postFlows(String br, byte[] body) {
+        BridgeFlows f = control.flows(br);
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = FlowJson.tree(body == null ? new byte[0] : body);
+        } catch (IllegalArgumentException e) {
+            throw VswitchException.badRequest(e.getMessage());
+        }
+        List<FlowMod> mods = FlowBodies.list(root);
+        if (mods == null) {
+            return flowMod(br, body == null ? new byte[0] : body, FlowMod.Command.ADD);
+        }
+        FlowModsResult res = f.applyAll(mods);
+        if (!res.isOk()) {
+            FlowModResult bad = res.refusal();
+            String field = "flows[" + res.refusedAt() + "]";
+            throw new VswitchException(
+                    status(bad),
+                    field + ": " + FlowJson.describe(bad) + "; none of the " + mods.size() + " flow mods was applied",
+                    field);
+        }
+        return Response.json(
+                200, new java.util.TreeMap<>(Map.of("affected", res.affected(), "flow-mods", mods.size())));
+    }
+
+    /** A refused flow mod's status: 409 a full table or an overlap, else 400. */
+    private static int status(FlowModResult refused) {
+        return refused.error() == FlowError.TABLE_FULL || refused.error() == FlowError.OVERLAP ? 409 : 400;
     }
 
     /** {@code {"fail-mode": "secure"}}. */

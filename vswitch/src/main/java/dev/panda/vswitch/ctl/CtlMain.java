@@ -23,8 +23,9 @@ import java.util.function.Function;
 
 /**
  * {@code panda ctl [--control PATH] [--json] VERB ARGS}: each verb is one call on the running
- * vswitch's control API. Exit 0 on success; a bad argument, an unknown verb, a refused call or no
- * vswitch listening prints one line on stderr and exits 2.
+ * vswitch's control API ({@code add-flows}, {@link AddFlowsCtl}: several when its file's request
+ * would pass the body limit). Exit 0 on success; a bad argument, an unknown verb, a refused call or
+ * no vswitch listening prints one line on stderr and exits 2.
  */
 public final class CtlMain {
 
@@ -49,6 +50,10 @@ public final class CtlMain {
               set-fail-mode BR secure|standalone             what unmatched packets do without a controller
               add-flow BR FLOW                               add an OpenFlow flow, in ovs-ofctl's syntax, e.g.
                                                              'priority=10,ip,nw_dst=198.18.0.0/24,actions=output:2'
+              add-flows BR FILE|-                            add the flows of FILE (- stdin), one per line as add-flow
+                                                             takes them, all or none, published at once: the way
+                                                             to load many flows ('#' comments; a line may start
+                                                             with add, modify[_strict] or delete[_strict])
               mod-flows BR [--strict] FLOW                   change the actions of the flows FLOW covers
               del-flows BR [--strict] [FLOW]                 delete the flows FLOW covers (all without FLOW)
               dump-flows BR [table=N]                        the flows with their counters, as ovs-ofctl's
@@ -118,6 +123,12 @@ public final class CtlMain {
             }
             if (words.isEmpty()) {
                 throw new UsageException("no verb given (see panda ctl --help)");
+            }
+            if (words.getFirst().equals("add-flows")) {
+                // a file of flows: read and checked here, then one call (more for a file over the body limit)
+                AddFlowsCtl.Plan plan = AddFlowsCtl.parse(words.subList(1, words.size()), System.in);
+                return AddFlowsCtl.execute(
+                        plan, client(control, tokenFile, Duration.ofSeconds(timeout)), json, out, err);
             }
             Call call = parse(words, json);
             return execute(client(control, tokenFile, Duration.ofSeconds(timeout)), call, json, out, err);
@@ -306,8 +317,8 @@ public final class CtlMain {
             default ->
                 throw new UsageException("unknown verb '" + verb
                         + "'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats, pmd-stats,"
-                        + " pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, mod-flows, del-flows,"
-                        + " dump-flows, set-controller, del-controller, get-controller, capture");
+                        + " pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, add-flows, mod-flows,"
+                        + " del-flows, dump-flows, set-controller, del-controller, get-controller, capture");
         };
     }
 

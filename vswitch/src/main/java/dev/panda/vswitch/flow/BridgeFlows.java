@@ -184,6 +184,13 @@ public final class BridgeFlows {
         /** Runs {@code apply} (which carries out {@code m}), records it if it changed anything, returns its result. */
         FlowModResult flowMod(BridgeFlows flows, FlowMod m, java.util.function.Supplier<Applied> apply);
 
+        /**
+         * Runs {@code apply} (which carries out {@code mods}, all or none), records each flow mod
+         * that changed anything, in order, and returns the run's result. When it cannot record
+         * them all it keeps those it recorded ({@link AppliedAll#undoFrom}) and throws.
+         */
+        FlowModsResult flowMods(BridgeFlows flows, List<FlowMod> mods, java.util.function.Supplier<AppliedAll> apply);
+
         /** Runs {@code sweep} (which removes expired flows and lists them) and records what it removed. */
         List<Expired> expire(BridgeFlows flows, java.util.function.Supplier<List<Expired>> sweep);
     }
@@ -194,6 +201,18 @@ public final class BridgeFlows {
 
         /** Puts back the flows the flow mod changed (counters a reset_counts zeroed stay zero). */
         void undo();
+    }
+
+    /** A run of flow mods carried out by {@link #applyAll}, and how to keep only its beginning. */
+    public interface AppliedAll {
+        FlowModsResult result();
+
+        /**
+         * Puts the tables back as they were before the run, then carries out its first {@code
+         * keep} flow mods again (they succeed as they did): what stays when only those could be
+         * recorded. The data path gets the result at the run's end.
+         */
+        void undoFrom(int keep);
     }
 
     /** A flow a timeout removed: enough to find it in a table (table, priority, match). */
@@ -288,6 +307,120 @@ public final class BridgeFlows {
      */
     public FlowModResult applyDeferred(FlowMod m) {
         return apply(m, true);
+    }
+
+    /**
+     * Carries out {@code mods} in order, all or none, and gives the data path one new classifier
+     * at the end (each changed table rebuilt once): the way to load many flows, where one {@link
+     * #apply} per flow rebuilds its table each time. Stats and dumps see the tables change as
+     * {@link #applyDeferred} changes them. The first flow mod refused puts every table back as it
+     * was (nothing published, no FLOW_REMOVED; a {@code reset_counts} that zeroed counters stays
+     * zeroed, as for an undo) and the result names it. With a {@link Gate} every flow mod of the
+     * run that changed something is recorded before this returns; a gate that cannot record them
+     * all keeps those it did and throws.
+     */
+    public FlowModsResult applyAll(List<FlowMod> mods) {
+        List<FlowRemoved> removed = new ArrayList<>();
+        Gate g = gate;
+        try {
+            if (g == null) {
+                return applyAllUndoable(mods, removed).result();
+            }
+            return g.flowMods(this, mods, () -> applyAllUndoable(mods, removed));
+        } finally {
+            flush(); // what the run changed (or what an undo kept of it), in one classifier
+            notify(removed);
+        }
+    }
+
+    private synchronized AppliedAll applyAllUndoable(List<FlowMod> mods, List<FlowRemoved> removed) {
+        Saved before = new Saved();
+        long now = System.nanoTime();
+        List<FlowModResult> results = new ArrayList<>(mods.size());
+        for (int i = 0; i < mods.size(); i++) {
+            FlowModResult r = applyLocked(mods.get(i), now, removed, true);
+            if (!r.isOk()) {
+                before.restore(false);
+                removed.clear();
+                FlowModsResult refused = FlowModsResult.refused(i, r);
+                return new AppliedAll() {
+                    @Override
+                    public FlowModsResult result() {
+                        return refused;
+                    }
+
+                    @Override
+                    public void undoFrom(int keep) {
+                        // nothing was changed
+                    }
+                };
+            }
+            results.add(r);
+        }
+        FlowModsResult ok = FlowModsResult.ok(results);
+        return new AppliedAll() {
+            @Override
+            public FlowModsResult result() {
+                return ok;
+            }
+
+            @Override
+            public void undoFrom(int keep) {
+                synchronized (BridgeFlows.this) {
+                    before.restore(true);
+                    removed.clear();
+                    long again = System.nanoTime();
+                    for (int i = 0; i < keep && i < mods.size(); i++) {
+                        applyLocked(mods.get(i), again, removed, true);
+                    }
+                }
+            }
+        };
+    }
+
+    /** The tables as they were before a run of {@link #applyAll}; under this object's lock. */
+    private final class Saved {
+        @SuppressWarnings("unchecked")
+        private final List<Rule>[] rules = new List[TABLES];
+
+        private final boolean[] wasStale = stale.clone();
+        private final boolean wasAnyStale = anyStale;
+        private final int count = flowCount;
+
+        Saved() {
+            for (int t = 0; t < TABLES; t++) {
+                rules[t] = tables[t].isEmpty() ? List.of() : new ArrayList<>(tables[t]);
+            }
+        }
+
+        /**
+         * Puts every table back. {@code republish} false: nothing was published since, so the
+         * data path's classifier is still that of these tables (the stale marks go back too); true:
+         * a flush may have published the run meanwhile, so the tables put back are published again.
+         */
+        void restore(boolean republish) {
+            for (int t = 0; t < TABLES; t++) {
+                if (sameRules(rules[t], tables[t])) {
+                    continue;
+                }
+                tables[t].clear();
+                tables[t].addAll(rules[t]);
+                keys[t].clear(); // the run may have rebuilt it without a flow put back here
+                for (Rule r : rules[t]) {
+                    keys[t].add(new RuleKey(r.priority, r.match));
+                }
+                if (republish) {
+                    stale[t] = true;
+                    anyStale = true;
+                }
+            }
+            if (!republish) {
+                System.arraycopy(wasStale, 0, stale, 0, TABLES);
+                anyStale = wasAnyStale;
+            }
+            flowCount = count;
+            updateEngaged();
+        }
     }
 
     private FlowModResult apply(FlowMod m, boolean defer) {

@@ -65,14 +65,22 @@ public final class FlowJson {
 
     /** Parses a request body; {@code defaultCommand} when it names none. */
     public static FlowMod parse(byte[] body, FlowMod.Command defaultCommand) {
-        JsonNode root;
+        return parse(tree(body), defaultCommand);
+    }
+
+    /** A request body as JSON (a repeated key refused); null for an empty body. */
+    public static JsonNode tree(byte[] body) {
         try {
-            root = MAPPER.readTree(body);
+            return MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("cannot read the body: " + e.getMessage());
         }
+    }
+
+    /** One flow mod as JSON (a body, or an element of a list of them); {@code defaultCommand} when it names none. */
+    public static FlowMod parse(JsonNode root, FlowMod.Command defaultCommand) {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("a flow is a JSON object");
         }

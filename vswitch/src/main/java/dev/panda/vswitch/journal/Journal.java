@@ -87,6 +87,8 @@ public final class Journal implements AutoCloseable {
     /** Tests only: the next appends fail with this. */
     private volatile IOException injected;
 
+    private int injectAfter;
+
     private Journal(Path dir, ChangeKinds kinds, int compactAfter, FileChannel lockFile, FileLock lock) {
         this.dir = dir;
         this.kinds = kinds;
@@ -429,7 +431,7 @@ public final class Journal implements AutoCloseable {
         if (appender == null) {
             throw new IOException("the journal is not open for writing");
         }
-        IOException fault = injected;
+        IOException fault = injected();
         if (fault != null) {
             throw fault;
         }
@@ -452,7 +454,87 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Appends {@code payloads} as consecutive changes of {@code kind} (one entry each, as {@link
+     * #append} would write them) and msyncs them once, after the last; returns only once they are
+     * all on disk. A generation is compacted at most once, after the last, into {@code after} (the
+     * state after them all), so a snapshot never holds changes that entries after it repeat.
+     *
+     * @throws Partial the first {@link Partial#written()} are in the journal (synced), the others
+     *     are not (and, as for {@link #append}, a failure to write means every later append fails)
+     */
+    public synchronized void appendAll(
+            String kind, List<byte[]> payloads, java.util.function.Supplier<JournalState> after) throws Partial {
+        if (!kinds.names().contains(kind)) {
+            throw new IllegalArgumentException("unregistered change kind " + kind);
+        }
+        if (failedWith != null) {
+            throw new Partial(
+                    0, new IOException("the journal failed earlier (" + oneLine(failedWith.getMessage()) + ")"));
+        }
+        if (appender == null) {
+            throw new Partial(0, new IOException("the journal is not open for writing"));
+        }
+        int written = 0;
+        IOException fault = null;
+        for (byte[] payload : payloads) {
+            fault = injected(); // tests only
+            if (fault != null) {
+                break;
+            }
+            try {
+                writeUnsynced(appender, new JournalEntry(nextSeq, JournalEntry.Type.CHANGE, kind, payload));
+            } catch (RuntimeException e) {
+                failedWith = new IOException("append to " + genDir(generation) + ": " + oneLine(e.getMessage()), e);
+                fault = failedWith;
+                break;
+            }
+            nextSeq++;
+            written++;
+        }
+        try {
+            appender.sync(); // what was written, whole entries, reaches the disk
+        } catch (RuntimeException e) {
+            failedWith = new IOException("sync " + genDir(generation) + ": " + oneLine(e.getMessage()), e);
+            throw new Partial(0, failedWith);
+        }
+        changesInGeneration += written;
+        if (fault != null) {
+            throw new Partial(written, fault);
+        }
+        if (changesInGeneration >= compactAfter) {
+            try {
+                begin(after.get());
+            } catch (IOException | RuntimeException e) {
+                // the changes themselves are on disk in the current generation; compaction is retried later
+                changesInGeneration = compactAfter / 2;
+                System.getLogger(Journal.class.getName())
+                        .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@link #appendAll} could write only the first {@link #written()} of its changes. */
+    public static final class Partial extends IOException {
+        private final int written;
+
+        Partial(int written, IOException cause) {
+            super(cause.getMessage(), cause);
+            this.written = written;
+        }
+
+        /** How many of the changes, from the first, are in the journal. */
+        public int written() {
+            return written;
+        }
+    }
+
     private static void write(ExcerptAppender a, JournalEntry e) {
+        writeUnsynced(a, e);
+        a.sync();
+    }
+
+    private static void writeUnsynced(ExcerptAppender a, JournalEntry e) {
         byte[] bytes = e.encode();
         try (DocumentContext dc = a.writingDocument()) {
             try {
@@ -462,7 +544,6 @@ public final class Journal implements AutoCloseable {
                 throw x;
             }
         }
-        a.sync();
     }
 
     /** The sequence number the next entry gets. */
@@ -476,7 +557,23 @@ public final class Journal implements AutoCloseable {
     }
 
     synchronized void injectFailure(IOException e) {
+        injectFailure(e, 0);
+    }
+
+    /** Tests only: the entries after the next {@code after} fail with {@code e}. */
+    synchronized void injectFailure(IOException e, int after) {
+        injectAfter = after;
         injected = e;
+    }
+
+    /** Tests only: the fault the next entry meets, or null. */
+    private IOException injected() {
+        IOException e = injected;
+        if (e != null && injectAfter > 0) {
+            injectAfter--;
+            return null;
+        }
+        return e;
     }
 
     @Override

@@ -12,8 +12,10 @@ import dev.panda.vswitch.config.VswitchConfig;
 import dev.panda.vswitch.flow.BridgeFlows;
 import dev.panda.vswitch.flow.FlowMod;
 import dev.panda.vswitch.flow.FlowModResult;
+import dev.panda.vswitch.flow.FlowModsResult;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -220,6 +222,63 @@ public final class JournaledControl implements Control, AutoCloseable, BridgeFlo
             } catch (VswitchException e) {
                 flowModsRefused.incrementAndGet();
                 throw e;
+            }
+            return r;
+        }
+    }
+
+    /**
+     * A run of flow mods ({@link BridgeFlows#applyAll}, the control API's add-flows): applied, then
+     * each flow mod that changed something appended as its own {@code flow-mod} entry, as if sent
+     * one by one, with one msync for the run before the answer. If the journal takes only the
+     * first k entries, the flow mods they record stay applied (a restart brings them back), the
+     * others are undone, and the call is refused with a 500 that says how many stayed.
+     */
+    @Override
+    public FlowModsResult flowMods(BridgeFlows flows, List<FlowMod> mods, Supplier<BridgeFlows.AppliedAll> apply) {
+        synchronized (this) {
+            if (closing) {
+                throw new VswitchException(503, "the vswitch is shutting down");
+            }
+            BridgeFlows.AppliedAll a = apply.get();
+            FlowModsResult r = a.result();
+            if (!recording || flows.detached() || !r.isOk()) {
+                return r;
+            }
+            List<byte[]> payloads = new ArrayList<>();
+            List<Integer> changing = new ArrayList<>(); // the flow mod each payload records
+            for (int i = 0; i < mods.size(); i++) {
+                if (r.results().get(i).affected() > 0) {
+                    payloads.add(ChangeKinds.flowMod(flows.bridge(), mods.get(i)));
+                    changing.add(i);
+                }
+            }
+            if (payloads.isEmpty()) {
+                return r;
+            }
+            try {
+                journal.appendAll(ChangeKinds.FLOW_MOD, payloads, this::state);
+            } catch (Journal.Partial e) {
+                appendFailures.incrementAndGet();
+                // from the first flow mod not in the journal on, the run is undone
+                int keep = e.written() < changing.size() ? changing.get(e.written()) : mods.size();
+                flowModsRefused.addAndGet(mods.size() - keep);
+                String undone;
+                try {
+                    a.undoFrom(keep);
+                    undone = e.written() == 0
+                            ? "none of the " + mods.size() + " flow mods was applied"
+                            : "the first " + keep + " of the " + mods.size()
+                                    + " flow mods are applied and in the journal, the others were undone";
+                } catch (RuntimeException u) {
+                    undone = "undoing the others failed too (" + Journal.oneLine(u.getMessage())
+                            + "): the running state has flow mods the journal does not";
+                }
+                throw new VswitchException(
+                        500,
+                        "journal: cannot write " + ChangeKinds.FLOW_MOD + " to " + journal.dir() + " ("
+                                + Journal.oneLine(e.getMessage()) + "); " + undone,
+                        e);
             }
             return r;
         }

@@ -62,4 +62,43 @@ class ControlBodyFuzzTest {
         }
         assertEquals(c, ConfigFiles.configFromJson(ConfigFiles.toJson(c).getBytes(StandardCharsets.UTF_8)));
     }
+
+    /**
+     * Any bytes as the body of {@code POST /v1/bridges/br0/flows} (one flow mod, or add-flows'
+     * {@code {"flows": [...]}}): applied (200; a list publishes one classifier at most) or refused with
+     * 400/409 and a one-line JSON error (a field named starts it), the flows as they were and
+     * nothing published.
+     */
+    @FuzzTest(maxDuration = "20s")
+    void anyFlowsBodyIsAppliedWholeOrRefusedChangingNothing(byte[] body) throws IOException {
+        FakeControl control = new FakeControl();
+        control.addBridge(BridgeConfig.of("br0"));
+        ControlRoutes routes = new ControlRoutes(control);
+        var flows = control.flows("br0");
+        flows.applyAll(List.of(
+                dev.panda.vswitch.flow.FlowText.parse(
+                        "priority=5,ip,nw_dst=10.0.0.0/8,actions=drop", dev.panda.vswitch.flow.FlowMod.Command.ADD),
+                dev.panda.vswitch.flow.FlowText.parse(
+                        "table=1,arp,actions=NORMAL", dev.panda.vswitch.flow.FlowMod.Command.ADD)));
+        var before = flows.state();
+        long published = flows.generation();
+        ControlRoutes.Response r = routes.handle(
+                new ControlRoutes.Request("POST", List.of("v1", "bridges", "br0", "flows"), Map.of(), null, body));
+        assertTrue(Set.of(200, 400, 409).contains(r.status()), r.status() + " " + new String(r.body()));
+        JsonNode n = Json.MAPPER.readTree(r.body());
+        if (r.status() == 200) {
+            if (n.has("flow-mods")) { // a list (one flow mod publishes each table it changes)
+                assertTrue(flows.generation() - published <= 1, "more than one classifier for one list");
+            }
+            return;
+        }
+        assertEquals(before, flows.state(), "a refused body changed the flows");
+        assertEquals(published, flows.generation(), "a refused body published a classifier");
+        assertEquals(r.status(), n.get("status").asInt());
+        String error = n.get("error").asText();
+        assertFalse(error.isBlank() || error.contains("\n") || error.contains("\r"), error);
+        if (n.has("field")) {
+            assertTrue(error.startsWith(n.get("field").asText() + ": "), error);
+        }
+    }
 }

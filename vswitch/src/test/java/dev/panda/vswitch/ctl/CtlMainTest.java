@@ -168,8 +168,8 @@ class CtlMainTest {
         refused("no port named zz", "port-stats", "zz");
         refused(
                 "unknown verb 'add-bridge'; verbs: add-br, del-br, add-port, del-port, show, fdb-show, port-stats,"
-                        + " pmd-stats, pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, mod-flows, del-flows,"
-                        + " dump-flows, set-controller, del-controller, get-controller, capture",
+                        + " pmd-stats, pmd-stats-clear, config-show, apply, set-fail-mode, add-flow, add-flows,"
+                        + " mod-flows, del-flows, dump-flows, set-controller, del-controller, get-controller, capture",
                 "add-bridge",
                 "br0");
         refused(

@@ -240,6 +240,89 @@ class FlowJournalTest {
         }
     }
 
+    static Match host(int i) {
+        return Match.builder().ethType(0x0800).ipv4Dst(0x0a010000 | i, -1).build();
+    }
+
+    @Test
+    void aRunOfFlowModsIsJournaledOneEntryEachAndCompactedOnceAfterIt() throws Exception {
+        FakeControl fake = new FakeControl();
+        Path jd = dir.resolve("journal");
+        try (Journal j = Journal.open(jd, KINDS, 100)) {
+            j.begin(fake.config());
+            JournaledControl jc = new JournaledControl(fake, j);
+            jc.addBridge(BridgeConfig.of("br0"));
+            BridgeFlows flows = fake.flows("br0"); // the tables a snapshot reads
+            flows.setGate(jc);
+            assertTrue(flows.apply(add(1, IN2, 3, 0)).isOk());
+            List<FlowMod> mods = new java.util.ArrayList<>();
+            for (int i = 0; i < 250; i++) {
+                mods.add(add(100, host(i), 1 + i % 5, i));
+            }
+            mods.add(add(100, host(7), 9, 0).withCommand(FlowMod.Command.MODIFY_STRICT));
+            mods.add(FlowMod.delete(0, IP1)); // covers nothing: not journaled
+            mods.add(FlowMod.delete(0, IN2)
+                    .withCommand(FlowMod.Command.DELETE_STRICT)
+                    .withPriority(1));
+            long seq = j.nextSeq();
+            int gen = j.generation();
+            long published = flows.generation();
+            assertTrue(flows.applyAll(mods).isOk());
+            assertEquals(published + 1, flows.generation(), "one classifier for the run");
+            assertEquals(250, flows.flowCount());
+            // 252 flow-mod entries, then (past 100 changes) one compaction: a snapshot of the state after them all
+            assertEquals(seq + 252 + 1, j.nextSeq());
+            assertEquals(gen + 1, j.generation(), "compacted once, after the run");
+        }
+        try (Journal j = Journal.open(jd, KINDS, 100)) {
+            assertEquals(List.of(), j.recovery().problems());
+            assertEquals(fake.flows("br0").state(), j.recovery().journalState().flowsOf("br0"));
+        }
+    }
+
+    @Test
+    void aRunTheJournalTakesOnlyInPartKeepsThatPartAndUndoesTheRest() throws Exception {
+        FakeControl fake = new FakeControl();
+        Path jd = dir.resolve("journal");
+        try (Journal j = Journal.open(jd, KINDS, 1000)) {
+            j.begin(fake.config());
+            JournaledControl jc = new JournaledControl(fake, j);
+            jc.addBridge(BridgeConfig.of("br0"));
+            BridgeFlows flows = fake.flows("br0"); // the tables a snapshot reads
+            flows.setGate(jc);
+            assertTrue(flows.apply(add(100, IP1, 1, 0)).isOk());
+            FlowTableState before = flows.state();
+            List<FlowMod> mods = new java.util.ArrayList<>();
+            mods.add(FlowMod.delete(0, IN2)); // covers nothing: not journaled, not counted as written
+            for (int i = 0; i < 6; i++) {
+                mods.add(add(50, host(i), 2, 0));
+            }
+            j.injectFailure(new IOException("disk full"), 3);
+            long published = flows.generation();
+            VswitchException e = assertThrows(VswitchException.class, () -> flows.applyAll(mods));
+            assertEquals(500, e.status());
+            assertTrue(
+                    e.getMessage().contains("disk full")
+                            && e.getMessage()
+                                    .endsWith("the first 4 of the 7 flow mods are applied and in the journal, the"
+                                            + " others were undone"),
+                    e.getMessage());
+            assertEquals(4, flows.flowCount(), "the flow and the first 3 of the run");
+            assertEquals(published + 1, flows.generation(), "what stays, published once");
+            assertEquals(3, jc.flowModsRefused());
+            FlowTableState kept = flows.state();
+            // the journal takes nothing more: the run is undone whole
+            e = assertThrows(VswitchException.class, () -> flows.applyAll(List.of(add(5, IN2, 1, 0))));
+            assertTrue(e.getMessage().endsWith("none of the 1 flow mods was applied"), e.getMessage());
+            assertEquals(kept, flows.state());
+            assertTrue(before.size() < kept.size());
+        }
+        try (Journal j = Journal.open(jd, KINDS, 1000)) {
+            assertEquals(
+                    fake.flows("br0").state(), j.recovery().journalState().flowsOf("br0"), "a restart has what stayed");
+        }
+    }
+
     @Test
     void aFlowATimeoutRemovedStaysRemovedAfterARestart() throws Exception {
         FakeControl fake = new FakeControl();
