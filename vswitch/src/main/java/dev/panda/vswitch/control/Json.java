@@ -14,9 +14,13 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Json {
 
-    /** A body that repeats a key is not JSON the API takes (400), as the README's table says. */
+    /**
+     * A body that repeats a key, or has anything but whitespace after its one value, is not JSON
+     * the API takes (400), as the README's table says.
+     */
     public static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .propertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();

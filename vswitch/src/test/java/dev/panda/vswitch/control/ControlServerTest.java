@@ -184,6 +184,22 @@ class ControlServerTest {
                 "{\"flow\": \"priority=1,actions=drop\", \"priority\": 5, \"priority\": 6}");
         assertEquals(400, a.status(), a.text());
         assertTrue(json(a).get("error").asText().contains("Duplicate field"), a.text());
+        // so is anything after the body's one JSON value, on every route
+        long flowsBefore = control.flows("br0").generation();
+        var failModeBefore = control.flows("br0").failMode();
+        for (String[] c : new String[][] {
+            {"POST", "/v1/bridges/br0/flows", "{\"flow\": \"priority=1,actions=drop\"} junk"},
+            {"POST", "/v1/bridges/br0/flows", "{\"flows\": [{\"flow\": \"priority=1,actions=drop\"}]} {}"},
+            {"PUT", "/v1/bridges/br0/fail-mode", "{\"fail-mode\": \"secure\"}]"},
+            {"POST", "/v1/bridges", "{\"name\": \"trail\"} 1"}
+        }) {
+            a = call(c[0], c[1], c[2]);
+            assertEquals(400, a.status(), c[2] + ": " + a.text());
+            String why = json(a).get("error").asText();
+            assertTrue(why.contains("not JSON") || why.contains("more than one document"), a.text());
+        }
+        assertEquals(flowsBefore, control.flows("br0").generation(), "no flow mod was carried out");
+        assertEquals(failModeBefore, control.flows("br0").failMode());
         assertError(call("GET", "/v2/show", null), 404, "no such path: /v2/show (see GET /v1/show)");
         assertError(call("GET", "/v1/bridges/a/b/c", null), 404, "no such path: /v1/bridges/a/b/c (see GET /v1/show)");
         a = call("PUT", "/v1/show", null);
