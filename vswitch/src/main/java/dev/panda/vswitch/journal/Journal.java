@@ -83,6 +83,19 @@ public final class Journal implements AutoCloseable {
 
     private long nextSeq;
     private int changesInGeneration;
+    /** Bytes of the changes appended since the generation's snapshot, and that snapshot's size. */
+    private long bytesInGeneration;
+
+    private long snapshotBytes;
+
+    /**
+     * A snapshot this big or bigger is written again only once the changes after it add up to its
+     * size too (besides {@code compactAfter} of them), so filling a big flow table compacts a
+     * number of times that grows with the log of its size, not with it; a smaller state is
+     * compacted every {@code compactAfter} changes as always.
+     */
+    static final long BIG_SNAPSHOT_BYTES = 1 << 20;
+
     private IOException failedWith;
     /** Tests only: the next appends fail with this. */
     private volatile IOException injected;
@@ -367,10 +380,9 @@ public final class Journal implements AutoCloseable {
             if (a instanceof SingleThreadedChecked c) {
                 c.singleThreadedCheckDisabled(true); // created here, used by the control thread; calls are synchronized
             }
-            write(
-                    a,
-                    new JournalEntry(
-                            nextSeq, JournalEntry.Type.SNAPSHOT, JournalEntry.SNAPSHOT_KIND, running.toBytes()));
+            byte[] snapshot = running.toBytes();
+            write(a, new JournalEntry(nextSeq, JournalEntry.Type.SNAPSHOT, JournalEntry.SNAPSHOT_KIND, snapshot));
+            snapshotBytes = snapshot.length;
             syncDir(gd);
             syncDir(dir);
         } catch (RuntimeException e) {
@@ -381,6 +393,7 @@ public final class Journal implements AutoCloseable {
         appender = a;
         generation = g;
         changesInGeneration = 0;
+        bytesInGeneration = 0;
         if (oldQueue != null) {
             oldQueue.close();
         }
@@ -442,7 +455,8 @@ public final class Journal implements AutoCloseable {
             throw failedWith;
         }
         nextSeq++;
-        if (++changesInGeneration >= compactAfter) {
+        bytesInGeneration += payload.length;
+        if (++changesInGeneration >= compactAfter && compactionDue()) {
             try {
                 begin(after.get());
             } catch (IOException | RuntimeException e) {
@@ -499,10 +513,13 @@ public final class Journal implements AutoCloseable {
             throw new Partial(0, failedWith);
         }
         changesInGeneration += written;
+        for (int i = 0; i < written; i++) {
+            bytesInGeneration += payloads.get(i).length;
+        }
         if (fault != null) {
             throw new Partial(written, fault);
         }
-        if (changesInGeneration >= compactAfter) {
+        if (changesInGeneration >= compactAfter && compactionDue()) {
             try {
                 begin(after.get());
             } catch (IOException | RuntimeException e) {
@@ -512,6 +529,11 @@ public final class Journal implements AutoCloseable {
                         .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
             }
         }
+    }
+
+    /** Whether the changes since the snapshot are worth a new one (see {@link #BIG_SNAPSHOT_BYTES}). */
+    private boolean compactionDue() {
+        return snapshotBytes < BIG_SNAPSHOT_BYTES || bytesInGeneration >= snapshotBytes;
     }
 
     /** {@link #appendAll} could write only the first {@link #written()} of its changes. */

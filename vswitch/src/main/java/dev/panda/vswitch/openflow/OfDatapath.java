@@ -58,6 +58,26 @@ public interface OfDatapath {
      */
     default void flush() {}
 
+    /**
+     * As {@link #flush}, but only once the changes have waited long enough that rebuilding for
+     * them costs a small share of the time (see {@code BridgeFlows.flushWhenDue}); returns 0 when
+     * nothing waits afterwards, else the nanoseconds until it should be called again. The channel
+     * calls this at the end of each turn of a connection's messages.
+     */
+    default long flushWhenDue() {
+        flush();
+        return 0;
+    }
+
+    /**
+     * What the channel calls before a message other than FLOW_MOD: as {@link #flush} when that is
+     * cheap, else as {@link #flushWhenDue} (see {@code BridgeFlows.flushForBarrier}).
+     */
+    default long flushForBarrier() {
+        flush();
+        return 0;
+    }
+
     /** Most flows the bridge holds, all its tables together (TABLE_FEATURES' {@code max_entries}). */
     default int maxFlows() {
         return dev.panda.vswitch.flow.BridgeFlows.DEFAULT_MAX_FLOWS;

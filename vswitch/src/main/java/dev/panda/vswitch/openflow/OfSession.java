@@ -77,6 +77,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
 
     private int barrierXid;
     private long barrierSince;
+    /** A flush of this connection's FLOW_MODs is scheduled ({@link #flushWhenDue}). */
+    private volatile boolean flushScheduled;
+
     /** A look at the waiting barrier is scheduled on the event loop. */
     private volatile boolean recheckScheduled;
 
@@ -249,11 +252,7 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             }
             received(c, m);
         }
-        try {
-            dp.flush(); // a run of FLOW_MODs takes effect at the latest when its turn ends
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, dp.bridge() + ": publishing flow changes failed", e);
-        }
+        flushWhenDue(ch);
         if (barrierWaiting) {
             updateRead();
             recheckLater(ch); // the messages after the barrier wait for it
@@ -275,6 +274,46 @@ final class OfSession extends ChannelInboundHandlerAdapter {
         if (more && (ch.isWritable() || !ch.isActive())) {
             scheduleDrain(); // its next turn (a close that comes after this schedules its own)
         }
+    }
+
+    /**
+     * A run of FLOW_MODs takes effect when its turn ends, or, for a big table, once it has waited
+     * long enough that rebuilding costs a small share of the run (then a flush is scheduled for
+     * when it is due, in case nothing else comes). Before any other message it takes effect at once.
+     */
+    private void flushWhenDue(io.netty.channel.Channel ch) {
+        if (flushScheduled && ch.isActive()) {
+            return; // one is coming
+        }
+        long wait;
+        try {
+            wait = ch.isActive() ? dp.flushWhenDue() : flushNow();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, dp.bridge() + ": publishing flow changes failed", e);
+            return;
+        }
+        if (wait > 0 && !flushScheduled) {
+            flushScheduled = true;
+            ch.eventLoop()
+                    .schedule(
+                            () -> {
+                                try {
+                                    exec.execute(() -> {
+                                        flushScheduled = false;
+                                        flushWhenDue(ch);
+                                    });
+                                } catch (java.util.concurrent.RejectedExecutionException e) {
+                                    flushScheduled = false; // shutting down
+                                }
+                            },
+                            wait,
+                            java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private long flushNow() {
+        dp.flush(); // the connection is gone: what it changed takes effect now
+        return 0;
     }
 
     /**
@@ -351,8 +390,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            if (!(m instanceof OfMessage.FlowMod)) {
-                dp.flush(); // the FLOW_MODs before it take effect first (a BARRIER_REPLY follows them)
+            if (!(m instanceof OfMessage.FlowMod) && dp.flushForBarrier() > 0) {
+                // the FLOW_MODs before it are in the tables; a big table's classifier follows soon
+                flushWhenDue(ctx.channel());
             }
             handle(ctx, m, bytes);
         } catch (OfError e) {

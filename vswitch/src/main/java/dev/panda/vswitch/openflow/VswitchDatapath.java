@@ -187,6 +187,18 @@ public final class VswitchDatapath implements OfDatapath {
     }
 
     @Override
+    public long flushForBarrier() {
+        BridgeFlows f = flows;
+        return f == null ? 0 : f.flushForBarrier();
+    }
+
+    @Override
+    public long flushWhenDue() {
+        BridgeFlows f = flows;
+        return f == null ? 0 : f.flushWhenDue();
+    }
+
+    @Override
     public long packetOutMark() {
         return flows().packetOutMark();
     }

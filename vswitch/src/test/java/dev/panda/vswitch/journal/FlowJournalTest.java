@@ -281,6 +281,39 @@ class FlowJournalTest {
     }
 
     @Test
+    void aBigSnapshotIsWrittenAgainOnlyOnceTheChangesAfterItAddUpToItsSize() throws Exception {
+        FakeControl fake = new FakeControl();
+        Path jd = dir.resolve("journal");
+        try (Journal j = Journal.open(jd, KINDS, 100)) {
+            j.begin(fake.config());
+            JournaledControl jc = new JournaledControl(fake, j);
+            jc.addBridge(BridgeConfig.of("br0"));
+            BridgeFlows flows = fake.flows("br0");
+            flows.setGate(jc);
+            // one flow mod at a time, as a peer's FLOW_MODs come: 20,000 flows, a snapshot of
+            // several MB once they are there
+            int gen = j.generation();
+            int compactions = 0;
+            for (int i = 0; i < 20_000; i++) {
+                assertTrue(flows.applyDeferred(add(100, host(i), 1 + i % 5, i)).isOk());
+                if (j.generation() != gen) {
+                    compactions++;
+                    gen = j.generation();
+                }
+            }
+            flows.flush();
+            System.out.println("20000 flow mods one by one: " + compactions + " compactions");
+            // every 100 changes while the snapshot is small (under 1 MiB, about 5,000 flows), then
+            // only when the changes since add up to the snapshot's size: 200 compactions before
+            assertTrue(compactions >= 10 && compactions <= 80, compactions + " compactions");
+        }
+        try (Journal j = Journal.open(jd, KINDS, 100)) {
+            assertEquals(List.of(), j.recovery().problems());
+            assertEquals(fake.flows("br0").state(), j.recovery().journalState().flowsOf("br0"));
+        }
+    }
+
+    @Test
     void aRunTheJournalTakesOnlyInPartKeepsThatPartAndUndoesTheRest() throws Exception {
         FakeControl fake = new FakeControl();
         Path jd = dir.resolve("journal");
