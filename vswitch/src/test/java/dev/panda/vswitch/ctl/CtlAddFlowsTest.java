@@ -13,6 +13,7 @@ import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.flow.BridgeFlows;
 import dev.panda.vswitch.flow.FailMode;
 import dev.panda.vswitch.flow.FlowEngine;
+import dev.panda.vswitch.flow.RecordingEgress;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
@@ -153,36 +154,12 @@ class CtlAddFlowsTest {
         b.put((byte) 64).put((byte) 17).putShort((short) 0).putInt(0xc6120001).putInt(ip);
         b.putShort((short) 4000).putShort((short) 53).putShort((short) 8).putShort((short) 0);
         byte[] frame = b.array();
-        List<String> seen = new ArrayList<>();
+        RecordingEgress egress = new RecordingEgress(pool);
         int h = pool.alloc();
         MemorySegment.copy(frame, 0, pool.segment(), ValueLayout.JAVA_BYTE, pool.dataOffset(h), frame.length);
         pool.setLength(h, frame.length);
-        engine.process(h, 1, 0, flows, new FlowEngine.Egress() {
-            @Override
-            public void output(int h, int port) {
-                seen.add("out:" + port);
-                pool.free(h);
-            }
-
-            @Override
-            public void flood(int h, int inPort) {
-                seen.add("flood");
-                pool.free(h);
-            }
-
-            @Override
-            public void normal(int h, int inPort) {
-                seen.add("normal");
-                pool.free(h);
-            }
-
-            @Override
-            public void drop(int h) {
-                seen.add("drop");
-                pool.free(h);
-            }
-        });
-        return String.join(",", seen);
+        engine.process(h, 1, 0, flows, egress);
+        return String.join(",", egress.seen);
     }
 
     @Test

@@ -22,34 +22,10 @@ class ApplyAllTest {
     final PacketPool pool = PacketPool.create(PoolConfig.defaults().withCount(256));
     final FlowEngine engine = new FlowEngine(pool, 0);
     final int freeAtStart = pool.available();
-    final List<String> seen = new ArrayList<>();
-
     /** What the engine did with a frame: "out:N", "drop", "normal" or "flood". */
-    final FlowEngine.Egress egress = new FlowEngine.Egress() {
-        @Override
-        public void output(int h, int port) {
-            seen.add("out:" + port);
-            pool.free(h);
-        }
+    final RecordingEgress egress = new RecordingEgress(pool);
 
-        @Override
-        public void flood(int h, int inPort) {
-            seen.add("flood");
-            pool.free(h);
-        }
-
-        @Override
-        public void normal(int h, int inPort) {
-            seen.add("normal");
-            pool.free(h);
-        }
-
-        @Override
-        public void drop(int h) {
-            seen.add("drop");
-            pool.free(h);
-        }
-    };
+    final List<String> seen = egress.seen;
 
     @AfterEach
     void close() {
