@@ -390,7 +390,9 @@ final class OfSession extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            if (!(m instanceof OfMessage.FlowMod) && dp.flushForBarrier() > 0) {
+            if (m instanceof OfMessage.PacketOut) {
+                dp.flush(); // its output to TABLE meets every flow sent before it
+            } else if (!(m instanceof OfMessage.FlowMod) && dp.flushForBarrier() > 0) {
                 // the FLOW_MODs before it are in the tables; a big table's classifier follows soon
                 flushWhenDue(ctx.channel());
             }

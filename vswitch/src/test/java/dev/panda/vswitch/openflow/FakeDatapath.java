@@ -141,7 +141,28 @@ final class FakeDatapath implements OfDatapath {
 
     @Override
     public void packetOut(OfMessage.PacketOut m) {
+        unflushedAtPacketOut.add(unflushed);
         packetOuts.add(m);
+    }
+
+    /** For each PACKET_OUT, how many FLOW_MODs the "data path" lacked when it came. */
+    final List<Integer> unflushedAtPacketOut = new CopyOnWriteArrayList<>();
+
+    /** A big table: a barrier leaves the flush to {@link #flushWhenDue} (which never comes here). */
+    volatile boolean bigTable;
+
+    @Override
+    public long flushForBarrier() {
+        if (bigTable && unflushed > 0) {
+            return 50_000_000L;
+        }
+        flush();
+        return 0;
+    }
+
+    @Override
+    public long flushWhenDue() {
+        return flushForBarrier();
     }
 
     /** How many PACKET_OUTs the "data path" has sent; -1: all of them at once. */

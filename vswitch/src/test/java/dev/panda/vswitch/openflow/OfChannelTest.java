@@ -411,6 +411,28 @@ class OfChannelTest {
     }
 
     @Test
+    void aPacketOutMeetsEveryFlowSentBeforeItEvenWhenABarrierLeftThemWaiting() throws Exception {
+        FakeDatapath dp = passive(2);
+        dp.bigTable = true; // barriers do not rebuild: the data path gets FLOW_MODs later
+        try (Peer p = connect()) {
+            p.send(hello13());
+            ByteBuffer fm = ByteBuffer.allocate(48);
+            fm.putLong(0).putLong(0).put((byte) 0).put((byte) 0); // cookie, mask, table 0, ADD
+            fm.putShort((short) 0).putShort((short) 0).putShort((short) 7); // timeouts, priority 7
+            fm.putInt(-1).putInt(-1).putInt(-1).putShort((short) 0).putShort((short) 0);
+            fm.putShort((short) 1).putShort((short) 4).putInt(0); // an empty match
+            p.send(msg(4, 14, 70, fm.array()));
+            p.send(msg(4, 20, 71, new byte[0]));
+            assertEquals(71, xid(p.read()), "the barrier is answered");
+            assertEquals(1, dp.unflushed, "with the FLOW_MOD in the tables, not yet in the data path");
+            p.send(packetOut(72, 1));
+            p.send(msg(4, 20, 73, new byte[0]));
+            assertEquals(73, xid(p.read()));
+            assertEquals(List.of(0), dp.unflushedAtPacketOut, "the PACKET_OUT came after the flush");
+        }
+    }
+
+    @Test
     void aBarrierBehindADataPathThatDoesNotTurnRoundIsAnsweredLateAndCounted() throws Exception {
         FakeDatapath dp = passive(2);
         dp.packetOutsSent = 0; // and it stays so
