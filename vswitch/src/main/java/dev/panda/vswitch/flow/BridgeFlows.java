@@ -65,7 +65,7 @@ public final class BridgeFlows {
     private long lastBuildNanos;
 
     /**
-     * Longest a deferred change waits for {@link #flushWhenDue}: a controller that sends FLOW_MODs
+     * Longest a deferred change waits for {@link #flushWhenDue()}: a controller that sends FLOW_MODs
      * and no barrier sees them take effect within this.
      */
     public static final long MAX_DEFER_NANOS = 100_000_000L;
@@ -848,21 +848,12 @@ public final class BridgeFlows {
 
     /**
      * Before a BARRIER_REPLY: flushes at once on a bridge of at most {@link #EAGER_FLOWS} flows,
-     * else as {@link #flushWhenDue}, so a peer that sends a barrier
+     * else as {@link #flushWhenDue()}, so a peer that sends a barrier
      * after every FLOW_MOD (as {@code ovs-ofctl add-flows} does) does not rebuild a big table once
-     * per flow. Returns as {@link #flushWhenDue}.
+     * per flow. Returns as {@link #flushWhenDue()}.
      */
     public long flushForBarrier() {
-        if (!anyStale) {
-            return 0;
-        }
-        synchronized (this) {
-            if (flowCount <= EAGER_FLOWS) {
-                flushLocked();
-                return 0;
-            }
-        }
-        return flushWhenDue();
+        return flushWhenDue(true);
     }
 
     /** Whether the data path's classifier lacks changes {@link #applyDeferred} made. */
@@ -879,6 +870,11 @@ public final class BridgeFlows {
      * times; a small table is still flushed at once. {@link #flush()} flushes regardless.
      */
     public long flushWhenDue() {
+        return flushWhenDue(false);
+    }
+
+    /** {@link #flushWhenDue()}; {@code barrier}: at once on a bridge of at most {@link #EAGER_FLOWS} flows. */
+    private long flushWhenDue(boolean barrier) {
         if (!anyStale) {
             return 0;
         }
@@ -886,7 +882,7 @@ public final class BridgeFlows {
             if (!anyStale) {
                 return 0;
             }
-            long due = Math.min(MAX_DEFER_NANOS, 10 * lastBuildNanos);
+            long due = barrier && flowCount <= EAGER_FLOWS ? 0 : Math.min(MAX_DEFER_NANOS, 10 * lastBuildNanos);
             long waited = System.nanoTime() - staleSince;
             if (waited >= due) {
                 flushLocked();

@@ -438,11 +438,9 @@ public final class Journal implements AutoCloseable {
         if (!kinds.names().contains(kind)) {
             throw new IllegalArgumentException("unregistered change kind " + kind);
         }
-        if (failedWith != null) {
-            throw new IOException("the journal failed earlier (" + oneLine(failedWith.getMessage()) + ")");
-        }
-        if (appender == null) {
-            throw new IOException("the journal is not open for writing");
+        IOException closed = notWritable();
+        if (closed != null) {
+            throw closed;
         }
         IOException fault = injected();
         if (fault != null) {
@@ -456,16 +454,8 @@ public final class Journal implements AutoCloseable {
         }
         nextSeq++;
         bytesInGeneration += payload.length;
-        if (++changesInGeneration >= compactAfter && compactionDue()) {
-            try {
-                begin(after.get());
-            } catch (IOException | RuntimeException e) {
-                // the change itself is on disk in the current generation; compaction is retried later
-                changesInGeneration = compactAfter / 2;
-                System.getLogger(Journal.class.getName())
-                        .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
-            }
-        }
+        changesInGeneration++;
+        compactIfDue(after);
     }
 
     /**
@@ -482,12 +472,9 @@ public final class Journal implements AutoCloseable {
         if (!kinds.names().contains(kind)) {
             throw new IllegalArgumentException("unregistered change kind " + kind);
         }
-        if (failedWith != null) {
-            throw new Partial(
-                    0, new IOException("the journal failed earlier (" + oneLine(failedWith.getMessage()) + ")"));
-        }
-        if (appender == null) {
-            throw new Partial(0, new IOException("the journal is not open for writing"));
+        IOException closed = notWritable();
+        if (closed != null) {
+            throw new Partial(0, closed);
         }
         int written = 0;
         IOException fault = null;
@@ -519,21 +506,38 @@ public final class Journal implements AutoCloseable {
         if (fault != null) {
             throw new Partial(written, fault);
         }
-        if (changesInGeneration >= compactAfter && compactionDue()) {
-            try {
-                begin(after.get());
-            } catch (IOException | RuntimeException e) {
-                // the changes themselves are on disk in the current generation; compaction is retried later
-                changesInGeneration = compactAfter / 2;
-                System.getLogger(Journal.class.getName())
-                        .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
-            }
-        }
+        compactIfDue(after);
     }
 
-    /** Whether the changes since the snapshot are worth a new one (see {@link #BIG_SNAPSHOT_BYTES}). */
-    private boolean compactionDue() {
-        return snapshotBytes < BIG_SNAPSHOT_BYTES || bytesInGeneration >= snapshotBytes;
+    /** Why nothing can be appended (an earlier failure, or not open for writing), or null. */
+    private IOException notWritable() {
+        if (failedWith != null) {
+            return new IOException("the journal failed earlier (" + oneLine(failedWith.getMessage()) + ")");
+        }
+        if (appender == null) {
+            return new IOException("the journal is not open for writing");
+        }
+        return null;
+    }
+
+    /**
+     * After changes were appended: compacts the generation into a snapshot of {@code after} once
+     * it holds {@code compactAfter} changes and they are worth a new snapshot (see {@link
+     * #BIG_SNAPSHOT_BYTES}). A failed compaction is logged and retried later; the changes are on
+     * disk in the current generation either way.
+     */
+    private void compactIfDue(java.util.function.Supplier<JournalState> after) {
+        if (changesInGeneration < compactAfter
+                || (snapshotBytes >= BIG_SNAPSHOT_BYTES && bytesInGeneration < snapshotBytes)) {
+            return;
+        }
+        try {
+            begin(after.get());
+        } catch (IOException | RuntimeException e) {
+            changesInGeneration = compactAfter / 2;
+            System.getLogger(Journal.class.getName())
+                    .log(System.Logger.Level.WARNING, "journal compaction failed: " + e.getMessage());
+        }
     }
 
     /** {@link #appendAll} could write only the first {@link #written()} of its changes. */
