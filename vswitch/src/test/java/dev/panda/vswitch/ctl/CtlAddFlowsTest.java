@@ -8,7 +8,6 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
 import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.config.BridgeConfig;
-import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.flow.BridgeFlows;
 import dev.panda.vswitch.flow.FailMode;
@@ -25,10 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code panda ctl add-flows BR FILE|-} through the real control server to real flow tables (on a
@@ -39,31 +35,12 @@ import org.junit.jupiter.api.io.TempDir;
  * ovs-ofctl's comments, blank lines and leading keywords; stdin; a file over the body limit in
  * several calls; bad list bodies refused with a 4xx, counted, nothing changed.
  */
-class CtlAddFlowsTest {
+class CtlAddFlowsTest extends CtlServerFixture {
 
-    @TempDir
-    Path dir;
-
-    Path sock;
-    FakeControl control;
-    ControlServer server;
-
-    @BeforeEach
-    void start() {
-        sock = dir.resolve("vswitch.ctl");
-        control = new FakeControl();
+    @Override
+    void prepare(FakeControl control) {
         control.addBridge(BridgeConfig.of("br0"));
         control.flows("br0").setFailMode(FailMode.SECURE);
-        server = ControlServer.start(sock, control, null);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
-
-    CtlRun ctl(String... args) {
-        return CtlRun.of(sock, args);
     }
 
     void ok(String... args) {

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.panda.vswitch.FakeControl;
-import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,10 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code panda ctl apply} and {@code PUT /v1/config} against a fake {@link
@@ -25,30 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * refusals (a file's bad line, a bad part, an empty body, a bad flag), each one line with nothing
  * changed.
  */
-class CtlApplyTest {
-
-    @TempDir
-    Path dir;
-
-    Path sock;
-    FakeControl control;
-    ControlServer server;
-
-    @BeforeEach
-    void start() {
-        sock = dir.resolve("vswitch.ctl");
-        control = new FakeControl();
-        server = ControlServer.start(sock, control, null);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
-
-    CtlRun ctl(String... args) {
-        return CtlRun.of(sock, args);
-    }
+class CtlApplyTest extends CtlServerFixture {
 
     Path file(String name, String yaml) throws Exception {
         Path f = dir.resolve(name);

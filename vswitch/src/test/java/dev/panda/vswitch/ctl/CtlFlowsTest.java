@@ -5,15 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.config.BridgeConfig;
-import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import dev.panda.vswitch.flow.FailMode;
 import dev.panda.vswitch.flow.FlowFilter;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The flow verbs of {@code panda ctl} through the real control server to real flow tables (on a
@@ -21,30 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
  * layout, set-fail-mode (config-show shows it), pmd-stats' flow-table lines, and refusals in one
  * line naming the OpenFlow error.
  */
-class CtlFlowsTest {
+class CtlFlowsTest extends CtlServerFixture {
 
-    @TempDir
-    Path dir;
-
-    Path sock;
-    FakeControl control;
-    ControlServer server;
-
-    @BeforeEach
-    void start() {
-        sock = dir.resolve("vswitch.ctl");
-        control = new FakeControl();
+    @Override
+    void prepare(FakeControl control) {
         control.addBridge(BridgeConfig.of("br0"));
-        server = ControlServer.start(sock, control, null);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
-
-    CtlRun ctl(String... args) {
-        return CtlRun.of(sock, args);
     }
 
     void ok(String... args) {

@@ -4,43 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.config.ConfigFiles;
 import dev.panda.vswitch.config.PortConfig;
-import dev.panda.vswitch.control.ControlServer;
 import dev.panda.vswitch.control.Json;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class CtlMainTest {
-
-    @TempDir
-    Path dir;
-
-    Path sock;
-    FakeControl control;
-    ControlServer server;
-
-    @BeforeEach
-    void start() {
-        sock = dir.resolve("vswitch.ctl");
-        control = new FakeControl();
-        server = ControlServer.start(sock, control, null);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
-
-    CtlRun ctl(String... args) {
-        return CtlRun.of(sock, args);
-    }
+class CtlMainTest extends CtlServerFixture {
 
     void ok(String... args) {
         CtlRun r = ctl(args);

@@ -6,40 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panda.vswitch.FakeControl;
 import dev.panda.vswitch.config.BridgeConfig;
 import dev.panda.vswitch.config.PortConfig;
-import dev.panda.vswitch.control.ControlServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@code panda top}'s arguments and refusals, and {@code --once} against the fake control behind the real server. */
-class TopMainTest {
+class TopMainTest extends CtlServerFixture {
 
-    @TempDir
-    Path dir;
-
-    Path sock;
-    FakeControl control;
-    ControlServer server;
-
-    @BeforeEach
-    void start() {
-        sock = dir.resolve("vswitch.ctl");
-        control = new FakeControl();
-        server = ControlServer.start(sock, control, null);
+    @Override
+    void prepare(FakeControl control) {
         control.addBridge(BridgeConfig.of("br0"));
         control.addPort("br0", PortConfig.of("vm1", "net_ring0"));
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
     }
 
     record Run(int status, String out, String err) {}

@@ -210,10 +210,7 @@ class FlowJournalTest {
         Path jd = dir.resolve("journal");
         BridgeFlows flows = new BridgeFlows("br0", 1);
         try (Journal j = Journal.open(jd, KINDS, 1000)) {
-            j.begin(fake.config());
-            JournaledControl jc = new JournaledControl(fake, j);
-            jc.addBridge(BridgeConfig.of("br0"));
-            flows.setGate(jc);
+            JournaledControl jc = journaledBr0(fake, j, flows);
             assertTrue(flows.apply(add(100, IP1, 1, 0)).isOk());
             assertTrue(flows.apply(add(50, IN2, 3, 0)).isOk());
             FlowTableState before = flows.state();
@@ -240,6 +237,18 @@ class FlowJournalTest {
         }
     }
 
+    /**
+     * br0 added through a {@link JournaledControl} over {@code fake}, on a fresh snapshot in
+     * {@code j}, with {@code flows} (null: fake's own br0 tables, which a snapshot reads) gated by it.
+     */
+    static JournaledControl journaledBr0(FakeControl fake, Journal j, BridgeFlows flows) throws IOException {
+        j.begin(fake.config());
+        JournaledControl jc = new JournaledControl(fake, j);
+        jc.addBridge(BridgeConfig.of("br0"));
+        (flows == null ? fake.flows("br0") : flows).setGate(jc);
+        return jc;
+    }
+
     static Match host(int i) {
         return Match.builder().ethType(0x0800).ipv4Dst(0x0a010000 | i, -1).build();
     }
@@ -249,11 +258,8 @@ class FlowJournalTest {
         FakeControl fake = new FakeControl();
         Path jd = dir.resolve("journal");
         try (Journal j = Journal.open(jd, KINDS, 100)) {
-            j.begin(fake.config());
-            JournaledControl jc = new JournaledControl(fake, j);
-            jc.addBridge(BridgeConfig.of("br0"));
+            journaledBr0(fake, j, null);
             BridgeFlows flows = fake.flows("br0"); // the tables a snapshot reads
-            flows.setGate(jc);
             assertTrue(flows.apply(add(1, IN2, 3, 0)).isOk());
             List<FlowMod> mods = new java.util.ArrayList<>();
             for (int i = 0; i < 250; i++) {
@@ -285,11 +291,8 @@ class FlowJournalTest {
         FakeControl fake = new FakeControl();
         Path jd = dir.resolve("journal");
         try (Journal j = Journal.open(jd, KINDS, 100)) {
-            j.begin(fake.config());
-            JournaledControl jc = new JournaledControl(fake, j);
-            jc.addBridge(BridgeConfig.of("br0"));
-            BridgeFlows flows = fake.flows("br0");
-            flows.setGate(jc);
+            journaledBr0(fake, j, null);
+            BridgeFlows flows = fake.flows("br0"); // the tables a snapshot reads
             // one flow mod at a time, as a peer's FLOW_MODs come: 20,000 flows, a snapshot of
             // several MB once they are there
             int gen = j.generation();
@@ -318,11 +321,8 @@ class FlowJournalTest {
         FakeControl fake = new FakeControl();
         Path jd = dir.resolve("journal");
         try (Journal j = Journal.open(jd, KINDS, 1000)) {
-            j.begin(fake.config());
-            JournaledControl jc = new JournaledControl(fake, j);
-            jc.addBridge(BridgeConfig.of("br0"));
+            JournaledControl jc = journaledBr0(fake, j, null);
             BridgeFlows flows = fake.flows("br0"); // the tables a snapshot reads
-            flows.setGate(jc);
             assertTrue(flows.apply(add(100, IP1, 1, 0)).isOk());
             FlowTableState before = flows.state();
             List<FlowMod> mods = new java.util.ArrayList<>();
@@ -362,10 +362,7 @@ class FlowJournalTest {
         Path jd = dir.resolve("journal");
         BridgeFlows flows = new BridgeFlows("br0", 1);
         try (Journal j = Journal.open(jd, KINDS, 1000)) {
-            j.begin(fake.config());
-            JournaledControl jc = new JournaledControl(fake, j);
-            jc.addBridge(BridgeConfig.of("br0"));
-            flows.setGate(jc);
+            JournaledControl jc = journaledBr0(fake, j, flows);
             assertTrue(flows.apply(add(100, IP1, 1, 0).withTimeouts(0, 1)).isOk());
             assertTrue(flows.apply(add(50, IN2, 3, 0).withTimeouts(30, 0)).isOk());
             long seq = j.nextSeq();
