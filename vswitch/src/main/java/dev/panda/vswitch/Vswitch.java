@@ -791,7 +791,7 @@ public final class Vswitch implements Control, AutoCloseable {
         }
         PmdConfig p = pmdConfig;
         return new VswitchConfig(
-                new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize()),
+                new PmdConfig(coreList, p.mode(), p.idle(), p.stages(), p.ringSize(), p.burst()),
                 out,
                 metrics,
                 stateDirSet ? stateDir.toString() : null);

@@ -495,7 +495,8 @@ public final class VswitchMain {
                 o.mode != null ? o.mode : p.mode(),
                 o.idle != null ? o.idle : p.idle(),
                 p.stages(),
-                p.ringSize());
+                p.ringSize(),
+                p.burst());
         return new VswitchConfig(
                 pmd,
                 c.bridges(),

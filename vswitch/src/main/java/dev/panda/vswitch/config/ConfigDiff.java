@@ -385,6 +385,9 @@ public record ConfigDiff(List<Change> changes) {
         if (!desired.idle().equals(running.idle())) {
             out.add(new PmdChanged("idle", running.idle(), desired.idle()));
         }
+        if (desired.burst() != running.burst()) {
+            out.add(new PmdChanged("burst", "" + running.burst(), "" + desired.burst()));
+        }
         if (desired.mode() != PmdConfig.Mode.PIPELINE || running.mode() != PmdConfig.Mode.PIPELINE) {
             return out; // stages and ring-size mean nothing to run-to-completion pollers
         }

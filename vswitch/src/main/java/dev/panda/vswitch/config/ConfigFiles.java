@@ -206,6 +206,7 @@ public final class ConfigFiles {
             }
         }
         pmd.put("ring-size", c.pmd().ringSize());
+        pmd.put("burst", c.pmd().burst());
         ArrayNode bridges = root.putArray("bridges");
         for (BridgeConfig b : c.bridges()) {
             bridges.add(toTree(b));

@@ -30,7 +30,7 @@ final class ConfigFilesReader {
 
     private static final Set<String> ROOT_KEYS = ordered("pmd", "bridges", "metrics", "state-dir");
     private static final Set<String> METRICS_KEYS = ordered("listen");
-    private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size");
+    private static final Set<String> PMD_KEYS = ordered("cores", "mode", "idle", "stages", "ring-size", "burst");
     private static final Set<String> STAGE_KEYS = ordered("classify", "tx");
     private static final Set<String> BRIDGE_KEYS =
             ordered("name", "mac-aging", "mac-table-size", "fail-mode", "ports", "controllers");
@@ -108,6 +108,7 @@ final class ConfigFilesReader {
         String[] idle = {null};
         Integer[] stages = {null, null};
         int[] ring = {PmdConfig.DEFAULT_RING_SIZE};
+        int[] burst = {PmdConfig.DEFAULT_BURST};
         readObject(at, PMD_KEYS, (key, path) -> {
             switch (key) {
                 case "cores" -> cores.addAll(readCpus(path));
@@ -140,10 +141,17 @@ final class ConfigFilesReader {
                     }
                     ring[0] = r;
                 }
+                case "burst" -> {
+                    int b = readInt(path);
+                    if (b < 1 || b > PmdConfig.MAX_BURST) {
+                        throw fail(path, b + " is not a burst size (1.." + PmdConfig.MAX_BURST + ")");
+                    }
+                    burst[0] = b;
+                }
                 default -> throw new IllegalStateException(key);
             }
         });
-        return new PmdConfig(cores, mode[0], idle[0], new PmdConfig.Stages(stages[0], stages[1]), ring[0]);
+        return new PmdConfig(cores, mode[0], idle[0], new PmdConfig.Stages(stages[0], stages[1]), ring[0], burst[0]);
     }
 
     private MetricsConfig readMetrics(String at) throws IOException {

@@ -1,7 +1,6 @@
 package dev.panda.vswitch.datapath;
 
 import dev.panda.dataplane.mem.PacketPool;
-import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.vswitch.config.PmdConfig;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +54,8 @@ public abstract class Datapath implements AutoCloseable {
 
     public static Datapath create(PacketPool pool, PmdConfig config, int[] cores) {
         return switch (config.mode()) {
-            case RTC -> new RtcDatapath(pool, PacketBurst.DEFAULT_BURST, cores, config.idle());
-            case PIPELINE -> new PipelineDatapath(pool, PacketBurst.DEFAULT_BURST, cores, config);
+            case RTC -> new RtcDatapath(pool, config.burst(), cores, config.idle());
+            case PIPELINE -> new PipelineDatapath(pool, config.burst(), cores, config);
         };
     }
 

@@ -84,17 +84,18 @@ class ConfigDiffTest {
                 new PmdConfig(java.util.List.of(), PmdConfig.Mode.RTC, "yield", null, 1024), RUNNING.bridges());
         assertTrue(ConfigDiff.between(RUNNING, noCores).isEmpty());
         VswitchConfig other = yaml("""
-                pmd: {cores: "0-1", mode: pipeline, idle: park, ring-size: 256, stages: {tx: 1}}
+                pmd: {cores: "0-1", mode: pipeline, idle: park, ring-size: 256, stages: {tx: 1}, burst: 32}
                 """);
         VswitchConfig pipeline = yaml("pmd: {cores: [1], mode: pipeline}");
         ConfigDiff d = ConfigDiff.between(pipeline, other);
         assertEquals("""
                 ~ pmd cores 1 -> 0,1
                 ~ pmd idle yield -> park
+                ~ pmd burst 128 -> 32
                 ~ pmd stages.tx none -> 1
                 ~ pmd ring-size 1024 -> 256
                 """, d.text());
-        assertEquals(4, d.pmd().size());
+        assertEquals(5, d.pmd().size());
         assertEquals(
                 "~ pmd mode rtc -> pipeline\n",
                 ConfigDiff.between(RUNNING, pipeline)

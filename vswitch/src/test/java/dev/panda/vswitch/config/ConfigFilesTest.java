@@ -26,6 +26,7 @@ class ConfigFilesTest {
               idle: park
               stages: {classify: 1, tx: 1}
               ring-size: 2048
+              burst: 64
             bridges:
               - name: br0
                 mac-aging: 60
@@ -63,6 +64,7 @@ class ConfigFilesTest {
         assertEquals("park", c.pmd().idle());
         assertEquals(new PmdConfig.Stages(1, 1), c.pmd().stages());
         assertEquals(2048, c.pmd().ringSize());
+        assertEquals(64, c.pmd().burst());
         BridgeConfig br0 = c.bridges().get(0);
         assertEquals(new BridgeConfig("br0", 60, 8192, br0.ports()), br0);
         assertEquals(
@@ -131,7 +133,7 @@ class ConfigFilesTest {
                 "bridges:\\n  - name: br0\\n    ports:\\n      - {name: a, device: net_ring0, native-vlan: -1, trunks: [1]}\\n"
                         + "|vswitch.yaml:4: bridges[0].ports[0].native-vlan: -1 is not a VLAN (1..4094)",
                 "pmd:\\n  cores: [1]\\n  colour: blue\\n"
-                        + "|vswitch.yaml:3: pmd.colour: unknown key; expected one of cores, mode, idle, stages, ring-size",
+                        + "|vswitch.yaml:3: pmd.colour: unknown key; expected one of cores, mode, idle, stages, ring-size, burst",
                 "bridges:\\n  - name: br0\\n  - name: br0\\n|vswitch.yaml:3: bridges[1].name: bridge br0 is defined twice",
                 "bridges:\\n  - name: br0\\n    ports: [{name: a, device: net_ring0}]\\n  - name: br1\\n    ports: [{name: a, device: net_ring1}]\\n"
                         + "|vswitch.yaml:5: bridges[1].ports[0].name: port a is defined twice",
@@ -146,6 +148,9 @@ class ConfigFilesTest {
                 "bridges:\\n  - name: br0\\n    mac-table-size: -5\\n"
                         + "|vswitch.yaml:3: bridges[0].mac-table-size: -5 is out of range (1..16777216)",
                 "pmd:\\n  ring-size: 1000\\n|vswitch.yaml:2: pmd.ring-size: 1000 is not a power of two (1..1048576)",
+                "pmd:\\n  burst: 0\\n|vswitch.yaml:2: pmd.burst: 0 is not a burst size (1..512)",
+                "pmd:\\n  burst: 513\\n|vswitch.yaml:2: pmd.burst: 513 is not a burst size (1..512)",
+                "pmd:\\n  burst: many\\n|vswitch.yaml:2: pmd.burst: expected an integer, got the string 'many'",
                 "pmd:\\n  mode: fast\\n|vswitch.yaml:2: pmd.mode: 'fast' is not a mode (rtc or pipeline)",
                 "pmd:\\n  idle: nap\\n|vswitch.yaml:2: pmd.idle: 'nap' is not an idle strategy (spin, yield or park)",
                 "pmd:\\n  cores: [1, 1]\\n|vswitch.yaml:2: pmd.cores[1]: CPU 1 is listed twice",

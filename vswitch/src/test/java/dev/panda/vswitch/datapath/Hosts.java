@@ -32,7 +32,10 @@ final class Hosts implements AutoCloseable {
     private final Ports ports = Ports.discover();
 
     Hosts(PmdConfig.Mode mode) {
-        PmdConfig pmd = new PmdConfig(List.of(), mode, "yield", null, 256);
+        this(new PmdConfig(List.of(), mode, "yield", null, 256));
+    }
+
+    Hosts(PmdConfig pmd) {
         vswitch = Vswitch.start(new VswitchConfig(pmd, List.of()), pool, new int[] {0}, false);
     }
 
