@@ -70,11 +70,6 @@ public record PmdConfig(List<Integer> cores, Mode mode, String idle, Stages stag
         this(cores, mode, idle, stages, ringSize, DEFAULT_BURST);
     }
 
-    /** This config with {@code n} as its burst. */
-    public PmdConfig withBurst(int n) {
-        return new PmdConfig(cores, mode, idle, stages, ringSize, n);
-    }
-
     public static PmdConfig defaults() {
         return new PmdConfig(List.of(), Mode.RTC, "yield", null, DEFAULT_RING_SIZE, DEFAULT_BURST);
     }

@@ -32,8 +32,9 @@ class BridgeTest {
         int burst = 3;
         PmdConfig pmd = new PmdConfig(List.of(), mode, "yield", null, 256, burst);
         try (Hosts hs = new Hosts(pmd)) {
-            Datapath d = Datapath.create(hs.pool, pmd, new int[] {0});
-            assertEquals(burst, d.burst);
+            try (Datapath d = Datapath.create(hs.pool, pmd, new int[] {0})) {
+                assertEquals(burst, d.burst);
+            }
             assertEquals(burst, hs.vswitch.config().pmd().burst());
             var a = hs.host();
             var b = hs.host();
