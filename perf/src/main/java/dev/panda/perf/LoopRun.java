@@ -32,7 +32,12 @@ final class LoopRun implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
-    /** Runs the loop through the switch {@code starter} makes; returns {loop Mpps, busy cycles per packet}. */
+    /**
+     * Runs the loop through the switch {@code starter} makes; returns {loop Mpps, the switch's busy
+     * cycles per packet, the traffic side's busy cycles per packet}. The traffic side does the same
+     * work in every run, so its figure moves only with the placement the host gave the run (and a
+     * little with the switch's cache traffic): a reader can tell a slow switch from a slow run.
+     */
     double[] measure(String name, LoopSwitches.Starter starter) throws Exception {
         if (stopping) {
             throw new IOException("stopping");
@@ -47,6 +52,7 @@ final class LoopRun implements AutoCloseable {
                 kickOff(traffic);
                 Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
                 sw.clearStats();
+                traffic.command("clear fwd stats all", 10);
                 long t0 = System.nanoTime();
                 long rx0 = sum(traffic.rxPackets());
                 long t0b = System.nanoTime();
@@ -55,11 +61,12 @@ final class LoopRun implements AutoCloseable {
                 long rx1 = sum(traffic.rxPackets());
                 long t1b = System.nanoTime();
                 double cycles = sw.cyclesPerPacket();
+                double trafficCycles = traffic.cyclesPerPacket();
                 if (!sw.alive()) {
                     throw new IOException(name + " died during the run; its output:\n" + sw.log());
                 }
                 double window = ((t1 + t1b) / 2.0 - (t0 + t0b) / 2.0) / 1e9;
-                return new double[] {(rx1 - rx0) / window / 1e6, cycles};
+                return new double[] {(rx1 - rx0) / window / 1e6, cycles, trafficCycles};
             } catch (IOException e) {
                 throw new IOException(
                         e.getMessage() + "\n" + name + "'s output:\n" + VswitchLoopComparison.tail(sw.log(), 30), e);

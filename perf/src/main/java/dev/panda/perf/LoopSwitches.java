@@ -80,6 +80,9 @@ public final class LoopSwitches {
                         "--eth-peer=0," + MAC1,
                         "--eth-peer=1," + MAC0,
                         "--burst=32",
+                        // its own busy cycles per packet: the same work in every run, so it shows
+                        // the placement the host gave the run (LoopRun reads it over the window)
+                        "--record-core-cycles",
                         "--total-num-mbufs=" + TESTPMD_MBUFS));
     }
 

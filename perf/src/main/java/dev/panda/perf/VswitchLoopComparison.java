@@ -206,8 +206,8 @@ final class VswitchLoopComparison {
                         double[] m = loop.measure(v.name(), v.starter());
                         res = new RunFigure(label, m[0], m[1], w.otherPercent(), List.of());
                         out.printf(
-                                "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet%n",
-                                r, label, res.mpps(), res.cyclesPerPacket());
+                                "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet   traffic side %6.1f%n",
+                                r, label, res.mpps(), res.cyclesPerPacket(), m[2]);
                     } catch (Exception e) {
                         res = new RunFigure(label, Double.NaN, Double.NaN, w.otherPercent(), List.of());
                         out.printf("  round %d  %-22s failed: %s%n", r, label, tail(e.getMessage(), 40));
