@@ -28,11 +28,17 @@ final class VswitchLoopComparison {
 
     private record Variant(String name, LoopSwitches.Starter starter) {}
 
-    private record Result(double mpps, double cycles) {
-        static Result of(RunFigure r) {
-            return new Result(r.mpps(), r.cyclesPerPacket());
+    private record Result(double mpps, double cycles, double traffic) {
+        static Result of(RunFigure r, double traffic) {
+            return new Result(r.mpps(), r.cyclesPerPacket(), traffic);
         }
     }
+
+    /**
+     * Two runs whose traffic sides spent per packet within this factor of each other had the same
+     * placement: the host's two placements differ by 2x and more in that figure here.
+     */
+    static final double SAME_PLACEMENT = 1.25;
 
     /** Every switch {@code --only} accepts; panda-io (panda's testpmd io as the switch) only when asked for. */
     private static final List<String> NAMES = List.of("panda-rtc", "panda-pipeline", "ovs", "testpmd", "panda-io");
@@ -80,22 +86,31 @@ final class VswitchLoopComparison {
         List<String> chosen = rounds.chosen();
         Map<String, List<Result>> results = new LinkedHashMap<>();
         for (var e : rounds.runs().entrySet()) {
-            results.put(e.getKey(), e.getValue().stream().map(Result::of).toList());
+            results.put(e.getKey(), results(e.getValue(), rounds.traffic().get(e.getKey())));
         }
-        List<Result> again = rounds.again().stream().map(Result::of).toList();
+        List<Result> again = results(rounds.again(), rounds.againTraffic());
 
         out.println();
         out.printf("medians over %d round(s):%n", pairs);
-        out.printf("  %-22s %10s %20s%n", "switch", "loop Mpps", "busy cycles/packet");
+        out.printf("  %-22s %10s %20s %14s%n", "switch", "loop Mpps", "busy cycles/packet", "traffic side");
         for (var e : results.entrySet()) {
             out.printf(
-                    "  %-22s %10.3f %20.1f%n",
-                    e.getKey(), median(e.getValue(), Result::mpps), median(e.getValue(), Result::cycles));
+                    "  %-22s %10.3f %20.1f %14.1f%n",
+                    e.getKey(),
+                    median(e.getValue(), Result::mpps),
+                    median(e.getValue(), Result::cycles),
+                    median(e.getValue(), Result::traffic));
         }
         out.printf(
-                "  %-22s %10.3f %20.1f%n",
-                chosen.getFirst() + " (A/A)", median(again, Result::mpps), median(again, Result::cycles));
-        out.println("median of the per-round ratios:");
+                "  %-22s %10.3f %20.1f %14.1f%n",
+                chosen.getFirst() + " (A/A)",
+                median(again, Result::mpps),
+                median(again, Result::cycles),
+                median(again, Result::traffic));
+        out.printf(
+                "median of the per-round ratios (same placement: the rounds whose two runs' traffic sides"
+                        + " spent within %.2fx of each other):%n",
+                SAME_PLACEMENT);
         String a = chosen.getFirst();
         ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::mpps, "loop Mpps", "");
         ratio(out, a + "/" + a + " (A/A, the spread)", results.get(a), again, Result::cycles, "busy cycles/packet", "");
@@ -127,9 +142,16 @@ final class VswitchLoopComparison {
     /**
      * Every run of every round: per switch of {@code chosen} (in order, OVS left out when it is not
      * installed) one figure per round, and the first switch's A/A run per round. A run that failed
-     * has NaN figures.
+     * has NaN figures. {@code traffic} and {@code againTraffic} hold the traffic side's busy cycles
+     * per packet of the same runs (NaN for a failed run).
      */
-    record Rounds(List<String> chosen, Map<String, List<RunFigure>> runs, List<RunFigure> again, String setup) {}
+    record Rounds(
+            List<String> chosen,
+            Map<String, List<RunFigure>> runs,
+            List<RunFigure> again,
+            String setup,
+            Map<String, List<Double>> traffic,
+            List<Double> againTraffic) {}
 
     /** The switches {@code --only} accepts, in their default order. */
     static List<String> names() {
@@ -181,10 +203,13 @@ final class VswitchLoopComparison {
         out.println("  " + huge);
 
         Map<String, List<RunFigure>> results = new LinkedHashMap<>();
+        Map<String, List<Double>> trafficCycles = new LinkedHashMap<>();
         for (String n : chosen) {
             results.put(n, new ArrayList<>());
+            trafficCycles.put(n, new ArrayList<>());
         }
         List<RunFigure> again = new ArrayList<>();
+        List<Double> againTraffic = new ArrayList<>();
         // panda's ports log each vhost-user (re)connection (System.Logger, on java.util.logging):
         // only errors while runs come and go
         Logger pandaLog = Logger.getLogger("dev.panda");
@@ -201,10 +226,12 @@ final class VswitchLoopComparison {
                     String label = aa ? v.name() + " (A/A)" : v.name();
                     obs.starting("vswitch-loop round " + r + "/" + pairs + ": " + label);
                     RunFigure res;
+                    double side = Double.NaN;
                     CpuWatch w = CpuWatch.start();
                     try {
                         double[] m = loop.measure(v.name(), v.starter());
                         res = new RunFigure(label, m[0], m[1], w.otherPercent(), List.of());
+                        side = m[2];
                         out.printf(
                                 "  round %d  %-22s %7.3f Mpps   busy %7.1f cycles/packet   traffic side %6.1f%n",
                                 r, label, res.mpps(), res.cyclesPerPacket(), m[2]);
@@ -213,13 +240,14 @@ final class VswitchLoopComparison {
                         out.printf("  round %d  %-22s failed: %s%n", r, label, tail(e.getMessage(), 40));
                     }
                     (aa ? again : results.get(v.name())).add(res);
+                    (aa ? againTraffic : trafficCycles.get(v.name())).add(side);
                 }
             }
         } finally {
             loop.close();
             pandaLog.setLevel(level);
         }
-        return new Rounds(chosen, results, again, traffic + "; " + sw + "; " + huge);
+        return new Rounds(chosen, results, again, traffic + "; " + sw + "; " + huge, trafficCycles, againTraffic);
     }
 
     /**
@@ -287,10 +315,14 @@ final class VswitchLoopComparison {
             String unit,
             String target) {
         List<Double> ratios = new ArrayList<>();
+        List<Double> same = new ArrayList<>();
         for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
             double q = f.applyAsDouble(x.get(i)) / f.applyAsDouble(y.get(i));
             if (Double.isFinite(q)) {
                 ratios.add(q);
+                if (samePlacement(x.get(i).traffic(), y.get(i).traffic())) {
+                    same.add(q);
+                }
             }
         }
         if (ratios.isEmpty()) {
@@ -305,6 +337,32 @@ final class VswitchLoopComparison {
                 ratios.stream().min(Comparator.naturalOrder()).orElseThrow(),
                 ratios.stream().max(Comparator.naturalOrder()).orElseThrow(),
                 target);
+        out.printf(
+                "  %-40s %-19s %s%n",
+                "",
+                "  same placement",
+                same.isEmpty()
+                        ? "n/a (no round had both runs in the same placement)"
+                        : String.format(
+                                "%5.2f  (range %.2f..%.2f, %d of %d rounds)",
+                                RingIoComparison.median(same),
+                                same.stream().min(Comparator.naturalOrder()).orElseThrow(),
+                                same.stream().max(Comparator.naturalOrder()).orElseThrow(),
+                                same.size(),
+                                ratios.size()));
+    }
+
+    /** Whether two runs' traffic sides spent per packet within {@link #SAME_PLACEMENT} of each other. */
+    static boolean samePlacement(double a, double b) {
+        return a > 0 && b > 0 && Math.max(a, b) / Math.min(a, b) <= SAME_PLACEMENT;
+    }
+
+    private static List<Result> results(List<RunFigure> runs, List<Double> traffic) {
+        List<Result> out = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            out.add(Result.of(runs.get(i), i < traffic.size() ? traffic.get(i) : Double.NaN));
+        }
+        return out;
     }
 
     private static double median(List<Result> rs, java.util.function.ToDoubleFunction<Result> f) {
