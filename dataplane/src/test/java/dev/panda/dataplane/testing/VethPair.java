@@ -129,6 +129,37 @@ public final class VethPair implements AutoCloseable {
     }
 
     /**
+     * Starts sending {@code frame} from the peer end again and again, as fast as one AF_PACKET raw
+     * socket inside the namespace takes it (a python3 program, a few hundred thousand frames a
+     * second), until the returned process is destroyed: a continuous stream on any kernel, where
+     * XDP live frames may be refused (EPERM on some). The caller ends it by its PID.
+     */
+    public Process streamRaw(byte[] frame) throws java.io.IOException {
+        String py = "import socket,sys\n"
+                + "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+                + "s.bind((sys.argv[1],0))\n"
+                + "f=bytes.fromhex(sys.argv[2])\n"
+                + "while True:\n"
+                + "  try:\n"
+                + "    s.send(f)\n"
+                + "  except BlockingIOError:\n"
+                + "    pass\n";
+        return new ProcessBuilder(
+                        "ip",
+                        "netns",
+                        "exec",
+                        ns,
+                        "/usr/bin/python3",
+                        "-c",
+                        py,
+                        peerIf,
+                        java.util.HexFormat.of().formatHex(frame))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+    }
+
+    /**
      * Starts capturing on the peer end (an AF_PACKET socket in the namespace) the frames whose
      * UDP source port is {@code sport}; {@link Capture#frames()} ends the capture after
      * {@code seconds} of silence and returns them.

@@ -96,7 +96,12 @@ public final class LiveFrames implements AutoCloseable {
                 while (!stop) {
                     int r = Libbpf.bpf_prog_test_run_opts(progFd, opts);
                     if (r < 0 && -r != Libc.EINTR()) { // a signal (JFR's sampler) only cuts a batch short
-                        throw new NativeException("bpf_prog_test_run_opts(live frames on " + ifname + ")", -r);
+                        throw new NativeException(
+                                "bpf_prog_test_run_opts(live frames on " + ifname + ")"
+                                        + (-r == Libc.EPERM()
+                                                ? " (this kernel refuses BPF_F_TEST_XDP_LIVE_FRAMES, even to root)"
+                                                : ""),
+                                -r);
                     }
                 }
             }
