@@ -144,19 +144,17 @@ public final class VethPair implements AutoCloseable {
                 + "    s.send(f)\n"
                 + "  except BlockingIOError:\n"
                 + "    pass\n";
-        return new ProcessBuilder(
-                        "ip",
-                        "netns",
-                        "exec",
-                        ns,
-                        "/usr/bin/python3",
-                        "-c",
-                        py,
-                        peerIf,
-                        java.util.HexFormat.of().formatHex(frame))
+        return python(py, peerIf, java.util.HexFormat.of().formatHex(frame))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
+    }
+
+    /** A python3 program {@code py} with {@code args}, to start inside the namespace. */
+    private ProcessBuilder python(String py, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "/usr/bin/python3", "-c", py));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd);
     }
 
     /**
@@ -177,17 +175,7 @@ public final class VethPair implements AutoCloseable {
                 + "  if a[2]==socket.PACKET_OUTGOING: continue\n"
                 + "  if len(f)>=36 and f[12:14]==b'\\x08\\x00' and f[23]==17 and f[34:36]==sp: print(f.hex(),flush=True)\n";
         try {
-            Process p = new ProcessBuilder(
-                            "ip",
-                            "netns",
-                            "exec",
-                            ns,
-                            "/usr/bin/python3",
-                            "-c",
-                            py,
-                            peerIf,
-                            Integer.toString(sport),
-                            Double.toString(seconds))
+            Process p = python(py, peerIf, Integer.toString(sport), Double.toString(seconds))
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
             var in = new java.io.BufferedReader(
