@@ -5,6 +5,7 @@ import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.stats.Counter;
+import java.util.Arrays;
 
 /**
  * One forwarding stream: rx port/queue to tx port/queue, driven by one lcore. It owns the burst
@@ -37,6 +38,14 @@ public final class FwdStream {
     private final Counter badPayload = new Counter();
     private final Counter busyNanos = new Counter();
     private final Counter rateSkipped = new Counter();
+    /**
+     * {@code --record-burst-stats}: how many rx and tx calls returned each count, indexed by the
+     * count (0..{@link PacketBurst#MAX_BURST}), as dpdk-testpmd's pkt_burst_spread; null when not
+     * recorded. Plain longs written by the lcore only; readers see them at most a burst late.
+     */
+    private long[] rxBurstSpread;
+
+    private long[] txBurstSpread;
 
     public FwdStream(
             int id,
@@ -102,6 +111,10 @@ public final class FwdStream {
      */
     public int receive() {
         int n = rxPort.rxBurst(rxQueue, burst);
+        long[] spread = rxBurstSpread;
+        if (spread != null) {
+            spread[n]++;
+        }
         if (n > 0) {
             rxPackets.add(n);
             if (filter != null) {
@@ -126,6 +139,10 @@ public final class FwdStream {
         }
         int sent = txPort.txBurst(txQueue, burst, n);
         txPackets.add(sent);
+        long[] spread = txBurstSpread;
+        if (spread != null) {
+            spread[sent]++;
+        }
         if (sent < n) {
             pool.freeBulk(burst.handles, sent, n - sent);
             fwdDropped.add(n - sent);
@@ -136,6 +153,26 @@ public final class FwdStream {
     /** Frees {@code burst.handles[0..n)} without counting a drop (rxonly's normal end). */
     public void consume(int n) {
         pool.freeBulk(burst.handles, 0, n);
+    }
+
+    /**
+     * Records from now on how many packets each rx and tx call moved ({@code --record-burst-stats}):
+     * every rx call counts, the empty ones too; a tx call counts when there was something to send.
+     * Call before the stream's lcore starts.
+     */
+    public void recordBurstStats() {
+        rxBurstSpread = new long[PacketBurst.MAX_BURST + 1];
+        txBurstSpread = new long[PacketBurst.MAX_BURST + 1];
+    }
+
+    /** A copy of the rx calls by packets returned (index: packets), or null when not recorded. */
+    public long[] rxBurstSpread() {
+        return rxBurstSpread == null ? null : rxBurstSpread.clone();
+    }
+
+    /** A copy of the tx calls by packets sent (index: packets), or null when not recorded. */
+    public long[] txBurstSpread() {
+        return txBurstSpread == null ? null : txBurstSpread.clone();
     }
 
     /** Counts packets an engine dropped on purpose (not answered, malformed). */
@@ -191,5 +228,9 @@ public final class FwdStream {
         badPayload.reset();
         busyNanos.reset();
         rateSkipped.reset();
+        if (rxBurstSpread != null) {
+            Arrays.fill(rxBurstSpread, 0);
+            Arrays.fill(txBurstSpread, 0);
+        }
     }
 }

@@ -22,11 +22,17 @@ final class FwdRunStats {
     private PortStats[] portBase;
     /** Stream counters at the last clear, by stream id; null entries: since start (zero). */
     private final long[][] streamBase;
+    /** Burst spreads at the last clear ({@code --record-burst-stats}), by stream id; null: zero. */
+    private final long[][] rxSpreadBase;
+
+    private final long[][] txSpreadBase;
 
     FwdRunStats(List<Port> ports, int streams, List<LatencyRecorder> recorders) {
         this.ports = ports;
         this.recorders = List.copyOf(recorders);
         this.streamBase = new long[streams][];
+        this.rxSpreadBase = new long[streams][];
+        this.txSpreadBase = new long[streams][];
         this.portBase = snapshot();
     }
 
@@ -36,9 +42,23 @@ final class FwdRunStats {
         long[] txDropped = new long[ports.size()];
         long[] filtered = new long[ports.size()];
         long busyNs = 0;
+        // --record-burst-stats, where dpdk-testpmd puts it: under each stream when there are more
+        // streams than ports, else under each port (that port's last rx and tx stream)
+        boolean perStream = streams.size() > ports.size();
+        long[][] rxSpread = new long[ports.size()][];
+        long[][] txSpread = new long[ports.size()][];
         for (FwdStream fs : streams) {
             long[] c = sinceClear(fs);
-            StatsFormat.streamStats(out, fs, c[0], c[1], c[2], c[3], c[6]);
+            long[] rxs = spreadSinceClear(fs.rxBurstSpread(), fs.id, rxSpreadBase);
+            long[] txs = spreadSinceClear(fs.txBurstSpread(), fs.id, txSpreadBase);
+            if (StatsFormat.streamStats(out, fs, c[0], c[1], c[2], c[3], c[6]) && perStream) {
+                StatsFormat.burstStats(out, "RX", rxs);
+                StatsFormat.burstStats(out, "TX", txs);
+            }
+            if (!perStream) {
+                rxSpread[fs.rxPortId] = rxs;
+                txSpread[fs.txPortId] = txs;
+            }
             txDropped[fs.txPortId] += c[2];
             filtered[fs.rxPortId] += c[5];
             busyNs += c[4];
@@ -48,7 +68,15 @@ final class FwdRunStats {
             PortStats d = now[p].minus(portBase[p]);
             long rxDropped = d.imissed() + d.rxNombuf();
             StatsFormat.portFwdStats(
-                    out, p, d.ipackets(), rxDropped, d.opackets(), txDropped[p], filter ? filtered[p] : -1);
+                    out,
+                    p,
+                    d.ipackets(),
+                    rxDropped,
+                    d.opackets(),
+                    txDropped[p],
+                    filter ? filtered[p] : -1,
+                    rxSpread[p],
+                    txSpread[p]);
             rx += d.ipackets();
             rxd += rxDropped;
             tx += d.opackets();
@@ -75,6 +103,8 @@ final class FwdRunStats {
         for (FwdStream fs : streams) {
             if (fs.id < streamBase.length) {
                 streamBase[fs.id] = counts(fs);
+                rxSpreadBase[fs.id] = fs.rxBurstSpread();
+                txSpreadBase[fs.id] = fs.txBurstSpread();
             }
         }
         for (LatencyRecorder r : recorders) {
@@ -101,6 +131,17 @@ final class FwdRunStats {
             }
         }
         return c;
+    }
+
+    /** {@code spread} (null when not recorded) less its value at the last clear. */
+    private static long[] spreadSinceClear(long[] spread, int id, long[][] bases) {
+        long[] base = spread != null && id < bases.length ? bases[id] : null;
+        if (base != null) {
+            for (int i = 0; i < spread.length; i++) {
+                spread[i] -= base[i];
+            }
+        }
+        return spread;
     }
 
     private static long[] counts(FwdStream fs) {

@@ -43,9 +43,10 @@ final class StatsFormat {
         return seconds <= 0 ? 0 : Math.max(0, Math.round(delta / seconds));
     }
 
-    static void streamStats(PrintStream out, FwdStream fs, long rx, long tx, long dropped, long bad, long skipped) {
+    /** Prints a stream's block unless it moved and dropped nothing; returns whether it printed. */
+    static boolean streamStats(PrintStream out, FwdStream fs, long rx, long tx, long dropped, long bad, long skipped) {
         if (rx == 0 && tx == 0 && dropped == 0) {
-            return;
+            return false;
         }
         out.printf(
                 "%n  ------- Forward Stats for RX Port=%2d/Queue=%2d -> TX Port=%2d/Queue=%2d -------%n",
@@ -69,17 +70,85 @@ final class StatsFormat {
                     fs.filter.txFailed());
         }
         out.printf("%n");
+        return true;
     }
 
-    /** {@code filtered} < 0: no rx filter, no filter line. */
+    /**
+     * {@code filtered} < 0: no rx filter, no filter line; {@code rxSpread} and {@code txSpread}:
+     * the burst spreads to show under the port ({@code --record-burst-stats}), null for none.
+     */
     static void portFwdStats(
-            PrintStream out, int port, long rx, long rxDropped, long tx, long txDropped, long filtered) {
+            PrintStream out,
+            int port,
+            long rx,
+            long rxDropped,
+            long tx,
+            long txDropped,
+            long filtered,
+            long[] rxSpread,
+            long[] txSpread) {
         out.printf("%n  %s Forward statistics for port %-2d %s%n", FWD_BORDER, port, FWD_BORDER);
         rxTxLines(out, rx, rxDropped, tx, txDropped);
+        burstStats(out, "RX", rxSpread);
+        burstStats(out, "TX", txSpread);
         if (filtered >= 0) {
             filterLine(out, filtered);
         }
         out.printf("  %s--------------------------------%s%n", FWD_BORDER, FWD_BORDER);
+    }
+
+    /**
+     * dpdk-testpmd's burst line ({@code --record-burst-stats}, 22.11's pkt_burst_stats_display):
+     * the number of calls, then the share of empty calls, then the two packet counts most calls
+     * returned, then the rest as "other"; each share truncated to a whole percent, the last one
+     * printed as what the others leave of 100. Nothing when {@code spread} is null or all zero.
+     */
+    static void burstStats(PrintStream out, String rxTx, long[] spread) {
+        if (spread == null) {
+            return;
+        }
+        long[] calls = new long[3];
+        int[] packets = new int[3];
+        long total = spread[0];
+        calls[0] = spread[0];
+        for (int n = 1; n < spread.length; n++) {
+            long c = spread[n];
+            if (c == 0) {
+                continue;
+            }
+            total += c;
+            if (c > calls[1]) {
+                calls[2] = calls[1];
+                packets[2] = packets[1];
+                calls[1] = c;
+                packets[1] = n;
+            } else if (c > calls[2]) {
+                calls[2] = c;
+                packets[2] = n;
+            }
+        }
+        if (total == 0) {
+            return;
+        }
+        StringBuilder b = new StringBuilder();
+        b.append("  ").append(rxTx).append("-bursts : ").append(total).append(" [");
+        long sum = 0;
+        int percentSum = 0;
+        for (int i = 0; ; i++) {
+            if (i == 3) {
+                b.append(100 - percentSum).append("% of other]");
+                break;
+            }
+            sum += calls[i];
+            if (sum == total) {
+                b.append(100 - percentSum).append("% of ").append(packets[i]).append(" pkts]");
+                break;
+            }
+            int percent = (int) ((double) calls[i] / total * 100);
+            b.append(percent).append("% of ").append(packets[i]).append(" pkts + ");
+            percentSum += percent;
+        }
+        out.printf("%s%n", b);
     }
 
     /** Packets of one port the rx filter took out (dropped, aborted): not RX errors, not RX-dropped. */

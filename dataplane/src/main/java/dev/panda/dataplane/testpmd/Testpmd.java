@@ -298,8 +298,12 @@ public final class Testpmd implements AutoCloseable {
                         // XDP_TX goes back out the rx port only where this stream owns that tx queue
                         : rxFilter.newStream(streams.size(), pool, ports.get(p), p, q, peer == p ? txq : -1);
                 int id = streams.size();
-                streams.add(new FwdStream(
-                        id, ports.get(p), p, q, ports.get(peer), peer, txq, pool, cfg, f, recorderOf.apply(id)));
+                FwdStream fs = new FwdStream(
+                        id, ports.get(p), p, q, ports.get(peer), peer, txq, pool, cfg, f, recorderOf.apply(id));
+                if (options.recordBurstStats) {
+                    fs.recordBurstStats();
+                }
+                streams.add(fs);
             }
         }
         return streams;

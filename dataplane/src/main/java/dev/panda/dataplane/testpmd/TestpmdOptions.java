@@ -87,7 +87,6 @@ public final class TestpmdOptions {
             "--enable-rx-cksum",
             "--no-flush-rx",
             "--no-numa",
-            "--record-burst-stats",
             "--txonly-multi-flow",
             "--disable-link-check",
             "--no-iova-contig");
@@ -118,6 +117,8 @@ public final class TestpmdOptions {
     public String rxFilter;
     /** {@code --record-core-cycles}: show fwd stats prints busy cycles per packet, as dpdk-testpmd. */
     public boolean recordCoreCycles;
+    /** {@code --record-burst-stats}: show fwd stats prints the spread of rx and tx burst sizes, as dpdk-testpmd. */
+    public boolean recordBurstStats;
     /** Options accepted without effect, reported in one note line. */
     public final List<String> ignored = new ArrayList<>();
 
@@ -188,6 +189,10 @@ public final class TestpmdOptions {
                         + " prints p50/p99/p99.9/p99.99/max"
             },
             new String[] {"--record-core-cycles", "show fwd stats prints busy CPU cycles per packet (as testpmd)"},
+            new String[] {
+                "--record-burst-stats",
+                "show fwd stats prints how many rx and tx calls moved how many packets (as testpmd)"
+            },
             new String[] {"-h, --help", "this help"});
 
     static String appOptionNames() {
@@ -301,6 +306,7 @@ public final class TestpmdOptions {
             case "--tx-rate" -> fwd = fwd.withTxRate(rate(c.value(a, name)));
             case "--latency" -> fwd = fwd.withLatency(true);
             case "--record-core-cycles" -> recordCoreCycles = true;
+            case "--record-burst-stats" -> recordBurstStats = true;
             case "--rx-filter" -> {
                 String f = c.value(a, name);
                 if (f.isBlank()) {

@@ -34,6 +34,7 @@ class LatencyAllocationTest {
                 "--tx-rate=1M",
                 "--latency",
                 "--record-core-cycles",
+                "--record-burst-stats",
                 "--idle=spin",
                 "--total-num-mbufs=4096");
         try (Testpmd app = Testpmd.open(o, new PrintStream(OutputStream.nullOutputStream()))) {

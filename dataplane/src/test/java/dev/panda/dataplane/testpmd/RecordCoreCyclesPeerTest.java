@@ -4,20 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
@@ -34,7 +23,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("peer")
 class RecordCoreCyclesPeerTest {
 
-    private static final Path TESTPMD = Path.of("/usr/bin/dpdk-testpmd");
     /** The accumulated block's RX and TX lines, its border, a blank line, then the cycles line. */
     private static final Pattern BLOCK = Pattern.compile("Accumulated forward statistics for all ports\\+++\n"
             + "  RX-packets: (\\d+) +RX-dropped: \\d+ +RX-total: \\d+\n"
@@ -67,8 +55,8 @@ class RecordCoreCyclesPeerTest {
                 "-i",
                 "--forward-mode=" + mode,
                 "--record-core-cycles");
-        String dpdk = runDpdk(args, prefix);
-        String panda = runPanda(args);
+        String dpdk = TestpmdRuns.dpdk(args, prefix);
+        String panda = TestpmdRuns.panda(args);
         List<Line> d = lines(dpdk, "dpdk-testpmd");
         List<Line> p = lines(panda, "panda testpmd");
         System.out.printf("%s: dpdk-testpmd %s%n%s: panda testpmd %s%n", mode, d, mode, p);
@@ -102,84 +90,5 @@ class RecordCoreCyclesPeerTest {
             fail("no cycles line after the accumulated statistics in " + who + "'s output:\n" + out);
         }
         return l;
-    }
-
-    /** The commands, with a second of forwarding before the show. */
-    private static void feed(OutputStream in) throws IOException, InterruptedException {
-        in.write("start\n".getBytes(StandardCharsets.US_ASCII));
-        in.flush();
-        Thread.sleep(1000);
-        in.write("show fwd stats all\n".getBytes(StandardCharsets.US_ASCII));
-        in.flush();
-        Thread.sleep(300);
-        in.write("stop\nquit\n".getBytes(StandardCharsets.US_ASCII));
-        in.flush();
-    }
-
-    private static String runDpdk(List<String> args, String prefix) throws Exception {
-        if (!Files.isExecutable(TESTPMD)) {
-            fail(TESTPMD + " not found: run scripts/setup (installs Debian's dpdk-dev and hugepages)");
-        }
-        List<String> cmd = new ArrayList<>(List.of(TESTPMD.toString()));
-        cmd.addAll(args);
-        Path log = Files.createTempFile("panda-cycles-dpdk", ".log");
-        Process proc = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        try {
-            try (OutputStream in = proc.getOutputStream()) {
-                Thread.sleep(3000); // EAL start-up; commands typed earlier are read at the prompt anyway
-                feed(in);
-            }
-            if (!proc.waitFor(30, TimeUnit.SECONDS)) {
-                fail("dpdk-testpmd did not quit:\n" + Files.readString(log));
-            }
-            return Files.readString(log);
-        } finally {
-            if (proc.isAlive()) {
-                proc.destroyForcibly();
-                proc.waitFor(10, TimeUnit.SECONDS);
-            }
-            Files.deleteIfExists(log);
-            removeDpdkFiles(prefix);
-        }
-    }
-
-    private static String runPanda(List<String> args) throws Exception {
-        PipedOutputStream commands = new PipedOutputStream();
-        PipedInputStream in = new PipedInputStream(commands);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-        int[] code = {-1};
-        Thread t = Thread.ofPlatform()
-                .start(() -> code[0] = TestpmdMain.run(args.toArray(String[]::new), in, out, out, false));
-        try (commands) {
-            feed(commands);
-        }
-        t.join(30_000);
-        assertEquals(0, code[0], "panda testpmd:\n" + bytes.toString(StandardCharsets.UTF_8));
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    /** Our --file-prefix's hugepage files and run directory, never anyone else's. */
-    private static void removeDpdkFiles(String prefix) throws IOException {
-        Path huge = Path.of("/dev/hugepages");
-        if (Files.isDirectory(huge)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        Path run = Path.of("/var/run/dpdk", prefix);
-        if (Files.isDirectory(run)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(run)) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(run);
-        }
     }
 }
