@@ -1,5 +1,6 @@
 package dev.panda.pmd.virtio.vhost;
 
+import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
@@ -52,6 +53,16 @@ public final class VringSlot {
         final PackedRxWriter packedWriter;
         final DirtyLog log;
         long errorsSeen;
+        /**
+         * The split receive's copies, made after its walks (VirtioDevicePort.receiveChains): per
+         * packet, the guest region and offset of its frame, its offset in the pool and its
+         * length. Null on a packed ring and on a receive queue of the guest (device transmit).
+         */
+        final int[] copyRegion;
+
+        final long[] copyFrom;
+        final long[] copyTo;
+        final long[] copyLength;
 
         Live(DeviceQueue queue, Interrupt call, GuestRxWriter writer, DirtyLog log) {
             this.queue = queue;
@@ -61,6 +72,12 @@ public final class VringSlot {
             this.writer = writer;
             this.packedWriter = null;
             this.log = log;
+            // a burst takes at most min(Queue Size, PacketBurst.MAX_BURST) chains
+            int batch = writer == null ? Math.min(queue.size(), PacketBurst.MAX_BURST) : 0;
+            this.copyRegion = writer == null ? new int[batch] : null;
+            this.copyFrom = writer == null ? new long[batch] : null;
+            this.copyTo = writer == null ? new long[batch] : null;
+            this.copyLength = writer == null ? new long[batch] : null;
         }
 
         Live(PackedDeviceQueue packed, Interrupt call, PackedRxWriter writer, DirtyLog log) {
@@ -71,6 +88,10 @@ public final class VringSlot {
             this.writer = null;
             this.packedWriter = writer;
             this.log = log;
+            this.copyRegion = null;
+            this.copyFrom = null;
+            this.copyTo = null;
+            this.copyLength = null;
         }
 
         /**
