@@ -32,23 +32,7 @@ class RecordBurstStatsPeerTest {
     void burstLinesMatchDpdkTestpmds(String app) throws Exception {
         String[] words = app.split(" ");
         String prefix = "panda-bursts-" + ProcessHandle.current().pid();
-        List<String> args = new ArrayList<>(List.of(
-                "-l",
-                "0,1",
-                "-m",
-                "256",
-                "--no-pci",
-                "--single-file-segments",
-                "--file-prefix",
-                prefix,
-                "--vdev",
-                "net_null0",
-                "--vdev",
-                "net_null1",
-                "--",
-                "-i",
-                "--forward-mode=" + words[0],
-                "--record-burst-stats"));
+        List<String> args = TestpmdRuns.nullPorts(prefix, "--forward-mode=" + words[0], "--record-burst-stats");
         args.addAll(Arrays.asList(words).subList(1, words.length));
         List<String> dpdk = stopReport(TestpmdRuns.dpdk(args, prefix), "dpdk-testpmd");
         List<String> panda = stopReport(TestpmdRuns.panda(args), "panda testpmd");

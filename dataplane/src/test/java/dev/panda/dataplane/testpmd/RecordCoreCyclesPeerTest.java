@@ -38,23 +38,7 @@ class RecordCoreCyclesPeerTest {
     @ValueSource(strings = {"rxonly", "io", "txonly"})
     void cyclesLineMatchesDpdkTestpmds(String mode) throws Exception {
         String prefix = "panda-cycles-" + ProcessHandle.current().pid();
-        List<String> args = List.of(
-                "-l",
-                "0,1",
-                "-m",
-                "256",
-                "--no-pci",
-                "--single-file-segments",
-                "--file-prefix",
-                prefix,
-                "--vdev",
-                "net_null0",
-                "--vdev",
-                "net_null1",
-                "--",
-                "-i",
-                "--forward-mode=" + mode,
-                "--record-core-cycles");
+        List<String> args = TestpmdRuns.nullPorts(prefix, "--forward-mode=" + mode, "--record-core-cycles");
         String dpdk = TestpmdRuns.dpdk(args, prefix);
         String panda = TestpmdRuns.panda(args);
         List<Line> d = lines(dpdk, "dpdk-testpmd");

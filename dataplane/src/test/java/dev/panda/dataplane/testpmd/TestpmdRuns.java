@@ -3,6 +3,7 @@ package dev.panda.dataplane.testpmd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.panda.dataplane.testing.DpdkFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,7 +11,6 @@ import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +27,30 @@ final class TestpmdRuns {
     static final Path TESTPMD = Path.of("/usr/bin/dpdk-testpmd");
 
     private TestpmdRuns() {}
+
+    /**
+     * The command line both tools get: two null ports on CPUs 0 and 1, interactive, {@code app}
+     * (the forwarding mode and the options under test) after it.
+     */
+    static List<String> nullPorts(String prefix, String... app) {
+        List<String> args = new ArrayList<>(List.of(
+                "-l",
+                "0,1",
+                "-m",
+                "256",
+                "--no-pci",
+                "--single-file-segments",
+                "--file-prefix",
+                prefix,
+                "--vdev",
+                "net_null0",
+                "--vdev",
+                "net_null1",
+                "--",
+                "-i"));
+        args.addAll(List.of(app));
+        return args;
+    }
 
     /** The commands, with a second of forwarding before the show. */
     private static void feed(OutputStream in) throws IOException, InterruptedException {
@@ -68,7 +92,7 @@ final class TestpmdRuns {
                 proc.waitFor(10, TimeUnit.SECONDS);
             }
             Files.deleteIfExists(log);
-            removeDpdkFiles(prefix);
+            DpdkFiles.remove(prefix);
         }
     }
 
@@ -87,26 +111,5 @@ final class TestpmdRuns {
         t.join(30_000);
         assertEquals(0, code[0], "panda testpmd:\n" + bytes.toString(StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    /** Our --file-prefix's hugepage files and run directory, never anyone else's. */
-    private static void removeDpdkFiles(String prefix) throws IOException {
-        Path huge = Path.of("/dev/hugepages");
-        if (Files.isDirectory(huge)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        Path run = Path.of("/var/run/dpdk", prefix);
-        if (Files.isDirectory(run)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(run)) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(run);
-        }
     }
 }

@@ -2,7 +2,7 @@ package dev.panda.pmd.virtio.virtiouser;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.panda.pmd.virtio.DpdkFiles;
+import dev.panda.dataplane.testing.DpdkFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -13,7 +13,7 @@ import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.dataplane.port.Port;
 import dev.panda.dataplane.port.PortContext;
 import dev.panda.dataplane.port.Ports;
-import dev.panda.pmd.virtio.DpdkFiles;
+import dev.panda.dataplane.testing.DpdkFiles;
 import dev.panda.pmd.virtio.vhostuser.Leaks;
 import java.io.IOException;
 import java.nio.file.Files;

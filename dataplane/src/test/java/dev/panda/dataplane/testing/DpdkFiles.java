@@ -1,4 +1,4 @@
-package dev.panda.pmd.virtio;
+package dev.panda.dataplane.testing;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
