@@ -72,12 +72,19 @@ public final class VringSlot {
             this.writer = writer;
             this.packedWriter = null;
             this.log = log;
-            // a burst takes at most min(Queue Size, PacketBurst.MAX_BURST) chains
-            int batch = writer == null ? Math.min(queue.size(), PacketBurst.MAX_BURST) : 0;
-            this.copyRegion = writer == null ? new int[batch] : null;
-            this.copyFrom = writer == null ? new long[batch] : null;
-            this.copyTo = writer == null ? new long[batch] : null;
-            this.copyLength = writer == null ? new long[batch] : null;
+            if (writer == null) {
+                // a burst takes at most min(Queue Size, PacketBurst.MAX_BURST) chains
+                int batch = Math.min(queue.size(), PacketBurst.MAX_BURST);
+                this.copyRegion = new int[batch];
+                this.copyFrom = new long[batch];
+                this.copyTo = new long[batch];
+                this.copyLength = new long[batch];
+            } else {
+                this.copyRegion = null;
+                this.copyFrom = null;
+                this.copyTo = null;
+                this.copyLength = null;
+            }
         }
 
         Live(PackedDeviceQueue packed, Interrupt call, PackedRxWriter writer, DirtyLog log) {
