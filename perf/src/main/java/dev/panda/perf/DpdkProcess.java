@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * One dpdk-testpmd run for a benchmark: started with a private file prefix, its output read on
  * a thread, stopped with SIGINT, and its hugepage files and run directory removed afterwards.
  */
-final class DpdkProcess implements AutoCloseable {
+public final class DpdkProcess implements AutoCloseable {
 
     static final String TESTPMD = "/usr/bin/dpdk-testpmd";
     private static final Pattern RX_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
@@ -124,7 +124,7 @@ final class DpdkProcess implements AutoCloseable {
     }
 
     /** testpmd leaves /dev/hugepages/PREFIXmap_* and /var/run/dpdk/PREFIX behind; nothing else uses them. */
-    static void removeLeftovers(String prefix) throws IOException {
+    public static void removeLeftovers(String prefix) throws IOException {
         Path huge = Path.of("/dev/hugepages");
         if (Files.isDirectory(huge)) {
             try (var files = Files.list(huge)) {

@@ -1,11 +1,11 @@
 package dev.panda.perf.latency;
 
+import dev.panda.perf.DpdkProcess;
 import dev.panda.perf.LoopSwitches;
 import dev.panda.perf.LoopSwitches.LoopSwitch;
 import dev.panda.vswitch.config.PmdConfig;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,7 +95,7 @@ public final class LatencyBenchmark {
             } catch (IllegalStateException e) {
                 // shutting down: the hook runs
             }
-            removeLeftovers(prefix + "-sw");
+            DpdkProcess.removeLeftovers(prefix + "-sw");
             LoopSwitches.deleteTree(base);
             pandaLog.setLevel(level);
         }
@@ -256,23 +256,10 @@ public final class LatencyBenchmark {
         }
         ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
         try {
-            removeLeftovers(prefix + "-sw");
+            DpdkProcess.removeLeftovers(prefix + "-sw");
             LoopSwitches.deleteTree(base);
         } catch (IOException e) {
             System.err.println("latency: cleanup: " + e.getMessage());
         }
-    }
-
-    /** A DPDK process's hugepage files and run directory, of our file prefix only. */
-    private static void removeLeftovers(String prefix) throws IOException {
-        Path huge = Path.of("/dev/hugepages");
-        if (Files.isDirectory(huge)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(huge, prefix + "map_*")) {
-                for (Path f : files) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-        LoopSwitches.deleteTree(Path.of("/var/run/dpdk", prefix));
     }
 }
