@@ -191,6 +191,7 @@ final class PipelineDatapath extends Datapath {
             PortEntry in = s.ports[ev.inPort];
             int n = ev.count;
             int now = nowSeconds;
+            sw.beginBurst();
             for (int k = 0; k < n; k++) {
                 ev.decisions[k] = in == null ? Switching.DROP : sw.classify(ev.handles[k], in, now);
             }
@@ -211,6 +212,7 @@ final class PipelineDatapath extends Datapath {
             sw.tapSlot = pollers.size();
             int n = ev.count;
             sw.tick(nowSeconds);
+            sw.beginBurst();
             boolean outs = ev.packetOuts;
             if (outs) {
                 ev.packetOuts = false;

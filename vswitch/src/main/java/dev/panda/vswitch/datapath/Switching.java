@@ -20,7 +20,10 @@ import java.nio.ByteOrder;
  */
 public final class Switching {
 
-    /** Decision kinds, in bits 12..13 of a decision; bits 0..11 the VLAN, 16..31 the port. */
+    /**
+     * Decision kinds, in bits 12..13 of a decision; bits 0..11 the VLAN, bit 14 {@link #TAGGED},
+     * 16..31 the port.
+     */
     static final int DROP = 0;
 
     static final int UNICAST = 1 << 12;
@@ -29,9 +32,11 @@ public final class Switching {
     static final int FLOW = 3 << 12;
 
     private static final int KIND_MASK = 3 << 12;
+    /** The frame arrived with an 802.1Q tag (so an untagged frame leaving untagged needs no retag). */
+    static final int TAGGED = 1 << 14;
 
     private static final ValueLayout.OfShort BE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt BE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong BE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final long MULTICAST = 0x0100_0000_0000L;
     private static final int ETHERTYPE_VLAN = 0x8100;
 
@@ -56,6 +61,28 @@ public final class Switching {
     private final FlowEgress egress = new FlowEgress();
     /** Seconds for the FDB when a flow says NORMAL (set by {@link #classify} or {@link #tick}). */
     private int now;
+
+    /*
+     * Memos of the last FDB learn, FDB lookup and unicast egress within the current burst, as VPP's
+     * l2-learn and l2-fwd nodes keep a cached key and result per frame: a burst mostly carries one
+     * conversation, so its packets after the first skip the FDB probes and the egress port's VLAN
+     * checks. beginBurst() forgets them, so nothing outlives a burst: a learn refreshes its entry's
+     * time at least once per burst, and a snapshot or FDB change is seen from the next burst on. A
+     * learn that is not skipped forgets the lookup memo, since it may have taught the FDB that MAC.
+     */
+    private int learnedPort = -1;
+    private int learnedVlan;
+    private long learnedMac;
+    private boolean learnedOk;
+    private Fdb lookupFdb;
+    private int lookupVlan;
+    private long lookupMac;
+    private int lookupOut;
+    private Snapshot egressSnapshot;
+    private int egressDecision;
+    private int egressIn;
+    private PortEntry egressOut;
+    private int egressTag;
 
     /**
      * @param threadIndex this thread's index among the threads that transmit; it picks the tx
@@ -93,10 +120,18 @@ public final class Switching {
      * into a poll loop that is mostly idle, they look cold to C2 and stay out of line.
      */
     void switchBurst(int[] h, int n, PortEntry in, int nowSeconds, Snapshot s) {
+        beginBurst();
         for (int k = 0; k < n; k++) {
             emit(h[k], classify(h[k], in, nowSeconds), in.id, s);
         }
         flush(s);
+    }
+
+    /** Forgets the per-burst memos; called before each burst is classified or emitted. */
+    void beginBurst() {
+        learnedPort = -1;
+        lookupFdb = null;
+        egressSnapshot = null;
     }
 
     /** The decision for packet {@code h} received on {@code in}; drops are counted here. */
@@ -117,41 +152,57 @@ public final class Switching {
             counters.add(in.id, DropCounters.MALFORMED, 1);
             return DROP;
         }
+        // two loads for the header: destination and the source's first two bytes, then the source
+        // and the EtherType
+        long dst = seg.get(BE64, base) >>> 16;
+        long w = seg.get(BE64, base + 6);
+        long src = w >>> 16;
         int vid = -1;
-        if (Short.toUnsignedInt(seg.get(BE16, base + 12)) == ETHERTYPE_VLAN) {
+        int tagged = 0;
+        if ((int) (w & 0xFFFF) == ETHERTYPE_VLAN) {
             if (len < 18) {
                 counters.add(in.id, DropCounters.MALFORMED, 1);
                 return DROP;
             }
             vid = Short.toUnsignedInt(seg.get(BE16, base + 14)) & 0xFFF;
+            tagged = TAGGED;
         }
         int vlan = in.vlan.ingress(vid);
         if (vlan < 0) {
             counters.add(in.id, DropCounters.VLAN, 1);
             return DROP;
         }
-        long dst = mac(base);
-        long src = mac(base + 6);
         Fdb fdb = in.bridge.fdb;
-        if ((src & MULTICAST) == 0 && !fdb.learn(vlan, src, in.id, nowSeconds)) {
-            counters.add(in.id, DropCounters.TABLE_FULL, 1);
+        if ((src & MULTICAST) == 0) {
+            if (in.id != learnedPort || src != learnedMac || vlan != learnedVlan) {
+                learnedOk = fdb.learn(vlan, src, in.id, nowSeconds);
+                learnedPort = in.id;
+                learnedMac = src;
+                learnedVlan = vlan;
+                lookupFdb = null;
+            }
+            if (!learnedOk) {
+                counters.add(in.id, DropCounters.TABLE_FULL, 1);
+            }
         }
         if ((dst & MULTICAST) != 0) {
-            return FLOOD | vlan;
+            return FLOOD | tagged | vlan;
         }
-        int out = fdb.lookup(vlan, dst);
+        if (fdb != lookupFdb || dst != lookupMac || vlan != lookupVlan) {
+            lookupOut = fdb.lookup(vlan, dst);
+            lookupFdb = fdb;
+            lookupMac = dst;
+            lookupVlan = vlan;
+        }
+        int out = lookupOut;
         if (out < 0) {
-            return FLOOD | vlan;
+            return FLOOD | tagged | vlan;
         }
         if (out == in.id) {
             counters.add(in.id, DropCounters.SAME_PORT, 1);
             return DROP;
         }
-        return (out << 16) | UNICAST | vlan;
-    }
-
-    private long mac(long off) {
-        return (Integer.toUnsignedLong(seg.get(BE32, off)) << 16) | Short.toUnsignedInt(seg.get(BE16, off + 4));
+        return (out << 16) | UNICAST | tagged | vlan;
     }
 
     /**
@@ -161,6 +212,7 @@ public final class Switching {
     void emit(int h, int decision, int inId, Snapshot s) {
         int kind = decision & KIND_MASK;
         int vlan = decision & 0xFFF;
+        boolean tagged = (decision & TAGGED) != 0;
         PortEntry in = s.ports[inId];
         if (kind == FLOW) {
             if (in == null || in.bridge.flows == null) {
@@ -173,15 +225,25 @@ public final class Switching {
             return;
         }
         if (kind == UNICAST) {
+            if (decision == egressDecision && inId == egressIn && s == egressSnapshot) {
+                stageTagged(egressOut, h, egressTag, tagged);
+                return;
+            }
             PortEntry out = s.ports[decision >>> 16];
             if (out != null && out.bridge == (in == null ? null : in.bridge) && out.vlan.carries(vlan)) {
-                stage(out, h, vlan);
+                int tag = out.vlan.egressTag(vlan);
+                egressSnapshot = s;
+                egressDecision = decision;
+                egressIn = inId;
+                egressOut = out;
+                egressTag = tag;
+                stageTagged(out, h, tag, tagged);
                 return;
             }
             kind = FLOOD; // its port left (or changed VLANs) since it was learned
         }
         if (kind == FLOOD && in != null) {
-            flood(h, vlan, in);
+            flood(h, vlan, tagged, in);
             return;
         }
         if (in == null) {
@@ -190,7 +252,7 @@ public final class Switching {
         free(h);
     }
 
-    private void flood(int h, int vlan, PortEntry in) {
+    private void flood(int h, int vlan, boolean tagged, PortEntry in) {
         PortEntry[] members = in.bridge.members;
         PortEntry last = null;
         counters.add(in.id, DropCounters.FLOODS, 1);
@@ -206,7 +268,7 @@ public final class Switching {
                     int len = pool.length(h);
                     MemorySegment.copy(seg, pool.dataOffset(h), seg, pool.dataOffset(copy), len);
                     pool.setLength(copy, len);
-                    stage(last, copy, vlan);
+                    stage(last, copy, vlan, tagged);
                 }
             }
             last = p;
@@ -214,13 +276,21 @@ public final class Switching {
         if (last == null) {
             free(h);
         } else {
-            stage(last, h, vlan);
+            stage(last, h, vlan, tagged);
         }
     }
 
     /** Tags or untags the frame as {@code out} carries {@code vlan}, and queues it for tx. */
-    private void stage(PortEntry out, int h, int vlan) {
-        if (!retag(h, out.vlan.egressTag(vlan))) {
+    private void stage(PortEntry out, int h, int vlan, boolean tagged) {
+        stageTagged(out, h, out.vlan.egressTag(vlan), tagged);
+    }
+
+    /**
+     * Gives the frame 802.1Q tag {@code tag} (none when 0) and queues it for tx on {@code out};
+     * {@code tagged} says whether it arrived with a tag.
+     */
+    private void stageTagged(PortEntry out, int h, int tag, boolean tagged) {
+        if ((tag != 0 || tagged) && !retag(h, tag, tagged)) {
             counters.add(out.id, DropCounters.NO_BUFFER, 1);
             free(h);
             return;
@@ -241,10 +311,12 @@ public final class Switching {
         }
     }
 
-    /** Makes the frame carry 802.1Q tag {@code vid}, or no tag when 0. False if no headroom. */
-    private boolean retag(int h, int vid) {
+    /**
+     * Makes the frame carry 802.1Q tag {@code vid}, or no tag when 0; {@code tagged} says whether
+     * it carries one now. False if there is no headroom for a tag.
+     */
+    private boolean retag(int h, int vid, boolean tagged) {
         long base = pool.dataOffset(h);
-        boolean tagged = Short.toUnsignedInt(seg.get(BE16, base + 12)) == ETHERTYPE_VLAN;
         if (vid == 0) {
             if (tagged) {
                 MemorySegment.copy(seg, base, seg, base + 4, 12);
@@ -272,6 +344,7 @@ public final class Switching {
      * data path calls this); returns how many. The caller flushes.
      */
     int packetOuts(Snapshot s) {
+        beginBurst();
         int n = 0;
         for (BridgeEntry b : s.bridges) {
             if (b.flows != null && b.flows.hasPacketOuts()) {
