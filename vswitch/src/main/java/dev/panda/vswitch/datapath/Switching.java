@@ -144,13 +144,16 @@ public final class Switching {
         return normal(h, in, nowSeconds);
     }
 
-    /** The learning bridge's decision (NORMAL). */
+    /**
+     * The learning bridge's decision (NORMAL). The memo hits are here and the misses, drops and
+     * counts in methods of their own, so that this and {@link #emit} stay under the JIT's size for
+     * inlining a hot call and compile into the burst's loop.
+     */
     private int normal(int h, PortEntry in, int nowSeconds) {
         long base = pool.dataOffset(h);
         int len = pool.length(h);
         if (len < 14) {
-            counters.add(in.id, DropCounters.MALFORMED, 1);
-            return DROP;
+            return drop(in, DropCounters.MALFORMED);
         }
         // two loads for the header: destination and the source's first two bytes, then the source
         // and the EtherType
@@ -161,48 +164,66 @@ public final class Switching {
         int tagged = 0;
         if ((int) (w & 0xFFFF) == ETHERTYPE_VLAN) {
             if (len < 18) {
-                counters.add(in.id, DropCounters.MALFORMED, 1);
-                return DROP;
+                return drop(in, DropCounters.MALFORMED);
             }
             vid = Short.toUnsignedInt(seg.get(BE16, base + 14)) & 0xFFF;
             tagged = TAGGED;
         }
         int vlan = in.vlan.ingress(vid);
         if (vlan < 0) {
-            counters.add(in.id, DropCounters.VLAN, 1);
-            return DROP;
+            return drop(in, DropCounters.VLAN);
         }
+        return forward(in, vlan, src, dst, tagged, nowSeconds);
+    }
+
+    /** {@link #normal} once the frame is parsed: learn {@code src}, look up {@code dst}. */
+    private int forward(PortEntry in, int vlan, long src, long dst, int tagged, int nowSeconds) {
         Fdb fdb = in.bridge.fdb;
-        if ((src & MULTICAST) == 0) {
-            if (in.id != learnedPort || src != learnedMac || vlan != learnedVlan) {
-                learnedOk = fdb.learn(vlan, src, in.id, nowSeconds);
-                learnedPort = in.id;
-                learnedMac = src;
-                learnedVlan = vlan;
-                lookupFdb = null;
-            }
-            if (!learnedOk) {
-                counters.add(in.id, DropCounters.TABLE_FULL, 1);
-            }
+        if ((src & MULTICAST) == 0
+                && (in.id != learnedPort || src != learnedMac || vlan != learnedVlan || !learnedOk)) {
+            learn(fdb, vlan, src, in, nowSeconds);
         }
         if ((dst & MULTICAST) != 0) {
             return FLOOD | tagged | vlan;
         }
         if (fdb != lookupFdb || dst != lookupMac || vlan != lookupVlan) {
-            lookupOut = fdb.lookup(vlan, dst);
-            lookupFdb = fdb;
-            lookupMac = dst;
-            lookupVlan = vlan;
+            lookup(fdb, vlan, dst);
         }
         int out = lookupOut;
         if (out < 0) {
             return FLOOD | tagged | vlan;
         }
         if (out == in.id) {
-            counters.add(in.id, DropCounters.SAME_PORT, 1);
-            return DROP;
+            return drop(in, DropCounters.SAME_PORT);
         }
         return (out << 16) | UNICAST | tagged | vlan;
+    }
+
+    /** Counts a drop of {@code what} on {@code in}; returns {@link #DROP}. */
+    private int drop(PortEntry in, int what) {
+        counters.add(in.id, what, 1);
+        return DROP;
+    }
+
+    /** The learn memo missed (or the table was full): learns, remembers, counts a full table. */
+    private void learn(Fdb fdb, int vlan, long src, PortEntry in, int nowSeconds) {
+        boolean ok = fdb.learn(vlan, src, in.id, nowSeconds);
+        learnedOk = ok;
+        learnedPort = in.id;
+        learnedMac = src;
+        learnedVlan = vlan;
+        lookupFdb = null;
+        if (!ok) {
+            counters.add(in.id, DropCounters.TABLE_FULL, 1);
+        }
+    }
+
+    /** The lookup memo missed: looks up and remembers. */
+    private void lookup(Fdb fdb, int vlan, long dst) {
+        lookupOut = fdb.lookup(vlan, dst);
+        lookupFdb = fdb;
+        lookupMac = dst;
+        lookupVlan = vlan;
     }
 
     /**
@@ -210,6 +231,15 @@ public final class Switching {
      * on its egress port (or a copy on each port of a flood), or frees it.
      */
     void emit(int h, int decision, int inId, Snapshot s) {
+        if (decision == egressDecision && inId == egressIn && s == egressSnapshot) {
+            stageTagged(egressOut, h, egressTag, (decision & TAGGED) != 0);
+            return;
+        }
+        emitResolving(h, decision, inId, s);
+    }
+
+    /** {@link #emit} past the egress memo: resolves the decision (and remembers a unicast's). */
+    private void emitResolving(int h, int decision, int inId, Snapshot s) {
         int kind = decision & KIND_MASK;
         int vlan = decision & 0xFFF;
         boolean tagged = (decision & TAGGED) != 0;
@@ -225,10 +255,6 @@ public final class Switching {
             return;
         }
         if (kind == UNICAST) {
-            if (decision == egressDecision && inId == egressIn && s == egressSnapshot) {
-                stageTagged(egressOut, h, egressTag, tagged);
-                return;
-            }
             PortEntry out = s.ports[decision >>> 16];
             if (out != null && out.bridge == (in == null ? null : in.bridge) && out.vlan.carries(vlan)) {
                 int tag = out.vlan.egressTag(vlan);
