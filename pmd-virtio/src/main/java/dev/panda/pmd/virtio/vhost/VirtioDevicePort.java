@@ -206,19 +206,39 @@ public abstract class VirtioDevicePort extends AbstractPort {
         Chain c = live.chain;
         MemorySegment mem = pool.segment();
         long room = pool.maxPacketLength();
+        int[] region = live.copyRegion;
+        long[] from = live.copyFrom;
+        long[] to = live.copyTo;
+        long[] length = live.copyLength;
         long bytes = 0;
         int bad = 0;
         int n = 0;
+        int batched = 0;
+        // Walks first, copies after, as receiveChains: the used descriptors wait in the queue's
+        // shadow until finishPacked writes them, after the copies, so the driver cannot reuse a
+        // buffer before its frame is copied.
         while (n < got && q.pop(c)) {
             long frame = c.readableBytes() - HDR;
             if (frame <= 0 || frame > room) {
                 bad++;
             } else {
-                c.copyFromReadable(HDR, mem, pool.received(h[n], (int) frame, portId), frame);
+                long at = pool.received(h[n], (int) frame, portId);
+                if (c.readableCount() == 1) {
+                    region[batched] = c.region(0);
+                    from[batched] = c.offset(0) + HDR;
+                    to[batched] = at;
+                    length[batched] = frame;
+                    batched++;
+                } else {
+                    c.copyFromReadable(HDR, mem, at, frame);
+                }
                 bytes += frame;
                 n++;
             }
             q.pushUsed(c, 0); // §2.8.6: nothing written into a device-readable chain
+        }
+        for (int i = 0; i < batched; i++) {
+            MemorySegment.copy(c.regionSegment(region[i]), from[i], mem, to[i], length[i]);
         }
         finishPacked(live, rxCounters[queue]);
         rxAllocated[queue] = 0;

@@ -54,9 +54,9 @@ public final class VringSlot {
         final DirtyLog log;
         long errorsSeen;
         /**
-         * The split receive's copies, made after its walks (VirtioDevicePort.receiveChains): per
-         * packet, the guest region and offset of its frame, its offset in the pool and its
-         * length. Null on a packed ring and on a receive queue of the guest (device transmit).
+         * The receive's copies, made after its walks (VirtioDevicePort.receiveChains and
+         * receivePackedChains): per packet, the guest region and offset of its frame, its offset
+         * in the pool and its length. Null on a receive queue of the guest (device transmit).
          */
         final int[] copyRegion;
 
@@ -95,10 +95,18 @@ public final class VringSlot {
             this.writer = null;
             this.packedWriter = writer;
             this.log = log;
-            this.copyRegion = null;
-            this.copyFrom = null;
-            this.copyTo = null;
-            this.copyLength = null;
+            if (writer == null) {
+                int batch = Math.min(packed.size(), PacketBurst.MAX_BURST);
+                this.copyRegion = new int[batch];
+                this.copyFrom = new long[batch];
+                this.copyTo = new long[batch];
+                this.copyLength = new long[batch];
+            } else {
+                this.copyRegion = null;
+                this.copyFrom = null;
+                this.copyTo = null;
+                this.copyLength = null;
+            }
         }
 
         /**
