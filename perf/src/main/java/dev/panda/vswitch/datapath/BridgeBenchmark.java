@@ -2,10 +2,9 @@ package dev.panda.vswitch.datapath;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.vswitch.bridge.Fdb;
 import dev.panda.vswitch.bridge.VlanPolicy;
 import java.lang.foreign.MemorySegment;
@@ -59,27 +58,11 @@ public class BridgeBenchmark {
     private final int[] handles = new int[BURST];
 
     /** Takes every burst and keeps the buffers with the benchmark (they are sent again). */
-    static final class Sink implements Port {
+    static final class Sink extends AbstractPort {
         long packets;
 
-        @Override
-        public String name() {
-            return "sink";
-        }
-
-        @Override
-        public String driverName() {
-            return "sink";
-        }
-
-        @Override
-        public int rxQueueCount() {
-            return 1;
-        }
-
-        @Override
-        public int txQueueCount() {
-            return 1;
+        Sink(String name) {
+            super(name, "sink", 1, 1, 0);
         }
 
         @Override
@@ -91,16 +74,6 @@ public class BridgeBenchmark {
         public int txBurst(int queue, PacketBurst burst, int n) {
             packets += n;
             return n;
-        }
-
-        @Override
-        public PortStats stats() {
-            return PortStats.ZERO;
-        }
-
-        @Override
-        public long mac() {
-            return 0;
         }
 
         @Override
@@ -117,8 +90,8 @@ public class BridgeBenchmark {
         pool = PacketPool.create(PoolConfig.defaults().withCount(1024));
         Fdb fdb = new Fdb(8192, 300);
         BridgeEntry br = new BridgeEntry("br0", fdb);
-        sink = new Sink();
-        in = new PortEntry(1, "vm0", new Sink(), VlanPolicy.all(), br, null, null);
+        sink = new Sink("vm1");
+        in = new PortEntry(1, "vm0", new Sink("vm0"), VlanPolicy.all(), br, null, null);
         PortEntry out = new PortEntry(2, "vm1", sink, VlanPolicy.all(), br, null, null);
         snapshot = new Snapshot(1, List.of(in, out), List.of(br), List.of(List.of()));
         boolean one = conversation.equals("one");

@@ -4,10 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.panda.dataplane.mem.PacketPool;
 import dev.panda.dataplane.mem.PoolConfig;
+import dev.panda.dataplane.port.AbstractPort;
 import dev.panda.dataplane.port.LinkStatus;
 import dev.panda.dataplane.port.PacketBurst;
-import dev.panda.dataplane.port.Port;
-import dev.panda.dataplane.port.PortStats;
 import dev.panda.vswitch.bridge.Fdb;
 import dev.panda.vswitch.bridge.VlanPolicy;
 import java.lang.foreign.MemorySegment;
@@ -37,28 +36,12 @@ class SwitchingMemoTest {
     }
 
     /** A port that keeps the destination MACs of what it is given, and frees the buffers. */
-    final class Sink implements Port {
+    final class Sink extends AbstractPort {
         final List<Long> dsts = new ArrayList<>();
         final List<Integer> vids = new ArrayList<>();
 
-        @Override
-        public String name() {
-            return "sink";
-        }
-
-        @Override
-        public String driverName() {
-            return "sink";
-        }
-
-        @Override
-        public int rxQueueCount() {
-            return 1;
-        }
-
-        @Override
-        public int txQueueCount() {
-            return 1;
+        Sink() {
+            super("sink", "sink", 1, 1, 0);
         }
 
         @Override
@@ -78,16 +61,6 @@ class SwitchingMemoTest {
                 pool.free(h);
             }
             return n;
-        }
-
-        @Override
-        public PortStats stats() {
-            return PortStats.ZERO;
-        }
-
-        @Override
-        public long mac() {
-            return 0;
         }
 
         @Override

@@ -134,10 +134,7 @@ public abstract class VirtioDevicePort extends AbstractPort {
         Chain c = live.chain;
         MemorySegment mem = pool.segment();
         long room = pool.maxPacketLength();
-        int[] region = live.copyRegion;
-        long[] from = live.copyFrom;
-        long[] to = live.copyTo;
-        long[] length = live.copyLength;
+        RxCopies copies = live.copies;
         long bytes = 0;
         int bad = 0;
         int n = 0;
@@ -152,25 +149,13 @@ public abstract class VirtioDevicePort extends AbstractPort {
             if (frame <= 0 || frame > room) {
                 bad++; // no frame behind the header, or larger than a buffer: dropped, counted
             } else {
-                long at = pool.received(h[n], (int) frame, portId);
-                if (c.readableCount() == 1) {
-                    // header and frame in one descriptor, as Linux and DPDK send them
-                    region[batched] = c.region(0);
-                    from[batched] = c.offset(0) + HDR;
-                    to[batched] = at;
-                    length[batched] = frame;
-                    batched++;
-                } else {
-                    c.copyFromReadable(HDR, mem, at, frame);
-                }
+                batched = copies.take(c, batched, mem, pool.received(h[n], (int) frame, portId), frame);
                 bytes += frame;
                 n++;
             }
             q.pushUsed(c.head(), 0); // §2.7.8: nothing written into a device-readable chain
         }
-        for (int i = 0; i < batched; i++) {
-            MemorySegment.copy(c.regionSegment(region[i]), from[i], mem, to[i], length[i]);
-        }
+        copies.copy(c, batched, mem);
         finish(live, rxCounters[queue]);
         rxAllocated[queue] = 0; // from here the buffers are the caller's or freed
         if (n < got) {
@@ -206,10 +191,7 @@ public abstract class VirtioDevicePort extends AbstractPort {
         Chain c = live.chain;
         MemorySegment mem = pool.segment();
         long room = pool.maxPacketLength();
-        int[] region = live.copyRegion;
-        long[] from = live.copyFrom;
-        long[] to = live.copyTo;
-        long[] length = live.copyLength;
+        RxCopies copies = live.copies;
         long bytes = 0;
         int bad = 0;
         int n = 0;
@@ -222,24 +204,13 @@ public abstract class VirtioDevicePort extends AbstractPort {
             if (frame <= 0 || frame > room) {
                 bad++;
             } else {
-                long at = pool.received(h[n], (int) frame, portId);
-                if (c.readableCount() == 1) {
-                    region[batched] = c.region(0);
-                    from[batched] = c.offset(0) + HDR;
-                    to[batched] = at;
-                    length[batched] = frame;
-                    batched++;
-                } else {
-                    c.copyFromReadable(HDR, mem, at, frame);
-                }
+                batched = copies.take(c, batched, mem, pool.received(h[n], (int) frame, portId), frame);
                 bytes += frame;
                 n++;
             }
             q.pushUsed(c, 0); // §2.8.6: nothing written into a device-readable chain
         }
-        for (int i = 0; i < batched; i++) {
-            MemorySegment.copy(c.regionSegment(region[i]), from[i], mem, to[i], length[i]);
-        }
+        copies.copy(c, batched, mem);
         finishPacked(live, rxCounters[queue]);
         rxAllocated[queue] = 0;
         if (n < got) {

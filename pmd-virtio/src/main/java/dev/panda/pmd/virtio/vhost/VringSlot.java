@@ -1,6 +1,5 @@
 package dev.panda.pmd.virtio.vhost;
 
-import dev.panda.dataplane.port.PacketBurst;
 import dev.panda.jextract.Fd;
 import dev.panda.jextract.Posix;
 import dev.panda.pmd.virtio.ring.Chain;
@@ -53,16 +52,8 @@ public final class VringSlot {
         final PackedRxWriter packedWriter;
         final DirtyLog log;
         long errorsSeen;
-        /**
-         * The receive's copies, made after its walks (VirtioDevicePort.receiveChains and
-         * receivePackedChains): per packet, the guest region and offset of its frame, its offset
-         * in the pool and its length. Null on a receive queue of the guest (device transmit).
-         */
-        final int[] copyRegion;
-
-        final long[] copyFrom;
-        final long[] copyTo;
-        final long[] copyLength;
+        /** The receive's copies after its walks; null on a receive queue of the guest (device transmit). */
+        final RxCopies copies;
 
         Live(DeviceQueue queue, Interrupt call, GuestRxWriter writer, DirtyLog log) {
             this.queue = queue;
@@ -72,19 +63,7 @@ public final class VringSlot {
             this.writer = writer;
             this.packedWriter = null;
             this.log = log;
-            if (writer == null) {
-                // a burst takes at most min(Queue Size, PacketBurst.MAX_BURST) chains
-                int batch = Math.min(queue.size(), PacketBurst.MAX_BURST);
-                this.copyRegion = new int[batch];
-                this.copyFrom = new long[batch];
-                this.copyTo = new long[batch];
-                this.copyLength = new long[batch];
-            } else {
-                this.copyRegion = null;
-                this.copyFrom = null;
-                this.copyTo = null;
-                this.copyLength = null;
-            }
+            this.copies = writer == null ? new RxCopies(queue.size()) : null;
         }
 
         Live(PackedDeviceQueue packed, Interrupt call, PackedRxWriter writer, DirtyLog log) {
@@ -95,18 +74,7 @@ public final class VringSlot {
             this.writer = null;
             this.packedWriter = writer;
             this.log = log;
-            if (writer == null) {
-                int batch = Math.min(packed.size(), PacketBurst.MAX_BURST);
-                this.copyRegion = new int[batch];
-                this.copyFrom = new long[batch];
-                this.copyTo = new long[batch];
-                this.copyLength = new long[batch];
-            } else {
-                this.copyRegion = null;
-                this.copyFrom = null;
-                this.copyTo = null;
-                this.copyLength = null;
-            }
+            this.copies = writer == null ? new RxCopies(packed.size()) : null;
         }
 
         /**
