@@ -88,25 +88,27 @@ class SwitchingMemoTest {
     }
 
     private int frame(long dst, long src) {
-        int h = pool.alloc();
-        long off = pool.dataOffset(h);
-        MemorySegment seg = pool.segment();
-        seg.set(BE64, off, dst << 16);
-        seg.set(BE64, off + 6, (src << 16) | 0x0800);
+        int h = header(dst, src, 0x0800);
         pool.setLength(h, 60);
         return h;
     }
 
     /** A frame tagged with VLAN {@code vid}. */
     private int tagged(long dst, long src, int vid) {
+        int h = header(dst, src, 0x8100);
+        long off = pool.dataOffset(h);
+        pool.segment().set(BE16, off + 14, (short) vid);
+        pool.segment().set(BE16, off + 16, (short) 0x0800);
+        pool.setLength(h, 64);
+        return h;
+    }
+
+    /** A new buffer whose frame starts with {@code dst}, {@code src} and {@code etherType}. */
+    private int header(long dst, long src, int etherType) {
         int h = pool.alloc();
         long off = pool.dataOffset(h);
-        MemorySegment seg = pool.segment();
-        seg.set(BE64, off, dst << 16);
-        seg.set(BE64, off + 6, (src << 16) | 0x8100);
-        seg.set(BE16, off + 14, (short) vid);
-        seg.set(BE16, off + 16, (short) 0x0800);
-        pool.setLength(h, 64);
+        pool.segment().set(BE64, off, dst << 16);
+        pool.segment().set(BE64, off + 6, (src << 16) | etherType);
         return h;
     }
 
